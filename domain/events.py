@@ -1,0 +1,229 @@
+"""The project's own log: small, immutable events named in the past tense.
+
+Each event carries everything needed to rebuild the state and nothing derived from it,
+except the decision's tally, which the engine records so an audit reads it as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.models import (
+    AnswerKind,
+    Contribution,
+    DecisionRule,
+    Outcome,
+    Participant,
+    Phase,
+    Plan,
+    ProjectSpec,
+    Proposal,
+    Tally,
+)
+
+SYSTEM = "system"  # the actor of what the engine does by itself (deadlines, rules)
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProjectLaunched(EventData):
+    type: Literal["project_launched"] = "project_launched"
+    project: ProjectSpec
+
+
+class ParticipantInvited(EventData):
+    type: Literal["participant_invited"] = "participant_invited"
+    participant: Participant
+    # Set when the invitation replaces someone (the coordinator's "replace").
+    replaces: str | None = None
+
+
+class ParticipantRemoved(EventData):
+    type: Literal["participant_removed"] = "participant_removed"
+    participant_id: str
+    reason: str = ""
+
+
+class ParticipantUpdated(EventData):
+    """A participant's own contact settings (email, webhook, language, time zone)."""
+
+    type: Literal["participant_updated"] = "participant_updated"
+    participant_id: str
+    changes: dict[str, str | None]
+
+
+class LinkResent(EventData):
+    type: Literal["link_resent"] = "link_resent"
+    participant_id: str
+    token_version: int
+
+
+class PhaseOpened(EventData):
+    type: Literal["phase_opened"] = "phase_opened"
+    phase: Phase
+    round: int
+    deadline: datetime
+
+
+class PhaseClosed(EventData):
+    type: Literal["phase_closed"] = "phase_closed"
+    phase: Phase
+    round: int
+    # "complete" (everyone expected acted), "deadline", "facilitator", "plan_submitted"
+    cause: str
+
+
+class ContributionAdded(EventData):
+    type: Literal["contribution_added"] = "contribution_added"
+    contribution: Contribution
+
+
+class ProposalSubmitted(EventData):
+    type: Literal["proposal_submitted"] = "proposal_submitted"
+    proposal: Proposal
+
+
+class ProposalAmended(EventData):
+    type: Literal["proposal_amended"] = "proposal_amended"
+    proposal_id: str
+    participant_id: str
+    text: str
+
+
+class ProposalEndorsed(EventData):
+    type: Literal["proposal_endorsed"] = "proposal_endorsed"
+    proposal_id: str
+    participant_id: str
+
+
+class PlanSubmitted(EventData):
+    type: Literal["plan_submitted"] = "plan_submitted"
+    plan: Plan
+
+
+class AnswerGiven(EventData):
+    type: Literal["answer_given"] = "answer_given"
+    participant_id: str
+    kind: AnswerKind
+    reason: str | None = None
+
+
+class DecisionReached(EventData):
+    type: Literal["decision_reached"] = "decision_reached"
+    round: int
+    rule: DecisionRule
+    tally: Tally
+    outcome: Outcome
+    # The objections standing at close, which the next round's plan must answer.
+    objections: dict[str, str] = Field(default_factory=dict)
+
+
+class OutcomeStated(EventData):
+    type: Literal["outcome_stated"] = "outcome_stated"
+    text: str
+
+
+class DeadlineExtended(EventData):
+    type: Literal["deadline_extended"] = "deadline_extended"
+    phase: Phase
+    deadline: datetime
+    reason: str
+
+
+class ReminderSent(EventData):
+    type: Literal["reminder_sent"] = "reminder_sent"
+    phase: Phase
+    offset: timedelta
+    recipients: list[str]
+
+
+class DeadlineEscalated(EventData):
+    type: Literal["deadline_escalated"] = "deadline_escalated"
+    phase: Phase
+    missing: list[str]
+
+
+class ProgressNoted(EventData):
+    type: Literal["progress_noted"] = "progress_noted"
+    participant_id: str
+    text: str
+
+
+class AssessmentGiven(EventData):
+    type: Literal["assessment_given"] = "assessment_given"
+    participant_id: str
+    indicator_id: str
+    score: int
+    comment: str = ""
+
+
+class NotificationFailed(EventData):
+    type: Literal["notification_failed"] = "notification_failed"
+    about_seq: int
+    recipients: list[str]
+    error: str
+
+
+class ReportPublished(EventData):
+    type: Literal["report_published"] = "report_published"
+    location: str
+    digest: str
+
+
+class ProjectClosed(EventData):
+    type: Literal["project_closed"] = "project_closed"
+    outcome: Outcome
+
+
+class ProjectCancelled(EventData):
+    type: Literal["project_cancelled"] = "project_cancelled"
+    reason: str
+
+
+AnyEventData = Annotated[
+    ProjectLaunched
+    | ParticipantInvited
+    | ParticipantRemoved
+    | ParticipantUpdated
+    | LinkResent
+    | PhaseOpened
+    | PhaseClosed
+    | ContributionAdded
+    | ProposalSubmitted
+    | ProposalAmended
+    | ProposalEndorsed
+    | PlanSubmitted
+    | AnswerGiven
+    | DecisionReached
+    | OutcomeStated
+    | DeadlineExtended
+    | ReminderSent
+    | DeadlineEscalated
+    | ProgressNoted
+    | AssessmentGiven
+    | NotificationFailed
+    | ReportPublished
+    | ProjectClosed
+    | ProjectCancelled,
+    Field(discriminator="type"),
+]
+
+
+class Event(BaseModel):
+    """One entry of the project's log: sequence number, time, actor and data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    at: datetime
+    actor: str
+    data: AnyEventData
+
+    @property
+    def type(self) -> str:
+        return self.data.type

@@ -1,0 +1,109 @@
+"""Decision rules and who is expected to act: pure functions over the state."""
+
+from __future__ import annotations
+
+from domain.models import AnswerKind, DecisionRule, Participant, Phase, Role, Tally
+from domain.state import ProjectState
+
+
+def voters(state: ProjectState) -> list[Participant]:
+    assert state.spec is not None
+    voting_roles = {Role.partner}
+    if state.spec.process.facilitator_votes:
+        voting_roles.add(Role.facilitator)
+    return [p for p in state.active() if p.role in voting_roles]
+
+
+def partners(state: ProjectState) -> list[Participant]:
+    return [p for p in state.active() if p.role == Role.partner]
+
+
+def indicator_ids(state: ProjectState) -> list[str]:
+    plan = state.adopted_plan
+    return [i.id for i in plan.indicators] if plan else []
+
+
+def has_acted(state: ProjectState, participant_id: str) -> bool:
+    """Whether this participant did what the current phase expects of it."""
+    match state.phase:
+        case Phase.diagnosis:
+            return any(c.participant_id == participant_id for c in state.contributions)
+        case Phase.co_design:
+            return state.plan is not None
+        case Phase.decision:
+            return participant_id in state.answers
+        case Phase.evaluation:
+            return all(f"{participant_id}/{i}" in state.assessments for i in indicator_ids(state))
+        case _:
+            return True
+
+
+def expected(state: ProjectState) -> list[Participant]:
+    """Everyone the open phase waits for (DESIGN.md's phase table), acted or not."""
+    if not state.phase_open:
+        return []
+    match state.phase:
+        case Phase.diagnosis | Phase.evaluation:
+            return partners(state)
+        case Phase.co_design:
+            return [p for p in state.active() if p.role == Role.facilitator]
+        case Phase.decision:
+            return voters(state)
+        case _:
+            return []
+
+
+def pending(state: ProjectState) -> list[Participant]:
+    """Those expected who have not acted yet: reminders and escalations go to them."""
+    return [p for p in expected(state) if not has_acted(state, p.id)]
+
+
+def is_complete(state: ProjectState) -> bool:
+    """Everyone expected has acted, so a `close_when_complete` phase may close now.
+
+    co_design closes by the plan itself, and action waits for nobody: neither completes.
+    """
+    if not state.phase_open or state.phase not in (
+        Phase.diagnosis,
+        Phase.decision,
+        Phase.evaluation,
+    ):
+        return False
+    return not pending(state)
+
+
+def tally(state: ProjectState) -> Tally:
+    voting = voters(state)
+    kinds = [state.answers[p.id].kind for p in voting if p.id in state.answers]
+    return Tally(
+        voters=len(voting),
+        consents=kinds.count(AnswerKind.consent),
+        objections=kinds.count(AnswerKind.object),
+        abstentions=kinds.count(AnswerKind.abstain),
+        silent=len(voting) - len(kinds),
+    )
+
+
+def is_adopted(rule: DecisionRule, tally: Tally, quorum: float) -> bool:
+    match rule:
+        case DecisionRule.consent:
+            # Silence is not an objection.
+            return tally.objections == 0
+        case DecisionRule.consensus:
+            return tally.silent == 0 and tally.objections == 0
+        case DecisionRule.majority:
+            if tally.voters == 0:
+                return False
+            quorum_met = tally.answers / tally.voters >= quorum
+            # Abstentions count as answers, so they weigh against adoption.
+            return quorum_met and tally.consents > tally.answers / 2
+    raise ValueError(f"unknown decision rule {rule!r}")
+
+
+def standing_objections(state: ProjectState) -> dict[str, str]:
+    voting = {p.id for p in voters(state)}
+    return {
+        pid: a.reason or ""
+        for pid, a in state.answers.items()
+        if a.kind == AnswerKind.object and pid in voting
+    }

@@ -1,0 +1,177 @@
+"""The project's state: a fold of its events.
+
+`apply` never fails and never does I/O, so replaying an old log always works. It updates the
+state in place and returns it (a project folds thousands of events; copying each time would
+cost more than the fold itself); `fold` always starts from a fresh state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from domain import events as ev
+from domain.models import (
+    Amendment,
+    Answer,
+    Assessment,
+    Contribution,
+    Outcome,
+    Participant,
+    Phase,
+    Plan,
+    ProgressNote,
+    ProjectSpec,
+    Proposal,
+)
+
+
+class ProjectState(BaseModel):
+    spec: ProjectSpec | None = None
+    participants: dict[str, Participant] = Field(default_factory=dict)
+    phase: Phase = Phase.launched
+    phase_open: bool = False
+    round: int = 0
+    deadline: datetime | None = None
+    # The facilitator was already told about the current deadline; do not fire it again.
+    escalated: bool = False
+    # Reminder offsets still to send before the current deadline, largest (earliest) first.
+    reminders_pending: list[timedelta] = Field(default_factory=list)
+    contributions: list[Contribution] = Field(default_factory=list)
+    proposals: dict[str, Proposal] = Field(default_factory=dict)
+    plan: Plan | None = None
+    answers: dict[str, Answer] = Field(default_factory=dict)
+    # Objections that sent the previous round back: the next plan answers each of them.
+    objections_to_answer: dict[str, str] = Field(default_factory=dict)
+    decisions: list[ev.DecisionReached] = Field(default_factory=list)
+    adopted_plan: Plan | None = None
+    outcome: Outcome | None = None
+    outcome_statements: list[str] = Field(default_factory=list)
+    progress: list[ProgressNote] = Field(default_factory=list)
+    # Keyed "participant_id/indicator_id": a later score replaces an earlier one.
+    assessments: dict[str, Assessment] = Field(default_factory=dict)
+    report: ev.ReportPublished | None = None
+    cancel_reason: str | None = None
+    last_seq: int = 0
+
+    @property
+    def is_over(self) -> bool:
+        return self.phase in (Phase.closed, Phase.cancelled)
+
+    def active(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.active]
+
+
+def _pending_reminders(
+    offsets: Iterable[timedelta], deadline: datetime, now: datetime
+) -> list[timedelta]:
+    # A reminder whose moment has already passed is not sent late: it would arrive out of turn.
+    return sorted((o for o in offsets if deadline - o > now), reverse=True)
+
+
+def apply(state: ProjectState, event: ev.Event) -> ProjectState:
+    data = event.data
+    state.last_seq = event.seq
+    match data:
+        case ev.ProjectLaunched(project=spec):
+            state.spec = spec
+            state.participants = {p.id: p.model_copy() for p in spec.participants}
+        case ev.ParticipantInvited(participant=p):
+            state.participants[p.id] = p.model_copy()
+        case ev.ParticipantRemoved(participant_id=pid):
+            if pid in state.participants:
+                state.participants[pid].active = False
+            # Removing a partner discards its answer (DESIGN: decision rules).
+            state.answers.pop(pid, None)
+        case ev.ParticipantUpdated(participant_id=pid, changes=changes):
+            if pid in state.participants:
+                current = state.participants[pid].model_dump()
+                state.participants[pid] = Participant.model_validate({**current, **changes})
+        case ev.LinkResent(participant_id=pid, token_version=version):
+            if pid in state.participants:
+                state.participants[pid].token_version = version
+        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
+            state.phase = phase
+            state.round = round_
+            state.phase_open = True
+            state.deadline = deadline
+            state.escalated = False
+            assert state.spec is not None
+            offsets = state.spec.process.settings_for(phase).reminders
+            state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
+            if phase in (Phase.co_design, Phase.decision):
+                state.answers = {}
+            if phase == Phase.co_design:
+                state.plan = None
+        case ev.PhaseClosed():
+            state.phase_open = False
+            state.deadline = None
+            state.reminders_pending = []
+        case ev.ContributionAdded(contribution=c):
+            state.contributions.append(c)
+        case ev.ProposalSubmitted(proposal=p):
+            # A deep copy: amendments and endorsements grow here, never in the logged event.
+            state.proposals[p.id] = p.model_copy(deep=True)
+        case ev.ProposalAmended(proposal_id=prop, participant_id=pid, text=text):
+            if prop in state.proposals:
+                state.proposals[prop].amendments.append(Amendment(participant_id=pid, text=text))
+        case ev.ProposalEndorsed(proposal_id=prop, participant_id=pid):
+            endorsements = state.proposals[prop].endorsements if prop in state.proposals else None
+            if endorsements is not None and pid not in endorsements:
+                endorsements.append(pid)
+        case ev.PlanSubmitted(plan=plan):
+            state.plan = plan
+        case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason):
+            state.answers[pid] = Answer(participant_id=pid, kind=kind, reason=reason)
+        case ev.DecisionReached(outcome=outcome, objections=objections):
+            state.decisions.append(data)
+            if outcome == Outcome.adopted:
+                state.adopted_plan = state.plan
+                state.outcome = Outcome.adopted
+                state.objections_to_answer = {}
+            else:
+                state.objections_to_answer = dict(objections)
+        case ev.OutcomeStated(text=text):
+            state.outcome_statements.append(text)
+        case ev.DeadlineExtended(deadline=deadline):
+            state.deadline = deadline
+            state.escalated = False
+            assert state.spec is not None
+            offsets = state.spec.process.settings_for(state.phase).reminders
+            state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
+        case ev.ReminderSent(offset=offset):
+            state.reminders_pending = [o for o in state.reminders_pending if o != offset]
+        case ev.DeadlineEscalated():
+            state.escalated = True
+        case ev.ProgressNoted(participant_id=pid, text=text):
+            state.progress.append(ProgressNote(participant_id=pid, text=text))
+        case ev.AssessmentGiven(participant_id=pid, indicator_id=ind, score=score, comment=c):
+            state.assessments[f"{pid}/{ind}"] = Assessment(
+                participant_id=pid, indicator_id=ind, score=score, comment=c
+            )
+        case ev.ReportPublished():
+            state.report = data
+        case ev.ProjectClosed(outcome=outcome):
+            state.phase = Phase.closed
+            state.phase_open = False
+            state.deadline = None
+            state.outcome = outcome
+        case ev.ProjectCancelled(reason=reason):
+            state.phase = Phase.cancelled
+            state.phase_open = False
+            state.deadline = None
+            state.reminders_pending = []
+            state.outcome = Outcome.cancelled
+            state.cancel_reason = reason
+        case ev.NotificationFailed():
+            pass
+    return state
+
+
+def fold(events: Iterable[ev.Event]) -> ProjectState:
+    state = ProjectState()
+    for event in events:
+        apply(state, event)
+    return state
