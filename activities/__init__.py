@@ -1,0 +1,1 @@
+"""All of Alliance's I/O: notifications and reports, as Temporal activities."""

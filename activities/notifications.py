@@ -1,0 +1,114 @@
+"""Telling participants what happened: one activity call per event fan-out.
+
+The input model is the boundary the workflow depends on; the adapter behind it changes (an
+outbox file here, email and webhooks later) without touching workflow code or history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from domain.models import Language, Role
+
+
+class Recipient(BaseModel):
+    participant_id: str
+    name: str
+    role: Role
+    language: Language
+    time_zone: str
+    email: str | None = None
+    webhook_url: str | None = None
+
+
+class Notification(BaseModel):
+    # Idempotency key derived from the event that caused it: a retried activity (or a replayed
+    # workflow) sends nothing twice.
+    key: str
+    project_id: str
+    project_title: str
+    kind: str  # the event type, e.g. "phase_opened", "reminder_sent"
+    event_seq: int
+    recipients: list[Recipient]
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
+class Delivery(BaseModel):
+    delivered: list[str] = Field(default_factory=list)
+    # participant id -> why it could not be delivered (no retry will help)
+    failed: dict[str, str] = Field(default_factory=dict)
+
+
+class NotificationAdapter(Protocol):
+    async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        """Deliver to one recipient; raise PermanentDeliveryError when retrying cannot help."""
+
+
+class PermanentDeliveryError(Exception):
+    pass
+
+
+class OutboxAdapter:
+    """Appends each message to a JSON-lines outbox (one file per project) and skips a message
+    whose key it already holds, so retries are harmless. Ops and tests read the file."""
+
+    def __init__(self, outbox_dir: Path) -> None:
+        self.outbox_dir = outbox_dir
+        self._lock = asyncio.Lock()
+
+    def path_for(self, project_id: str) -> Path:
+        return self.outbox_dir / f"{project_id}.jsonl"
+
+    def read(self, project_id: str) -> list[dict]:
+        path = self.path_for(project_id)
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+
+    async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        message_key = f"{notification.key}/{recipient.participant_id}"
+        async with self._lock:
+            if any(m["key"] == message_key for m in self.read(notification.project_id)):
+                return
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            line = {
+                "key": message_key,
+                "kind": notification.kind,
+                "event_seq": notification.event_seq,
+                "to": recipient.participant_id,
+                "language": recipient.language.value,
+                "facts": notification.facts,
+            }
+            with self.path_for(notification.project_id).open("a", encoding="utf-8") as f:
+                f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+class NotificationActivities:
+    def __init__(self, adapter: NotificationAdapter) -> None:
+        self.adapter = adapter
+
+    @activity.defn(name="notify")
+    async def notify(self, notification: Notification) -> Delivery:
+        result = Delivery()
+        for recipient in notification.recipients:
+            try:
+                await self.adapter.deliver(notification, recipient)
+            except PermanentDeliveryError as e:
+                result.failed[recipient.participant_id] = str(e)
+            else:
+                result.delivered.append(recipient.participant_id)
+        activity.logger.info(
+            "notified",
+            extra={
+                "kind": notification.kind,
+                "key": notification.key,
+                "sent": len(result.delivered),
+            },
+        )
+        return result

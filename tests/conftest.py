@@ -1,0 +1,101 @@
+"""Real Temporal servers from the wheels, started on loopback by the tests themselves.
+
+One dev server for the session (visibility, lists by search attribute, most lifecycles);
+one time-skipping test server per test that needs timers (time skipping is global to it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+import temporal_client
+from activities.notifications import OutboxAdapter
+from settings import Settings
+from worker import build_worker
+from workflows import search_attributes as sa
+
+
+@dataclass
+class Harness:
+    client: Client
+    settings: Settings
+    outbox: OutboxAdapter
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.task_queue
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=temporal_client.DATA_CONVERTER,
+        dev_server_existing_path=temporal_client.temporal_binary("temporal"),
+        search_attributes=list(sa.ALL),
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+def _settings(tmp_path: Path, **overrides) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        task_queue=f"alliance-test-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    )
+
+
+async def _harness(client: Client, tmp_path: Path) -> AsyncIterator[Harness]:
+    settings = _settings(tmp_path)
+    outbox = OutboxAdapter(settings.outbox_dir)
+    # Fail a workflow at once on any bug (or non-determinism) instead of retrying its task.
+    worker = build_worker(
+        client, settings, notifier=outbox, workflow_failure_exception_types=[Exception]
+    )
+    async with worker:
+        yield Harness(client=client, settings=settings, outbox=outbox)
+
+
+@pytest.fixture
+async def dev(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Harness]:
+    """A worker on its own task queue against the shared dev server."""
+    async for harness in _harness(dev_env.client, tmp_path):
+        yield harness
+
+
+@pytest.fixture
+async def timed(tmp_path: Path) -> AsyncIterator[tuple[WorkflowEnvironment, Harness]]:
+    """A fresh time-skipping server with a worker: for reminders and deadlines."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=temporal_client.DATA_CONVERTER,
+        test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),
+    )
+    kinds = {
+        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                k.name: kinds[k.indexed_value_type.name.removeprefix("SEARCH_ATTRIBUTE_TYPE_")]
+                for k in sa.ALL
+            },
+        )
+    )
+    try:
+        async for harness in _harness(env.client, tmp_path):
+            yield env, harness
+    finally:
+        await env.shutdown()

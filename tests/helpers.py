@@ -1,0 +1,176 @@
+"""Building projects and acting on them in tests, the way a coordinator's program would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+import temporal_client
+from domain import commands as cmd
+from domain.models import Participant, PhaseSettings, Process, ProjectSpec, Role
+from domain.views import ActionResult, ProjectView
+from workflows.project import EventsQuery, ProjectWorkflow
+
+
+def actor(participant_id: str, version: int = 1) -> cmd.Actor:
+    return cmd.Actor(participant_id=participant_id, token_version=version)
+
+
+def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> ProjectSpec:
+    people = [
+        Participant(
+            id="coord",
+            name="Maison des Associations",
+            organisation_id="mda-lyon8",
+            organisation_kind="association",
+            role=Role.coordinator,
+        ),
+        Participant(
+            id="fac",
+            name="Camille (facilitatrice)",
+            organisation_id="neutral-coop",
+            organisation_kind="other",
+            role=Role.facilitator,
+        ),
+        Participant(
+            id="obs",
+            name="Métropole (financeur)",
+            organisation_id="metropole",
+            organisation_kind="public_body",
+            role=Role.observer,
+        ),
+    ]
+    kinds = ["local_authority", "inhabitants", "university", "company", "association"]
+    people += [
+        Participant(
+            id=f"p{n}",
+            name=f"Partner {n}",
+            organisation_id=f"org-{n}",
+            organisation_kind=kinds[(n - 1) % len(kinds)],
+            role=Role.partner,
+            email=f"p{n}@example.org",
+        )
+        for n in range(1, partners + 1)
+    ]
+    return ProjectSpec(
+        id=kw.pop("id", uuid.uuid4().hex[:12]),
+        title=kw.pop("title", "Jardins partagés du 8e"),
+        territory=kw.pop("territory", "Lyon 8e"),
+        coordinator_organisation=kw.pop("coordinator_organisation", "mda-lyon8"),
+        participants=people,
+        process=process or Process(),
+        **kw,
+    )
+
+
+def short_process(**kw: Any) -> Process:
+    """Days-long phases with reminders: deadlines that only time skipping reaches."""
+    base = dict(
+        diagnosis=PhaseSettings(
+            duration=timedelta(days=10), reminders=[timedelta(days=3), timedelta(days=1)]
+        ),
+        co_design=PhaseSettings(duration=timedelta(days=10)),
+        decision=PhaseSettings(duration=timedelta(days=7), reminders=[timedelta(days=2)]),
+        action=PhaseSettings(duration=timedelta(days=0)),
+        evaluation=PhaseSettings(duration=timedelta(days=7)),
+    )
+    base.update(kw)
+    return Process(**base)
+
+
+class Driver:
+    """Acts on one project through its workflow handle."""
+
+    def __init__(self, client: Client, handle: WorkflowHandle) -> None:
+        self.client = client
+        self.handle = handle
+
+    @classmethod
+    async def start(cls, client: Client, spec: ProjectSpec, task_queue: str, **kw: Any) -> Driver:
+        handle = await temporal_client.start_project(client, spec, task_queue=task_queue, **kw)
+        return cls(client, handle)
+
+    async def act(
+        self, update: Any, command: cmd.Command, *, key: str | None = None
+    ) -> ActionResult:
+        return await self.handle.execute_update(update, command, id=key or uuid.uuid4().hex)
+
+    async def refused(self, update: Any, command: cmd.Command) -> temporal_client.ActionRefused:
+        try:
+            await self.act(update, command)
+        except WorkflowUpdateFailedError as e:
+            refusal = temporal_client.refusal(e)
+            assert refusal is not None, f"failed without a refusal: {e!r} {e.cause!r}"
+            return refusal
+        raise AssertionError("the action was accepted")
+
+    async def view(self) -> ProjectView:
+        return await self.handle.query(ProjectWorkflow.view)
+
+    async def events(self, after: int = 0, limit: int = 1000):
+        return await self.handle.query(
+            ProjectWorkflow.events, EventsQuery(after=after, limit=limit)
+        )
+
+    async def types(self) -> list[str]:
+        return [e.type for e in await self.events()]
+
+    # -- common walks --------------------------------------------------------------------
+
+    async def contribute_all(self, partners: list[str]) -> None:
+        for pid in partners:
+            await self.act(
+                ProjectWorkflow.add_contribution,
+                cmd.AddContribution(actor=actor(pid), kind="need", text=f"need of {pid}"),
+            )
+
+    async def propose(self, pid: str = "p1", indicators: int = 2) -> str:
+        result = await self.act(
+            ProjectWorkflow.submit_proposal,
+            cmd.SubmitProposal(
+                actor=actor(pid),
+                title="Jardin partagé rue Garon",
+                description="Un jardin partagé sur la friche municipale",
+                indicators=[{"name": f"indicator {n}"} for n in range(1, indicators + 1)],
+            ),
+        )
+        assert result.item_id
+        return result.item_id
+
+    async def plan(
+        self, proposal_ids: list[str], objection_answers: dict[str, str] | None = None
+    ) -> ActionResult:
+        return await self.act(
+            ProjectWorkflow.submit_plan,
+            cmd.SubmitPlan(
+                actor=actor("fac"),
+                proposal_ids=proposal_ids,
+                summary="Plan consolidé",
+                objection_answers=objection_answers or {},
+            ),
+        )
+
+    async def answer(
+        self, pid: str, kind: str = "consent", reason: str | None = None
+    ) -> ActionResult:
+        return await self.act(
+            ProjectWorkflow.answer, cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason)
+        )
+
+    async def assess_all(
+        self, partners: list[str], indicator_ids: list[str], score: int = 4
+    ) -> None:
+        for pid in partners:
+            await self.act(
+                ProjectWorkflow.assess,
+                cmd.Assess(
+                    actor=actor(pid),
+                    scores=[
+                        {"indicator_id": i, "score": score, "comment": f"{pid} ok"}
+                        for i in indicator_ids
+                    ],
+                ),
+            )

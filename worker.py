@@ -1,0 +1,94 @@
+"""The Alliance worker: runs project workflows and their activities.
+
+python worker.py        # settings from ALLIANCE_* environment variables (settings.py)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+import temporal_client
+from activities.notifications import NotificationActivities, NotificationAdapter, OutboxAdapter
+from activities.reports import ReportActivities
+from settings import Settings
+from workflows.project import ProjectWorkflow
+
+# The pure domain and the activity models are deterministic: share them with the sandbox
+# instead of re-importing them for every workflow run (the largest Python cost measured).
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "domain", "activities", "workflows.search_attributes"
+    )
+)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    notifier: NotificationAdapter | None = None,
+    task_queue: str | None = None,
+    workflow_failure_exception_types: Sequence[type[BaseException]] = (),
+) -> Worker:
+    notifications = NotificationActivities(notifier or OutboxAdapter(settings.outbox_dir))
+    reports = ReportActivities(settings.reports_dir)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[ProjectWorkflow],
+        activities=[notifications.notify, reports.publish_report],
+        workflow_runner=SANDBOX,
+        max_cached_workflows=settings.max_cached_workflows,
+        workflow_failure_exception_types=list(workflow_failure_exception_types),
+    )
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Render stdlib records (the SDK's workflow/activity loggers) through structlog."""
+    shared = [structlog.stdlib.add_log_level, structlog.processors.TimeStamper(fmt="iso")]
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+    )
+
+
+async def main() -> None:
+    configure_logging()
+    log = structlog.get_logger("alliance.worker")
+    settings = Settings()
+    client = await temporal_client.connect(settings)
+    worker = build_worker(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", task_queue=settings.task_queue, address=settings.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: finishing the tasks in hand")
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

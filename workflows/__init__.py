@@ -1,0 +1,1 @@
+"""Deterministic workflow code: the durable shell around the pure domain."""

@@ -1,0 +1,518 @@
+"""ProjectWorkflow: one co-construction project, from launch to closed, as a durable workflow.
+
+Partner actions are updates with validators over the pure `Project` aggregate; handlers only
+record events and return (the server allows 10 updates in flight). The main loop owns time
+(reminders, deadlines), notifications, the report and continue-as-new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import Delivery, Notification, NotificationActivities, Recipient
+    from activities.reports import ReportActivities, ReportRequest
+    from domain import commands as cmd
+    from domain import events as ev
+    from domain import rules
+    from domain.models import Outcome, Phase, ProjectSpec
+    from domain.notices import notice_for
+    from domain.project import Project, Rejected
+    from domain.views import ActionResult, ProjectView, current_details, report_markdown, view
+    from workflows import search_attributes as sa
+
+# Keys of recent updates kept for idempotency across continue-as-new (Temporal's own
+# de-duplication stops at the run boundary).
+RECENT_UPDATES_KEPT = 2000
+
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=8,
+)
+# A report that cannot be written is retried until ops fix the cause; the project waits.
+REPORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
+)
+
+
+class RecentUpdate(BaseModel):
+    key: str
+    fingerprint: str
+    result: ActionResult
+
+
+class CarriedState(BaseModel):
+    """What a project carries across continue-as-new: its whole log, and what was done with it."""
+
+    events: list[ev.Event]
+    recent_updates: list[RecentUpdate] = Field(default_factory=list)
+    notified_through: int = 0
+
+
+class ProjectInput(BaseModel):
+    spec: ProjectSpec
+    carried: CarriedState | None = None
+    continue_as_new_after_events: int = 10_000
+
+
+class EventsQuery(BaseModel):
+    after: int = 0
+    limit: int = 500
+
+
+class ProjectSummary(BaseModel):
+    project_id: str
+    phase: Phase
+    outcome: Outcome | None
+    last_seq: int
+
+
+@workflow.defn(name="ProjectWorkflow")
+class ProjectWorkflow:
+    @workflow.init
+    def __init__(self, input: ProjectInput) -> None:
+        self._input = input
+        self._recent: OrderedDict[str, RecentUpdate] = OrderedDict()
+        if input.carried is None:
+            self.project = Project.launch(input.spec, workflow.now())
+            self._notified_through = 0
+        else:
+            self.project = Project(input.carried.events)
+            self._notified_through = input.carried.notified_through
+            for recent in input.carried.recent_updates:
+                self._recent[recent.key] = recent
+        # Bumped when the main loop must look again: a new deadline, a phase change, news.
+        self._wake = 0
+        self._notifications_in_flight = 0
+        self._search_attributes: dict[str, Any] = {}
+
+    # -- the main loop -----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: ProjectInput) -> ProjectSummary:
+        self._sync_ops_view()
+        while True:
+            self._dispatch_notifications()
+            state = self.project.state
+            if state.is_over:
+                break
+            if self.project.awaiting_report:
+                await self._publish_report()
+                continue
+            if self._continue_as_new_due():
+                await self._continue_as_new()
+            await self._wait_for_time_or_news()
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+        )
+        state = self.project.state
+        return ProjectSummary(
+            project_id=input.spec.id,
+            phase=state.phase,
+            outcome=state.outcome,
+            last_seq=state.last_seq,
+        )
+
+    async def _wait_for_time_or_news(self) -> None:
+        seen = self._wake
+        alarm = self.project.next_alarm()
+
+        def news() -> bool:
+            return self._wake != seen or self._continue_as_new_due()
+
+        if alarm is None:
+            await workflow.wait_condition(news)
+            return
+        delay = (alarm.at - workflow.now()).total_seconds()
+        if delay > 0:
+            try:
+                await workflow.wait_condition(
+                    news,
+                    timeout=delay,
+                    timeout_summary=f"{alarm.kind} {self.project.state.phase.value}",
+                )
+                return
+            except TimeoutError:
+                pass
+        self._recorded(self.project.on_time(workflow.now()))
+
+    def _recorded(self, events: list[ev.Event]) -> None:
+        if events:
+            self._wake += 1
+            self._sync_ops_view()
+
+    # -- notifications and the report (activities) -------------------------------------------
+
+    def _dispatch_notifications(self) -> None:
+        state = self.project.state
+        for event in self.project.events[self._position_after(self._notified_through) :]:
+            notice = notice_for(state, event)
+            self._notified_through = event.seq
+            if notice is None or not notice.recipients:
+                continue
+            recipients = [self._recipient(pid) for pid in notice.recipients]
+            notification = Notification(
+                key=f"{workflow.info().workflow_id}/{event.seq}/{notice.kind}",
+                project_id=state.spec.id if state.spec else "",
+                project_title=state.spec.title if state.spec else "",
+                kind=notice.kind,
+                event_seq=event.seq,
+                recipients=recipients,
+                facts=notice.facts,
+            )
+            self._notifications_in_flight += 1
+            asyncio.create_task(self._notify(notification))
+
+    def _position_after(self, seq: int) -> int:
+        events = self.project.events
+        # Events are numbered from 1 without gaps, but a carried log need not start at 1.
+        first = events[0].seq if events else 1
+        return max(0, seq - first + 1)
+
+    def _recipient(self, participant_id: str) -> Recipient:
+        p = self.project.state.participants[participant_id]
+        return Recipient(
+            participant_id=p.id,
+            name=p.name,
+            role=p.role,
+            language=p.language,
+            time_zone=p.time_zone,
+            email=p.email,
+            webhook_url=p.webhook_url,
+        )
+
+    async def _notify(self, notification: Notification) -> None:
+        try:
+            delivery: Delivery = await workflow.execute_activity_method(
+                NotificationActivities.notify,
+                notification,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"notify {notification.kind} to {len(notification.recipients)}",
+            )
+            failed = delivery.failed
+            error = "; ".join(f"{pid}: {why}" for pid, why in failed.items())
+        except ActivityError as e:
+            failed = {r.participant_id: "" for r in notification.recipients}
+            error = str(e.cause or e)
+        finally:
+            self._notifications_in_flight -= 1
+        if failed:
+            self.project.record(
+                [
+                    ev.NotificationFailed(
+                        about_seq=notification.event_seq, recipients=list(failed), error=error
+                    )
+                ],
+                ev.SYSTEM,
+                workflow.now(),
+            )
+
+    async def _publish_report(self) -> None:
+        state = self.project.state
+        assert state.spec is not None
+        report = await workflow.execute_activity_method(
+            ReportActivities.publish_report,
+            ReportRequest(project_id=state.spec.id, markdown=report_markdown(state)),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=REPORT_RETRY,
+            summary="publish the final report",
+        )
+        self._recorded(self.project.finish(report, workflow.now()))
+
+    # -- continue-as-new ---------------------------------------------------------------------
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._input.continue_as_new_after_events
+        )
+
+    async def _continue_as_new(self) -> None:
+        # Let every accepted update finish and every notification settle, so nothing is lost
+        # or sent twice by the next run.
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+        )
+        self._dispatch_notifications()
+        if self._notifications_in_flight:
+            return  # news arrived while waiting: send it first, continue on the next turn
+        carried = CarriedState(
+            events=self.project.events,
+            recent_updates=list(self._recent.values()),
+            notified_through=self._notified_through,
+        )
+        workflow.continue_as_new(
+            ProjectInput(
+                spec=self._input.spec,
+                carried=carried,
+                continue_as_new_after_events=self._input.continue_as_new_after_events,
+            )
+        )
+
+    # -- ops view: search attributes and current details -------------------------------------
+
+    def _sync_ops_view(self) -> None:
+        state = self.project.state
+        assert state.spec is not None
+        wanted: dict[Any, Any] = {
+            sa.PHASE: state.phase.value,
+            sa.TERRITORY: state.spec.territory,
+            sa.COORDINATOR: state.spec.coordinator_organisation,
+            sa.ROUND: state.round,
+            sa.DEADLINE: state.deadline,
+            sa.PENDING: len(rules.pending(state)),
+            sa.OUTCOME: state.outcome.value if state.outcome else None,
+        }
+        updates = []
+        for key, value in wanted.items():
+            if self._search_attributes.get(key.name, ...) == value:
+                continue
+            self._search_attributes[key.name] = value
+            updates.append(key.value_unset() if value is None else key.value_set(value))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(current_details(state))
+
+    # -- updates: one per action, each guarded by a validator --------------------------------
+
+    def _check(self, command: cmd.Command) -> None:
+        key = self._update_key()
+        seen = self._recent.get(key)
+        if seen is not None:
+            if seen.fingerprint != _fingerprint(command):
+                raise ApplicationError(
+                    "this idempotency key was already used for a different request; "
+                    "use a new key for a new action",
+                    type="idempotency_conflict",
+                    non_retryable=True,
+                )
+            return  # a replay of an action already recorded: the handler returns its result
+        try:
+            self.project.check(command, workflow.now())
+        except Rejected as r:
+            raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
+
+    def _act(self, command: cmd.Command) -> ActionResult:
+        key = self._update_key()
+        if key in self._recent:
+            return self._recent[key].result
+        before = self.project.state.phase, self.project.state.round, self.project.state.deadline
+        try:
+            recorded = self.project.execute(command, workflow.now())
+        except Rejected as r:
+            raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
+        state = self.project.state
+        item_id, token_version = _item_of(recorded)
+        result = ActionResult(
+            seqs=[e.seq for e in recorded],
+            phase=state.phase,
+            phase_open=state.phase_open,
+            round=state.round,
+            deadline=state.deadline,
+            pending=len(rules.pending(state)),
+            item_id=item_id,
+            token_version=token_version,
+        )
+        self._recent[key] = RecentUpdate(key=key, fingerprint=_fingerprint(command), result=result)
+        while len(self._recent) > RECENT_UPDATES_KEPT:
+            self._recent.popitem(last=False)
+        # Wake the main loop only when it has something to do: a new schedule or someone to tell.
+        after = state.phase, state.round, state.deadline
+        if after != before or any(notice_for(state, e) for e in recorded):
+            self._wake += 1
+        self._sync_ops_view()
+        return result
+
+    @staticmethod
+    def _update_key() -> str:
+        info = workflow.current_update_info()
+        assert info is not None
+        return info.id
+
+    @workflow.update
+    def add_contribution(self, c: cmd.AddContribution) -> ActionResult:
+        return self._act(c)
+
+    @add_contribution.validator
+    def _validate_add_contribution(self, c: cmd.AddContribution) -> None:
+        self._check(c)
+
+    @workflow.update
+    def submit_proposal(self, c: cmd.SubmitProposal) -> ActionResult:
+        return self._act(c)
+
+    @submit_proposal.validator
+    def _validate_submit_proposal(self, c: cmd.SubmitProposal) -> None:
+        self._check(c)
+
+    @workflow.update
+    def amend_proposal(self, c: cmd.AmendProposal) -> ActionResult:
+        return self._act(c)
+
+    @amend_proposal.validator
+    def _validate_amend_proposal(self, c: cmd.AmendProposal) -> None:
+        self._check(c)
+
+    @workflow.update
+    def endorse_proposal(self, c: cmd.EndorseProposal) -> ActionResult:
+        return self._act(c)
+
+    @endorse_proposal.validator
+    def _validate_endorse_proposal(self, c: cmd.EndorseProposal) -> None:
+        self._check(c)
+
+    @workflow.update
+    def submit_plan(self, c: cmd.SubmitPlan) -> ActionResult:
+        return self._act(c)
+
+    @submit_plan.validator
+    def _validate_submit_plan(self, c: cmd.SubmitPlan) -> None:
+        self._check(c)
+
+    @workflow.update
+    def answer(self, c: cmd.GiveAnswer) -> ActionResult:
+        return self._act(c)
+
+    @answer.validator
+    def _validate_answer(self, c: cmd.GiveAnswer) -> None:
+        self._check(c)
+
+    @workflow.update
+    def state_outcome(self, c: cmd.StateOutcome) -> ActionResult:
+        return self._act(c)
+
+    @state_outcome.validator
+    def _validate_state_outcome(self, c: cmd.StateOutcome) -> None:
+        self._check(c)
+
+    @workflow.update
+    def extend_deadline(self, c: cmd.ExtendDeadline) -> ActionResult:
+        return self._act(c)
+
+    @extend_deadline.validator
+    def _validate_extend_deadline(self, c: cmd.ExtendDeadline) -> None:
+        self._check(c)
+
+    @workflow.update
+    def close_phase(self, c: cmd.ClosePhase) -> ActionResult:
+        return self._act(c)
+
+    @close_phase.validator
+    def _validate_close_phase(self, c: cmd.ClosePhase) -> None:
+        self._check(c)
+
+    @workflow.update
+    def invite_participant(self, c: cmd.InviteParticipant) -> ActionResult:
+        return self._act(c)
+
+    @invite_participant.validator
+    def _validate_invite_participant(self, c: cmd.InviteParticipant) -> None:
+        self._check(c)
+
+    @workflow.update
+    def remove_participant(self, c: cmd.RemoveParticipant) -> ActionResult:
+        return self._act(c)
+
+    @remove_participant.validator
+    def _validate_remove_participant(self, c: cmd.RemoveParticipant) -> None:
+        self._check(c)
+
+    @workflow.update
+    def replace_participant(self, c: cmd.ReplaceParticipant) -> ActionResult:
+        return self._act(c)
+
+    @replace_participant.validator
+    def _validate_replace_participant(self, c: cmd.ReplaceParticipant) -> None:
+        self._check(c)
+
+    @workflow.update
+    def resend_link(self, c: cmd.ResendLink) -> ActionResult:
+        return self._act(c)
+
+    @resend_link.validator
+    def _validate_resend_link(self, c: cmd.ResendLink) -> None:
+        self._check(c)
+
+    @workflow.update
+    def update_my_contact(self, c: cmd.UpdateMyContact) -> ActionResult:
+        return self._act(c)
+
+    @update_my_contact.validator
+    def _validate_update_my_contact(self, c: cmd.UpdateMyContact) -> None:
+        self._check(c)
+
+    @workflow.update
+    def note_progress(self, c: cmd.NoteProgress) -> ActionResult:
+        return self._act(c)
+
+    @note_progress.validator
+    def _validate_note_progress(self, c: cmd.NoteProgress) -> None:
+        self._check(c)
+
+    @workflow.update
+    def assess(self, c: cmd.Assess) -> ActionResult:
+        return self._act(c)
+
+    @assess.validator
+    def _validate_assess(self, c: cmd.Assess) -> None:
+        self._check(c)
+
+    @workflow.update
+    def cancel(self, c: cmd.Cancel) -> ActionResult:
+        return self._act(c)
+
+    @cancel.validator
+    def _validate_cancel(self, c: cmd.Cancel) -> None:
+        self._check(c)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> ProjectView:
+        return view(self.project.state)
+
+    @workflow.query
+    def events(self, q: EventsQuery) -> list[ev.Event]:
+        start = self._position_after(q.after)
+        return self.project.events[start : start + max(0, min(q.limit, 1000))]
+
+    @workflow.query
+    def report(self) -> str | None:
+        state = self.project.state
+        return report_markdown(state) if state.report else None
+
+
+def _fingerprint(command: cmd.Command) -> str:
+    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:32]
+
+
+def _item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
+    """The id (and token version) of what an action created or touched, for its result."""
+    for event in recorded:
+        match event.data:
+            case ev.ContributionAdded(contribution=c):
+                return c.id, None
+            case ev.ProposalSubmitted(proposal=p):
+                return p.id, None
+            case ev.ProposalAmended(proposal_id=pid) | ev.ProposalEndorsed(proposal_id=pid):
+                return pid, None
+            case ev.ParticipantInvited(participant=p):
+                return p.id, p.token_version
+            case ev.LinkResent(participant_id=pid, token_version=version):
+                return pid, version
+            case ev.ParticipantRemoved(participant_id=pid) if len(recorded) == 1:
+                return pid, None
+    return None, None
