@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -13,7 +15,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
+from domain.commands import Command, fingerprint
 from domain.models import ProjectSpec
+from domain.views import ActionResult
 from settings import Settings
 from workflows import search_attributes as sa
 
@@ -104,6 +108,38 @@ class ActionRefused(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+async def execute_action(
+    handle: WorkflowHandle,
+    update: Any,
+    command: Command,
+    *,
+    key: str,
+    rpc_timeout: timedelta | None = None,
+) -> ActionResult:
+    """Run one partner action as a workflow update whose id is the idempotency key.
+
+    Temporal answers a repeated update id with the first result without looking at the new
+    body, so the result carries the request's fingerprint and a mismatch is refused here.
+    Raises ActionRefused for a validator's refusal or a reused key.
+    """
+    try:
+        result: ActionResult = await handle.execute_update(
+            update, command, id=key, rpc_timeout=rpc_timeout
+        )
+    except WorkflowUpdateFailedError as e:
+        refused = refusal(e)
+        if refused is None:
+            raise
+        raise refused from None
+    if result.fingerprint != fingerprint(command):
+        raise ActionRefused(
+            "idempotency_conflict",
+            "this idempotency key was already used for a different request; "
+            "use a new key for a new action",
+        )
+    return result
 
 
 def refusal(error: WorkflowUpdateFailedError) -> ActionRefused | None:

@@ -6,6 +6,7 @@ verified token, never from the request body, so a partner can act only as itself
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from pydantic import Field
@@ -137,3 +138,8 @@ class Cancel(Command):
 
 # For the extension rule: how far a single extension may push a deadline.
 MAX_EXTENSION = timedelta(days=365)
+
+
+def fingerprint(command: Command) -> str:
+    """Identifies a request's content, so a reused idempotency key with another body is caught."""
+    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:32]

@@ -457,11 +457,15 @@ def _resend_link(
 def _update_contact(
     p: Project, c: cmd.UpdateMyContact, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
-    changes = c.model_dump(exclude={"actor"}, exclude_unset=True, mode="json")
+    # None leaves a setting as it is; an empty email or webhook clears it.
+    given = c.model_dump(exclude={"actor"}, mode="json")
+    changes = {k: (v or None) for k, v in given.items() if v is not None}
     if not changes:
         raise Rejected(
             "nothing_to_change", "say which of email, webhook_url, language or time_zone to change"
         )
+    if "time_zone" in changes and not changes["time_zone"]:
+        raise Rejected("invalid_time_zone", "a time zone cannot be empty, e.g. Europe/Paris")
     return [ev.ParticipantUpdated(participant_id=actor.id, changes=changes)]
 
 

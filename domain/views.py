@@ -86,6 +86,8 @@ class ActionResult(BaseModel):
     item_id: str | None = None
     # For an invitation or a re-sent link: the token version to sign.
     token_version: int | None = None
+    # Of the request that produced this result: a retry with the same key must match it.
+    fingerprint: str = ""
 
 
 def view(state: ProjectState) -> ProjectView:

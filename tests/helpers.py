@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 
 import temporal_client
 from domain import commands as cmd
@@ -96,14 +96,16 @@ class Driver:
     async def act(
         self, update: Any, command: cmd.Command, *, key: str | None = None
     ) -> ActionResult:
-        return await self.handle.execute_update(update, command, id=key or uuid.uuid4().hex)
+        return await temporal_client.execute_action(
+            self.handle, update, command, key=key or uuid.uuid4().hex
+        )
 
-    async def refused(self, update: Any, command: cmd.Command) -> temporal_client.ActionRefused:
+    async def refused(
+        self, update: Any, command: cmd.Command, *, key: str | None = None
+    ) -> temporal_client.ActionRefused:
         try:
-            await self.act(update, command)
-        except WorkflowUpdateFailedError as e:
-            refusal = temporal_client.refusal(e)
-            assert refusal is not None, f"failed without a refusal: {e!r} {e.cause!r}"
+            await self.act(update, command, key=key)
+        except temporal_client.ActionRefused as refusal:
             return refusal
         raise AssertionError("the action was accepted")
 

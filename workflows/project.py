@@ -8,7 +8,6 @@ record events and return (the server allows 10 updates in flight). The main loop
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
@@ -292,7 +291,7 @@ class ProjectWorkflow:
         key = self._update_key()
         seen = self._recent.get(key)
         if seen is not None:
-            if seen.fingerprint != _fingerprint(command):
+            if seen.fingerprint != cmd.fingerprint(command):
                 raise ApplicationError(
                     "this idempotency key was already used for a different request; "
                     "use a new key for a new action",
@@ -325,8 +324,9 @@ class ProjectWorkflow:
             pending=len(rules.pending(state)),
             item_id=item_id,
             token_version=token_version,
+            fingerprint=cmd.fingerprint(command),
         )
-        self._recent[key] = RecentUpdate(key=key, fingerprint=_fingerprint(command), result=result)
+        self._recent[key] = RecentUpdate(key=key, fingerprint=result.fingerprint, result=result)
         while len(self._recent) > RECENT_UPDATES_KEPT:
             self._recent.popitem(last=False)
         # Wake the main loop only when it has something to do: a new schedule or someone to tell.
@@ -493,10 +493,6 @@ class ProjectWorkflow:
     def report(self) -> str | None:
         state = self.project.state
         return report_markdown(state) if state.report else None
-
-
-def _fingerprint(command: cmd.Command) -> str:
-    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:32]
 
 
 def _item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
