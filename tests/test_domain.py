@@ -1,0 +1,206 @@
+"""The pure domain, without a server: decision rules, the fold, who is expected, each close."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain import commands as cmd
+from domain import rules
+from domain.models import AnswerKind, DecisionRule, PhaseSettings, Process, Tally
+from domain.project import Project, Rejected
+from domain.state import fold
+from tests.helpers import actor, make_spec
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def tally(consents=0, objections=0, abstentions=0, silent=0) -> Tally:
+    voters = consents + objections + abstentions + silent
+    return Tally(voters=voters, consents=consents, objections=objections,
+                 abstentions=abstentions, silent=silent)
+
+
+@pytest.mark.parametrize(
+    ("rule", "t", "quorum", "adopted"),
+    [
+        (DecisionRule.consent, tally(consents=1, silent=4), 0.5, True),  # silence is no objection
+        (DecisionRule.consent, tally(consents=4, objections=1), 0.5, False),
+        (DecisionRule.consent, tally(abstentions=3), 0.5, True),
+        (DecisionRule.consensus, tally(consents=4, abstentions=1), 0.5, True),
+        (DecisionRule.consensus, tally(consents=4, silent=1), 0.5, False),
+        (DecisionRule.consensus, tally(consents=4, objections=1), 0.5, False),
+        (DecisionRule.majority, tally(consents=3, objections=2), 0.5, True),
+        (DecisionRule.majority, tally(consents=2, objections=1, abstentions=1), 0.5, False),  # 2 of 4
+        (DecisionRule.majority, tally(consents=2, silent=3), 0.5, False),  # quorum 2/5 not met
+        (DecisionRule.majority, tally(consents=2, silent=3), 0.4, True),  # quorum 2/5 met
+        (DecisionRule.majority, tally(), 0.5, False),
+    ],
+)
+def test_decision_rules(rule, t, quorum, adopted):
+    assert rules.is_adopted(rule, t, quorum) is adopted
+
+
+answer_kinds = st.sampled_from(list(AnswerKind))
+
+
+@given(st.lists(st.one_of(st.none(), answer_kinds), min_size=1, max_size=12))
+def test_consent_is_adopted_iff_no_objection_stands(answers):
+    """Through the whole engine: partners answer (or stay silent), the facilitator closes."""
+    project = decision_project(len(answers))
+    for n, kind in enumerate(answers, start=1):
+        if kind is not None:
+            project.execute(cmd.GiveAnswer(actor=actor(f"p{n}"), kind=kind, reason="r"), NOW)
+    if project.state.phase == "decision":  # not closed already by the last answer
+        project.execute(cmd.ClosePhase(actor=actor("fac")), NOW)
+    decision = project.state.decisions[-1]
+    assert (decision.outcome == "adopted") == (AnswerKind.object not in answers)
+    assert decision.tally.silent == answers.count(None)
+
+
+def decision_project(partners: int, process: Process | None = None) -> Project:
+    project = Project.launch(make_spec(partners, process or Process()), NOW)
+    for n in range(1, partners + 1):
+        project.execute(cmd.AddContribution(actor=actor(f"p{n}"), kind="need", text="x"), NOW)
+    proposal = project.execute(
+        cmd.SubmitProposal(actor=actor("p1"), title="t", description="d",
+                           indicators=[{"name": "i"}]), NOW)[0].data.proposal.id
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal], summary="s"), NOW)
+    assert project.state.phase == "decision"
+    return project
+
+
+commands = st.lists(
+    st.one_of(
+        st.builds(lambda n, k: cmd.AddContribution(actor=actor(f"p{n}"), kind=k, text="t"),
+                  st.integers(1, 4), st.sampled_from(["need", "resource", "observation", "constraint"])),
+        st.builds(lambda n: cmd.SubmitProposal(actor=actor(f"p{n}"), title="t", description="d",
+                                               indicators=[{"name": "i"}]), st.integers(1, 4)),
+        st.builds(lambda: cmd.ClosePhase(actor=actor("fac"))),
+        st.builds(lambda n, k: cmd.GiveAnswer(actor=actor(f"p{n}"), kind=k, reason="parce que"),
+                  st.integers(1, 4), answer_kinds),
+        st.builds(lambda: cmd.SubmitPlan(actor=actor("fac"), proposal_ids=["prop-3"], summary="s")),
+        st.builds(lambda n: cmd.RemoveParticipant(actor=actor("coord"), participant_id=f"p{n}"),
+                  st.integers(1, 4)),
+        st.builds(lambda n: cmd.ResendLink(actor=actor("coord"), participant_id=f"p{n}"),
+                  st.integers(1, 4)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(commands)
+def test_folding_the_same_events_always_gives_the_same_state(sequence):
+    project = Project.launch(make_spec(4), NOW)
+    for n, command in enumerate(sequence):
+        try:
+            project.execute(command, NOW + timedelta(minutes=n))
+        except Rejected:
+            pass
+    assert fold(project.events) == project.state
+    assert fold(project.events) == fold(list(project.events))
+    assert [e.seq for e in project.events] == list(range(1, len(project.events) + 1))
+
+
+def test_a_refused_command_changes_nothing():
+    project = Project.launch(make_spec(2), NOW)
+    before = project.state.model_copy(deep=True)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    assert refused.value.code == "wrong_phase"
+    assert project.state == before and len(project.events) == 2
+
+
+class TestEachWayAPhaseCloses:
+    def test_diagnosis_closes_when_every_partner_contributed(self):
+        project = Project.launch(make_spec(2), NOW)
+        project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+        assert project.state.phase == "diagnosis"
+        project.execute(cmd.AddContribution(actor=actor("p2"), kind="need", text="x"), NOW)
+        assert project.state.phase == "co_design"
+
+    def test_diagnosis_stays_open_when_close_when_complete_is_off(self):
+        process = Process(diagnosis=PhaseSettings(duration=timedelta(days=5), close_when_complete=False))
+        project = Project.launch(make_spec(1, process), NOW)
+        project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+        assert project.state.phase == "diagnosis"
+        project.execute(cmd.ClosePhase(actor=actor("fac"), reason="assez d'éléments"), NOW)
+        assert project.state.phase == "co_design"
+
+    def test_diagnosis_closes_at_its_deadline(self):
+        project = Project.launch(make_spec(2), NOW)
+        alarm = project.next_alarm()
+        assert alarm.kind == "deadline" and alarm.at == NOW + timedelta(days=21)
+        project.on_time(alarm.at)
+        assert project.state.phase == "co_design"
+        assert [e.type for e in project.events[-3:]] == [
+            "deadline_escalated",
+            "phase_closed",
+            "phase_opened",
+        ]
+        assert project.events[-3].data.missing == ["p1", "p2"]
+
+    def test_co_design_closes_only_by_the_plan(self):
+        project = Project.launch(make_spec(1), NOW)
+        project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.ClosePhase(actor=actor("fac")), NOW)
+        assert refused.value.code == "plan_required"
+        project.on_time(project.state.deadline)
+        assert project.state.phase == "co_design" and project.state.escalated
+        assert project.next_alarm() is None  # alerted once, then waits for the plan
+
+    def test_decision_closes_by_the_facilitator_with_the_answers_given(self):
+        project = decision_project(3, Process(rule=DecisionRule.majority, quorum=0.6))
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+        project.execute(cmd.ClosePhase(actor=actor("fac")), NOW)
+        decision = project.state.decisions[-1]
+        assert decision.rule == "majority" and decision.outcome == "adopted"
+        assert project.state.phase == "action"
+
+    def test_action_closes_at_its_deadline_and_opens_evaluation(self):
+        project = decision_project(1)
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+        assert project.state.phase == "action"
+        project.on_time(project.state.deadline)
+        assert project.state.phase == "evaluation"
+        assert "deadline_escalated" not in [e.type for e in project.events]  # nobody was expected
+
+    def test_evaluation_closes_when_every_partner_scored_every_indicator(self):
+        project = decision_project(2, Process(action=PhaseSettings(duration=timedelta(0))))
+        for pid in ("p1", "p2"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+        assert project.state.phase == "evaluation"  # action lasting 0 is skipped
+        indicator = project.state.adopted_plan.indicators[0].id
+        project.execute(cmd.Assess(actor=actor("p1"), scores=[{"indicator_id": indicator, "score": 2}]), NOW)
+        assert project.state.phase_open
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": "nope", "score": 2}]), NOW)
+        assert refused.value.code == "unknown_indicator"
+        project.execute(cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": indicator, "score": 3}]), NOW)
+        assert project.awaiting_report
+
+
+def test_facilitator_votes_only_when_the_process_says_so():
+    project = decision_project(1)
+    with pytest.raises(Rejected):
+        project.check(cmd.GiveAnswer(actor=actor("fac"), kind="consent"), NOW)
+    voting = decision_project(1, Process(facilitator_votes=True))
+    voting.execute(cmd.GiveAnswer(actor=actor("fac"), kind="object", reason="non"), NOW)
+    assert [p.id for p in rules.expected(voting.state)] == ["fac", "p1"]
+
+
+def test_reminders_whose_moment_passed_are_not_armed():
+    process = Process(diagnosis=PhaseSettings(duration=timedelta(days=2), reminders=[timedelta(days=3), timedelta(days=1)]))
+    project = Project.launch(make_spec(1, process), NOW)
+    assert project.state.reminders_pending == [timedelta(days=1)]
+
+
+def test_a_process_rejects_a_zero_length_decision():
+    with pytest.raises(ValueError, match="decision phase needs a duration"):
+        Process(decision=PhaseSettings(duration=timedelta(0)))
