@@ -1,0 +1,49 @@
+"""Ops find projects by search attribute, through the Temporal client, on the dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from tests.helpers import Driver, make_spec
+from workflows import search_attributes as sa
+
+
+async def list_ids(client, query: str) -> set[str]:
+    return {w.id async for w in client.list_workflows(query)}
+
+
+async def eventually(client, query: str, expected: set[str]) -> set[str]:
+    found: set[str] = set()
+    for _ in range(50):  # visibility is eventually consistent
+        found = await list_ids(client, query)
+        if found == expected:
+            return found
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def test_projects_are_listed_by_phase_territory_and_coordinator(dev):
+    territory = f"Quartier {uuid.uuid4().hex[:6]}"
+    waiting = await Driver.start(dev.client, make_spec(2, territory=territory), dev.task_queue)
+    deciding = await Driver.start(dev.client, make_spec(2, territory=territory), dev.task_queue)
+    await deciding.contribute_all(["p1", "p2"])
+    await deciding.plan([await deciding.propose("p1")])
+    await deciding.answer("p1")
+
+    in_territory = f'AllianceTerritory = "{territory}"'
+    assert await eventually(dev.client, f'AlliancePhase = "decision" AND {in_territory}',
+                            {deciding.handle.id}) == {deciding.handle.id}
+    assert await eventually(dev.client, f'AlliancePhase = "diagnosis" AND {in_territory}',
+                            {waiting.handle.id}) == {waiting.handle.id}
+    both = {waiting.handle.id, deciding.handle.id}
+    assert await eventually(dev.client, f'AllianceCoordinator = "mda-lyon8" AND {in_territory}', both) == both
+    assert await eventually(dev.client, f"AlliancePending = 1 AND AllianceRound = 1 AND {in_territory}",
+                            {deciding.handle.id}) == {deciding.handle.id}
+
+    described = await deciding.handle.describe()
+    attrs = described.typed_search_attributes
+    assert attrs.get(sa.PHASE) == "decision" and attrs.get(sa.DEADLINE) is not None
+    # No personal data in search attributes: names and emails of participants never appear.
+    assert not any("@" in str(pair.value) or "Partner" in str(pair.value) for pair in attrs)
+    assert await described.static_summary() == "Jardins partagés du 8e"
