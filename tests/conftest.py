@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -73,6 +72,17 @@ async def dev(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Har
         yield harness
 
 
+async def register_search_attributes(client: Client) -> None:
+    """The time-skipping server knows no custom search attribute until told."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            # The SDK's enum values are the API's IndexedValueType numbers.
+            search_attributes={k.name: k.indexed_value_type.value for k in sa.ALL},
+        )
+    )
+
+
 @pytest.fixture
 async def timed(tmp_path: Path) -> AsyncIterator[tuple[WorkflowEnvironment, Harness]]:
     """A fresh time-skipping server with a worker: for reminders and deadlines."""
@@ -80,20 +90,7 @@ async def timed(tmp_path: Path) -> AsyncIterator[tuple[WorkflowEnvironment, Harn
         data_converter=temporal_client.DATA_CONVERTER,
         test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),
     )
-    kinds = {
-        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                k.name: kinds[k.indexed_value_type.name.removeprefix("SEARCH_ATTRIBUTE_TYPE_")]
-                for k in sa.ALL
-            },
-        )
-    )
+    await register_search_attributes(env.client)
     try:
         async for harness in _harness(env.client, tmp_path):
             yield env, harness

@@ -20,8 +20,13 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def tally(consents=0, objections=0, abstentions=0, silent=0) -> Tally:
     voters = consents + objections + abstentions + silent
-    return Tally(voters=voters, consents=consents, objections=objections,
-                 abstentions=abstentions, silent=silent)
+    return Tally(
+        voters=voters,
+        consents=consents,
+        objections=objections,
+        abstentions=abstentions,
+        silent=silent,
+    )
 
 
 @pytest.mark.parametrize(
@@ -34,7 +39,12 @@ def tally(consents=0, objections=0, abstentions=0, silent=0) -> Tally:
         (DecisionRule.consensus, tally(consents=4, silent=1), 0.5, False),
         (DecisionRule.consensus, tally(consents=4, objections=1), 0.5, False),
         (DecisionRule.majority, tally(consents=3, objections=2), 0.5, True),
-        (DecisionRule.majority, tally(consents=2, objections=1, abstentions=1), 0.5, False),  # 2 of 4
+        (
+            DecisionRule.majority,
+            tally(consents=2, objections=1, abstentions=1),
+            0.5,
+            False,
+        ),  # 2 of 4
         (DecisionRule.majority, tally(consents=2, silent=3), 0.5, False),  # quorum 2/5 not met
         (DecisionRule.majority, tally(consents=2, silent=3), 0.4, True),  # quorum 2/5 met
         (DecisionRule.majority, tally(), 0.5, False),
@@ -66,8 +76,11 @@ def decision_project(partners: int, process: Process | None = None) -> Project:
     for n in range(1, partners + 1):
         project.execute(cmd.AddContribution(actor=actor(f"p{n}"), kind="need", text="x"), NOW)
     proposal = project.execute(
-        cmd.SubmitProposal(actor=actor("p1"), title="t", description="d",
-                           indicators=[{"name": "i"}]), NOW)[0].data.proposal.id
+        cmd.SubmitProposal(
+            actor=actor("p1"), title="t", description="d", indicators=[{"name": "i"}]
+        ),
+        NOW,
+    )[0].data.proposal.id
     project.execute(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal], summary="s"), NOW)
     assert project.state.phase == "decision"
     return project
@@ -75,18 +88,32 @@ def decision_project(partners: int, process: Process | None = None) -> Project:
 
 commands = st.lists(
     st.one_of(
-        st.builds(lambda n, k: cmd.AddContribution(actor=actor(f"p{n}"), kind=k, text="t"),
-                  st.integers(1, 4), st.sampled_from(["need", "resource", "observation", "constraint"])),
-        st.builds(lambda n: cmd.SubmitProposal(actor=actor(f"p{n}"), title="t", description="d",
-                                               indicators=[{"name": "i"}]), st.integers(1, 4)),
+        st.builds(
+            lambda n, k: cmd.AddContribution(actor=actor(f"p{n}"), kind=k, text="t"),
+            st.integers(1, 4),
+            st.sampled_from(["need", "resource", "observation", "constraint"]),
+        ),
+        st.builds(
+            lambda n: cmd.SubmitProposal(
+                actor=actor(f"p{n}"), title="t", description="d", indicators=[{"name": "i"}]
+            ),
+            st.integers(1, 4),
+        ),
         st.builds(lambda: cmd.ClosePhase(actor=actor("fac"))),
-        st.builds(lambda n, k: cmd.GiveAnswer(actor=actor(f"p{n}"), kind=k, reason="parce que"),
-                  st.integers(1, 4), answer_kinds),
+        st.builds(
+            lambda n, k: cmd.GiveAnswer(actor=actor(f"p{n}"), kind=k, reason="parce que"),
+            st.integers(1, 4),
+            answer_kinds,
+        ),
         st.builds(lambda: cmd.SubmitPlan(actor=actor("fac"), proposal_ids=["prop-3"], summary="s")),
-        st.builds(lambda n: cmd.RemoveParticipant(actor=actor("coord"), participant_id=f"p{n}"),
-                  st.integers(1, 4)),
-        st.builds(lambda n: cmd.ResendLink(actor=actor("coord"), participant_id=f"p{n}"),
-                  st.integers(1, 4)),
+        st.builds(
+            lambda n: cmd.RemoveParticipant(actor=actor("coord"), participant_id=f"p{n}"),
+            st.integers(1, 4),
+        ),
+        st.builds(
+            lambda n: cmd.ResendLink(actor=actor("coord"), participant_id=f"p{n}"),
+            st.integers(1, 4),
+        ),
     ),
     max_size=30,
 )
@@ -124,7 +151,9 @@ class TestEachWayAPhaseCloses:
         assert project.state.phase == "co_design"
 
     def test_diagnosis_stays_open_when_close_when_complete_is_off(self):
-        process = Process(diagnosis=PhaseSettings(duration=timedelta(days=5), close_when_complete=False))
+        process = Process(
+            diagnosis=PhaseSettings(duration=timedelta(days=5), close_when_complete=False)
+        )
         project = Project.launch(make_spec(1, process), NOW)
         project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
         assert project.state.phase == "diagnosis"
@@ -177,12 +206,18 @@ class TestEachWayAPhaseCloses:
             project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
         assert project.state.phase == "evaluation"  # action lasting 0 is skipped
         indicator = project.state.adopted_plan.indicators[0].id
-        project.execute(cmd.Assess(actor=actor("p1"), scores=[{"indicator_id": indicator, "score": 2}]), NOW)
+        project.execute(
+            cmd.Assess(actor=actor("p1"), scores=[{"indicator_id": indicator, "score": 2}]), NOW
+        )
         assert project.state.phase_open
         with pytest.raises(Rejected) as refused:
-            project.execute(cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": "nope", "score": 2}]), NOW)
+            project.execute(
+                cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": "nope", "score": 2}]), NOW
+            )
         assert refused.value.code == "unknown_indicator"
-        project.execute(cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": indicator, "score": 3}]), NOW)
+        project.execute(
+            cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": indicator, "score": 3}]), NOW
+        )
         assert project.awaiting_report
 
 
@@ -196,7 +231,11 @@ def test_facilitator_votes_only_when_the_process_says_so():
 
 
 def test_reminders_whose_moment_passed_are_not_armed():
-    process = Process(diagnosis=PhaseSettings(duration=timedelta(days=2), reminders=[timedelta(days=3), timedelta(days=1)]))
+    process = Process(
+        diagnosis=PhaseSettings(
+            duration=timedelta(days=2), reminders=[timedelta(days=3), timedelta(days=1)]
+        )
+    )
     project = Project.launch(make_spec(1, process), NOW)
     assert project.state.reminders_pending == [timedelta(days=1)]
 

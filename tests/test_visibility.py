@@ -32,14 +32,22 @@ async def test_projects_are_listed_by_phase_territory_and_coordinator(dev):
     await deciding.answer("p1")
 
     in_territory = f'AllianceTerritory = "{territory}"'
-    assert await eventually(dev.client, f'AlliancePhase = "decision" AND {in_territory}',
-                            {deciding.handle.id}) == {deciding.handle.id}
-    assert await eventually(dev.client, f'AlliancePhase = "diagnosis" AND {in_territory}',
-                            {waiting.handle.id}) == {waiting.handle.id}
+    assert await eventually(
+        dev.client, f'AlliancePhase = "decision" AND {in_territory}', {deciding.handle.id}
+    ) == {deciding.handle.id}
+    assert await eventually(
+        dev.client, f'AlliancePhase = "diagnosis" AND {in_territory}', {waiting.handle.id}
+    ) == {waiting.handle.id}
     both = {waiting.handle.id, deciding.handle.id}
-    assert await eventually(dev.client, f'AllianceCoordinator = "mda-lyon8" AND {in_territory}', both) == both
-    assert await eventually(dev.client, f"AlliancePending = 1 AND AllianceRound = 1 AND {in_territory}",
-                            {deciding.handle.id}) == {deciding.handle.id}
+    assert (
+        await eventually(dev.client, f'AllianceCoordinator = "mda-lyon8" AND {in_territory}', both)
+        == both
+    )
+    assert await eventually(
+        dev.client,
+        f"AlliancePending = 1 AND AllianceRound = 1 AND {in_territory}",
+        {deciding.handle.id},
+    ) == {deciding.handle.id}
 
     described = await deciding.handle.describe()
     attrs = described.typed_search_attributes

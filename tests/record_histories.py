@@ -1,0 +1,143 @@
+"""Record the workflow histories that the replay test keeps (tests/histories/).
+
+    .venv/bin/python -m tests.record_histories
+
+Run it when a new behaviour deserves a saved history; never re-record an existing file to
+make a failing replay pass: that failure means running projects would break (use
+workflow.patched instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+import temporal_client
+from domain import commands as cmd
+from settings import Settings
+from tests.helpers import Driver, actor, make_spec, short_process
+from worker import build_worker
+from workflows import search_attributes as sa
+from workflows.project import ProjectWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+PARTNERS = ["p1", "p2", "p3"]
+
+
+async def objection_round_then_adopted(client: Client, task_queue: str) -> Driver:
+    d = await Driver.start(client, make_spec(3, id="history-objection"), task_queue)
+    await d.contribute_all(PARTNERS)
+    proposal = await d.propose("p1")
+    await d.act(
+        ProjectWorkflow.amend_proposal,
+        cmd.AmendProposal(actor=actor("p2"), proposal_id=proposal, text="Ajouter un composteur"),
+    )
+    await d.act(
+        ProjectWorkflow.endorse_proposal,
+        cmd.EndorseProposal(actor=actor("p3"), proposal_id=proposal),
+    )
+    await d.plan([proposal])
+    await d.answer("p1")
+    await d.answer("p2", "object", "Le terrain est inondable")
+    await d.answer("p3", "abstain")
+    await d.plan([proposal], {"p2": "Bacs surélevés"})
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await d.act(
+        ProjectWorkflow.state_outcome,
+        cmd.StateOutcome(actor=actor("fac"), text="Adopté au 2e tour"),
+    )
+    await d.act(
+        ProjectWorkflow.note_progress, cmd.NoteProgress(actor=actor("p1"), text="Bacs posés")
+    )
+    await d.act(ProjectWorkflow.close_phase, cmd.ClosePhase(actor=actor("fac")))
+    indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
+    await d.assess_all(PARTNERS, indicators)
+    await d.handle.result()
+    return d
+
+
+async def continued_as_new(client: Client, task_queue: str) -> Driver:
+    d = await Driver.start(
+        client, make_spec(3, id="history-can"), task_queue, continue_as_new_after_events=25
+    )
+    first_run = (await d.handle.describe()).run_id
+    await d.contribute_all(PARTNERS)
+    for n in range(3):
+        await d.act(
+            ProjectWorkflow.submit_proposal,
+            cmd.SubmitProposal(actor=actor("p2"), title=f"Proposition {n}", description="d"),
+        )
+    for _ in range(100):
+        if (await d.handle.describe()).run_id != first_run:
+            break
+        await asyncio.sleep(0.1)
+    # The first run, which ends in continue-as-new.
+    return Driver(client, client.get_workflow_handle(d.handle.id, run_id=first_run))
+
+
+async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -> Driver:
+    d = await Driver.start(
+        client, make_spec(3, short_process(), id="history-deadlines"), task_queue
+    )
+    await d.contribute_all(["p1"])
+    await env.sleep(timedelta(days=9))
+    await d.act(
+        ProjectWorkflow.extend_deadline,
+        cmd.ExtendDeadline(
+            actor=actor("fac"),
+            deadline=(await d.view()).deadline + timedelta(days=3),
+            reason="vacances",
+        ),
+    )
+    await env.sleep(timedelta(days=5))  # reminders, escalation, close
+    await env.sleep(timedelta(days=11))  # co_design deadline without a plan
+    await d.act(ProjectWorkflow.cancel, cmd.Cancel(actor=actor("coord"), reason="Projet suspendu"))
+    await d.handle.result()
+    return d
+
+
+async def save(d: Driver, name: str) -> None:
+    history = await d.handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    print(f"saved {name}.json: {len(history.events)} events")
+
+
+async def main() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), task_queue="record-histories")
+        async with (
+            await WorkflowEnvironment.start_local(
+                data_converter=temporal_client.DATA_CONVERTER,
+                dev_server_existing_path=temporal_client.temporal_binary("temporal"),
+                search_attributes=list(sa.ALL),
+            ) as env,
+            build_worker(env.client, settings),
+        ):
+            await save(
+                await objection_round_then_adopted(env.client, settings.task_queue),
+                "objection_round_adopted",
+            )
+            await save(await continued_as_new(env.client, settings.task_queue), "continued_as_new")
+        async with await WorkflowEnvironment.start_time_skipping(
+            data_converter=temporal_client.DATA_CONVERTER,
+            test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),
+        ) as env:
+            from tests.conftest import register_search_attributes
+
+            await register_search_attributes(env.client)
+            async with build_worker(env.client, settings):
+                await save(
+                    await deadlines(env, env.client, settings.task_queue),
+                    "deadlines_extension_cancel",
+                )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
