@@ -11,6 +11,7 @@ import signal
 from collections.abc import Sequence
 
 import structlog
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -64,6 +65,9 @@ def configure_logging(level: int = logging.INFO) -> None:
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         )
     )
+    # The SDK appends its context to the message too; structlog already renders it as fields.
+    activity.logger.activity_info_on_message = False
+    workflow.logger.workflow_info_on_message = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -30,8 +30,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 # Keys of recent updates kept for idempotency across continue-as-new (Temporal's own
-# de-duplication stops at the run boundary).
-RECENT_UPDATES_KEPT = 2000
+# de-duplication stops at the run boundary). Each costs ~300 bytes of the carried payload;
+# a client retries within minutes, so the last 500 actions are plenty.
+RECENT_UPDATES_KEPT = 500
 
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): coordinators launch and follow projects, partners act."""

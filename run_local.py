@@ -1,0 +1,108 @@
+"""Run Alliance locally: the Temporal dev server (with its Web UI, on a SQLite file under
+.data/), Alliance's search attributes, and the worker. Ctrl-C stops everything.
+
+    ./scripts/run            # sets up .venv, then runs this
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from contextlib import suppress
+
+import structlog
+from temporalio.client import Client
+
+import temporal_client
+from settings import Settings
+from worker import build_worker, configure_logging
+
+log = structlog.get_logger("alliance.run")
+
+
+def dev_server_command(settings: Settings) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    return [
+        temporal_client.temporal_binary("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        host or "localhost",
+        "--port",
+        port,
+        "--db-filename",
+        str(settings.data_dir / "temporal.db"),
+        "--ui-port",
+        str(settings.ui_port),
+        "--namespace",
+        settings.namespace,
+        "--log-level",
+        "warn",
+        *temporal_client.search_attribute_args(),
+    ]
+
+
+async def wait_for_server(
+    settings: Settings, server: subprocess.Popen, seconds: float = 60
+) -> Client:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while True:
+        if server.poll() is not None:
+            raise SystemExit(
+                f"the Temporal dev server exited with code {server.returncode}; is port "
+                f"{settings.temporal_address} or {settings.ui_port} already in use?"
+            )
+        try:
+            return await temporal_client.connect(settings)
+        except RuntimeError:
+            if loop.time() > give_up:
+                raise SystemExit(
+                    f"no Temporal server answered at {settings.temporal_address}"
+                ) from None
+            await asyncio.sleep(0.5)
+
+
+async def main() -> None:
+    configure_logging()
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(dev_server_command(settings))
+    try:
+        client = await wait_for_server(settings, server)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with build_worker(client, settings):
+            log.info(
+                "Alliance is running",
+                temporal=settings.temporal_address,
+                ui=settings.ui_url,
+                filter='AlliancePhase = "decision"',
+                task_queue=settings.task_queue,
+                data=str(settings.data_dir),
+            )
+            print(
+                f"\nAlliance is running. Temporal UI: {settings.ui_url}  "
+                f'(try the filter: AlliancePhase = "decision")\n'
+                f"Walk a demo project through every phase: .venv/bin/python demo.py\n"
+                f"Stop with Ctrl-C.\n",
+                flush=True,
+            )
+            await stop.wait()
+    finally:
+        server.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=15)
+        if server.poll() is None:
+            server.kill()
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    with suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    sys.exit(0)

@@ -1,0 +1,105 @@
+"""The README's run command as a user meets it, and the deployment files kept correct."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+import temporal_client
+from settings import Settings
+from tests.helpers import make_spec
+from workflows import search_attributes as sa
+from workflows.project import ProjectWorkflow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_the_run_command_serves_temporal_with_its_ui_and_a_worker(tmp_path):
+    grpc, ui = free_port(), free_port()
+    env = {
+        **os.environ,
+        "ALLIANCE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
+        "ALLIANCE_UI_PORT": str(ui),
+        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "ALLIANCE_TASK_QUEUE": "alliance-run-test",
+    }
+    run = subprocess.Popen(
+        [sys.executable, "run_local.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = ""
+        deadline = time.monotonic() + 90
+        while "Alliance is running" not in output:
+            line = run.stdout.readline()
+            assert line or run.poll() is None, f"run_local exited early:\n{output}"
+            output += line
+            assert time.monotonic() < deadline, f"not running after 90 s:\n{output}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui}/", timeout=10) as page:
+            assert page.status == 200  # the Temporal Web UI
+
+        settings = Settings(temporal_address=f"127.0.0.1:{grpc}", task_queue="alliance-run-test")
+        client = await temporal_client.connect(settings)
+        handle = await temporal_client.start_project(
+            client, make_spec(2), task_queue=settings.task_queue
+        )
+        # The worker answers, and the search attributes registered by the run command hold.
+        assert (await handle.query(ProjectWorkflow.view)).phase == "diagnosis"
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(sa.PHASE) == "diagnosis"
+        assert (tmp_path / "data" / "temporal.db").exists()  # the embedded SQLite store
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=30)
+    assert run.returncode == 0
+    with socket.socket() as s:  # the dev server went down with it
+        assert s.connect_ex(("127.0.0.1", grpc)) != 0
+
+
+def test_docker_compose_matches_the_compose_schema():
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(ROOT / "docker-compose.yml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_docker_compose_registers_the_same_search_attributes_as_the_code():
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["temporal"]["command"]
+    registered = [command[i + 1] for i, arg in enumerate(command) if arg == "--search-attribute"]
+    expected = temporal_client.search_attribute_args()[1::2]
+    assert registered == expected
+    worker = compose["services"]["worker"]
+    assert worker["environment"]["ALLIANCE_TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_the_dockerfile_copies_files_that_exist():
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is missing"
