@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,21 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 1000
     # Continue-as-new once a run's history reaches this many events (or when the server says so).
     continue_as_new_after_events: int = 10_000
+
+    # -- the HTTP API --
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Public base URL of the API, for the links it prints and returns.
+    api_url: str = "http://localhost:8000"
+    # Signs participants' personal tokens. Unset: the local run keeps one in data_dir.
+    token_secret: SecretStr | None = None
+    # Coordinator credentials: {"<credential>": "<coordinating organisation id>"} (JSON in env).
+    coordinator_credentials: dict[str, str] = Field(default_factory=dict)
+    # Ops credentials list every project, of every organisation.
+    ops_credentials: list[str] = Field(default_factory=list)
+    # How long the API waits on Temporal (and on a worker answering) before a 503.
+    rpc_timeout_seconds: float = 5.0
+    max_body_bytes: int = 256 * 1024
 
     @property
     def outbox_dir(self) -> Path:

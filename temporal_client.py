@@ -83,6 +83,8 @@ async def start_project(
     *,
     task_queue: str,
     continue_as_new_after_events: int | None = None,
+    memo: dict[str, Any] | None = None,
+    rpc_timeout: timedelta | None = None,
 ) -> WorkflowHandle:
     """Start a project's workflow, with its title as the summary ops see in the UI."""
     from workflows.project import ProjectInput, ProjectWorkflow
@@ -98,6 +100,8 @@ async def start_project(
         static_summary=spec.title,
         static_details=f"{spec.territory} — coordinated by {spec.coordinator_organisation}",
         search_attributes=initial_search_attributes(spec),
+        memo={"title": spec.title, **(memo or {})},
+        rpc_timeout=rpc_timeout,
     )
 
 

@@ -78,8 +78,9 @@ _PHASES: dict[type[cmd.Command], tuple[Phase, str]] = {
 }
 
 
-def allowed_roles(command_type: type[cmd.Command]) -> frozenset[Role]:
-    return _ACTIONS[command_type][0]
+def who_may(command_type: type[cmd.Command]) -> tuple[frozenset[Role], str]:
+    """The roles that may send this command, and the action in words (for refusals)."""
+    return _ACTIONS[command_type]
 
 
 class Project:

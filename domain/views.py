@@ -29,7 +29,8 @@ from domain.state import ProjectState
 
 
 class ParticipantPublic(BaseModel):
-    """A participant as others see it: no contact details, no token."""
+    """A participant as others see it: no contact details, no token (its version is no secret:
+    the signature is)."""
 
     id: str
     name: str
@@ -38,6 +39,7 @@ class ParticipantPublic(BaseModel):
     role: Role
     language: Language
     active: bool
+    token_version: int
 
 
 class ProjectView(BaseModel):

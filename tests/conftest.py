@@ -11,13 +11,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
 from activities.notifications import OutboxAdapter
+from api.app import create_app
 from settings import Settings
 from worker import build_worker
 from workflows import search_attributes as sa
@@ -96,3 +99,32 @@ async def timed(tmp_path: Path) -> AsyncIterator[tuple[WorkflowEnvironment, Harn
             yield env, harness
     finally:
         await env.shutdown()
+
+
+COORDINATOR_CREDENTIAL = "cred-mda-lyon8"
+OTHER_ORG_CREDENTIAL = "cred-other-org"
+OPS_CREDENTIAL = "cred-ops"
+
+
+def api_settings(harness: Harness, **overrides) -> Settings:
+    return harness.settings.model_copy(
+        update={
+            "token_secret": SecretStr("test-secret"),
+            "coordinator_credentials": {
+                COORDINATOR_CREDENTIAL: "mda-lyon8",
+                OTHER_ORG_CREDENTIAL: "other-org",
+            },
+            "ops_credentials": [OPS_CREDENTIAL],
+            "rpc_timeout_seconds": 3.0,
+            **overrides,
+        }
+    )
+
+
+@pytest.fixture
+async def http(dev: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over HTTP (in process), with a real worker on a real dev server."""
+    app = create_app(api_settings(dev), client=dev.client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://alliance.test") as client:
+        yield client

@@ -1,0 +1,117 @@
+"""The Alliance HTTP API: thin over Temporal, no database of its own.
+
+uvicorn api.app:app          # settings from ALLIANCE_* (settings.py); ./scripts/run serves it
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Client
+
+from api.errors import ApiError, install_error_handlers
+from api.gateway import ProjectGateway
+from api.routes import actions, health, participants, projects
+from api.security import Authenticator, TokenSigner
+from settings import Settings
+
+
+class BodyLimit:
+    """413 for a body over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise ApiError(413, "body_too_large", self._message())
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except ApiError as e:
+            if e.status != 413:
+                raise
+            await self._too_large(send)
+
+    def _message(self) -> str:
+        return f"the request body is larger than {self.max_bytes // 1024} KiB"
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps({"code": "body_too_large", "message": self._message()}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if settings.token_secret is None:
+        raise ValueError("set ALLIANCE_TOKEN_SECRET: it signs participants' personal tokens")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One Temporal client for the app; if Temporal is down it connects on first use.
+        try:
+            await app.state.gateway.client()
+        except ApiError:
+            pass
+        yield
+
+    app = FastAPI(
+        title="Alliance",
+        version="0.1.0",
+        summary="Co-construction projects: launch, follow and act on them.",
+        description=(
+            "Every write is one Temporal workflow update (or the start); every read one query "
+            "or one visibility look-up. Authenticate with `Authorization: Bearer <token>`: a "
+            "coordinator credential, or a participant's personal token."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.gateway = ProjectGateway(settings, client)
+    app.state.authenticator = Authenticator(
+        TokenSigner(settings.token_secret.get_secret_value()),
+        settings.coordinator_credentials,
+        settings.ops_credentials,
+    )
+    install_error_handlers(app)
+    for module in (health, projects, participants, actions):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn api.app:app` builds the app from the environment only when asked.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

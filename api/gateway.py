@@ -1,0 +1,221 @@
+"""The API's only way to Temporal: every write one update (or the start), every read one query
+or one visibility look-up, each with a short RPC timeout and its errors put in words."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+import temporal_client
+from api.errors import ApiError
+from domain import commands as cmd
+from domain.models import ProjectSpec
+from domain.views import ActionResult, ProjectView
+from settings import Settings
+from workflows.project import EventsQuery, ProjectWorkflow
+
+RETRY_AFTER = "5"
+# Past the server's 10 updates in flight per project, back off with jitter, a bounded number
+# of times (about 15 s in all), so a burst of partners is recorded rather than refused.
+BUSY_ATTEMPTS = 12
+
+# Refusal codes that mean the token no longer stands for an active participant.
+_REVOKED = {"stale_token", "not_a_participant"}
+
+
+def _unavailable(what: str) -> ApiError:
+    return ApiError(
+        503,
+        "temporal_unavailable",
+        f"{what}; try again in a few seconds",
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
+class ProjectGateway:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self.settings = settings
+        self._client = client
+        self._connecting = asyncio.Lock()
+        self.rpc_timeout = timedelta(seconds=settings.rpc_timeout_seconds)
+
+    async def client(self) -> Client:
+        # Connected lazily: the API starts (and says it is not ready) while Temporal is down.
+        if self._client is None:
+            async with self._connecting:
+                if self._client is None:
+                    try:
+                        self._client = await asyncio.wait_for(
+                            temporal_client.connect(self.settings),
+                            self.settings.rpc_timeout_seconds,
+                        )
+                    except (RuntimeError, TimeoutError, OSError):
+                        raise _unavailable(
+                            f"Temporal is not reachable at {self.settings.temporal_address}"
+                        ) from None
+        return self._client
+
+    async def handle(self, project_id: str) -> WorkflowHandle:
+        client = await self.client()
+        return client.get_workflow_handle(temporal_client.workflow_id(project_id))
+
+    async def ready(self) -> bool:
+        try:
+            client = await self.client()
+            return await client.service_client.check_health(timeout=self.rpc_timeout)
+        except (ApiError, RPCError):
+            return False
+
+    @asynccontextmanager
+    async def _errors(self, project_id: str | None = None) -> AsyncIterator[None]:
+        try:
+            yield
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND and project_id is not None:
+                raise await self._missing_or_over(project_id) from None
+            if e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                # A query or update waits for a worker: with none polling, this is what it gets.
+                raise _unavailable(
+                    "Temporal or the project's worker did not answer in time"
+                ) from None
+            if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED):
+                raise _unavailable("Temporal is unavailable or overloaded") from None
+            raise
+        except RPCTimeoutOrCancelledError:
+            raise _unavailable("Temporal or the project's worker did not answer in time") from None
+        except (WorkflowQueryRejectedError, WorkflowQueryFailedError) as e:
+            raise ApiError(
+                409, "project_unavailable", f"the project cannot be read now: {e}"
+            ) from None
+
+    async def _missing_or_over(self, project_id: str) -> ApiError:
+        try:
+            described = await (await self.handle(project_id)).describe(rpc_timeout=self.rpc_timeout)
+        except RPCError:
+            return ApiError(404, "project_not_found", f"no project {project_id!r}")
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return ApiError(
+                409, "project_over", "the project is closed; nothing more can be recorded"
+            )
+        return ApiError(404, "project_not_found", f"no project {project_id!r}")
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def view(self, project_id: str) -> ProjectView:
+        async with self._errors(project_id):
+            handle = await self.handle(project_id)
+            return await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+
+    async def events(self, project_id: str, after: int, limit: int) -> list[Any]:
+        async with self._errors(project_id):
+            handle = await self.handle(project_id)
+            return await handle.query(
+                ProjectWorkflow.events,
+                EventsQuery(after=after, limit=limit),
+                rpc_timeout=self.rpc_timeout,
+            )
+
+    async def report(self, project_id: str) -> str | None:
+        async with self._errors(project_id):
+            handle = await self.handle(project_id)
+            return await handle.query(ProjectWorkflow.report, rpc_timeout=self.rpc_timeout)
+
+    async def list(
+        self, query: str, page_size: int, page_token: str | None
+    ) -> tuple[list[Any], str | None]:
+        try:
+            token = (
+                base64.b64decode(page_token, altchars=b"-_", validate=True) if page_token else None
+            )
+        except ValueError:
+            raise ApiError(422, "bad_page_token", "page_token is not one this API gave") from None
+        async with self._errors():
+            client = await self.client()
+            pages = client.list_workflows(
+                query, page_size=page_size, next_page_token=token, rpc_timeout=self.rpc_timeout
+            )
+            try:
+                await pages.fetch_next_page()
+            except RPCError as e:
+                if e.status == RPCStatusCode.INVALID_ARGUMENT:
+                    raise ApiError(
+                        422, "bad_page_token", "page_token is not one this API gave"
+                    ) from None
+                raise
+            following = pages.next_page_token
+            return list(pages.current_page or []), (
+                base64.urlsafe_b64encode(following).decode() if following else None
+            )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def launch(self, spec: ProjectSpec, request_fingerprint: str) -> bool:
+        """Start the project; False when a project with this id already exists."""
+        async with self._errors():
+            client = await self.client()
+            try:
+                await temporal_client.start_project(
+                    client,
+                    spec,
+                    task_queue=self.settings.task_queue,
+                    continue_as_new_after_events=self.settings.continue_as_new_after_events,
+                    memo={"request_fingerprint": request_fingerprint},
+                    rpc_timeout=self.rpc_timeout,
+                )
+            except WorkflowAlreadyStartedError:
+                return False
+            return True
+
+    async def launch_fingerprint(self, project_id: str) -> str | None:
+        async with self._errors(project_id):
+            described = await (await self.handle(project_id)).describe(rpc_timeout=self.rpc_timeout)
+            memo = await described.memo()
+            return memo.get("request_fingerprint")
+
+    async def act(
+        self, project_id: str, update: Any, command: cmd.Command, key: str
+    ) -> ActionResult:
+        handle = await self.handle(project_id)
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                async with self._errors(project_id):
+                    try:
+                        return await temporal_client.execute_action(
+                            handle, update, command, key=key, rpc_timeout=self.rpc_timeout
+                        )
+                    except RPCError as e:
+                        if (
+                            e.status != RPCStatusCode.RESOURCE_EXHAUSTED
+                            or attempt == BUSY_ATTEMPTS - 1
+                        ):
+                            raise
+            except temporal_client.ActionRefused as refused:
+                raise _refusal_error(refused) from None
+            await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+        raise _unavailable("the project is too busy right now")
+
+
+def _refusal_error(refused: temporal_client.ActionRefused) -> ApiError:
+    if refused.code in _REVOKED:
+        return ApiError(401, refused.code, refused.message, headers={"WWW-Authenticate": "Bearer"})
+    if refused.code == "not_allowed":
+        return ApiError(403, refused.code, refused.message)
+    if refused.code == "idempotency_conflict":
+        return ApiError(422, refused.code, refused.message)
+    return ApiError(409, refused.code, refused.message)

@@ -1,0 +1,284 @@
+"""Launch, list, follow, cancel: the coordinator's side, and reading for every participant."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import ValidationError
+
+from api.deps import (
+    AppSettings,
+    CurrentCaller,
+    Gateway,
+    IdempotencyKey,
+    Signer,
+    perform,
+    readable_view,
+)
+from api.errors import ApiError, ErrorBody
+from api.schemas import (
+    CancelBody,
+    EventsPage,
+    LaunchResponse,
+    Links,
+    ParticipantToken,
+    ProjectCreate,
+    ProjectListItem,
+    ProjectPage,
+)
+from api.security import Coordinator
+from domain import commands as cmd
+from domain.models import Outcome, Participant, Phase, ProjectSpec
+from domain.views import ActionResult, ProjectView
+from workflows import search_attributes as sa
+from workflows.project import ProjectWorkflow
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+ERRORS = {
+    401: {"model": ErrorBody, "description": "no, bad or revoked token"},
+    403: {
+        "model": ErrorBody,
+        "description": "this role may not do that (the message says who may)",
+    },
+    404: {"model": ErrorBody, "description": "no such project (or not yours)"},
+    409: {"model": ErrorBody, "description": "refused by the project's rules (code and message)"},
+    422: {"model": ErrorBody, "description": "invalid body, or an idempotency key reused"},
+    503: {"model": ErrorBody, "description": "Temporal or the worker did not answer; retry after"},
+}
+
+
+def _coordinator(caller) -> Coordinator:
+    if not isinstance(caller, Coordinator):
+        raise ApiError(
+            403,
+            "not_allowed",
+            "only a coordinator credential may do this; a "
+            "personal token acts only within its own project",
+        )
+    return caller
+
+
+def _spec(project_id: str, organisation: str, body: ProjectCreate) -> ProjectSpec:
+    participants = []
+    for n, p in enumerate(body.participants, start=1):
+        fields = p.model_dump(exclude={"id"})
+        participants.append(Participant(id=p.id or f"{p.role.value}-{n}", **fields))
+    try:
+        return ProjectSpec(
+            id=project_id,
+            title=body.title,
+            territory=body.territory,
+            description=body.description,
+            language=body.language,
+            coordinator_organisation=organisation,
+            participants=participants,
+            process=body.process,
+        )
+    except ValidationError as e:
+        message = e.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ApiError(422, "invalid_request", message) from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LaunchResponse,
+    responses=ERRORS,
+    summary="Launch a project (coordinator credential)",
+)
+async def launch(
+    body: ProjectCreate,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    signer: Signer,
+    settings: AppSettings,
+    idempotency_key: IdempotencyKey = None,
+) -> LaunchResponse:
+    coordinator = _coordinator(caller)
+    if coordinator.ops or coordinator.organisation_id is None:
+        raise ApiError(
+            403,
+            "not_allowed",
+            "only a coordinating organisation's credential may "
+            "launch a project; ops credentials read",
+        )
+    organisation = coordinator.organisation_id
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32]
+    if idempotency_key:
+        # A retried launch finds the same project instead of starting a second one.
+        project_id = hashlib.sha256(f"{organisation}\x00{idempotency_key}".encode()).hexdigest()[
+            :16
+        ]
+    else:
+        project_id = uuid.uuid4().hex[:16]
+    spec = _spec(project_id, organisation, body)
+    if not await gateway.launch(spec, fingerprint):
+        if await gateway.launch_fingerprint(project_id) != fingerprint:
+            raise ApiError(
+                422,
+                "idempotency_conflict",
+                "this idempotency key was already used to "
+                "launch a different project; use a new key",
+            )
+    view = await gateway.view(project_id)
+    launched = {p.id: p for p in spec.participants}
+    tokens = [
+        ParticipantToken(
+            id=p.id,
+            name=p.name,
+            role=p.role,
+            token=signer.sign(project_id, p.id, p.role, p.token_version),
+        )
+        for p in launched.values()
+    ]
+    return LaunchResponse(
+        project_id=project_id,
+        view=view,
+        participants=tokens,
+        links=Links(
+            api=f"{settings.api_url}/projects/{project_id}",
+            ui=f"{settings.ui_url}/namespaces/{settings.namespace}/workflows/project-{project_id}",
+        ),
+    )
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@router.get(
+    "",
+    response_model=ProjectPage,
+    responses=ERRORS,
+    summary="List projects through Temporal visibility (coordinator or ops credential)",
+)
+async def list_projects(
+    caller: CurrentCaller,
+    gateway: Gateway,
+    phase: Phase | None = None,
+    territory: Annotated[str | None, Query(max_length=200)] = None,
+    outcome: Outcome | None = None,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=4000)] = None,
+) -> ProjectPage:
+    coordinator = _coordinator(caller)
+    clauses = ['WorkflowType = "ProjectWorkflow"']
+    if not coordinator.ops:
+        clauses.append(f"{sa.COORDINATOR.name} = {_quoted(coordinator.organisation_id or '')}")
+    if phase:
+        clauses.append(f"{sa.PHASE.name} = {_quoted(phase.value)}")
+    if territory:
+        clauses.append(f"{sa.TERRITORY.name} = {_quoted(territory)}")
+    if outcome:
+        clauses.append(f"{sa.OUTCOME.name} = {_quoted(outcome.value)}")
+    executions, following = await gateway.list(" AND ".join(clauses), page_size, page_token)
+    items = []
+    for e in executions:
+        attrs = e.typed_search_attributes
+        memo = await e.memo()
+        items.append(
+            ProjectListItem(
+                id=e.id.removeprefix("project-"),
+                title=memo.get("title"),
+                status=e.status.name.lower() if e.status else "unknown",
+                phase=attrs.get(sa.PHASE),
+                territory=attrs.get(sa.TERRITORY),
+                round=attrs.get(sa.ROUND),
+                deadline=attrs.get(sa.DEADLINE),
+                pending=attrs.get(sa.PENDING),
+                outcome=attrs.get(sa.OUTCOME),
+            )
+        )
+    return ProjectPage(projects=items, next_page_token=following)
+
+
+@router.get(
+    "/{project_id}",
+    response_model=ProjectView,
+    responses=ERRORS,
+    summary="The project's state view (any participant of it, its coordinator)",
+)
+async def get_project(project_id: str, caller: CurrentCaller, gateway: Gateway) -> ProjectView:
+    return await readable_view(gateway, caller, project_id)
+
+
+@router.get(
+    "/{project_id}/events",
+    response_model=EventsPage,
+    responses=ERRORS,
+    summary="The project's domain events after seq N",
+)
+async def get_events(
+    project_id: str,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventsPage:
+    await readable_view(gateway, caller, project_id)
+    events = await gateway.events(project_id, after, limit)
+    return EventsPage(
+        events=[e.model_dump(mode="json") for e in events],
+        next_after=events[-1].seq if events else after,
+    )
+
+
+@router.get(
+    "/{project_id}/report",
+    responses={**ERRORS, 200: {"content": {"application/json": {}, "text/markdown": {}}}},
+    summary="The final report once the project is closed (?format=md for Markdown)",
+)
+async def get_report(
+    project_id: str, caller: CurrentCaller, gateway: Gateway, format: Literal["json", "md"] = "json"
+) -> Response:
+    view = await readable_view(gateway, caller, project_id)
+    markdown = await gateway.report(project_id) if view.report else None
+    if markdown is None:
+        raise ApiError(
+            409,
+            "no_report_yet",
+            f"the report is published when the project closes "
+            f"after its evaluation; the project is in {view.phase.value}",
+        )
+    if format == "md":
+        return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
+    return JSONResponse(
+        {
+            "project_id": project_id,
+            "title": view.title,
+            "outcome": view.outcome,
+            "decisions": [d.model_dump(mode="json") for d in view.decisions],
+            "results": [r.model_dump(mode="json") for r in view.results],
+            "digest": view.report.digest,
+            "markdown": markdown,
+        }
+    )
+
+
+@router.post(
+    "/{project_id}/cancel",
+    response_model=ActionResult,
+    responses=ERRORS,
+    summary="Cancel the project, with a reason (coordinator)",
+)
+async def cancel(
+    project_id: str,
+    body: CancelBody,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResult:
+    return await perform(
+        gateway,
+        caller,
+        project_id,
+        ProjectWorkflow.cancel,
+        cmd.Cancel,
+        idempotency_key,
+        reason=body.reason,
+    )
