@@ -1,218 +1,241 @@
-"""Walk a realistic project through every phase on a running Alliance (./scripts/run).
+"""Launch a realistic project through the API of a running Alliance (./scripts/run) and walk it.
 
-    .venv/bin/python demo.py                 # the whole story, down to the final report
-    .venv/bin/python demo.py --stop-at decision
+    .venv/bin/python demo.py                     # launch, diagnosis, co-design, up to the decision
+    .venv/bin/python demo.py --stop-at closed    # the whole story: an objection, round 2, adopted,
+                                                 # implementation, evaluation, the final report
 
 A shared-gardens project in Lyon 8e: the Maison des Associations coordinates, a neutral
 facilitator keeps the process fair, the municipality, an inhabitants' association and a
-university lab are partners, the Métropole watches as funder.
+university lab are partners, the Métropole watches as funder. Prints the project's API and
+Temporal UI links and each participant's personal token.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import uuid
-from datetime import timedelta
+import sys
+import time
+from typing import Any
 
-import temporal_client
-from domain import commands as cmd
-from domain.models import Participant, PhaseSettings, Process, ProjectSpec
-from settings import Settings
-from workflows.project import ProjectWorkflow
+import httpx
 
-PEOPLE = [
-    Participant(
-        id="mda",
-        name="Maison des Associations du 8e",
-        organisation_id="mda-lyon8",
-        organisation_kind="association",
-        role="coordinator",
-        email="contact@mda8.example",
-    ),
-    Participant(
-        id="facil",
-        name="Camille Martin (médiatrice)",
-        organisation_id="coop-facil",
-        organisation_kind="company",
-        role="facilitator",
-        email="camille@coop.example",
-    ),
-    Participant(
-        id="mairie",
-        name="Mairie du 8e arrondissement",
-        organisation_id="mairie-lyon8",
-        organisation_kind="local_authority",
-        role="partner",
-        email="dev-local@mairie8.example",
-    ),
-    Participant(
-        id="habitants",
-        name="Association des habitants des Étas-Unis",
-        organisation_id="assoc-etats-unis",
-        organisation_kind="inhabitants",
-        role="partner",
-        email="bureau@habitants.example",
-    ),
-    Participant(
-        id="labo",
-        name="Laboratoire EVS, Université Lyon 2",
-        organisation_id="univ-lyon2-evs",
-        organisation_kind="university",
-        role="partner",
-        language="en",
-        email="evs@univ.example",
-    ),
-    Participant(
-        id="metropole",
-        name="Métropole de Lyon (financeur)",
-        organisation_id="metropole-lyon",
-        organisation_kind="public_body",
-        role="observer",
-    ),
-]
-PARTNERS = ["mairie", "habitants", "labo"]
+from settings import Settings, with_local_secrets
+
 ORDER = ["diagnosis", "co_design", "decision", "action", "evaluation", "closed"]
+PARTNERS = ["mairie", "habitants", "labo"]
+
+PROJECT = {
+    "title": "Jardins partagés du quartier des États-Unis",
+    "territory": "Lyon 8e",
+    "description": "Transformer deux friches en jardins partagés, conçus avec les habitants.",
+    "participants": [
+        {
+            "id": "mda",
+            "name": "Maison des Associations du 8e",
+            "organisation_id": "mda-lyon8",
+            "organisation_kind": "association",
+            "role": "coordinator",
+            "email": "contact@mda8.example",
+        },
+        {
+            "id": "facil",
+            "name": "Camille Martin (médiatrice)",
+            "organisation_id": "coop-facil",
+            "organisation_kind": "company",
+            "role": "facilitator",
+            "email": "camille@coop.example",
+        },
+        {
+            "id": "mairie",
+            "name": "Mairie du 8e arrondissement",
+            "organisation_id": "mairie-lyon8",
+            "organisation_kind": "local_authority",
+            "role": "partner",
+            "email": "dev-local@mairie8.example",
+        },
+        {
+            "id": "habitants",
+            "name": "Association des habitants des États-Unis",
+            "organisation_id": "assoc-etats-unis",
+            "organisation_kind": "inhabitants",
+            "role": "partner",
+            "email": "bureau@habitants.example",
+        },
+        {
+            "id": "labo",
+            "name": "Laboratoire EVS, Université Lyon 2",
+            "organisation_id": "univ-lyon2-evs",
+            "organisation_kind": "university",
+            "role": "partner",
+            "language": "en",
+            "email": "evs@univ.example",
+        },
+        {
+            "id": "metropole",
+            "name": "Métropole de Lyon (financeur)",
+            "organisation_id": "metropole-lyon",
+            "organisation_kind": "public_body",
+            "role": "observer",
+        },
+    ],
+    "process": {
+        "rule": "consent",
+        "max_rounds": 3,
+        "diagnosis": {"duration": "P21D", "reminders": ["P7D", "P2D"]},
+        "co_design": {"duration": "P28D"},
+        "decision": {"duration": "P14D", "reminders": ["P3D"]},
+        "action": {"duration": "P90D"},
+        "evaluation": {"duration": "P21D"},
+    },
+}
 
 
-def me(pid: str) -> cmd.Actor:
-    return cmd.Actor(participant_id=pid, token_version=1)
+class Demo:
+    def __init__(self, api: httpx.Client, credential: str) -> None:
+        self.api = api
+        self.credential = credential
+        self.tokens: dict[str, str] = {}
+        self.project_id = ""
 
-
-async def main(stop_at: str) -> None:
-    settings = Settings()
-    client = await temporal_client.connect(settings)
-    spec = ProjectSpec(
-        id=f"jardins-{uuid.uuid4().hex[:6]}",
-        title="Jardins partagés du quartier des États-Unis",
-        territory="Lyon 8e",
-        description="Transformer deux friches en jardins partagés, conçus avec les habitants.",
-        coordinator_organisation="mda-lyon8",
-        participants=PEOPLE,
-        process=Process(
-            diagnosis=PhaseSettings(duration=timedelta(days=21), reminders=["P7D", "P2D"]),
-            co_design=PhaseSettings(duration=timedelta(days=28)),
-            decision=PhaseSettings(duration=timedelta(days=14), reminders=["P3D"]),
-            action=PhaseSettings(duration=timedelta(days=90)),
-            evaluation=PhaseSettings(duration=timedelta(days=21)),
-        ),
-    )
-    handle = await temporal_client.start_project(client, spec, task_queue=settings.task_queue)
-    print(f"Project {spec.id} launched: workflow {handle.id}")
-    print(f"Temporal UI: {settings.ui_url}/namespaces/{settings.namespace}/workflows/{handle.id}")
-
-    async def act(update, command):
-        return await temporal_client.execute_action(handle, update, command, key=uuid.uuid4().hex)
-
-    def reached(phase: str) -> bool:
-        if ORDER.index(phase) >= ORDER.index(stop_at):
-            print(f"Stopped in {phase}, as asked.")
-            return True
-        return False
-
-    W = ProjectWorkflow
-    for pid, kind, text in [
-        ("mairie", "resource", "Deux parcelles municipales en friche, rue Garon et rue Bataille"),
-        ("habitants", "need", "Des familles sans jardin veulent cultiver et se retrouver"),
-        ("labo", "observation", "Sols à analyser : anciens usages industriels possibles"),
-    ]:
-        result = await act(
-            W.add_contribution, cmd.AddContribution(actor=me(pid), kind=kind, text=text)
+    def call(self, method: str, path: str, who: str, body: Any = None) -> dict[str, Any]:
+        token = self.credential if who == "coordinator" else self.tokens[who]
+        response = self.api.request(
+            method,
+            f"/projects/{self.project_id}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
         )
-    print(f"Diagnosis shared: now in {result.phase}")
-    if reached(result.phase):
-        return
-    proposal = (
-        await act(
-            W.submit_proposal,
-            cmd.SubmitProposal(
-                actor=me("habitants"),
-                title="Deux jardins partagés en bacs",
-                description="Bacs hors-sol, un composteur collectif, une permanence le samedi.",
-                indicators=[
+        if response.status_code >= 400:
+            sys.exit(f"{method} {path} as {who}: {response.status_code} {response.text}")
+        return response.json()
+
+    def launch(self, settings: Settings) -> None:
+        response = self.api.post(
+            "/projects", json=PROJECT, headers={"Authorization": f"Bearer {self.credential}"}
+        )
+        if response.status_code != 201:
+            sys.exit(f"launch refused: {response.status_code} {response.text}")
+        launched = response.json()
+        self.project_id = launched["project_id"]
+        self.tokens = {p["id"]: p["token"] for p in launched["participants"]}
+        print(f"Project launched: {launched['view']['title']}")
+        print(f"  API:         {launched['links']['api']}")
+        print(f"  Temporal UI: {launched['links']['ui']}")
+        print("  Personal tokens (send each as 'Authorization: Bearer <token>'):")
+        for p in launched["participants"]:
+            print(f"    {p['role']:<12} {p['name']:<45} {p['token']}")
+
+
+def run(stop_at: str) -> None:
+    settings = with_local_secrets(Settings())
+    credential = next(iter(settings.coordinator_credentials))
+    with httpx.Client(base_url=settings.api_url, timeout=30) as api:
+        try:
+            api.get("/healthz")
+        except httpx.HTTPError:
+            sys.exit(f"no Alliance API at {settings.api_url}: start it with ./scripts/run")
+        demo = Demo(api, credential)
+        demo.launch(settings)
+
+        def reached(phase: str) -> bool:
+            print(f"→ now in {phase}")
+            return ORDER.index(phase) >= ORDER.index(stop_at)
+
+        for pid, kind, text in [
+            (
+                "mairie",
+                "resource",
+                "Deux parcelles municipales en friche, rue Garon et rue Bataille",
+            ),
+            ("habitants", "need", "Des familles sans jardin veulent cultiver et se retrouver"),
+            ("labo", "observation", "Sols à analyser : anciens usages industriels possibles"),
+        ]:
+            result = demo.call("POST", "/contributions", pid, {"kind": kind, "text": text})
+        if reached(result["phase"]):
+            return
+        proposal = demo.call(
+            "POST",
+            "/proposals",
+            "habitants",
+            {
+                "title": "Deux jardins partagés en bacs",
+                "description": "Bacs hors-sol, un composteur collectif, une permanence le samedi.",
+                "indicators": [
                     {"name": "Familles inscrites", "target": "40"},
                     {"name": "Ateliers tenus", "target": "12 par an"},
                 ],
-            ),
+            },
+        )["item_id"]
+        demo.call(
+            "POST",
+            f"/proposals/{proposal}/amendments",
+            "labo",
+            {"text": "Analyse des sols avant installation"},
         )
-    ).item_id
-    await act(
-        W.amend_proposal,
-        cmd.AmendProposal(
-            actor=me("labo"), proposal_id=proposal, text="Analyse des sols avant installation"
-        ),
-    )
-    await act(W.endorse_proposal, cmd.EndorseProposal(actor=me("mairie"), proposal_id=proposal))
-    result = await act(
-        W.submit_plan,
-        cmd.SubmitPlan(
-            actor=me("facil"),
-            proposal_ids=[proposal],
-            summary="Jardins en bacs sur les deux parcelles",
-        ),
-    )
-    print(f"Plan submitted: now in {result.phase}, round {result.round}")
-    if reached(result.phase):
-        return
-    await act(
-        W.answer,
-        cmd.GiveAnswer(
-            actor=me("mairie"),
-            kind="object",
-            reason="La parcelle rue Bataille est réservée à une école",
-        ),
-    )
-    await act(W.answer, cmd.GiveAnswer(actor=me("habitants"), kind="consent"))
-    result = await act(W.answer, cmd.GiveAnswer(actor=me("labo"), kind="consent"))
-    print(f"An objection sent the plan back: now in {result.phase}, round {result.round}")
-    result = await act(
-        W.submit_plan,
-        cmd.SubmitPlan(
-            actor=me("facil"),
-            proposal_ids=[proposal],
-            summary="Un jardin rue Garon, extensible",
-            objection_answers={"mairie": "Seule la parcelle rue Garon est retenue"},
-        ),
-    )
-    for pid in PARTNERS:
-        result = await act(W.answer, cmd.GiveAnswer(actor=me(pid), kind="consent"))
-    await act(
-        W.state_outcome,
-        cmd.StateOutcome(actor=me("facil"), text="Plan adopté par consentement au 2e tour"),
-    )
-    print(f"Adopted: now in {result.phase}, round {result.round}")
-    if reached(result.phase):
-        return
-    await act(
-        W.note_progress,
-        cmd.NoteProgress(actor=me("habitants"), text="30 bacs installés, 38 familles inscrites"),
-    )
-    result = await act(
-        W.close_phase, cmd.ClosePhase(actor=me("facil"), reason="Installation terminée")
-    )
-    print(f"Implementation done: now in {result.phase}")
-    if reached(result.phase):
-        return
-    view = await handle.query(W.view)
-    for n, pid in enumerate(PARTNERS):
-        await act(
-            W.assess,
-            cmd.Assess(
-                actor=me(pid),
-                scores=[
-                    {"indicator_id": i.id, "score": 3 + (n % 3), "comment": "Bonne dynamique"}
-                    for i in view.adopted_plan.indicators
-                ],
-            ),
+        demo.call("POST", f"/proposals/{proposal}/endorsements", "mairie")
+        result = demo.call(
+            "POST",
+            "/plan",
+            "facil",
+            {"proposal_ids": [proposal], "summary": "Jardins en bacs sur les deux parcelles"},
         )
-    summary = await handle.result()
-    view = await handle.query(W.view)
-    print(f"Project {summary.phase}: {summary.outcome}; report at {view.report.location}")
+        if reached(result["phase"]):
+            return
+        demo.call(
+            "PUT",
+            "/answer",
+            "mairie",
+            {"kind": "object", "reason": "La parcelle rue Bataille est réservée à une école"},
+        )
+        demo.call("PUT", "/answer", "habitants", {"kind": "consent"})
+        result = demo.call("PUT", "/answer", "labo", {"kind": "consent"})
+        print(f"An objection sent the plan back: round {result['round']}")
+        demo.call(
+            "POST",
+            "/plan",
+            "facil",
+            {
+                "proposal_ids": [proposal],
+                "summary": "Un jardin rue Garon, extensible",
+                "objection_answers": {"mairie": "Seule la parcelle rue Garon est retenue"},
+            },
+        )
+        for pid in PARTNERS:
+            result = demo.call("PUT", "/answer", pid, {"kind": "consent"})
+        demo.call("POST", "/outcome", "facil", {"text": "Plan adopté par consentement au 2e tour"})
+        if reached(result["phase"]):
+            return
+        demo.call(
+            "POST", "/progress", "habitants", {"text": "30 bacs installés, 38 familles inscrites"}
+        )
+        result = demo.call("POST", "/close-phase", "facil", {"reason": "Installation terminée"})
+        if reached(result["phase"]):
+            return
+        indicators = demo.call("GET", "", "coordinator")["adopted_plan"]["indicators"]
+        for n, pid in enumerate(PARTNERS):
+            demo.call(
+                "POST",
+                "/assessments",
+                pid,
+                {
+                    "scores": [
+                        {"indicator_id": i["id"], "score": 3 + n % 3, "comment": "Bonne dynamique"}
+                        for i in indicators
+                    ]
+                },
+            )
+        for _ in range(100):
+            view = demo.call("GET", "", "coordinator")
+            if view["phase"] == "closed":
+                break
+            time.sleep(0.1)
+        reached(view["phase"])
+        print(f"Final report: {settings.api_url}/projects/{demo.project_id}/report?format=md")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stop-at", choices=ORDER, default="closed")
-    asyncio.run(main(parser.parse_args().stop_at))
+    parser.add_argument("--stop-at", choices=ORDER, default="decision")
+    run(parser.parse_args().stop_at)

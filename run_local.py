@@ -1,5 +1,5 @@
 """Run Alliance locally: the Temporal dev server (with its Web UI, on a SQLite file under
-.data/), Alliance's search attributes, and the worker. Ctrl-C stops everything.
+.data/), Alliance's search attributes, the worker and the HTTP API. Ctrl-C stops everything.
 
     ./scripts/run            # sets up .venv, then runs this
 """
@@ -10,13 +10,16 @@ import asyncio
 import signal
 import subprocess
 import sys
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import structlog
+import uvicorn
 from temporalio.client import Client
 
 import temporal_client
-from settings import Settings
+from api.app import create_app
+from settings import Settings, with_local_secrets
 from worker import build_worker, configure_logging
 
 log = structlog.get_logger("alliance.run")
@@ -65,10 +68,16 @@ async def wait_for_server(
             await asyncio.sleep(0.5)
 
 
+class EmbeddedApi(uvicorn.Server):
+    # The runner owns SIGINT/SIGTERM and stops the API, the worker and the server in order.
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def main() -> None:
     configure_logging()
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = with_local_secrets(Settings())
     server = subprocess.Popen(dev_server_command(settings))
     try:
         client = await wait_for_server(settings, server)
@@ -76,23 +85,48 @@ async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        api = EmbeddedApi(
+            uvicorn.Config(
+                create_app(settings, client),
+                host=settings.api_host,
+                port=settings.api_port,
+                log_config=None,
+                access_log=False,
+            )
+        )
         async with build_worker(client, settings):
+            serving = asyncio.create_task(api.serve())
+            while not api.started and not serving.done():
+                await asyncio.sleep(0.05)
+            if serving.done():
+                raise SystemExit(
+                    f"the API could not start on {settings.api_host}:{settings.api_port}"
+                )
+            coordinator = next(iter(settings.coordinator_credentials))
             log.info(
                 "Alliance is running",
                 temporal=settings.temporal_address,
                 ui=settings.ui_url,
-                filter='AlliancePhase = "decision"',
+                api=settings.api_url,
                 task_queue=settings.task_queue,
                 data=str(settings.data_dir),
             )
             print(
-                f"\nAlliance is running. Temporal UI: {settings.ui_url}  "
-                f'(try the filter: AlliancePhase = "decision")\n'
-                f"Walk a demo project through every phase: .venv/bin/python demo.py\n"
+                f"\nAlliance is running.\n"
+                f'  Temporal UI:  {settings.ui_url}   (filter: AlliancePhase = "decision")\n'
+                f"  API:          {settings.api_url}/docs\n"
+                f"  Coordinator credential (organisation {settings.coordinator_credentials[coordinator]}): "
+                f"{coordinator}\n"
+                f"  Ops credential: {settings.ops_credentials[0]}\n"
+                f"  Demo project: .venv/bin/python demo.py\n"
                 f"Stop with Ctrl-C.\n",
                 flush=True,
             )
-            await stop.wait()
+            await asyncio.wait(
+                [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            api.should_exit = True
+            await serving
     finally:
         server.terminate()
         with suppress(subprocess.TimeoutExpired):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -45,3 +47,28 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+
+def with_local_secrets(settings: Settings) -> Settings:
+    """For the local run: a token secret and credentials kept in data_dir, made on first run,
+    so personal links keep working across restarts. Explicit settings always win."""
+    path = settings.data_dir / "local-secrets.json"
+    if path.exists():
+        stored = json.loads(path.read_text("utf-8"))
+    else:
+        stored = {
+            "token_secret": secrets.token_urlsafe(32),
+            "coordinator_credentials": {f"coord-{secrets.token_urlsafe(18)}": "mda-lyon8"},
+            "ops_credentials": [f"ops-{secrets.token_urlsafe(18)}"],
+        }
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+    return settings.model_copy(
+        update={
+            "token_secret": settings.token_secret or SecretStr(stored["token_secret"]),
+            "coordinator_credentials": settings.coordinator_credentials
+            or stored["coordinator_credentials"],
+            "ops_credentials": settings.ops_credentials or stored["ops_credentials"],
+        }
+    )

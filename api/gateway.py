@@ -31,8 +31,11 @@ from settings import Settings
 from workflows.project import EventsQuery, ProjectWorkflow
 
 RETRY_AFTER = "5"
-# Past the server's 10 updates in flight per project, back off with jitter, a bounded number
-# of times (about 15 s in all), so a burst of partners is recorded rather than refused.
+# The server accepts 10 updates in flight per workflow and makes the client back off slowly
+# past that: this process sends at most 8 at once per project and queues the rest.
+UPDATES_IN_FLIGHT_PER_PROJECT = 8
+# Several API processes can still exceed the limit together: back off with jitter, a bounded
+# number of times (about 15 s in all), so a burst of partners is recorded rather than refused.
 BUSY_ATTEMPTS = 12
 
 # Refusal codes that mean the token no longer stands for an active participant.
@@ -53,6 +56,8 @@ class ProjectGateway:
         self.settings = settings
         self._client = client
         self._connecting = asyncio.Lock()
+        # Per project: a semaphore and how many requests hold or await it.
+        self._in_flight: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
         self.rpc_timeout = timedelta(seconds=settings.rpc_timeout_seconds)
 
     async def client(self) -> Client:
@@ -189,6 +194,26 @@ class ProjectGateway:
             return memo.get("request_fingerprint")
 
     async def act(
+        self, project_id: str, update: Any, command: cmd.Command, key: str
+    ) -> ActionResult:
+        async with self._slot(project_id):
+            return await self._act(project_id, update, command, key)
+
+    @asynccontextmanager
+    async def _slot(self, project_id: str) -> AsyncIterator[None]:
+        semaphore, users = self._in_flight.setdefault(
+            project_id, (asyncio.Semaphore(UPDATES_IN_FLIGHT_PER_PROJECT), [0])
+        )
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._in_flight[project_id]
+
+    async def _act(
         self, project_id: str, update: Any, command: cmd.Command, key: str
     ) -> ActionResult:
         handle = await self.handle(project_id)

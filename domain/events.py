@@ -140,6 +140,8 @@ class ReminderSent(EventData):
     phase: Phase
     offset: timedelta
     recipients: list[str]
+    # The deadline reminded of (absent in logs recorded before it was added).
+    deadline: datetime | None = None
 
 
 class DeadlineEscalated(EventData):

@@ -37,10 +37,11 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
         case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
             facts = {"phase": phase.value, "round": str(round_), "deadline": deadline.isoformat()}
             return Notice(kind, everyone, facts)
-        case ev.ReminderSent(phase=phase, recipients=recipients):
+        case ev.ReminderSent(phase=phase, recipients=recipients, deadline=when):
             if not recipients:
                 return None
-            deadline = state.deadline.isoformat() if state.deadline else ""
+            when = when or state.deadline
+            deadline = when.isoformat() if when else ""
             return Notice(kind, list(recipients), {"phase": phase.value, "deadline": deadline})
         case ev.DeadlineEscalated(phase=phase, missing=missing):
             facts = {"phase": phase.value, "missing": ", ".join(names.get(m, m) for m in missing)}

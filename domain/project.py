@@ -143,13 +143,17 @@ class Project:
         return recorded + self.settle(now)
 
     def settle(self, now: datetime) -> list[ev.Event]:
-        """Close the phase when everyone expected has acted and the process says so."""
+        """Close the phase when everyone expected has acted and the process says so; again if
+        the next phase opens already complete (an evaluation with no indicator to score)."""
         state = self.state
-        if state.spec is None or not rules.is_complete(state):
-            return []
-        if not state.spec.process.settings_for(state.phase).close_when_complete:
-            return []
-        return self.record(close_phase(state, now, "complete"), ev.SYSTEM, now)
+        recorded: list[ev.Event] = []
+        while (
+            state.spec is not None
+            and rules.is_complete(state)
+            and state.spec.process.settings_for(state.phase).close_when_complete
+        ):
+            recorded += self.record(close_phase(state, now, "complete"), ev.SYSTEM, now)
+        return recorded
 
     # -- time --------------------------------------------------------------------------------
 
@@ -169,13 +173,14 @@ class Project:
         if not state.phase_open or state.deadline is None:
             return recorded
         for offset in list(state.reminders_pending):
-            if state.deadline - offset <= now:
+            # Past the deadline (a worker was down), a reminder would only confuse: the
+            # escalation or the close below drops it.
+            if state.deadline - offset <= now < state.deadline:
                 silent = [p.id for p in rules.pending(state)]
-                recorded += self.record(
-                    [ev.ReminderSent(phase=state.phase, offset=offset, recipients=silent)],
-                    ev.SYSTEM,
-                    now,
+                reminder = ev.ReminderSent(
+                    phase=state.phase, offset=offset, recipients=silent, deadline=state.deadline
                 )
+                recorded += self.record([reminder], ev.SYSTEM, now)
         if state.deadline <= now and not state.escalated:
             missing = [p.id for p in rules.pending(state)]
             if missing:
@@ -190,10 +195,13 @@ class Project:
                 # With no plan there is nothing to decide on: the phase stays open.
                 return recorded
             recorded += self.record(close_phase(state, now, "deadline"), ev.SYSTEM, now)
+            recorded += self.settle(now)
         return recorded
 
     def finish(self, report: ev.ReportPublished, now: datetime) -> list[ev.Event]:
         """After the evaluation closed and its report was published."""
+        if not self.awaiting_report:
+            return []
         outcome = self.state.outcome or Outcome.adopted
         return self.record([report, ev.ProjectClosed(outcome=outcome)], ev.SYSTEM, now)
 
@@ -216,6 +224,12 @@ class Project:
             raise Rejected(
                 "project_over",
                 f"the project is {state.phase.value}; nothing more can be recorded",
+            )
+        if self.awaiting_report:
+            raise Rejected(
+                "project_over",
+                "the evaluation is closed and the final report is being published; "
+                "nothing more can be recorded",
             )
         who = state.participants.get(command.actor.participant_id)
         if who is None:
@@ -441,6 +455,8 @@ def _replace(
     p: Project, c: cmd.ReplaceParticipant, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
     leaving = p._participant(c.participant_id)
+    if c.replacement.role != leaving.role:
+        p._keeps_roles(leaving)
     newcomer = p._new_participant(c.replacement)
     return [
         ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason or "replaced"),

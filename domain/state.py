@@ -145,6 +145,8 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.reminders_pending = [o for o in state.reminders_pending if o != offset]
         case ev.DeadlineEscalated():
             state.escalated = True
+            # Reminders of a passed deadline are moot; an extension arms them again.
+            state.reminders_pending = []
         case ev.ProgressNoted(participant_id=pid, text=text):
             state.progress.append(ProgressNote(participant_id=pid, text=text))
         case ev.AssessmentGiven(participant_id=pid, indicator_id=ind, score=score, comment=c):

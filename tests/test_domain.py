@@ -243,3 +243,126 @@ def test_reminders_whose_moment_passed_are_not_armed():
 def test_a_process_rejects_a_zero_length_decision():
     with pytest.raises(ValueError, match="decision phase needs a duration"):
         Process(decision=PhaseSettings(duration=timedelta(0)))
+
+
+def test_nothing_is_recorded_while_the_report_is_published():
+    project = decision_project(1, Process(action=PhaseSettings(duration=timedelta(0))))
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    indicator = project.state.adopted_plan.indicators[0].id
+    project.execute(
+        cmd.Assess(actor=actor("p1"), scores=[{"indicator_id": indicator, "score": 4}]), NOW
+    )
+    assert project.awaiting_report
+    for command in (
+        cmd.Cancel(actor=actor("coord"), reason="trop tard"),
+        cmd.StateOutcome(actor=actor("fac"), text="x"),
+        cmd.ResendLink(actor=actor("coord"), participant_id="p1"),
+    ):
+        with pytest.raises(Rejected) as refused:
+            project.execute(command, NOW)
+        assert refused.value.code == "project_over" and "report" in refused.value.message
+
+
+def test_finishing_twice_or_after_a_cancel_records_nothing():
+    project = Project.launch(make_spec(1), NOW)
+    project.execute(cmd.Cancel(actor=actor("coord"), reason="plus de financement"), NOW)
+    from domain.events import ReportPublished
+
+    assert project.finish(ReportPublished(location="x", digest="y"), NOW) == []
+    assert project.state.phase == "cancelled"
+
+
+def test_a_replacement_cannot_leave_a_project_without_its_coordinator():
+    project = Project.launch(make_spec(1), NOW)
+    with pytest.raises(Rejected) as refused:
+        project.execute(
+            cmd.ReplaceParticipant(
+                actor=actor("coord"),
+                participant_id="fac",
+                replacement={"name": "Un observateur", "organisation_id": "x", "role": "observer"},
+            ),
+            NOW,
+        )
+    assert refused.value.code == "last_of_role"
+    project.execute(
+        cmd.ReplaceParticipant(
+            actor=actor("coord"),
+            participant_id="fac",
+            replacement={
+                "id": "fac2",
+                "name": "Nouvelle facilitatrice",
+                "organisation_id": "x",
+                "role": "facilitator",
+            },
+        ),
+        NOW,
+    )
+    assert [p.id for p in rules.expected(project.state)] == ["p1"]
+
+
+def test_reminders_overdue_at_the_deadline_are_dropped_not_sent_late():
+    """A worker down past both reminder moments and the deadline sends no stale reminder."""
+    project = Project.launch(
+        make_spec(
+            2,
+            Process(
+                diagnosis=PhaseSettings(
+                    duration=timedelta(days=10), reminders=[timedelta(days=3), timedelta(days=1)]
+                )
+            ),
+        ),
+        NOW,
+    )
+    project.on_time(NOW + timedelta(days=12))
+    types = [e.type for e in project.events]
+    assert "reminder_sent" not in types
+    assert types[-3:] == ["deadline_escalated", "phase_closed", "phase_opened"]
+
+
+def test_a_reminder_carries_its_own_deadline():
+    project = Project.launch(
+        make_spec(
+            2,
+            Process(
+                diagnosis=PhaseSettings(duration=timedelta(days=10), reminders=[timedelta(days=3)])
+            ),
+        ),
+        NOW,
+    )
+    [reminder] = project.on_time(NOW + timedelta(days=7))
+    assert reminder.data.deadline == NOW + timedelta(days=10)
+    assert reminder.data.recipients == ["p1", "p2"]
+
+
+def test_an_evaluation_with_no_indicator_to_score_closes_at_once():
+    project = Project.launch(
+        make_spec(1, Process(action=PhaseSettings(duration=timedelta(0)))), NOW
+    )
+    project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+    proposal = project.execute(
+        cmd.SubmitProposal(actor=actor("p1"), title="t", description="d"), NOW
+    )[0].data.proposal.id
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal], summary="s"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    assert project.awaiting_report  # evaluation opened, complete, and closed in the same action
+
+
+def test_an_action_result_names_what_it_touched():
+    from workflows.project import _item_of
+
+    project = decision_project(2)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    recorded = project.execute(
+        cmd.RemoveParticipant(actor=actor("coord"), participant_id="p2"), NOW
+    )
+    assert [e.type for e in recorded][:2] == ["participant_removed", "phase_closed"]
+    assert _item_of(recorded) == ("p2", None)
+    replaced = project.execute(
+        cmd.ReplaceParticipant(
+            actor=actor("coord"),
+            participant_id="p1",
+            replacement={"id": "p9", "name": "Relève", "organisation_id": "o", "role": "partner"},
+        ),
+        NOW,
+    )
+    assert _item_of(replaced) == ("p9", 1)

@@ -506,10 +506,9 @@ def _item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
                 return p.id, None
             case ev.ProposalAmended(proposal_id=pid) | ev.ProposalEndorsed(proposal_id=pid):
                 return pid, None
-            case ev.ParticipantInvited(participant=p):
+            case ev.ParticipantInvited(participant=p):  # also the newcomer of a replacement
                 return p.id, p.token_version
             case ev.LinkResent(participant_id=pid, token_version=version):
                 return pid, version
-            case ev.ParticipantRemoved(participant_id=pid) if len(recorded) == 1:
-                return pid, None
-    return None, None
+    removed = [e.data.participant_id for e in recorded if isinstance(e.data, ev.ParticipantRemoved)]
+    return (removed[0], None) if removed else (None, None)
