@@ -11,10 +11,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 from ruamel.yaml import YAML
 
 import temporal_client
 from settings import Settings
+from tests.api_helpers import project_body
 from tests.helpers import make_spec
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
@@ -28,12 +30,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_the_run_command_serves_temporal_with_its_ui_and_a_worker(tmp_path):
-    grpc, ui = free_port(), free_port()
+async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path):
+    grpc, ui, api = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "ALLIANCE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
         "ALLIANCE_UI_PORT": str(ui),
+        "ALLIANCE_API_PORT": str(api),
         "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
         "ALLIANCE_TASK_QUEUE": "alliance-run-test",
     }
@@ -48,7 +51,7 @@ async def test_the_run_command_serves_temporal_with_its_ui_and_a_worker(tmp_path
     try:
         output = ""
         deadline = time.monotonic() + 90
-        while "Alliance is running" not in output:
+        while "Stop with Ctrl-C" not in output:
             line = run.stdout.readline()
             assert line or run.poll() is None, f"run_local exited early:\n{output}"
             output += line
@@ -66,6 +69,23 @@ async def test_the_run_command_serves_temporal_with_its_ui_and_a_worker(tmp_path
         described = await handle.describe()
         assert described.typed_search_attributes.get(sa.PHASE) == "diagnosis"
         assert (tmp_path / "data" / "temporal.db").exists()  # the embedded SQLite store
+
+        # The API, with the coordinator credential the run command printed.
+        credential = output.split("Coordinator credential (organisation mda-lyon8): ")[1].split()[0]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=10) as http:
+            assert (await http.get("/readyz")).json() == {"status": "ready"}
+            assert (await http.get("/docs")).status_code == 200
+            launched = await http.post(
+                "/projects", json=project_body(2), headers={"Authorization": f"Bearer {credential}"}
+            )
+            assert launched.status_code == 201, launched.text
+            token = launched.json()["participants"][3]["token"]
+            contributed = await http.post(
+                f"/projects/{launched.json()['project_id']}/contributions",
+                json={"kind": "need", "text": "Un lieu"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert contributed.status_code == 201, contributed.text
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(timeout=30)
@@ -94,8 +114,9 @@ def test_docker_compose_registers_the_same_search_attributes_as_the_code():
     registered = [command[i + 1] for i, arg in enumerate(command) if arg == "--search-attribute"]
     expected = temporal_client.search_attribute_args()[1::2]
     assert registered == expected
-    worker = compose["services"]["worker"]
-    assert worker["environment"]["ALLIANCE_TEMPORAL_ADDRESS"] == "temporal:7233"
+    for service in ("worker", "api"):
+        environment = compose["services"][service]["environment"]
+        assert environment["ALLIANCE_TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
 def test_the_dockerfile_copies_files_that_exist():
