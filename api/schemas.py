@@ -4,8 +4,9 @@ can change without touching the rules. A request never names its actor: the toke
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain import commands as cmd
 from domain.models import (
@@ -26,6 +27,18 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def known_time_zone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as Europe/Paris"
+        ) from None
+    return value
+
+
 class ParticipantCreate(cmd.ParticipantDraft):
     model_config = ConfigDict(
         extra="forbid",
@@ -42,6 +55,8 @@ class ParticipantCreate(cmd.ParticipantDraft):
             ]
         },
     )
+
+    _time_zone = field_validator("time_zone")(known_time_zone)
 
 
 class ProjectCreate(Body):
@@ -196,6 +211,8 @@ class ContactPatch(Body):
     webhook_url: str | None = Field(default=None, max_length=2000)
     language: Language | None = None
     time_zone: str | None = Field(default=None, max_length=64)
+
+    _time_zone = field_validator("time_zone")(known_time_zone)
 
 
 class RemovalBody(Body):

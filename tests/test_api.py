@@ -246,6 +246,10 @@ async def test_error_statuses_carry_a_code_and_a_message(http):
     assert response.status_code == 413 and response.json()["code"] == "body_too_large"
     response = await project.call("PATCH", "/participants/me", "p1", {"time_zone": "Mars/Olympus"})
     assert response.status_code == 422 and "Europe/Paris" in response.json()["message"]
+    body = project_body()
+    body["participants"][3]["time_zone"] = "Lune/Tranquillité"
+    response = await http.post("/projects", json=body, headers=COORD)
+    assert response.status_code == 422 and "participants.3.time_zone" in response.json()["message"]
     response = await http.post(
         "/projects",
         json={

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from fastapi import APIRouter
 
 from api.deps import CurrentCaller, Gateway, IdempotencyKey, Signer, perform, readable_view
@@ -137,15 +135,6 @@ async def update_me(
             "not_allowed",
             "only a participant, with its personal token, may change its own contact settings",
         )
-    if body.time_zone is not None:
-        try:
-            ZoneInfo(body.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ApiError(
-                422,
-                "invalid_time_zone",
-                f"unknown time zone {body.time_zone!r}; use an IANA name such as Europe/Paris",
-            ) from None
     return await perform(
         gateway,
         caller,
