@@ -19,8 +19,7 @@ from domain.models import (
     Language,
     LongText,
     Model,
-    OrganisationKind,
-    Role,
+    ParticipantDetails,
 )
 
 
@@ -33,18 +32,11 @@ class Command(Model):
     actor: Actor
 
 
-class ParticipantDraft(Model):
-    """A participant as invited: the engine sets the token version and activity."""
+class ParticipantDraft(ParticipantDetails):
+    """A participant as invited: the engine sets the token version and activity, and an id
+    when none is given."""
 
     id: Identifier | None = None
-    name: str = Field(min_length=1, max_length=200)
-    organisation_id: Identifier
-    organisation_kind: OrganisationKind = OrganisationKind.other
-    role: Role
-    language: Language = Language.fr
-    time_zone: str = "Europe/Paris"
-    email: str | None = None
-    webhook_url: str | None = None
 
 
 class AddContribution(Command):

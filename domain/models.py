@@ -89,16 +89,21 @@ class Outcome(StrEnum):
     cancelled = "cancelled"
 
 
-class Participant(Model):
-    id: Identifier
+class ParticipantDetails(Model):
+    """Who a participant is and how to reach it: what a coordinator gives at an invitation."""
+
     name: ShortText
     organisation_id: Identifier
     organisation_kind: OrganisationKind = OrganisationKind.other
     role: Role
     language: Language = Language.fr
-    time_zone: str = "Europe/Paris"
-    email: str | None = None
-    webhook_url: str | None = None
+    time_zone: str = Field(default="Europe/Paris", min_length=1, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+
+
+class Participant(ParticipantDetails):
+    id: Identifier
     # A personal token signs {project, participant, role, version}; bumping it revokes the old one.
     token_version: int = 1
     active: bool = True

@@ -15,9 +15,23 @@ from api.schemas import (
     RemovalBody,
 )
 from api.security import ParticipantToken as Token
+from api.security import TokenSigner
 from domain import commands as cmd
+from domain.models import Role
 from domain.views import ActionResult
 from workflows.project import ProjectWorkflow
+
+
+def _with_token(
+    signer: TokenSigner, project_id: str, result: ActionResult, pid: str, name: str, role: Role
+) -> InvitationResponse:
+    """The participant's new personal token, shown this once to the coordinator."""
+    assert result.token_version is not None
+    token = signer.sign(project_id, pid, role, result.token_version)
+    return InvitationResponse(
+        participant=ParticipantToken(id=pid, name=name, role=role, token=token), result=result
+    )
+
 
 router = APIRouter(prefix="/projects/{project_id}/participants", tags=["participants"])
 
@@ -46,14 +60,8 @@ async def invite(
         idempotency_key,
         participant=body.model_dump(),
     )
-    assert result.item_id is not None and result.token_version is not None
-    token = signer.sign(project_id, result.item_id, body.role, result.token_version)
-    return InvitationResponse(
-        participant=ParticipantToken(
-            id=result.item_id, name=body.name, role=body.role, token=token
-        ),
-        result=result,
-    )
+    assert result.item_id is not None
+    return _with_token(signer, project_id, result, result.item_id, body.name, body.role)
 
 
 @router.delete(
@@ -107,12 +115,7 @@ async def resend_link(
     )
     view = await gateway.view(project_id)
     who = next(p for p in view.participants if p.id == participant_id)
-    assert result.token_version is not None
-    token = signer.sign(project_id, who.id, who.role, result.token_version)
-    return InvitationResponse(
-        participant=ParticipantToken(id=who.id, name=who.name, role=who.role, token=token),
-        result=result,
-    )
+    return _with_token(signer, project_id, result, who.id, who.name, who.role)
 
 
 @router.patch(
