@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 from temporalio import activity, workflow
@@ -38,14 +38,17 @@ def build_worker(
     notifier: NotificationAdapter | None = None,
     task_queue: str | None = None,
     workflow_failure_exception_types: Sequence[type[BaseException]] = (),
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable] = (),
 ) -> Worker:
+    """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
     notifications = NotificationActivities(notifier or OutboxAdapter(settings.outbox_dir))
     reports = ReportActivities(settings.reports_dir)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[ProjectWorkflow],
-        activities=[notifications.notify, reports.publish_report],
+        workflows=[ProjectWorkflow, *extra_workflows],
+        activities=[notifications.notify, reports.publish_report, *extra_activities],
         workflow_runner=SANDBOX,
         max_cached_workflows=settings.max_cached_workflows,
         workflow_failure_exception_types=list(workflow_failure_exception_types),

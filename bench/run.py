@@ -1,0 +1,536 @@
+"""Alliance against bare Temporal, in the same run, on the same dev server and worker.
+
+    .venv/bin/python bench/run.py --quick      # about a minute
+    .venv/bin/python bench/run.py              # the full run (issue 4's sizes)
+
+Starts its own Temporal dev server (SQLite file in a temporary folder), one worker process
+that registers both Alliance and the bare baseline with the same options, and the API in its
+own process (uvicorn). Prints a table and one JSON line. Each figure is the median of the
+repetitions with min and max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+
+import temporal_client  # noqa: E402
+from bench.bare import BareLifecycle  # noqa: E402
+from run_local import dev_server_command, wait_for_server  # noqa: E402
+from settings import Settings  # noqa: E402
+
+CREDENTIAL = "bench-coordinator"
+AUTH = {"Authorization": f"Bearer {CREDENTIAL}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+
+
+def project_body(partners: int, *, decision_stays_open: bool = False, title: str = "Bench") -> dict:
+    long = {"duration": "P60D"}
+    return {
+        "title": title,
+        "territory": "Bench",
+        "participants": [
+            {
+                "id": "coord",
+                "name": "Coordination",
+                "organisation_id": "bench-org",
+                "role": "coordinator",
+            },
+            {"id": "fac", "name": "Facilitation", "organisation_id": "fac", "role": "facilitator"},
+        ]
+        + [
+            {"id": f"p{n}", "name": f"Partner {n}", "organisation_id": f"o{n}", "role": "partner"}
+            for n in range(1, partners + 1)
+        ],
+        "process": {
+            "diagnosis": long,
+            "co_design": long,
+            "decision": {**long, "close_when_complete": not decision_stays_open},
+            "action": {"duration": "PT0S"},
+            "evaluation": long,
+        },
+    }
+
+
+class Bench:
+    def __init__(self, http: httpx.AsyncClient, client: Client, task_queue: str) -> None:
+        self.http = http
+        self.client = client
+        self.task_queue = task_queue
+        # One finished lifecycle of each, to count its history.
+        self.last_alliance = ""
+        self.last_bare = ""
+
+    async def call(self, method: str, path: str, token: str, body: Any = None) -> dict:
+        response = await self.http.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    async def launch(self, body: dict) -> tuple[str, dict[str, str]]:
+        launched = await self.call("POST", "/projects", CREDENTIAL, body)
+        return launched["project_id"], {p["id"]: p["token"] for p in launched["participants"]}
+
+    # -- one lifecycle each ------------------------------------------------------------------
+
+    async def alliance_lifecycle(self, partners: int) -> int:
+        pid, tokens = await self.launch(project_body(partners))
+        base = f"/projects/{pid}"
+        ids = [f"p{n}" for n in range(1, partners + 1)]
+        await asyncio.gather(
+            *(
+                self.call(
+                    "POST", f"{base}/contributions", tokens[p], {"kind": "need", "text": "besoin"}
+                )
+                for p in ids
+            )
+        )
+        proposals = await asyncio.gather(
+            *(
+                self.call(
+                    "POST",
+                    f"{base}/proposals",
+                    tokens[p],
+                    {
+                        "title": "Proposition",
+                        "description": "d",
+                        "indicators": [{"name": f"ind {p}"}],
+                    },
+                )
+                for p in ids
+            )
+        )
+        await self.call(
+            "POST",
+            f"{base}/plan",
+            tokens["fac"],
+            {"proposal_ids": [r["item_id"] for r in proposals], "summary": "plan"},
+        )
+        await asyncio.gather(
+            *(self.call("PUT", f"{base}/answer", tokens[p], {"kind": "consent"}) for p in ids)
+        )
+        indicators = [f"{r['item_id']}.i1" for r in proposals]
+        await asyncio.gather(
+            *(
+                self.call(
+                    "POST",
+                    f"{base}/assessments",
+                    tokens[p],
+                    {"scores": [{"indicator_id": i, "score": 4} for i in indicators]},
+                )
+                for p in ids
+            )
+        )
+        await self.client.get_workflow_handle(temporal_client.workflow_id(pid)).result()
+        self.last_alliance = temporal_client.workflow_id(pid)
+        return 1 + 4 * partners + 1
+
+    async def bare_lifecycle(self, partners: int) -> int:
+        actions = 4 * partners + 1
+        handle = await self.client.start_workflow(
+            BareLifecycle.run, actions, id=f"bare-{uuid.uuid4().hex}", task_queue=self.task_queue
+        )
+        act = lambda kind: handle.execute_update(BareLifecycle.act, kind)  # noqa: E731
+        await asyncio.gather(*(act("contribution") for _ in range(partners)))
+        await asyncio.gather(*(act("proposal") for _ in range(partners)))
+        await act("plan")
+        await asyncio.gather(*(act("answer") for _ in range(partners)))
+        await asyncio.gather(*(act("assessment") for _ in range(partners)))
+        await handle.result()
+        self.last_bare = handle.id
+        return 1 + actions
+
+    # -- measurements ------------------------------------------------------------------------
+
+    async def throughput(
+        self, lifecycle: Callable[[int], Awaitable[int]], projects: int, partners: int
+    ) -> dict[str, float]:
+        started = time.perf_counter()
+        actions = await asyncio.gather(*(lifecycle(partners) for _ in range(projects)))
+        elapsed = time.perf_counter() - started
+        return {"lifecycles_per_s": projects / elapsed, "actions_per_s": sum(actions) / elapsed}
+
+    async def answer_latencies(self, samples: int) -> list[float]:
+        pid, tokens = await self.launch(project_body(1, decision_stays_open=True, title="Latency"))
+        base = f"/projects/{pid}"
+        await self.call(
+            "POST", f"{base}/contributions", tokens["p1"], {"kind": "need", "text": "x"}
+        )
+        proposal = await self.call(
+            "POST", f"{base}/proposals", tokens["p1"], {"title": "t", "description": "d"}
+        )
+        await self.call(
+            "POST",
+            f"{base}/plan",
+            tokens["fac"],
+            {"proposal_ids": [proposal["item_id"]], "summary": "s"},
+        )
+        latencies = []
+        for n in range(samples):
+            kind = "consent" if n % 2 else "abstain"
+            started = time.perf_counter()
+            await self.call("PUT", f"{base}/answer", tokens["p1"], {"kind": kind})
+            latencies.append((time.perf_counter() - started) * 1000)
+        await self.call("POST", f"{base}/cancel", CREDENTIAL, {"reason": "bench over"})
+        return latencies
+
+    async def bare_latencies(self, samples: int) -> list[float]:
+        handle = await self.client.start_workflow(
+            BareLifecycle.run,
+            samples,
+            id=f"bare-latency-{uuid.uuid4().hex}",
+            task_queue=self.task_queue,
+        )
+        latencies = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            await handle.execute_update(BareLifecycle.act, "proposal")
+            latencies.append((time.perf_counter() - started) * 1000)
+        await handle.result()
+        return latencies
+
+    async def history_length(self, workflow_id: str) -> int:
+        history = await self.client.get_workflow_handle(workflow_id).fetch_history()
+        return len(history.events)
+
+    async def burst(self, partners: int) -> dict[str, float]:
+        pid, tokens = await self.launch(
+            project_body(partners, decision_stays_open=True, title="Burst")
+        )
+        base = f"/projects/{pid}"
+        ids = [f"p{n}" for n in range(1, partners + 1)]
+        await asyncio.gather(
+            *(
+                self.call("POST", f"{base}/contributions", tokens[p], {"kind": "need", "text": "x"})
+                for p in ids
+            )
+        )
+        proposal = await self.call(
+            "POST", f"{base}/proposals", tokens["p1"], {"title": "t", "description": "d"}
+        )
+        await self.call(
+            "POST",
+            f"{base}/plan",
+            tokens["fac"],
+            {"proposal_ids": [proposal["item_id"]], "summary": "s"},
+        )
+        started = time.perf_counter()
+        responses = await asyncio.gather(
+            *(
+                self.http.put(
+                    f"{base}/answer",
+                    json={"kind": "consent"},
+                    headers={"Authorization": f"Bearer {tokens[p]}"},
+                )
+                for p in ids
+            )
+        )
+        while len((await self.call("GET", base, CREDENTIAL))["answers"]) < partners:
+            await asyncio.sleep(0.01)
+        visible = time.perf_counter() - started
+        errors = sum(1 for r in responses if r.status_code != 200)
+        return {"recorded": partners - errors, "errors": errors, "seconds_to_last_visible": visible}
+
+    async def waiting(self, projects: int, concurrency: int) -> float:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(n: int) -> None:
+            async with gate:
+                await self.launch(project_body(3, title=f"Waiting {n}"))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(projects)))
+        return projects / (time.perf_counter() - started)
+
+
+def start(args: list[str], env: dict[str, str], ready: str | None = None) -> subprocess.Popen:
+    process = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    if ready:
+        output = ""
+        while ready not in output:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                raise SystemExit(f"{args[1]} exited:\n{output}")
+            output += line
+    return process
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    data = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
+    grpc, api_port = free_port(), free_port()
+    settings = Settings(
+        data_dir=data, temporal_address=f"127.0.0.1:{grpc}", task_queue="bench", ui_port=free_port()
+    )
+    env = {
+        **os.environ,
+        "ALLIANCE_TEMPORAL_ADDRESS": settings.temporal_address,
+        "ALLIANCE_TASK_QUEUE": settings.task_queue,
+        "ALLIANCE_DATA_DIR": str(data),
+        "ALLIANCE_TOKEN_SECRET": "bench-secret",
+        "ALLIANCE_COORDINATOR_CREDENTIALS": json.dumps({CREDENTIAL: "bench-org"}),
+        "ALLIANCE_RPC_TIMEOUT_SECONDS": "30",
+    }
+    server = subprocess.Popen(
+        [*dev_server_command(settings), "--headless"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    processes = [server]
+    try:
+        client = await wait_for_server(settings, server)
+        worker = start([sys.executable, "bench/bench_worker.py"], env, ready="worker ready")
+        processes.append(worker)
+        api = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+            ],
+            env,
+        )
+        processes.append(api)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{api_port}", timeout=120, limits=limits
+        ) as http:
+            for _ in range(200):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            bench = Bench(http, client, settings.task_queue)
+            results: dict[str, Any] = {}
+            # Warm both paths (imports, caches, connections) before measuring anything.
+            await bench.throughput(bench.alliance_lifecycle, 3, args.partners)
+            await bench.throughput(bench.bare_lifecycle, 3, args.partners)
+
+            alliance_runs, bare_runs = [], []
+            for _ in range(args.repeat):  # interleaved, so drift hits both alike
+                alliance_runs.append(
+                    await bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
+                )
+                bare_runs.append(
+                    await bench.throughput(bench.bare_lifecycle, args.projects, args.partners)
+                )
+            ratios = [
+                a["lifecycles_per_s"] / b["lifecycles_per_s"]
+                for a, b in zip(alliance_runs, bare_runs)
+            ]
+            results["throughput"] = {
+                "alliance_lifecycles_per_s": summary(
+                    [r["lifecycles_per_s"] for r in alliance_runs]
+                ),
+                "bare_lifecycles_per_s": summary([r["lifecycles_per_s"] for r in bare_runs]),
+                "alliance_actions_per_s": summary([r["actions_per_s"] for r in alliance_runs]),
+                "bare_actions_per_s": summary([r["actions_per_s"] for r in bare_runs]),
+                "ratio": summary(ratios),
+            }
+
+            alone_a, alone_b = [], []
+            for _ in range(args.repeat):
+                alone_a.append(percentiles(await bench.answer_latencies(args.samples)))
+                alone_b.append(percentiles(await bench.bare_latencies(args.samples)))
+            load = asyncio.create_task(
+                bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
+            )
+            loaded_a = percentiles(await bench.answer_latencies(args.samples))
+            loaded_b = percentiles(await bench.bare_latencies(args.samples))
+            await load
+            results["latency_ms"] = {
+                "alone_alliance": {
+                    k: summary([r[k] for r in alone_a]) for k in ("p50", "p95", "p99")
+                },
+                "alone_bare": {k: summary([r[k] for r in alone_b]) for k in ("p50", "p95", "p99")},
+                "p50_ratio": summary([a["p50"] / b["p50"] for a, b in zip(alone_a, alone_b)]),
+                "loaded_alliance": loaded_a,
+                "loaded_bare": loaded_b,
+            }
+
+            results["history_events_per_lifecycle"] = {
+                "alliance": await bench.history_length(bench.last_alliance),
+                "bare": await bench.history_length(bench.last_bare),
+            }
+
+            bursts = [await bench.burst(args.burst) for _ in range(args.repeat)]
+            results["burst"] = {
+                "partners": args.burst,
+                "recorded": min(b["recorded"] for b in bursts),
+                "errors": max(b["errors"] for b in bursts),
+                "seconds_to_last_visible": summary([b["seconds_to_last_visible"] for b in bursts]),
+            }
+
+            rate = await bench.waiting(args.waiting, args.concurrency)
+            await asyncio.sleep(2)  # let the worker settle before reading memory
+            results["waiting"] = {
+                "projects": args.waiting,
+                "launches_per_s": rate,
+                "worker_rss_mb": rss_mb(worker.pid),
+                "dev_server_rss_mb": rss_mb(server.pid),
+                "api_rss_mb": rss_mb(api.pid),
+            }
+            results["machine"] = {
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "date": datetime.now().date().isoformat(),
+                "args": vars(args),
+            }
+            return results
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def fmt(s: dict[str, float], digits: int = 2) -> str:
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+
+
+def print_table(r: dict[str, Any]) -> None:
+    t, lat, h, b, w = (
+        r["throughput"],
+        r["latency_ms"],
+        r["history_events_per_lifecycle"],
+        r["burst"],
+        r["waiting"],
+    )
+    rows = [
+        (
+            "lifecycles/s",
+            fmt(t["alliance_lifecycles_per_s"]),
+            fmt(t["bare_lifecycles_per_s"]),
+            f"ratio {fmt(t['ratio'])} (target ≥ 1.0)",
+        ),
+        ("actions/s", fmt(t["alliance_actions_per_s"], 1), fmt(t["bare_actions_per_s"], 1), ""),
+        (
+            "answer p50 alone, ms",
+            fmt(lat["alone_alliance"]["p50"], 1),
+            fmt(lat["alone_bare"]["p50"], 1),
+            f"ratio {fmt(lat['p50_ratio'])} (target ≤ 1.2)",
+        ),
+        (
+            "answer p95 alone, ms",
+            fmt(lat["alone_alliance"]["p95"], 1),
+            fmt(lat["alone_bare"]["p95"], 1),
+            "",
+        ),
+        (
+            "answer p99 alone, ms",
+            fmt(lat["alone_alliance"]["p99"], 1),
+            fmt(lat["alone_bare"]["p99"], 1),
+            "",
+        ),
+        (
+            "answer p50/p95/p99 under load, ms",
+            "/".join(f"{lat['loaded_alliance'][k]:.0f}" for k in ("p50", "p95", "p99")),
+            "/".join(f"{lat['loaded_bare'][k]:.0f}" for k in ("p50", "p95", "p99")),
+            "",
+        ),
+        (
+            "history events per lifecycle",
+            str(h["alliance"]),
+            str(h["bare"]),
+            "target: Alliance ≤ bare",
+        ),
+        (
+            f"burst of {b['partners']} answers",
+            f"{b['recorded']} recorded, {b['errors']} errors",
+            "",
+            f"last visible after {fmt(b['seconds_to_last_visible'])} s",
+        ),
+        (
+            f"{w['projects']} waiting projects",
+            f"{w['launches_per_s']:.1f} launches/s",
+            "",
+            f"worker RSS {w['worker_rss_mb']:.0f} MB (target ≤ 500), dev server {w['dev_server_rss_mb']:.0f} MB, "
+            f"API {w['api_rss_mb']:.0f} MB",
+        ),
+    ]
+    widths = [
+        max(len(row[i]) for row in rows + [("figure", "Alliance", "bare", "")]) for i in range(4)
+    ]
+    line = lambda cells: " | ".join(c.ljust(widths[i]) for i, c in enumerate(cells))  # noqa: E731
+    print(line(("figure", "Alliance", "bare", "")))
+    print("-+-".join("-" * wd for wd in widths))
+    for row in rows:
+        print(line(row))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: about a minute")
+    parser.add_argument("--projects", type=int, help="concurrent lifecycles (50)")
+    parser.add_argument("--partners", type=int, default=5)
+    parser.add_argument("--samples", type=int, help="latency samples per repetition (100)")
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--waiting", type=int, help="projects left waiting (10000)")
+    parser.add_argument("--concurrency", type=int, default=32, help="launches in flight")
+    parser.add_argument("--repeat", type=int, default=3)
+    a = parser.parse_args()
+    quick = a.quick
+    a.projects = a.projects or (10 if quick else 50)
+    a.samples = a.samples or (30 if quick else 100)
+    a.waiting = a.waiting or (300 if quick else 10_000)
+    outcome = asyncio.run(main(a))
+    print_table(outcome)
+    print(json.dumps(outcome))
