@@ -20,18 +20,18 @@ class BareLifecycle:
         self.expected = expected_actions
         self.actions = 0
         self.answers_to_ack = 0
+        self.acked = 0
 
     @workflow.run
     async def run(self, expected_actions: int) -> int:
-        acked = 0
-        while self.actions < self.expected or acked < self.answers_to_ack:
+        while self.actions < self.expected or self.acked < self.answers_to_ack:
             await workflow.wait_condition(
-                lambda: acked < self.answers_to_ack or self.actions >= self.expected
+                lambda: self.acked < self.answers_to_ack or self.actions >= self.expected
             )
-            while acked < self.answers_to_ack:
-                acked += 1
+            while self.acked < self.answers_to_ack:
+                self.acked += 1
                 await workflow.execute_activity(
-                    bare_noop, acked, start_to_close_timeout=timedelta(seconds=30)
+                    bare_noop, self.acked, start_to_close_timeout=timedelta(seconds=30)
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.actions

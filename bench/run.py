@@ -369,7 +369,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 )
             ratios = [
                 a["lifecycles_per_s"] / b["lifecycles_per_s"]
-                for a, b in zip(alliance_runs, bare_runs)
+                for a, b in zip(alliance_runs, bare_runs, strict=True)
             ]
             results["throughput"] = {
                 "alliance_lifecycles_per_s": summary(
@@ -396,7 +396,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     k: summary([r[k] for r in alone_a]) for k in ("p50", "p95", "p99")
                 },
                 "alone_bare": {k: summary([r[k] for r in alone_b]) for k in ("p50", "p95", "p99")},
-                "p50_ratio": summary([a["p50"] / b["p50"] for a, b in zip(alone_a, alone_b)]),
+                "p50_ratio": summary([a["p50"] / b["p50"] for a, b in zip(alone_a, alone_b, strict=True)]),
                 "loaded_alliance": loaded_a,
                 "loaded_bare": loaded_b,
             }
