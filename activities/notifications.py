@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +62,9 @@ class OutboxAdapter:
     def __init__(self, outbox_dir: Path) -> None:
         self.outbox_dir = outbox_dir
         self._lock = asyncio.Lock()
+        # Keys already written, for the projects seen last: read from the file once, not at
+        # every message, and bounded so a worker's memory does not grow with every project.
+        self._sent: OrderedDict[str, set[str]] = OrderedDict()
 
     def path_for(self, project_id: str) -> Path:
         return self.outbox_dir / f"{project_id}.jsonl"
@@ -74,7 +78,14 @@ class OutboxAdapter:
     async def deliver(self, notification: Notification, recipient: Recipient) -> None:
         message_key = f"{notification.key}/{recipient.participant_id}"
         async with self._lock:
-            if any(m["key"] == message_key for m in self.read(notification.project_id)):
+            sent = self._sent.get(notification.project_id)
+            if sent is None:
+                sent = {m["key"] for m in self.read(notification.project_id)}
+                self._sent[notification.project_id] = sent
+                if len(self._sent) > 1000:
+                    self._sent.popitem(last=False)
+            self._sent.move_to_end(notification.project_id)
+            if message_key in sent:
                 return
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
             line = {
@@ -87,6 +98,7 @@ class OutboxAdapter:
             }
             with self.path_for(notification.project_id).open("a", encoding="utf-8") as f:
                 f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sent.add(message_key)
 
 
 class NotificationActivities:

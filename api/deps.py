@@ -19,19 +19,19 @@ from domain.views import ActionResult, ProjectView
 from settings import Settings
 
 
-def _gateway(request: Request) -> ProjectGateway:
+async def _gateway(request: Request) -> ProjectGateway:
     return request.app.state.gateway
 
 
-def _signer(request: Request) -> TokenSigner:
+async def _signer(request: Request) -> TokenSigner:
     return request.app.state.authenticator.signer
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.caller(authorization)
 

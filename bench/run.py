@@ -287,6 +287,23 @@ class Bench:
         return projects / (time.perf_counter() - started)
 
 
+async def profile(bench: Bench, args: argparse.Namespace, pids: dict[str, int]) -> None:
+    """Where the time goes under the throughput load: py-spy on the worker and the API."""
+    spies = [
+        subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+                          "--duration", str(args.profile_seconds), "--format", "speedscope",
+                          "--output", f"/tmp/alliance-profile-{name}.json", "--nonblocking"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, pid in pids.items()
+    ]
+    ends = time.monotonic() + args.profile_seconds
+    while time.monotonic() < ends:
+        await bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
+    for spy in spies:
+        spy.wait()
+    print("profiles: /tmp/alliance-profile-{worker,api}.json (speedscope)")
+
+
 def start(args: list[str], env: dict[str, str], ready: str | None = None) -> subprocess.Popen:
     process = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -359,6 +376,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await bench.throughput(bench.alliance_lifecycle, 3, args.partners)
             await bench.throughput(bench.bare_lifecycle, 3, args.partners)
 
+            if args.profile_seconds:
+                await profile(bench, args, {"worker": worker.pid, "api": api.pid})
+                return {}
             alliance_runs, bare_runs = [], []
             for _ in range(args.repeat):  # interleaved, so drift hits both alike
                 alliance_runs.append(
@@ -526,11 +546,15 @@ if __name__ == "__main__":
     parser.add_argument("--waiting", type=int, help="projects left waiting (10000)")
     parser.add_argument("--concurrency", type=int, default=32, help="launches in flight")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile-seconds", type=int, default=0,
+                        help="instead of measuring, profile worker and API under load (py-spy)")
     a = parser.parse_args()
     quick = a.quick
     a.projects = a.projects or (10 if quick else 50)
     a.samples = a.samples or (30 if quick else 100)
     a.waiting = a.waiting or (300 if quick else 10_000)
     outcome = asyncio.run(main(a))
+    if not outcome:
+        sys.exit(0)
     print_table(outcome)
     print(json.dumps(outcome))
