@@ -48,7 +48,12 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[ProjectWorkflow, *extra_workflows],
-        activities=[notifications.notify, reports.publish_report, *extra_activities],
+        activities=[
+            notifications.notify,
+            notifications.notify_all,
+            reports.publish_report,
+            *extra_activities,
+        ],
         workflow_runner=SANDBOX,
         max_cached_workflows=settings.max_cached_workflows,
         workflow_failure_exception_types=list(workflow_failure_exception_types),

@@ -40,6 +40,12 @@ class Notification(BaseModel):
     facts: dict[str, str] = Field(default_factory=dict)
 
 
+class NotificationBatch(BaseModel):
+    """Everything one dispatch of the workflow has to tell: one activity in history."""
+
+    notifications: list[Notification]
+
+
 class Delivery(BaseModel):
     delivered: list[str] = Field(default_factory=list)
     # participant id -> why it could not be delivered (no retry will help)
@@ -124,3 +130,7 @@ class NotificationActivities:
             },
         )
         return result
+
+    @activity.defn(name="notify_all")
+    async def notify_all(self, batch: NotificationBatch) -> list[Delivery]:
+        return [await self.notify(notification) for notification in batch.notifications]

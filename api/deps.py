@@ -31,7 +31,9 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def _caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.caller(authorization)
 

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,11 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -235,6 +241,10 @@ class Bench:
 
     async def history_length(self, workflow_id: str) -> int:
         history = await self.client.get_workflow_handle(workflow_id).fetch_history()
+        kinds = Counter(
+            e.WhichOneof("attributes").removesuffix("_event_attributes") for e in history.events
+        )
+        print(f"history of {workflow_id}: {dict(kinds.most_common())}", file=sys.stderr)
         return len(history.events)
 
     async def burst(self, partners: int) -> dict[str, float]:
@@ -290,10 +300,23 @@ class Bench:
 async def profile(bench: Bench, args: argparse.Namespace, pids: dict[str, int]) -> None:
     """Where the time goes under the throughput load: py-spy on the worker and the API."""
     spies = [
-        subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-                          "--duration", str(args.profile_seconds), "--format", "speedscope",
-                          "--output", f"/tmp/alliance-profile-{name}.json", "--nonblocking"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(args.profile_seconds),
+                "--format",
+                "speedscope",
+                "--output",
+                f"/tmp/alliance-profile-{name}.json",
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for name, pid in pids.items()
     ]
     ends = time.monotonic() + args.profile_seconds
@@ -379,14 +402,25 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile_seconds:
                 await profile(bench, args, {"worker": worker.pid, "api": api.pid})
                 return {}
-            alliance_runs, bare_runs = [], []
+            alliance_runs: list[dict[str, float]] = []
+            bare_runs: list[dict[str, float]] = []
+            pids = {
+                "server": server.pid,
+                "worker": worker.pid,
+                "api": api.pid,
+                "driver": os.getpid(),
+            }
+            cpu: dict[str, Counter[str]] = {"alliance": Counter(), "bare": Counter()}
             for _ in range(args.repeat):  # interleaved, so drift hits both alike
-                alliance_runs.append(
-                    await bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
-                )
-                bare_runs.append(
-                    await bench.throughput(bench.bare_lifecycle, args.projects, args.partners)
-                )
+                for name, runs, lifecycle in (
+                    ("alliance", alliance_runs, bench.alliance_lifecycle),
+                    ("bare", bare_runs, bench.bare_lifecycle),
+                ):
+                    before = {k: cpu_seconds(pid) for k, pid in pids.items()}
+                    runs.append(await bench.throughput(lifecycle, args.projects, args.partners))
+                    for k, pid in pids.items():
+                        spent = (cpu_seconds(pid) - before[k]) * 1000
+                        cpu[name][k] += spent / (args.projects * args.repeat)
             ratios = [
                 a["lifecycles_per_s"] / b["lifecycles_per_s"]
                 for a, b in zip(alliance_runs, bare_runs, strict=True)
@@ -399,6 +433,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "alliance_actions_per_s": summary([r["actions_per_s"] for r in alliance_runs]),
                 "bare_actions_per_s": summary([r["actions_per_s"] for r in bare_runs]),
                 "ratio": summary(ratios),
+                # Where the time goes: CPU milliseconds per lifecycle, per process.
+                "cpu_ms_per_lifecycle": {
+                    k: {p: round(v, 1) for p, v in c.items()} for k, c in cpu.items()
+                },
             }
 
             alone_a, alone_b = [], []
@@ -416,7 +454,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     k: summary([r[k] for r in alone_a]) for k in ("p50", "p95", "p99")
                 },
                 "alone_bare": {k: summary([r[k] for r in alone_b]) for k in ("p50", "p95", "p99")},
-                "p50_ratio": summary([a["p50"] / b["p50"] for a, b in zip(alone_a, alone_b, strict=True)]),
+                "p50_ratio": summary(
+                    [a["p50"] / b["p50"] for a, b in zip(alone_a, alone_b, strict=True)]
+                ),
                 "loaded_alliance": loaded_a,
                 "loaded_bare": loaded_b,
             }
@@ -517,6 +557,12 @@ def print_table(r: dict[str, Any]) -> None:
             f"last visible after {fmt(b['seconds_to_last_visible'])} s",
         ),
         (
+            "CPU ms per lifecycle",
+            " ".join(f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"]["alliance"].items()),
+            " ".join(f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"]["bare"].items()),
+            "by process",
+        ),
+        (
             f"{w['projects']} waiting projects",
             f"{w['launches_per_s']:.1f} launches/s",
             "",
@@ -546,8 +592,12 @@ if __name__ == "__main__":
     parser.add_argument("--waiting", type=int, help="projects left waiting (10000)")
     parser.add_argument("--concurrency", type=int, default=32, help="launches in flight")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--profile-seconds", type=int, default=0,
-                        help="instead of measuring, profile worker and API under load (py-spy)")
+    parser.add_argument(
+        "--profile-seconds",
+        type=int,
+        default=0,
+        help="instead of measuring, profile worker and API under load (py-spy)",
+    )
     a = parser.parse_args()
     quick = a.quick
     a.projects = a.projects or (10 if quick else 50)

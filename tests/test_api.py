@@ -272,7 +272,11 @@ async def test_no_worker_answering_gives_503_with_retry_after(dev, http):
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as lonely:
+        # A launch is durable without a worker: the project waits for one.
         response = await lonely.post("/projects", json=project_body(), headers=COORD)
+        assert response.status_code == 201
+        waiting = response.json()["project_id"]
+        response = await lonely.get(f"/projects/{waiting}", headers=COORD)
         assert response.status_code == 503 and response.headers["Retry-After"]
         assert "worker did not answer" in response.json()["message"]
         # The earlier project's worker is still there: reads through this API work.

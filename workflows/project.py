@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,14 +18,20 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import Delivery, Notification, NotificationActivities, Recipient
+    from activities.notifications import (
+        Delivery,
+        Notification,
+        NotificationActivities,
+        NotificationBatch,
+        Recipient,
+    )
     from activities.reports import ReportActivities, ReportRequest
     from domain import commands as cmd
     from domain import events as ev
     from domain import rules
     from domain.models import Outcome, Phase, ProjectSpec
     from domain.notices import notice_for
-    from domain.project import Project, Rejected
+    from domain.project import Alarm, Project, Rejected
     from domain.views import ActionResult, ProjectView, current_details, report_markdown, view
     from workflows import search_attributes as sa
 
@@ -40,6 +46,8 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     maximum_attempts=8,
 )
+QUIET_HISTORY = "quiet-history"
+
 # A report that cannot be written is retried until ops fix the cause; the project waits.
 REPORT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
@@ -96,11 +104,81 @@ class ProjectWorkflow:
         self._wake = 0
         self._notifications_in_flight = 0
         self._search_attributes: dict[str, Any] = {}
+        # Projects started since "quiet-history" keep their history short: one timer that
+        # lives until its moment changes, search attributes upserted once per workflow task by
+        # the main loop, and one notification activity per dispatch. Older runs replay as
+        # they were recorded.
+        self._quiet = workflow.patched(QUIET_HISTORY)
+        self._ops_view_stale = False
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: datetime | None = None
 
     # -- the main loop -----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: ProjectInput) -> ProjectSummary:
+        if self._quiet:
+            await self._run_quietly()
+        else:
+            await self._run_before_quiet_history()
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+        )
+        state = self.project.state
+        return ProjectSummary(
+            project_id=input.spec.id,
+            phase=state.phase,
+            outcome=state.outcome,
+            last_seq=state.last_seq,
+        )
+
+    async def _run_quietly(self) -> None:
+        while True:
+            self._dispatch_notifications()
+            if self._ops_view_stale or not self._search_attributes:
+                self._sync_ops_view()
+            if self.project.state.is_over:
+                break
+            if self.project.awaiting_report:
+                self._set_timer(None)
+                await self._publish_report()
+                continue
+            if self._continue_as_new_due():
+                self._set_timer(None)
+                await self._continue_as_new()
+            alarm = self.project.next_alarm()
+            if alarm is not None and alarm.at <= workflow.now():
+                self._recorded(self.project.on_time(workflow.now()))
+                continue
+            self._set_timer(alarm)
+            seen = self._wake
+            await workflow.wait_condition(
+                lambda seen=seen: (
+                    self._wake != seen
+                    or self._ops_view_stale
+                    or (self._timer is not None and self._timer.done())
+                    or self._continue_as_new_due()
+                )
+            )
+            if self._timer is not None and self._timer.done():
+                self._timer, self._timer_at = None, None
+                self._recorded(self.project.on_time(workflow.now()))
+
+    def _set_timer(self, alarm: Alarm | None) -> None:
+        """One durable timer for the next alarm, kept while its moment stays the same (a
+        new timer at every wake would add two events each time)."""
+        at = alarm.at if alarm else None
+        if at == self._timer_at and (self._timer is None or not self._timer.done()):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, at
+        if alarm is not None:
+            delay = (alarm.at - workflow.now()).total_seconds()
+            summary = f"{alarm.kind} {self.project.state.phase.value}"
+            self._timer = asyncio.create_task(workflow.sleep(delay, summary=summary))
+
+    async def _run_before_quiet_history(self) -> None:
         self._sync_ops_view()
         while True:
             self._dispatch_notifications()
@@ -113,16 +191,6 @@ class ProjectWorkflow:
             if self._continue_as_new_due():
                 await self._continue_as_new()
             await self._wait_for_time_or_news()
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
-        )
-        state = self.project.state
-        return ProjectSummary(
-            project_id=input.spec.id,
-            phase=state.phase,
-            outcome=state.outcome,
-            last_seq=state.last_seq,
-        )
 
     async def _wait_for_time_or_news(self) -> None:
         seen = self._wake
@@ -150,12 +218,16 @@ class ProjectWorkflow:
     def _recorded(self, events: list[ev.Event]) -> None:
         if events:
             self._wake += 1
-            self._sync_ops_view()
+            if self._quiet:
+                self._ops_view_stale = True
+            else:
+                self._sync_ops_view()
 
     # -- notifications and the report (activities) -------------------------------------------
 
     def _dispatch_notifications(self) -> None:
         state = self.project.state
+        batch: list[Notification] = []
         for event in self.project.events[self._position_after(self._notified_through) :]:
             notice = notice_for(state, event)
             self._notified_through = event.seq
@@ -171,8 +243,14 @@ class ProjectWorkflow:
                 recipients=recipients,
                 facts=notice.facts,
             )
+            if self._quiet:
+                batch.append(notification)
+                continue
             self._notifications_in_flight += 1
             asyncio.create_task(self._notify(notification))
+        if batch:
+            self._notifications_in_flight += 1
+            asyncio.create_task(self._notify_all(NotificationBatch(notifications=batch)))
 
     def _position_after(self, seq: int) -> int:
         events = self.project.events
@@ -218,6 +296,32 @@ class ProjectWorkflow:
                 ev.SYSTEM,
                 workflow.now(),
             )
+
+    async def _notify_all(self, batch: NotificationBatch) -> None:
+        kinds = ", ".join(dict.fromkeys(n.kind for n in batch.notifications))
+        try:
+            deliveries: list[Delivery] = await workflow.execute_activity_method(
+                NotificationActivities.notify_all,
+                batch,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"notify {kinds}",
+            )
+            failures = [
+                (n, d.failed, "; ".join(f"{pid}: {why}" for pid, why in d.failed.items()))
+                for n, d in zip(batch.notifications, deliveries, strict=True)
+                if d.failed
+            ]
+        except ActivityError as e:
+            everyone = {r.participant_id: "" for n in batch.notifications for r in n.recipients}
+            failures = [(n, everyone, str(e.cause or e)) for n in batch.notifications]
+        finally:
+            self._notifications_in_flight -= 1
+        for notification, failed, error in failures:
+            failed_event = ev.NotificationFailed(
+                about_seq=notification.event_seq, recipients=list(failed), error=error
+            )
+            self.project.record([failed_event], ev.SYSTEM, workflow.now())
 
     async def _publish_report(self) -> None:
         state = self.project.state
@@ -285,6 +389,7 @@ class ProjectWorkflow:
         if updates:
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(current_details(state))
+        self._ops_view_stale = False
 
     # -- updates: one per action, each guarded by a validator --------------------------------
 
@@ -334,7 +439,11 @@ class ProjectWorkflow:
         after = state.phase, state.round, state.deadline
         if after != before or any(notice_for(state, e) for e in recorded):
             self._wake += 1
-        self._sync_ops_view()
+        if self._quiet:
+            # The main loop upserts once for every update of this workflow task.
+            self._ops_view_stale = True
+        else:
+            self._sync_ops_view()
         return result
 
     @staticmethod

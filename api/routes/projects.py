@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -33,7 +34,9 @@ from api.schemas import (
 from api.security import Coordinator
 from domain import commands as cmd
 from domain.models import Outcome, Participant, Phase, ProjectSpec
+from domain.project import Project
 from domain.views import ActionResult, ProjectView
+from domain.views import view as project_view
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 
@@ -117,15 +120,19 @@ async def launch(
     else:
         project_id = uuid.uuid4().hex[:16]
     spec = _spec(project_id, organisation, body)
-    if not await gateway.launch(spec, fingerprint):
-        if await gateway.launch_fingerprint(project_id) != fingerprint:
-            raise ApiError(
-                422,
-                "idempotency_conflict",
-                "this idempotency key was already used to "
-                "launch a different project; use a new key",
-            )
-    view = await gateway.view(project_id)
+    if await gateway.launch(spec, fingerprint):
+        # The same pure fold the workflow runs on its first task: no query round trip to a
+        # worker (launching is the hot path of a busy server). Deadlines count from the
+        # API's clock here, milliseconds before the workflow's; GET shows the workflow's own.
+        view = project_view(Project.launch(spec, datetime.now(UTC)).state)
+    elif await gateway.launch_fingerprint(project_id) != fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_conflict",
+            "this idempotency key was already used to launch a different project; use a new key",
+        )
+    else:
+        view = await gateway.view(project_id)
     launched = {p.id: p for p in spec.participants}
     tokens = [
         ParticipantToken(
