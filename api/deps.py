@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from api.errors import ApiError
@@ -31,11 +32,19 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# Declared as the OpenAPI bearer scheme, so /docs has an "Authorize" button.
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A coordinator or ops credential, or a participant's personal token",
+)
+
+
 async def _caller(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.caller(authorization)
+    return authenticator.caller(f"Bearer {credentials.credentials}" if credentials else None)
 
 
 Gateway = Annotated[ProjectGateway, Depends(_gateway)]

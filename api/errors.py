@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ErrorBody(BaseModel):
@@ -40,9 +43,41 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        first = details[0] if details else {"loc": [], "msg": "invalid request", "type": ""}
         where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
-        body = ErrorBody(
-            code="invalid_request", message=f"{where}: {first['msg']}", details=details
-        )
+        message = f"{where}: {first['msg']}"
+        if first["type"] == "json_invalid":
+            at = first["loc"][-1] if first["loc"] else "?"
+            message = f"the body is not valid JSON (error at character {at})"
+        elif first["loc"] == ["body"] and first["type"] in ("model_attributes_type", "dict_type"):
+            message = "send a JSON object as the body, with 'Content-Type: application/json'"
+        body = ErrorBody(code="invalid_request", message=message, details=details)
         return JSONResponse(body.model_dump(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        messages = {
+            404: f"no such path {request.url.path}; see /docs for the API's paths",
+            405: f"{request.method} is not allowed on {request.url.path}; see /docs",
+        }
+        body = ErrorBody(
+            code=codes.get(exc.status_code, "http_error"),
+            message=messages.get(exc.status_code, str(exc.detail)),
+        )
+        return JSONResponse(
+            body.model_dump(exclude_none=True),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug of ours, never the client's: say so in the same shape, and log it.
+        logging.getLogger("alliance.api").exception("unexpected error on %s", request.url.path)
+        body = ErrorBody(
+            code="internal_error",
+            message="an unexpected error occurred; it was "
+            "logged, and retrying will not help until it is fixed",
+        )
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=500)

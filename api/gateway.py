@@ -101,7 +101,14 @@ class ProjectGateway:
                 ) from None
             if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED):
                 raise _unavailable("Temporal is unavailable or overloaded") from None
-            raise
+            # Anything else (a project whose workflow task keeps failing, ...): ops must look.
+            raise ApiError(
+                503,
+                "project_unavailable",
+                f"Temporal could not serve this project now ({e.status.name.lower()}: {e.message}); "
+                "ops can see why in the Temporal UI",
+                headers={"Retry-After": RETRY_AFTER},
+            ) from None
         except RPCTimeoutOrCancelledError:
             raise _unavailable("Temporal or the project's worker did not answer in time") from None
         except (WorkflowQueryRejectedError, WorkflowQueryFailedError) as e:

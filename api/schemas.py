@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain import commands as cmd
 from domain.models import (
+    EMAIL,
+    WEBHOOK_URL,
     AnswerKind,
     ContributionKind,
     IndicatorDraft,
@@ -207,8 +209,9 @@ class CancelBody(Body):
 
 
 class ContactPatch(Body):
-    email: str | None = Field(default=None, max_length=320)
-    webhook_url: str | None = Field(default=None, max_length=2000)
+    # An empty string clears the setting.
+    email: str | None = Field(default=None, max_length=320, pattern=f"^$|{EMAIL}")
+    webhook_url: str | None = Field(default=None, max_length=2000, pattern=f"^$|{WEBHOOK_URL}")
     language: Language | None = None
     time_zone: str | None = Field(default=None, max_length=64)
 

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from domain.models import (
+    EMAIL,
+    WEBHOOK_URL,
     AnswerKind,
     ContributionKind,
     Identifier,
@@ -104,8 +106,9 @@ class ResendLink(Command):
 
 
 class UpdateMyContact(Command):
-    email: str | None = None
-    webhook_url: str | None = None
+    # An empty string clears the setting.
+    email: str | None = Field(default=None, max_length=320, pattern=f"^$|{EMAIL}")
+    webhook_url: str | None = Field(default=None, max_length=2000, pattern=f"^$|{WEBHOOK_URL}")
     language: Language | None = None
     time_zone: str | None = None
 

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=5000)]
+# Shapes, not deliverability: a notification that cannot be delivered is recorded as failed.
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+WEBHOOK_URL = r"^https?://[^\s/]+\S*$"
 
 
 class Model(BaseModel):
@@ -98,8 +101,8 @@ class ParticipantDetails(Model):
     role: Role
     language: Language = Language.fr
     time_zone: str = Field(default="Europe/Paris", min_length=1, max_length=64)
-    email: str | None = Field(default=None, max_length=320)
-    webhook_url: str | None = Field(default=None, max_length=2000)
+    email: str | None = Field(default=None, max_length=320, pattern=EMAIL)
+    webhook_url: str | None = Field(default=None, max_length=2000, pattern=WEBHOOK_URL)
 
 
 class Participant(ParticipantDetails):

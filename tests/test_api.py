@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import httpx
@@ -394,3 +395,38 @@ async def test_the_api_documents_itself(http, path):
         schema = response.json()
         assert "/projects/{project_id}/answer" in schema["paths"]
         assert schema["components"]["schemas"]["AnswerPut"]["examples"]
+
+
+async def test_contact_details_stay_with_the_coordinator(http):
+    project = await ApiProject.launch(http)
+    await project.ok("PATCH", "/participants/me", "p2", {"webhook_url": "https://hooks.example/p2"})
+    for who in ("obs", "p1", "fac"):
+        text = json.dumps(await project.ok("GET", "/events", who))
+        assert "@example.org" not in text and "hooks.example" not in text, who
+    coordinator = json.dumps(await project.ok("GET", "/events", "coordinator-credential"))
+    assert "p1@example.org" in coordinator and "hooks.example/p2" in coordinator
+
+
+async def test_every_error_has_the_same_shape_and_says_what_to_do(http):
+    project = await ApiProject.launch(http)
+    response = await http.get("/nowhere", headers=COORD)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    response = await http.delete(f"/projects/{project.id}", headers=COORD)
+    assert response.status_code == 405 and "/docs" in response.json()["message"]
+    response = await http.post(f"/projects/{project.id}/contributions", content=b'{"kind": "need",,}',
+                               headers={**project.auth("p1"), "Content-Type": "application/json"})
+    assert response.status_code == 422 and "not valid JSON" in response.json()["message"]
+    response = await http.post(f"/projects/{project.id}/contributions", content=b"kind=need",
+                               headers={**project.auth("p1"), "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 422 and "Content-Type: application/json" in response.json()["message"]
+    response = await project.call("PATCH", "/participants/me", "p1", {"email": "pas-un-email"})
+    assert response.status_code == 422 and "email" in response.json()["message"]
+    response = await project.call("PATCH", "/participants/me", "p1", {"webhook_url": "ftp://x"})
+    assert response.status_code == 422
+    assert (await project.call("PATCH", "/participants/me", "p1", {"email": ""})).status_code == 200
+
+
+async def test_the_openapi_declares_the_bearer_scheme(http):
+    schema = (await http.get("/openapi.json")).json()
+    schemes = schema["components"]["securitySchemes"]
+    assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -32,8 +32,9 @@ from api.schemas import (
     ProjectPage,
 )
 from api.security import Coordinator
+from api.security import ParticipantToken as ParticipantTokenClaims
 from domain import commands as cmd
-from domain.models import Outcome, Participant, Phase, ProjectSpec
+from domain.models import Outcome, Participant, Phase, ProjectSpec, Role
 from domain.project import Project
 from domain.views import ActionResult, ProjectView
 from domain.views import view as project_view
@@ -154,6 +155,24 @@ async def launch(
     )
 
 
+CONTACT_FIELDS = {"email", "webhook_url"}
+
+
+def without_contacts(value: Any) -> Any:
+    """Participants' contact details are for the coordinator: the log others read hides them,
+    as the view does."""
+    if isinstance(value, dict):
+        return {
+            k: ("(hidden)" if v is not None else None)
+            if k in CONTACT_FIELDS
+            else without_contacts(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [without_contacts(v) for v in value]
+    return value
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -229,8 +248,18 @@ async def get_events(
 ) -> EventsPage:
     await readable_view(gateway, caller, project_id)
     events = await gateway.events(project_id, after, limit)
+    sees_contacts = (
+        isinstance(caller, Coordinator)
+        and not caller.ops
+        or (isinstance(caller, ParticipantTokenClaims) and caller.role == Role.coordinator)
+    )
     return EventsPage(
-        events=[e.model_dump(mode="json") for e in events],
+        events=[
+            e.model_dump(mode="json")
+            if sees_contacts
+            else without_contacts(e.model_dump(mode="json"))
+            for e in events
+        ],
         next_after=events[-1].seq if events else after,
     )
 
