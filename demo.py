@@ -109,6 +109,25 @@ class Demo:
             sys.exit(f"{method} {path} as {who}: {response.status_code} {response.text}")
         return response.json()
 
+    def next_steps(self, settings: Settings, phase: str) -> None:
+        base = f"{settings.api_url}/projects/{self.project_id}"
+        partner = f'-H "Authorization: Bearer {self.tokens["mairie"]}"'
+        print("\nTry it yourself (as the Mairie, a partner):")
+        print(f"  curl -s {partner} {base}")
+        if phase == "decision":
+            print(
+                f"  curl -s -X PUT {partner} -H 'Content-Type: application/json' "
+                f'-d \'{{"kind": "consent"}}\' {base}/answer'
+            )
+        elif phase == "diagnosis":
+            print(
+                f"  curl -s -X POST {partner} -H 'Content-Type: application/json' "
+                f'-d \'{{"kind": "need", "text": "Un local pour les outils"}}\' {base}/contributions'
+            )
+        elif phase == "closed":
+            print(f"  curl -s {partner} '{base}/report?format=md'")
+        print(f"  (API documentation: {settings.api_url}/docs — 'Authorize' with a token)")
+
     def launch(self, settings: Settings) -> None:
         response = self.api.post(
             "/projects", json=PROJECT, headers={"Authorization": f"Bearer {self.credential}"}
@@ -139,7 +158,13 @@ def run(stop_at: str) -> None:
 
         def reached(phase: str) -> bool:
             print(f"→ now in {phase}")
-            return ORDER.index(phase) >= ORDER.index(stop_at)
+            if ORDER.index(phase) < ORDER.index(stop_at):
+                return False
+            demo.next_steps(settings, phase)
+            return True
+
+        if reached("diagnosis"):
+            return
 
         for pid, kind, text in [
             (
@@ -230,7 +255,6 @@ def run(stop_at: str) -> None:
                 break
             time.sleep(0.1)
         reached(view["phase"])
-        print(f"Final report: {settings.api_url}/projects/{demo.project_id}/report?format=md")
 
 
 if __name__ == "__main__":

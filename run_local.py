@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -75,9 +76,35 @@ class EmbeddedApi(uvicorn.Server):
         yield
 
 
+def busy_ports(settings: Settings) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    wanted = {
+        f"Temporal ({settings.temporal_address})": (host or "localhost", int(port)),
+        f"the Temporal UI (:{settings.ui_port})": (host or "localhost", settings.ui_port),
+        f"the API ({settings.api_host}:{settings.api_port})": (
+            settings.api_host,
+            settings.api_port,
+        ),
+    }
+    busy = []
+    for what, address in wanted.items():
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(address) == 0:
+                busy.append(what)
+    return busy
+
+
 async def main() -> None:
     configure_logging()
     settings = with_local_secrets(Settings())
+    busy = busy_ports(settings)
+    if busy:
+        raise SystemExit(
+            f"already in use: {', '.join(busy)}. Is Alliance already running (./scripts/run)? "
+            "Stop it with Ctrl-C, or choose other ports with ALLIANCE_TEMPORAL_ADDRESS, "
+            "ALLIANCE_UI_PORT and ALLIANCE_API_PORT."
+        )
     server = subprocess.Popen(dev_server_command(settings))
     try:
         client = await wait_for_server(settings, server)

@@ -26,7 +26,13 @@ from workflows.project import ProjectWorkflow
 # instead of re-importing them for every workflow run (the largest Python cost measured).
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "domain", "activities", "workflows.search_attributes"
+        "domain",
+        "activities",
+        "workflows.search_attributes",
+        # Log records emitted inside a workflow are formatted there too: the renderer must
+        # not be re-imported (and its environment reads refused) by the sandbox.
+        "structlog",
+        "rich",
     )
 )
 
@@ -68,6 +74,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
                 structlog.processors.JSONRenderer(ensure_ascii=False),
             ],
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],

@@ -218,5 +218,10 @@ class ContactPatch(Body):
     _time_zone = field_validator("time_zone")(known_time_zone)
 
 
+class ReplacementCreate(Body):
+    replacement: ParticipantCreate
+    reason: str = Field(default="", max_length=1000)
+
+
 class RemovalBody(Body):
     reason: str = Field(default="", max_length=1000)

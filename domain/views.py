@@ -153,6 +153,7 @@ def report_markdown(state: ProjectState) -> str:
     """The final report, in Markdown; the same text whoever renders it."""
     v = view(state)
     names = {p.id: p.name for p in v.participants}
+    indicator_names = {i.id: i.name for i in (v.adopted_plan.indicators if v.adopted_plan else [])}
     lines = [
         f"# {v.title}",
         "",
@@ -185,12 +186,22 @@ def report_markdown(state: ProjectState) -> str:
         lines += [f"> {text}" for text in v.outcome_statements]
     if v.adopted_plan:
         lines += ["", "## Adopted plan", "", v.adopted_plan.summary]
-    lines += ["", "## Results", "", "| indicator | mean score (1-5) | scores |", "|---|---|---|"]
-    for r in v.results:
-        mean = f"{r.mean_score:.2f}" if r.mean_score is not None else "-"
-        lines.append(f"| {r.name} | {mean} | {r.count} |")
-    for r in v.results:
-        lines += [f"- {r.name}: {c}" for c in r.comments]
+    lines += ["", "## Results", ""]
+    if v.results:
+        lines += ["| indicator | mean score (1–5) | number of scores |", "|---|---|---|"]
+        for r in v.results:
+            mean = f"{r.mean_score:.2f}" if r.mean_score is not None else "-"
+            lines.append(f"| {r.name} | {mean} | {r.count} |")
+    else:
+        lines.append("The adopted plan had no indicator to assess.")
+    comments = [
+        f"- {indicator_names.get(a.indicator_id, a.indicator_id)}, "
+        f"{names.get(a.participant_id, a.participant_id)}: {a.comment}"
+        for a in state.assessments.values()
+        if a.comment
+    ]
+    if comments:
+        lines += ["", "### Comments", "", *comments]
     if v.progress:
         lines += ["", "## Progress notes", ""]
         lines += [

@@ -106,6 +106,12 @@ ENDPOINTS = [
     ("POST", "/close-phase", None, {"fac"}),
     ("POST", "/progress", {"text": "x"}, {"p1"}),
     ("POST", "/assessments", {"scores": [{"indicator_id": "i", "score": 3}]}, {"p1"}),
+    (
+        "POST",
+        "/participants/p2/replacement",
+        {"replacement": {"name": "Relève", "organisation_id": "o2", "role": "partner"}},
+        {"coord", "coordinator-credential"},
+    ),
     ("DELETE", "/participants/p3", None, {"coord", "coordinator-credential"}),
     ("POST", "/cancel", {"reason": "r"}, {"coord", "coordinator-credential"}),
 ]
@@ -413,12 +419,21 @@ async def test_every_error_has_the_same_shape_and_says_what_to_do(http):
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     response = await http.delete(f"/projects/{project.id}", headers=COORD)
     assert response.status_code == 405 and "/docs" in response.json()["message"]
-    response = await http.post(f"/projects/{project.id}/contributions", content=b'{"kind": "need",,}',
-                               headers={**project.auth("p1"), "Content-Type": "application/json"})
+    response = await http.post(
+        f"/projects/{project.id}/contributions",
+        content=b'{"kind": "need",,}',
+        headers={**project.auth("p1"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 422 and "not valid JSON" in response.json()["message"]
-    response = await http.post(f"/projects/{project.id}/contributions", content=b"kind=need",
-                               headers={**project.auth("p1"), "Content-Type": "application/x-www-form-urlencoded"})
-    assert response.status_code == 422 and "Content-Type: application/json" in response.json()["message"]
+    response = await http.post(
+        f"/projects/{project.id}/contributions",
+        content=b"kind=need",
+        headers={**project.auth("p1"), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (
+        response.status_code == 422
+        and "Content-Type: application/json" in response.json()["message"]
+    )
     response = await project.call("PATCH", "/participants/me", "p1", {"email": "pas-un-email"})
     assert response.status_code == 422 and "email" in response.json()["message"]
     response = await project.call("PATCH", "/participants/me", "p1", {"webhook_url": "ftp://x"})

@@ -13,6 +13,7 @@ from api.schemas import (
     ParticipantCreate,
     ParticipantToken,
     RemovalBody,
+    ReplacementCreate,
 )
 from api.security import ParticipantToken as Token
 from api.security import TokenSigner
@@ -116,6 +117,38 @@ async def resend_link(
     view = await gateway.view(project_id)
     who = next(p for p in view.participants if p.id == participant_id)
     return _with_token(signer, project_id, result, who.id, who.name, who.role)
+
+
+@router.post(
+    "/{participant_id}/replacement",
+    status_code=201,
+    response_model=InvitationResponse,
+    responses=ERRORS,
+    summary="Replace a participant by another (coordinator): the newcomer's token, once",
+)
+async def replace(
+    project_id: str,
+    participant_id: str,
+    body: ReplacementCreate,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    signer: Signer,
+    idempotency_key: IdempotencyKey = None,
+) -> InvitationResponse:
+    result = await perform(
+        gateway,
+        caller,
+        project_id,
+        ProjectWorkflow.replace_participant,
+        cmd.ReplaceParticipant,
+        idempotency_key,
+        participant_id=participant_id,
+        replacement=body.replacement.model_dump(),
+        reason=body.reason,
+    )
+    assert result.item_id is not None
+    newcomer = body.replacement
+    return _with_token(signer, project_id, result, result.item_id, newcomer.name, newcomer.role)
 
 
 @router.patch(
