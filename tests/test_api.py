@@ -12,6 +12,8 @@ import pytest
 from api.app import create_app
 from tests.api_helpers import COORD, ApiProject, bearer, project_body
 from tests.conftest import OPS_CREDENTIAL, OTHER_ORG_CREDENTIAL, api_settings
+from tests.helpers import make_spec
+from workflows.project import ProjectInput, ProjectWorkflow
 
 PARTNERS = ["p1", "p2", "p3"]
 
@@ -445,3 +447,23 @@ async def test_the_openapi_declares_the_bearer_scheme(http):
     schema = (await http.get("/openapi.json")).json()
     schemes = schema["components"]["securitySchemes"]
     assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+
+
+async def test_a_project_started_outside_the_api_is_listed_with_its_title(dev, http):
+    territory = f"CLI-{uuid.uuid4().hex[:6]}"
+    spec = make_spec(1, territory=territory)
+    # As `temporal workflow start` would: no memo, no search attributes given.
+    await dev.client.start_workflow(
+        ProjectWorkflow.run,
+        ProjectInput(spec=spec),
+        id=f"project-{spec.id}",
+        task_queue=dev.task_queue,
+    )
+    for _ in range(50):
+        page = (await http.get("/projects", params={"territory": territory}, headers=COORD)).json()
+        if page["projects"] and page["projects"][0]["title"]:
+            break
+        await asyncio.sleep(0.1)
+    assert (
+        page["projects"][0]["title"] == spec.title and page["projects"][0]["phase"] == "diagnosis"
+    )

@@ -133,6 +133,10 @@ class ProjectWorkflow:
         )
 
     async def _run_quietly(self) -> None:
+        spec = self.project.state.spec
+        if spec is not None and workflow.memo_value("title", None) is None:
+            # Started without start_project (e.g. from the Temporal CLI): lists show a title.
+            workflow.upsert_memo({"title": spec.title})
         while True:
             self._dispatch_notifications()
             if self._ops_view_stale or not self._search_attributes:
