@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 
 import structlog
 import uvicorn
+import uvloop
 from temporalio.client import Client
 
 import temporal_client
@@ -165,5 +166,5 @@ async def main() -> None:
 
 if __name__ == "__main__":
     with suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())
     sys.exit(0)
