@@ -6,9 +6,14 @@ python worker.py        # settings from ALLIANCE_* environment variables (settin
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import inspect
 import logging
+import py_compile
 import signal
+import sys
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 
 import structlog
 import uvloop
@@ -38,6 +43,21 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
+def precompile(workflow_classes: Sequence[type]) -> None:
+    """The sandbox imports each workflow's module afresh for every workflow it starts. With
+    PYTHONDONTWRITEBYTECODE set (common in containers, and here) there is no .pyc to load, so
+    that module was compiled from source every time: write its bytecode once, if we may."""
+    if not sys.dont_write_bytecode:
+        return
+    for cls in workflow_classes:
+        source = inspect.getsourcefile(cls)
+        if source:
+            with suppress(OSError, py_compile.PyCompileError):
+                py_compile.compile(
+                    source, cfile=importlib.util.cache_from_source(source), doraise=True
+                )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -51,6 +71,7 @@ def build_worker(
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
     notifications = NotificationActivities(notifier or OutboxAdapter(settings.outbox_dir))
     reports = ReportActivities(settings.reports_dir)
+    precompile([ProjectWorkflow, *extra_workflows])
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
