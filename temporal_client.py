@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.commands import Command, fingerprint
 from domain.models import ProjectSpec
+from domain.project import Project
 from domain.views import ActionResult
 from settings import Settings
 from workflows import search_attributes as sa
@@ -66,13 +67,14 @@ def workflow_id(project_id: str) -> str:
 
 
 def initial_search_attributes(spec: ProjectSpec) -> TypedSearchAttributes:
-    """Set at start so a list filtered by territory or coordinator finds the project at once."""
+    """Set at start, from the same fold the workflow runs, so lists find the project at once
+    and its first workflow task has nothing to upsert."""
+    launched = Project.launch(spec, datetime.now(UTC)).state
     return TypedSearchAttributes(
         [
-            SearchAttributePair(sa.TERRITORY, spec.territory),
-            SearchAttributePair(sa.COORDINATOR, spec.coordinator_organisation),
-            SearchAttributePair(sa.PHASE, "diagnosis"),
-            SearchAttributePair(sa.ROUND, 1),
+            SearchAttributePair(key, value)
+            for key, value in sa.values(launched).items()
+            if value is not None
         ]
     )
 

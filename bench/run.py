@@ -484,8 +484,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             load = asyncio.create_task(
                 bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
             )
-            loaded_a = percentiles(await bench.answer_latencies(args.samples))
-            loaded_b = percentiles(await bench.bare_latencies(args.samples))
+            # Both sampled side by side while the same load runs.
+            loaded = await asyncio.gather(
+                bench.answer_latencies(args.samples), bench.bare_latencies(args.samples)
+            )
+            loaded_a, loaded_b = (percentiles(samples) for samples in loaded)
             await load
             results["latency_ms"] = {
                 "alone_alliance": {

@@ -55,3 +55,20 @@ async def test_projects_are_listed_by_phase_territory_and_coordinator(dev):
     # No personal data in search attributes: names and emails of participants never appear.
     assert not any("@" in str(pair.value) or "Partner" in str(pair.value) for pair in attrs)
     assert await described.static_summary() == "Jardins partagés du 8e"
+
+
+async def test_a_new_project_needs_no_upsert_its_starter_set_them_all(dev):
+    d = await Driver.start(dev.client, make_spec(2), dev.task_queue)
+    view = await d.view()  # the first workflow task ran
+    history = await d.handle.fetch_history()
+    upserted = {
+        name
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        for name in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    }
+    # Only the SDK's own record of the patch; none of Alliance's.
+    assert upserted == {"TemporalChangeVersion"}
+    attrs = (await d.handle.describe()).typed_search_attributes
+    assert attrs.get(sa.PENDING) == 2 and attrs.get(sa.PHASE) == "diagnosis"
+    assert attrs.get(sa.DEADLINE) == view.deadline.replace(second=0, microsecond=0)

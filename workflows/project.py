@@ -110,6 +110,11 @@ class ProjectWorkflow:
         # they were recorded.
         self._quiet = workflow.patched(QUIET_HISTORY)
         self._ops_view_stale = False
+        if self._quiet:
+            # What the starter (or the previous run) set already needs no upsert.
+            self._search_attributes = {
+                pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
+            }
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
 
@@ -137,9 +142,10 @@ class ProjectWorkflow:
         if spec is not None and workflow.memo_value("title", None) is None:
             # Started without start_project (e.g. from the Temporal CLI): lists show a title.
             workflow.upsert_memo({"title": spec.title})
+        self._sync_ops_view()
         while True:
             self._dispatch_notifications()
-            if self._ops_view_stale or not self._search_attributes:
+            if self._ops_view_stale:
                 self._sync_ops_view()
             if self.project.state.is_over:
                 break
@@ -375,18 +381,12 @@ class ProjectWorkflow:
     def _sync_ops_view(self) -> None:
         state = self.project.state
         assert state.spec is not None
-        wanted: dict[Any, Any] = {
-            sa.PHASE: state.phase.value,
-            sa.TERRITORY: state.spec.territory,
-            sa.COORDINATOR: state.spec.coordinator_organisation,
-            sa.ROUND: state.round,
-            sa.DEADLINE: state.deadline,
-            sa.PENDING: len(rules.pending(state)),
-            sa.OUTCOME: state.outcome.value if state.outcome else None,
-        }
+        # Old runs replay with the exact deadline they upserted.
+        wanted = sa.values(state, deadline_to_minute=self._quiet)
         updates = []
         for key, value in wanted.items():
-            if self._search_attributes.get(key.name, ...) == value:
+            # Quiet runs know what is set (absent means unset); old runs upserted everything once.
+            if self._search_attributes.get(key.name, None if self._quiet else ...) == value:
                 continue
             self._search_attributes[key.name] = value
             updates.append(key.value_unset() if value is None else key.value_set(value))

@@ -1,7 +1,12 @@
 """The search attributes ops filter on in the Temporal UI. Never personal data: they are
 not encrypted. The coordinator is an organisation id, never a person."""
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
+
+from domain import rules
+from domain.state import ProjectState
 
 PHASE = SearchAttributeKey.for_keyword("AlliancePhase")
 TERRITORY = SearchAttributeKey.for_keyword("AllianceTerritory")
@@ -12,3 +17,23 @@ PENDING = SearchAttributeKey.for_int("AlliancePending")
 OUTCOME = SearchAttributeKey.for_keyword("AllianceOutcome")
 
 ALL = (PHASE, TERRITORY, COORDINATOR, ROUND, DEADLINE, PENDING, OUTCOME)
+
+
+def values(
+    state: ProjectState, *, deadline_to_minute: bool = True
+) -> dict[SearchAttributeKey, Any]:
+    """What ops see of a project. The deadline is kept to the minute: enough to filter on, and
+    the same whether the starter or the workflow computes it, so nothing is upserted twice."""
+    assert state.spec is not None
+    deadline = state.deadline
+    if deadline is not None and deadline_to_minute:
+        deadline = deadline.replace(second=0, microsecond=0)
+    return {
+        PHASE: state.phase.value,
+        TERRITORY: state.spec.territory,
+        COORDINATOR: state.spec.coordinator_organisation,
+        ROUND: state.round,
+        DEADLINE: deadline,
+        PENDING: len(rules.pending(state)),
+        OUTCOME: state.outcome.value if state.outcome else None,
+    }
