@@ -30,7 +30,7 @@ PARTNERS = ["p1", "p2", "p3"]
 
 
 async def objection_round_then_adopted(client: Client, task_queue: str) -> Driver:
-    d = await Driver.start(client, make_spec(3, id="history-objection"), task_queue)
+    d = await Driver.start(client, make_spec(3, id=f"history-objection-{SUFFIX}"), task_queue)
     await d.contribute_all(PARTNERS)
     proposal = await d.propose("p1")
     await d.act(
@@ -64,7 +64,7 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
 
 async def continued_as_new(client: Client, task_queue: str) -> Driver:
     d = await Driver.start(
-        client, make_spec(3, id="history-can"), task_queue, continue_as_new_after_events=25
+        client, make_spec(3, id=f"history-can-{SUFFIX}"), task_queue, continue_as_new_after_events=25
     )
     first_run = (await d.handle.describe()).run_id
     await d.contribute_all(PARTNERS)
@@ -83,7 +83,7 @@ async def continued_as_new(client: Client, task_queue: str) -> Driver:
 
 async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -> Driver:
     d = await Driver.start(
-        client, make_spec(3, short_process(), id="history-deadlines"), task_queue
+        client, make_spec(3, short_process(), id=f"history-deadlines-{SUFFIX}"), task_queue
     )
     await d.contribute_all(["p1"])
     await env.sleep(timedelta(days=9))
@@ -102,10 +102,18 @@ async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -
     return d
 
 
+# Each recording's files carry the behaviour they captured; an existing file is never
+# overwritten (a new behaviour gets a new suffix).
+SUFFIX = "quiet"
+
+
 async def save(d: Driver, name: str) -> None:
     history = await d.handle.fetch_history()
-    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
-    print(f"saved {name}.json: {len(history.events)} events")
+    path = HISTORIES / f"{name}-{SUFFIX}.json"
+    if path.exists():
+        raise SystemExit(f"{path} exists: saved histories are never re-recorded")
+    path.write_text(history.to_json(), encoding="utf-8")
+    print(f"saved {path.name}: {len(history.events)} events")
 
 
 async def main() -> None:
