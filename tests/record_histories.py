@@ -64,7 +64,10 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
 
 async def continued_as_new(client: Client, task_queue: str) -> Driver:
     d = await Driver.start(
-        client, make_spec(3, id=f"history-can-{SUFFIX}"), task_queue, continue_as_new_after_events=25
+        client,
+        make_spec(3, id=f"history-can-{SUFFIX}"),
+        task_queue,
+        continue_as_new_after_events=25,
     )
     first_run = (await d.handle.describe()).run_id
     await d.contribute_all(PARTNERS)

@@ -1,0 +1,54 @@
+"""The benchmark keeps working (tiny sizes; figures are checked for shape, never for speed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_runs_and_reports_every_figure():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/run.py",
+            "--projects",
+            "2",
+            "--partners",
+            "2",
+            "--samples",
+            "3",
+            "--burst",
+            "5",
+            "--waiting",
+            "5",
+            "--repeat",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["throughput"]["ratio"]["median"] > 0
+    assert figures["burst"] == {**figures["burst"], "recorded": 5, "errors": 0}
+    assert figures["history_events_per_lifecycle"]["alliance"] > 0
+    assert figures["waiting"]["worker_rss_mb"] > 0
+    assert "lifecycles/s" in result.stdout and "CPU ms per lifecycle" in result.stdout
+
+
+def test_the_carried_payload_measure_runs():
+    result = subprocess.run(
+        [sys.executable, "bench/carried_payload.py", "--partners", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bytes/event=" in result.stdout and "2 MB reached at about" in result.stdout
