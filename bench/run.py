@@ -240,11 +240,19 @@ class Bench:
         elapsed = time.perf_counter() - started
         return {"lifecycles_per_s": projects / elapsed, "actions_per_s": sum(actions) / elapsed}
 
-    async def answer_latencies(self, samples: int) -> list[float]:
-        pid, tokens = await self.launch(project_body(1, decision_stays_open=True, title="Latency"))
+    async def decision_open(self, partners: int, title: str) -> tuple[str, dict[str, str]]:
+        """A project waiting on a decision that stays open until its deadline."""
+        pid, tokens = await self.launch(
+            project_body(partners, decision_stays_open=True, title=title)
+        )
         base = f"/projects/{pid}"
-        await self.call(
-            "POST", f"{base}/contributions", tokens["p1"], {"kind": "need", "text": "x"}
+        await asyncio.gather(
+            *(
+                self.call(
+                    "POST", f"{base}/contributions", tokens[f"p{n}"], {"kind": "need", "text": "x"}
+                )
+                for n in range(1, partners + 1)
+            )
         )
         proposal = await self.call(
             "POST", f"{base}/proposals", tokens["p1"], {"title": "t", "description": "d"}
@@ -255,6 +263,10 @@ class Bench:
             tokens["fac"],
             {"proposal_ids": [proposal["item_id"]], "summary": "s"},
         )
+        return base, tokens
+
+    async def answer_latencies(self, samples: int) -> list[float]:
+        base, tokens = await self.decision_open(1, "Latency")
         latencies = []
         for n in range(samples):
             kind = "consent" if n % 2 else "abstain"
@@ -288,26 +300,8 @@ class Bench:
         return len(history.events)
 
     async def burst(self, partners: int) -> dict[str, float]:
-        pid, tokens = await self.launch(
-            project_body(partners, decision_stays_open=True, title="Burst")
-        )
-        base = f"/projects/{pid}"
+        base, tokens = await self.decision_open(partners, "Burst")
         ids = [f"p{n}" for n in range(1, partners + 1)]
-        await asyncio.gather(
-            *(
-                self.call("POST", f"{base}/contributions", tokens[p], {"kind": "need", "text": "x"})
-                for p in ids
-            )
-        )
-        proposal = await self.call(
-            "POST", f"{base}/proposals", tokens["p1"], {"title": "t", "description": "d"}
-        )
-        await self.call(
-            "POST",
-            f"{base}/plan",
-            tokens["fac"],
-            {"proposal_ids": [proposal["item_id"]], "summary": "s"},
-        )
         started = time.perf_counter()
         responses = await asyncio.gather(
             *(
