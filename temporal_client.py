@@ -66,10 +66,10 @@ def workflow_id(project_id: str) -> str:
     return f"project-{project_id}"
 
 
-def initial_search_attributes(spec: ProjectSpec) -> TypedSearchAttributes:
-    """Set at start, from the same fold the workflow runs, so lists find the project at once
-    and its first workflow task has nothing to upsert."""
-    launched = Project.launch(spec, datetime.now(UTC)).state
+def initial_search_attributes(spec: ProjectSpec, launched_at: datetime) -> TypedSearchAttributes:
+    """Set at start, from the same fold the workflow runs at the same moment, so lists find
+    the project at once and its first workflow task has nothing to upsert."""
+    launched = Project.launch(spec, launched_at).state
     return TypedSearchAttributes(
         [
             SearchAttributePair(key, value)
@@ -87,11 +87,13 @@ async def start_project(
     continue_as_new_after_events: int | None = None,
     memo: dict[str, Any] | None = None,
     rpc_timeout: timedelta | None = None,
+    launched_at: datetime | None = None,
 ) -> WorkflowHandle:
     """Start a project's workflow, with its title as the summary ops see in the UI."""
     from workflows.project import ProjectInput, ProjectWorkflow
 
-    arg = ProjectInput(spec=spec)
+    launched_at = launched_at or datetime.now(UTC)
+    arg = ProjectInput(spec=spec, launched_at=launched_at)
     if continue_as_new_after_events is not None:
         arg.continue_as_new_after_events = continue_as_new_after_events
     return await client.start_workflow(
@@ -101,7 +103,7 @@ async def start_project(
         task_queue=task_queue,
         static_summary=spec.title,
         static_details=f"{spec.territory} — coordinated by {spec.coordinator_organisation}",
-        search_attributes=initial_search_attributes(spec),
+        search_attributes=initial_search_attributes(spec, launched_at),
         memo={"title": spec.title, **(memo or {})},
         rpc_timeout=rpc_timeout,
     )

@@ -107,20 +107,39 @@ class OutboxAdapter:
             sent.add(message_key)
 
 
+# Transient delivery errors are retried by Temporal until this attempt; then the recipients
+# still failing are reported as failed (the workflow records notification_failed for exactly
+# them) instead of failing the whole activity. Below the workflow's maximum_attempts, so a
+# crash or a timeout still has retries left.
+GIVE_UP_AT_ATTEMPT = 6
+
+
+class TransientDeliveryError(Exception):
+    """Some recipients could not be reached this time; the retry resends only to them."""
+
+
 class NotificationActivities:
     def __init__(self, adapter: NotificationAdapter) -> None:
         self.adapter = adapter
 
-    @activity.defn(name="notify")
-    async def notify(self, notification: Notification) -> Delivery:
+    async def _deliver(
+        self, notification: Notification, *, give_up: bool
+    ) -> tuple[Delivery, list[str]]:
         result = Delivery()
+        transient: list[str] = []
         for recipient in notification.recipients:
+            pid = recipient.participant_id
             try:
                 await self.adapter.deliver(notification, recipient)
             except PermanentDeliveryError as e:
-                result.failed[recipient.participant_id] = str(e)
+                result.failed[pid] = str(e)
+            except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
+                if give_up:
+                    result.failed[pid] = f"gave up after {GIVE_UP_AT_ATTEMPT} attempts: {e}"
+                else:
+                    transient.append(f"{notification.kind} to {pid}: {e}")
             else:
-                result.delivered.append(recipient.participant_id)
+                result.delivered.append(pid)
         activity.logger.info(
             "notified",
             extra={
@@ -129,8 +148,29 @@ class NotificationActivities:
                 "sent": len(result.delivered),
             },
         )
+        return result, transient
+
+    @activity.defn(name="notify")
+    async def notify(self, notification: Notification) -> Delivery:
+        give_up = activity.info().attempt >= GIVE_UP_AT_ATTEMPT
+        result, transient = await self._deliver(notification, give_up=give_up)
+        if transient:
+            raise TransientDeliveryError("; ".join(transient))
         return result
 
     @activity.defn(name="notify_all")
     async def notify_all(self, batch: NotificationBatch) -> list[Delivery]:
-        return [await self.notify(notification) for notification in batch.notifications]
+        """Every notification, every recipient in turn: one failing holds back no other. A
+        transient failure is raised after all the rest went out, so the retry resends only
+        what is missing (the adapter skips keys it already delivered)."""
+        give_up = activity.info().attempt >= GIVE_UP_AT_ATTEMPT
+        deliveries: list[Delivery] = []
+        transient: list[str] = []
+        for n, notification in enumerate(batch.notifications, start=1):
+            delivery, failed_now = await self._deliver(notification, give_up=give_up)
+            deliveries.append(delivery)
+            transient += failed_now
+            activity.heartbeat(n)
+        if transient:
+            raise TransientDeliveryError("; ".join(transient))
+        return deliveries

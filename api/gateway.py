@@ -8,7 +8,7 @@ import base64
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -177,7 +177,9 @@ class ProjectGateway:
 
     # -- writes ----------------------------------------------------------------------------
 
-    async def launch(self, spec: ProjectSpec, request_fingerprint: str) -> bool:
+    async def launch(
+        self, spec: ProjectSpec, request_fingerprint: str, launched_at: datetime
+    ) -> bool:
         """Start the project; False when a project with this id already exists."""
         async with self._errors():
             client = await self.client()
@@ -189,6 +191,7 @@ class ProjectGateway:
                     continue_as_new_after_events=self.settings.continue_as_new_after_events,
                     memo={"request_fingerprint": request_fingerprint},
                     rpc_timeout=self.rpc_timeout,
+                    launched_at=launched_at,
                 )
             except WorkflowAlreadyStartedError:
                 return False

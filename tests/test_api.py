@@ -24,6 +24,8 @@ async def test_a_whole_project_through_the_api_with_an_objection_round(http):
     assert launched["view"]["phase"] == "diagnosis"
     assert set(project.tokens) == {"coord", "fac", "obs", *PARTNERS}
     assert launched["links"]["ui"].endswith(f"/workflows/project-{project.id}")
+    # The launch's view is the workflow's own, deadline included, though no query made it.
+    assert launched["view"] == await project.view()
 
     proposal = await project.to_decision(PARTNERS)
     assert (await project.view("p1"))["phase"] == "decision"

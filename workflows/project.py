@@ -72,6 +72,9 @@ class ProjectInput(BaseModel):
     spec: ProjectSpec
     carried: CarriedState | None = None
     continue_as_new_after_events: int = 10_000
+    # When the coordinator launched it: deadlines count from there, and the starter's view
+    # and search attributes are then exactly the workflow's.
+    launched_at: datetime | None = None
 
 
 class EventsQuery(BaseModel):
@@ -93,7 +96,10 @@ class ProjectWorkflow:
         self._input = input
         self._recent: OrderedDict[str, RecentUpdate] = OrderedDict()
         if input.carried is None:
-            self.project = Project.launch(input.spec, workflow.now())
+            launched_at = workflow.now()
+            if input.launched_at is not None:
+                launched_at = min(input.launched_at, launched_at)  # never in the future
+            self.project = Project.launch(input.spec, launched_at)
             self._notified_through = 0
         else:
             self.project = Project(input.carried.events)
@@ -154,6 +160,7 @@ class ProjectWorkflow:
                 await self._publish_report()
                 continue
             if self._continue_as_new_due():
+                # Recorded quiet runs cancel their timer here: kept so they replay.
                 self._set_timer(None)
                 await self._continue_as_new()
             alarm = self.project.next_alarm()
@@ -313,7 +320,10 @@ class ProjectWorkflow:
             deliveries: list[Delivery] = await workflow.execute_activity_method(
                 NotificationActivities.notify_all,
                 batch,
-                start_to_close_timeout=timedelta(seconds=60),
+                # Time for every message of the batch; the heartbeat after each one tells
+                # a stuck delivery from a long batch.
+                start_to_close_timeout=timedelta(seconds=30 + 10 * len(batch.notifications)),
+                heartbeat_timeout=timedelta(seconds=30),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"notify {kinds}",
             )
@@ -323,8 +333,10 @@ class ProjectWorkflow:
                 if d.failed
             ]
         except ActivityError as e:
-            everyone = {r.participant_id: "" for n in batch.notifications for r in n.recipients}
-            failures = [(n, everyone, str(e.cause or e)) for n in batch.notifications]
+            failures = [
+                (n, {r.participant_id: "" for r in n.recipients}, str(e.cause or e))
+                for n in batch.notifications
+            ]
         finally:
             self._notifications_in_flight -= 1
         for notification, failed, error in failures:
@@ -357,9 +369,17 @@ class ProjectWorkflow:
     async def _continue_as_new(self) -> None:
         # Let every accepted update finish and every notification settle, so nothing is lost
         # or sent twice by the next run.
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
-        )
+        while True:
+            await workflow.wait_condition(
+                lambda: (
+                    (workflow.all_handlers_finished() and self._notifications_in_flight == 0)
+                    or self._ops_view_stale
+                )
+            )
+            if not self._ops_view_stale:
+                break
+            # Updates accepted meanwhile still reach ops' search attributes.
+            self._sync_ops_view()
         self._dispatch_notifications()
         if self._notifications_in_flight:
             return  # news arrived while waiting: send it first, continue on the next turn

@@ -121,11 +121,11 @@ async def launch(
     else:
         project_id = uuid.uuid4().hex[:16]
     spec = _spec(project_id, organisation, body)
-    if await gateway.launch(spec, fingerprint):
-        # The same pure fold the workflow runs on its first task: no query round trip to a
-        # worker (launching is the hot path of a busy server). Deadlines count from the
-        # API's clock here, milliseconds before the workflow's; GET shows the workflow's own.
-        view = project_view(Project.launch(spec, datetime.now(UTC)).state)
+    launched_at = datetime.now(UTC)
+    if await gateway.launch(spec, fingerprint, launched_at):
+        # The same pure fold the workflow runs on its first task, from the same moment: the
+        # same view, without a query round trip to a worker on the hot path of launching.
+        view = project_view(Project.launch(spec, launched_at).state)
     elif await gateway.launch_fingerprint(project_id) != fingerprint:
         raise ApiError(
             422,

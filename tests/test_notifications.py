@@ -1,0 +1,73 @@
+"""Notification failures: a recipient that cannot be reached holds back nobody else, and the
+log names exactly who was not told."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from activities.notifications import (
+    GIVE_UP_AT_ATTEMPT,
+    Notification,
+    OutboxAdapter,
+    PermanentDeliveryError,
+    Recipient,
+)
+from tests.helpers import Driver, make_spec
+from worker import build_worker
+
+
+class FlakyFor(OutboxAdapter):
+    """The real outbox, except that one recipient's mailbox is down (or gone)."""
+
+    def __init__(self, outbox_dir: Path, unreachable: str, permanent: bool = False) -> None:
+        super().__init__(outbox_dir)
+        self.unreachable = unreachable
+        self.permanent = permanent
+        self.attempts = 0
+
+    async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        if recipient.participant_id == self.unreachable:
+            self.attempts += 1
+            if self.permanent:
+                raise PermanentDeliveryError("no such mailbox")
+            raise ConnectionError("mail server not answering")
+        await super().deliver(notification, recipient)
+
+
+async def run_with(timed, adapter_factory):
+    env, h = timed
+    adapter = adapter_factory(h.settings.outbox_dir)
+    spec = make_spec(2)
+    async with build_worker(
+        h.client,
+        h.settings,
+        notifier=adapter,
+        task_queue="flaky",
+        workflow_failure_exception_types=[Exception],
+    ):
+        d = await Driver.start(h.client, spec, "flaky")
+        await env.sleep(timedelta(minutes=10))  # past every retry's backoff
+        events = await d.events()
+    return adapter, spec, events
+
+
+async def test_a_transient_failure_is_retried_then_named_for_its_recipient_only(timed):
+    adapter, spec, events = await run_with(timed, lambda outbox: FlakyFor(outbox, "p2"))
+    failed = {e.data.about_seq: e.data for e in events if e.type == "notification_failed"}
+    # project_launched (1) and phase_opened (2) went to everyone else at the first attempt.
+    told = {(m["event_seq"], m["to"]) for m in adapter.read(spec.id)}
+    for seq in (1, 2):
+        assert {to for s, to in told if s == seq} == {"coord", "fac", "obs", "p1"}
+        assert failed[seq].recipients == ["p2"]
+        assert f"gave up after {GIVE_UP_AT_ATTEMPT} attempts" in failed[seq].error
+    assert adapter.attempts == 2 * GIVE_UP_AT_ATTEMPT
+
+
+async def test_a_permanent_failure_is_recorded_at_once(timed):
+    adapter, spec, events = await run_with(
+        timed, lambda outbox: FlakyFor(outbox, "p1", permanent=True)
+    )
+    failed = [e.data for e in events if e.type == "notification_failed"]
+    assert [(f.about_seq, f.recipients) for f in failed] == [(1, ["p1"]), (2, ["p1"])]
+    assert "no such mailbox" in failed[0].error and adapter.attempts == 2
