@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             pass
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Alliance",
         version="0.1.0",
         summary="Co-construction projects: launch, follow and act on them.",

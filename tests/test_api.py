@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 
 import httpx
@@ -397,10 +398,16 @@ async def test_list_filters_and_pagination(http):
     assert bad.status_code == 422
 
 
-@pytest.mark.parametrize("path", ["/openapi.json", "/docs"])
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc"])
 async def test_the_api_documents_itself(http, path):
     response = await http.get(path)
     assert response.status_code == 200
+    if path in ("/docs", "/redoc"):
+        # Served from the package, so the page works without internet access.
+        assets = re.findall(r'(?:src|href)="(/static-offline-docs/[^"]+)"', response.text)
+        assert assets and "cdn." not in response.text
+        for asset in assets:
+            assert (await http.get(asset)).status_code == 200
     if path == "/openapi.json":
         schema = response.json()
         assert "/projects/{project_id}/answer" in schema["paths"]
