@@ -1,0 +1,75 @@
+"""Schemathesis against the real API (uvicorn on loopback, a real worker): whatever a client
+sends, the answer is never a server error. Time-boxed (45 s, a few thousand requests)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from run_local import EmbeddedApi
+from tests.api_helpers import COORD, project_body
+from tests.conftest import api_settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_no_request_gets_a_server_error(dev, tmp_path: Path):
+    port = free_port()
+    app = create_app(api_settings(dev), client=dev.client)
+    server = EmbeddedApi(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base) as http:
+            launched = (await http.post("/projects", json=project_body(3), headers=COORD)).json()
+        token = next(p["token"] for p in launched["participants"] if p["id"] == "p1")
+        config = tmp_path / "schemathesis.toml"
+        config.write_text(
+            f'headers = {{ Authorization = "Bearer {token}" }}\n'
+            f'parameters = {{ project_id = "{launched["project_id"]}", participant_id = "p2", '
+            f'proposal_id = "prop-1" }}\n',
+            encoding="utf-8",
+        )
+        fuzz = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "schemathesis"),
+            "--config-file",
+            str(config),
+            "run",
+            f"{base}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--phases",
+            "examples,fuzzing",
+            "--max-examples",
+            "6",
+            "--workers",
+            "1",
+            "--seed",
+            "1",
+            "--no-shrink",
+            "--request-timeout",
+            "20",
+            "--max-time",
+            "45",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await fuzz.communicate()
+        text = output.decode(errors="replace")
+        assert fuzz.returncode == 0, text[-6000:]
+        assert "passed" in text.lower()
+    finally:
+        server.should_exit = True
+        await serving
