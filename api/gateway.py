@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from itsdangerous import BadSignature, URLSafeSerializer
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -54,6 +55,8 @@ def _unavailable(what: str) -> ApiError:
 class ProjectGateway:
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
+        secret = settings.token_secret.get_secret_value() if settings.token_secret else ""
+        self._page_tokens = URLSafeSerializer(secret, salt="alliance-page-token")
         self._client = client
         self._connecting = asyncio.Lock()
         # Per project: a semaphore and how many requests hold or await it.
@@ -151,29 +154,31 @@ class ProjectGateway:
     async def list(
         self, query: str, page_size: int, page_token: str | None
     ) -> tuple[list[Any], str | None]:
-        try:
-            token = (
-                base64.b64decode(page_token, altchars=b"-_", validate=True) if page_token else None
-            )
-        except ValueError:
-            raise ApiError(422, "bad_page_token", "page_token is not one this API gave") from None
+        """One page of projects. Page tokens are signed and bound to the query: a forged,
+        garbled or borrowed token is refused here, without costing Temporal anything."""
+        token = None
+        if page_token:
+            try:
+                bound_query, raw = self._page_tokens.loads(page_token)
+                if bound_query != query:
+                    raise ValueError("token of another listing")
+                token = base64.urlsafe_b64decode(raw.encode())
+            except (BadSignature, ValueError, TypeError):
+                raise ApiError(
+                    422, "bad_page_token", "page_token is not one this API gave for this listing"
+                ) from None
         async with self._errors():
             client = await self.client()
             pages = client.list_workflows(
                 query, page_size=page_size, next_page_token=token, rpc_timeout=self.rpc_timeout
             )
-            try:
-                await pages.fetch_next_page()
-            except RPCError as e:
-                if e.status == RPCStatusCode.INVALID_ARGUMENT:
-                    raise ApiError(
-                        422, "bad_page_token", "page_token is not one this API gave"
-                    ) from None
-                raise
+            await pages.fetch_next_page()
             following = pages.next_page_token
-            return list(pages.current_page or []), (
-                base64.urlsafe_b64encode(following).decode() if following else None
-            )
+            next_token = None
+            if following:
+                raw = base64.urlsafe_b64encode(following).decode()
+                next_token = self._page_tokens.dumps([query, raw])
+            return list(pages.current_page or []), next_token
 
     # -- writes ----------------------------------------------------------------------------
 

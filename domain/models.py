@@ -112,6 +112,10 @@ class Participant(ParticipantDetails):
     active: bool = True
 
 
+# Beyond this a deadline is no plan; it would also overflow dates far enough out.
+MAX_PHASE = timedelta(days=5 * 365)
+
+
 class PhaseSettings(Model):
     duration: timedelta = timedelta(days=14)
     # Offsets before the deadline (ISO 8601 durations such as "P3D" are accepted).
@@ -122,6 +126,10 @@ class PhaseSettings(Model):
     def _positive(self) -> PhaseSettings:
         if self.duration < timedelta(0):
             raise ValueError("a phase duration cannot be negative")
+        if self.duration > MAX_PHASE or any(offset > MAX_PHASE for offset in self.reminders):
+            raise ValueError("a phase lasts at most 5 years (P1825D), and so do reminder offsets")
+        if len(self.reminders) > 10:
+            raise ValueError("at most 10 reminders per phase")
         if any(offset <= timedelta(0) for offset in self.reminders):
             raise ValueError("reminder offsets are durations before the deadline and must be > 0")
         return self

@@ -1,5 +1,5 @@
 """Schemathesis against the real API (uvicorn on loopback, a real worker): whatever a client
-sends, the answer is never a server error. Time-boxed (45 s, a few thousand requests)."""
+sends, the answer is never a server error. Time-boxed (about a minute, a few thousand requests)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 
 from api.app import create_app
 from run_local import EmbeddedApi
 from tests.api_helpers import COORD, project_body
-from tests.conftest import api_settings
+from tests.conftest import COORDINATOR_CREDENTIAL, api_settings
 
 
 def free_port() -> int:
@@ -23,7 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_no_request_gets_a_server_error(dev, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("caller", "selection", "seconds"),
+    [
+        # A partner's token on every operation of a real project.
+        ("p1", [], 45),
+        # A coordinator credential: launches of generated projects, lists, every action.
+        ("coordinator", [], 30),
+    ],
+)
+async def test_no_request_gets_a_server_error(dev, tmp_path: Path, caller, selection, seconds):
     port = free_port()
     app = create_app(api_settings(dev), client=dev.client)
     server = EmbeddedApi(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -34,7 +44,11 @@ async def test_no_request_gets_a_server_error(dev, tmp_path: Path):
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as http:
             launched = (await http.post("/projects", json=project_body(3), headers=COORD)).json()
-        token = next(p["token"] for p in launched["participants"] if p["id"] == "p1")
+        token = (
+            COORDINATOR_CREDENTIAL
+            if caller == "coordinator"
+            else next(p["token"] for p in launched["participants"] if p["id"] == caller)
+        )
         config = tmp_path / "schemathesis.toml"
         config.write_text(
             f'headers = {{ Authorization = "Bearer {token}" }}\n'

@@ -366,3 +366,16 @@ def test_an_action_result_names_what_it_touched():
         NOW,
     )
     assert _item_of(replaced) == ("p9", 1)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"duration": "P99999999D"},
+        {"duration": "P10D", "reminders": ["P99999999D"]},
+        {"duration": "P10D", "reminders": ["P1D"] * 11},
+    ],
+)
+def test_a_process_refuses_durations_no_project_could_hold(settings):
+    with pytest.raises(ValueError):
+        PhaseSettings(**settings)
