@@ -627,7 +627,7 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, help="latency samples per repetition (100)")
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--waiting", type=int, help="projects left waiting (10000)")
-    parser.add_argument("--concurrency", type=int, default=32, help="launches in flight")
+    parser.add_argument("--concurrency", type=int, default=64, help="launches in flight")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--profile-seconds",
