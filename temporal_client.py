@@ -48,7 +48,7 @@ def search_attribute_args() -> list[str]:
     kinds = {"KEYWORD": "Keyword", "INT": "Int", "DATETIME": "Datetime"}
     args = []
     for key in sa.ALL:
-        kind = kinds[key.indexed_value_type.name.removeprefix("SEARCH_ATTRIBUTE_TYPE_")]
+        kind = kinds[key.indexed_value_type.name]
         args += ["--search-attribute", f"{key.name}={kind}"]
     return args
 
