@@ -563,16 +563,15 @@ def close_phase(state: ProjectState, now: datetime, cause: str) -> list[ev.Event
         case Phase.diagnosis:
             return [closed, _open(state, Phase.co_design, state.round, now)]
         case Phase.decision:
-            tally = rules.tally(state)
-            adopted = rules.is_adopted(process.rule, tally, process.quorum)
+            outcome, tally = rules.decision(state)
             decision = ev.DecisionReached(
                 round=state.round,
                 rule=process.rule,
                 tally=tally,
-                outcome=Outcome.adopted if adopted else Outcome.not_adopted,
+                outcome=outcome,
                 objections=rules.standing_objections(state),
             )
-            if adopted:
+            if outcome == Outcome.adopted:
                 skip_action = process.action.duration.total_seconds() == 0
                 after = Phase.evaluation if skip_action else Phase.action
                 return [closed, decision, _open(state, after, state.round, now)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.models import AnswerKind, DecisionRule, Participant, Phase, Role, Tally
+from domain.models import AnswerKind, DecisionRule, Outcome, Participant, Phase, Role, Tally
 from domain.state import ProjectState
 
 
@@ -98,6 +98,15 @@ def is_adopted(rule: DecisionRule, tally: Tally, quorum: float) -> bool:
             # Abstentions count as answers, so they weigh against adoption.
             return quorum_met and tally.consents > tally.answers / 2
     raise ValueError(f"unknown decision rule {rule!r}")
+
+
+def decision(state: ProjectState) -> tuple[Outcome, Tally]:
+    """The process's rule applied to the answers given: the outcome and the tally behind it."""
+    assert state.spec is not None
+    process = state.spec.process
+    counted = tally(state)
+    adopted = is_adopted(process.rule, counted, process.quorum)
+    return (Outcome.adopted if adopted else Outcome.not_adopted), counted
 
 
 def standing_objections(state: ProjectState) -> dict[str, str]:

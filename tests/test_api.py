@@ -396,9 +396,18 @@ async def test_list_filters_and_pagination(http):
     assert len(ops["projects"]) == 5
     bad = await http.get("/projects", params={"page_token": "!!!"}, headers=COORD)
     assert bad.status_code == 422
-    first = (await http.get("/projects", params={"territory": territory, "page_size": 2}, headers=COORD)).json()
-    borrowed = await http.get("/projects", params={"territory": territory, "phase": "decision",
-                                                   "page_token": first["next_page_token"]}, headers=COORD)
+    first = (
+        await http.get("/projects", params={"territory": territory, "page_size": 2}, headers=COORD)
+    ).json()
+    borrowed = await http.get(
+        "/projects",
+        params={
+            "territory": territory,
+            "phase": "decision",
+            "page_token": first["next_page_token"],
+        },
+        headers=COORD,
+    )
     assert borrowed.status_code == 422 and "this listing" in borrowed.json()["message"]
     # Well-formed base64 that the server cannot read (found by schemathesis).
     for garbled in ("W0ZpbHRlcmVkXQ==", "AAAA"):

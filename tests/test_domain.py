@@ -379,3 +379,14 @@ def test_an_action_result_names_what_it_touched():
 def test_a_process_refuses_durations_no_project_could_hold(settings):
     with pytest.raises(ValueError):
         PhaseSettings(**settings)
+
+
+def test_the_rule_returns_the_outcome_and_the_tally_behind_it():
+    project = decision_project(3, Process(rule=DecisionRule.majority, quorum=0.6))
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="trop cher"), NOW)
+    outcome, counted = rules.decision(project.state)
+    assert outcome == "not_adopted"  # 1 consent of 2 answers is not more than half
+    assert (counted.voters, counted.consents, counted.objections, counted.silent) == (3, 1, 1, 1)
+    project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+    assert project.state.decisions[-1].outcome == "adopted"  # 2 of 3, quorum met
