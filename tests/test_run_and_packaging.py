@@ -124,3 +124,16 @@ def test_the_dockerfile_copies_files_that_exist():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is missing"
+
+
+def test_compose_interpolations_are_well_formed():
+    """`${VAR:?message}` ends at the first `}`: a brace in a message would cut it short."""
+    import re
+
+    text = (ROOT / "docker-compose.yml").read_text()
+    for expression in re.findall(r"\$\{([^}]*)\}", text):
+        assert re.fullmatch(r"[A-Z_]+(:?[-?][^{}\"]*)?", expression), expression
+    assert text.count("${") == len(re.findall(r"\$\{[^}]*\}", text))
+    for line in text.splitlines():
+        if "${" in line:
+            assert line.rstrip().endswith("}"), f"text after an interpolation: {line}"
