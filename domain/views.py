@@ -92,6 +92,40 @@ class ActionResult(BaseModel):
     fingerprint: str = ""
 
 
+def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: str) -> ActionResult:
+    """The compact answer to an accepted action, from the state it left."""
+    item_id, token_version = item_of(recorded)
+    return ActionResult(
+        seqs=[e.seq for e in recorded],
+        phase=state.phase,
+        phase_open=state.phase_open,
+        round=state.round,
+        deadline=state.deadline,
+        pending=len(rules.pending(state)),
+        item_id=item_id,
+        token_version=token_version,
+        fingerprint=fingerprint,
+    )
+
+
+def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
+    """The id (and token version) of what an action created or touched, for its result."""
+    for event in recorded:
+        match event.data:
+            case ev.ContributionAdded(contribution=c):
+                return c.id, None
+            case ev.ProposalSubmitted(proposal=p):
+                return p.id, None
+            case ev.ProposalAmended(proposal_id=pid) | ev.ProposalEndorsed(proposal_id=pid):
+                return pid, None
+            case ev.ParticipantInvited(participant=p):  # also the newcomer of a replacement
+                return p.id, p.token_version
+            case ev.LinkResent(participant_id=pid, token_version=version):
+                return pid, version
+    removed = [e.data.participant_id for e in recorded if isinstance(e.data, ev.ParticipantRemoved)]
+    return (removed[0], None) if removed else (None, None)
+
+
 def view(state: ProjectState) -> ProjectView:
     spec = state.spec
     assert spec is not None, "a project is viewed only after its launch"

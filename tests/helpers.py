@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,12 @@ from domain import commands as cmd
 from domain.models import Participant, PhaseSettings, Process, ProjectSpec, Role
 from domain.views import ActionResult, ProjectView
 from workflows.project import EventsQuery, ProjectWorkflow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def actor(participant_id: str, version: int = 1) -> cmd.Actor:

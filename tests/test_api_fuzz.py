@@ -4,7 +4,6 @@ sends, the answer is never a server error. Time-boxed (about a minute, a few tho
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from pathlib import Path
 
@@ -16,12 +15,7 @@ from api.app import create_app
 from run_local import EmbeddedApi
 from tests.api_helpers import COORD, project_body
 from tests.conftest import COORDINATOR_CREDENTIAL, api_settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port
 
 
 @pytest.mark.parametrize(

@@ -348,7 +348,7 @@ def test_an_evaluation_with_no_indicator_to_score_closes_at_once():
 
 
 def test_an_action_result_names_what_it_touched():
-    from workflows.project import _item_of
+    from domain.views import item_of as _item_of
 
     project = decision_project(2)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)

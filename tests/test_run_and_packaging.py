@@ -17,17 +17,11 @@ from ruamel.yaml import YAML
 import temporal_client
 from settings import Settings
 from tests.api_helpers import project_body
-from tests.helpers import make_spec
+from tests.helpers import free_port, make_spec
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path):

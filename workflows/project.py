@@ -28,11 +28,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.reports import ReportActivities, ReportRequest
     from domain import commands as cmd
     from domain import events as ev
-    from domain import rules
     from domain.models import Outcome, Phase, ProjectSpec
     from domain.notices import notice_for
     from domain.project import Alarm, Project, Rejected
-    from domain.views import ActionResult, ProjectView, current_details, report_markdown, view
+    from domain.views import (
+        ActionResult,
+        ProjectView,
+        action_result,
+        current_details,
+        report_markdown,
+        view,
+    )
     from workflows import search_attributes as sa
 
 # Keys of recent updates kept for idempotency across continue-as-new (Temporal's own
@@ -444,18 +450,7 @@ class ProjectWorkflow:
         except Rejected as r:
             raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
         state = self.project.state
-        item_id, token_version = _item_of(recorded)
-        result = ActionResult(
-            seqs=[e.seq for e in recorded],
-            phase=state.phase,
-            phase_open=state.phase_open,
-            round=state.round,
-            deadline=state.deadline,
-            pending=len(rules.pending(state)),
-            item_id=item_id,
-            token_version=token_version,
-            fingerprint=cmd.fingerprint(command),
-        )
+        result = action_result(state, recorded, cmd.fingerprint(command))
         self._recent[key] = RecentUpdate(key=key, fingerprint=result.fingerprint, result=result)
         while len(self._recent) > RECENT_UPDATES_KEPT:
             self._recent.popitem(last=False)
@@ -627,21 +622,3 @@ class ProjectWorkflow:
     def report(self) -> str | None:
         state = self.project.state
         return report_markdown(state) if state.report else None
-
-
-def _item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
-    """The id (and token version) of what an action created or touched, for its result."""
-    for event in recorded:
-        match event.data:
-            case ev.ContributionAdded(contribution=c):
-                return c.id, None
-            case ev.ProposalSubmitted(proposal=p):
-                return p.id, None
-            case ev.ProposalAmended(proposal_id=pid) | ev.ProposalEndorsed(proposal_id=pid):
-                return pid, None
-            case ev.ParticipantInvited(participant=p):  # also the newcomer of a replacement
-                return p.id, p.token_version
-            case ev.LinkResent(participant_id=pid, token_version=version):
-                return pid, version
-    removed = [e.data.participant_id for e in recorded if isinstance(e.data, ev.ParticipantRemoved)]
-    return (removed[0], None) if removed else (None, None)
