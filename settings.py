@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.project import MIN_PHASE
 
 
 class Settings(BaseSettings):
@@ -39,6 +42,9 @@ class Settings(BaseSettings):
     # How long the API waits on Temporal (and on a worker answering) before a 503.
     rpc_timeout_seconds: float = 5.0
     max_body_bytes: int = 256 * 1024
+    # The shortest phase a launch accepts (action may be 0: skipped). Tests and the benchmark
+    # lower it to run whole lifecycles in seconds.
+    min_phase: timedelta = MIN_PHASE
 
     @property
     def outbox_dir(self) -> Path:

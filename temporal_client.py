@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
+from domain.actions import action_for
 from domain.commands import Command, fingerprint
 from domain.models import ProjectSpec
 from domain.project import Project
@@ -120,27 +121,36 @@ class ActionRefused(Exception):
 
 async def execute_action(
     handle: WorkflowHandle,
-    update: Any,
     command: Command,
     *,
     key: str,
     rpc_timeout: timedelta | None = None,
 ) -> ActionResult:
-    """Run one partner action as a workflow update whose id is the idempotency key.
+    """Run one partner action as the workflow update the action table names for its command,
+    with the idempotency key as the update id.
 
     Temporal answers a repeated update id with the first result without looking at the new
     body, so the result carries the request's fingerprint and a mismatch is refused here.
     Raises ActionRefused for a validator's refusal or a reused key.
     """
     try:
-        result: ActionResult = await handle.execute_update(
-            update, command, id=key, rpc_timeout=rpc_timeout
+        result = await handle.execute_update(
+            action_for(type(command)).update,
+            command,
+            id=key,
+            result_type=ActionResult,
+            rpc_timeout=rpc_timeout,
         )
     except WorkflowUpdateFailedError as e:
         refused = refusal(e)
         if refused is None:
             raise
         raise refused from None
+    return checked(result, command)
+
+
+def checked(result: ActionResult, command: Command) -> ActionResult:
+    """Temporal answers a repeated update id with the first result, whatever the new body."""
     if result.fingerprint != fingerprint(command):
         raise ActionRefused(
             "idempotency_conflict",

@@ -77,7 +77,6 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=[ProjectWorkflow, *extra_workflows],
         activities=[
-            notifications.notify,
             notifications.notify_all,
             reports.publish_report,
             *extra_activities,

@@ -1,4 +1,4 @@
-"""Telling participants what happened: one activity call per event fan-out.
+"""Telling participants what happened: one activity call per dispatch of the workflow.
 
 The input model is the boundary the workflow depends on; the adapter behind it changes (an
 outbox file here, email and webhooks later) without touching workflow code or history.
@@ -20,7 +20,8 @@ from domain.models import Language, Role
 
 class Recipient(BaseModel):
     participant_id: str
-    name: str
+    organisation_name: str
+    person_name: str = ""
     role: Role
     language: Language
     time_zone: str
@@ -149,14 +150,6 @@ class NotificationActivities:
             },
         )
         return result, transient
-
-    @activity.defn(name="notify")
-    async def notify(self, notification: Notification) -> Delivery:
-        give_up = activity.info().attempt >= GIVE_UP_AT_ATTEMPT
-        result, transient = await self._deliver(notification, give_up=give_up)
-        if transient:
-            raise TransientDeliveryError("; ".join(transient))
-        return result
 
     @activity.defn(name="notify_all")
     async def notify_all(self, batch: NotificationBatch) -> list[Delivery]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -14,8 +15,8 @@ from api.errors import ApiError
 from api.gateway import ProjectGateway
 from api.security import Authenticator, Caller, Coordinator, ParticipantToken, TokenSigner
 from domain import commands as cmd
+from domain.actions import Action, action_for, role_refusal
 from domain.models import Role
-from domain.project import who_may
 from domain.views import ActionResult, ProjectView
 from settings import Settings
 
@@ -57,7 +58,8 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         max_length=200,
         description="Makes a retried request safe: the same key and body record one event and "
-        "return the same result; the same key with another body gets 422.",
+        "return the same result; the same key with another body gets 422. Without one, the "
+        "API makes one (given in the Location of a 202).",
     ),
 ]
 
@@ -88,30 +90,20 @@ async def readable_view(gateway: ProjectGateway, caller: Caller, project_id: str
     return view
 
 
-def _roles_in_words(roles: frozenset[Role]) -> str:
-    return " or ".join(sorted(r.value for r in roles))
-
-
 async def acting_participant(
-    gateway: ProjectGateway, caller: Caller, project_id: str, command_type: type[cmd.Command]
+    gateway: ProjectGateway, caller: Caller, project_id: str, action: Action
 ) -> cmd.Actor:
     """Who acts: the token's own participant, or the coordinator behind a credential.
 
-    The role is checked here first (403 names who may act); the workflow's validator keeps the
+    The role is checked here first (403 says who may act); the workflow's validator keeps the
     last word (token version, phase, content).
     """
-    roles, action = who_may(command_type)
-    if command_type is cmd.GiveAnswer:
-        roles = roles | {Role.facilitator}  # when the process says `facilitator_votes`
     if isinstance(caller, ParticipantToken):
         if caller.project_id != project_id:
             raise _not_found(project_id)
-        if caller.role not in roles:
-            raise ApiError(
-                403,
-                "not_allowed",
-                f"only a {_roles_in_words(roles)} may {action}; you take part as {caller.role.value}",
-            )
+        refused = role_refusal(action, caller.role, None)
+        if refused:
+            raise ApiError(403, refused.code, refused.message)
         return cmd.Actor(participant_id=caller.participant_id, token_version=caller.version)
     # Not its organisation's project: 404 before anything else, so nothing leaks.
     view = await readable_view(gateway, caller, project_id)
@@ -119,15 +111,21 @@ async def acting_participant(
         raise ApiError(
             403,
             "not_allowed",
-            f"only a {_roles_in_words(roles)} may {action}; an ops credential reads projects",
+            f"an ops credential reads every project but does not act; "
+            f"to {action.words}, use a personal link or the coordinator's credential",
         )
-    if Role.coordinator not in roles:
+    refused = role_refusal(action, Role.coordinator, None)
+    if refused:
         raise ApiError(
             403,
-            "not_allowed",
-            f"only a {_roles_in_words(roles)} may {action}; a coordinator credential acts as "
-            "the coordinator",
+            refused.code,
+            f"{refused.message}; a coordinator credential acts as the project's coordinator",
         )
+    return _coordinator_actor(view, caller)
+
+
+def _coordinator_actor(view: ProjectView, caller: Coordinator) -> cmd.Actor:
+    """The participant a coordinator credential acts as: its organisation's coordinator."""
     coordinators = [p for p in view.participants if p.active and p.role == Role.coordinator]
     own = [p for p in coordinators if p.organisation_id == caller.organisation_id]
     chosen = (own or coordinators or [None])[0]
@@ -136,29 +134,63 @@ async def acting_participant(
     return cmd.Actor(participant_id=chosen.id, token_version=chosen.token_version)
 
 
-def update_id(actor: cmd.Actor, key: str | None) -> str:
+async def caller_as_actor(gateway: ProjectGateway, caller: Caller, project_id: str) -> cmd.Actor:
+    """Who this caller acts as in this project, whatever the action."""
+    if isinstance(caller, ParticipantToken):
+        if caller.project_id != project_id:
+            raise _not_found(project_id)
+        return cmd.Actor(participant_id=caller.participant_id, token_version=caller.version)
+    view = await readable_view(gateway, caller, project_id)
+    if caller.ops:
+        raise _not_found(project_id)  # ops send no action, so have none to follow
+    return _coordinator_actor(view, caller)
+
+
+def update_id(actor: cmd.Actor, key: str) -> str:
     """The Temporal update id: the client's key, scoped to who acts (two partners may well
-    pick the same key); a fresh one when the client gave none."""
-    if key is None:
-        return uuid.uuid4().hex
+    pick the same key, and an action's URL answers only the one who sent it)."""
     return hashlib.sha256(f"{actor.participant_id}\x00{key}".encode()).hexdigest()[:40]
 
 
-async def perform(
-    gateway: ProjectGateway,
-    caller: Caller,
-    project_id: str,
-    update: Any,
-    command_type: type[cmd.Command],
-    key: str | None,
-    **fields: Any,
-) -> ActionResult:
-    """One partner action, one straight line: token → update (validator) → events → result."""
-    actor = await acting_participant(gateway, caller, project_id, command_type)
-    try:
-        command = command_type(actor=actor, **fields)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from None
-    return await gateway.act(project_id, update, command, update_id(actor, key))
+@dataclass(frozen=True)
+class Acting:
+    """A caller allowed to take one action on one project, and the key the action goes by."""
+
+    gateway: ProjectGateway
+    project_id: str
+    command_type: type[cmd.Command]
+    actor: cmd.Actor
+    # The client's Idempotency-Key, or one made here: every write carries an update id, so
+    # an action that is not confirmed at once can be followed (and re-sent safely).
+    key: str
+
+    async def perform(self, **fields: Any) -> ActionResult:
+        """One action, one straight line: update (validator) → events → fold → result."""
+        try:
+            command = self.command_type(actor=self.actor, **fields)
+        except ValidationError as e:
+            raise invalid_request(e) from None
+        return await self.gateway.act(
+            self.project_id, command, update_id(self.actor, self.key), self.key
+        )
+
+
+def acting_as(command_type: type[cmd.Command]) -> Any:
+    """The dependency of a route that takes this action: the caller, checked against the
+    action table, as the actor of the command."""
+    action = action_for(command_type)
+
+    async def acting(
+        project_id: str, caller: CurrentCaller, gateway: Gateway, key: IdempotencyKey = None
+    ) -> Acting:
+        actor = await acting_participant(gateway, caller, project_id, action)
+        return Acting(gateway, project_id, command_type, actor, key or uuid.uuid4().hex)
+
+    return Depends(acting)
+
+
+def invalid_request(error: ValidationError) -> ApiError:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return ApiError(422, "invalid_request", f"{where}: {message}" if where else message)

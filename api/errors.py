@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,38 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = headers
+
+
+# The error answers every route may give, for the OpenAPI.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no, bad or revoked token"},
+    403: {
+        "model": ErrorBody,
+        "description": "this role may not do that (the message says who may)",
+    },
+    404: {"model": ErrorBody, "description": "no such project (or not yours)"},
+    409: {"model": ErrorBody, "description": "refused by the project's rules (code and message)"},
+    422: {
+        "model": ErrorBody,
+        "description": "the body is not valid JSON or not UTF-8, a field is missing, empty or out "
+        "of bounds (`details` names it), or an idempotency key was reused with another body",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "Temporal could not be reached, or no worker runs (the message says "
+        "which; nothing was recorded); retry after `Retry-After` seconds",
+    },
+}
+# Writes may also be received but not yet recorded.
+ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": ErrorBody,
+        "description": "received, not yet recorded (no worker confirmed it in time): follow "
+        "`Location` (`GET /projects/{id}/actions/{key}`) for the result",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    },
+    **ERRORS,
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -8,10 +8,14 @@ import base64
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -19,6 +23,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,6 +37,8 @@ from settings import Settings
 from workflows.project import EventsQuery, ProjectWorkflow
 
 RETRY_AFTER = "5"
+# A worker whose last poll is older than this is taken as stopped.
+WORKER_SEEN_WITHIN = timedelta(minutes=2)
 # The server accepts 10 updates in flight per workflow and makes the client back off slowly
 # past that: this process sends at most 8 at once per project and queues the rest.
 UPDATES_IN_FLIGHT_PER_PROJECT = 8
@@ -92,32 +99,50 @@ class ProjectGateway:
 
     @asynccontextmanager
     async def _errors(self, project_id: str | None = None) -> AsyncIterator[None]:
+        """Temporal's errors in words a client can act on; never Temporal's own text."""
         try:
             yield
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND and project_id is not None:
                 raise await self._missing_or_over(project_id) from None
-            if e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-                # A query or update waits for a worker: with none polling, this is what it gets.
+            if e.status in (
+                RPCStatusCode.DEADLINE_EXCEEDED,
+                RPCStatusCode.CANCELLED,
+                RPCStatusCode.FAILED_PRECONDITION,  # "no poller seen for task queue recently"
+            ):
+                raise await self._no_answer() from None
+            if e.status == RPCStatusCode.UNAVAILABLE:
                 raise _unavailable(
-                    "Temporal or the project's worker did not answer in time"
+                    f"Temporal could not be reached at {self.settings.temporal_address}; "
+                    "nothing was recorded"
                 ) from None
-            if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED):
-                raise _unavailable("Temporal is unavailable or overloaded") from None
+            if e.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise _unavailable("Temporal is overloaded; nothing was recorded") from None
             # Anything else (a project whose workflow task keeps failing, ...): ops must look.
             raise ApiError(
                 503,
                 "project_unavailable",
-                f"Temporal could not serve this project now ({e.status.name.lower()}: {e.message}); "
-                "ops can see why in the Temporal UI",
+                f"Temporal could not serve this project now ({e.status.name.lower()}); "
+                "nothing was recorded; ops can see why in the Temporal UI",
                 headers={"Retry-After": RETRY_AFTER},
             ) from None
         except RPCTimeoutOrCancelledError:
-            raise _unavailable("Temporal or the project's worker did not answer in time") from None
-        except (WorkflowQueryRejectedError, WorkflowQueryFailedError) as e:
+            raise await self._no_answer() from None
+        except (WorkflowQueryRejectedError, WorkflowQueryFailedError):
             raise ApiError(
-                409, "project_unavailable", f"the project cannot be read now: {e}"
+                409, "project_unavailable", "the project cannot be read now; ops can see why"
             ) from None
+
+    async def _no_answer(self) -> ApiError:
+        if not await self.worker_running():
+            return ApiError(
+                503,
+                "no_worker",
+                "no Alliance worker is running, so the project cannot be read or changed now; "
+                "nothing was recorded; try again when it is back",
+                headers={"Retry-After": RETRY_AFTER},
+            )
+        return _unavailable("the project's worker did not answer in time; nothing was recorded")
 
     async def _missing_or_over(self, project_id: str) -> ApiError:
         try:
@@ -209,10 +234,10 @@ class ProjectGateway:
             return memo.get("request_fingerprint")
 
     async def act(
-        self, project_id: str, update: Any, command: cmd.Command, key: str
+        self, project_id: str, command: cmd.Command, update_id: str, key: str
     ) -> ActionResult:
         async with self._slot(project_id):
-            return await self._act(project_id, update, command, key)
+            return await self._act(project_id, command, update_id, key)
 
     @asynccontextmanager
     async def _slot(self, project_id: str) -> AsyncIterator[None]:
@@ -229,7 +254,7 @@ class ProjectGateway:
                 del self._in_flight[project_id]
 
     async def _act(
-        self, project_id: str, update: Any, command: cmd.Command, key: str
+        self, project_id: str, command: cmd.Command, update_id: str, key: str
     ) -> ActionResult:
         handle = await self.handle(project_id)
         for attempt in range(BUSY_ATTEMPTS):
@@ -237,8 +262,12 @@ class ProjectGateway:
                 async with self._errors(project_id):
                     try:
                         return await temporal_client.execute_action(
-                            handle, update, command, key=key, rpc_timeout=self.rpc_timeout
+                            handle, command, key=update_id, rpc_timeout=self.rpc_timeout
                         )
+                    except RPCTimeoutOrCancelledError:
+                        # Temporal keeps an update no worker has taken yet: say so, and where
+                        # to follow it.
+                        raise await self._not_yet_recorded(project_id, key) from None
                     except RPCError as e:
                         if (
                             e.status != RPCStatusCode.RESOURCE_EXHAUSTED
@@ -248,7 +277,82 @@ class ProjectGateway:
             except temporal_client.ActionRefused as refused:
                 raise _refusal_error(refused) from None
             await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
-        raise _unavailable("the project is too busy right now")
+        raise _unavailable("the project is too busy right now; your request was not recorded")
+
+    async def _not_yet_recorded(self, project_id: str, key: str) -> ApiError:
+        location = f"/projects/{project_id}/actions/{quote(key, safe='')}"
+        if await self.worker_running():
+            why = "your request was received but not yet recorded (the worker is slow)"
+        else:
+            why = (
+                "no Alliance worker is running; your request was kept and will be recorded "
+                "when it is back"
+            )
+        return ApiError(
+            202,
+            "not_yet_recorded",
+            f"{why}. Follow {location} for its result; if that answers 404, send the action "
+            "again with the same Idempotency-Key, which is always safe",
+            headers={"Location": location, "Retry-After": RETRY_AFTER},
+        )
+
+    async def action_result(self, project_id: str, update_id: str, key: str) -> ActionResult:
+        """An action's result by its update id: 200 once recorded, 202 while it waits for a
+        worker, 404 when Temporal does not have it (never received, refused, or dropped by a
+        server restart before a worker took it)."""
+        handle = await self.handle(project_id)
+        async with self._errors(project_id):
+            try:
+                return await handle.get_update_handle(update_id, result_type=ActionResult).result(
+                    rpc_timeout=self.rpc_timeout
+                )
+            except WorkflowUpdateFailedError as e:
+                refused = temporal_client.refusal(e)
+                if refused is None:
+                    raise
+                raise _refusal_error(refused) from None
+            except RPCTimeoutOrCancelledError:
+                raise await self._not_yet_recorded(project_id, key) from None
+            except RPCError as e:
+                if e.status != RPCStatusCode.NOT_FOUND:
+                    raise
+            # Not in this run: maybe recorded before a continue-as-new.
+            try:
+                recent = await handle.query(
+                    ProjectWorkflow.recent_action, update_id, rpc_timeout=self.rpc_timeout
+                )
+            except (RPCError, RPCTimeoutOrCancelledError):
+                recent = None
+        if recent is None:
+            raise ApiError(
+                404,
+                "action_not_found",
+                "Temporal has no record of this action: it was never received, was refused, or "
+                "was lost with a server restart before a worker took it. Send the action again "
+                "with the same Idempotency-Key: that is always safe, and it is recorded once",
+            )
+        return recent
+
+    async def worker_running(self) -> bool:
+        """Whether a worker polled the task queue lately (an idle worker polls at least every
+        70 s; a stopped one stays listed with the time of its last poll)."""
+        client = await self.client()
+        try:
+            described = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=self.settings.task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                ),
+                timeout=self.rpc_timeout,
+            )
+        except RPCError:
+            return False
+        now = datetime.now(UTC)
+        return any(
+            now - poller.last_access_time.ToDatetime(tzinfo=UTC) < WORKER_SEEN_WITHIN
+            for poller in described.pollers
+        )
 
 
 def _refusal_error(refused: temporal_client.ActionRefused) -> ApiError:

@@ -1,28 +1,51 @@
-"""What participants ask of a project: one command per action of DESIGN.md.
+"""What people ask of a project: the launch, and one command per action of DESIGN.md.
 
-A command names its actor (participant id and token version): the API fills it from the
-verified token, never from the request body, so a partner can act only as itself.
+Every limit lives here (fields.py gives the types). Each command's content is a base class of
+its own (`AnswerFields`, ...) that the API uses as its request body, as FastAPI's full-stack
+template does with `ItemBase` / `ItemCreate`: the workflow, the API and the OpenAPI schema say
+the same thing. A command names its actor (participant id and token version): the API fills it
+from the verified token, never from the request body, so a partner can act only as itself.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from domain.fields import (
+    EMAIL_PATTERN,
+    WEBHOOK_URL_PATTERN,
+    Description,
+    Duration,
+    Email,
+    Identifier,
+    Line,
+    LongText,
+    Moment,
+    Note,
+    Reason,
+    ShortNote,
+    TimeZone,
+    WebhookUrl,
+    clean_line,
+)
 from domain.models import (
-    EMAIL,
-    WEBHOOK_URL,
+    DEFAULT_DURATIONS,
     AnswerKind,
     ContributionKind,
-    Identifier,
-    IndicatorDraft,
+    DecisionRule,
     Language,
-    LongText,
-    Model,
-    ParticipantDetails,
+    OrganisationKind,
+    Phase,
+    Role,
 )
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class Actor(Model):
@@ -34,105 +57,255 @@ class Command(Model):
     actor: Actor
 
 
-class ParticipantDraft(ParticipantDetails):
+# -- who takes part ---------------------------------------------------------------------------
+
+
+class ParticipantFields(Model):
+    """Who a participant is and how to reach it: what a coordinator gives at an invitation."""
+
+    organisation_name: Line = Field(examples=["Mairie du 8e"])
+    # The person who represents the organisation; may be left out.
+    person_name: Annotated[str, BeforeValidator(clean_line), Field(max_length=200)] = Field(
+        default="", examples=["Camille Martin"]
+    )
+    organisation_id: Identifier
+    organisation_kind: OrganisationKind = OrganisationKind.other
+    role: Role
+    language: Language = Language.fr
+    time_zone: TimeZone = "Europe/Paris"
+    email: Email | None = None
+    webhook_url: WebhookUrl | None = None
+
+
+class ParticipantDraft(ParticipantFields):
     """A participant as invited: the engine sets the token version and activity, and an id
     when none is given."""
 
     id: Identifier | None = None
 
 
-class AddContribution(Command):
+# -- the process ------------------------------------------------------------------------------
+
+
+class PhaseSettingsFields(Model):
+    duration: Duration
+    # Offsets before the deadline, ISO 8601 durations such as "P3D".
+    reminders: list[Duration] = Field(default_factory=list, max_length=10)
+    close_when_complete: bool = True
+
+    @model_validator(mode="after")
+    def _offsets_before_the_deadline(self) -> PhaseSettingsFields:
+        if any(offset <= timedelta(0) for offset in self.reminders):
+            raise ValueError("reminder offsets are durations before the deadline and must be > 0")
+        return self
+
+
+def _phase(phase: Phase) -> PhaseSettingsFields:
+    return PhaseSettingsFields(duration=DEFAULT_DURATIONS[phase])
+
+
+class ProcessSettings(Model):
+    rule: DecisionRule = DecisionRule.consent
+    # Share of the voting partners who must answer, for every rule; 0: silence is consent.
+    quorum: float = Field(default=0.5, ge=0, le=1)
+    max_rounds: int = Field(default=3, ge=1, le=20)
+    facilitator_votes: bool = False
+    diagnosis: PhaseSettingsFields = _phase(Phase.diagnosis)
+    co_design: PhaseSettingsFields = _phase(Phase.co_design)
+    decision: PhaseSettingsFields = _phase(Phase.decision)
+    # 0 skips implementation: evaluation follows the decision.
+    action: PhaseSettingsFields = _phase(Phase.action)
+    evaluation: PhaseSettingsFields = _phase(Phase.evaluation)
+
+
+class LaunchFields(Model):
+    """What a coordinator launches (its organisation and the project id come from the API)."""
+
+    title: Line
+    territory: Line
+    description: Description = ""
+    language: Language = Language.fr
+    participants: list[ParticipantDraft] = Field(min_length=1, max_length=500)
+    process: ProcessSettings = ProcessSettings()
+
+    @model_validator(mode="after")
+    def _participants_make_an_alliance(self) -> LaunchFields:
+        ids = [p.id for p in self.participants if p.id]
+        if len(ids) != len(set(ids)):
+            raise ValueError("participant ids must be unique within a project")
+        roles = {p.role for p in self.participants}
+        for needed in (Role.coordinator, Role.facilitator):
+            if needed not in roles:
+                raise ValueError(f"a project needs at least one {needed.value}")
+        voting = {Role.partner} | ({Role.facilitator} if self.process.facilitator_votes else set())
+        if not roles & voting:
+            raise ValueError(
+                "a project needs at least one partner to decide (or facilitator_votes: true)"
+            )
+        seen: dict[str, int] = {}
+        for n, p in enumerate(self.participants):
+            if p.email is None:
+                continue
+            email = p.email.casefold()
+            if email in seen:
+                raise ValueError(
+                    f"participants {seen[email] + 1} and {n + 1} have the same e-mail "
+                    f"{p.email!r}: one person takes part once"
+                )
+            seen[email] = n
+        return self
+
+
+# -- actions: each command's content, then the command ----------------------------------------
+
+
+class ContributionFields(Model):
     kind: ContributionKind
     text: LongText
 
 
-class SubmitProposal(Command):
-    title: str = Field(min_length=1, max_length=200)
+class AddContribution(Command, ContributionFields):
+    pass
+
+
+class IndicatorDraft(Model):
+    name: Line
+    target: Annotated[str, BeforeValidator(clean_line), Field(max_length=500)] = ""
+
+
+class ProposalFields(Model):
+    title: Line
     description: LongText
     indicators: list[IndicatorDraft] = Field(default_factory=list, max_length=20)
 
 
-class AmendProposal(Command):
-    proposal_id: Identifier
+class SubmitProposal(Command, ProposalFields):
+    pass
+
+
+class TextFields(Model):
     text: LongText
+
+
+class AmendProposal(Command, TextFields):
+    proposal_id: Identifier
 
 
 class EndorseProposal(Command):
     proposal_id: Identifier
 
 
-class SubmitPlan(Command):
-    proposal_ids: list[Identifier] = Field(min_length=1)
+class PlanFields(Model):
+    proposal_ids: list[Identifier] = Field(min_length=1, max_length=50)
     summary: LongText
     # From round 2 on: the objector's participant id -> how the plan answers its objection.
     objection_answers: dict[Identifier, LongText] = Field(default_factory=dict)
 
 
-class GiveAnswer(Command):
+class SubmitPlan(Command, PlanFields):
+    pass
+
+
+class AnswerFields(Model):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"kind": "object", "reason": "La parcelle est inondable"}]}
+    )
+
     kind: AnswerKind
-    reason: str | None = Field(default=None, max_length=2000)
+    # Required with an objection, so that the next round can answer it.
+    reason: Note | None = None
 
 
-class StateOutcome(Command):
-    text: LongText
+class GiveAnswer(Command, AnswerFields):
+    pass
 
 
-class ExtendDeadline(Command):
-    deadline: datetime
-    reason: str = Field(default="", max_length=1000)
+class StateOutcome(Command, TextFields):
+    pass
 
 
-class ClosePhase(Command):
-    reason: str = Field(default="", max_length=1000)
+class ExtensionFields(Model):
+    # With its time zone: "2026-12-12T18:00:00+01:00".
+    deadline: Moment
+    reason: Reason
+
+
+class ExtendDeadline(Command, ExtensionFields):
+    pass
+
+
+class ReasonFields(Model):
+    reason: ShortNote = ""
+
+
+class ClosePhase(Command, ReasonFields):
+    pass
 
 
 class InviteParticipant(Command):
     participant: ParticipantDraft
 
 
-class RemoveParticipant(Command):
+class RemoveParticipant(Command, ReasonFields):
     participant_id: Identifier
-    reason: str = Field(default="", max_length=1000)
 
 
-class ReplaceParticipant(Command):
-    participant_id: Identifier
+class ReplacementFields(ReasonFields):
     replacement: ParticipantDraft
-    reason: str = Field(default="", max_length=1000)
+
+
+class ReplaceParticipant(Command, ReplacementFields):
+    participant_id: Identifier
 
 
 class ResendLink(Command):
     participant_id: Identifier
 
 
-class UpdateMyContact(Command):
-    # An empty string clears the setting.
-    email: str | None = Field(default=None, max_length=320, pattern=f"^$|{EMAIL}")
-    webhook_url: str | None = Field(default=None, max_length=2000, pattern=f"^$|{WEBHOOK_URL}")
+class ContactFields(Model):
+    # Left out: unchanged. An empty string clears the email or webhook.
+    email: Annotated[
+        str | None,
+        BeforeValidator(clean_line),
+        Field(max_length=320, pattern=f"^$|{EMAIL_PATTERN}"),
+    ] = None
+    webhook_url: Annotated[
+        str | None,
+        BeforeValidator(clean_line),
+        Field(max_length=2000, pattern=f"^$|{WEBHOOK_URL_PATTERN}"),
+    ] = None
     language: Language | None = None
-    time_zone: str | None = None
+    time_zone: TimeZone | None = None
 
 
-class NoteProgress(Command):
-    text: LongText
+class UpdateMyContact(Command, ContactFields):
+    pass
+
+
+class NoteProgress(Command, TextFields):
+    pass
 
 
 class Score(Model):
     indicator_id: Identifier
     score: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=2000)
+    comment: Note = ""
 
 
-class Assess(Command):
+class AssessFields(Model):
     scores: list[Score] = Field(min_length=1, max_length=50)
 
 
-class Cancel(Command):
-    reason: str = Field(default="", max_length=1000)
+class Assess(Command, AssessFields):
+    pass
 
 
-# For the extension rule: how far a single extension may push a deadline.
-MAX_EXTENSION = timedelta(days=365)
+class CancelFields(Model):
+    reason: Reason
+
+
+class Cancel(Command, CancelFields):
+    pass
 
 
 def fingerprint(command: Command) -> str:

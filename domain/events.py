@@ -1,7 +1,8 @@
 """The project's own log: small, immutable events named in the past tense.
 
 Each event carries everything needed to rebuild the state and nothing derived from it,
-except the decision's tally, which the engine records so an audit reads it as it was.
+except the decision's tally, which the engine records so an audit reads it as it was. Events
+are plain records (no limits, unknown fields ignored): an event once recorded always folds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ SYSTEM = "system"  # the actor of what the engine does by itself (deadlines, rul
 
 
 class EventData(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class ProjectLaunched(EventData):
@@ -219,7 +220,7 @@ AnyEventData = Annotated[
 class Event(BaseModel):
     """One entry of the project's log: sequence number, time, actor and data."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     seq: int
     at: datetime

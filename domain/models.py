@@ -1,5 +1,8 @@
-"""The vocabulary of a co-construction project (see shared/DESIGN.md), as pydantic models.
+"""The vocabulary of a co-construction project (see shared/DESIGN.md): the records that
+events and the state are made of.
 
+Records are plain: no limits, unknown fields ignored, so an event once recorded always folds,
+even after a limit is tightened or a field removed. Limits live on commands (commands.py).
 Pure: no Temporal, no I/O, no clock. Models never default to "now" or a random id, since
 they are built inside workflow code where both are forbidden.
 """
@@ -8,20 +11,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=5000)]
-# Shapes, not deliverability: a notification that cannot be delivered is recorded as failed.
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-WEBHOOK_URL = r"^https?://[^\s/]+\S*$"
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
 
 class Role(StrEnum):
@@ -89,166 +84,148 @@ class ContributionKind(StrEnum):
 class Outcome(StrEnum):
     adopted = "adopted"
     not_adopted = "not_adopted"
+    # Too few voters answered: not adopted, whatever the answers given.
+    no_quorum = "no_quorum"
     cancelled = "cancelled"
 
 
-class ParticipantDetails(Model):
-    """Who a participant is and how to reach it: what a coordinator gives at an invitation."""
+class Participant(Record):
+    """A participant as recorded: an organisation and the person who represents it."""
 
-    name: ShortText
-    organisation_id: Identifier
+    id: str
+    organisation_name: str
+    person_name: str = ""
+    organisation_id: str
     organisation_kind: OrganisationKind = OrganisationKind.other
     role: Role
     language: Language = Language.fr
-    time_zone: str = Field(default="Europe/Paris", min_length=1, max_length=64)
-    email: str | None = Field(default=None, max_length=320, pattern=EMAIL)
-    webhook_url: str | None = Field(default=None, max_length=2000, pattern=WEBHOOK_URL)
-
-
-class Participant(ParticipantDetails):
-    id: Identifier
+    time_zone: str = "Europe/Paris"
+    email: str | None = None
+    webhook_url: str | None = None
     # A personal token signs {project, participant, role, version}; bumping it revokes the old one.
     token_version: int = 1
     active: bool = True
 
+    @property
+    def display_name(self) -> str:
+        """How others name this participant: the organisation, and the person when known."""
+        if self.person_name:
+            return f"{self.organisation_name} ({self.person_name})"
+        return self.organisation_name
 
-# Beyond this a deadline is no plan; it would also overflow dates far enough out.
-MAX_PHASE = timedelta(days=5 * 365)
+
+# How long each phase lasts unless the process says otherwise.
+DEFAULT_DURATIONS: dict[Phase, timedelta] = {
+    Phase.diagnosis: timedelta(days=21),
+    Phase.co_design: timedelta(days=28),
+    Phase.decision: timedelta(days=14),
+    Phase.action: timedelta(days=90),
+    Phase.evaluation: timedelta(days=21),
+}
 
 
-class PhaseSettings(Model):
+class PhaseSettings(Record):
     duration: timedelta = timedelta(days=14)
-    # Offsets before the deadline (ISO 8601 durations such as "P3D" are accepted).
+    # Offsets before the deadline.
     reminders: list[timedelta] = Field(default_factory=list)
     close_when_complete: bool = True
 
-    @model_validator(mode="after")
-    def _positive(self) -> PhaseSettings:
-        if self.duration < timedelta(0):
-            raise ValueError("a phase duration cannot be negative")
-        if self.duration > MAX_PHASE or any(offset > MAX_PHASE for offset in self.reminders):
-            raise ValueError("a phase lasts at most 5 years (P1825D), and so do reminder offsets")
-        if len(self.reminders) > 10:
-            raise ValueError("at most 10 reminders per phase")
-        if any(offset <= timedelta(0) for offset in self.reminders):
-            raise ValueError("reminder offsets are durations before the deadline and must be > 0")
-        return self
 
-
-class Process(Model):
+class Process(Record):
     rule: DecisionRule = DecisionRule.consent
-    # Share of voting partners who must answer, used by `majority`.
-    quorum: float = Field(default=0.5, gt=0, le=1)
-    max_rounds: int = Field(default=3, ge=1, le=20)
+    # Share of voting partners who must answer, for every rule; 0: silence is consent.
+    quorum: float = 0.5
+    max_rounds: int = 3
     facilitator_votes: bool = False
-    diagnosis: PhaseSettings = PhaseSettings(duration=timedelta(days=21))
-    co_design: PhaseSettings = PhaseSettings(duration=timedelta(days=28))
-    decision: PhaseSettings = PhaseSettings(duration=timedelta(days=14))
-    action: PhaseSettings = PhaseSettings(duration=timedelta(days=90))
-    evaluation: PhaseSettings = PhaseSettings(duration=timedelta(days=21))
+    diagnosis: PhaseSettings = PhaseSettings(duration=DEFAULT_DURATIONS[Phase.diagnosis])
+    co_design: PhaseSettings = PhaseSettings(duration=DEFAULT_DURATIONS[Phase.co_design])
+    decision: PhaseSettings = PhaseSettings(duration=DEFAULT_DURATIONS[Phase.decision])
+    action: PhaseSettings = PhaseSettings(duration=DEFAULT_DURATIONS[Phase.action])
+    evaluation: PhaseSettings = PhaseSettings(duration=DEFAULT_DURATIONS[Phase.evaluation])
 
     def settings_for(self, phase: Phase) -> PhaseSettings:
         return getattr(self, phase.value)
 
-    @model_validator(mode="after")
-    def _phases_that_must_last(self) -> Process:
-        for phase in (Phase.diagnosis, Phase.co_design, Phase.decision, Phase.evaluation):
-            if self.settings_for(phase).duration <= timedelta(0):
-                raise ValueError(
-                    f"the {phase.value} phase needs a duration > 0 (only action may be 0)"
-                )
-        return self
+    def voting_roles(self) -> frozenset[Role]:
+        return VOTING_ROLES | ({Role.facilitator} if self.facilitator_votes else set())
 
 
-class ProjectSpec(Model):
-    """What a coordinator launches."""
+VOTING_ROLES = frozenset({Role.partner})
 
-    id: Identifier
-    title: ShortText
-    territory: ShortText
-    description: str = Field(default="", max_length=5000)
+
+class ProjectSpec(Record):
+    """A project as launched: the launch command's content, with its id and organisation."""
+
+    id: str
+    title: str
+    territory: str
+    description: str = ""
     language: Language = Language.fr
     # The coordinating organisation: the only organisation id that reaches search attributes.
-    coordinator_organisation: Identifier
-    participants: list[Participant] = Field(min_length=1)
+    coordinator_organisation: str
+    participants: list[Participant]
     process: Process = Process()
 
-    @model_validator(mode="after")
-    def _participants_make_an_alliance(self) -> ProjectSpec:
-        ids = [p.id for p in self.participants]
-        if len(ids) != len(set(ids)):
-            raise ValueError("participant ids must be unique within a project")
-        roles = {p.role for p in self.participants}
-        for needed in (Role.coordinator, Role.facilitator):
-            if needed not in roles:
-                raise ValueError(f"a project needs at least one {needed.value}")
-        return self
+
+class Indicator(Record):
+    id: str
+    name: str
+    target: str = ""
 
 
-class Indicator(Model):
-    id: Identifier
-    name: ShortText
-    target: str = Field(default="", max_length=500)
-
-
-class IndicatorDraft(Model):
-    name: ShortText
-    target: str = Field(default="", max_length=500)
-
-
-class Contribution(Model):
-    id: Identifier
-    participant_id: Identifier
+class Contribution(Record):
+    id: str
+    participant_id: str
     kind: ContributionKind
-    text: LongText
+    text: str
 
 
-class Amendment(Model):
-    participant_id: Identifier
-    text: LongText
+class Amendment(Record):
+    participant_id: str
+    text: str
 
 
-class Proposal(Model):
-    id: Identifier
-    author_id: Identifier
+class Proposal(Record):
+    id: str
+    author_id: str
     round: int
-    title: ShortText
-    description: LongText
+    title: str
+    description: str
     indicators: list[Indicator] = Field(default_factory=list)
     amendments: list[Amendment] = Field(default_factory=list)
-    endorsements: list[Identifier] = Field(default_factory=list)
+    endorsements: list[str] = Field(default_factory=list)
 
 
-class Plan(Model):
+class Plan(Record):
     """The facilitator's consolidation put to decision; indicators are frozen copies."""
 
     round: int
-    proposal_ids: list[Identifier]
-    summary: LongText
+    proposal_ids: list[str]
+    summary: str
     indicators: list[Indicator]
     # From round 2 on: objector's participant id -> the plan's answer to that objection.
-    objection_answers: dict[Identifier, LongText] = Field(default_factory=dict)
+    objection_answers: dict[str, str] = Field(default_factory=dict)
 
 
-class Answer(Model):
-    participant_id: Identifier
+class Answer(Record):
+    participant_id: str
     kind: AnswerKind
     reason: str | None = None
 
 
-class Assessment(Model):
-    participant_id: Identifier
-    indicator_id: Identifier
-    score: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=2000)
+class Assessment(Record):
+    participant_id: str
+    indicator_id: str
+    score: int
+    comment: str = ""
 
 
-class ProgressNote(Model):
-    participant_id: Identifier
-    text: LongText
+class ProgressNote(Record):
+    participant_id: str
+    text: str
 
 
-class Tally(Model):
+class Tally(Record):
     voters: int
     consents: int
     objections: int
@@ -260,8 +237,8 @@ class Tally(Model):
         return self.consents + self.objections + self.abstentions
 
 
-class IndicatorResult(Model):
-    indicator_id: Identifier
+class IndicatorResult(Record):
+    indicator_id: str
     name: str
     mean_score: float | None
     count: int

@@ -22,7 +22,7 @@ class Notice:
 def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
     everyone = [p.id for p in state.active()]
     facilitators = [p.id for p in state.active() if p.role == Role.facilitator]
-    names = {pid: p.name for pid, p in state.participants.items()}
+    names = {pid: p.display_name for pid, p in state.participants.items()}
     data = event.data
     kind = data.type
     match data:

@@ -8,9 +8,7 @@ from domain.state import ProjectState
 
 def voters(state: ProjectState) -> list[Participant]:
     assert state.spec is not None
-    voting_roles = {Role.partner}
-    if state.spec.process.facilitator_votes:
-        voting_roles.add(Role.facilitator)
+    voting_roles = state.spec.process.voting_roles()
     return [p for p in state.active() if p.role in voting_roles]
 
 
@@ -84,20 +82,25 @@ def tally(state: ProjectState) -> Tally:
     )
 
 
-def is_adopted(rule: DecisionRule, tally: Tally, quorum: float) -> bool:
+def outcome_of(rule: DecisionRule, tally: Tally, quorum: float) -> Outcome:
+    """The process's rule applied to a tally. The quorum comes first, for every rule: a
+    decision few took part in is no decision. A quorum of 0 makes silence consent."""
+    if quorum == 0:
+        tally = tally.model_copy(update={"consents": tally.consents + tally.silent, "silent": 0})
+    elif tally.voters == 0 or tally.answers / tally.voters < quorum:
+        return Outcome.no_quorum
     match rule:
         case DecisionRule.consent:
             # Silence is not an objection.
-            return tally.objections == 0
+            adopted = tally.objections == 0
         case DecisionRule.consensus:
-            return tally.silent == 0 and tally.objections == 0
+            adopted = tally.silent == 0 and tally.objections == 0
         case DecisionRule.majority:
-            if tally.voters == 0:
-                return False
-            quorum_met = tally.answers / tally.voters >= quorum
             # Abstentions count as answers, so they weigh against adoption.
-            return quorum_met and tally.consents > tally.answers / 2
-    raise ValueError(f"unknown decision rule {rule!r}")
+            adopted = tally.answers > 0 and tally.consents > tally.answers / 2
+        case _:
+            raise ValueError(f"unknown decision rule {rule!r}")
+    return Outcome.adopted if adopted else Outcome.not_adopted
 
 
 def decision(state: ProjectState) -> tuple[Outcome, Tally]:
@@ -105,8 +108,7 @@ def decision(state: ProjectState) -> tuple[Outcome, Tally]:
     assert state.spec is not None
     process = state.spec.process
     counted = tally(state)
-    adopted = is_adopted(process.rule, counted, process.quorum)
-    return (Outcome.adopted if adopted else Outcome.not_adopted), counted
+    return outcome_of(process.rule, counted, process.quorum), counted
 
 
 def standing_objections(state: ProjectState) -> dict[str, str]:

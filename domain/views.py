@@ -3,10 +3,11 @@ evaluation and the final report. Derived from the state, never stored in events.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from statistics import fmean
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain import events as ev
 from domain import rules
@@ -33,7 +34,8 @@ class ParticipantPublic(BaseModel):
     the signature is)."""
 
     id: str
-    name: str
+    organisation_name: str
+    person_name: str
     organisation_id: str
     organisation_kind: OrganisationKind
     role: Role
@@ -70,9 +72,22 @@ class ProjectView(BaseModel):
     outcome_statements: list[str]
     progress: list[ProgressNote]
     results: list[IndicatorResult]
-    report: ev.ReportPublished | None
+    report: ReportSummary | None
     cancel_reason: str | None
     last_seq: int
+
+
+class ReportSummary(BaseModel):
+    """That the report is out, and its digest: the text itself is served by the API."""
+
+    digest: str
+
+
+class Warning(BaseModel):
+    """Accepted, but worth a look: a stable code and a message."""
+
+    code: str
+    message: str
 
 
 class ActionResult(BaseModel):
@@ -90,12 +105,17 @@ class ActionResult(BaseModel):
     token_version: int | None = None
     # Of the request that produced this result: a retry with the same key must match it.
     fingerprint: str = ""
+    # The action changed nothing (the same answer again): no event was recorded.
+    unchanged: bool = False
+    warnings: list[Warning] = Field(default_factory=list)
 
 
 def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: str) -> ActionResult:
     """The compact answer to an accepted action, from the state it left."""
     item_id, token_version = item_of(recorded)
     return ActionResult(
+        unchanged=not recorded,
+        warnings=warnings_for(state, recorded),
         seqs=[e.seq for e in recorded],
         phase=state.phase,
         phase_open=state.phase_open,
@@ -106,6 +126,27 @@ def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: st
         token_version=token_version,
         fingerprint=fingerprint,
     )
+
+
+def warnings_for(state: ProjectState, recorded: list[ev.Event]) -> list[Warning]:
+    out = []
+    for event in recorded:
+        if isinstance(event.data, ev.ParticipantInvited):
+            newcomer = event.data.participant
+            same = [
+                p.id
+                for p in state.active()
+                if p.organisation_id == newcomer.organisation_id and p.id != newcomer.id
+            ]
+            if same:
+                out.append(
+                    Warning(
+                        code="same_organisation",
+                        message=f"{newcomer.organisation_name} already takes part through "
+                        f"{', '.join(same)}; both stand for it now",
+                    )
+                )
+    return out
 
 
 def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
@@ -157,7 +198,7 @@ def view(state: ProjectState) -> ProjectView:
         outcome_statements=state.outcome_statements,
         progress=state.progress,
         results=results(state),
-        report=state.report,
+        report=ReportSummary(digest=state.report.digest) if state.report else None,
         cancel_reason=state.cancel_reason,
         last_seq=state.last_seq,
     )
@@ -183,15 +224,38 @@ def results(state: ProjectState) -> list[IndicatorResult]:
     return out
 
 
+_MARKUP = re.compile(r"([\\`*_\[\]()#!|~{}])")
+# What makes a list or a heading at the start of a line: "- ", "+ ", "=", "1. ", "1) ".
+_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+=.)])", re.MULTILINE)
+
+
+def md(text: str) -> str:
+    """A name or text as Markdown that shows it as typed: nothing a partner wrote becomes
+    markup (links, images, emphasis, headings, raw HTML) wherever the report is shown."""
+    escaped = _MARKUP.sub(r"\\\1", text)
+    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _LINE_START.sub(r"\1\\\2", escaped)
+
+
+def md_item(text: str) -> str:
+    """A text inside a list item: its later lines indented, so they stay in the item."""
+    return md(text).replace("\n", "\n  ")
+
+
+def md_cell(text: str) -> str:
+    return md(text).replace("\n", " ")
+
+
 def report_markdown(state: ProjectState) -> str:
-    """The final report, in Markdown; the same text whoever renders it."""
+    """The final report, in Markdown; the same text whoever renders it. Every name and text
+    people typed is escaped (md)."""
     v = view(state)
-    names = {p.id: p.name for p in v.participants}
+    names = {pid: md(p.display_name) for pid, p in state.participants.items()}
     indicator_names = {i.id: i.name for i in (v.adopted_plan.indicators if v.adopted_plan else [])}
     lines = [
-        f"# {v.title}",
+        f"# {md(v.title)}",
         "",
-        f"- Territory: {v.territory}",
+        f"- Territory: {md(v.territory)}",
         f"- Decision rule: {v.rule.value}",
         f"- Rounds held: {len(v.decisions)}",
         f"- Outcome: {v.outcome.value if v.outcome else 'pending'}",
@@ -200,7 +264,7 @@ def report_markdown(state: ProjectState) -> str:
         "",
     ]
     lines += [
-        f"- {p.name} ({p.organisation_kind.value}, {p.role.value})"
+        f"- {names[p.id]} ({p.organisation_kind.value}, {p.role.value})"
         for p in v.participants
         if p.active
     ]
@@ -213,24 +277,25 @@ def report_markdown(state: ProjectState) -> str:
             f"{t.silent} silent, of {t.voters} voters)"
         )
         lines += [
-            f"  - objection from {names.get(pid, pid)}: {r}" for pid, r in d.objections.items()
+            f"  - objection from {names.get(pid, md(pid))}: {md(r).replace(chr(10), chr(10) + '    ')}"
+            for pid, r in d.objections.items()
         ]
     if v.outcome_statements:
         lines += ["", "## Outcome as stated by the facilitator", ""]
-        lines += [f"> {text}" for text in v.outcome_statements]
+        lines += ["> " + md(text).replace("\n", "\n> ") for text in v.outcome_statements]
     if v.adopted_plan:
-        lines += ["", "## Adopted plan", "", v.adopted_plan.summary]
+        lines += ["", "## Adopted plan", "", md(v.adopted_plan.summary)]
     lines += ["", "## Results", ""]
     if v.results:
         lines += ["| indicator | mean score (1–5) | number of scores |", "|---|---|---|"]
         for r in v.results:
             mean = f"{r.mean_score:.2f}" if r.mean_score is not None else "-"
-            lines.append(f"| {r.name} | {mean} | {r.count} |")
+            lines.append(f"| {md_cell(r.name)} | {mean} | {r.count} |")
     else:
         lines.append("The adopted plan had no indicator to assess.")
     comments = [
-        f"- {indicator_names.get(a.indicator_id, a.indicator_id)}, "
-        f"{names.get(a.participant_id, a.participant_id)}: {a.comment}"
+        f"- {md(indicator_names.get(a.indicator_id, a.indicator_id))}, "
+        f"{names.get(a.participant_id, md(a.participant_id))}: {md_item(a.comment)}"
         for a in state.assessments.values()
         if a.comment
     ]
@@ -239,7 +304,8 @@ def report_markdown(state: ProjectState) -> str:
     if v.progress:
         lines += ["", "## Progress notes", ""]
         lines += [
-            f"- {names.get(n.participant_id, n.participant_id)}: {n.text}" for n in v.progress
+            f"- {names.get(n.participant_id, md(n.participant_id))}: {md_item(n.text)}"
+            for n in v.progress
         ]
     return "\n".join(lines) + "\n"
 

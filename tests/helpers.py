@@ -30,21 +30,22 @@ def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> P
     people = [
         Participant(
             id="coord",
-            name="Maison des Associations",
+            organisation_name="Maison des Associations",
             organisation_id="mda-lyon8",
             organisation_kind="association",
             role=Role.coordinator,
         ),
         Participant(
             id="fac",
-            name="Camille (facilitatrice)",
+            organisation_name="Coop Facil",
+            person_name="Camille Martin",
             organisation_id="neutral-coop",
             organisation_kind="other",
             role=Role.facilitator,
         ),
         Participant(
             id="obs",
-            name="Métropole (financeur)",
+            organisation_name="Métropole (financeur)",
             organisation_id="metropole",
             organisation_kind="public_body",
             role=Role.observer,
@@ -54,7 +55,7 @@ def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> P
     people += [
         Participant(
             id=f"p{n}",
-            name=f"Partner {n}",
+            organisation_name=f"Partner {n}",
             organisation_id=f"org-{n}",
             organisation_kind=kinds[(n - 1) % len(kinds)],
             role=Role.partner,
@@ -70,6 +71,19 @@ def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> P
         participants=people,
         process=process or Process(),
         **kw,
+    )
+
+
+def launch_fields(**kw: Any) -> cmd.LaunchFields:
+    """A launch as a coordinator sends it: a coordinator, a facilitator and two partners."""
+    people = [
+        {"organisation_name": "MDA", "organisation_id": "mda-lyon8", "role": "coordinator"},
+        {"organisation_name": "Coop", "organisation_id": "coop", "role": "facilitator"},
+        {"organisation_name": "Mairie", "organisation_id": "mairie", "role": "partner"},
+        {"organisation_name": "Habitants", "organisation_id": "hab", "role": "partner"},
+    ]
+    return cmd.LaunchFields.model_validate(
+        {"title": "Jardins", "territory": "Lyon 8e", "participants": people, **kw}
     )
 
 
@@ -100,18 +114,16 @@ class Driver:
         handle = await temporal_client.start_project(client, spec, task_queue=task_queue, **kw)
         return cls(client, handle)
 
-    async def act(
-        self, update: Any, command: cmd.Command, *, key: str | None = None
-    ) -> ActionResult:
+    async def act(self, command: cmd.Command, *, key: str | None = None) -> ActionResult:
         return await temporal_client.execute_action(
-            self.handle, update, command, key=key or uuid.uuid4().hex
+            self.handle, command, key=key or uuid.uuid4().hex
         )
 
     async def refused(
-        self, update: Any, command: cmd.Command, *, key: str | None = None
+        self, command: cmd.Command, *, key: str | None = None
     ) -> temporal_client.ActionRefused:
         try:
-            await self.act(update, command, key=key)
+            await self.act(command, key=key)
         except temporal_client.ActionRefused as refusal:
             return refusal
         raise AssertionError("the action was accepted")
@@ -132,13 +144,11 @@ class Driver:
     async def contribute_all(self, partners: list[str]) -> None:
         for pid in partners:
             await self.act(
-                ProjectWorkflow.add_contribution,
                 cmd.AddContribution(actor=actor(pid), kind="need", text=f"need of {pid}"),
             )
 
     async def propose(self, pid: str = "p1", indicators: int = 2) -> str:
         result = await self.act(
-            ProjectWorkflow.submit_proposal,
             cmd.SubmitProposal(
                 actor=actor(pid),
                 title="Jardin partagé rue Garon",
@@ -153,7 +163,6 @@ class Driver:
         self, proposal_ids: list[str], objection_answers: dict[str, str] | None = None
     ) -> ActionResult:
         return await self.act(
-            ProjectWorkflow.submit_plan,
             cmd.SubmitPlan(
                 actor=actor("fac"),
                 proposal_ids=proposal_ids,
@@ -166,7 +175,7 @@ class Driver:
         self, pid: str, kind: str = "consent", reason: str | None = None
     ) -> ActionResult:
         return await self.act(
-            ProjectWorkflow.answer, cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason)
+            cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason)
         )
 
     async def assess_all(
@@ -174,7 +183,6 @@ class Driver:
     ) -> None:
         for pid in partners:
             await self.act(
-                ProjectWorkflow.assess,
                 cmd.Assess(
                     actor=actor(pid),
                     scores=[

@@ -1,8 +1,9 @@
 """ProjectWorkflow: one co-construction project, from launch to closed, as a durable workflow.
 
-Partner actions are updates with validators over the pure `Project` aggregate; handlers only
-record events and return (the server allows 10 updates in flight). The main loop owns time
-(reminders, deadlines), notifications, the report and continue-as-new.
+Partner actions are updates with validators over the pure `Project` aggregate, one per action
+of the action table (domain/actions.py); handlers only record events and return (the server
+allows 10 updates in flight). The main loop owns time (reminders, deadlines), notifications,
+the report, the ops view and continue-as-new.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.reports import ReportActivities, ReportRequest
     from domain import commands as cmd
     from domain import events as ev
+    from domain.actions import ACTIONS
     from domain.models import Outcome, Phase, ProjectSpec
     from domain.notices import notice_for
     from domain.project import Alarm, Project, Rejected
@@ -52,7 +54,6 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     maximum_attempts=8,
 )
-QUIET_HISTORY = "quiet-history"
 
 # A report that cannot be written is retried until ops fix the cause; the project waits.
 REPORT_RETRY = RetryPolicy(
@@ -95,7 +96,31 @@ class ProjectSummary(BaseModel):
     last_seq: int
 
 
+def _with_action_updates(cls: type) -> type:
+    """One named update per action of the table (history shows those names), each guarded by a
+    validator that runs the same domain check as its handler: a refused action leaves
+    nothing in history."""
+    for action in ACTIONS:
+
+        def handler(self: ProjectWorkflow, command: cmd.Command) -> ActionResult:
+            return self._act(command)
+
+        def validator(self: ProjectWorkflow, command: cmd.Command) -> None:
+            self._check(command)
+
+        handler.__name__ = handler.__qualname__ = action.update
+        validator.__name__ = validator.__qualname__ = f"_validate_{action.update}"
+        # The SDK reads the argument's type from the annotations to decode the payload.
+        handler.__annotations__ = {"command": action.command, "return": ActionResult}
+        validator.__annotations__ = {"command": action.command, "return": None}
+        update = workflow.update(name=action.update)(handler)
+        update.validator(validator)  # type: ignore[attr-defined]
+        setattr(cls, action.update, update)
+    return cls
+
+
 @workflow.defn(name="ProjectWorkflow")
+@_with_action_updates
 class ProjectWorkflow:
     @workflow.init
     def __init__(self, input: ProjectInput) -> None:
@@ -115,18 +140,13 @@ class ProjectWorkflow:
         # Bumped when the main loop must look again: a new deadline, a phase change, news.
         self._wake = 0
         self._notifications_in_flight = 0
-        self._search_attributes: dict[str, Any] = {}
-        # Projects started since "quiet-history" keep their history short: one timer that
-        # lives until its moment changes, search attributes upserted once per workflow task by
-        # the main loop, and one notification activity per dispatch. Older runs replay as
-        # they were recorded.
-        self._quiet = workflow.patched(QUIET_HISTORY)
+        # Upserted once per workflow task by the main loop, and only what changed: what the
+        # starter (or the previous run) set already needs no upsert.
         self._ops_view_stale = False
-        if self._quiet:
-            # What the starter (or the previous run) set already needs no upsert.
-            self._search_attributes = {
-                pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
-            }
+        self._search_attributes: dict[str, Any] = {
+            pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
+        }
+        # One durable timer for the next alarm, kept while its moment holds.
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
 
@@ -134,22 +154,6 @@ class ProjectWorkflow:
 
     @workflow.run
     async def run(self, input: ProjectInput) -> ProjectSummary:
-        if self._quiet:
-            await self._run_quietly()
-        else:
-            await self._run_before_quiet_history()
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
-        )
-        state = self.project.state
-        return ProjectSummary(
-            project_id=input.spec.id,
-            phase=state.phase,
-            outcome=state.outcome,
-            last_seq=state.last_seq,
-        )
-
-    async def _run_quietly(self) -> None:
         spec = self.project.state.spec
         if spec is not None and workflow.memo_value("title", None) is None:
             # Started without start_project (e.g. from the Temporal CLI): lists show a title.
@@ -166,7 +170,6 @@ class ProjectWorkflow:
                 await self._publish_report()
                 continue
             if self._continue_as_new_due():
-                # Recorded quiet runs cancel their timer here: kept so they replay.
                 self._set_timer(None)
                 await self._continue_as_new()
             alarm = self.project.next_alarm()
@@ -186,6 +189,16 @@ class ProjectWorkflow:
             if self._timer is not None and self._timer.done():
                 self._timer, self._timer_at = None, None
                 self._recorded(self.project.on_time(workflow.now()))
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+        )
+        state = self.project.state
+        return ProjectSummary(
+            project_id=input.spec.id,
+            phase=state.phase,
+            outcome=state.outcome,
+            last_seq=state.last_seq,
+        )
 
     def _set_timer(self, alarm: Alarm | None) -> None:
         """One durable timer for the next alarm, kept while its moment stays the same (a
@@ -201,50 +214,10 @@ class ProjectWorkflow:
             summary = f"{alarm.kind} {self.project.state.phase.value}"
             self._timer = asyncio.create_task(workflow.sleep(delay, summary=summary))
 
-    async def _run_before_quiet_history(self) -> None:
-        self._sync_ops_view()
-        while True:
-            self._dispatch_notifications()
-            state = self.project.state
-            if state.is_over:
-                break
-            if self.project.awaiting_report:
-                await self._publish_report()
-                continue
-            if self._continue_as_new_due():
-                await self._continue_as_new()
-            await self._wait_for_time_or_news()
-
-    async def _wait_for_time_or_news(self) -> None:
-        seen = self._wake
-        alarm = self.project.next_alarm()
-
-        def news() -> bool:
-            return self._wake != seen or self._continue_as_new_due()
-
-        if alarm is None:
-            await workflow.wait_condition(news)
-            return
-        delay = (alarm.at - workflow.now()).total_seconds()
-        if delay > 0:
-            try:
-                await workflow.wait_condition(
-                    news,
-                    timeout=delay,
-                    timeout_summary=f"{alarm.kind} {self.project.state.phase.value}",
-                )
-                return
-            except TimeoutError:
-                pass
-        self._recorded(self.project.on_time(workflow.now()))
-
     def _recorded(self, events: list[ev.Event]) -> None:
         if events:
             self._wake += 1
-            if self._quiet:
-                self._ops_view_stale = True
-            else:
-                self._sync_ops_view()
+            self._ops_view_stale = True
 
     # -- notifications and the report (activities) -------------------------------------------
 
@@ -266,11 +239,7 @@ class ProjectWorkflow:
                 recipients=recipients,
                 facts=notice.facts,
             )
-            if self._quiet:
-                batch.append(notification)
-                continue
-            self._notifications_in_flight += 1
-            asyncio.create_task(self._notify(notification))
+            batch.append(notification)
         if batch:
             self._notifications_in_flight += 1
             asyncio.create_task(self._notify_all(NotificationBatch(notifications=batch)))
@@ -285,40 +254,14 @@ class ProjectWorkflow:
         p = self.project.state.participants[participant_id]
         return Recipient(
             participant_id=p.id,
-            name=p.name,
+            organisation_name=p.organisation_name,
+            person_name=p.person_name,
             role=p.role,
             language=p.language,
             time_zone=p.time_zone,
             email=p.email,
             webhook_url=p.webhook_url,
         )
-
-    async def _notify(self, notification: Notification) -> None:
-        try:
-            delivery: Delivery = await workflow.execute_activity_method(
-                NotificationActivities.notify,
-                notification,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=NOTIFY_RETRY,
-                summary=f"notify {notification.kind} to {len(notification.recipients)}",
-            )
-            failed = delivery.failed
-            error = "; ".join(f"{pid}: {why}" for pid, why in failed.items())
-        except ActivityError as e:
-            failed = {r.participant_id: "" for r in notification.recipients}
-            error = str(e.cause or e)
-        finally:
-            self._notifications_in_flight -= 1
-        if failed:
-            self.project.record(
-                [
-                    ev.NotificationFailed(
-                        about_seq=notification.event_seq, recipients=list(failed), error=error
-                    )
-                ],
-                ev.SYSTEM,
-                workflow.now(),
-            )
 
     async def _notify_all(self, batch: NotificationBatch) -> None:
         kinds = ", ".join(dict.fromkeys(n.kind for n in batch.notifications))
@@ -407,12 +350,9 @@ class ProjectWorkflow:
     def _sync_ops_view(self) -> None:
         state = self.project.state
         assert state.spec is not None
-        # Old runs replay with the exact deadline they upserted.
-        wanted = sa.values(state, deadline_to_minute=self._quiet)
         updates = []
-        for key, value in wanted.items():
-            # Quiet runs know what is set (absent means unset); old runs upserted everything once.
-            if self._search_attributes.get(key.name, None if self._quiet else ...) == value:
+        for key, value in sa.values(state).items():
+            if self._search_attributes.get(key.name) == value:  # absent means unset
                 continue
             self._search_attributes[key.name] = value
             updates.append(key.value_unset() if value is None else key.value_set(value))
@@ -458,11 +398,8 @@ class ProjectWorkflow:
         after = state.phase, state.round, state.deadline
         if after != before or any(notice_for(state, e) for e in recorded):
             self._wake += 1
-        if self._quiet:
-            # The main loop upserts once for every update of this workflow task.
-            self._ops_view_stale = True
-        else:
-            self._sync_ops_view()
+        # The main loop upserts once for every update of this workflow task.
+        self._ops_view_stale = True
         return result
 
     @staticmethod
@@ -470,142 +407,6 @@ class ProjectWorkflow:
         info = workflow.current_update_info()
         assert info is not None
         return info.id
-
-    @workflow.update
-    def add_contribution(self, c: cmd.AddContribution) -> ActionResult:
-        return self._act(c)
-
-    @add_contribution.validator
-    def _validate_add_contribution(self, c: cmd.AddContribution) -> None:
-        self._check(c)
-
-    @workflow.update
-    def submit_proposal(self, c: cmd.SubmitProposal) -> ActionResult:
-        return self._act(c)
-
-    @submit_proposal.validator
-    def _validate_submit_proposal(self, c: cmd.SubmitProposal) -> None:
-        self._check(c)
-
-    @workflow.update
-    def amend_proposal(self, c: cmd.AmendProposal) -> ActionResult:
-        return self._act(c)
-
-    @amend_proposal.validator
-    def _validate_amend_proposal(self, c: cmd.AmendProposal) -> None:
-        self._check(c)
-
-    @workflow.update
-    def endorse_proposal(self, c: cmd.EndorseProposal) -> ActionResult:
-        return self._act(c)
-
-    @endorse_proposal.validator
-    def _validate_endorse_proposal(self, c: cmd.EndorseProposal) -> None:
-        self._check(c)
-
-    @workflow.update
-    def submit_plan(self, c: cmd.SubmitPlan) -> ActionResult:
-        return self._act(c)
-
-    @submit_plan.validator
-    def _validate_submit_plan(self, c: cmd.SubmitPlan) -> None:
-        self._check(c)
-
-    @workflow.update
-    def answer(self, c: cmd.GiveAnswer) -> ActionResult:
-        return self._act(c)
-
-    @answer.validator
-    def _validate_answer(self, c: cmd.GiveAnswer) -> None:
-        self._check(c)
-
-    @workflow.update
-    def state_outcome(self, c: cmd.StateOutcome) -> ActionResult:
-        return self._act(c)
-
-    @state_outcome.validator
-    def _validate_state_outcome(self, c: cmd.StateOutcome) -> None:
-        self._check(c)
-
-    @workflow.update
-    def extend_deadline(self, c: cmd.ExtendDeadline) -> ActionResult:
-        return self._act(c)
-
-    @extend_deadline.validator
-    def _validate_extend_deadline(self, c: cmd.ExtendDeadline) -> None:
-        self._check(c)
-
-    @workflow.update
-    def close_phase(self, c: cmd.ClosePhase) -> ActionResult:
-        return self._act(c)
-
-    @close_phase.validator
-    def _validate_close_phase(self, c: cmd.ClosePhase) -> None:
-        self._check(c)
-
-    @workflow.update
-    def invite_participant(self, c: cmd.InviteParticipant) -> ActionResult:
-        return self._act(c)
-
-    @invite_participant.validator
-    def _validate_invite_participant(self, c: cmd.InviteParticipant) -> None:
-        self._check(c)
-
-    @workflow.update
-    def remove_participant(self, c: cmd.RemoveParticipant) -> ActionResult:
-        return self._act(c)
-
-    @remove_participant.validator
-    def _validate_remove_participant(self, c: cmd.RemoveParticipant) -> None:
-        self._check(c)
-
-    @workflow.update
-    def replace_participant(self, c: cmd.ReplaceParticipant) -> ActionResult:
-        return self._act(c)
-
-    @replace_participant.validator
-    def _validate_replace_participant(self, c: cmd.ReplaceParticipant) -> None:
-        self._check(c)
-
-    @workflow.update
-    def resend_link(self, c: cmd.ResendLink) -> ActionResult:
-        return self._act(c)
-
-    @resend_link.validator
-    def _validate_resend_link(self, c: cmd.ResendLink) -> None:
-        self._check(c)
-
-    @workflow.update
-    def update_my_contact(self, c: cmd.UpdateMyContact) -> ActionResult:
-        return self._act(c)
-
-    @update_my_contact.validator
-    def _validate_update_my_contact(self, c: cmd.UpdateMyContact) -> None:
-        self._check(c)
-
-    @workflow.update
-    def note_progress(self, c: cmd.NoteProgress) -> ActionResult:
-        return self._act(c)
-
-    @note_progress.validator
-    def _validate_note_progress(self, c: cmd.NoteProgress) -> None:
-        self._check(c)
-
-    @workflow.update
-    def assess(self, c: cmd.Assess) -> ActionResult:
-        return self._act(c)
-
-    @assess.validator
-    def _validate_assess(self, c: cmd.Assess) -> None:
-        self._check(c)
-
-    @workflow.update
-    def cancel(self, c: cmd.Cancel) -> ActionResult:
-        return self._act(c)
-
-    @cancel.validator
-    def _validate_cancel(self, c: cmd.Cancel) -> None:
-        self._check(c)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -622,3 +423,10 @@ class ProjectWorkflow:
     def report(self) -> str | None:
         state = self.project.state
         return report_markdown(state) if state.report else None
+
+    @workflow.query
+    def recent_action(self, key: str) -> ActionResult | None:
+        """The result of a recent action by its update id, also one recorded before a
+        continue-as-new (Temporal's own look-up stops at the run boundary)."""
+        recent = self._recent.get(key)
+        return recent.result if recent else None

@@ -19,14 +19,12 @@ OUTCOME = SearchAttributeKey.for_keyword("AllianceOutcome")
 ALL = (PHASE, TERRITORY, COORDINATOR, ROUND, DEADLINE, PENDING, OUTCOME)
 
 
-def values(
-    state: ProjectState, *, deadline_to_minute: bool = True
-) -> dict[SearchAttributeKey, Any]:
+def values(state: ProjectState) -> dict[SearchAttributeKey, Any]:
     """What ops see of a project. The deadline is kept to the minute: enough to filter on, and
     the same whether the starter or the workflow computes it, so nothing is upserted twice."""
     assert state.spec is not None
     deadline = state.deadline
-    if deadline is not None and deadline_to_minute:
+    if deadline is not None:
         deadline = deadline.replace(second=0, microsecond=0)
     return {
         PHASE: state.phase.value,

@@ -1,274 +1,141 @@
-"""What partners and the facilitator do in a project: each route is one workflow update."""
+"""What partners and the facilitator do in a project: each route is one workflow update.
+
+The action table (domain/actions.py) says who may act and which update carries the command;
+`acting_as` checks the caller against it, so a route only passes its body on.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from api.deps import CurrentCaller, Gateway, IdempotencyKey, perform
-from api.routes.projects import ERRORS
-from api.schemas import (
-    AmendmentCreate,
-    AnswerPut,
-    AssessmentsCreate,
-    ContributionCreate,
-    DeadlineExtension,
-    OutcomeCreate,
-    PlanCreate,
-    ProgressCreate,
-    ProposalCreate,
-    ReasonBody,
-)
+from fastapi import APIRouter, Body
+
+from api.deps import Acting, CurrentCaller, Gateway, acting_as, caller_as_actor, update_id
+from api.errors import ACTION_ERRORS
 from domain import commands as cmd
 from domain.views import ActionResult
-from workflows.project import ProjectWorkflow as W
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["actions"], responses=ERRORS)
+router = APIRouter(prefix="/projects/{project_id}", tags=["actions"], responses=ACTION_ERRORS)
 
 
 @router.post(
     "/contributions",
     status_code=201,
-    response_model=ActionResult,
     summary="Add a diagnosis contribution (partner)",
 )
 async def add_contribution(
-    project_id: str,
-    body: ContributionCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.ContributionFields, acting: Annotated[Acting, acting_as(cmd.AddContribution)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.add_contribution,
-        cmd.AddContribution,
-        idempotency_key,
-        **body.model_dump(),
-    )
+    return await acting.perform(**body.model_dump())
 
 
-@router.post(
-    "/proposals",
-    status_code=201,
-    response_model=ActionResult,
-    summary="Submit a proposal during co-design (partner)",
-)
+@router.post("/proposals", status_code=201, summary="Submit a proposal during co-design (partner)")
 async def submit_proposal(
-    project_id: str,
-    body: ProposalCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.ProposalFields, acting: Annotated[Acting, acting_as(cmd.SubmitProposal)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.submit_proposal,
-        cmd.SubmitProposal,
-        idempotency_key,
-        **body.model_dump(),
-    )
+    return await acting.perform(**body.model_dump())
 
 
 @router.post(
-    "/proposals/{proposal_id}/amendments",
-    status_code=201,
-    response_model=ActionResult,
-    summary="Amend a proposal (partner)",
+    "/proposals/{proposal_id}/amendments", status_code=201, summary="Amend a proposal (partner)"
 )
 async def amend_proposal(
-    project_id: str,
     proposal_id: str,
-    body: AmendmentCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.TextFields,
+    acting: Annotated[Acting, acting_as(cmd.AmendProposal)],
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.amend_proposal,
-        cmd.AmendProposal,
-        idempotency_key,
-        proposal_id=proposal_id,
-        text=body.text,
-    )
+    return await acting.perform(proposal_id=proposal_id, **body.model_dump())
 
 
 @router.post(
     "/proposals/{proposal_id}/endorsements",
     status_code=201,
-    response_model=ActionResult,
     summary="Endorse a proposal (partner)",
 )
 async def endorse_proposal(
-    project_id: str,
-    proposal_id: str,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    proposal_id: str, acting: Annotated[Acting, acting_as(cmd.EndorseProposal)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.endorse_proposal,
-        cmd.EndorseProposal,
-        idempotency_key,
-        proposal_id=proposal_id,
-    )
+    return await acting.perform(proposal_id=proposal_id)
 
 
 @router.post(
     "/plan",
     status_code=201,
-    response_model=ActionResult,
     summary="Submit the consolidated plan: closes co-design, opens the decision (facilitator)",
 )
 async def submit_plan(
-    project_id: str,
-    body: PlanCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.PlanFields, acting: Annotated[Acting, acting_as(cmd.SubmitPlan)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.submit_plan,
-        cmd.SubmitPlan,
-        idempotency_key,
-        **body.model_dump(),
-    )
+    return await acting.perform(**body.model_dump())
 
 
 @router.post(
-    "/outcome",
-    status_code=201,
-    response_model=ActionResult,
-    summary="State the outcome in words after a decision (facilitator)",
+    "/outcome", status_code=201, summary="State the outcome in words after a decision (facilitator)"
 )
 async def state_outcome(
-    project_id: str,
-    body: OutcomeCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.TextFields, acting: Annotated[Acting, acting_as(cmd.StateOutcome)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.state_outcome,
-        cmd.StateOutcome,
-        idempotency_key,
-        text=body.text,
-    )
+    return await acting.perform(**body.model_dump())
 
 
 @router.put(
     "/answer",
-    response_model=ActionResult,
     summary="Answer the decision as yourself: consent, object (with a reason) or abstain",
 )
 async def answer(
-    project_id: str,
-    body: AnswerPut,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.AnswerFields, acting: Annotated[Acting, acting_as(cmd.GiveAnswer)]
 ) -> ActionResult:
-    return await perform(
-        gateway, caller, project_id, W.answer, cmd.GiveAnswer, idempotency_key, **body.model_dump()
-    )
+    return await acting.perform(**body.model_dump())
 
 
 @router.post(
-    "/deadline",
-    response_model=ActionResult,
-    summary="Extend the current phase's deadline, with a reason (facilitator)",
+    "/deadline", summary="Extend the current phase's deadline, with a reason (facilitator)"
 )
 async def extend_deadline(
-    project_id: str,
-    body: DeadlineExtension,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.ExtensionFields, acting: Annotated[Acting, acting_as(cmd.ExtendDeadline)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.extend_deadline,
-        cmd.ExtendDeadline,
-        idempotency_key,
-        **body.model_dump(),
-    )
+    return await acting.perform(**body.model_dump())
 
 
-@router.post(
-    "/close-phase", response_model=ActionResult, summary="Close the current phase now (facilitator)"
-)
+@router.post("/close-phase", summary="Close the current phase now (facilitator)")
 async def close_phase(
-    project_id: str,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    body: ReasonBody | None = None,
-    idempotency_key: IdempotencyKey = None,
+    acting: Annotated[Acting, acting_as(cmd.ClosePhase)],
+    body: Annotated[cmd.ReasonFields | None, Body()] = None,
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.close_phase,
-        cmd.ClosePhase,
-        idempotency_key,
-        reason=body.reason if body else "",
-    )
+    return await acting.perform(**(body or cmd.ReasonFields()).model_dump())
 
 
-@router.post(
-    "/progress",
-    status_code=201,
-    response_model=ActionResult,
-    summary="Note progress during implementation (partner)",
-)
+@router.post("/progress", status_code=201, summary="Note progress during implementation (partner)")
 async def note_progress(
-    project_id: str,
-    body: ProgressCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.TextFields, acting: Annotated[Acting, acting_as(cmd.NoteProgress)]
 ) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        W.note_progress,
-        cmd.NoteProgress,
-        idempotency_key,
-        text=body.text,
-    )
+    return await acting.perform(**body.model_dump())
 
 
 @router.post(
-    "/assessments",
-    status_code=201,
-    response_model=ActionResult,
-    summary="Score the adopted plan's indicators 1–5 (partner)",
+    "/assessments", status_code=201, summary="Score the adopted plan's indicators 1–5 (partner)"
 )
 async def assess(
-    project_id: str,
-    body: AssessmentsCreate,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
+    body: cmd.AssessFields, acting: Annotated[Acting, acting_as(cmd.Assess)]
 ) -> ActionResult:
-    return await perform(
-        gateway, caller, project_id, W.assess, cmd.Assess, idempotency_key, scores=body.scores
-    )
+    return await acting.perform(**body.model_dump())
+
+
+@router.post("/cancel", summary="Cancel the project, with a reason (coordinator)")
+async def cancel(
+    body: cmd.CancelFields, acting: Annotated[Acting, acting_as(cmd.Cancel)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.get(
+    "/actions/{key}",
+    summary="An action's result by its Idempotency-Key (the Location of a 202): 200 once "
+    "recorded, 202 while waiting, 404 if Temporal does not have it (send it again)",
+)
+async def action_result(
+    project_id: str, key: str, caller: CurrentCaller, gateway: Gateway
+) -> ActionResult:
+    # Scoped to who sent it: another caller's look-up names another update, so finds nothing.
+    actor = await caller_as_actor(gateway, caller, project_id)
+    return await gateway.action_result(project_id, update_id(actor, key), key)

@@ -14,17 +14,26 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get(
-    "/readyz", summary="Temporal is reachable", responses={503: {"description": "not ready"}}
+    "/readyz",
+    summary="Ready: Temporal is reachable and an Alliance worker polled lately",
+    responses={503: {"description": "not ready: the message says why"}},
 )
 async def readyz(gateway: Gateway) -> JSONResponse:
-    if await gateway.ready():
-        return JSONResponse({"status": "ready"})
+    address = gateway.settings.temporal_address
+    if not await gateway.ready():
+        return _not_ready("temporal_unavailable", f"Temporal is not reachable at {address}")
+    if not await gateway.worker_running():
+        return _not_ready(
+            "no_worker",
+            f"no Alliance worker has polled the task queue {gateway.settings.task_queue!r} in "
+            "the last two minutes; actions are kept (202) until one runs, reads wait",
+        )
+    return JSONResponse({"status": "ready"})
+
+
+def _not_ready(code: str, message: str) -> JSONResponse:
     return JSONResponse(
-        {
-            "status": "not_ready",
-            "code": "temporal_unavailable",
-            "message": f"Temporal is not reachable at {gateway.settings.temporal_address}",
-        },
+        {"status": "not_ready", "code": code, "message": message},
         status_code=503,
         headers={"Retry-After": "5"},
     )

@@ -9,20 +9,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import ValidationError
 
-from api.deps import (
-    AppSettings,
-    CurrentCaller,
-    Gateway,
-    IdempotencyKey,
-    Signer,
-    perform,
-    readable_view,
-)
-from api.errors import ApiError, ErrorBody
+from api.deps import AppSettings, CurrentCaller, Gateway, IdempotencyKey, Signer, readable_view
+from api.errors import ERRORS, ApiError
 from api.schemas import (
-    CancelBody,
     EventsPage,
     LaunchResponse,
     Links,
@@ -31,61 +21,26 @@ from api.schemas import (
     ProjectListItem,
     ProjectPage,
 )
-from api.security import Coordinator
+from api.security import Caller, Coordinator
 from api.security import ParticipantToken as ParticipantTokenClaims
-from domain import commands as cmd
-from domain.models import Outcome, Participant, Phase, ProjectSpec, Role
-from domain.project import Project
-from domain.views import ActionResult, ProjectView
+from domain.models import Outcome, Phase, Role
+from domain.project import Project, Rejected, spec_for
+from domain.views import ProjectView
 from domain.views import view as project_view
 from workflows import search_attributes as sa
-from workflows.project import ProjectWorkflow
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
-ERRORS = {
-    401: {"model": ErrorBody, "description": "no, bad or revoked token"},
-    403: {
-        "model": ErrorBody,
-        "description": "this role may not do that (the message says who may)",
-    },
-    404: {"model": ErrorBody, "description": "no such project (or not yours)"},
-    409: {"model": ErrorBody, "description": "refused by the project's rules (code and message)"},
-    422: {"model": ErrorBody, "description": "invalid body, or an idempotency key reused"},
-    503: {"model": ErrorBody, "description": "Temporal or the worker did not answer; retry after"},
-}
 
-
-def _coordinator(caller) -> Coordinator:
+def _coordinator(caller: Caller, doing: str) -> Coordinator:
     if not isinstance(caller, Coordinator):
         raise ApiError(
             403,
             "not_allowed",
-            "only a coordinator credential may do this; a "
-            "personal token acts only within its own project",
+            f"only a coordinator credential (or, to list, an ops credential) may {doing}; a "
+            "personal link acts only within its own project",
         )
     return caller
-
-
-def _spec(project_id: str, organisation: str, body: ProjectCreate) -> ProjectSpec:
-    participants = []
-    for n, p in enumerate(body.participants, start=1):
-        fields = p.model_dump(exclude={"id"})
-        participants.append(Participant(id=p.id or f"{p.role.value}-{n}", **fields))
-    try:
-        return ProjectSpec(
-            id=project_id,
-            title=body.title,
-            territory=body.territory,
-            description=body.description,
-            language=body.language,
-            coordinator_organisation=organisation,
-            participants=participants,
-            process=body.process,
-        )
-    except ValidationError as e:
-        message = e.errors()[0]["msg"].removeprefix("Value error, ")
-        raise ApiError(422, "invalid_request", message) from None
 
 
 @router.post(
@@ -103,7 +58,7 @@ async def launch(
     settings: AppSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> LaunchResponse:
-    coordinator = _coordinator(caller)
+    coordinator = _coordinator(caller, "launch a project")
     if coordinator.ops or coordinator.organisation_id is None:
         raise ApiError(
             403,
@@ -120,7 +75,10 @@ async def launch(
         ]
     else:
         project_id = uuid.uuid4().hex[:16]
-    spec = _spec(project_id, organisation, body)
+    try:
+        spec = spec_for(body, project_id, organisation, settings.min_phase)
+    except Rejected as r:
+        raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None
     launched_at = datetime.now(UTC)
     if await gateway.launch(spec, fingerprint, launched_at):
         # The same pure fold the workflow runs on its first task, from the same moment: the
@@ -138,7 +96,8 @@ async def launch(
     tokens = [
         ParticipantToken(
             id=p.id,
-            name=p.name,
+            organisation_name=p.organisation_name,
+            person_name=p.person_name,
             role=p.role,
             token=signer.sign(project_id, p.id, p.role, p.token_version),
         )
@@ -173,6 +132,14 @@ def without_contacts(value: Any) -> Any:
     return value
 
 
+def public_event(event: dict[str, Any], sees_contacts: bool) -> dict[str, Any]:
+    """An event as the API shows it: where the worker stored the report is no one's business
+    (the report is served at /projects/{id}/report)."""
+    if event["data"].get("type") == "report_published":
+        event["data"].pop("location", None)
+    return event if sees_contacts else without_contacts(event)
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -192,7 +159,7 @@ async def list_projects(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> ProjectPage:
-    coordinator = _coordinator(caller)
+    coordinator = _coordinator(caller, "list projects")
     clauses = ['WorkflowType = "ProjectWorkflow"']
     if not coordinator.ops:
         clauses.append(f"{sa.COORDINATOR.name} = {_quoted(coordinator.organisation_id or '')}")
@@ -254,12 +221,7 @@ async def get_events(
         or (isinstance(caller, ParticipantTokenClaims) and caller.role == Role.coordinator)
     )
     return EventsPage(
-        events=[
-            e.model_dump(mode="json")
-            if sees_contacts
-            else without_contacts(e.model_dump(mode="json"))
-            for e in events
-        ],
+        events=[public_event(e.model_dump(mode="json"), sees_contacts) for e in events],
         next_after=events[-1].seq if events else after,
     )
 
@@ -293,28 +255,4 @@ async def get_report(
             "digest": view.report.digest,
             "markdown": markdown,
         }
-    )
-
-
-@router.post(
-    "/{project_id}/cancel",
-    response_model=ActionResult,
-    responses=ERRORS,
-    summary="Cancel the project, with a reason (coordinator)",
-)
-async def cancel(
-    project_id: str,
-    body: CancelBody,
-    caller: CurrentCaller,
-    gateway: Gateway,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await perform(
-        gateway,
-        caller,
-        project_id,
-        ProjectWorkflow.cancel,
-        cmd.Cancel,
-        idempotency_key,
-        reason=body.reason,
     )

@@ -78,7 +78,7 @@ async def test_each_refusal_returns_its_message_and_adds_no_event(dev):
     assert r.code == "reason_required"
 
     await d.act(
-        W.remove_participant, cmd.RemoveParticipant(actor=actor("coord"), participant_id="p3")
+        cmd.RemoveParticipant(actor=actor("coord"), participant_id="p3")
     )
     r = await refused(W.answer, cmd.GiveAnswer(actor=actor("p3"), kind="consent"))
     assert (r.code, r.message) == ("not_a_participant", "you were removed from this project")
@@ -101,7 +101,6 @@ async def test_an_objection_sends_the_plan_back_and_round_two_adopts_it(dev):
     assert view.objections_to_answer == {"p2": "Le terrain est inondable en hiver"}
 
     refusal = await d.refused(
-        ProjectWorkflow.submit_plan,
         cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal], summary="same plan"),
     )
     assert refusal.code == "objection_unanswered" and "Partner 2" in refusal.message
@@ -136,7 +135,6 @@ async def test_removing_a_partner_mid_decision_discards_its_answer_and_may_compl
     await d.answer("p2", "object", "pas d'accord")
     # p2 leaves the alliance: its objection goes with it, and p3 is the last one expected.
     await d.act(
-        ProjectWorkflow.remove_participant,
         cmd.RemoveParticipant(
             actor=actor("coord"), participant_id="p2", reason="a quitté l'association"
         ),
@@ -152,10 +150,10 @@ async def test_removing_a_partner_mid_decision_discards_its_answer_and_may_compl
 async def test_cancel_at_any_time_ends_the_workflow_and_tells_everyone(dev):
     spec = make_spec(2)
     d = await Driver.start(dev.client, spec, dev.task_queue)
-    refusal = await d.refused(ProjectWorkflow.cancel, cmd.Cancel(actor=actor("fac"), reason="x"))
+    refusal = await d.refused(cmd.Cancel(actor=actor("fac"), reason="x"))
     assert refusal.code == "not_allowed"
     await d.act(
-        ProjectWorkflow.cancel, cmd.Cancel(actor=actor("coord"), reason="Financement retiré")
+        cmd.Cancel(actor=actor("coord"), reason="Financement retiré")
     )
     summary = await d.handle.result()
     assert (summary.phase, summary.outcome) == ("cancelled", "cancelled")
@@ -167,7 +165,6 @@ async def test_invite_replace_and_resend_link_manage_participants_and_tokens(dev
     d = await Driver.start(dev.client, make_spec(2), dev.task_queue)
     W = ProjectWorkflow
     invited = await d.act(
-        W.invite_participant,
         cmd.InviteParticipant(
             actor=actor("coord"),
             participant={
@@ -179,19 +176,18 @@ async def test_invite_replace_and_resend_link_manage_participants_and_tokens(dev
         ),
     )
     assert invited.item_id and invited.token_version == 1 and invited.pending == 3
-    resent = await d.act(W.resend_link, cmd.ResendLink(actor=actor("coord"), participant_id="p1"))
+    resent = await d.act(cmd.ResendLink(actor=actor("coord"), participant_id="p1"))
     assert (resent.item_id, resent.token_version) == ("p1", 2)
     # The old link stops working, the new one works.
     assert (
         await d.refused(
-            W.add_contribution, cmd.AddContribution(actor=actor("p1", 1), kind="need", text="x")
+            cmd.AddContribution(actor=actor("p1", 1), kind="need", text="x")
         )
     ).code == "stale_token"
     await d.act(
-        W.add_contribution, cmd.AddContribution(actor=actor("p1", 2), kind="need", text="x")
+        cmd.AddContribution(actor=actor("p1", 2), kind="need", text="x")
     )
     replaced = await d.act(
-        W.replace_participant,
         cmd.ReplaceParticipant(
             actor=actor("coord"),
             participant_id="fac",
@@ -207,10 +203,9 @@ async def test_invite_replace_and_resend_link_manage_participants_and_tokens(dev
     view = await d.view()
     assert {p.id: p.active for p in view.participants}["fac"] is False
     assert (
-        await d.refused(W.close_phase, cmd.ClosePhase(actor=actor("fac")))
+        await d.refused(cmd.ClosePhase(actor=actor("fac")))
     ).code == "not_a_participant"
     await d.act(
-        W.update_my_contact,
         cmd.UpdateMyContact(actor=actor("p2"), language="en", email="p2@new.org"),
     )
     assert {p.id: p.language for p in (await d.view()).participants}["p2"] == "en"
@@ -220,8 +215,8 @@ async def test_the_same_update_id_records_one_event(dev):
     d = await Driver.start(dev.client, make_spec(2), dev.task_queue)
     key = uuid.uuid4().hex
     command = cmd.AddContribution(actor=actor("p1"), kind="resource", text="Un local associatif")
-    first = await d.act(ProjectWorkflow.add_contribution, command, key=key)
-    again = await d.act(ProjectWorkflow.add_contribution, command, key=key)
+    first = await d.act(command, key=key)
+    again = await d.act(command, key=key)
     assert first == again
     assert (await d.types()).count("contribution_added") == 1
 
@@ -230,12 +225,10 @@ async def test_a_key_reused_for_another_request_is_refused_and_records_nothing(d
     d = await Driver.start(dev.client, make_spec(2), dev.task_queue)
     key = uuid.uuid4().hex
     await d.act(
-        ProjectWorkflow.add_contribution,
         cmd.AddContribution(actor=actor("p1"), kind="need", text="a"),
         key=key,
     )
     refusal = await d.refused(
-        ProjectWorkflow.add_contribution,
         cmd.AddContribution(actor=actor("p1"), kind="need", text="b"),
         key=key,
     )
@@ -250,16 +243,14 @@ async def test_update_ids_stay_idempotent_across_continue_as_new(dev):
     first_run = (await d.handle.describe()).run_id
     key = uuid.uuid4().hex
     command = cmd.AddContribution(actor=actor("p1"), kind="need", text="Un point d'eau")
-    first = await d.act(ProjectWorkflow.add_contribution, command, key=key)
+    first = await d.act(command, key=key)
     for n in range(6):  # enough history to pass the threshold
         await d.act(
-            ProjectWorkflow.add_contribution,
             cmd.AddContribution(actor=actor("p1"), kind="observation", text=f"note {n}"),
         )
     await wait_for_new_run(d, first_run)
-    assert await d.act(ProjectWorkflow.add_contribution, command, key=key) == first
+    assert await d.act(command, key=key) == first
     refusal = await d.refused(
-        ProjectWorkflow.add_contribution,
         cmd.AddContribution(actor=actor("p1"), kind="need", text="autre"),
         key=key,
     )
@@ -287,7 +278,6 @@ async def test_continue_as_new_keeps_every_event_the_phase_and_the_deadline(dev)
     proposal = await d.propose("p1")
     for pid in ("p2", "p3"):
         await d.act(
-            ProjectWorkflow.endorse_proposal,
             cmd.EndorseProposal(actor=actor(pid), proposal_id=proposal),
         )
     before = await d.view()

@@ -25,7 +25,7 @@ from worker import build_worker
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = Path(__file__).parent.parent / "histories"
 PARTNERS = ["p1", "p2", "p3"]
 
 
@@ -34,11 +34,9 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
     await d.contribute_all(PARTNERS)
     proposal = await d.propose("p1")
     await d.act(
-        ProjectWorkflow.amend_proposal,
         cmd.AmendProposal(actor=actor("p2"), proposal_id=proposal, text="Ajouter un composteur"),
     )
     await d.act(
-        ProjectWorkflow.endorse_proposal,
         cmd.EndorseProposal(actor=actor("p3"), proposal_id=proposal),
     )
     await d.plan([proposal])
@@ -49,13 +47,12 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
     for pid in PARTNERS:
         await d.answer(pid)
     await d.act(
-        ProjectWorkflow.state_outcome,
         cmd.StateOutcome(actor=actor("fac"), text="Adopté au 2e tour"),
     )
     await d.act(
-        ProjectWorkflow.note_progress, cmd.NoteProgress(actor=actor("p1"), text="Bacs posés")
+        cmd.NoteProgress(actor=actor("p1"), text="Bacs posés")
     )
-    await d.act(ProjectWorkflow.close_phase, cmd.ClosePhase(actor=actor("fac")))
+    await d.act(cmd.ClosePhase(actor=actor("fac")))
     indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
     await d.assess_all(PARTNERS, indicators)
     await d.handle.result()
@@ -73,7 +70,6 @@ async def continued_as_new(client: Client, task_queue: str) -> Driver:
     await d.contribute_all(PARTNERS)
     for n in range(3):
         await d.act(
-            ProjectWorkflow.submit_proposal,
             cmd.SubmitProposal(actor=actor("p2"), title=f"Proposition {n}", description="d"),
         )
     for _ in range(100):
@@ -91,7 +87,6 @@ async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -
     await d.contribute_all(["p1"])
     await env.sleep(timedelta(days=9))
     await d.act(
-        ProjectWorkflow.extend_deadline,
         cmd.ExtendDeadline(
             actor=actor("fac"),
             deadline=(await d.view()).deadline + timedelta(days=3),
@@ -100,7 +95,7 @@ async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -
     )
     await env.sleep(timedelta(days=5))  # reminders, escalation, close
     await env.sleep(timedelta(days=11))  # co_design deadline without a plan
-    await d.act(ProjectWorkflow.cancel, cmd.Cancel(actor=actor("coord"), reason="Projet suspendu"))
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Projet suspendu"))
     await d.handle.result()
     return d
 

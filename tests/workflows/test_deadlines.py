@@ -47,12 +47,10 @@ async def test_an_extension_moves_the_deadline_and_its_reminders(timed):
     await env.sleep(timedelta(days=8))  # the D-3 reminder went out
     new_deadline = first + timedelta(days=5)
     refusal = await d.refused(
-        ProjectWorkflow.extend_deadline,
         cmd.ExtendDeadline(actor=actor("fac"), deadline=new_deadline, reason=""),
     )
     assert refusal.code == "reason_required"
     await d.act(
-        ProjectWorkflow.extend_deadline,
         cmd.ExtendDeadline(actor=actor("fac"), deadline=new_deadline, reason="vacances scolaires"),
     )
     assert (await d.view()).deadline == new_deadline

@@ -21,7 +21,7 @@ from tests.helpers import free_port, make_spec
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path):

@@ -19,7 +19,6 @@ async def test_full_lifecycle_adopted_in_round_one(dev):
     assert (await d.view()).phase == "co_design"
     proposal = await d.propose("p1")
     await d.act(
-        ProjectWorkflow.endorse_proposal,
         cmd.EndorseProposal(actor=actor("p2"), proposal_id=proposal),
     )
     result = await d.plan([proposal])
@@ -28,13 +27,12 @@ async def test_full_lifecycle_adopted_in_round_one(dev):
         result = await d.answer(pid)
     assert result.phase == "action"
     await d.act(
-        ProjectWorkflow.note_progress, cmd.NoteProgress(actor=actor("p3"), text="Bacs installés")
+        cmd.NoteProgress(actor=actor("p3"), text="Bacs installés")
     )
     await d.act(
-        ProjectWorkflow.state_outcome,
         cmd.StateOutcome(actor=actor("fac"), text="Adopté sans objection"),
     )
-    result = await d.act(ProjectWorkflow.close_phase, cmd.ClosePhase(actor=actor("fac")))
+    result = await d.act(cmd.ClosePhase(actor=actor("fac")))
     assert result.phase == "evaluation"
     view = await d.view()
     indicators = [i.id for i in view.adopted_plan.indicators]

@@ -13,7 +13,7 @@ import temporal_client
 from worker import SANDBOX
 from workflows.project import ProjectWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
 
 def test_there_are_saved_histories_of_each_behaviour():

@@ -1,0 +1,247 @@
+"""The one action table: for every action people take, its command, the workflow update that
+carries it (history shows that name), who may take it, in which phase, how it is said in a
+refusal, and the decider that runs it.
+
+Every layer reads it: the aggregate checks commands from it, the workflow defines its updates
+from it, the API finds the update for a command and checks roles with it, and the pages list
+what a participant may do now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain import commands as cmd
+from domain import deciders
+from domain import events as ev
+from domain.errors import Rejected
+from domain.models import Participant, Phase, Process, Role
+from domain.state import ProjectState
+
+Decider = Callable[[ProjectState, Any, Participant, datetime], list[ev.EventData]]
+
+PARTNER = frozenset({Role.partner})
+FACILITATOR = frozenset({Role.facilitator})
+COORDINATOR = frozenset({Role.coordinator})
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Action:
+    command: type[cmd.Command]
+    # The workflow update's name.
+    update: str
+    roles: frozenset[Role]
+    # The action in words, for refusals: "only a partner may <words>".
+    words: str
+    decide: Decider
+    # Accepted only while this phase is open; None: in any phase of a running project.
+    phase: Phase | None = None
+    # What the phase accepts, for refusals: "<accepts> are accepted only during ...".
+    accepts: str = ""
+    # A vote: the facilitator may take it too when the process says `facilitator_votes`.
+    vote: bool = False
+
+    def roles_under(self, process: Process | None) -> frozenset[Role]:
+        """Who may take this action under a process (None: under any process)."""
+        if not self.vote:
+            return self.roles
+        if process is None or process.facilitator_votes:
+            return self.roles | {Role.facilitator}
+        return self.roles
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        cmd.AddContribution,
+        "add_contribution",
+        PARTNER,
+        "add a contribution",
+        deciders.add_contribution,
+        Phase.diagnosis,
+        "contributions",
+    ),
+    Action(
+        cmd.SubmitProposal,
+        "submit_proposal",
+        PARTNER,
+        "submit a proposal",
+        deciders.submit_proposal,
+        Phase.co_design,
+        "proposals",
+    ),
+    Action(
+        cmd.AmendProposal,
+        "amend_proposal",
+        PARTNER,
+        "amend a proposal",
+        deciders.amend_proposal,
+        Phase.co_design,
+        "amendments",
+    ),
+    Action(
+        cmd.EndorseProposal,
+        "endorse_proposal",
+        PARTNER,
+        "endorse a proposal",
+        deciders.endorse_proposal,
+        Phase.co_design,
+        "endorsements",
+    ),
+    Action(
+        cmd.SubmitPlan,
+        "submit_plan",
+        FACILITATOR,
+        "submit the plan",
+        deciders.submit_plan,
+        Phase.co_design,
+        "plans",
+    ),
+    Action(
+        cmd.GiveAnswer,
+        "answer",
+        PARTNER,
+        "answer a decision",
+        deciders.give_answer,
+        Phase.decision,
+        "answers",
+        vote=True,
+    ),
+    Action(
+        cmd.StateOutcome, "state_outcome", FACILITATOR, "state the outcome", deciders.state_outcome
+    ),
+    Action(
+        cmd.ExtendDeadline,
+        "extend_deadline",
+        FACILITATOR,
+        "extend a deadline",
+        deciders.extend_deadline,
+    ),
+    Action(cmd.ClosePhase, "close_phase", FACILITATOR, "close a phase", deciders.close_phase_now),
+    Action(
+        cmd.InviteParticipant,
+        "invite_participant",
+        COORDINATOR,
+        "invite a participant",
+        deciders.invite,
+    ),
+    Action(
+        cmd.RemoveParticipant,
+        "remove_participant",
+        COORDINATOR,
+        "remove a participant",
+        deciders.remove,
+    ),
+    Action(
+        cmd.ReplaceParticipant,
+        "replace_participant",
+        COORDINATOR,
+        "replace a participant",
+        deciders.replace,
+    ),
+    Action(
+        cmd.ResendLink, "resend_link", COORDINATOR, "re-send a personal link", deciders.resend_link
+    ),
+    Action(
+        cmd.UpdateMyContact,
+        "update_my_contact",
+        EVERYONE,
+        "change your contact settings",
+        deciders.update_contact,
+    ),
+    Action(
+        cmd.NoteProgress,
+        "note_progress",
+        PARTNER,
+        "note progress",
+        deciders.note_progress,
+        Phase.action,
+        "progress notes",
+    ),
+    Action(
+        cmd.Assess,
+        "assess",
+        PARTNER,
+        "assess results",
+        deciders.assess,
+        Phase.evaluation,
+        "assessments",
+    ),
+    Action(cmd.Cancel, "cancel", COORDINATOR, "cancel the project", deciders.cancel),
+)
+
+_BY_COMMAND: dict[type[cmd.Command], Action] = {a.command: a for a in ACTIONS}
+
+
+def action_for(command_type: type[cmd.Command]) -> Action:
+    return _BY_COMMAND[command_type]
+
+
+def _roles_in_words(roles: frozenset[Role]) -> str:
+    return " or ".join(sorted(r.value for r in roles))
+
+
+def role_refusal(action: Action, role: Role, process: Process | None) -> Rejected | None:
+    """Why this role may not take this action, in words it can act on; None if it may."""
+    roles = action.roles_under(process)
+    if role in roles:
+        return None
+    if role == Role.observer:
+        return Rejected(
+            "not_allowed",
+            f"observers follow the project and read everything, but do not act: "
+            f"only a {_roles_in_words(action.roles)} may {action.words}",
+        )
+    names = _roles_in_words(action.roles)
+    if action.vote and process is None:
+        names += " (and the facilitator, when the process lets it vote)"
+    return Rejected(
+        "not_allowed", f"only a {names} may {action.words}; you take part as {role.value}"
+    )
+
+
+def over_refusal(state: ProjectState) -> Rejected | None:
+    """Why the project takes no action any more; None while it runs."""
+    if state.phase == Phase.cancelled:
+        reason = f" ({state.cancel_reason})" if state.cancel_reason else ""
+        return Rejected(
+            "project_over", f"the project was cancelled{reason}; nothing more can be recorded"
+        )
+    if state.is_over:
+        return Rejected("project_over", "the project is closed; nothing more can be recorded")
+    if state.phase == Phase.evaluation and not state.phase_open and state.report is None:
+        return Rejected(
+            "project_over",
+            "the evaluation is closed and the final report is being published; "
+            "nothing more can be recorded",
+        )
+    return None
+
+
+def phase_refusal(action: Action, state: ProjectState) -> Rejected | None:
+    """Why the project does not take this action now; None if it does."""
+    over = over_refusal(state)
+    if over is not None:
+        return over
+    if action.phase is not None and (state.phase != action.phase or not state.phase_open):
+        return Rejected(
+            "wrong_phase",
+            f"{action.accepts} are accepted only during the {action.phase.value} phase; "
+            f"the project is in {deciders.phase_words(state)}",
+        )
+    return None
+
+
+def available(state: ProjectState, who: Participant) -> list[Action]:
+    """The actions the rules allow this participant now (the pages build their forms from it)."""
+    if state.spec is None or not who.active:
+        return []
+    process = state.spec.process
+    return [
+        a
+        for a in ACTIONS
+        if role_refusal(a, who.role, process) is None and phase_refusal(a, state) is None
+    ]

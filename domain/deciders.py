@@ -1,0 +1,328 @@
+"""The deciders: one per action, each returns the events its command records (or refuses).
+
+Who may act and in which phase is checked before, from the action table (actions.py); a
+decider checks the content. Pure: time comes in as `now`, ids derive from sequence numbers.
+An action that would change nothing returns no event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import commands as cmd
+from domain import events as ev
+from domain import rules
+from domain.errors import Rejected
+from domain.fields import MAX_PHASE
+from domain.models import (
+    AnswerKind,
+    Contribution,
+    Indicator,
+    Participant,
+    Phase,
+    Plan,
+    Proposal,
+    Role,
+)
+from domain.phases import close_after_plan, close_phase
+from domain.state import ProjectState
+
+# -- what deciders look up --------------------------------------------------------------------
+
+
+def phase_words(state: ProjectState) -> str:
+    if state.is_over or state.phase_open:
+        return state.phase.value
+    return f"{state.phase.value} (closed, moving on)"
+
+
+def active_participant(state: ProjectState, participant_id: str) -> Participant:
+    p = state.participants.get(participant_id)
+    if p is None or not p.active:
+        raise Rejected(
+            "unknown_participant", f"no active participant {participant_id!r} in this project"
+        )
+    return p
+
+
+def proposal(state: ProjectState, proposal_id: str) -> Proposal:
+    p = state.proposals.get(proposal_id)
+    if p is None:
+        known = ", ".join(state.proposals) or "none yet"
+        raise Rejected(
+            "unknown_proposal", f"no proposal {proposal_id!r} in this project (known: {known})"
+        )
+    return p
+
+
+def next_seq(state: ProjectState) -> int:
+    return state.last_seq + 1
+
+
+def same_email(state: ProjectState, email: str | None, besides: str | None = None) -> None:
+    """One person takes part once: an e-mail already used by an active participant is refused."""
+    if not email:
+        return
+    for p in state.active():
+        if p.id != besides and p.email and p.email.casefold() == email.casefold():
+            raise Rejected(
+                "same_email",
+                f"{p.display_name} ({p.id}) already takes part with the e-mail {email}; "
+                "one person takes part once",
+                field="email",
+            )
+
+
+def new_participant(
+    state: ProjectState, draft: cmd.ParticipantDraft, replacing: str | None = None
+) -> Participant:
+    pid = draft.id or f"part-{next_seq(state)}"
+    if pid in state.participants:
+        raise Rejected("already_exists", f"a participant {pid!r} already exists in this project")
+    same_email(state, draft.email, besides=replacing)
+    return Participant(**draft.model_dump(exclude={"id"}), id=pid)
+
+
+def keeps_roles(state: ProjectState, leaving: Participant) -> None:
+    if leaving.role not in (Role.coordinator, Role.facilitator):
+        return
+    others = [p for p in state.active() if p.role == leaving.role and p.id != leaving.id]
+    if not others:
+        raise Rejected(
+            "last_of_role",
+            f"{leaving.display_name} is the project's only {leaving.role.value}; "
+            "replace them instead of removing them",
+        )
+
+
+# -- one decider per action -------------------------------------------------------------------
+
+
+def add_contribution(
+    state: ProjectState, c: cmd.AddContribution, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    contribution = Contribution(
+        id=f"contrib-{next_seq(state)}", participant_id=actor.id, kind=c.kind, text=c.text
+    )
+    return [ev.ContributionAdded(contribution=contribution)]
+
+
+def submit_proposal(
+    state: ProjectState, c: cmd.SubmitProposal, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    pid = f"prop-{next_seq(state)}"
+    indicators = [
+        Indicator(id=f"{pid}.i{n}", name=d.name, target=d.target)
+        for n, d in enumerate(c.indicators, start=1)
+    ]
+    submitted = Proposal(
+        id=pid,
+        author_id=actor.id,
+        round=state.round,
+        title=c.title,
+        description=c.description,
+        indicators=indicators,
+    )
+    return [ev.ProposalSubmitted(proposal=submitted)]
+
+
+def amend_proposal(
+    state: ProjectState, c: cmd.AmendProposal, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    proposal(state, c.proposal_id)
+    return [ev.ProposalAmended(proposal_id=c.proposal_id, participant_id=actor.id, text=c.text)]
+
+
+def endorse_proposal(
+    state: ProjectState, c: cmd.EndorseProposal, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    endorsed = proposal(state, c.proposal_id)
+    if endorsed.author_id == actor.id:
+        raise Rejected("own_proposal", "you cannot endorse your own proposal")
+    if actor.id in endorsed.endorsements:
+        return []  # endorsed already: nothing changes
+    return [ev.ProposalEndorsed(proposal_id=c.proposal_id, participant_id=actor.id)]
+
+
+def submit_plan(
+    state: ProjectState, c: cmd.SubmitPlan, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    chosen = [proposal(state, pid) for pid in dict.fromkeys(c.proposal_ids)]
+    to_answer = state.objections_to_answer
+    for objector, reason in to_answer.items():
+        if not c.objection_answers.get(objector, "").strip():
+            who = state.participants.get(objector)
+            name = who.display_name if who else objector
+            raise Rejected(
+                "objection_unanswered",
+                f"the plan must answer the objection of {name} ({objector}): {reason!r}",
+                field=f"objection_answers.{objector}",
+            )
+    unknown = sorted(set(c.objection_answers) - set(to_answer))
+    if unknown:
+        raise Rejected(
+            "unknown_objection",
+            f"there is no objection to answer from {', '.join(unknown)} "
+            f"(objections to answer: {', '.join(to_answer) or 'none'})",
+            field="objection_answers",
+        )
+    plan = Plan(
+        round=state.round,
+        proposal_ids=[pr.id for pr in chosen],
+        summary=c.summary,
+        # Copied and frozen: later amendments to a proposal do not change what was decided.
+        indicators=[i for pr in chosen for i in pr.indicators],
+        objection_answers=c.objection_answers,
+    )
+    return [ev.PlanSubmitted(plan=plan), *close_after_plan(state, now)]
+
+
+def give_answer(
+    state: ProjectState, c: cmd.GiveAnswer, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    reason = c.reason or None
+    if c.kind == AnswerKind.object and reason is None:
+        raise Rejected(
+            "reason_required",
+            "an objection needs a reason, so that the next round can answer it",
+            field="reason",
+        )
+    given = state.answers.get(actor.id)
+    if given is not None and (given.kind, given.reason) == (c.kind, reason):
+        return []  # the same answer again: nothing changes
+    return [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason)]
+
+
+def state_outcome(
+    state: ProjectState, c: cmd.StateOutcome, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    if not state.decisions:
+        raise Rejected(
+            "wrong_phase",
+            f"the outcome can be stated only after a decision; the project is in "
+            f"{phase_words(state)}",
+        )
+    return [ev.OutcomeStated(text=c.text)]
+
+
+def extend_deadline(
+    state: ProjectState, c: cmd.ExtendDeadline, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    if not state.phase_open or state.deadline is None:
+        raise Rejected(
+            "wrong_phase",
+            f"no open phase has a deadline to extend; the project is in {phase_words(state)}",
+        )
+    if c.deadline <= state.deadline or c.deadline <= now:
+        raise Rejected(
+            "deadline_not_later",
+            f"the new deadline must be later than the current one ({state.deadline.isoformat()})",
+            field="deadline",
+        )
+    if c.deadline - now > MAX_PHASE:
+        raise Rejected(
+            "deadline_too_far", "a deadline can be set at most 5 years ahead", field="deadline"
+        )
+    return [ev.DeadlineExtended(phase=state.phase, deadline=c.deadline, reason=c.reason)]
+
+
+def close_phase_now(
+    state: ProjectState, c: cmd.ClosePhase, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    if not state.phase_open:
+        raise Rejected("wrong_phase", f"no phase is open; the project is in {phase_words(state)}")
+    if state.phase == Phase.co_design:
+        raise Rejected(
+            "plan_required",
+            "co_design closes when the facilitator submits the plan; submit the plan to open "
+            "the decision",
+        )
+    return close_phase(state, now, "facilitator")
+
+
+def invite(
+    state: ProjectState, c: cmd.InviteParticipant, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    return [ev.ParticipantInvited(participant=new_participant(state, c.participant))]
+
+
+def remove(
+    state: ProjectState, c: cmd.RemoveParticipant, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    leaving = active_participant(state, c.participant_id)
+    keeps_roles(state, leaving)
+    return [ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason)]
+
+
+def replace(
+    state: ProjectState, c: cmd.ReplaceParticipant, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    leaving = active_participant(state, c.participant_id)
+    if c.replacement.role != leaving.role:
+        keeps_roles(state, leaving)
+    newcomer = new_participant(state, c.replacement, replacing=leaving.id)
+    return [
+        ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason or "replaced"),
+        ev.ParticipantInvited(participant=newcomer, replaces=leaving.id),
+    ]
+
+
+def resend_link(
+    state: ProjectState, c: cmd.ResendLink, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    who = active_participant(state, c.participant_id)
+    return [ev.LinkResent(participant_id=who.id, token_version=who.token_version + 1)]
+
+
+def update_contact(
+    state: ProjectState, c: cmd.UpdateMyContact, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    # Left out (None) keeps a setting; an empty email or webhook clears it.
+    given = c.model_dump(exclude={"actor"}, exclude_none=True, mode="json")
+    if not given:
+        raise Rejected(
+            "nothing_to_change", "say which of email, webhook_url, language or time_zone to change"
+        )
+    same_email(state, given.get("email"), besides=actor.id)
+    current = actor.model_dump(mode="json")
+    changes = {k: (v or None) for k, v in given.items() if (v or None) != current.get(k)}
+    if not changes:
+        return []  # the same settings again: nothing changes
+    return [ev.ParticipantUpdated(participant_id=actor.id, changes=changes)]
+
+
+def note_progress(
+    state: ProjectState, c: cmd.NoteProgress, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    return [ev.ProgressNoted(participant_id=actor.id, text=c.text)]
+
+
+def assess(
+    state: ProjectState, c: cmd.Assess, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    known = rules.indicator_ids(state)
+    for n, score in enumerate(c.scores):
+        if score.indicator_id not in known:
+            raise Rejected(
+                "unknown_indicator",
+                f"no indicator {score.indicator_id!r} in the adopted plan "
+                f"(indicators: {', '.join(known) or 'none'})",
+                field=f"scores.{n}.indicator_id",
+            )
+    return [
+        ev.AssessmentGiven(
+            participant_id=actor.id,
+            indicator_id=s.indicator_id,
+            score=s.score,
+            comment=s.comment,
+        )
+        for s in c.scores
+        if (given := state.assessments.get(f"{actor.id}/{s.indicator_id}")) is None
+        or (given.score, given.comment) != (s.score, s.comment)
+    ]
+
+
+def cancel(
+    state: ProjectState, c: cmd.Cancel, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    return [ev.ProjectCancelled(reason=c.reason)]

@@ -1,0 +1,114 @@
+"""The limits on what people send: constrained field types for commands (and, through them,
+the API's request schemas and the OpenAPI). Records (events, state) never use these: what was
+recorded folds whatever today's limits say.
+
+Every text is cleaned the same way: control characters other than newline and tab are
+dropped (nobody types them on purpose; they break mails, CSV and terminals), surrounding
+white space is trimmed, and a text that is then empty is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+
+# C0 controls but tab and newline, DEL and the C1 controls; a carriage return is folded into
+# the newline it comes with.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A name or title is one line: newline and tab become spaces there.
+_LINE_BREAKS = re.compile(r"[\t\n]+")
+
+
+def clean_text(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return _CONTROL.sub("", value.replace("\r\n", "\n")).strip()
+
+
+def clean_line(value: object) -> object:
+    cleaned = clean_text(value)
+    if not isinstance(cleaned, str):
+        return cleaned
+    return _LINE_BREAKS.sub(" ", cleaned)
+
+
+def _not_blank(value: str) -> str:
+    if not value:
+        raise ValueError("this text is empty; write something, or leave the field out")
+    return value
+
+
+# Ids chosen by people or programs: letters, digits and . _ : -
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# One line: names, titles, territories.
+Line = Annotated[
+    str, BeforeValidator(clean_line), AfterValidator(_not_blank), StringConstraints(max_length=200)
+]
+# A paragraph or more: contributions, proposals, plans, objections.
+LongText = Annotated[
+    str,
+    BeforeValidator(clean_text),
+    AfterValidator(_not_blank),
+    StringConstraints(max_length=5000),
+]
+# Optional words (a reason that may be left out, a description): cleaned, may be empty.
+ShortNote = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=1000)]
+Note = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=2000)]
+Description = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=5000)]
+# A reason people will read: required, so never empty.
+Reason = Annotated[
+    str, BeforeValidator(clean_text), AfterValidator(_not_blank), StringConstraints(max_length=1000)
+]
+
+# Shapes, not deliverability: a notification that cannot be delivered is recorded as failed.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+WEBHOOK_URL_PATTERN = r"^https?://[^\s/]+\S*$"
+Email = Annotated[
+    str,
+    BeforeValidator(clean_line),
+    StringConstraints(max_length=320, pattern=EMAIL_PATTERN),
+]
+WebhookUrl = Annotated[
+    str,
+    BeforeValidator(clean_line),
+    StringConstraints(max_length=2000, pattern=WEBHOOK_URL_PATTERN),
+]
+
+
+def _known_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as Europe/Paris"
+        ) from None
+    return value
+
+
+TimeZone = Annotated[
+    str,
+    BeforeValidator(clean_line),
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_known_time_zone),
+]
+
+# Beyond this a deadline is no plan; it would also overflow dates far enough out. A phase, a
+# reminder offset and a deadline extension obey the same bound.
+MAX_PHASE = timedelta(days=5 * 365)
+
+
+def _within_max_phase(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    if value > MAX_PHASE:
+        raise ValueError("at most 5 years (P1825D)")
+    return value
+
+
+Duration = Annotated[timedelta, AfterValidator(_within_max_phase)]
+# A moment people set: its time zone must be said ("2026-12-12T18:00:00+01:00" or "...Z").
+Moment = AwareDatetime
