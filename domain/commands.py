@@ -264,16 +264,20 @@ class ResendLink(Command):
 
 class ContactFields(Model):
     # Left out: unchanged. An empty string clears the email or webhook.
-    email: Annotated[
-        str | None,
-        BeforeValidator(clean_line),
-        Field(max_length=320, pattern=f"^$|{EMAIL_PATTERN}"),
-    ] = None
-    webhook_url: Annotated[
-        str | None,
-        BeforeValidator(clean_line),
-        Field(max_length=2000, pattern=f"^$|{WEBHOOK_URL_PATTERN}"),
-    ] = None
+    email: (
+        Annotated[
+            str, BeforeValidator(clean_line), Field(max_length=320, pattern=f"^$|{EMAIL_PATTERN}")
+        ]
+        | None
+    ) = None
+    webhook_url: (
+        Annotated[
+            str,
+            BeforeValidator(clean_line),
+            Field(max_length=2000, pattern=f"^$|{WEBHOOK_URL_PATTERN}"),
+        ]
+        | None
+    ) = None
     language: Language | None = None
     time_zone: TimeZone | None = None
 

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Stri
 # the newline it comes with.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A name or title is one line: newline and tab become spaces there.
-_LINE_BREAKS = re.compile(r"[\t\n]+")
+_LINE_BREAKS = re.compile(r"\s*[\t\n]\s*")
 
 
 def clean_text(value: object) -> object:
@@ -38,7 +38,7 @@ def clean_line(value: object) -> object:
 
 def _not_blank(value: str) -> str:
     if not value:
-        raise ValueError("this text is empty; write something, or leave the field out")
+        raise ValueError("this text is empty; write something")
     return value
 
 

@@ -174,9 +174,7 @@ class Driver:
     async def answer(
         self, pid: str, kind: str = "consent", reason: str | None = None
     ) -> ActionResult:
-        return await self.act(
-            cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason)
-        )
+        return await self.act(cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason))
 
     async def assess_all(
         self, partners: list[str], indicator_ids: list[str], score: int = 4

@@ -1,10 +1,10 @@
 """Record the workflow histories that the replay test keeps (tests/histories/).
 
-    .venv/bin/python -m tests.record_histories
+    .venv/bin/python -m tests.workflows.record_histories
 
-Run it when a new behaviour deserves a saved history; never re-record an existing file to
-make a failing replay pass: that failure means running projects would break (use
-workflow.patched instead).
+Run it when a new behaviour deserves a saved history. It never overwrites a file: until the
+first release, a change that breaks a saved history deletes and re-records the affected ones
+in a commit of its own that says why; from the release on, never (use workflow.patched).
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
 from domain import commands as cmd
+from domain.models import Process
 from settings import Settings
 from tests.helpers import Driver, actor, make_spec, short_process
 from worker import build_worker
 from workflows import search_attributes as sa
-from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 PARTNERS = ["p1", "p2", "p3"]
 
 
 async def objection_round_then_adopted(client: Client, task_queue: str) -> Driver:
-    d = await Driver.start(client, make_spec(3, id=f"history-objection-{SUFFIX}"), task_queue)
+    d = await Driver.start(client, make_spec(3, id="history-objection"), task_queue)
     await d.contribute_all(PARTNERS)
     proposal = await d.propose("p1")
     await d.act(
@@ -49,9 +49,7 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
     await d.act(
         cmd.StateOutcome(actor=actor("fac"), text="Adopté au 2e tour"),
     )
-    await d.act(
-        cmd.NoteProgress(actor=actor("p1"), text="Bacs posés")
-    )
+    await d.act(cmd.NoteProgress(actor=actor("p1"), text="Bacs posés"))
     await d.act(cmd.ClosePhase(actor=actor("fac")))
     indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
     await d.assess_all(PARTNERS, indicators)
@@ -59,10 +57,58 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
     return d
 
 
+async def adopted(client: Client, task_queue: str) -> Driver:
+    d = await Driver.start(client, make_spec(3, id="history-adopted"), task_queue)
+    await d.contribute_all(PARTNERS)
+    await d.plan([await d.propose("p1")])
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await d.act(cmd.NoteProgress(actor=actor("p2"), text="Premiers bacs posés"))
+    await d.act(cmd.ClosePhase(actor=actor("fac")))
+    indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
+    await d.assess_all(PARTNERS, indicators)
+    await d.handle.result()
+    return d
+
+
+async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
+    spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
+    d = await Driver.start(client, spec, task_queue)
+    await d.contribute_all(["p1", "p2"])
+    proposal = await d.propose("p1")
+    await d.plan([proposal])
+    await d.answer("p1", "object", "Trop cher")
+    await d.answer("p2")
+    await d.plan([proposal], {"p1": "Un financement de la Métropole"})
+    await d.answer("p1", "object", "Toujours trop cher")
+    await d.answer("p2")
+    await d.handle.result()
+    return d
+
+
+async def no_quorum(client: Client, task_queue: str) -> Driver:
+    d = await Driver.start(client, make_spec(3, id="history-no-quorum"), task_queue)
+    await d.contribute_all(PARTNERS)
+    await d.plan([await d.propose("p1")])
+    await d.answer("p1")  # 1 of 3: the facilitator closes without quorum
+    await d.act(cmd.ClosePhase(actor=actor("fac")))
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Trop peu de partenaires"))
+    await d.handle.result()
+    return d
+
+
+async def cancelled(client: Client, task_queue: str) -> Driver:
+    d = await Driver.start(client, make_spec(2, id="history-cancelled"), task_queue)
+    await d.contribute_all(["p1"])
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Le financement est retiré"))
+    await d.handle.result()
+    return d
+
+
 async def continued_as_new(client: Client, task_queue: str) -> Driver:
     d = await Driver.start(
         client,
-        make_spec(3, id=f"history-can-{SUFFIX}"),
+        make_spec(3, id="history-can"),
         task_queue,
         continue_as_new_after_events=25,
     )
@@ -82,7 +128,7 @@ async def continued_as_new(client: Client, task_queue: str) -> Driver:
 
 async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -> Driver:
     d = await Driver.start(
-        client, make_spec(3, short_process(), id=f"history-deadlines-{SUFFIX}"), task_queue
+        client, make_spec(3, short_process(), id="history-deadlines"), task_queue
     )
     await d.contribute_all(["p1"])
     await env.sleep(timedelta(days=9))
@@ -100,14 +146,9 @@ async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -
     return d
 
 
-# Each recording's files carry the behaviour they captured; an existing file is never
-# overwritten (a new behaviour gets a new suffix).
-SUFFIX = "quiet"
-
-
 async def save(d: Driver, name: str) -> None:
     history = await d.handle.fetch_history()
-    path = HISTORIES / f"{name}-{SUFFIX}.json"
+    path = HISTORIES / f"{name}.json"
     if path.exists():
         raise SystemExit(f"{path} exists: saved histories are never re-recorded")
     path.write_text(history.to_json(), encoding="utf-8")
@@ -126,11 +167,15 @@ async def main() -> None:
             ) as env,
             build_worker(env.client, settings),
         ):
-            await save(
-                await objection_round_then_adopted(env.client, settings.task_queue),
-                "objection_round_adopted",
-            )
-            await save(await continued_as_new(env.client, settings.task_queue), "continued_as_new")
+            for record, name in (
+                (adopted, "adopted"),
+                (objection_round_then_adopted, "objection_round_adopted"),
+                (not_adopted_after_max_rounds, "not_adopted_after_max_rounds"),
+                (no_quorum, "no_quorum_then_cancelled"),
+                (cancelled, "cancelled"),
+                (continued_as_new, "continued_as_new"),
+            ):
+                await save(await record(env.client, settings.task_queue), name)
         async with await WorkflowEnvironment.start_time_skipping(
             data_converter=temporal_client.DATA_CONVERTER,
             test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),

@@ -8,7 +8,6 @@ import uuid
 from domain import commands as cmd
 from domain.models import DecisionRule, Process
 from tests.helpers import Driver, actor, make_spec
-from workflows.project import ProjectWorkflow
 
 PARTNERS = ["p1", "p2", "p3"]
 
@@ -22,69 +21,52 @@ async def to_decision(d: Driver, partners=PARTNERS) -> str:
 
 async def test_each_refusal_returns_its_message_and_adds_no_event(dev):
     d = await Driver.start(dev.client, make_spec(3), dev.task_queue)
-    W = ProjectWorkflow
 
-    async def refused(update, command):
+    async def refused(command):
         before = await d.events()
-        refusal = await d.refused(update, command)
+        refusal = await d.refused(command)
         assert await d.events() == before, "a refused action left a trace"
         return refusal
 
-    r = await refused(W.answer, cmd.GiveAnswer(actor=actor("p1"), kind="consent"))
+    r = await refused(cmd.GiveAnswer(actor=actor("p1"), kind="consent"))
     assert r.code == "wrong_phase"
     assert (
         r.message
         == "answers are accepted only during the decision phase; the project is in diagnosis"
     )
-    r = await refused(
-        W.add_contribution, cmd.AddContribution(actor=actor("fac"), kind="need", text="x")
-    )
+    r = await refused(cmd.AddContribution(actor=actor("fac"), kind="need", text="x"))
     assert (r.code, r.message) == (
         "not_allowed",
         "only a partner may add a contribution; you take part as facilitator",
     )
-    r = await refused(
-        W.add_contribution, cmd.AddContribution(actor=actor("obs"), kind="need", text="x")
-    )
+    r = await refused(cmd.AddContribution(actor=actor("obs"), kind="need", text="x"))
     assert r.code == "not_allowed"
-    r = await refused(
-        W.add_contribution, cmd.AddContribution(actor=actor("nobody"), kind="need", text="x")
-    )
+    r = await refused(cmd.AddContribution(actor=actor("nobody"), kind="need", text="x"))
     assert r.code == "not_a_participant"
-    r = await refused(
-        W.add_contribution, cmd.AddContribution(actor=actor("p1", 2), kind="need", text="x")
-    )
+    r = await refused(cmd.AddContribution(actor=actor("p1", 2), kind="need", text="x"))
     assert r.code == "stale_token"
-    r = await refused(W.close_phase, cmd.ClosePhase(actor=actor("p1")))
+    r = await refused(cmd.ClosePhase(actor=actor("p1")))
     assert r.code == "not_allowed" and "only a facilitator may close a phase" in r.message
 
     await d.contribute_all(PARTNERS)
-    r = await refused(
-        W.endorse_proposal, cmd.EndorseProposal(actor=actor("p2"), proposal_id="prop-404")
-    )
+    r = await refused(cmd.EndorseProposal(actor=actor("p2"), proposal_id="prop-404"))
     assert r.code == "unknown_proposal" and "prop-404" in r.message
-    r = await refused(
-        W.submit_plan, cmd.SubmitPlan(actor=actor("fac"), proposal_ids=["prop-404"], summary="s")
-    )
+    r = await refused(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=["prop-404"], summary="s"))
     assert r.code == "unknown_proposal"
-    r = await refused(W.close_phase, cmd.ClosePhase(actor=actor("fac")))
+    r = await refused(cmd.ClosePhase(actor=actor("fac")))
     assert r.code == "plan_required"
     assert "submit the plan" in r.message
 
     await d.plan([await d.propose("p1")])
-    r = await refused(W.answer, cmd.GiveAnswer(actor=actor("p2"), kind="object"))
+    r = await refused(cmd.GiveAnswer(actor=actor("p2"), kind="object"))
     assert r.code == "reason_required"
-    r = await refused(W.answer, cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="   "))
+    r = await refused(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="   "))
     assert r.code == "reason_required"
 
-    await d.act(
-        cmd.RemoveParticipant(actor=actor("coord"), participant_id="p3")
-    )
-    r = await refused(W.answer, cmd.GiveAnswer(actor=actor("p3"), kind="consent"))
+    await d.act(cmd.RemoveParticipant(actor=actor("coord"), participant_id="p3"))
+    r = await refused(cmd.GiveAnswer(actor=actor("p3"), kind="consent"))
     assert (r.code, r.message) == ("not_a_participant", "you were removed from this project")
-    r = await refused(
-        W.remove_participant, cmd.RemoveParticipant(actor=actor("coord"), participant_id="fac")
-    )
+    r = await refused(cmd.RemoveParticipant(actor=actor("coord"), participant_id="fac"))
     assert r.code == "last_of_role"
 
 
@@ -152,9 +134,7 @@ async def test_cancel_at_any_time_ends_the_workflow_and_tells_everyone(dev):
     d = await Driver.start(dev.client, spec, dev.task_queue)
     refusal = await d.refused(cmd.Cancel(actor=actor("fac"), reason="x"))
     assert refusal.code == "not_allowed"
-    await d.act(
-        cmd.Cancel(actor=actor("coord"), reason="Financement retiré")
-    )
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Financement retiré"))
     summary = await d.handle.result()
     assert (summary.phase, summary.outcome) == ("cancelled", "cancelled")
     told = {m["to"] for m in dev.outbox.read(spec.id) if m["kind"] == "project_cancelled"}
@@ -163,12 +143,11 @@ async def test_cancel_at_any_time_ends_the_workflow_and_tells_everyone(dev):
 
 async def test_invite_replace_and_resend_link_manage_participants_and_tokens(dev):
     d = await Driver.start(dev.client, make_spec(2), dev.task_queue)
-    W = ProjectWorkflow
     invited = await d.act(
         cmd.InviteParticipant(
             actor=actor("coord"),
             participant={
-                "name": "Université Lyon 2 - labo EVS",
+                "organisation_name": "Université Lyon 2 - labo EVS",
                 "organisation_id": "univ-lyon2",
                 "organisation_kind": "university",
                 "role": "partner",
@@ -180,20 +159,16 @@ async def test_invite_replace_and_resend_link_manage_participants_and_tokens(dev
     assert (resent.item_id, resent.token_version) == ("p1", 2)
     # The old link stops working, the new one works.
     assert (
-        await d.refused(
-            cmd.AddContribution(actor=actor("p1", 1), kind="need", text="x")
-        )
+        await d.refused(cmd.AddContribution(actor=actor("p1", 1), kind="need", text="x"))
     ).code == "stale_token"
-    await d.act(
-        cmd.AddContribution(actor=actor("p1", 2), kind="need", text="x")
-    )
+    await d.act(cmd.AddContribution(actor=actor("p1", 2), kind="need", text="x"))
     replaced = await d.act(
         cmd.ReplaceParticipant(
             actor=actor("coord"),
             participant_id="fac",
             replacement={
                 "id": "fac2",
-                "name": "Nouveau facilitateur",
+                "organisation_name": "Nouveau facilitateur",
                 "organisation_id": "neutral-coop",
                 "role": "facilitator",
             },
@@ -202,9 +177,7 @@ async def test_invite_replace_and_resend_link_manage_participants_and_tokens(dev
     assert replaced.item_id == "fac2"
     view = await d.view()
     assert {p.id: p.active for p in view.participants}["fac"] is False
-    assert (
-        await d.refused(cmd.ClosePhase(actor=actor("fac")))
-    ).code == "not_a_participant"
+    assert (await d.refused(cmd.ClosePhase(actor=actor("fac")))).code == "not_a_participant"
     await d.act(
         cmd.UpdateMyContact(actor=actor("p2"), language="en", email="p2@new.org"),
     )

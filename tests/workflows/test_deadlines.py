@@ -7,7 +7,6 @@ from datetime import timedelta
 from domain import commands as cmd
 from domain.models import PhaseSettings
 from tests.helpers import Driver, actor, make_spec, short_process
-from workflows.project import ProjectWorkflow
 
 
 async def test_reminders_go_only_to_silent_partners_and_the_deadline_escalates(timed):
@@ -47,9 +46,9 @@ async def test_an_extension_moves_the_deadline_and_its_reminders(timed):
     await env.sleep(timedelta(days=8))  # the D-3 reminder went out
     new_deadline = first + timedelta(days=5)
     refusal = await d.refused(
-        cmd.ExtendDeadline(actor=actor("fac"), deadline=new_deadline, reason=""),
+        cmd.ExtendDeadline(actor=actor("fac"), deadline=first - timedelta(days=1), reason="tôt"),
     )
-    assert refusal.code == "reason_required"
+    assert refusal.code == "deadline_not_later"
     await d.act(
         cmd.ExtendDeadline(actor=actor("fac"), deadline=new_deadline, reason="vacances scolaires"),
     )
@@ -93,13 +92,27 @@ async def test_decision_deadline_applies_the_rule_to_the_answers_given(timed):
     d = await Driver.start(h.client, spec, h.task_queue)
     await d.contribute_all(["p1", "p2", "p3"])
     await d.plan([await d.propose("p1")])
-    await d.answer("p1")  # consent; p2 and p3 stay silent, which is not an objection
+    await d.answer("p1")
+    await d.answer("p2", "abstain")  # p3 stays silent, which is not an objection
     await env.sleep(timedelta(days=8))
     decision = next(e.data for e in await d.events() if e.type == "decision_reached")
-    assert decision.outcome == "adopted"
-    assert (decision.tally.consents, decision.tally.silent) == (1, 2)
+    assert decision.outcome == "adopted"  # quorum 2 of 3 >= 0.5
+    assert (decision.tally.consents, decision.tally.silent) == (1, 1)
     # action lasts 0 in short_process: skipped, straight to evaluation.
     assert (await d.view()).phase == "evaluation"
+
+
+async def test_a_decision_without_quorum_goes_back_to_co_design_at_its_deadline(timed):
+    env, h = timed
+    d = await Driver.start(h.client, make_spec(3, short_process()), h.task_queue)
+    await d.contribute_all(["p1", "p2", "p3"])
+    await d.plan([await d.propose("p1")])
+    await d.answer("p1")  # 1 of 3 voters: below the default quorum of 0.5
+    await env.sleep(timedelta(days=8))
+    decision = next(e.data for e in await d.events() if e.type == "decision_reached")
+    assert decision.outcome == "no_quorum"
+    view = await d.view()
+    assert (view.phase, view.round) == ("co_design", 2)
 
 
 async def test_evaluation_deadline_publishes_the_report_with_the_scores_given(timed):
@@ -118,4 +131,7 @@ async def test_evaluation_deadline_publishes_the_report_with_the_scores_given(ti
     assert summary.phase == "closed" and summary.outcome == "adopted"
     view = await d.view()
     assert view.results[0].mean_score == 5 and view.results[0].count == 1
-    assert open(view.report.location, encoding="utf-8").read().startswith("# Jardins partagés")
+    published = next(e.data for e in await d.events() if e.type == "report_published")
+    report = open(published.location, encoding="utf-8").read()
+    assert report.startswith("# Jardins partagés")
+    assert view.report.digest == published.digest  # the view names no file

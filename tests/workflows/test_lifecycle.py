@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain import commands as cmd
 from domain.models import Process
 from tests.helpers import Driver, actor, make_spec
-from workflows.project import ProjectSummary, ProjectWorkflow
+from workflows.project import ProjectSummary
 
 PARTNERS = ["p1", "p2", "p3"]
 
@@ -26,9 +26,7 @@ async def test_full_lifecycle_adopted_in_round_one(dev):
     for pid in PARTNERS:
         result = await d.answer(pid)
     assert result.phase == "action"
-    await d.act(
-        cmd.NoteProgress(actor=actor("p3"), text="Bacs installés")
-    )
+    await d.act(cmd.NoteProgress(actor=actor("p3"), text="Bacs installés"))
     await d.act(
         cmd.StateOutcome(actor=actor("fac"), text="Adopté sans objection"),
     )

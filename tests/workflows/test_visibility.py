@@ -67,8 +67,8 @@ async def test_a_new_project_needs_no_upsert_its_starter_set_them_all(dev):
         if e.HasField("upsert_workflow_search_attributes_event_attributes")
         for name in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
     }
-    # Only the SDK's own record of the patch; none of Alliance's.
-    assert upserted == {"TemporalChangeVersion"}
+    # No patch marker and none of Alliance's: one main loop, everything set at start.
+    assert upserted == set()
     attrs = (await d.handle.describe()).typed_search_attributes
     assert attrs.get(sa.PENDING) == 2 and attrs.get(sa.PHASE) == "diagnosis"
     assert attrs.get(sa.DEADLINE) == view.deadline.replace(second=0, microsecond=0)

@@ -1,0 +1,248 @@
+"""Limits live on commands, records fold whatever was recorded, and the action table is the
+one place that says who may do what."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.actions import ACTIONS, action_for
+from domain.models import Process
+from domain.project import Project, Rejected
+from domain.state import fold
+from domain.views import action_result, md, report_markdown
+from tests.helpers import actor, make_spec
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def diagnosis_project(partners: int = 2) -> Project:
+    return Project.launch(make_spec(partners), NOW)
+
+
+# -- input a person would not mean to send ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\x00\x07"])
+def test_empty_or_blank_texts_are_refused_naming_the_field(text):
+    with pytest.raises(ValidationError) as refused:
+        cmd.ContributionFields(kind="need", text=text)
+    assert refused.value.errors()[0]["loc"] == ("text",)
+    assert "empty" in refused.value.errors()[0]["msg"]
+
+
+def test_control_characters_are_dropped_but_newlines_and_tabs_kept():
+    fields = cmd.ContributionFields(
+        kind="need", text=" Un lieu\x00 couvert\r\n\tpour\x1b[31m tous "
+    )
+    assert fields.text == "Un lieu couvert\n\tpour[31m tous"
+    name = cmd.ParticipantFields(
+        organisation_name="Mairie\n du 8e\x07", organisation_id="m", role="partner"
+    )
+    assert name.organisation_name == "Mairie du 8e"  # a name is one line
+
+
+def test_a_deadline_without_its_time_zone_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        cmd.ExtensionFields(deadline="2026-12-12T18:00:00", reason="vacances")
+    assert refused.value.errors()[0]["loc"] == ("deadline",)
+    assert cmd.ExtensionFields(deadline="2026-12-12T18:00:00+01:00", reason="vacances")
+
+
+def test_time_zones_are_checked_on_the_command_itself():
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        cmd.UpdateMyContact(actor=actor("p1"), time_zone="Mars/Olympus")
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        cmd.ParticipantDraft(
+            organisation_name="x", organisation_id="x", role="partner", time_zone="Paris"
+        )
+
+
+@pytest.mark.parametrize(
+    ("participants", "message"),
+    [
+        ([("coordinator", None), ("partner", None)], "at least one facilitator"),
+        ([("facilitator", None), ("partner", None)], "at least one coordinator"),
+        ([("coordinator", None), ("facilitator", None), ("observer", None)], "one partner"),
+        (
+            [("coordinator", None), ("facilitator", "a@x.fr"), ("partner", "A@x.fr")],
+            "same e-mail",
+        ),
+    ],
+)
+def test_a_launch_needs_an_alliance(participants, message):
+    people = [
+        {"organisation_name": f"O{n}", "organisation_id": f"o{n}", "role": role, "email": email}
+        for n, (role, email) in enumerate(participants)
+    ]
+    with pytest.raises(ValidationError, match=message):
+        cmd.LaunchFields(title="t", territory="t", participants=people)
+
+
+def test_extensions_and_phases_obey_the_same_longest_duration():
+    with pytest.raises(ValidationError, match="5 years"):
+        cmd.PhaseSettingsFields(duration="P1826D")
+    project = diagnosis_project()
+    with pytest.raises(Rejected) as refused:
+        project.execute(
+            cmd.ExtendDeadline(
+                actor=actor("fac"), deadline=NOW + timedelta(days=1830), reason="très loin"
+            ),
+            NOW,
+        )
+    assert refused.value.code == "deadline_too_far"
+    project.execute(
+        cmd.ExtendDeadline(actor=actor("fac"), deadline=NOW + timedelta(days=800), reason="r"),
+        NOW,
+    )
+
+
+# -- records fold whatever was recorded ----------------------------------------------------------
+
+
+def test_an_old_event_over_todays_limits_or_with_a_removed_field_still_folds():
+    spec = make_spec(1).model_dump(mode="json")
+    spec["title"] = "T" * 10_000  # over today's 200 characters
+    spec["participants"][0]["name"] = "a field since removed"
+    spec["participants"][0]["fax"] = "+33 4 00 00 00 00"
+    log = [
+        {"seq": 1, "at": NOW.isoformat(), "actor": "coord", "legacy": 1,
+         "data": {"type": "project_launched", "project": spec}},
+        {"seq": 2, "at": NOW.isoformat(), "actor": "p1",
+         "data": {"type": "contribution_added", "removed_field": True,
+                  "contribution": {"id": "c1", "participant_id": "p1", "kind": "need",
+                                   "text": "x" * 20_000}}},
+    ]  # fmt: skip
+    state = fold(ev.Event.model_validate(e) for e in log)
+    assert len(state.spec.title) == 10_000 and len(state.contributions[0].text) == 20_000
+
+
+# -- actions that change nothing, and people who take part once ---------------------------------
+
+
+def test_an_unchanged_answer_or_contact_records_no_event():
+    project = Project.launch(make_spec(2), NOW)
+    for pid in ("p1", "p2"):
+        project.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="x"), NOW)
+    prop = project.execute(cmd.SubmitProposal(actor=actor("p1"), title="t", description="d"), NOW)
+    pid = prop[0].data.proposal.id
+    assert project.execute(cmd.EndorseProposal(actor=actor("p2"), proposal_id=pid), NOW)
+    assert project.execute(cmd.EndorseProposal(actor=actor("p2"), proposal_id=pid), NOW) == []
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[pid], summary="s"), NOW)
+    first = project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="non"), NOW)
+    again = project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="non"), NOW)
+    assert [e.type for e in first] == ["answer_given"] and again == []
+    result = action_result(project.state, again, "f")
+    assert result.unchanged and result.seqs == []
+    assert project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)  # a change
+    same_contact = cmd.UpdateMyContact(actor=actor("p1"), email="p1@example.org", language="fr")
+    assert project.execute(same_contact, NOW) == []
+
+
+def test_the_same_email_twice_is_refused_naming_who_has_it():
+    project = diagnosis_project()
+    invitation = cmd.InviteParticipant(
+        actor=actor("coord"),
+        participant={
+            "organisation_name": "Autre",
+            "organisation_id": "autre",
+            "role": "partner",
+            "email": "P1@example.org",
+        },
+    )
+    with pytest.raises(Rejected) as refused:
+        project.execute(invitation, NOW)
+    assert refused.value.code == "same_email" and "(p1)" in refused.value.message
+    with pytest.raises(Rejected):
+        project.execute(cmd.UpdateMyContact(actor=actor("p2"), email="p1@example.org"), NOW)
+
+
+def test_the_same_organisation_twice_is_allowed_and_the_result_says_so():
+    project = diagnosis_project()
+    recorded = project.execute(
+        cmd.InviteParticipant(
+            actor=actor("coord"),
+            participant={
+                "organisation_name": "Partner 1 bis",
+                "organisation_id": "org-1",
+                "role": "partner",
+            },
+        ),
+        NOW,
+    )
+    result = action_result(project.state, recorded, "f")
+    assert [w.code for w in result.warnings] == ["same_organisation"]
+    assert "p1" in result.warnings[0].message
+
+
+# -- refusals that say what is true --------------------------------------------------------------
+
+
+def test_an_observer_is_told_observers_read_only():
+    project = diagnosis_project()
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AddContribution(actor=actor("obs"), kind="need", text="x"), NOW)
+    assert "observers follow the project" in refused.value.message
+    assert "facilitator" not in refused.value.message
+
+
+def test_a_cancelled_project_says_it_was_cancelled():
+    project = diagnosis_project()
+    project.execute(cmd.Cancel(actor=actor("coord"), reason="Plus de financement"), NOW)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+    assert "cancelled (Plus de financement)" in refused.value.message
+    assert "closed" not in refused.value.message
+
+
+def test_a_decision_nobody_took_part_in_goes_back_to_co_design():
+    project = Project.launch(make_spec(1, Process(max_rounds=2)), NOW)
+    project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+    prop = project.execute(cmd.SubmitProposal(actor=actor("p1"), title="t", description="d"), NOW)
+    project.execute(
+        cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[prop[0].data.proposal.id], summary="s"),
+        NOW,
+    )
+    project.on_time(project.state.deadline)  # 0 of 1 voters answered
+    assert project.state.decisions[-1].outcome == "no_quorum"
+    assert (project.state.phase, project.state.round) == ("co_design", 2)
+
+
+# -- one action table ----------------------------------------------------------------------------
+
+
+def test_every_command_has_exactly_one_action_and_update():
+    commands = {a.command for a in ACTIONS}
+    assert len(commands) == len(ACTIONS) == len({a.update for a in ACTIONS})
+    defined = {c for c in vars(cmd).values() if isinstance(c, type) and issubclass(c, cmd.Command)}
+    assert defined - {cmd.Command} == commands
+    assert action_for(cmd.GiveAnswer).update == "answer"
+
+
+def test_the_workflow_defines_one_named_update_per_action():
+    from temporalio.workflow import _Definition
+
+    from workflows.project import ProjectWorkflow
+
+    updates = _Definition.from_class(ProjectWorkflow).updates
+    assert set(updates) == {a.update for a in ACTIONS}
+    for action in ACTIONS:
+        assert updates[action.update].arg_types == [action.command]
+        assert updates[action.update].validator is not None
+
+
+# -- the report shows what people typed, as typed -----------------------------------------------
+
+
+def test_the_report_escapes_names_and_texts():
+    assert md("[clic](http://x) <b>gras</b> & **moi**") == (
+        "\\[clic\\]\\(http://x\\) &lt;b&gt;gras&lt;/b&gt; &amp; \\*\\*moi\\*\\*"
+    )
+    assert md("# titre\n1. un") == "\\# titre\n1\\. un"
+    project = Project.launch(make_spec(1, title="<img src=x onerror=alert(1)>"), NOW)
+    report = report_markdown(project.state)
+    assert "<img" not in report and "&lt;img src=x onerror=alert\\(1\\)&gt;" in report
