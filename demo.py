@@ -31,7 +31,7 @@ PROJECT = {
     "participants": [
         {
             "id": "mda",
-            "name": "Maison des Associations du 8e",
+            "organisation_name": "Maison des Associations du 8e",
             "organisation_id": "mda-lyon8",
             "organisation_kind": "association",
             "role": "coordinator",
@@ -39,7 +39,7 @@ PROJECT = {
         },
         {
             "id": "facil",
-            "name": "Camille Martin (médiatrice)",
+            "organisation_name": "Camille Martin (médiatrice)",
             "organisation_id": "coop-facil",
             "organisation_kind": "company",
             "role": "facilitator",
@@ -47,7 +47,7 @@ PROJECT = {
         },
         {
             "id": "mairie",
-            "name": "Mairie du 8e arrondissement",
+            "organisation_name": "Mairie du 8e arrondissement",
             "organisation_id": "mairie-lyon8",
             "organisation_kind": "local_authority",
             "role": "partner",
@@ -55,7 +55,7 @@ PROJECT = {
         },
         {
             "id": "habitants",
-            "name": "Association des habitants des États-Unis",
+            "organisation_name": "Association des habitants des États-Unis",
             "organisation_id": "assoc-etats-unis",
             "organisation_kind": "inhabitants",
             "role": "partner",
@@ -63,7 +63,7 @@ PROJECT = {
         },
         {
             "id": "labo",
-            "name": "Laboratoire EVS, Université Lyon 2",
+            "organisation_name": "Laboratoire EVS, Université Lyon 2",
             "organisation_id": "univ-lyon2-evs",
             "organisation_kind": "university",
             "role": "partner",
@@ -72,7 +72,7 @@ PROJECT = {
         },
         {
             "id": "metropole",
-            "name": "Métropole de Lyon (financeur)",
+            "organisation_name": "Métropole de Lyon (financeur)",
             "organisation_id": "metropole-lyon",
             "organisation_kind": "public_body",
             "role": "observer",

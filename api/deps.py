@@ -15,7 +15,7 @@ from api.errors import ApiError
 from api.gateway import ProjectGateway
 from api.security import Authenticator, Caller, Coordinator, ParticipantToken, TokenSigner
 from domain import commands as cmd
-from domain.actions import Action, action_for, role_refusal
+from domain.actions import Action, action_for, role_refusal, who_may
 from domain.models import Role
 from domain.views import ActionResult, ProjectView
 from settings import Settings
@@ -111,8 +111,7 @@ async def acting_participant(
         raise ApiError(
             403,
             "not_allowed",
-            f"an ops credential reads every project but does not act; "
-            f"to {action.words}, use a personal link or the coordinator's credential",
+            f"{who_may(action, None)}; an ops credential reads every project but does not act",
         )
     refused = role_refusal(action, Role.coordinator, None)
     if refused:

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class ErrorBody(BaseModel):
@@ -61,6 +62,23 @@ ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette's 405 names only the first
+    route's), and OPTIONS."""
+    methods = {"OPTIONS"}
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        match, _ = route.matches(request.scope)
+        if match == Match.NONE:
+            continue
+        methods |= getattr(route, "methods", None) or set()
+        # An included router (FastAPI wraps them): look at its own routes.
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        routes += inner or []
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -88,7 +106,28 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body.model_dump(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # FastAPI's answer to a body it cannot decode (not UTF-8): invalid input, like
+            # invalid JSON.
+            body = ErrorBody(
+                code="invalid_request",
+                message="the body could not be read: send JSON encoded in UTF-8, with "
+                "'Content-Type: application/json'",
+            )
+            return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            body = ErrorBody(
+                code="method_not_allowed",
+                message=f"{request.method} is not allowed on {request.url.path}; "
+                f"allowed: {allow} (see /docs)",
+            )
+            return JSONResponse(
+                body.model_dump(exclude_none=True), status_code=405, headers={"Allow": allow}
+            )
         codes = {404: "not_found", 405: "method_not_allowed"}
         messages = {
             404: f"no such path {request.url.path}; see /docs for the API's paths",

@@ -80,14 +80,24 @@ def project_body(partners: int, *, decision_stays_open: bool = False, title: str
         "participants": [
             {
                 "id": "coord",
-                "name": "Coordination",
+                "organisation_name": "Coordination",
                 "organisation_id": "bench-org",
                 "role": "coordinator",
             },
-            {"id": "fac", "name": "Facilitation", "organisation_id": "fac", "role": "facilitator"},
+            {
+                "id": "fac",
+                "organisation_name": "Facilitation",
+                "organisation_id": "fac",
+                "role": "facilitator",
+            },
         ]
         + [
-            {"id": f"p{n}", "name": f"Partner {n}", "organisation_id": f"o{n}", "role": "partner"}
+            {
+                "id": f"p{n}",
+                "organisation_name": f"Partner {n}",
+                "organisation_id": f"o{n}",
+                "role": "partner",
+            }
             for n in range(1, partners + 1)
         ],
         "process": {

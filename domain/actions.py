@@ -184,23 +184,25 @@ def _roles_in_words(roles: frozenset[Role]) -> str:
     return " or ".join(sorted(r.value for r in roles))
 
 
+def who_may(action: Action, process: Process | None) -> str:
+    """ "only a partner may answer a decision", under a process (None: under any)."""
+    names = _roles_in_words(action.roles_under(process) if process else action.roles)
+    if action.vote and process is None:
+        names += " (and the facilitator, when the process lets it vote)"
+    return f"only a {names} may {action.words}"
+
+
 def role_refusal(action: Action, role: Role, process: Process | None) -> Rejected | None:
     """Why this role may not take this action, in words it can act on; None if it may."""
-    roles = action.roles_under(process)
-    if role in roles:
+    if role in action.roles_under(process):
         return None
     if role == Role.observer:
         return Rejected(
             "not_allowed",
             f"observers follow the project and read everything, but do not act: "
-            f"only a {_roles_in_words(action.roles)} may {action.words}",
+            f"{who_may(action, None if action.vote else process).split(' (')[0]}",
         )
-    names = _roles_in_words(action.roles)
-    if action.vote and process is None:
-        names += " (and the facilitator, when the process lets it vote)"
-    return Rejected(
-        "not_allowed", f"only a {names} may {action.words}; you take part as {role.value}"
-    )
+    return Rejected("not_allowed", f"{who_may(action, process)}; you take part as {role.value}")
 
 
 def over_refusal(state: ProjectState) -> Rejected | None:

@@ -20,20 +20,20 @@ def project_body(partners: int = 3, **kw: Any) -> dict[str, Any]:
     participants = [
         {
             "id": "coord",
-            "name": "Maison des Associations du 8e",
+            "organisation_name": "Maison des Associations du 8e",
             "organisation_id": "mda-lyon8",
             "organisation_kind": "association",
             "role": "coordinator",
         },
         {
             "id": "fac",
-            "name": "Camille Martin",
+            "organisation_name": "Camille Martin",
             "organisation_id": "coop-facil",
             "role": "facilitator",
         },
         {
             "id": "obs",
-            "name": "Métropole de Lyon",
+            "organisation_name": "Métropole de Lyon",
             "organisation_id": "metropole",
             "organisation_kind": "public_body",
             "role": "observer",
@@ -41,7 +41,7 @@ def project_body(partners: int = 3, **kw: Any) -> dict[str, Any]:
     ] + [
         {
             "id": f"p{n}",
-            "name": f"Partenaire {n}",
+            "organisation_name": f"Partenaire {n}",
             "organisation_id": f"org-{n}",
             "organisation_kind": "inhabitants",
             "role": "partner",

@@ -95,7 +95,7 @@ ENDPOINTS = [
     (
         "POST",
         "/participants",
-        {"name": "Nouvel habitant", "organisation_id": "h", "role": "partner"},
+        {"organisation_name": "Nouvel habitant", "organisation_id": "h", "role": "partner"},
         {"coord", "coordinator-credential"},
     ),
     ("POST", "/participants/p2/link", None, {"coord", "coordinator-credential"}),
@@ -114,7 +114,13 @@ ENDPOINTS = [
     (
         "POST",
         "/participants/p2/replacement",
-        {"replacement": {"name": "Relève", "organisation_id": "o2", "role": "partner"}},
+        {
+            "replacement": {
+                "organisation_name": "Relève",
+                "organisation_id": "o2",
+                "role": "partner",
+            }
+        },
         {"coord", "coordinator-credential"},
     ),
     ("DELETE", "/participants/p3", None, {"coord", "coordinator-credential"}),
@@ -212,7 +218,7 @@ async def test_removed_partners_and_replaced_links_stop_working(http):
         "/participants",
         "coord",
         {
-            "name": "Labo EVS",
+            "organisation_name": "Labo EVS",
             "organisation_id": "univ-lyon2",
             "organisation_kind": "university",
             "role": "partner",
@@ -266,7 +272,9 @@ async def test_error_statuses_carry_a_code_and_a_message(http):
         "/projects",
         json={
             **project_body(),
-            "participants": [{"name": "Seul", "organisation_id": "x", "role": "partner"}],
+            "participants": [
+                {"organisation_name": "Seul", "organisation_id": "x", "role": "partner"}
+            ],
         },
         headers=COORD,
     )
@@ -290,7 +298,8 @@ async def test_no_worker_answering_gives_503_with_retry_after(dev, http):
         waiting = response.json()["project_id"]
         response = await lonely.get(f"/projects/{waiting}", headers=COORD)
         assert response.status_code == 503 and response.headers["Retry-After"]
-        assert "worker did not answer" in response.json()["message"]
+        assert response.json()["code"] == "no_worker"
+        assert "no Alliance worker is running" in response.json()["message"]
         # The earlier project's worker is still there: reads through this API work.
         assert (await lonely.get(f"/projects/{launched.id}", headers=COORD)).status_code == 200
 
@@ -307,8 +316,14 @@ async def test_temporal_unreachable_gives_503_and_readyz_says_so(dev):
         assert response.status_code == 503 and "127.0.0.1:1" in response.json()["message"]
 
 
-async def test_readyz_is_ready_with_temporal(http):
-    assert (await http.get("/readyz")).json() == {"status": "ready"}
+async def test_readyz_is_ready_with_temporal_and_a_worker(http):
+    # A worker that just started shows in the task queue after its first poll.
+    for _ in range(50):
+        ready = await http.get("/readyz")
+        if ready.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert ready.json() == {"status": "ready"}
 
 
 # -- idempotency -----------------------------------------------------------------------------
@@ -430,7 +445,11 @@ async def test_the_api_documents_itself(http, path):
     if path == "/openapi.json":
         schema = response.json()
         assert "/projects/{project_id}/answer" in schema["paths"]
-        assert schema["components"]["schemas"]["AnswerPut"]["examples"]
+        schemas = schema["components"]["schemas"]
+        assert schemas["AnswerFields"]["examples"]
+        # One definition per field: the body's limits are the command's, in the OpenAPI too.
+        assert schemas["ContributionFields"]["properties"]["text"]["maxLength"] == 5000
+        assert schema["paths"]["/projects/{project_id}/contributions"]["post"]["responses"]["202"]
 
 
 async def test_contact_details_stay_with_the_coordinator(http):
