@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # How long the API waits on Temporal (and on a worker answering) before a 503.
     rpc_timeout_seconds: float = 5.0
     max_body_bytes: int = 256 * 1024
+    # A worker whose last poll of the task queue is older is taken as stopped (an idle worker
+    # polls at least every 70 s).
+    worker_seen_within: timedelta = timedelta(minutes=2)
     # The shortest phase a launch accepts (action may be 0: skipped). Tests and the benchmark
     # lower it to run whole lifecycles in seconds.
     min_phase: timedelta = MIN_PHASE

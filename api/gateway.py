@@ -37,8 +37,6 @@ from settings import Settings
 from workflows.project import EventsQuery, ProjectWorkflow
 
 RETRY_AFTER = "5"
-# A worker whose last poll is older than this is taken as stopped.
-WORKER_SEEN_WITHIN = timedelta(minutes=2)
 # The server accepts 10 updates in flight per workflow and makes the client back off slowly
 # past that: this process sends at most 8 at once per project and queues the rest.
 UPDATES_IN_FLIGHT_PER_PROJECT = 8
@@ -350,7 +348,7 @@ class ProjectGateway:
             return False
         now = datetime.now(UTC)
         return any(
-            now - poller.last_access_time.ToDatetime(tzinfo=UTC) < WORKER_SEEN_WITHIN
+            now - poller.last_access_time.ToDatetime(tzinfo=UTC) < self.settings.worker_seen_within
             for poller in described.pollers
         )
 

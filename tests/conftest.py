@@ -7,7 +7,7 @@ one time-skipping test server per test that needs timers (time skipping is globa
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from workflows import search_attributes as sa
 class Harness:
     client: Client
     settings: Settings
-    outbox: OutboxAdapter
+    outbox: OutboxAdapter | None
 
     @property
     def task_queue(self) -> str:
@@ -49,7 +49,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-def _settings(tmp_path: Path, **overrides) -> Settings:
+def make_harness_settings(tmp_path: Path, **overrides) -> Settings:
     return Settings(
         data_dir=tmp_path,
         task_queue=f"alliance-test-{uuid.uuid4().hex[:8]}",
@@ -58,7 +58,7 @@ def _settings(tmp_path: Path, **overrides) -> Settings:
 
 
 async def _harness(client: Client, tmp_path: Path) -> AsyncIterator[Harness]:
-    settings = _settings(tmp_path)
+    settings = make_harness_settings(tmp_path)
     outbox = OutboxAdapter(settings.outbox_dir)
     # Fail a workflow at once on any bug (or non-determinism) instead of retrying its task.
     worker = build_worker(
@@ -122,9 +122,24 @@ def api_settings(harness: Harness, **overrides) -> Settings:
 
 
 @pytest.fixture
-async def http(dev: Harness) -> AsyncIterator[httpx.AsyncClient]:
+async def http_factory(dev: Harness) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """APIs over HTTP (in process) with settings of the test's own, on the same worker."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(**overrides) -> httpx.AsyncClient:
+        app = create_app(api_settings(dev, **overrides), client=dev.client)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://alliance.test"
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def http(http_factory: Callable[..., httpx.AsyncClient]) -> httpx.AsyncClient:
     """The API over HTTP (in process), with a real worker on a real dev server."""
-    app = create_app(api_settings(dev), client=dev.client)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://alliance.test") as client:
-        yield client
+    return http_factory()
