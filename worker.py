@@ -17,6 +17,7 @@ from contextlib import suppress
 
 import structlog
 import uvloop
+from structlog.types import EventDict
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -87,6 +88,12 @@ def build_worker(
     )
 
 
+def _drop_terminal_colours(_: object, __: str, event: EventDict) -> EventDict:
+    # uvicorn adds a copy of each message with terminal colour codes: noise in a JSON line.
+    event.pop("color_message", None)
+    return event
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Render stdlib records (the SDK's workflow/activity loggers) through structlog."""
     shared = [structlog.stdlib.add_log_level, structlog.processors.TimeStamper(fmt="iso")]
@@ -95,6 +102,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _drop_terminal_colours,
                 structlog.processors.format_exc_info,
                 structlog.processors.JSONRenderer(ensure_ascii=False),
             ],

@@ -50,6 +50,8 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
             assert line or run.poll() is None, f"run_local exited early:\n{output}"
             output += line
             assert time.monotonic() < deadline, f"not running after 90 s:\n{output}"
+        # A newcomer's first screen is clean: JSON log lines without terminal colour codes.
+        assert "color_message" not in output and "\x1b[" not in output, output
         with urllib.request.urlopen(f"http://127.0.0.1:{ui}/", timeout=10) as page:
             assert page.status == 200  # the Temporal Web UI
 
@@ -67,7 +69,12 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
         # The API, with the coordinator credential the run command printed.
         credential = output.split("Coordinator credential (organisation mda-lyon8): ")[1].split()[0]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=10) as http:
-            assert (await http.get("/readyz")).json() == {"status": "ready"}
+            for _ in range(50):  # ready once the worker's first poll reached the server
+                ready = await http.get("/readyz")
+                if ready.status_code == 200:
+                    break
+                time.sleep(0.1)
+            assert ready.json() == {"status": "ready"}
             assert (await http.get("/docs")).status_code == 200
             launched = await http.post(
                 "/projects", json=project_body(2), headers={"Authorization": f"Bearer {credential}"}
