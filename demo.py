@@ -39,7 +39,8 @@ PROJECT = {
         },
         {
             "id": "facil",
-            "organisation_name": "Camille Martin (médiatrice)",
+            "organisation_name": "Coopérative Facil (médiation)",
+            "person_name": "Camille Martin",
             "organisation_id": "coop-facil",
             "organisation_kind": "company",
             "role": "facilitator",
@@ -48,6 +49,7 @@ PROJECT = {
         {
             "id": "mairie",
             "organisation_name": "Mairie du 8e arrondissement",
+            "person_name": "Jean Dupuis",
             "organisation_id": "mairie-lyon8",
             "organisation_kind": "local_authority",
             "role": "partner",
@@ -56,6 +58,7 @@ PROJECT = {
         {
             "id": "habitants",
             "organisation_name": "Association des habitants des États-Unis",
+            "person_name": "Nadia Benali",
             "organisation_id": "assoc-etats-unis",
             "organisation_kind": "inhabitants",
             "role": "partner",
@@ -72,7 +75,7 @@ PROJECT = {
         },
         {
             "id": "metropole",
-            "organisation_name": "Métropole de Lyon (financeur)",
+            "organisation_name": "Métropole de Lyon",
             "organisation_id": "metropole-lyon",
             "organisation_kind": "public_body",
             "role": "observer",
@@ -142,7 +145,8 @@ class Demo:
         print(f"  Temporal UI: {launched['links']['ui']}")
         print("  Personal tokens (send each as 'Authorization: Bearer <token>'):")
         for p in launched["participants"]:
-            print(f"    {p['role']:<12} {p['name']:<45} {p['token']}")
+            who = p["organisation_name"] + (f" ({p['person_name']})" if p["person_name"] else "")
+            print(f"    {p['role']:<12} {who:<58} {p['token']}")
 
 
 def run(stop_at: str) -> None:
