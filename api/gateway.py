@@ -31,9 +31,10 @@ from temporalio.service import RPCError, RPCStatusCode
 import temporal_client
 from api.errors import ApiError
 from domain import commands as cmd
-from domain.models import ProjectSpec
+from domain.models import Outcome, ProjectSpec
 from domain.views import ActionResult, ProjectView
 from settings import Settings
+from workflows import search_attributes as sa
 from workflows.project import EventsQuery, ProjectWorkflow
 
 RETRY_AFTER = "5"
@@ -103,10 +104,8 @@ class ProjectGateway:
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND and project_id is not None:
                 raise await self._missing_or_over(project_id) from None
-            if e.status in (
-                RPCStatusCode.DEADLINE_EXCEEDED,
-                RPCStatusCode.CANCELLED,
-                RPCStatusCode.FAILED_PRECONDITION,  # "no poller seen for task queue recently"
+            if e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) or (
+                e.status == RPCStatusCode.FAILED_PRECONDITION and "poller" in e.message
             ):
                 raise await self._no_answer() from None
             if e.status == RPCStatusCode.UNAVAILABLE:
@@ -140,18 +139,25 @@ class ProjectGateway:
                 "nothing was recorded; try again when it is back",
                 headers={"Retry-After": RETRY_AFTER},
             )
-        return _unavailable("the project's worker did not answer in time; nothing was recorded")
+        return ApiError(
+            503,
+            "worker_slow",
+            "the project's worker did not answer in time; nothing was recorded; try again",
+            headers={"Retry-After": RETRY_AFTER},
+        )
 
     async def _missing_or_over(self, project_id: str) -> ApiError:
         try:
             described = await (await self.handle(project_id)).describe(rpc_timeout=self.rpc_timeout)
         except RPCError:
             return ApiError(404, "project_not_found", f"no project {project_id!r}")
-        if described.status != WorkflowExecutionStatus.RUNNING:
+        if described.status == WorkflowExecutionStatus.RUNNING:
+            return ApiError(404, "project_not_found", f"no project {project_id!r}")
+        if described.typed_search_attributes.get(sa.OUTCOME) == Outcome.cancelled:
             return ApiError(
-                409, "project_over", "the project is closed; nothing more can be recorded"
+                409, "project_over", "the project was cancelled; nothing more can be recorded"
             )
-        return ApiError(404, "project_not_found", f"no project {project_id!r}")
+        return ApiError(409, "project_over", "the project is closed; nothing more can be recorded")
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -314,13 +320,10 @@ class ProjectGateway:
             except RPCError as e:
                 if e.status != RPCStatusCode.NOT_FOUND:
                     raise
-            # Not in this run: maybe recorded before a continue-as-new.
-            try:
-                recent = await handle.query(
-                    ProjectWorkflow.recent_action, update_id, rpc_timeout=self.rpc_timeout
-                )
-            except (RPCError, RPCTimeoutOrCancelledError):
-                recent = None
+            # Not in this run: maybe recorded before a continue-as-new (a worker must say).
+            recent = await handle.query(
+                ProjectWorkflow.recent_action, update_id, rpc_timeout=self.rpc_timeout
+            )
         if recent is None:
             raise ApiError(
                 404,

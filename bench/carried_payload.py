@@ -30,9 +30,18 @@ def build(partners: int, text_len: int) -> Project:
     text = ("Diagnostic partagé du quartier : " * 20)[:text_len]
     people = [
         Participant(
-            id="coord", organisation_name="Maison des Associations", organisation_id="mda", role="coordinator"
+            id="coord",
+            organisation_name="Maison des Associations",
+            organisation_id="mda",
+            role="coordinator",
         ),
-        Participant(id="fac", organisation_name="Coop", person_name="Facilitatrice", organisation_id="coop", role="facilitator"),
+        Participant(
+            id="fac",
+            organisation_name="Coop",
+            person_name="Facilitatrice",
+            organisation_id="coop",
+            role="facilitator",
+        ),
     ] + [
         Participant(
             id=f"p{n}",

@@ -163,7 +163,8 @@ class Bench:
         response = await self.http.request(
             method, path, json=body, headers={"Authorization": f"Bearer {token}"}
         )
-        if response.status_code >= 400:
+        # A 202 is an action not yet recorded: for a measure, as much a failure as an error.
+        if response.status_code >= 400 or response.status_code == 202:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json()
 

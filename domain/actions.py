@@ -18,7 +18,7 @@ from domain import commands as cmd
 from domain import deciders
 from domain import events as ev
 from domain.errors import Rejected
-from domain.models import Participant, Phase, Process, Role
+from domain.models import Participant, Phase, Process, Role, voting_roles
 from domain.state import ProjectState
 
 Decider = Callable[[ProjectState, Any, Participant, datetime], list[ev.EventData]]
@@ -49,9 +49,8 @@ class Action:
         """Who may take this action under a process (None: under any process)."""
         if not self.vote:
             return self.roles
-        if process is None or process.facilitator_votes:
-            return self.roles | {Role.facilitator}
-        return self.roles
+        # Under any process: whoever some process lets vote.
+        return self.roles | voting_roles(process is None or process.facilitator_votes)
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -173,10 +172,13 @@ ACTIONS: tuple[Action, ...] = (
     Action(cmd.Cancel, "cancel", COORDINATOR, "cancel the project", deciders.cancel),
 )
 
-_BY_COMMAND: dict[type[cmd.Command], Action] = {a.command: a for a in ACTIONS}
+# Commands, and commands as the workflow reads them back (cmd.as_recorded).
+_BY_COMMAND: dict[type, Action] = {a.command: a for a in ACTIONS} | {
+    cmd.as_recorded(a.command): a for a in ACTIONS
+}
 
 
-def action_for(command_type: type[cmd.Command]) -> Action:
+def action_for(command_type: type) -> Action:
     return _BY_COMMAND[command_type]
 
 
@@ -200,7 +202,7 @@ def role_refusal(action: Action, role: Role, process: Process | None) -> Rejecte
         return Rejected(
             "not_allowed",
             f"observers follow the project and read everything, but do not act: "
-            f"{who_may(action, None if action.vote else process).split(' (')[0]}",
+            f"only a {_roles_in_words(action.roles)} may {action.words}",
         )
     return Rejected("not_allowed", f"{who_may(action, process)}; you take part as {role.value}")
 

@@ -10,14 +10,22 @@ from the verified token, never from the request body, so a partner can act only 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    create_model,
+    model_validator,
+)
 
 from domain.fields import (
-    EMAIL_PATTERN,
-    WEBHOOK_URL_PATTERN,
+    ClearableEmail,
+    ClearableWebhookUrl,
     Description,
     Duration,
     Email,
@@ -26,11 +34,11 @@ from domain.fields import (
     LongText,
     Moment,
     Note,
+    OptionalLine,
     Reason,
     ShortNote,
     TimeZone,
     WebhookUrl,
-    clean_line,
 )
 from domain.models import (
     DEFAULT_DURATIONS,
@@ -41,6 +49,7 @@ from domain.models import (
     OrganisationKind,
     Phase,
     Role,
+    voting_roles,
 )
 
 
@@ -65,9 +74,7 @@ class ParticipantFields(Model):
 
     organisation_name: Line = Field(examples=["Mairie du 8e"])
     # The person who represents the organisation; may be left out.
-    person_name: Annotated[str, BeforeValidator(clean_line), Field(max_length=200)] = Field(
-        default="", examples=["Camille Martin"]
-    )
+    person_name: OptionalLine = Field(default="", examples=["Camille Martin"])
     organisation_id: Identifier
     organisation_kind: OrganisationKind = OrganisationKind.other
     role: Role
@@ -130,15 +137,11 @@ class LaunchFields(Model):
 
     @model_validator(mode="after")
     def _participants_make_an_alliance(self) -> LaunchFields:
-        ids = [p.id for p in self.participants if p.id]
-        if len(ids) != len(set(ids)):
-            raise ValueError("participant ids must be unique within a project")
         roles = {p.role for p in self.participants}
         for needed in (Role.coordinator, Role.facilitator):
             if needed not in roles:
                 raise ValueError(f"a project needs at least one {needed.value}")
-        voting = {Role.partner} | ({Role.facilitator} if self.process.facilitator_votes else set())
-        if not roles & voting:
+        if not roles & voting_roles(self.process.facilitator_votes):
             raise ValueError(
                 "a project needs at least one partner to decide (or facilitator_votes: true)"
             )
@@ -170,7 +173,7 @@ class AddContribution(Command, ContributionFields):
 
 class IndicatorDraft(Model):
     name: Line
-    target: Annotated[str, BeforeValidator(clean_line), Field(max_length=500)] = ""
+    target: OptionalLine = ""
 
 
 class ProposalFields(Model):
@@ -264,20 +267,8 @@ class ResendLink(Command):
 
 class ContactFields(Model):
     # Left out: unchanged. An empty string clears the email or webhook.
-    email: (
-        Annotated[
-            str, BeforeValidator(clean_line), Field(max_length=320, pattern=f"^$|{EMAIL_PATTERN}")
-        ]
-        | None
-    ) = None
-    webhook_url: (
-        Annotated[
-            str,
-            BeforeValidator(clean_line),
-            Field(max_length=2000, pattern=f"^$|{WEBHOOK_URL_PATTERN}"),
-        ]
-        | None
-    ) = None
+    email: ClearableEmail | None = None
+    webhook_url: ClearableWebhookUrl | None = None
     language: Language | None = None
     time_zone: TimeZone | None = None
 
@@ -315,3 +306,52 @@ class Cancel(Command, CancelFields):
 def fingerprint(command: Command) -> str:
     """Identifies a request's content, so a reused idempotency key with another body is caught."""
     return hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:32]
+
+
+# -- commands as recorded ----------------------------------------------------------------------
+
+
+def as_recorded(command_type: type[Model]) -> type[BaseModel]:
+    """The same command with no limits and no cleaning: how the workflow reads an update's
+    payload. Temporal decodes an accepted update's payload again on every replay; read with
+    today's limits, a limit tightened later (or a time zone gone from the tz database) would
+    refuse what history says was accepted, and the project could not replay. Limits are
+    checked once, by the validator, when the action is sent."""
+    recorded = _RECORDED.get(command_type)
+    if recorded is None:
+        fields: dict[str, Any] = {
+            name: (
+                _loose(info.annotation),
+                Field(default_factory=info.default_factory)
+                if info.default_factory is not None
+                else Field(default=info.default),
+            )
+            for name, info in command_type.model_fields.items()
+        }
+        recorded = create_model(
+            f"Recorded{command_type.__name__}",
+            __config__=ConfigDict(extra="ignore"),
+            __module__=__name__,
+            **fields,
+        )
+        _RECORDED[command_type] = recorded
+    return recorded
+
+
+_RECORDED: dict[type[BaseModel], type[BaseModel]] = {}
+
+
+def _loose(annotation: Any) -> Any:
+    """An annotation without its constraints and validators, nested models as recorded."""
+    if annotation is AwareDatetime:
+        return datetime
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _loose(get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, Model):
+        return as_recorded(annotation)
+    if origin in (Union, UnionType):
+        return Union[tuple(_loose(arg) for arg in get_args(annotation))]  # noqa: UP007
+    if origin in (list, dict):
+        return origin[tuple(_loose(arg) for arg in get_args(annotation))]
+    return annotation

@@ -26,7 +26,7 @@ _LINE_BREAKS = re.compile(r"\s*[\t\n]\s*")
 def clean_text(value: object) -> object:
     if not isinstance(value, str):
         return value
-    return _CONTROL.sub("", value.replace("\r\n", "\n")).strip()
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def clean_line(value: object) -> object:
@@ -45,38 +45,51 @@ def _not_blank(value: str) -> str:
 # Ids chosen by people or programs: letters, digits and . _ : -
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 # One line: names, titles, territories.
+# (The length comes first, on the str itself, so its error speaks of characters; the cleaning
+# still runs before it.)
 Line = Annotated[
-    str, BeforeValidator(clean_line), AfterValidator(_not_blank), StringConstraints(max_length=200)
+    str, StringConstraints(max_length=200), BeforeValidator(clean_line), AfterValidator(_not_blank)
 ]
 # A paragraph or more: contributions, proposals, plans, objections.
 LongText = Annotated[
     str,
+    StringConstraints(max_length=5000),
     BeforeValidator(clean_text),
     AfterValidator(_not_blank),
-    StringConstraints(max_length=5000),
 ]
 # Optional words (a reason that may be left out, a description): cleaned, may be empty.
-ShortNote = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=1000)]
-Note = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=2000)]
-Description = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=5000)]
+ShortNote = Annotated[str, StringConstraints(max_length=1000), BeforeValidator(clean_text)]
+Note = Annotated[str, StringConstraints(max_length=2000), BeforeValidator(clean_text)]
+Description = Annotated[str, StringConstraints(max_length=5000), BeforeValidator(clean_text)]
 # A reason people will read: required, so never empty.
 Reason = Annotated[
-    str, BeforeValidator(clean_text), AfterValidator(_not_blank), StringConstraints(max_length=1000)
+    str, StringConstraints(max_length=1000), BeforeValidator(clean_text), AfterValidator(_not_blank)
 ]
 
 # Shapes, not deliverability: a notification that cannot be delivered is recorded as failed.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 WEBHOOK_URL_PATTERN = r"^https?://[^\s/]+\S*$"
 Email = Annotated[
-    str,
-    BeforeValidator(clean_line),
-    StringConstraints(max_length=320, pattern=EMAIL_PATTERN),
+    str, StringConstraints(max_length=320, pattern=EMAIL_PATTERN), BeforeValidator(clean_line)
 ]
 WebhookUrl = Annotated[
     str,
-    BeforeValidator(clean_line),
     StringConstraints(max_length=2000, pattern=WEBHOOK_URL_PATTERN),
+    BeforeValidator(clean_line),
 ]
+# Left out: unchanged; an empty string clears it (a participant's own contact settings).
+ClearableEmail = Annotated[
+    str,
+    StringConstraints(max_length=320, pattern=f"^$|{EMAIL_PATTERN}"),
+    BeforeValidator(clean_line),
+]
+ClearableWebhookUrl = Annotated[
+    str,
+    StringConstraints(max_length=2000, pattern=f"^$|{WEBHOOK_URL_PATTERN}"),
+    BeforeValidator(clean_line),
+]
+# A name given beside another (the person's, a target): one line, may be empty.
+OptionalLine = Annotated[str, StringConstraints(max_length=200), BeforeValidator(clean_line)]
 
 
 def _known_time_zone(value: str) -> str:
@@ -91,8 +104,8 @@ def _known_time_zone(value: str) -> str:
 
 TimeZone = Annotated[
     str,
-    BeforeValidator(clean_line),
     StringConstraints(min_length=1, max_length=64),
+    BeforeValidator(clean_line),
     AfterValidator(_known_time_zone),
 ]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Record(BaseModel):
@@ -106,6 +107,14 @@ class Participant(Record):
     token_version: int = 1
     active: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name_before_the_split(cls, data: Any) -> Any:
+        # Recorded before organisation and person were two fields: `name` was the organisation.
+        if isinstance(data, dict) and "organisation_name" not in data and "name" in data:
+            data = {**data, "organisation_name": data["name"]}
+        return data
+
     @property
     def display_name(self) -> str:
         """How others name this participant: the organisation, and the person when known."""
@@ -147,10 +156,12 @@ class Process(Record):
         return getattr(self, phase.value)
 
     def voting_roles(self) -> frozenset[Role]:
-        return VOTING_ROLES | ({Role.facilitator} if self.facilitator_votes else set())
+        return voting_roles(self.facilitator_votes)
 
 
-VOTING_ROLES = frozenset({Role.partner})
+def voting_roles(facilitator_votes: bool) -> frozenset[Role]:
+    """Partners vote; the facilitator too when the process says so."""
+    return frozenset({Role.partner, Role.facilitator} if facilitator_votes else {Role.partner})
 
 
 class ProjectSpec(Record):

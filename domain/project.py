@@ -45,7 +45,7 @@ def spec_for(
         duration = getattr(launch.process, phase.value).duration
         if phase == Phase.action and duration == timedelta(0):
             continue
-        if duration < min_phase:
+        if duration <= timedelta(0) or duration < min_phase:
             raise Rejected(
                 "phase_too_short",
                 f"the {phase.value} phase lasts {duration}; a phase lasts at least "

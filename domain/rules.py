@@ -85,9 +85,11 @@ def tally(state: ProjectState) -> Tally:
 def outcome_of(rule: DecisionRule, tally: Tally, quorum: float) -> Outcome:
     """The process's rule applied to a tally. The quorum comes first, for every rule: a
     decision few took part in is no decision. A quorum of 0 makes silence consent."""
+    if tally.voters == 0:
+        return Outcome.no_quorum  # nobody left to decide, whatever the quorum
     if quorum == 0:
         tally = tally.model_copy(update={"consents": tally.consents + tally.silent, "silent": 0})
-    elif tally.voters == 0 or tally.answers / tally.voters < quorum:
+    elif tally.answers / tally.voters < quorum:
         return Outcome.no_quorum
     match rule:
         case DecisionRule.consent:

@@ -101,7 +101,8 @@ class ActionResult(BaseModel):
     pending: int
     # The item the action created or touched: a contribution, proposal or participant id.
     item_id: str | None = None
-    # For an invitation or a re-sent link: the token version to sign.
+    # For an invitation or a re-sent link: the role and token version to sign.
+    role: Role | None = None
     token_version: int | None = None
     # Of the request that produced this result: a retry with the same key must match it.
     fingerprint: str = ""
@@ -113,6 +114,7 @@ class ActionResult(BaseModel):
 def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: str) -> ActionResult:
     """The compact answer to an accepted action, from the state it left."""
     item_id, token_version = item_of(recorded)
+    role = state.participants[item_id].role if token_version and item_id else None
     return ActionResult(
         unchanged=not recorded,
         warnings=warnings_for(state, recorded),
@@ -123,6 +125,7 @@ def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: st
         deadline=state.deadline,
         pending=len(rules.pending(state)),
         item_id=item_id,
+        role=role,
         token_version=token_version,
         fingerprint=fingerprint,
     )

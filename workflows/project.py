@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.reports import ReportActivities, ReportRequest
     from domain import commands as cmd
     from domain import events as ev
-    from domain.actions import ACTIONS
+    from domain.actions import ACTIONS, action_for
     from domain.models import Outcome, Phase, ProjectSpec
     from domain.notices import notice_for
     from domain.project import Alarm, Project, Rejected
@@ -110,9 +110,11 @@ def _with_action_updates(cls: type) -> type:
 
         handler.__name__ = handler.__qualname__ = action.update
         validator.__name__ = validator.__qualname__ = f"_validate_{action.update}"
-        # The SDK reads the argument's type from the annotations to decode the payload.
-        handler.__annotations__ = {"command": action.command, "return": ActionResult}
-        validator.__annotations__ = {"command": action.command, "return": None}
+        # The SDK reads the argument's type from the annotations to decode the payload: the
+        # command as recorded, without limits, so a replay never refuses what was accepted.
+        recorded = cmd.as_recorded(action.command)
+        handler.__annotations__ = {"command": recorded, "return": ActionResult}
+        validator.__annotations__ = {"command": recorded, "return": None}
         update = workflow.update(name=action.update)(handler)
         update.validator(validator)  # type: ignore[attr-defined]
         setattr(cls, action.update, update)
@@ -375,8 +377,25 @@ class ProjectWorkflow:
                     non_retryable=True,
                 )
             return  # a replay of an action already recorded: the handler returns its result
+        # The limits, checked here once: the handler reads the payload as recorded.
+        command_type = action_for(type(command)).command
         try:
-            self.project.check(command, workflow.now())
+            checked = command_type.model_validate(command.model_dump())
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ApplicationError(
+                f"{where}: {first['msg']}", type="invalid_request", non_retryable=True
+            ) from None
+        if checked.model_dump() != command.model_dump():
+            raise ApplicationError(
+                "texts must come cleaned: no control characters other than newline and tab, "
+                "no surrounding spaces",
+                type="invalid_request",
+                non_retryable=True,
+            )
+        try:
+            self.project.check(checked, workflow.now())
         except Rejected as r:
             raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
 

@@ -19,20 +19,22 @@ router = APIRouter(
 )
 
 
-async def _with_token(
-    acting: Acting, signer: TokenSigner, result: ActionResult
+def _with_token(
+    acting: Acting,
+    signer: TokenSigner,
+    result: ActionResult,
+    who: cmd.ParticipantFields | ParticipantPublic,
 ) -> InvitationResponse:
-    """The participant's new personal token, shown this once to the coordinator."""
-    assert result.item_id is not None and result.token_version is not None
-    view = await acting.gateway.view(acting.project_id)
-    who: ParticipantPublic = next(p for p in view.participants if p.id == result.item_id)
-    token = signer.sign(acting.project_id, who.id, who.role, result.token_version)
+    """The participant's new personal token, shown this once to the coordinator; signed from
+    the recorded result, so a recorded action never looks unrecorded."""
+    assert result.item_id and result.role and result.token_version
+    token = signer.sign(acting.project_id, result.item_id, result.role, result.token_version)
     return InvitationResponse(
         participant=ParticipantToken(
-            id=who.id,
+            id=result.item_id,
             organisation_name=who.organisation_name,
             person_name=who.person_name,
-            role=who.role,
+            role=result.role,
             token=token,
         ),
         result=result,
@@ -48,7 +50,7 @@ async def invite(
     signer: Signer,
 ) -> InvitationResponse:
     result = await acting.perform(participant=body.model_dump())
-    return await _with_token(acting, signer, result)
+    return _with_token(acting, signer, result, body)
 
 
 @router.delete(
@@ -72,8 +74,11 @@ async def resend_link(
     acting: Annotated[Acting, acting_as(cmd.ResendLink)],
     signer: Signer,
 ) -> InvitationResponse:
+    view = await acting.gateway.view(acting.project_id)  # before: a 404 changes nothing
+    who = next((p for p in view.participants if p.id == participant_id), None)
     result = await acting.perform(participant_id=participant_id)
-    return await _with_token(acting, signer, result)
+    assert who is not None  # the workflow refuses an unknown participant
+    return _with_token(acting, signer, result, who)
 
 
 @router.post(
@@ -88,7 +93,7 @@ async def replace(
     signer: Signer,
 ) -> InvitationResponse:
     result = await acting.perform(participant_id=participant_id, **body.model_dump())
-    return await _with_token(acting, signer, result)
+    return _with_token(acting, signer, result, body.replacement)
 
 
 @router.patch(

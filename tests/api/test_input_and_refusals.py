@@ -93,18 +93,24 @@ async def test_the_same_person_twice_is_refused_and_the_same_organisation_noted(
     assert [w["code"] for w in invited["result"]["warnings"]] == ["same_organisation"]
 
 
-async def test_refusals_say_what_is_true(http):
+async def test_refusals_say_what_is_true(http, dev):
     project = await ApiProject.launch(http)
     response = await project.call("PUT", "/answer", "obs", {"kind": "consent"})
     assert response.status_code == 403
-    assert "observers follow the project" in response.json()["message"]
-    assert "facilitator" not in response.json()["message"]
+    assert response.json()["message"] == (
+        "observers follow the project and read everything, but do not act: "
+        "only a partner may answer a decision"
+    )
     listing = await http.get("/projects", headers=project.auth("p1"))
     assert listing.status_code == 403 and "coordinator credential" in listing.json()["message"]
     assert "ops credential" in listing.json()["message"]
     await project.ok("POST", "/cancel", "coordinator-credential", {"reason": "Plus de budget"})
     response = await project.call("POST", "/contributions", "p1", {"kind": "need", "text": "x"})
     assert response.status_code == 409 and "cancelled" in response.json()["message"]
+    # Also once the workflow has ended.
+    await dev.client.get_workflow_handle(f"project-{project.id}").result()
+    response = await project.call("POST", "/contributions", "p1", {"kind": "need", "text": "y"})
+    assert response.status_code == 409 and "was cancelled" in response.json()["message"]
 
 
 async def test_the_view_and_events_name_no_server_file(http):

@@ -66,9 +66,6 @@ async def test_a_stopped_worker_gives_202_and_the_action_is_recorded_once_it_is_
 
     waiting = await http.get(keyed.headers["Location"], headers=project.auth("p2"))
     assert waiting.status_code == 202
-    # The action URL answers only the one who sent it.
-    other = await http.get(keyed.headers["Location"], headers=project.auth("p1"))
-    assert other.status_code == 404
     # A read needs a worker: said in words, nothing changed.
     read = await http.get(f"/projects/{project.id}", headers=project.auth("p1"))
     assert read.status_code == 503 and "no Alliance worker is running" in read.json()["message"]
@@ -76,6 +73,9 @@ async def test_a_stopped_worker_gives_202_and_the_action_is_recorded_once_it_is_
     async with build_worker(harness.client, harness.settings):
         recorded = await follow(project, keyed.headers["Location"], "p2", body, key="salle-1")
         assert len(recorded["seqs"]) == 1
+        # The action URL answers only the one who sent it.
+        other = await http.get(keyed.headers["Location"], headers=project.auth("p1"))
+        assert other.status_code == 404
         key = unkeyed.headers["Location"].rsplit("/", 1)[1]
         await follow(
             project, unkeyed.headers["Location"], "p3", {"kind": "need", "text": "Bancs"}, key

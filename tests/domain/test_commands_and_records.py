@@ -107,7 +107,8 @@ def test_extensions_and_phases_obey_the_same_longest_duration():
 def test_an_old_event_over_todays_limits_or_with_a_removed_field_still_folds():
     spec = make_spec(1).model_dump(mode="json")
     spec["title"] = "T" * 10_000  # over today's 200 characters
-    spec["participants"][0]["name"] = "a field since removed"
+    # Before the split, one `name` held the organisation: it still names it.
+    spec["participants"][0]["name"] = spec["participants"][0].pop("organisation_name")
     spec["participants"][0]["fax"] = "+33 4 00 00 00 00"
     log = [
         {"seq": 1, "at": NOW.isoformat(), "actor": "coord", "legacy": 1,
@@ -119,6 +120,26 @@ def test_an_old_event_over_todays_limits_or_with_a_removed_field_still_folds():
     ]  # fmt: skip
     state = fold(ev.Event.model_validate(e) for e in log)
     assert len(state.spec.title) == 10_000 and len(state.contributions[0].text) == 20_000
+    assert state.participants["coord"].organisation_name == "Maison des Associations"
+
+
+def test_an_accepted_command_reads_back_whatever_todays_limits_say():
+    """Temporal decodes an accepted update's payload again at every replay."""
+    recorded = cmd.as_recorded(cmd.InviteParticipant).model_validate(
+        {
+            "actor": {"participant_id": "coord", "token_version": 1},
+            "participant": {
+                "organisation_name": "O" * 900,
+                "organisation_id": "not an identifier",
+                "role": "partner",
+                "time_zone": "Gone/FromTheDatabase",
+            },
+        }
+    )
+    assert len(recorded.participant.organisation_name) == 900
+    sent = cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Trop cher")
+    again = cmd.as_recorded(cmd.GiveAnswer).model_validate(sent.model_dump())
+    assert cmd.fingerprint(again) == cmd.fingerprint(sent)  # idempotency keys still match
 
 
 # -- actions that change nothing, and people who take part once ---------------------------------
@@ -186,7 +207,7 @@ def test_an_observer_is_told_observers_read_only():
     project = diagnosis_project()
     with pytest.raises(Rejected) as refused:
         project.execute(cmd.AddContribution(actor=actor("obs"), kind="need", text="x"), NOW)
-    assert "observers follow the project" in refused.value.message
+    assert refused.value.message.endswith("only a partner may add a contribution")
     assert "facilitator" not in refused.value.message
 
 
@@ -231,7 +252,7 @@ def test_the_workflow_defines_one_named_update_per_action():
     updates = _Definition.from_class(ProjectWorkflow).updates
     assert set(updates) == {a.update for a in ACTIONS}
     for action in ACTIONS:
-        assert updates[action.update].arg_types == [action.command]
+        assert updates[action.update].arg_types == [cmd.as_recorded(action.command)]
         assert updates[action.update].validator is not None
 
 

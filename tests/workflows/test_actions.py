@@ -271,3 +271,15 @@ async def test_continue_as_new_keeps_every_event_the_phase_and_the_deadline(dev)
         m for m in dev.outbox.read(spec.id) if m["kind"] == "phase_opened" and m["to"] == "p1"
     ]
     assert len(opened) == len({m["event_seq"] for m in opened}) == 4
+
+
+async def test_a_command_sent_around_the_api_is_checked_by_the_validator(dev):
+    """The handler reads payloads as recorded (no limits), so the validator checks them."""
+    d = await Driver.start(dev.client, make_spec(2), dev.task_queue)
+    before = await d.events()
+    blank = cmd.AddContribution.model_construct(actor=actor("p1"), kind="need", text="   ")
+    refusal = await d.refused(blank)
+    assert refusal.code == "invalid_request" and refusal.message.startswith("text: ")
+    dirty = cmd.AddContribution.model_construct(actor=actor("p1"), kind="need", text=" x\x07")
+    assert (await d.refused(dirty)).code == "invalid_request"
+    assert await d.events() == before
