@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
+from api.pages import routes as pages
 from api.routes import actions, health, participants, projects
 from api.security import Authenticator, TokenSigner
 from settings import Settings
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     install_error_handlers(app)
     for module in (health, projects, participants, actions):
         app.include_router(module.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.STATIC, name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

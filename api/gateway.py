@@ -32,7 +32,7 @@ import temporal_client
 from api.errors import ApiError
 from domain import commands as cmd
 from domain.models import Outcome, ProjectSpec
-from domain.views import ActionResult, ProjectView
+from domain.views import ActionResult, PageData, ProjectView
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.project import EventsQuery, ProjectWorkflow
@@ -165,6 +165,13 @@ class ProjectGateway:
         async with self._errors(project_id):
             handle = await self.handle(project_id)
             return await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+
+    async def page(self, project_id: str, participant_id: str) -> PageData | None:
+        async with self._errors(project_id):
+            handle = await self.handle(project_id)
+            return await handle.query(
+                ProjectWorkflow.page, participant_id, rpc_timeout=self.rpc_timeout
+            )
 
     async def events(self, project_id: str, after: int, limit: int) -> list[Any]:
         async with self._errors(project_id):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from domain import events as ev
 from domain import rules
+from domain.actions import available
 from domain.models import (
     Answer,
     Contribution,
@@ -19,6 +20,7 @@ from domain.models import (
     Language,
     OrganisationKind,
     Outcome,
+    Participant,
     Phase,
     Plan,
     ProgressNote,
@@ -168,6 +170,37 @@ def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
                 return pid, version
     removed = [e.data.participant_id for e in recorded if isinstance(e.data, ev.ParticipantRemoved)]
     return (removed[0], None) if removed else (None, None)
+
+
+class PageData(BaseModel):
+    """Everything one participant's page shows, from one query."""
+
+    view: ProjectView
+    # The participant itself, with its own contact settings (shown to it alone).
+    me: Participant
+    # The updates the action table allows this participant now: the page's forms.
+    actions: list[str]
+    facilitator_votes: bool
+    quorum: float
+    # The latest events, for the timeline in words.
+    events: list[ev.Event]
+
+
+TIMELINE_LENGTH = 200
+
+
+def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) -> PageData | None:
+    me = state.participants.get(participant_id)
+    if me is None or state.spec is None:
+        return None
+    return PageData(
+        view=view(state),
+        me=me,
+        actions=[a.update for a in available(state, me)],
+        facilitator_votes=state.spec.process.facilitator_votes,
+        quorum=state.spec.process.quorum,
+        events=events[-TIMELINE_LENGTH:],
+    )
 
 
 def view(state: ProjectState) -> ProjectView:

@@ -35,9 +35,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.project import Alarm, Project, Rejected
     from domain.views import (
         ActionResult,
+        PageData,
         ProjectView,
         action_result,
         current_details,
+        page_data,
         report_markdown,
         view,
     )
@@ -442,6 +444,12 @@ class ProjectWorkflow:
     def report(self) -> str | None:
         state = self.project.state
         return report_markdown(state) if state.report else None
+
+    @workflow.query
+    def page(self, participant_id: str) -> PageData | None:
+        """What one participant's page shows: the view, itself, what it may do now, the
+        latest events."""
+        return page_data(self.project.state, self.project.events, participant_id)
 
     @workflow.query
     def recent_action(self, key: str) -> ActionResult | None:

@@ -1,0 +1,180 @@
+"""The pages' forms: one per action of the action table that a participant takes on its page,
+each turning the posted fields into its command's fields. Which forms a participant sees comes
+from the table (`PageData.actions`); the limits come from the commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from domain.actions import ACTIONS
+
+from . import words
+from .i18n import Texts
+
+if TYPE_CHECKING:
+    from .routes import Visit
+
+__all__ = ["ACTIONS", "FORMS", "Errors", "values_of"]
+
+
+def values_of(form: FormData) -> dict[str, Any]:
+    """The posted fields, lists for repeated names (checkboxes)."""
+    values: dict[str, Any] = {}
+    for key in form:
+        if key in ("csrf_token", "action_key"):
+            continue
+        found = form.getlist(key)
+        values[key] = found if key.endswith("[]") else found[-1]
+    return values
+
+
+def _text(values: dict[str, Any], name: str) -> str:
+    return str(values.get(name, ""))
+
+
+def _optional(values: dict[str, Any], name: str) -> str | None:
+    return str(values[name]) if values.get(name) not in (None, "") else None
+
+
+def _proposal(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    indicators = []
+    for n in (1, 2, 3):
+        name = _text(values, f"indicator_{n}").strip()
+        if name:
+            indicators.append({"name": name, "target": _text(values, f"target_{n}")})
+    return {
+        "title": _text(values, "title"),
+        "description": _text(values, "description"),
+        "indicators": indicators,
+    }
+
+
+def _plan(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    answers = {
+        key.removeprefix("objection_"): str(value)
+        for key, value in values.items()
+        if key.startswith("objection_")
+    }
+    return {
+        "proposal_ids": values.get("proposal_ids[]", []),
+        "summary": _text(values, "summary"),
+        "objection_answers": answers,
+    }
+
+
+def _deadline(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    # A datetime-local input has no time zone: it is the reader's own.
+    typed = _text(values, "deadline")
+    try:
+        deadline: Any = datetime.fromisoformat(typed).replace(tzinfo=visit.t.zone)
+    except ValueError:
+        deadline = typed
+    return {"deadline": deadline, "reason": _text(values, "reason")}
+
+
+def _assessment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    plan = visit.data.view.adopted_plan
+    scores = []
+    for indicator in plan.indicators if plan else []:
+        score = values.get(f"score_{indicator.id}")
+        if score:
+            scores.append(
+                {
+                    "indicator_id": indicator.id,
+                    "score": score,
+                    "comment": _text(values, f"comment_{indicator.id}"),
+                }
+            )
+    return {"scores": scores}
+
+
+def _contact(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    return {
+        "email": _text(values, "email"),
+        "webhook_url": _text(values, "webhook_url"),
+        "language": _optional(values, "language"),
+        "time_zone": _optional(values, "time_zone"),
+    }
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    # Where on the page the form stands (its section's id).
+    anchor: str
+    fields: Callable[[dict[str, Any], Visit], dict[str, Any]]
+
+
+FORMS: dict[str, FormSpec] = {
+    "add_contribution": FormSpec(
+        "contribuer", lambda v, _: {"kind": _text(v, "kind"), "text": _text(v, "text")}
+    ),
+    "submit_proposal": FormSpec("proposer", _proposal),
+    "amend_proposal": FormSpec(
+        "propositions",
+        lambda v, _: {"proposal_id": _text(v, "proposal_id"), "text": _text(v, "text")},
+    ),
+    "endorse_proposal": FormSpec(
+        "propositions", lambda v, _: {"proposal_id": _text(v, "proposal_id")}
+    ),
+    "submit_plan": FormSpec("plan", _plan),
+    "answer": FormSpec(
+        "repondre", lambda v, _: {"kind": _text(v, "kind"), "reason": _optional(v, "reason")}
+    ),
+    "state_outcome": FormSpec("issue", lambda v, _: {"text": _text(v, "text")}),
+    "extend_deadline": FormSpec("echeance", _deadline),
+    "close_phase": FormSpec("echeance", lambda v, _: {"reason": _text(v, "reason")}),
+    "note_progress": FormSpec("avancement", lambda v, _: {"text": _text(v, "text")}),
+    "assess": FormSpec("evaluer", _assessment),
+    "update_my_contact": FormSpec("preferences", _contact),
+}
+
+
+@dataclass
+class Errors:
+    """What went wrong with one form: a summary at the top of the page, and each field's
+    message beside it."""
+
+    form: str | None = None
+    summary: list[tuple[str, str]] = field(default_factory=list)  # (message, field id)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.summary)
+
+    @classmethod
+    def refused(cls, form: str, message: str) -> Errors:
+        return cls(form, [(message, f"form-{form}")])
+
+    @classmethod
+    def invalid(cls, form: str, error: ValidationError, t: Texts) -> Errors:
+        errors = cls(form)
+        for problem in error.errors():
+            loc = [str(part) for part in problem["loc"] if part != "actor"]
+            name = _field_name(form, loc)
+            message = t.gettext(words.FIELD_ERRORS.get(problem["type"], words.UNKNOWN_FIELD_ERROR))
+            if name not in errors.fields:
+                errors.fields[name] = message
+                errors.summary.append((message, f"{form}-{name}"))
+        return errors
+
+
+def _field_name(form: str, loc: list[str]) -> str:
+    """The form's field for a command's error location."""
+    if not loc:
+        return "form"
+    if form == "submit_plan" and loc[0] == "objection_answers" and len(loc) > 1:
+        return f"objection_{loc[1]}"
+    if form == "submit_plan" and loc[0] == "proposal_ids":
+        return "proposal_ids"
+    if form == "submit_proposal" and loc[0] == "indicators" and len(loc) > 2:
+        n = int(loc[1]) + 1
+        return f"{'indicator' if loc[2] == 'name' else 'target'}_{n}"
+    if form == "assess" and loc[0] == "scores":
+        return "scores"
+    return loc[0]

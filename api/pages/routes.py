@@ -1,0 +1,316 @@
+"""The participants' pages: a personal link, the project page, its forms, the report, the
+accessibility statement.
+
+A thin client of the same workflow updates and queries as the JSON API: a form POST takes the
+same straight line (form → command → update with its validator → events → fold → page).
+A GET never changes a project. Every action is a POST with a CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
+from pydantic import BaseModel, ValidationError
+
+from api.deps import update_id
+from api.errors import ApiError
+from api.gateway import ProjectGateway
+from api.security import TokenSigner
+from domain import commands as cmd
+from domain.models import Role
+from domain.views import PageData
+
+from . import forms, words
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
+
+router = APIRouter(include_in_schema=False)
+STATIC = StaticFiles(directory=Path(__file__).parent / "static")
+
+SESSION_COOKIE = "alliance_session"
+LANGUAGE_COOKIE = "alliance_lang"
+# The report is escaped Markdown (domain.views.md); raw HTML stays text all the same.
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+templates = Environment(
+    loader=PackageLoader("api.pages", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Pages carry a personal session: never cached, never sent on as a Referer.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self'; "
+    "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+class PageSession(BaseModel):
+    """Who this browser is for one project, set from a personal link."""
+
+    project_id: str
+    participant_id: str
+    role: Role
+    version: int
+    csrf: str
+
+
+def _sessions(request: Request) -> URLSafeSerializer:
+    secret = request.app.state.settings.token_secret.get_secret_value()
+    return URLSafeSerializer(secret, salt="alliance-page-session")
+
+
+def _gateway(request: Request) -> ProjectGateway:
+    return request.app.state.gateway
+
+
+def _language(request: Request, preferred: str | None) -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else (preferred or DEFAULT_LANGUAGE)
+
+
+def _secure(request: Request) -> bool:
+    """Secure cookies, except over plain http on this machine's loopback (the local run)."""
+    local = request.url.hostname in ("localhost", "127.0.0.1", "::1")
+    return not (request.url.scheme == "http" and local)
+
+
+def _render(
+    request: Request, name: str, t: Texts, status: int = 200, **context: Any
+) -> HTMLResponse:
+    body = templates.get_template(name).render(
+        t=t,
+        _=t.gettext,
+        ngettext=t.ngettext,
+        words=words,
+        here=request.url.path,
+        **context,
+    )
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+
+
+def _link_gone(request: Request, t: Texts) -> HTMLResponse:
+    return _render(request, "link_gone.html", t, status=401)
+
+
+# -- the personal link ---------------------------------------------------------------------
+
+
+@router.get("/p/{token}")
+async def personal_link(request: Request, token: str, answer: str | None = None) -> Response:
+    """Exchanges the link's token for a session cookie and leaves the token out of the URL.
+    Changes nothing in the project (mail scanners open links too)."""
+    signer: TokenSigner = request.app.state.authenticator.signer
+    claims = signer.read(token)
+    t = texts(_language(request, None), None)
+    if claims is None:
+        return _link_gone(request, t)
+    data = await _page(request, claims.project_id, claims.participant_id)
+    if data is None or not data.me.active or data.me.token_version != claims.version:
+        return _link_gone(request, t)
+    session = PageSession(
+        project_id=claims.project_id,
+        participant_id=claims.participant_id,
+        role=claims.role,
+        version=claims.version,
+        csrf=secrets.token_urlsafe(24),
+    )
+    target = f"/projets/{quote(claims.project_id)}"
+    if answer in words.ANSWERS:
+        target += f"?reponse={answer}#repondre"
+    response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
+    response.set_cookie(
+        SESSION_COOKIE,
+        _sessions(request).dumps(session.model_dump(mode="json")),
+        path=f"/projets/{quote(claims.project_id)}",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+async def _page(request: Request, project_id: str, participant_id: str) -> PageData | None:
+    try:
+        return await _gateway(request).page(project_id, participant_id)
+    except ApiError as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+@dataclass
+class Visit:
+    session: PageSession
+    data: PageData
+    t: Texts
+
+
+async def _visit(request: Request, project_id: str) -> Visit | HTMLResponse:
+    """The session of this browser for this project, checked against the project's state on
+    every request: a removed participant or a re-sent link ends it."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    t = texts(_language(request, None), None)
+    if raw is None:
+        return _link_gone(request, t)
+    try:
+        session = PageSession.model_validate(_sessions(request).loads(raw))
+    except (BadSignature, ValidationError):
+        return _link_gone(request, t)
+    if session.project_id != project_id:
+        return _link_gone(request, t)
+    data = await _page(request, project_id, session.participant_id)
+    if data is None or not data.me.active or data.me.token_version != session.version:
+        response = _link_gone(request, t)
+        response.delete_cookie(SESSION_COOKIE, path=f"/projets/{quote(project_id)}")
+        return response
+    t = texts(_language(request, data.me.language), data.me.time_zone)
+    return Visit(session, data, t)
+
+
+# -- the project page ----------------------------------------------------------------------
+
+
+@router.get("/projets/{project_id}")
+async def project_page(
+    request: Request,
+    project_id: str,
+    reponse: str | None = None,
+    fait: str | None = None,
+    recu: str | None = None,
+) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    values: dict[str, Any] = {}
+    if reponse in words.ANSWERS:
+        values["answer"] = {"kind": reponse}  # ticked; the click still decides
+    return _project(request, visit, values=values, done=fait, received=recu)
+
+
+def _project(
+    request: Request,
+    visit: Visit,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: forms.Errors | None = None,
+    done: str | None = None,
+    received: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    data, t = visit.data, visit.t
+    return _render(
+        request,
+        "project.html",
+        t,
+        status=status,
+        data=data,
+        view=data.view,
+        me=data.me,
+        names=(names := {p.id: p.organisation_name for p in data.view.participants}),
+        pending=[names.get(pid, pid) for pid in data.view.pending],
+        expected=words.expected_of(t, data.view, data.me),
+        timeline=words.timeline(t, data.view, data.events),
+        forms=forms.FORMS,
+        values=values or {},
+        errors=errors or forms.Errors(),
+        done=done if done in forms.FORMS else None,
+        received=received if received in forms.FORMS else None,
+        csrf=visit.session.csrf,
+        action_key=uuid.uuid4().hex,
+    )
+
+
+@router.post("/projets/{project_id}/{update}")
+async def act(request: Request, project_id: str, update: str) -> Response:
+    """One form, one action: the same update (and validator) as the JSON API."""
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    form = await request.form()
+    if not secrets.compare_digest(str(form.get("csrf_token", "")), visit.session.csrf):
+        # A forged or stale form: refused, nothing recorded.
+        return _render(request, "refused.html", visit.t, status=403)
+    spec = forms.FORMS.get(update)
+    if spec is None or update not in visit.data.actions:
+        errors = forms.Errors.refused(update, words.refusal(visit.t, "wrong_phase"))
+        return _project(request, visit, errors=errors, status=409)
+    values = forms.values_of(form)
+    actor = cmd.Actor(
+        participant_id=visit.session.participant_id, token_version=visit.session.version
+    )
+    command_type = action_for_update(update)
+    try:
+        command = command_type(actor=actor, **spec.fields(values, visit))
+    except ValidationError as e:
+        errors = forms.Errors.invalid(update, e, visit.t)
+        return _project(request, visit, values={update: values}, errors=errors, status=422)
+    key = str(form.get("action_key") or uuid.uuid4().hex)
+    try:
+        await _gateway(request).act(project_id, command, update_id(actor, key), key)
+    except ApiError as e:
+        if e.status == 202:
+            return _after(project_id, update, "recu")
+        if e.status in (401,):
+            return _link_gone(request, visit.t)
+        errors = forms.Errors.refused(update, words.refusal(visit.t, e.code))
+        return _project(request, visit, values={update: values}, errors=errors, status=e.status)
+    return _after(project_id, update, "fait")
+
+
+def _after(project_id: str, update: str, what: str) -> RedirectResponse:
+    anchor = forms.FORMS[update].anchor
+    return RedirectResponse(
+        f"/projets/{quote(project_id)}?{what}={update}#{anchor}",
+        status_code=303,
+        headers=PAGE_HEADERS,
+    )
+
+
+def action_for_update(update: str) -> type[cmd.Command]:
+    return next(a.command for a in forms.ACTIONS if a.update == update)
+
+
+# -- the report, the language, the accessibility statement --------------------------------
+
+
+@router.get("/projets/{project_id}/rapport")
+async def report_page(request: Request, project_id: str) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    markdown = await _gateway(request).report(project_id) if visit.data.view.report else None
+    html = MARKDOWN.render(markdown) if markdown else None
+    return _render(request, "report.html", visit.t, view=visit.data.view, report_html=html)
+
+
+@router.get("/langue")
+async def language(request: Request, vers: str = DEFAULT_LANGUAGE, retour: str = "/") -> Response:
+    """Switches the pages' language for this browser (a preference, not a project change)."""
+    if not retour.startswith("/") or retour.startswith("//"):
+        retour = "/"
+    response = RedirectResponse(retour, status_code=303, headers=PAGE_HEADERS)
+    if vers in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, vers, path="/", samesite="lax", secure=_secure(request)
+        )
+    return response
+
+
+@router.get("/accessibilite")
+async def accessibility(request: Request) -> Response:
+    return _render(request, "accessibility.html", texts(_language(request, None), None))

@@ -1,0 +1,205 @@
+"""The project in words: labels for codes, the timeline's sentences, refusals by code.
+
+Every text here is an English message id that the catalogs translate (`N_` only marks it for
+extraction); the pages call `Texts.gettext` on it.
+"""
+
+from __future__ import annotations
+
+from domain import events as ev
+from domain.models import Participant
+from domain.views import ProjectView
+
+from .i18n import Texts
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    return message
+
+
+PHASES = {
+    "launched": N_("launch"),
+    "diagnosis": N_("shared diagnosis"),
+    "co_design": N_("co-design"),
+    "decision": N_("decision"),
+    "action": N_("implementation"),
+    "evaluation": N_("evaluation"),
+    "closed": N_("closed"),
+    "cancelled": N_("cancelled"),
+}
+ROLES = {
+    "coordinator": N_("coordinator"),
+    "facilitator": N_("facilitator"),
+    "partner": N_("partner"),
+    "observer": N_("observer"),
+}
+KINDS = {
+    "association": N_("association"),
+    "local_authority": N_("local authority"),
+    "inhabitants": N_("inhabitants' group"),
+    "university": N_("university"),
+    "company": N_("company"),
+    "public_body": N_("public body"),
+    "other": N_("other organisation"),
+}
+CONTRIBUTIONS = {
+    "need": N_("A need"),
+    "resource": N_("A resource"),
+    "observation": N_("An observation"),
+    "constraint": N_("A constraint"),
+}
+ANSWERS = {
+    "consent": N_("Consent"),
+    "object": N_("Objection"),
+    "abstain": N_("Abstention"),
+}
+ANSWER_HINTS = {
+    "consent": N_("I can live with this plan"),
+    "object": N_("I object: the plan must change (say why)"),
+    "abstain": N_("I do not take a position"),
+}
+OUTCOMES = {
+    "adopted": N_("adopted"),
+    "not_adopted": N_("not adopted"),
+    "no_quorum": N_("not adopted: too few answers (no quorum)"),
+    "cancelled": N_("cancelled"),
+}
+RULES = {
+    "consent": N_("consent: adopted when no objection stands"),
+    "consensus": N_("consensus: adopted when every voter answered and none objected"),
+    "majority": N_("majority: adopted when consents are more than half of the answers"),
+}
+
+# A refusal's message, by its stable code, in the reader's language.
+REFUSALS = {
+    "wrong_phase": N_("This cannot be done in the project's current phase."),
+    "not_allowed": N_("Your role in this project does not allow this action."),
+    "not_a_participant": N_("You no longer take part in this project."),
+    "stale_token": N_("This link was replaced by a newer one: use the latest link you received."),
+    "project_over": N_("The project is over: nothing more can be recorded."),
+    "unknown_proposal": N_("This proposal does not exist in the project."),
+    "own_proposal": N_("You cannot endorse your own proposal."),
+    "objection_unanswered": N_("The plan must answer every objection that sent it back."),
+    "unknown_objection": N_("There is no such objection to answer."),
+    "reason_required": N_("Say why: a reason is needed."),
+    "deadline_not_later": N_("The new deadline must be later than the current one."),
+    "deadline_too_far": N_("A deadline can be set at most 5 years ahead."),
+    "plan_required": N_("Co-design closes when you submit the plan."),
+    "last_of_role": N_("The project needs this role: replace the person instead."),
+    "unknown_participant": N_("This participant does not take part in the project."),
+    "same_email": N_("Someone in the project already uses this e-mail address."),
+    "nothing_to_change": N_("Nothing to change: fill in at least one setting."),
+    "unknown_indicator": N_("This indicator is not in the adopted plan."),
+    "invalid_request": N_("Some of what you typed cannot be accepted: see below."),
+    "idempotency_conflict": N_("This form was already sent with other content: reload the page."),
+    "temporal_unavailable": N_("Alliance cannot be reached right now: try again in a minute."),
+    "no_worker": N_("Alliance cannot record anything right now: try again in a minute."),
+    "worker_slow": N_("Alliance is slow to answer right now: try again in a minute."),
+}
+UNKNOWN_REFUSAL = N_("This action was refused.")
+
+# A field's error, by pydantic's error type.
+FIELD_ERRORS = {
+    "missing": N_("This field is required."),
+    "value_error": N_("This field is empty: write something."),
+    "string_too_long": N_("This text is too long."),
+    "string_pattern_mismatch": N_("This is not in the expected form."),
+    "enum": N_("Choose one of the options."),
+    "timezone_aware": N_("Give a date and time."),
+    "datetime_from_date_parsing": N_("Give a date and time."),
+    "datetime_parsing": N_("Give a date and time."),
+    "int_parsing": N_("Choose one of the options."),
+}
+UNKNOWN_FIELD_ERROR = N_("This value cannot be accepted.")
+
+
+def refusal(t: Texts, code: str) -> str:
+    return t.gettext(REFUSALS.get(code, UNKNOWN_REFUSAL))
+
+
+def timeline(t: Texts, view: ProjectView, events: list[ev.Event]) -> list[tuple[str, str]]:
+    """(when, what) for each event a participant cares about, newest first."""
+    names = {p.id: p.organisation_name for p in view.participants}
+    proposals = {p.id: p.title for p in view.proposals}
+    lines = []
+    for event in events:
+        text = sentence(t, event.data, names, proposals, event.actor)
+        if text:
+            lines.append((t.moment(event.at), text))
+    return lines[::-1]
+
+
+def sentence(
+    t: Texts, data: ev.EventData, names: dict[str, str], proposals: dict[str, str], actor: str
+) -> str | None:
+    _ = t.gettext
+
+    def who(pid: str) -> str:
+        return names.get(pid, pid)
+
+    match data:
+        case ev.ProjectLaunched():
+            return _("{who} launched the project", who=who(actor))
+        case ev.ParticipantInvited(participant=p):
+            return _("{who} joined the project as {role}", who=p.organisation_name,
+                     role=_(ROLES[p.role]))  # fmt: skip
+        case ev.ParticipantRemoved(participant_id=pid):
+            return _("{who} no longer takes part", who=who(pid))
+        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
+            return _("The {phase} phase opened (round {round}), until {deadline}",
+                     phase=_(PHASES[phase]), round=round_, deadline=t.moment(deadline))  # fmt: skip
+        case ev.PhaseClosed(phase=phase):
+            return _("The {phase} phase closed", phase=_(PHASES[phase]))
+        case ev.ContributionAdded(contribution=c):
+            return _("{who} contributed to the diagnosis", who=who(c.participant_id))
+        case ev.ProposalSubmitted(proposal=p):
+            return _("{who} proposed “{title}”", who=who(p.author_id), title=p.title)
+        case ev.ProposalAmended(proposal_id=prop, participant_id=pid):
+            return _("{who} amended “{title}”", who=who(pid), title=proposals.get(prop, prop))
+        case ev.ProposalEndorsed(proposal_id=prop, participant_id=pid):
+            return _("{who} endorsed “{title}”", who=who(pid), title=proposals.get(prop, prop))
+        case ev.PlanSubmitted(plan=plan):
+            return _("The facilitator put the plan to decision (round {round})", round=plan.round)
+        case ev.AnswerGiven(participant_id=pid, kind=kind):
+            return {
+                "consent": _("{who} consented", who=who(pid)),
+                "object": _("{who} objected", who=who(pid)),
+                "abstain": _("{who} abstained", who=who(pid)),
+            }[kind]
+        case ev.DecisionReached(round=round_, outcome=outcome):
+            return _("Decision of round {round}: {outcome}", round=round_,
+                     outcome=_(OUTCOMES[outcome]))  # fmt: skip
+        case ev.OutcomeStated():
+            return _("The facilitator stated the outcome")
+        case ev.DeadlineExtended(deadline=deadline, reason=reason):
+            return _("The deadline was moved to {deadline}: {reason}",
+                     deadline=t.moment(deadline), reason=reason)  # fmt: skip
+        case ev.ReminderSent(recipients=recipients) if recipients:
+            return _("A reminder went to those who had not acted")
+        case ev.DeadlineEscalated():
+            return _("The deadline passed; the facilitator was told who had not acted")
+        case ev.ProgressNoted(participant_id=pid):
+            return _("{who} noted progress", who=who(pid))
+        case ev.AssessmentGiven(participant_id=pid):
+            return _("{who} assessed the results", who=who(pid))
+        case ev.ReportPublished():
+            return _("The final report was published")
+        case ev.ProjectClosed(outcome=outcome):
+            return _("The project closed: {outcome}", outcome=_(OUTCOMES[outcome]))
+        case ev.ProjectCancelled(reason=reason):
+            return _("The project was cancelled: {reason}", reason=reason)
+    return None
+
+
+def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
+    """What is expected of this participant now, and by when."""
+    _ = t.gettext
+    if me.id not in view.pending or view.deadline is None:
+        return _("Nothing is expected of you right now.")
+    by = t.moment(view.deadline)
+    return {
+        "diagnosis": _("Your contribution to the diagnosis is expected by {by}.", by=by),
+        "co_design": _("The consolidated plan is expected from you by {by}.", by=by),
+        "decision": _("Your answer is expected by {by}.", by=by),
+        "evaluation": _("Your assessment of the results is expected by {by}.", by=by),
+    }.get(view.phase, _("Nothing is expected of you right now."))
