@@ -6,10 +6,12 @@ one time-skipping test server per test that needs timers (time skipping is globa
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -155,3 +157,52 @@ async def http_factory(dev: Harness) -> AsyncIterator[Callable[..., httpx.AsyncC
 async def http(http_factory: Callable[..., httpx.AsyncClient]) -> httpx.AsyncClient:
     """The API over HTTP (in process), with a real worker on a real dev server."""
     return http_factory()
+
+
+# -- pages in a real browser ----------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium, headless, as root, on a machine with no network but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def site(dev: Harness) -> AsyncIterator[str]:
+    """The whole app (API and pages) served over HTTP on loopback, with a real worker."""
+    import uvicorn
+
+    from run_local import EmbeddedApi
+    from tests.helpers import free_port
+
+    port = free_port()
+    app = create_app(api_settings(dev), client=dev.client)
+    server = EmbeddedApi(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "the site did not start"
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving

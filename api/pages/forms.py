@@ -135,6 +135,17 @@ FORMS: dict[str, FormSpec] = {
 }
 
 
+# The field a refusal is about, per form, so its message stands beside it.
+REFUSAL_FIELDS: dict[str, dict[str, str]] = {
+    "reason_required": {"answer": "reason", "extend_deadline": "reason"},
+    "deadline_not_later": {"extend_deadline": "deadline"},
+    "deadline_too_far": {"extend_deadline": "deadline"},
+    "same_email": {"update_my_contact": "email"},
+    "objection_unanswered": {"submit_plan": "summary"},
+    "unknown_indicator": {"assess": "scores"},
+}
+
+
 @dataclass
 class Errors:
     """What went wrong with one form: a summary at the top of the page, and each field's
@@ -148,8 +159,11 @@ class Errors:
         return bool(self.summary)
 
     @classmethod
-    def refused(cls, form: str, message: str) -> Errors:
-        return cls(form, [(message, f"form-{form}")])
+    def refused(cls, form: str, message: str, code: str | None = None) -> Errors:
+        name = REFUSAL_FIELDS.get(code or "", {}).get(form)
+        if name is None:
+            return cls(form, [(message, f"form-{form}")])
+        return cls(form, [(message, f"{form}-{name}")], {name: message})
 
     @classmethod
     def invalid(cls, form: str, error: ValidationError, t: Texts) -> Errors:

@@ -267,7 +267,7 @@ async def act(request: Request, project_id: str, update: str) -> Response:
             return _after(project_id, update, "recu")
         if e.status in (401,):
             return _link_gone(request, visit.t)
-        errors = forms.Errors.refused(update, words.refusal(visit.t, e.code))
+        errors = forms.Errors.refused(update, words.refusal(visit.t, e.code), e.code)
         return _project(request, visit, values={update: values}, errors=errors, status=e.status)
     return _after(project_id, update, "fait")
 
