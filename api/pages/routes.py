@@ -121,6 +121,8 @@ async def personal_link(request: Request, token: str, answer: str | None = None)
         return _link_gone(request, t)
     data = await _page(request, claims.project_id, claims.participant_id)
     if data is None or not data.me.active or data.me.token_version != claims.version:
+        if data is not None:
+            t = texts(_language(request, data.me.language), data.me.time_zone)
         return _link_gone(request, t)
     session = PageSession(
         project_id=claims.project_id,
@@ -175,6 +177,8 @@ async def _visit(request: Request, project_id: str) -> Visit | HTMLResponse:
         return _link_gone(request, t)
     data = await _page(request, project_id, session.participant_id)
     if data is None or not data.me.active or data.me.token_version != session.version:
+        if data is not None:  # told in the language the participant reads
+            t = texts(_language(request, data.me.language), data.me.time_zone)
         response = _link_gone(request, t)
         response.delete_cookie(SESSION_COOKIE, path=f"/projets/{quote(project_id)}")
         return response
