@@ -116,6 +116,7 @@ class Demo:
         base = f"{settings.api_url}/projects/{self.project_id}"
         partner = f'-H "Authorization: Bearer {self.tokens["mairie"]}"'
         print("\nTry it yourself (as the Mairie, a partner):")
+        print(f"  in a browser: {settings.api_url}/p/{self.tokens['mairie']}")
         print(f"  curl -s {partner} {base}")
         if phase == "decision":
             print(
@@ -143,10 +144,13 @@ class Demo:
         print(f"Project launched: {launched['view']['title']}")
         print(f"  API:         {launched['links']['api']}")
         print(f"  Temporal UI: {launched['links']['ui']}")
-        print("  Personal tokens (send each as 'Authorization: Bearer <token>'):")
+        print(
+            "  Each participant's personal link (open it in a browser: their page, in their language):"
+        )
         for p in launched["participants"]:
             who = p["organisation_name"] + (f" ({p['person_name']})" if p["person_name"] else "")
-            print(f"    {p['role']:<12} {who:<58} {p['token']}")
+            print(f"    {p['role']:<12} {who:<58} {settings.api_url}/p/{p['token']}")
+        print("  (the token at the end of each link also works as 'Authorization: Bearer <token>')")
 
 
 def run(stop_at: str) -> None:

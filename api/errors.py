@@ -12,6 +12,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.pages.i18n import explicit_language, texts
+from api.pages.words import REFUSALS
+
 
 class ErrorBody(BaseModel):
     code: str
@@ -62,6 +65,15 @@ ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _in_language(request: Request, exc: ApiError) -> str:
+    """A refusal's message in the language the client asks for (Accept-Language), by its
+    code; English, with its details, otherwise."""
+    language = explicit_language(request.headers.get("accept-language"))
+    if language in (None, "en") or exc.code not in REFUSALS:
+        return exc.message
+    return texts(language, None).gettext(REFUSALS[exc.code])
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route takes on this path (Starlette's 405 names only the first
     route's), and OPTIONS."""
@@ -83,7 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            ErrorBody(code=exc.code, message=exc.message).model_dump(exclude_none=True),
+            ErrorBody(code=exc.code, message=_in_language(request, exc)).model_dump(
+                exclude_none=True
+            ),
             status_code=exc.status,
             headers=exc.headers,
         )

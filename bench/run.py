@@ -138,6 +138,13 @@ class Http:
         ) as r:
             return Response(r.status, await r.text())
 
+    async def session_cookie(self, link: str) -> str:
+        """The page session a personal link sets (sent by hand: the jar keeps no cookie
+        for an IP address)."""
+        async with self.session.get(self.base_url + link, allow_redirects=False) as r:
+            assert r.status == 303, r.status
+            return r.headers["Set-Cookie"].split(";", 1)[0]
+
     async def put(
         self, path: str, json: Any = None, headers: dict[str, str] | None = None
     ) -> Response:
@@ -286,6 +293,24 @@ class Bench:
             latencies.append((time.perf_counter() - started) * 1000)
         await self.call("POST", f"{base}/cancel", CREDENTIAL, {"reason": "bench over"})
         return latencies
+
+    async def page_latencies(self, samples: int) -> dict[str, list[float]]:
+        """A participant's page against its JSON view, on the same project, alternately."""
+        base, tokens = await self.decision_open(3, "Page")
+        cookie = await self.http.session_cookie(f"/p/{tokens['p1']}")
+        page_path = base.replace("/projects/", "/projets/")
+        timings: dict[str, list[float]] = {"page": [], "json": []}
+        for _ in range(samples):
+            for kind, path, headers in (
+                ("page", page_path, {"Cookie": cookie}),
+                ("json", base, {"Authorization": f"Bearer {tokens['p1']}"}),
+            ):
+                started = time.perf_counter()
+                response = await self.http.request("GET", path, headers=headers)
+                timings[kind].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+        await self.call("POST", f"{base}/cancel", CREDENTIAL, {"reason": "bench over"})
+        return timings
 
     async def bare_latencies(self, samples: int) -> list[float]:
         handle = await self.client.start_workflow(
@@ -495,6 +520,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
             loaded_a, loaded_b = (percentiles(samples) for samples in loaded)
             await load
+            # A participant's page against its JSON view, under the same lifecycle load.
+            load = asyncio.create_task(
+                bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
+            )
+            pages = await bench.page_latencies(args.samples)
+            await load
+            page, view = percentiles(pages["page"]), percentiles(pages["json"])
+            results["page_render_ms"] = {
+                "page": page,
+                "json_view": view,
+                "p50_ratio": page["p50"] / view["p50"],
+            }
             results["latency_ms"] = {
                 "alone_alliance": {
                     k: summary([r[k] for r in alone_a]) for k in ("p50", "p95", "p99")
@@ -591,6 +628,12 @@ def print_table(r: dict[str, Any]) -> None:
             "/".join(f"{lat['loaded_alliance'][k]:.0f}" for k in ("p50", "p95", "p99")),
             "/".join(f"{lat['loaded_bare'][k]:.0f}" for k in ("p50", "p95", "p99")),
             "",
+        ),
+        (
+            "participant page vs JSON view p50 under load, ms",
+            f"{r['page_render_ms']['page']['p50']:.1f}",
+            f"{r['page_render_ms']['json_view']['p50']:.1f} (JSON view)",
+            f"ratio {r['page_render_ms']['p50_ratio']:.2f} (goal ≤ 1.5)",
         ),
         (
             "history events per lifecycle",

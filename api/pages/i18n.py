@@ -82,13 +82,13 @@ def texts(language: str | None, time_zone: str | None) -> Texts:
     )
 
 
-def accepted_language(header: str | None) -> str:
-    """The first of our languages an Accept-Language header asks for; French otherwise."""
+def explicit_language(header: str | None) -> str | None:
+    """The first of our languages an Accept-Language header asks for, if any."""
     for part in (header or "").split(","):
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in LANGUAGES:
             return tag
-    return DEFAULT_LANGUAGE
+    return None
 
 
 Gettext = Callable[..., str]

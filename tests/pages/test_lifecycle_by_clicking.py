@@ -71,6 +71,13 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await fac.click("Soumettre le plan à décision")
     await scan("decision")
     await fac.screenshot("facilitator-decision-1280")
+    # Readable on a 360-pixel phone: nothing wider than the screen.
+    await p2.page.set_viewport_size({"width": 360, "height": 800})
+    for person in (p2, fac):
+        await person.page.set_viewport_size({"width": 360, "height": 800})
+        width = await person.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{person.name}'s page is {width} px wide on a 360 px phone"
+    await fac.page.set_viewport_size({"width": 1280, "height": 900})
 
     # -- decision, round 1: an objection sends the plan back
     await p1.reload()

@@ -39,6 +39,9 @@ def test_the_benchmark_runs_and_reports_every_figure():
     assert figures["burst"] == {**figures["burst"], "recorded": 5, "errors": 0}
     assert figures["history_events_per_lifecycle"]["alliance"] > 0
     assert figures["waiting"]["worker_rss_mb"] > 0
+    assert (
+        figures["page_render_ms"]["page"]["n"] == 3 and figures["page_render_ms"]["p50_ratio"] > 0
+    )
     assert "lifecycles/s" in result.stdout and "CPU ms per lifecycle" in result.stdout
 
 
