@@ -76,6 +76,8 @@ class ParticipantToken(BaseModel):
     role: Role
     # Shown only here: the coordinator passes it on as the participant's personal link.
     token: str
+    # That link, to open in a browser (until e-mails carry it).
+    link: str
 
 
 class Links(BaseModel):

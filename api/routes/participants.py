@@ -36,6 +36,7 @@ def _with_token(
             person_name=who.person_name,
             role=result.role,
             token=token,
+            link=f"{acting.gateway.settings.api_url}/p/{token}",
         ),
         result=result,
     )

@@ -99,7 +99,8 @@ async def launch(
             organisation_name=p.organisation_name,
             person_name=p.person_name,
             role=p.role,
-            token=signer.sign(project_id, p.id, p.role, p.token_version),
+            token=(token := signer.sign(project_id, p.id, p.role, p.token_version)),
+            link=f"{settings.api_url}/p/{token}",
         )
         for p in launched.values()
     ]

@@ -143,3 +143,20 @@ async def test_the_language_switch_and_the_accessibility_statement(site, browser
     assert "Ce lien ne fonctionne plus" in await p1.text()
     await p1.check_accessibility("a link that no longer works")
     await p1.leave()
+
+
+async def test_a_participant_changes_its_own_settings_on_its_page(site, browser):
+    launched = await launch(site, partners=2)
+    assert all(p["link"].endswith(f"/p/{p['token']}") for p in launched["participants"])
+    p1 = await Person.arrive(browser, site, "partner 1", tokens(launched)["p1"])
+    await p1.fill("Fuseau horaire", "Mars/Olympus")
+    await p1.click("Enregistrer mes réglages")
+    assert "Il y a un problème" in await p1.text()
+    assert await p1.page.get_by_label("Fuseau horaire").input_value() == "Mars/Olympus"  # kept
+    await p1.fill("Fuseau horaire", "America/Cayenne")
+    await p1.page.get_by_label("Langue des messages").select_option("en")
+    await p1.click("Enregistrer mes réglages")
+    text = await p1.text()
+    assert "Done: your action is recorded." in text  # now in English, its new language
+    assert "America/Cayenne" in await p1.page.get_by_label("Time zone").input_value()
+    await p1.leave()
