@@ -133,10 +133,18 @@ class Http:
     async def request(
         self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
     ) -> Response:
-        async with self.session.request(
-            method, self.base_url + path, json=json, headers=headers
-        ) as r:
-            return Response(r.status, await r.text())
+        for attempt in (1, 2):
+            try:
+                async with self.session.request(
+                    method, self.base_url + path, json=json, headers=headers
+                ) as r:
+                    return Response(r.status, await r.text())
+            except (aiohttp.ClientConnectionResetError, aiohttp.ServerDisconnectedError):
+                # A kept-alive connection the server had just closed: the request never
+                # reached it, so sending it again is no retry of Alliance's work.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def session_cookie(self, link: str) -> str:
         """The page session a personal link sets (sent by hand: the jar keeps no cookie

@@ -72,9 +72,12 @@ def _deadline(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     # A datetime-local input has no time zone: it is the reader's own.
     typed = _text(values, "deadline")
     try:
-        deadline: Any = datetime.fromisoformat(typed).replace(tzinfo=visit.t.zone)
+        deadline: Any = datetime.fromisoformat(typed)
     except ValueError:
         deadline = typed
+    else:
+        if deadline.tzinfo is None:
+            deadline = deadline.replace(tzinfo=visit.t.zone)
     return {"deadline": deadline, "reason": _text(values, "reason")}
 
 
@@ -146,36 +149,67 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
 }
 
 
+def form_id(update: str, values: dict[str, Any]) -> str:
+    """The id of the form element a submission came from (one form per proposal for
+    amendments and endorsements)."""
+    if update == "amend_proposal":
+        return f"amend-{values.get('proposal_id', '')}"
+    if update == "endorse_proposal":
+        return f"endorse-{values.get('proposal_id', '')}"
+    if update == "submit_proposal":
+        return "proposer"
+    return f"form-{update}"
+
+
+# Forms whose fields are not one per page (one per proposal): their errors stand at the form.
+_FORM_LEVEL = {"amend_proposal", "endorse_proposal"}
+
+
 @dataclass
 class Errors:
-    """What went wrong with one form: a summary at the top of the page, and each field's
-    message beside it."""
+    """What went wrong with one form: a summary at the top of the page, each field's message
+    beside it, and a message at the form itself when no one field is at fault."""
 
     form: str | None = None
-    summary: list[tuple[str, str]] = field(default_factory=list)  # (message, field id)
+    # The id of the form element the submission came from.
+    anchor: str = ""
+    summary: list[tuple[str, str]] = field(default_factory=list)  # (message, element id)
     fields: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.summary)
 
     @classmethod
-    def refused(cls, form: str, message: str, code: str | None = None) -> Errors:
+    def refused(cls, form: str, anchor: str, message: str, code: str | None = None) -> Errors:
         name = REFUSAL_FIELDS.get(code or "", {}).get(form)
         if name is None:
-            return cls(form, [(message, f"form-{form}")])
-        return cls(form, [(message, f"{form}-{name}")], {name: message})
+            return cls(form, anchor, [(message, f"{anchor}-error")], message=message)
+        return cls(form, anchor, [(message, f"{form}-{name}")], {name: message})
 
     @classmethod
-    def invalid(cls, form: str, error: ValidationError, t: Texts) -> Errors:
-        errors = cls(form)
+    def invalid(cls, form: str, anchor: str, error: ValidationError, t: Texts) -> Errors:
+        errors = cls(form, anchor)
         for problem in error.errors():
             loc = [str(part) for part in problem["loc"] if part != "actor"]
             name = _field_name(form, loc)
-            message = t.gettext(words.FIELD_ERRORS.get(problem["type"], words.UNKNOWN_FIELD_ERROR))
-            if name not in errors.fields:
+            message = t.gettext(_field_error(problem["type"], name))
+            if form in _FORM_LEVEL or name == "form":
+                if errors.message is None:
+                    errors.message = message
+                    errors.summary.append((message, f"{anchor}-error"))
+            elif name not in errors.fields:
                 errors.fields[name] = message
                 errors.summary.append((message, f"{form}-{name}"))
         return errors
+
+
+def _field_error(error_type: str, name: str) -> str:
+    if name == "time_zone":
+        return words.FIELD_ERRORS["time_zone"]
+    if error_type == "too_short" and name in ("proposal_ids", "scores"):
+        return words.FIELD_ERRORS[f"{name}_empty"]
+    return words.FIELD_ERRORS.get(error_type, words.UNKNOWN_FIELD_ERROR)
 
 
 def _field_name(form: str, loc: list[str]) -> str:

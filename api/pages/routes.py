@@ -8,6 +8,7 @@ A GET never changes a project. Every action is a POST with a CSRF token.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from api.errors import ApiError
 from api.gateway import ProjectGateway
 from api.security import TokenSigner
 from domain import commands as cmd
+from domain.actions import role_refusal
 from domain.models import Role
 from domain.views import PageData
 
@@ -92,19 +94,21 @@ def _secure(request: Request) -> bool:
 def _render(
     request: Request, name: str, t: Texts, status: int = 200, **context: Any
 ) -> HTMLResponse:
+    # Where the language switch comes back to: a page someone can GET.
+    context.setdefault("here", request.url.path)
     body = templates.get_template(name).render(
-        t=t,
-        _=t.gettext,
-        ngettext=t.ngettext,
-        words=words,
-        here=request.url.path,
-        **context,
+        t=t, _=t.gettext, ngettext=t.ngettext, words=words, **context
     )
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
 
 def _link_gone(request: Request, t: Texts) -> HTMLResponse:
-    return _render(request, "link_gone.html", t, status=401)
+    return _render(request, "link_gone.html", t, status=403)
+
+
+def _no_session(request: Request, t: Texts) -> HTMLResponse:
+    """No session for this project in this browser (it closed, or never opened the link)."""
+    return _render(request, "no_session.html", t, status=403)
 
 
 # -- the personal link ---------------------------------------------------------------------
@@ -114,6 +118,13 @@ def _link_gone(request: Request, t: Texts) -> HTMLResponse:
 async def personal_link(request: Request, token: str, answer: str | None = None) -> Response:
     """Exchanges the link's token for a session cookie and leaves the token out of the URL.
     Changes nothing in the project (mail scanners open links too)."""
+    try:
+        return await _personal_link(request, token, answer)
+    except Unavailable as e:
+        return _unavailable(request, e.error)
+
+
+async def _personal_link(request: Request, token: str, answer: str | None) -> Response:
     signer: TokenSigner = request.app.state.authenticator.signer
     claims = signer.read(token)
     t = texts(_language(request, None), None)
@@ -135,6 +146,11 @@ async def personal_link(request: Request, token: str, answer: str | None = None)
     if answer in words.ANSWERS:
         target += f"?reponse={answer}#repondre"
     response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
+    if request.cookies.get(LANGUAGE_COOKIE) not in LANGUAGES:
+        # The participant's own language, for the pages outside its project too.
+        response.set_cookie(
+            LANGUAGE_COOKIE, data.me.language, path="/", samesite="lax", secure=_secure(request)
+        )
     response.set_cookie(
         SESSION_COOKIE,
         _sessions(request).dumps(session.model_dump(mode="json")),
@@ -146,13 +162,30 @@ async def personal_link(request: Request, token: str, answer: str | None = None)
     return response
 
 
+class Unavailable(Exception):
+    """The project cannot be read now (Temporal or the worker): said on a page, not in JSON."""
+
+    def __init__(self, error: ApiError) -> None:
+        self.error = error
+
+
 async def _page(request: Request, project_id: str, participant_id: str) -> PageData | None:
     try:
         return await _gateway(request).page(project_id, participant_id)
     except ApiError as e:
         if e.status == 404:
             return None
-        raise
+        raise Unavailable(e) from None
+
+
+def _unavailable(request: Request, error: ApiError) -> HTMLResponse:
+    t = texts(_language(request, None), None)
+    response = _render(
+        request, "unavailable.html", t, status=error.status, reason=words.refusal(t, error.code)
+    )
+    if error.headers and "Retry-After" in error.headers:
+        response.headers["Retry-After"] = error.headers["Retry-After"]
+    return response
 
 
 @dataclass
@@ -165,16 +198,23 @@ class Visit:
 async def _visit(request: Request, project_id: str) -> Visit | HTMLResponse:
     """The session of this browser for this project, checked against the project's state on
     every request: a removed participant or a re-sent link ends it."""
+    try:
+        return await _checked_visit(request, project_id)
+    except Unavailable as e:
+        return _unavailable(request, e.error)
+
+
+async def _checked_visit(request: Request, project_id: str) -> Visit | HTMLResponse:
     raw = request.cookies.get(SESSION_COOKIE)
     t = texts(_language(request, None), None)
     if raw is None:
-        return _link_gone(request, t)
+        return _no_session(request, t)
     try:
         session = PageSession.model_validate(_sessions(request).loads(raw))
     except (BadSignature, ValidationError):
         return _link_gone(request, t)
     if session.project_id != project_id:
-        return _link_gone(request, t)
+        return _no_session(request, t)
     data = await _page(request, project_id, session.participant_id)
     if data is None or not data.me.active or data.me.token_version != session.version:
         if data is not None:  # told in the language the participant reads
@@ -222,6 +262,7 @@ def _project(
         "project.html",
         t,
         status=status,
+        here=f"/projets/{quote(data.view.id)}",
         data=data,
         view=data.view,
         me=data.me,
@@ -246,14 +287,27 @@ async def act(request: Request, project_id: str, update: str) -> Response:
     if not isinstance(visit, Visit):
         return visit
     form = await request.form()
-    if not secrets.compare_digest(str(form.get("csrf_token", "")), visit.session.csrf):
+    sent = str(form.get("csrf_token", "")).encode()
+    if not hmac.compare_digest(sent, visit.session.csrf.encode()):
         # A forged or stale form: refused, nothing recorded.
-        return _render(request, "refused.html", visit.t, status=403)
+        here = f"/projets/{quote(project_id)}"
+        return _render(request, "refused.html", visit.t, status=403, here=here)
     spec = forms.FORMS.get(update)
-    if spec is None or update not in visit.data.actions:
-        errors = forms.Errors.refused(update, words.refusal(visit.t, "wrong_phase"))
-        return _project(request, visit, errors=errors, status=409)
+    if spec is None:
+        return _render(request, "not_found.html", visit.t, status=404)
+    if update not in visit.data.actions:
+        # Why not, in the table's words: this role never may, or not in this phase.
+        action = next(a for a in forms.ACTIONS if a.update == update)
+        code, status = "wrong_phase", 409
+        if role_refusal(action, visit.data.me.role, None) is not None and not (
+            action.vote and visit.data.facilitator_votes
+        ):
+            code, status = "not_allowed", 403
+        anchor = forms.form_id(update, forms.values_of(form))
+        errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, code))
+        return _project(request, visit, errors=errors, status=status)
     values = forms.values_of(form)
+    anchor = forms.form_id(update, values)
     actor = cmd.Actor(
         participant_id=visit.session.participant_id, token_version=visit.session.version
     )
@@ -261,7 +315,7 @@ async def act(request: Request, project_id: str, update: str) -> Response:
     try:
         command = command_type(actor=actor, **spec.fields(values, visit))
     except ValidationError as e:
-        errors = forms.Errors.invalid(update, e, visit.t)
+        errors = forms.Errors.invalid(update, anchor, e, visit.t)
         return _project(request, visit, values={update: values}, errors=errors, status=422)
     key = str(form.get("action_key") or uuid.uuid4().hex)
     try:
@@ -271,9 +325,15 @@ async def act(request: Request, project_id: str, update: str) -> Response:
             return _after(project_id, update, "recu")
         if e.status in (401,):
             return _link_gone(request, visit.t)
-        errors = forms.Errors.refused(update, words.refusal(visit.t, e.code), e.code)
+        errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, e.code), e.code)
         return _project(request, visit, values={update: values}, errors=errors, status=e.status)
-    return _after(project_id, update, "fait")
+    done = _after(project_id, update, "fait")
+    if update == "update_my_contact" and values.get("language") in LANGUAGES:
+        # The browser follows the participant's new language.
+        done.set_cookie(
+            LANGUAGE_COOKIE, values["language"], path="/", samesite="lax", secure=_secure(request)
+        )
+    return done
 
 
 def _after(project_id: str, update: str, what: str) -> RedirectResponse:
@@ -297,7 +357,10 @@ async def report_page(request: Request, project_id: str) -> Response:
     visit = await _visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    markdown = await _gateway(request).report(project_id) if visit.data.view.report else None
+    try:
+        markdown = await _gateway(request).report(project_id) if visit.data.view.report else None
+    except ApiError as e:
+        return _unavailable(request, e)
     html = MARKDOWN.render(markdown) if markdown else None
     return _render(request, "report.html", visit.t, view=visit.data.view, report_html=html)
 

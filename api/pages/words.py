@@ -111,6 +111,9 @@ FIELD_ERRORS = {
     "datetime_from_date_parsing": N_("Give a date and time."),
     "datetime_parsing": N_("Give a date and time."),
     "int_parsing": N_("Choose one of the options."),
+    "time_zone": N_("Unknown time zone: use a name such as Europe/Paris."),
+    "proposal_ids_empty": N_("Choose at least one proposal."),
+    "scores_empty": N_("Give a score to at least one indicator."),
 }
 UNKNOWN_FIELD_ERROR = N_("This value cannot be accepted.")
 

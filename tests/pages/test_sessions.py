@@ -12,9 +12,9 @@ async def test_a_session_reads_and_acts_only_on_its_own_project_as_itself(site, 
     p1 = await Person.arrive(browser, site, "partner 1", tokens(first)["p1"])
     before = await event_count(site, other["project_id"])
 
-    # Another project's page: the session is not for it.
+    # Another project's page: this browser has no session for it.
     response = await p1.page.goto(f"{site}/projets/{other['project_id']}")
-    assert response.status == 401 and "Ce lien ne fonctionne plus" in await p1.text()
+    assert response.status == 403 and "Ouvrez votre lien personnel" in await p1.text()
     # Acting there, even with this session's CSRF token: refused, nothing recorded.
     await p1.page.goto(f"{site}/projets/{first['project_id']}")
     csrf = await p1.page.locator("input[name=csrf_token]").first.get_attribute("value")
@@ -22,8 +22,18 @@ async def test_a_session_reads_and_acts_only_on_its_own_project_as_itself(site, 
         f"{site}/projets/{other['project_id']}/add_contribution",
         form={"csrf_token": csrf, "kind": "need", "text": "intrusion"},
     )
-    assert posted.status == 401
+    assert posted.status == 403
     assert await event_count(site, other["project_id"]) == before
+    # On its own project: an action its role never takes, and one that does not exist.
+    posted = await p1.page.request.post(
+        f"{site}/projets/{first['project_id']}/submit_plan",
+        form={"csrf_token": csrf, "summary": "un plan", "proposal_ids[]": "prop-1"},
+    )
+    assert posted.status == 403 and "Votre rôle dans ce projet" in await posted.text()
+    posted = await p1.page.request.post(
+        f"{site}/projets/{first['project_id']}/delete_everything", form={"csrf_token": csrf}
+    )
+    assert posted.status == 404
     # No form names who acts: the session does. p1's contribution is p1's.
     await p1.page.get_by_label("Votre contribution").fill("Un local associatif")
     await p1.click("Ajouter ma contribution")

@@ -70,3 +70,14 @@ async def test_the_json_api_answers_refusals_in_the_language_asked(http):
     assert response.json()["message"] == "Ce n’est pas possible dans la phase actuelle du projet."
     english = await project.call("PUT", "/answer", "p1", {"kind": "consent"})
     assert english.json()["message"].startswith("answers are accepted only during the decision")
+
+
+def test_french_texts_keep_their_punctuation_with_its_space():
+    """A narrow no-break space before : ; ? ! % » and after «, so no line breaks there."""
+    loose = [
+        text
+        for texts_ in catalog("fr").values()
+        for text in (texts_ if isinstance(texts_, tuple) else (texts_,))
+        if re.search(r" [:;?!%»]|« ", text)
+    ]
+    assert not loose, loose
