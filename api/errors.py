@@ -99,7 +99,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 exclude_none=True
             ),
             status_code=exc.status,
-            headers=exc.headers,
+            # The message follows Accept-Language: caches must keep one per language.
+            headers={**(exc.headers or {}), "Vary": "Accept-Language"},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -199,8 +199,30 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
         actions=[a.update for a in available(state, me)],
         facilitator_votes=state.spec.process.facilitator_votes,
         quorum=state.spec.process.quorum,
-        events=events[-TIMELINE_LENGTH:],
+        events=[e for e in map(_for_everyone, events[-TIMELINE_LENGTH:]) if e is not None],
     )
+
+
+def _for_everyone(event: ev.Event) -> ev.Event | None:
+    """An event as any participant's timeline may carry it: no one's contact details, and
+    nothing of one participant's own settings or links."""
+    match event.data:
+        case ev.ParticipantUpdated() | ev.LinkResent() | ev.NotificationFailed():
+            return None
+        case ev.ParticipantInvited(participant=p):
+            data = event.data.model_copy(update={"participant": _no_contacts(p)})
+        case ev.ProjectLaunched(project=spec):
+            people = [_no_contacts(p) for p in spec.participants]
+            data = event.data.model_copy(
+                update={"project": spec.model_copy(update={"participants": people})}
+            )
+        case _:
+            return event
+    return event.model_copy(update={"data": data})
+
+
+def _no_contacts(p: Participant) -> Participant:
+    return p.model_copy(update={"email": None, "webhook_url": None})
 
 
 def view(state: ProjectState) -> ProjectView:

@@ -267,3 +267,17 @@ def test_the_report_escapes_names_and_texts():
     project = Project.launch(make_spec(1, title="<img src=x onerror=alert(1)>"), NOW)
     report = report_markdown(project.state)
     assert "<img" not in report and "&lt;img src=x onerror=alert\\(1\\)&gt;" in report
+
+
+def test_a_page_carries_no_one_s_contact_details():
+    from domain.views import page_data
+
+    project = Project.launch(make_spec(2), NOW)
+    project.execute(
+        cmd.UpdateMyContact(actor=actor("p2"), webhook_url="https://hooks.example/p2"), NOW
+    )
+    page = page_data(project.state, project.events, "p1")
+    dumped = page.model_dump_json()
+    assert "p2@example.org" not in dumped and "hooks.example" not in dumped
+    assert "p1@example.org" in page.me.model_dump_json()  # one's own, for one's settings form
+    assert "participant_updated" not in [e.type for e in page.events]
