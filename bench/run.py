@@ -151,7 +151,7 @@ class Http:
         for an IP address)."""
         async with self.session.get(self.base_url + link, allow_redirects=False) as r:
             assert r.status == 303, r.status
-            return r.headers["Set-Cookie"].split(";", 1)[0]
+            return "; ".join(c.split(";", 1)[0] for c in r.headers.getall("Set-Cookie"))
 
     async def put(
         self, path: str, json: Any = None, headers: dict[str, str] | None = None
