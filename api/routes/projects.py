@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api.deps import AppSettings, CurrentCaller, Gateway, IdempotencyKey, Signer, readable_view
 from api.errors import ERRORS, ApiError
+from api.gateway import ProjectGateway
 from api.schemas import (
     EventsPage,
     LaunchResponse,
@@ -21,12 +22,14 @@ from api.schemas import (
     ProjectListItem,
     ProjectPage,
 )
-from api.security import Caller, Coordinator
+from api.security import Caller, Coordinator, TokenSigner
 from api.security import ParticipantToken as ParticipantTokenClaims
+from domain import commands as cmd
 from domain.models import Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
+from settings import Settings
 from workflows import search_attributes as sa
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -66,13 +69,25 @@ async def launch(
             "only a coordinating organisation's credential may "
             "launch a project; ops credentials read",
         )
-    organisation = coordinator.organisation_id
+    return await launch_project(
+        gateway, signer, settings, coordinator.organisation_id, body, idempotency_key
+    )
+
+
+async def launch_project(
+    gateway: ProjectGateway,
+    signer: TokenSigner,
+    settings: Settings,
+    organisation: str,
+    body: cmd.LaunchFields,
+    key: str | None,
+) -> LaunchResponse:
+    """Launch a project for a coordinating organisation: the JSON API's and the console's
+    one way. The same key launches one project (a retried request, a double click)."""
     fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32]
-    if idempotency_key:
+    if key:
         # A retried launch finds the same project instead of starting a second one.
-        project_id = hashlib.sha256(f"{organisation}\x00{idempotency_key}".encode()).hexdigest()[
-            :16
-        ]
+        project_id = hashlib.sha256(f"{organisation}\x00{key}".encode()).hexdigest()[:16]
     else:
         project_id = uuid.uuid4().hex[:16]
     try:
@@ -92,7 +107,6 @@ async def launch(
         )
     else:
         view = await gateway.view(project_id)
-    launched = {p.id: p for p in spec.participants}
     tokens = [
         ParticipantToken(
             id=p.id,
@@ -102,7 +116,7 @@ async def launch(
             token=(token := signer.sign(project_id, p.id, p.role, p.token_version)),
             link=f"{settings.api_url}/p/{token}",
         )
-        for p in launched.values()
+        for p in spec.participants
     ]
     return LaunchResponse(
         project_id=project_id,
@@ -161,9 +175,26 @@ async def list_projects(
     page_token: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> ProjectPage:
     coordinator = _coordinator(caller, "list projects")
+    organisation = None if coordinator.ops else coordinator.organisation_id or ""
+    return await list_projects_of(
+        gateway, organisation, phase, territory, outcome, page_size, page_token
+    )
+
+
+async def list_projects_of(
+    gateway: ProjectGateway,
+    organisation: str | None,
+    phase: Phase | None = None,
+    territory: str | None = None,
+    outcome: Outcome | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> ProjectPage:
+    """One page of an organisation's projects (None: every organisation's, for ops), from
+    Temporal visibility: the JSON API's and the console's one way."""
     clauses = ['WorkflowType = "ProjectWorkflow"']
-    if not coordinator.ops:
-        clauses.append(f"{sa.COORDINATOR.name} = {_quoted(coordinator.organisation_id or '')}")
+    if organisation is not None:
+        clauses.append(f"{sa.COORDINATOR.name} = {_quoted(organisation)}")
     if phase:
         clauses.append(f"{sa.PHASE.name} = {_quoted(phase.value)}")
     if territory:
