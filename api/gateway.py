@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 import temporal_client
 from api.errors import ApiError
 from domain import commands as cmd
-from domain.models import Outcome, ProjectSpec
+from domain.models import Outcome, Participant, ProjectSpec
 from domain.views import ActionResult, PageData, ProjectView
 from settings import Settings
 from workflows import search_attributes as sa
@@ -172,6 +172,11 @@ class ProjectGateway:
             return await handle.query(
                 ProjectWorkflow.page, participant_id, rpc_timeout=self.rpc_timeout
             )
+
+    async def participants(self, project_id: str) -> list[Participant]:
+        async with self._errors(project_id):
+            handle = await self.handle(project_id)
+            return await handle.query(ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout)
 
     async def events(self, project_id: str, after: int, limit: int) -> list[Any]:
         async with self._errors(project_id):

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import events as ev
     from domain.actions import ACTIONS, action_for
-    from domain.models import Outcome, Phase, ProjectSpec
+    from domain.models import Outcome, Participant, Phase, ProjectSpec
     from domain.notices import notice_for
     from domain.project import Alarm, Project, Rejected
     from domain.views import (
@@ -450,6 +450,11 @@ class ProjectWorkflow:
         """What one participant's page shows: the view, itself, what it may do now, the
         latest events."""
         return page_data(self.project.state, self.project.events, participant_id)
+
+    @workflow.query
+    def participants(self) -> list[Participant]:
+        """Everyone with their contact details: for the coordinator alone."""
+        return list(self.project.state.participants.values())
 
     @workflow.query
     def recent_action(self, key: str) -> ActionResult | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from api.security import TokenSigner
 from domain import commands as cmd
 from domain.actions import role_refusal
 from domain.models import Role
-from domain.views import PageData
+from domain.views import ActionResult, PageData
 
 from . import forms, words
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
@@ -255,6 +256,9 @@ def _project(
     done: str | None = None,
     received: str | None = None,
     status: int = 200,
+    here: str | None = None,
+    action_base: str | None = None,
+    console: Any = None,
 ) -> HTMLResponse:
     data, t = visit.data, visit.t
     return _render(
@@ -262,7 +266,9 @@ def _project(
         "project.html",
         t,
         status=status,
-        here=f"/projets/{quote(data.view.id)}",
+        here=here or f"/projets/{quote(data.view.id)}",
+        action_base=action_base or f"/projets/{quote(data.view.id)}",
+        console=console,
         data=data,
         view=data.view,
         me=data.me,
@@ -286,15 +292,41 @@ async def act(request: Request, project_id: str, update: str) -> Response:
     visit = await _visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
+    return await perform_form(request, visit, update, f"/projets/{quote(project_id)}")
+
+
+# What the console adds after an action (the new personal links to show once).
+AfterAction = Callable[[str, ActionResult, dict[str, Any], RedirectResponse], Awaitable[None]]
+
+
+async def perform_form(
+    request: Request,
+    visit: Visit,
+    update: str,
+    base: str,
+    *,
+    console: Any = None,
+    after: AfterAction | None = None,
+    extra_check: Callable[[str, dict[str, Any], Texts], forms.Errors | None] | None = None,
+) -> Response:
+    """A posted form, as its page's participant (or the console's coordinator): CSRF, the
+    table's say, the command's limits, then the update; the page again with what went wrong,
+    or a redirect to it."""
+    project_id = visit.session.project_id
+
+    def again(**kw: Any) -> HTMLResponse:
+        return _project(request, visit, here=base, action_base=base, console=console, **kw)
+
     form = await request.form()
     sent = str(form.get("csrf_token", "")).encode()
     if not hmac.compare_digest(sent, visit.session.csrf.encode()):
         # A forged or stale form: refused, nothing recorded.
-        here = f"/projets/{quote(project_id)}"
-        return _render(request, "refused.html", visit.t, status=403, here=here)
+        return _render(request, "refused.html", visit.t, status=403, here=base)
     spec = forms.FORMS.get(update)
     if spec is None:
         return _render(request, "not_found.html", visit.t, status=404)
+    values = forms.values_of(form)
+    anchor = forms.form_id(update, values)
     if update not in visit.data.actions:
         # Why not, in the table's words: this role never may, or not in this phase.
         action = next(a for a in forms.ACTIONS if a.update == update)
@@ -303,11 +335,12 @@ async def act(request: Request, project_id: str, update: str) -> Response:
             action.vote and visit.data.facilitator_votes
         ):
             code, status = "not_allowed", 403
-        anchor = forms.form_id(update, forms.values_of(form))
         errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, code))
-        return _project(request, visit, errors=errors, status=status)
-    values = forms.values_of(form)
-    anchor = forms.form_id(update, values)
+        return again(errors=errors, status=status)
+    if extra_check is not None:
+        errors = extra_check(update, values, visit.t)
+        if errors:
+            return again(values={update: values}, errors=errors, status=422)
     actor = cmd.Actor(
         participant_id=visit.session.participant_id, token_version=visit.session.version
     )
@@ -316,32 +349,32 @@ async def act(request: Request, project_id: str, update: str) -> Response:
         command = command_type(actor=actor, **spec.fields(values, visit))
     except ValidationError as e:
         errors = forms.Errors.invalid(update, anchor, e, visit.t)
-        return _project(request, visit, values={update: values}, errors=errors, status=422)
+        return again(values={update: values}, errors=errors, status=422)
     key = str(form.get("action_key") or uuid.uuid4().hex)
     try:
-        await _gateway(request).act(project_id, command, update_id(actor, key), key)
+        result = await _gateway(request).act(project_id, command, update_id(actor, key), key)
     except ApiError as e:
         if e.status == 202:
-            return _after(project_id, update, "recu")
-        if e.status in (401,):
+            return _after(base, update, "recu")
+        if e.status == 401:
             return _link_gone(request, visit.t)
         errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, e.code), e.code)
-        return _project(request, visit, values={update: values}, errors=errors, status=e.status)
-    done = _after(project_id, update, "fait")
+        return again(values={update: values}, errors=errors, status=e.status)
+    done = _after(base, update, "fait")
     if update == "update_my_contact" and values.get("language") in LANGUAGES:
         # The browser follows the participant's new language.
         done.set_cookie(
             LANGUAGE_COOKIE, values["language"], path="/", samesite="lax", secure=_secure(request)
         )
+    if after is not None:
+        await after(update, result, values, done)
     return done
 
 
-def _after(project_id: str, update: str, what: str) -> RedirectResponse:
+def _after(base: str, update: str, what: str) -> RedirectResponse:
     anchor = forms.FORMS[update].anchor
     return RedirectResponse(
-        f"/projets/{quote(project_id)}?{what}={update}#{anchor}",
-        status_code=303,
-        headers=PAGE_HEADERS,
+        f"{base}?{what}={update}#{anchor}", status_code=303, headers=PAGE_HEADERS
     )
 
 
