@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
+from api.pages import console
 from api.pages import routes as pages
 from api.routes import actions, health, participants, projects
 from api.security import Authenticator, TokenSigner
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     for module in (health, projects, participants, actions):
         app.include_router(module.router)
     app.include_router(pages.router)
+    app.include_router(console.router)
     app.mount("/static", pages.STATIC, name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -4,6 +4,8 @@ from the table (`PageData.actions`); the limits come from the commands."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,6 +108,31 @@ def _contact(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     }
 
 
+def slug(name: str) -> str:
+    """An organisation id from its name, when the form gives none ("Mairie du 8e" →
+    "mairie-du-8e")."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:64] or "organisation"
+
+
+def person(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A participant's fields from a form (a launch row or an invitation)."""
+
+    def get(name: str) -> str:
+        return _text(values, f"{prefix}{name}").strip()
+
+    return {
+        "organisation_name": get("organisation_name"),
+        "person_name": get("person_name"),
+        "organisation_id": get("organisation_id") or slug(get("organisation_name")),
+        "organisation_kind": get("organisation_kind") or "other",
+        "role": get("role") or "partner",
+        "email": get("email") or None,
+        "language": get("language") or "fr",
+        "time_zone": get("time_zone") or "Europe/Paris",
+    }
+
+
 @dataclass(frozen=True)
 class FormSpec:
     # Where on the page the form stands (its section's id).
@@ -135,6 +162,24 @@ FORMS: dict[str, FormSpec] = {
     "note_progress": FormSpec("avancement", lambda v, _: {"text": _text(v, "text")}),
     "assess": FormSpec("evaluer", _assessment),
     "update_my_contact": FormSpec("preferences", _contact),
+    # The coordinator's, on the console's project page.
+    "invite_participant": FormSpec("inviter", lambda v, _: {"participant": person(v)}),
+    "remove_participant": FormSpec(
+        "participants",
+        lambda v, _: {"participant_id": _text(v, "participant_id"), "reason": _text(v, "reason")},
+    ),
+    "replace_participant": FormSpec(
+        "participants",
+        lambda v, _: {
+            "participant_id": _text(v, "participant_id"),
+            "replacement": person(v),
+            "reason": _text(v, "reason"),
+        },
+    ),
+    "resend_link": FormSpec(
+        "participants", lambda v, _: {"participant_id": _text(v, "participant_id")}
+    ),
+    "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
 }
 
 
@@ -158,11 +203,19 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return f"endorse-{values.get('proposal_id', '')}"
     if update == "submit_proposal":
         return "proposer"
+    if update in ("remove_participant", "replace_participant", "resend_link"):
+        return f"{update}-{values.get('participant_id', '')}"
     return f"form-{update}"
 
 
 # Forms whose fields are not one per page (one per proposal): their errors stand at the form.
-_FORM_LEVEL = {"amend_proposal", "endorse_proposal"}
+_FORM_LEVEL = {
+    "amend_proposal",
+    "endorse_proposal",
+    "remove_participant",
+    "replace_participant",
+    "resend_link",
+}
 
 
 @dataclass
@@ -225,4 +278,6 @@ def _field_name(form: str, loc: list[str]) -> str:
         return f"{'indicator' if loc[2] == 'name' else 'target'}_{n}"
     if form == "assess" and loc[0] == "scores":
         return "scores"
+    if form == "invite_participant" and loc[0] == "participant" and len(loc) > 1:
+        return loc[1]
     return loc[0]

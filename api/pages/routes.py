@@ -390,12 +390,19 @@ async def report_page(request: Request, project_id: str) -> Response:
     visit = await _visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
+    return await render_report(request, visit, f"/projets/{quote(project_id)}")
+
+
+async def render_report(request: Request, visit: Visit, back: str) -> Response:
+    project_id = visit.data.view.id
     try:
         markdown = await _gateway(request).report(project_id) if visit.data.view.report else None
     except ApiError as e:
         return _unavailable(request, e)
     html = MARKDOWN.render(markdown) if markdown else None
-    return _render(request, "report.html", visit.t, view=visit.data.view, report_html=html)
+    return _render(
+        request, "report.html", visit.t, view=visit.data.view, report_html=html, back=back
+    )
 
 
 @router.get("/langue")

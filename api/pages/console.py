@@ -1,0 +1,690 @@
+"""The coordinator's console: sign-in with the organisation's credential, its projects, the
+launch form, and each project's page with what only the coordinator may do and see.
+
+The same templates, sessions and action table as the participants' pages; every action goes
+through the same `perform_form` as theirs, as the project's coordinator participant.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import BaseModel, ValidationError
+
+from api.errors import ApiError
+from api.routes.projects import launch_project, list_projects_of
+from domain import commands as cmd
+from domain.models import Phase, Role
+
+from . import forms, words
+from .i18n import Texts, texts
+from .routes import (
+    PAGE_HEADERS,
+    PageSession,
+    Unavailable,
+    Visit,
+    _gateway,
+    _language,
+    _page,
+    _project,
+    _render,
+    _secure,
+    _unavailable,
+    perform_form,
+    render_report,
+)
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger("alliance.console")
+
+CONSOLE_COOKIE = "alliance_console"
+SIGN_IN_COOKIE = "alliance_signin"
+LINKS_COOKIE = "alliance_links"
+# Sign-in attempts: at most this many failures per address and per organisation in a window.
+MAX_FAILURES = 5
+WINDOW_SECONDS = 60.0
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "consent": {"rule": "consent", "quorum": 50, "max_rounds": 2, "days": 21},
+    "majority": {"rule": "majority", "quorum": 50, "max_rounds": 3, "days": 14},
+    "consensus": {"rule": "consensus", "quorum": 50, "max_rounds": 3, "days": 21},
+}
+PRESET_NAMES = {
+    "consent": words.N_("Consent, 2 rounds, 3 weeks per phase"),
+    "majority": words.N_("Majority with a quorum of half"),
+    "consensus": words.N_("Consensus"),
+}
+PHASES = ("diagnosis", "co_design", "decision", "action", "evaluation")
+ROW_FIELDS = (
+    "organisation_name",
+    "organisation_kind",
+    "role",
+    "person_name",
+    "email",
+    "language",
+    "time_zone",
+)
+
+
+class ConsoleSession(BaseModel):
+    organisation_id: str
+    csrf: str
+
+
+class SignInLimiter:
+    """Failed sign-ins per address and per organisation, over a sliding minute. Kept in this
+    process: several API processes each count their own."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def wait(self, *keys: str) -> int:
+        """Seconds to wait before another attempt (0: go ahead)."""
+        now = time.monotonic()
+        longest = 0.0
+        for key in keys:
+            failures = self._failures[key]
+            while failures and now - failures[0] > WINDOW_SECONDS:
+                failures.popleft()
+            if len(failures) >= MAX_FAILURES:
+                longest = max(longest, WINDOW_SECONDS - (now - failures[0]))
+        return int(longest) + 1 if longest else 0
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self._failures[key].append(now)
+
+
+def _signer(request: Request, salt: str) -> URLSafeSerializer:
+    secret = request.app.state.settings.token_secret.get_secret_value()
+    return URLSafeSerializer(secret, salt=salt)
+
+
+def _limiter(request: Request) -> SignInLimiter:
+    state = request.app.state
+    if not hasattr(state, "sign_in_limiter"):
+        state.sign_in_limiter = SignInLimiter()
+    return state.sign_in_limiter
+
+
+def _t(request: Request) -> Texts:
+    return texts(_language(request, None), None)
+
+
+def _session(request: Request) -> ConsoleSession | None:
+    raw = request.cookies.get(CONSOLE_COOKIE)
+    if raw is None:
+        return None
+    try:
+        return ConsoleSession.model_validate(_signer(request, "alliance-console").loads(raw))
+    except (BadSignature, ValidationError):
+        return None
+
+
+def _to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/connexion", status_code=303, headers=PAGE_HEADERS)
+
+
+# -- the front page, signing in and out ------------------------------------------------------
+
+
+@router.get("/")
+async def front_page(request: Request) -> Response:
+    return _render(request, "front.html", _t(request))
+
+
+@router.get("/connexion")
+async def sign_in_page(request: Request) -> Response:
+    return _sign_in_form(request, _t(request))
+
+
+def _sign_in_form(
+    request: Request, t: Texts, error: str | None = None, organisation: str = "", status: int = 200
+) -> HTMLResponse:
+    # Before any session, a nonce in a signed cookie and in the form (double submit).
+    nonce = secrets.token_urlsafe(24)
+    response = _render(
+        request,
+        "sign_in.html",
+        t,
+        status=status,
+        csrf=nonce,
+        error=error,
+        organisation=organisation,
+    )
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        _signer(request, "alliance-signin").dumps(nonce),
+        path="/connexion",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+@router.post("/connexion")
+async def sign_in(request: Request) -> Response:
+    t = _t(request)
+    form = await request.form()
+    organisation = str(form.get("organisation", "")).strip()
+    credential = str(form.get("credential", "")).strip()
+    try:
+        nonce = _signer(request, "alliance-signin").loads(request.cookies.get(SIGN_IN_COOKIE, ""))
+    except BadSignature:
+        nonce = None
+    sent = str(form.get("csrf_token", "")).encode()
+    if not nonce or not hmac.compare_digest(sent, str(nonce).encode()):
+        return _render(request, "refused.html", t, status=403, here="/connexion")
+    address = request.client.host if request.client else "unknown"
+    limiter = _limiter(request)
+    keys = (f"address:{address}", f"organisation:{organisation.lower()}")
+    wait = limiter.wait(*keys)
+    if wait:
+        message = t.gettext("Too many attempts: try again in {seconds} seconds.", seconds=wait)
+        return _sign_in_form(request, t, message, organisation, status=429)
+    known: dict[str, str] = request.app.state.settings.coordinator_credentials
+    matches = any(
+        hmac.compare_digest(candidate.encode(), credential.encode()) and org == organisation
+        for candidate, org in known.items()
+    )
+    if not matches:
+        limiter.failed(*keys)
+        # Logged without the credential.
+        log.warning(
+            "console sign-in refused", extra={"organisation": organisation, "address": address}
+        )
+        message = t.gettext("This organisation and access key do not match.")
+        return _sign_in_form(request, t, message, organisation, status=401)
+    session = ConsoleSession(organisation_id=organisation, csrf=secrets.token_urlsafe(24))
+    response = RedirectResponse("/console", status_code=303, headers=PAGE_HEADERS)
+    response.set_cookie(
+        CONSOLE_COOKIE,
+        _signer(request, "alliance-console").dumps(session.model_dump()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    response.delete_cookie(SIGN_IN_COOKIE, path="/connexion")
+    return response
+
+
+@router.post("/deconnexion")
+async def sign_out(request: Request) -> Response:
+    session = _session(request)
+    form = await request.form()
+    sent = str(form.get("csrf_token", "")).encode()
+    if session is None or not hmac.compare_digest(sent, session.csrf.encode()):
+        return _render(request, "refused.html", _t(request), status=403, here="/")
+    response = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
+    response.delete_cookie(CONSOLE_COOKIE, path="/")
+    return response
+
+
+# -- the organisation's projects --------------------------------------------------------------
+
+
+@router.get("/console")
+async def projects(
+    request: Request,
+    phase: str | None = None,
+    territoire: str | None = None,
+    page: str | None = None,
+) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_sign_in()
+    t = _t(request)
+    chosen = Phase(phase) if phase in Phase.__members__ else None
+    try:
+        listing = await list_projects_of(
+            _gateway(request),
+            session.organisation_id,
+            chosen,
+            (territoire or "").strip() or None,
+            page_size=20,
+            page_token=page or None,
+        )
+    except ApiError as e:
+        if e.status == 422:  # a page token from another listing: start again
+            return RedirectResponse("/console", status_code=303, headers=PAGE_HEADERS)
+        return _unavailable(request, e)
+    return _render(
+        request,
+        "console_projects.html",
+        t,
+        session=session,
+        csrf=session.csrf,
+        listing=listing,
+        phase=chosen.value if chosen else "",
+        territory=territoire or "",
+        now=_now(),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- launching ------------------------------------------------------------------------------
+
+
+@dataclass
+class LaunchForm:
+    """The launch form as typed: kept whole when something is refused."""
+
+    values: dict[str, Any]
+    rows: int
+    key: str
+
+    @classmethod
+    def blank(cls) -> LaunchForm:
+        values: dict[str, Any] = {"language": "fr", "preset": "consent"}
+        values.update(_preset_values("consent"))
+        rows = [("coordinator", "association"), ("facilitator", "other"), ("partner", "other")]
+        for n, (role, kind) in enumerate(rows):
+            values[f"p{n}-role"] = role
+            values[f"p{n}-organisation_kind"] = kind
+            values[f"p{n}-language"] = "fr"
+            values[f"p{n}-time_zone"] = "Europe/Paris"
+        return cls(values, len(rows), uuid.uuid4().hex)
+
+
+def _preset_values(name: str) -> dict[str, Any]:
+    preset = PRESETS.get(name, PRESETS["consent"])
+    values = {
+        "rule": preset["rule"],
+        "quorum": str(preset["quorum"]),
+        "max_rounds": str(preset["max_rounds"]),
+    }
+    for phase in PHASES:
+        values[f"{phase}-days"] = "0" if phase == "action" else str(preset["days"])
+    values["action-days"] = "90"
+    return values
+
+
+@router.get("/console/lancer")
+async def launch_page(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_sign_in()
+    return _launch_form(request, session, LaunchForm.blank())
+
+
+def _launch_form(
+    request: Request,
+    session: ConsoleSession,
+    launch: LaunchForm,
+    errors: forms.Errors | None = None,
+    notes: dict[int, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    t = _t(request)
+    return _render(
+        request,
+        "console_launch.html",
+        t,
+        status=status,
+        kinds=[(code, t.gettext(label)) for code, label in words.KINDS.items()],
+        roles=[(code, t.gettext(label)) for code, label in words.ROLES.items()],
+        rules=[(code, t.gettext(label)) for code, label in words.RULES.items()],
+        session=session,
+        csrf=session.csrf,
+        launch=launch,
+        v=launch.values,
+        errors=errors or forms.Errors(),
+        notes=notes or {},
+        presets=PRESET_NAMES,
+        phases=PHASES,
+    )
+
+
+@router.post("/console/lancer")
+async def launch(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_sign_in()
+    t = _t(request)
+    form = await request.form()
+    sent = str(form.get("csrf_token", "")).encode()
+    if not hmac.compare_digest(sent, session.csrf.encode()):
+        return _render(request, "refused.html", t, status=403, here="/console/lancer")
+    values = {k: str(v) for k, v in form.items() if k not in ("csrf_token",)}
+    rows = max(1, min(100, int(values.get("rows", "3") or 3)))
+    launch = LaunchForm(values, rows, values.get("launch_key") or uuid.uuid4().hex)
+    # Adding or removing a row, or applying a preset, re-renders the form (JavaScript off too).
+    if "add_row" in values:
+        launch.values.update({f"p{rows}-language": "fr", f"p{rows}-time_zone": "Europe/Paris"})
+        launch.rows += 1
+        return _launch_form(request, session, launch)
+    if "remove_row" in values:
+        _remove_row(launch, int(values["remove_row"]))
+        return _launch_form(request, session, launch)
+    if "apply_preset" in values:
+        launch.values.update(_preset_values(values.get("preset", "consent")))
+        return _launch_form(request, session, launch)
+    notes = _same_organisations(launch, t)
+    try:
+        body = cmd.LaunchFields.model_validate(_launch_body(launch))
+    except ValidationError as e:
+        errors = _launch_errors(e, launch, t)
+        return _launch_form(request, session, launch, errors, notes, status=422)
+    try:
+        launched = await launch_project(
+            _gateway(request),
+            request.app.state.authenticator.signer,
+            request.app.state.settings,
+            session.organisation_id,
+            body,
+            launch.key,
+        )
+    except ApiError as e:
+        if e.status != 422:
+            return _unavailable(request, e)
+        field = e.message.split(":", 1)[0] if ":" in e.message else None
+        target = _field_id(field.split(".")) if field else "launch"
+        message = words.refusal(t, e.code)
+        errors = forms.Errors("launch", "launch", [(message, target)], {target: message})
+        return _launch_form(request, session, launch, errors, notes, status=422)
+    links = [
+        {"name": p.organisation_name, "person": p.person_name, "role": p.role, "link": p.link}
+        for p in launched.participants
+    ]
+    response = RedirectResponse(
+        f"/console/projets/{quote(launched.project_id)}?lance=1",
+        status_code=303,
+        headers=PAGE_HEADERS,
+    )
+    _flash_links(request, response, launched.project_id, links, list(notes.values()))
+    return response
+
+
+def _remove_row(launch: LaunchForm, row: int) -> None:
+    values = launch.values
+    for n in range(row, launch.rows - 1):
+        for name in ROW_FIELDS:
+            values[f"p{n}-{name}"] = values.get(f"p{n + 1}-{name}", "")
+    for name in ROW_FIELDS:
+        values.pop(f"p{launch.rows - 1}-{name}", None)
+    launch.rows = max(1, launch.rows - 1)
+
+
+def _same_organisations(launch: LaunchForm, t: Texts) -> dict[int, str]:
+    """Rows that stand for an organisation an earlier row stands for: flagged, allowed."""
+    seen: dict[str, int] = {}
+    notes = {}
+    for n in range(launch.rows):
+        name = launch.values.get(f"p{n}-organisation_name", "").strip()
+        if not name:
+            continue
+        key = forms.slug(name)
+        if key in seen:
+            notes[n] = t.gettext(
+                "Row {row} stands for the same organisation as row {other}: both will take part.",
+                row=n + 1,
+                other=seen[key] + 1,
+            )
+        else:
+            seen[key] = n
+    return notes
+
+
+def _launch_body(launch: LaunchForm) -> dict[str, Any]:
+    v = launch.values
+    people = [
+        forms.person(v, prefix=f"p{n}-")
+        for n in range(launch.rows)
+        if v.get(f"p{n}-organisation_name", "").strip() or v.get(f"p{n}-email", "").strip()
+    ]
+    process: dict[str, Any] = {
+        "rule": v.get("rule", "consent"),
+        "quorum": _number(v.get("quorum"), 50) / 100,
+        "max_rounds": _number(v.get("max_rounds"), 3),
+        "facilitator_votes": v.get("facilitator_votes") == "yes",
+    }
+    for phase in PHASES:
+        days = v.get(f"{phase}-days", "")
+        process[phase] = {"duration": f"PT{int(_number(days, 0) * 24 * 60)}M"}
+    return {
+        "title": v.get("title", ""),
+        "territory": v.get("territory", ""),
+        "description": v.get("description", ""),
+        "language": v.get("language", "fr"),
+        "participants": people,
+        "process": process,
+    }
+
+
+def _number(text: Any, default: float) -> Any:
+    try:
+        value = float(str(text).replace(",", "."))
+    except ValueError:
+        return default
+    return int(value) if value.is_integer() else value
+
+
+def _field_id(loc: list[str]) -> str:
+    """The launch form's element for an error's location."""
+    if not loc:
+        return "participants"
+    if loc[0] == "participants" and len(loc) > 2:
+        return f"p{loc[1]}-{loc[2]}"
+    if loc[0] == "participants":
+        return "participants"
+    if loc[0] == "process" and len(loc) > 1:
+        return f"{loc[1]}-days" if loc[1] in PHASES else loc[1]
+    return loc[0]
+
+
+def _launch_errors(error: ValidationError, launch: LaunchForm, t: Texts) -> forms.Errors:
+    errors = forms.Errors("launch", "launch")
+    for problem in error.errors():
+        loc = [str(part) for part in problem["loc"]]
+        target = _field_id(loc)
+        message = _launch_message(problem, t)
+        if target not in errors.fields:
+            errors.fields[target] = message
+            errors.summary.append((message, target))
+    return errors
+
+
+def _launch_message(problem: dict[str, Any], t: Texts) -> str:
+    text = str(problem.get("msg", ""))
+    if "same e-mail" in text:
+        rows = [int(x) for x in text.split("participants ")[1].split(" have")[0].split(" and ")]
+        return t.gettext(
+            "Rows {first} and {second} have the same e-mail address: one person takes part once.",
+            first=rows[0],
+            second=rows[1],
+        )
+    if "at least one facilitator" in text:
+        return t.gettext("The project needs a facilitator: give one row that role.")
+    if "at least one coordinator" in text:
+        return t.gettext("The project needs a coordinator: give one row that role.")
+    if "partner to decide" in text:
+        return t.gettext("The project needs at least one partner to decide.")
+    if "5 years" in text:
+        return t.gettext("A phase lasts at most 5 years.")
+    name = forms._field_error(problem["type"], "")
+    return t.gettext(name)
+
+
+def _flash_links(
+    request: Request,
+    response: Response,
+    project_id: str,
+    links: list[dict[str, Any]],
+    notes: list[str] | None = None,
+) -> None:
+    """Personal links are shown once: carried to the next page in a short-lived signed cookie
+    that the page deletes."""
+    response.set_cookie(
+        LINKS_COOKIE,
+        _signer(request, "alliance-links").dumps({"links": links, "notes": notes or []}),
+        path=f"/console/projets/{quote(project_id)}",
+        max_age=300,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+# -- one project ------------------------------------------------------------------------------
+
+
+async def _console_visit(
+    request: Request, session: ConsoleSession, project_id: str
+) -> Visit | Response:
+    """The project as its coordinator sees it, if it is this organisation's."""
+    gateway = _gateway(request)
+    try:
+        view = await gateway.view(project_id)
+    except ApiError as e:
+        if e.status == 404:
+            return _render(request, "not_found.html", _t(request), status=404)
+        return _unavailable(request, e)
+    if view.coordinator_organisation != session.organisation_id:
+        # Not this organisation's: the same answer as a project that does not exist.
+        return _render(request, "not_found.html", _t(request), status=404)
+    coordinators = [p for p in view.participants if p.active and p.role == Role.coordinator]
+    chosen = next(
+        (p for p in coordinators if p.organisation_id == session.organisation_id),
+        coordinators[0] if coordinators else None,
+    )
+    if chosen is None:
+        return _render(request, "not_found.html", _t(request), status=404)
+    try:
+        data = await _page(request, project_id, chosen.id)
+    except Unavailable as e:
+        return _unavailable(request, e.error)
+    assert data is not None
+    page_session = PageSession(
+        project_id=project_id,
+        participant_id=chosen.id,
+        role=Role.coordinator,
+        version=chosen.token_version,
+        csrf=session.csrf,
+    )
+    t = texts(_language(request, data.me.language), data.me.time_zone)
+    return Visit(page_session, data, t)
+
+
+async def _console(request: Request, project_id: str, flashed: dict[str, Any]) -> dict[str, Any]:
+    try:
+        people = await _gateway(request).participants(project_id)
+    except ApiError:
+        people = []
+    return {
+        "people": people,
+        "links": flashed.get("links", []),
+        "notes": flashed.get("notes", []),
+        "project_id": project_id,
+    }
+
+
+@router.get("/console/projets/{project_id}")
+async def project(
+    request: Request, project_id: str, fait: str | None = None, recu: str | None = None
+) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_sign_in()
+    visit = await _console_visit(request, session, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    flashed: dict[str, Any] = {}
+    raw = request.cookies.get(LINKS_COOKIE)
+    if raw:
+        try:
+            flashed = _signer(request, "alliance-links").loads(raw)
+        except BadSignature:
+            flashed = {}
+    base = f"/console/projets/{quote(project_id)}"
+    response = _project(
+        request,
+        visit,
+        done=fait,
+        received=recu,
+        here=base,
+        action_base=base,
+        console=await _console(request, project_id, flashed),
+    )
+    if raw:
+        response.delete_cookie(LINKS_COOKIE, path=base)  # shown once
+    return response
+
+
+CONFIRMED = {"cancel", "remove_participant"}
+
+
+def _confirmation(update: str, values: dict[str, Any], t: Texts) -> forms.Errors | None:
+    """A cancellation or a removal is confirmed by ticking a box: a slip of the finger
+    changes nothing."""
+    if update in CONFIRMED and values.get("confirm") != "yes":
+        anchor = forms.form_id(update, values)
+        message = t.gettext("Tick the box to confirm.")
+        return forms.Errors(update, anchor, [(message, f"{anchor}-error")], message=message)
+    return None
+
+
+@router.post("/console/projets/{project_id}/{update}")
+async def act(request: Request, project_id: str, update: str) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_sign_in()
+    visit = await _console_visit(request, session, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    base = f"/console/projets/{quote(project_id)}"
+
+    async def show_new_link(
+        update: str, result: Any, values: dict[str, Any], done: RedirectResponse
+    ) -> None:
+        if result.token_version is None or result.item_id is None or result.role is None:
+            return
+        signer = request.app.state.authenticator.signer
+        token = signer.sign(project_id, result.item_id, result.role, result.token_version)
+        people = {p.id: p for p in await _gateway(request).participants(project_id)}
+        who = people.get(result.item_id)
+        link = {
+            "name": who.organisation_name if who else result.item_id,
+            "person": who.person_name if who else "",
+            "role": result.role,
+            "link": f"{request.app.state.settings.api_url}/p/{token}",
+        }
+        _flash_links(request, done, project_id, [link])
+
+    return await perform_form(
+        request,
+        visit,
+        update,
+        base,
+        console=await _console(request, project_id, {}),
+        after=show_new_link,
+        extra_check=_confirmation,
+    )
+
+
+@router.get("/console/projets/{project_id}/rapport")
+async def report(request: Request, project_id: str) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_sign_in()
+    visit = await _console_visit(request, session, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await render_report(request, visit, f"/console/projets/{quote(project_id)}")

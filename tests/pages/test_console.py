@@ -1,0 +1,235 @@
+"""The coordinator's console in a real browser: sign-in, the launch form, links shown once,
+the project list by phase, another organisation kept out, refusals beside their fields, the
+sign-in rate limit; axe-core on every console page, screenshots at 375 and 1280 px."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import COORDINATOR_CREDENTIAL, OTHER_ORG_CREDENTIAL
+from tests.pages.helpers import AXE, Person, api
+
+
+class Coordinator(Person):
+    @classmethod
+    async def sign_in(
+        cls,
+        browser: Any,
+        base: str,
+        organisation: str = "mda-lyon8",
+        credential: str = COORDINATOR_CREDENTIAL,
+        *,
+        js: bool = True,
+        width: int = 1280,
+    ) -> Coordinator:
+        context = await browser.new_context(
+            viewport={"width": width, "height": 900},
+            bypass_csp=True,
+            java_script_enabled=js,
+            locale="fr-FR",
+        )
+        page = await context.new_page()
+        person = cls(f"coordinator of {organisation}", context, page, base, credential)
+        await page.goto(f"{base}/")
+        async with page.expect_navigation():
+            await page.get_by_role(
+                "link", name="Coordinateurs : se connecter".replace(" :", "\u202f:")
+            ).click()
+        await person.fill("Identifiant de l’organisation", organisation)
+        await person.fill("Clé d’accès", credential)
+        await person.click("Se connecter")
+        return person
+
+
+async def fill_row(c: Coordinator, n: int, organisation: str, role: str, email: str) -> None:
+    await c.page.locator(f"#p{n}-organisation_name").fill(organisation)
+    await c.page.locator(f"#p{n}-role").select_option(role)
+    await c.page.locator(f"#p{n}-email").fill(email)
+
+
+async def launch_from_the_form(c: Coordinator, title: str) -> str:
+    async with c.page.expect_navigation():
+        await c.page.get_by_role("link", name="Lancer un projet").first.click()
+    await c.check_accessibility("the launch form")
+    await c.fill("Titre", title)
+    await c.fill("Territoire", "Lyon 8e")
+    await c.click("Ajouter un participant")  # JavaScript or not: the form comes back longer
+    await c.click("Ajouter un participant")
+    rows = [
+        ("Maison des Associations du 8e", "coordinator", "mda@example.org"),
+        ("Coopérative Facil", "facilitator", "facil@example.org"),
+        ("Mairie du 8e", "partner", "mairie@example.org"),
+        ("Habitants des États-Unis", "partner", "habitants@example.org"),
+        ("Métropole de Lyon", "observer", "metropole@example.org"),
+    ]
+    for n, row in enumerate(rows):
+        await fill_row(c, n, *row)
+    await c.page.locator("#action-days").fill("0")
+    await c.click("Lancer le projet")
+    assert "/console/projets/" in c.page.url, await c.text()
+    return c.page.url.rsplit("/", 1)[1].split("?")[0]
+
+
+async def phase_in_list(c: Coordinator, title: str) -> str:
+    await c.page.goto(f"{c.base}/console")
+    row = c.page.get_by_role("row", name=re.compile(re.escape(title)))
+    return await row.inner_text()
+
+
+@pytest.mark.parametrize("js", [False, True], ids=["javascript-off", "javascript-on"])
+async def test_a_coordinator_launches_from_the_form_and_hands_out_links(site, browser, js):
+    c = await Coordinator.sign_in(browser, site, js=js)
+    assert "Projets de mda-lyon8" in await c.text()
+    await c.check_accessibility("the project list")
+    title = f"Jardins partagés ({'avec' if js else 'sans'} JavaScript)"
+    project_id = await launch_from_the_form(c, title)
+    text = await c.text()
+    assert "Liens personnels\u202f: affichés une seule fois" in text
+    links = [await f.input_value() for f in await c.page.locator("input.link-value").all()]
+    assert len(links) == 5 and all(
+        f"{site.split(':')[0]}" in link or "/p/" in link for link in links
+    )
+    await c.check_accessibility("the project, links shown once")
+    await c.screenshot(f"console-links-1280-{'js' if js else 'nojs'}")
+    copy = c.page.get_by_role("button", name="Copier").first
+    if js:
+        await copy.click()  # the copy button works where a script runs
+    else:
+        assert not await copy.is_visible()  # without JavaScript, the link is there to select
+    await c.reload()
+    assert "affichés une seule fois" not in await c.text()  # never shown again
+    assert "mairie@example.org" in await c.text()  # the coordinator sees contact details
+    if js:
+        await c.leave()
+        return
+
+    # The lifecycle then runs on the partners' pages, from the links handed out.
+    tokens = {link.rsplit("/p/", 1)[1] for link in links}
+    people = [await Person.arrive(browser, site, "participant", token) for token in tokens]
+    by_role: dict[str, Person] = {}
+    for person in people:
+        who = await person.page.locator(".who-am-i").inner_text()
+        role = re.search(r"comme (\w+)", who).group(1)
+        by_role.setdefault(role, person) if role != "partenaire" else None
+        if role == "partenaire":
+            by_role[f"partenaire-{len([k for k in by_role if k.startswith('partenaire')])}"] = (
+                person
+            )
+    fac, p1, p2 = by_role["facilitateur"], by_role["partenaire-0"], by_role["partenaire-1"]
+    assert "diagnostic" in await phase_in_list(c, title)
+    for person in (p1, p2):
+        await person.fill("Votre contribution", "Un besoin de jardins")
+        await person.click("Ajouter ma contribution")
+    assert "co-conception" in await phase_in_list(c, title)
+    await p1.reload()
+    await p1.fill("Titre de votre proposition", "Jardins en bacs")
+    await p1.fill("Ce que vous proposez", "Des bacs hors-sol.")
+    await p1.fill("Indicateur 1", "Familles inscrites")
+    await p1.click("Envoyer ma proposition")
+    await fac.reload()
+    await fac.page.get_by_role("checkbox").first.check()
+    await fac.fill("Résumé du plan", "Des bacs.")
+    await fac.click("Soumettre le plan à décision")
+    listed = await phase_in_list(c, title)
+    assert "décision" in listed and "En attente d’une décision" in listed
+    await c.check_accessibility("the project list, a decision waiting")
+    await c.screenshot("console-projects-1280")
+    for person in (p1, p2):
+        await person.reload()
+        await person.page.get_by_label("Consentement", exact=True).check()
+        await person.click("Envoyer ma réponse")
+    assert "évaluation" in await phase_in_list(c, title)
+    for person in (p1, p2):
+        await person.reload()
+        await (
+            person.page.get_by_role("group", name=re.compile("Familles inscrites"))
+            .get_by_label("5", exact=True)
+            .check()
+        )
+        await person.click("Envoyer mon évaluation")
+    for _ in range(100):
+        if "clos" in await phase_in_list(c, title):
+            break
+        await asyncio.sleep(0.1)
+    assert "clos" in await phase_in_list(c, title)
+    await c.page.goto(f"{site}/console/projets/{project_id}")
+    async with c.page.expect_navigation():
+        await c.page.get_by_role("link", name="Lire le rapport final").click()
+    assert await c.page.locator("h1").inner_text() == title
+    for person in [*people, c]:
+        await person.leave()
+
+
+async def test_another_organisation_sees_none_of_it(site, browser):
+    ours = await Coordinator.sign_in(browser, site)
+    project_id = await launch_from_the_form(ours, "Un projet de la MDA")
+    theirs = await Coordinator.sign_in(browser, site, "other-org", OTHER_ORG_CREDENTIAL)
+    assert "Un projet de la MDA" not in await theirs.text()
+    response = await theirs.page.goto(f"{site}/console/projets/{project_id}")
+    assert response.status == 404
+    csrf = await theirs.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    posted = await theirs.page.request.post(
+        f"{site}/console/projets/{project_id}/cancel",
+        form={"csrf_token": csrf or "", "reason": "intrusion", "confirm": "yes"},
+    )
+    assert posted.status == 404
+    view = await api(site, "GET", f"/projects/{project_id}")
+    assert view["phase"] == "diagnosis"
+    await ours.leave()
+    await theirs.leave()
+
+
+async def test_careless_set_ups_are_refused_beside_their_field_with_the_form_kept(site, browser):
+    c = await Coordinator.sign_in(browser, site, width=375)
+    await c.page.goto(f"{site}/console/lancer")
+    await c.fill("Titre", "Un projet mal réglé")
+    await c.fill("Territoire", "Lyon 8e")
+    await fill_row(c, 0, "MDA", "coordinator", "meme@example.org")
+    await fill_row(c, 1, "Coopérative Facil", "facilitator", "MEME@example.org")  # same e-mail
+    await fill_row(c, 2, "Mairie", "partner", "mairie@example.org")
+    await c.click("Lancer le projet")
+    text = await c.text()
+    assert "Il y a un problème" in text
+    assert "Les lignes 1 et 2 ont la même adresse e-mail" in text
+    assert await c.page.locator("#p1-email").input_value() == "MEME@example.org"  # kept
+    await c.check_accessibility("the launch form, refused")
+    await c.screenshot("console-launch-refused-375")
+    await c.page.locator("#p1-email").fill("facil@example.org")
+    await c.page.locator("#decision-days").fill("0.007")  # ten minutes
+    await c.click("Lancer le projet")
+    assert "Une phase dure au moins une heure." in await c.text()
+    assert await c.page.locator("#decision-days").get_attribute("aria-invalid") == "true"
+    await fill_row(c, 1, "Habitants", "partner", "hab@example.org")  # no facilitator left
+    await c.page.locator("#decision-days").fill("14")
+    await c.click("Lancer le projet")
+    assert "Le projet a besoin d’un facilitateur" in await c.text()
+    await c.leave()
+
+
+async def test_a_sixth_wrong_credential_in_a_minute_waits_and_so_does_a_right_one(site, browser):
+    context = await browser.new_context(bypass_csp=True)
+    page = await context.new_page()
+    for attempt in range(6):
+        await page.goto(f"{site}/connexion")
+        await page.get_by_label("Identifiant de l’organisation").fill("mda-lyon8")
+        await page.get_by_label("Clé d’accès").fill(f"wrong-{attempt}")
+        async with page.expect_navigation():
+            response = None
+            await page.get_by_role("button", name="Se connecter").click()
+        text = await page.inner_text("main")
+        if attempt < 5:
+            assert "ne correspondent pas" in text
+    assert re.search(r"Trop de tentatives\u202f: réessayez dans \d+ secondes", text)
+    await page.get_by_label("Clé d’accès").fill(COORDINATOR_CREDENTIAL)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Se connecter").click()
+    assert "Trop de tentatives" in await page.inner_text("main")
+    assert "/console" not in page.url
+    results = await AXE.run(page)
+    assert not [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    del response
+    await context.close()
