@@ -143,6 +143,8 @@ async def main() -> None:
                 f"\nAlliance is running.\n"
                 f'  Temporal UI:  {settings.ui_url}   (filter: AlliancePhase = "decision")\n'
                 f"  API:          {settings.api_url}/docs\n"
+                f"  Console:      {settings.api_url}/connexion   (coordinators sign in: "
+                f"organisation {settings.coordinator_credentials[coordinator]}, the credential below)\n"
                 f"  Coordinator credential (organisation {settings.coordinator_credentials[coordinator]}): "
                 f"{coordinator}\n"
                 f"  Ops credential: {settings.ops_credentials[0]}\n"
