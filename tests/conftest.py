@@ -129,7 +129,8 @@ def api_settings(harness: Harness, **overrides) -> Settings:
                 OTHER_ORG_CREDENTIAL: "other-org",
             },
             "ops_credentials": [OPS_CREDENTIAL],
-            "rpc_timeout_seconds": 3.0,
+            # Generous: on 2 busy cores (browser tests, a fresh venv) a query can take seconds.
+            "rpc_timeout_seconds": 10.0,
             **overrides,
         }
     )
