@@ -36,8 +36,8 @@ class Person:
         context = await browser.new_context(
             viewport={"width": width, "height": 900}, bypass_csp=True, locale="fr-FR"
         )
-        # A page that does not come is a failure in seconds, not a hang.
-        context.set_default_timeout(10_000)
+        # A page that does not come fails the test (a slow, busy CI machine still gets there).
+        context.set_default_timeout(30_000)
         page = await context.new_page()
         person = cls(name, context, page, base, token)
         await page.goto(f"{base}/p/{token}")

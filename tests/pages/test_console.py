@@ -30,7 +30,7 @@ class Coordinator(Person):
             java_script_enabled=js,
             locale="fr-FR",
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(30_000)
         page = await context.new_page()
         person = cls(f"coordinator of {organisation}", context, page, base, credential)
         await page.goto(f"{base}/")
