@@ -17,7 +17,7 @@ from api.security import Authenticator, Caller, Coordinator, ParticipantToken, T
 from domain import commands as cmd
 from domain.actions import Action, action_for, role_refusal, who_may
 from domain.models import Role
-from domain.views import ActionResult, ProjectView
+from domain.views import ActionResult, ParticipantPublic, ProjectView
 from settings import Settings
 
 
@@ -123,11 +123,17 @@ async def acting_participant(
     return _coordinator_actor(view, caller)
 
 
+def coordinator_of(view: ProjectView, organisation_id: str | None) -> ParticipantPublic | None:
+    """The participant a coordinating organisation acts as: its own coordinator, else the
+    project's first active one (the API's credentials and the console alike)."""
+    coordinators = [p for p in view.participants if p.active and p.role == Role.coordinator]
+    own = [p for p in coordinators if p.organisation_id == organisation_id]
+    return (own or coordinators or [None])[0]
+
+
 def _coordinator_actor(view: ProjectView, caller: Coordinator) -> cmd.Actor:
     """The participant a coordinator credential acts as: its organisation's coordinator."""
-    coordinators = [p for p in view.participants if p.active and p.role == Role.coordinator]
-    own = [p for p in coordinators if p.organisation_id == caller.organisation_id]
-    chosen = (own or coordinators or [None])[0]
+    chosen = coordinator_of(view, caller.organisation_id)
     if chosen is None:
         raise ApiError(409, "no_coordinator", "this project has no active coordinator to act as")
     return cmd.Actor(participant_id=chosen.id, token_version=chosen.token_version)

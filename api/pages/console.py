@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ValidationError
 
+from api.deps import coordinator_of
 from api.errors import ApiError
 from api.routes.projects import launch_project, list_projects_of
 from domain import commands as cmd
@@ -44,6 +45,7 @@ from .routes import (
     _unavailable,
     perform_form,
     render_report,
+    same_token,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -186,8 +188,7 @@ async def sign_in(request: Request) -> Response:
         nonce = _signer(request, "alliance-signin").loads(request.cookies.get(SIGN_IN_COOKIE, ""))
     except BadSignature:
         nonce = None
-    sent = str(form.get("csrf_token", "")).encode()
-    if not nonce or not hmac.compare_digest(sent, str(nonce).encode()):
+    if not nonce or not same_token(form, str(nonce)):
         return _render(request, "refused.html", t, status=403, here="/connexion")
     address = request.client.host if request.client else "unknown"
     limiter = _limiter(request)
@@ -227,8 +228,7 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     session = _session(request)
     form = await request.form()
-    sent = str(form.get("csrf_token", "")).encode()
-    if session is None or not hmac.compare_digest(sent, session.csrf.encode()):
+    if session is None or not same_token(form, session.csrf):
         return _render(request, "refused.html", _t(request), status=403, here="/")
     response = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
     response.delete_cookie(CONSOLE_COOKIE, path="/")
@@ -360,8 +360,7 @@ async def launch(request: Request) -> Response:
         return _to_sign_in()
     t = _t(request)
     form = await request.form()
-    sent = str(form.get("csrf_token", "")).encode()
-    if not hmac.compare_digest(sent, session.csrf.encode()):
+    if not same_token(form, session.csrf):
         return _render(request, "refused.html", t, status=403, here="/console/lancer")
     values = {k: str(v) for k, v in form.items() if k not in ("csrf_token",)}
     rows = max(1, min(100, int(values.get("rows", "3") or 3)))
@@ -560,11 +559,7 @@ async def _console_visit(
     if view.coordinator_organisation != session.organisation_id:
         # Not this organisation's: the same answer as a project that does not exist.
         return _render(request, "not_found.html", _t(request), status=404)
-    coordinators = [p for p in view.participants if p.active and p.role == Role.coordinator]
-    chosen = next(
-        (p for p in coordinators if p.organisation_id == session.organisation_id),
-        coordinators[0] if coordinators else None,
-    )
+    chosen = coordinator_of(view, session.organisation_id)
     if chosen is None:
         return _render(request, "not_found.html", _t(request), status=404)
     try:
