@@ -8,6 +8,8 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
+
 from tests.conftest import COORDINATOR_CREDENTIAL, OTHER_ORG_CREDENTIAL
 from tests.pages.helpers import AXE, Person, api
 
@@ -33,6 +35,7 @@ class Coordinator(Person):
         context.set_default_timeout(30_000)
         page = await context.new_page()
         person = cls(f"coordinator of {organisation}", context, page, base, credential)
+        person.javascript = js
         await page.goto(f"{base}/")
         async with page.expect_navigation():
             await page.get_by_role(
@@ -92,8 +95,8 @@ async def listed(c: Coordinator, title: str, *expected: str) -> str:
     raise AssertionError(f"{title} is not listed with {expected}: {text!r}")
 
 
-async def test_a_coordinator_launches_from_the_form_and_hands_out_links(site, browser):
-    js = True
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+async def test_a_coordinator_launches_from_the_form_and_hands_out_links(site, browser, js):
     c = await Coordinator.sign_in(browser, site, js=js)
     assert "Projets de mda-lyon8" in await c.text()
     await c.check_accessibility("the project list")
