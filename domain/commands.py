@@ -22,6 +22,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from domain.fields import (
     ClearableEmail,
@@ -137,13 +138,20 @@ class LaunchFields(Model):
 
     @model_validator(mode="after")
     def _participants_make_an_alliance(self) -> LaunchFields:
+        # Each refusal has a code of its own (the error's type) for the pages to say it in the
+        # reader's language; the English message is the JSON API's.
         roles = {p.role for p in self.participants}
         for needed in (Role.coordinator, Role.facilitator):
             if needed not in roles:
-                raise ValueError(f"a project needs at least one {needed.value}")
+                raise PydanticCustomError(
+                    f"no_{needed.value}",
+                    "a project needs at least one {role}",
+                    {"role": needed.value},
+                )
         if not roles & voting_roles(self.process.facilitator_votes):
-            raise ValueError(
-                "a project needs at least one partner to decide (or facilitator_votes: true)"
+            raise PydanticCustomError(
+                "no_voter",
+                "a project needs at least one partner to decide (or facilitator_votes: true)",
             )
         seen: dict[str, int] = {}
         for n, p in enumerate(self.participants):
@@ -151,9 +159,11 @@ class LaunchFields(Model):
                 continue
             email = p.email.casefold()
             if email in seen:
-                raise ValueError(
-                    f"participants {seen[email] + 1} and {n + 1} have the same e-mail "
-                    f"{p.email!r}: one person takes part once"
+                raise PydanticCustomError(
+                    "same_email",
+                    "participants {first} and {second} have the same e-mail {email!r}: "
+                    "one person takes part once",
+                    {"first": seen[email] + 1, "second": n + 1, "email": p.email},
                 )
             seen[email] = n
         return self

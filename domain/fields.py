@@ -15,6 +15,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 # C0 controls but tab and newline, DEL and the C1 controls; a carriage return is folded into
 # the newline it comes with.
@@ -118,7 +119,7 @@ def _within_max_phase(value: timedelta) -> timedelta:
     if value < timedelta(0):
         raise ValueError("a duration cannot be negative")
     if value > MAX_PHASE:
-        raise ValueError("at most 5 years (P1825D)")
+        raise PydanticCustomError("duration_too_long", "at most 5 years (P1825D)")
     return value
 
 

@@ -502,24 +502,14 @@ def _launch_errors(error: ValidationError, launch: LaunchForm, t: Texts) -> form
 
 
 def _launch_message(problem: dict[str, Any], t: Texts) -> str:
-    text = str(problem.get("msg", ""))
-    if "same e-mail" in text:
-        rows = [int(x) for x in text.split("participants ")[1].split(" have")[0].split(" and ")]
-        return t.gettext(
-            "Rows {first} and {second} have the same e-mail address: one person takes part once.",
-            first=rows[0],
-            second=rows[1],
-        )
-    if "at least one facilitator" in text:
-        return t.gettext("The project needs a facilitator: give one row that role.")
-    if "at least one coordinator" in text:
-        return t.gettext("The project needs a coordinator: give one row that role.")
-    if "partner to decide" in text:
-        return t.gettext("The project needs at least one partner to decide.")
-    if "5 years" in text:
-        return t.gettext("A phase lasts at most 5 years.")
-    name = forms._field_error(problem["type"], "")
-    return t.gettext(name)
+    """A launch refusal in the reader's language, by the error's code."""
+    kind = problem["type"]
+    if kind == "same_email":
+        ctx = problem.get("ctx", {})
+        return t.gettext(words.LAUNCH_ERRORS[kind], first=ctx["first"], second=ctx["second"])
+    if kind in words.LAUNCH_ERRORS:
+        return t.gettext(words.LAUNCH_ERRORS[kind])
+    return t.gettext(forms._field_error(kind, ""))
 
 
 def _flash_links(

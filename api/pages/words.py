@@ -115,6 +115,16 @@ FIELD_ERRORS = {
     "proposal_ids_empty": N_("Choose at least one proposal."),
     "scores_empty": N_("Give a score to at least one indicator."),
 }
+# The launch form's own refusals, by the code of domain.commands.LaunchFields' errors.
+LAUNCH_ERRORS = {
+    "same_email": N_(
+        "Rows {first} and {second} have the same e-mail address: one person takes part once."
+    ),
+    "no_facilitator": N_("The project needs a facilitator: give one row that role."),
+    "no_coordinator": N_("The project needs a coordinator: give one row that role."),
+    "no_voter": N_("The project needs at least one partner to decide."),
+    "duration_too_long": N_("A phase lasts at most 5 years."),
+}
 UNKNOWN_FIELD_ERROR = N_("This value cannot be accepted.")
 
 

@@ -63,29 +63,37 @@ def test_time_zones_are_checked_on_the_command_itself():
 
 
 @pytest.mark.parametrize(
-    ("participants", "message"),
+    ("participants", "message", "code"),
     [
-        ([("coordinator", None), ("partner", None)], "at least one facilitator"),
-        ([("facilitator", None), ("partner", None)], "at least one coordinator"),
-        ([("coordinator", None), ("facilitator", None), ("observer", None)], "one partner"),
+        ([("coordinator", None), ("partner", None)], "at least one facilitator", "no_facilitator"),
+        ([("facilitator", None), ("partner", None)], "at least one coordinator", "no_coordinator"),
+        (
+            [("coordinator", None), ("facilitator", None), ("observer", None)],
+            "one partner",
+            "no_voter",
+        ),
         (
             [("coordinator", None), ("facilitator", "a@x.fr"), ("partner", "A@x.fr")],
-            "same e-mail",
+            "participants 2 and 3 have the same e-mail",
+            "same_email",
         ),
     ],
 )
-def test_a_launch_needs_an_alliance(participants, message):
+def test_a_launch_needs_an_alliance(participants, message, code):
     people = [
         {"organisation_name": f"O{n}", "organisation_id": f"o{n}", "role": role, "email": email}
         for n, (role, email) in enumerate(participants)
     ]
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ValidationError, match=message) as refused:
         cmd.LaunchFields(title="t", territory="t", participants=people)
+    # The pages say it in the reader's language by this code, never by the English text.
+    assert refused.value.errors()[0]["type"] == code
 
 
 def test_extensions_and_phases_obey_the_same_longest_duration():
-    with pytest.raises(ValidationError, match="5 years"):
+    with pytest.raises(ValidationError, match="5 years") as refused:
         cmd.PhaseSettingsFields(duration="P1826D")
+    assert refused.value.errors()[0]["type"] == "duration_too_long"
     project = diagnosis_project()
     with pytest.raises(Rejected) as refused:
         project.execute(
