@@ -240,3 +240,103 @@ async def test_a_sixth_wrong_credential_in_a_minute_waits_and_so_does_a_right_on
     assert not [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     del response
     await context.close()
+
+
+async def shown_links(c: Coordinator) -> dict[str, str]:
+    """The personal links the page shows once, by organisation."""
+    links = {}
+    for field in await c.page.locator("input.link-value").all():
+        label = await c.page.locator(f"label[for='{await field.get_attribute('id')}']").inner_text()
+        links[label.split(" (")[0].split(" – ")[0]] = await field.input_value()
+    return links
+
+
+async def works(browser: Any, site: str, link: str, organisation: str) -> bool:
+    """Whether a personal link opens its participant's page (and not "link gone")."""
+    person = await Person.arrive(browser, site, organisation, link.rsplit("/p/", 1)[1])
+    text = await person.text()
+    await person.leave()
+    if "Ce lien ne fonctionne plus" in text:
+        return False
+    assert organisation in text, text
+    return True
+
+
+async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(site, browser):
+    c = await Coordinator.sign_in(browser, site, width=375)
+    title = "Fresque du quartier"
+    project_id = await launch_from_the_form(c, title)
+    first = await shown_links(c)
+    assert set(first) == {
+        "Maison des Associations du 8e",
+        "Coopérative Facil",
+        "Mairie du 8e",
+        "Habitants des États-Unis",
+        "Métropole de Lyon",
+    }
+
+    # Invite: the newcomer's link is shown once, and works.
+    await c.page.locator("#invite_participant-organisation_name").fill("Université Lyon 2")
+    await c.page.locator("#invite_participant-organisation_kind").select_option("university")
+    await c.page.locator("#invite_participant-email").fill("univ@example.org")
+    await c.click("Inviter")
+    invited = await shown_links(c)
+    assert list(invited) == ["Université Lyon 2"]
+    await c.check_accessibility("the project, an invitation's link shown once")
+    await c.screenshot("console-project-375")
+    assert await works(browser, site, invited["Université Lyon 2"], "Université Lyon 2")
+
+    # Re-send: a new link for the Mairie; the one handed out at launch stops working.
+    await c.click("Renvoyer un lien personnel à Mairie du 8e")
+    resent = await shown_links(c)
+    assert list(resent) == ["Mairie du 8e"]
+    assert resent["Mairie du 8e"] != first["Mairie du 8e"]
+    assert not await works(browser, site, first["Mairie du 8e"], "Mairie du 8e")
+    assert await works(browser, site, resent["Mairie du 8e"], "Mairie du 8e")
+
+    # Replace: someone else takes the inhabitants' seat, with a link of their own.
+    replace = c.page.locator("details", has_text="Remplacer Habitants des États-Unis")
+    await replace.locator("summary").click()
+    await replace.get_by_label("Organisation").fill("Collectif des habitants")
+    await replace.get_by_label("Pourquoi (facultatif)").fill("Nouvelle présidence")
+    async with c.page.expect_navigation():
+        await replace.get_by_role("button", name="Remplacer").click()
+    replaced = await shown_links(c)
+    assert list(replaced) == ["Collectif des habitants"]
+    assert not await works(browser, site, first["Habitants des États-Unis"], "Habitants")
+    assert await works(
+        browser, site, replaced["Collectif des habitants"], "Collectif des habitants"
+    )
+
+    # Remove: nothing happens until the box is ticked; then the link stops working.
+    people = c.page.locator("#participants")
+    remove = c.page.locator("details", has_text="Retirer Métropole de Lyon")
+    await remove.locator("summary").click()
+    await remove.get_by_label("Pourquoi (cela lui sera dit)").fill("Hors du périmètre")
+    async with c.page.expect_navigation():
+        await remove.get_by_role("button", name="Retirer Métropole de Lyon").click()
+    assert "Cochez la case pour confirmer." in await c.text()
+    assert "Métropole de Lyon" in await people.inner_text()
+    assert await works(browser, site, first["Métropole de Lyon"], "Métropole de Lyon")
+    remove = c.page.locator("details", has_text="Retirer Métropole de Lyon")
+    await remove.get_by_label("Pourquoi (cela lui sera dit)").fill("Hors du périmètre")
+    await remove.get_by_role("checkbox").check()
+    async with c.page.expect_navigation():
+        await remove.get_by_role("button", name="Retirer Métropole de Lyon").click()
+    assert "Métropole de Lyon" not in await people.inner_text()
+    assert not await works(browser, site, first["Métropole de Lyon"], "Métropole de Lyon")
+
+    # Cancel: confirmed by a box too; the partners then read why.
+    await c.fill("Pourquoi le projet est annulé (les partenaires le liront)", "Budget retiré")
+    await c.click("Annuler le projet")
+    assert "Cochez la case pour confirmer." in await c.text()
+    await listed(c, title, "diagnostic")
+    await c.page.goto(f"{site}/console/projets/{project_id}")
+    await c.fill("Pourquoi le projet est annulé (les partenaires le liront)", "Budget retiré")
+    await c.page.get_by_label("Je confirme l’annulation\u202f: elle est définitive").check()
+    await c.click("Annuler le projet")
+    await listed(c, title, "annulé")
+    mairie = await Person.arrive(browser, site, "Mairie", resent["Mairie du 8e"].rsplit("/p/")[1])
+    assert "Le projet a été annulé\u202f: Budget retiré" in await mairie.text()
+    await mairie.leave()
+    await c.leave()
