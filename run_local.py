@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 import temporal_client
 from api.app import create_app
+from api.codec_server import create_codec_app
 from settings import Settings, with_local_secrets
 from worker import build_worker, configure_logging
 
@@ -45,6 +46,9 @@ def dev_server_command(settings: Settings) -> list[str]:
         settings.namespace,
         "--log-level",
         "warn",
+        # The UI shows decoded payloads through Alliance's codec server.
+        "--ui-codec-endpoint",
+        settings.codec_url,
         *temporal_client.search_attribute_args(),
     ]
 
@@ -86,6 +90,10 @@ def busy_ports(settings: Settings) -> list[str]:
             settings.api_host,
             settings.api_port,
         ),
+        f"the codec server ({settings.codec_host}:{settings.codec_port})": (
+            settings.codec_host,
+            settings.codec_port,
+        ),
     }
     busy = []
     for what, address in wanted.items():
@@ -104,7 +112,7 @@ async def main() -> None:
         raise SystemExit(
             f"already in use: {', '.join(busy)}. Is Alliance already running (./scripts/run)? "
             "Stop it with Ctrl-C, or choose other ports with ALLIANCE_TEMPORAL_ADDRESS, "
-            "ALLIANCE_UI_PORT and ALLIANCE_API_PORT."
+            "ALLIANCE_UI_PORT, ALLIANCE_API_PORT and ALLIANCE_CODEC_PORT (with ALLIANCE_CODEC_URL)."
         )
     server = subprocess.Popen(dev_server_command(settings))
     try:
@@ -122,13 +130,29 @@ async def main() -> None:
                 access_log=False,
             )
         )
+        codec_server = EmbeddedApi(
+            uvicorn.Config(
+                create_codec_app(settings),
+                host=settings.codec_host,
+                port=settings.codec_port,
+                log_config=None,
+                access_log=False,
+            )
+        )
         async with build_worker(client, settings):
             serving = asyncio.create_task(api.serve())
-            while not api.started and not serving.done():
+            decoding = asyncio.create_task(codec_server.serve())
+            while not (api.started and codec_server.started) and not (
+                serving.done() or decoding.done()
+            ):
                 await asyncio.sleep(0.05)
             if serving.done():
                 raise SystemExit(
                     f"the API could not start on {settings.api_host}:{settings.api_port}"
+                )
+            if decoding.done():
+                raise SystemExit(
+                    f"the codec server could not start on {settings.codec_host}:{settings.codec_port}"
                 )
             coordinator = next(iter(settings.coordinator_credentials))
             log.info(
@@ -142,6 +166,7 @@ async def main() -> None:
             print(
                 f"\nAlliance is running.\n"
                 f'  Temporal UI:  {settings.ui_url}   (filter: AlliancePhase = "decision")\n'
+                f"  Codec server: {settings.codec_url}   (the UI decodes histories through it)\n"
                 f"  API:          {settings.api_url}/docs\n"
                 f"  Console:      {settings.api_url}/connexion   (coordinators sign in: "
                 f"organisation {settings.coordinator_credentials[coordinator]}, the credential below)\n"
@@ -156,7 +181,9 @@ async def main() -> None:
                 [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
             )
             api.should_exit = True
+            codec_server.should_exit = True
             await serving
+            await decoding
     finally:
         server.terminate()
         with suppress(subprocess.TimeoutExpired):

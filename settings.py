@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.project import MIN_PHASE
@@ -49,6 +49,47 @@ class Settings(BaseSettings):
     # lower it to run whole lifecycles in seconds.
     min_phase: timedelta = MIN_PHASE
 
+    # -- encryption of what Temporal stores (codec.py) --
+    # {"<key id>": "<32 bytes, URL-safe base64>"} as JSON: the last key encrypts, every key
+    # decrypts. Required outside the local run, which makes one in data_dir.
+    codec_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # The codec server the Temporal UI calls to show decoded payloads to ops.
+    codec_host: str = "127.0.0.1"
+    codec_port: int = 8234
+    # Where the UI (in the ops person's browser) and the CLI reach it.
+    codec_url: str = "http://localhost:8234"
+    # Bearer tokens the codec server accepts (the UI forwards its user's token). Empty: it
+    # serves loopback only, as in the local run, where the dev server's UI sends no credential.
+    codec_tokens: list[SecretStr] = Field(default_factory=list)
+
+    @field_validator("codec_keys")
+    @classmethod
+    def _usable_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        from codec import decode_key
+
+        for key_id, key in keys.items():
+            try:
+                decode_key(key.get_secret_value())
+            except ValueError as e:
+                raise ValueError(f"codec key {key_id!r}: {e}") from None
+        return keys
+
+    @model_validator(mode="after")
+    def _addresses_follow_their_ports(self) -> Settings:
+        # Moving a port moves the address printed and handed out, unless that is set too.
+        defaults = {
+            "api_url": f"http://localhost:{self.api_port}",
+            "ui_url": f"http://localhost:{self.ui_port}",
+            "codec_url": f"http://localhost:{self.codec_port}",
+        }
+        for name, url in defaults.items():
+            if name not in self.model_fields_set:
+                setattr(self, name, url)
+        return self
+
+    def plain_codec_keys(self) -> dict[str, str]:
+        return {key_id: key.get_secret_value() for key_id, key in self.codec_keys.items()}
+
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
@@ -59,17 +100,23 @@ class Settings(BaseSettings):
 
 
 def with_local_secrets(settings: Settings) -> Settings:
-    """For the local run: a token secret and credentials kept in data_dir, made on first run,
-    so personal links keep working across restarts. Explicit settings always win."""
+    """For the local run: a token secret, credentials and a codec key kept in data_dir, made on
+    first run, so personal links keep working and histories stay readable across restarts.
+    Explicit settings always win."""
+    from codec import new_key, new_key_id
+
     path = settings.data_dir / "local-secrets.json"
-    if path.exists():
-        stored = json.loads(path.read_text("utf-8"))
-    else:
-        stored = {
-            "token_secret": secrets.token_urlsafe(32),
-            "coordinator_credentials": {f"coord-{secrets.token_urlsafe(18)}": "mda-lyon8"},
-            "ops_credentials": [f"ops-{secrets.token_urlsafe(18)}"],
-        }
+    stored = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    made = {
+        "token_secret": lambda: secrets.token_urlsafe(32),
+        "coordinator_credentials": lambda: {f"coord-{secrets.token_urlsafe(18)}": "mda-lyon8"},
+        "ops_credentials": lambda: [f"ops-{secrets.token_urlsafe(18)}"],
+        # Added to a data directory made before encryption, the old secrets kept as they are.
+        "codec_keys": lambda: {new_key_id(): new_key()},
+    }
+    missing = [name for name in made if name not in stored]
+    if missing:
+        stored.update({name: made[name]() for name in missing})
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
         path.chmod(0o600)
@@ -79,5 +126,7 @@ def with_local_secrets(settings: Settings) -> Settings:
             "coordinator_credentials": settings.coordinator_credentials
             or stored["coordinator_credentials"],
             "ops_credentials": settings.ops_credentials or stored["ops_credentials"],
+            "codec_keys": settings.codec_keys
+            or {key_id: SecretStr(key) for key_id, key in stored["codec_keys"].items()},
         }
     )

@@ -3,8 +3,10 @@ for the worker, the API, the local run and the tests."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,10 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.exceptions import ApplicationError
 
+from codec import EncryptionCodec
 from domain.actions import action_for
 from domain.commands import Command, fingerprint
 from domain.models import ProjectSpec
@@ -23,7 +26,32 @@ from domain.views import ActionResult
 from settings import Settings
 from workflows import search_attributes as sa
 
+# Without encryption: for reading histories saved before it, and the benchmark's baseline.
 DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+
+class MissingCodecKeys(Exception):
+    pass
+
+
+def data_converter(keys: Mapping[str, str]) -> DataConverter:
+    """Pydantic payloads, encrypted; failure messages and stack traces encrypted too (an
+    error can quote an address)."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def converter_for(settings: Settings) -> DataConverter:
+    if not settings.codec_keys:
+        raise MissingCodecKeys(
+            "ALLIANCE_CODEC_KEYS is required: the key(s) that encrypt what Temporal stores, "
+            'as JSON {"<key id>": "<key>"}; make one with python -m codec new-key '
+            "(README, Keys). The local run (./scripts/run) makes its own."
+        )
+    return data_converter(settings.plain_codec_keys())
 
 
 def temporal_binary(name: str) -> str:
@@ -59,7 +87,7 @@ async def connect(settings: Settings | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(settings),
     )
 
 

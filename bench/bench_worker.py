@@ -1,14 +1,17 @@
-"""The benchmark's worker process: Alliance's worker with the bare baseline registered beside
-it, so both run with the same sandbox, cache and pollers."""
+"""The benchmark's worker process: Alliance's worker (payloads encrypted, as in production),
+and beside it, on a queue of its own, Alliance without the codec and the bare baseline
+(plain payloads), all with the same sandbox, cache and pollers."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import uvloop
+from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -17,17 +20,28 @@ from bench.bare import BareLifecycle, bare_noop  # noqa: E402
 from settings import Settings  # noqa: E402
 from worker import build_worker  # noqa: E402
 
+PLAIN = "-plain"  # the plain queue's suffix
+
 
 async def main() -> None:
     settings = Settings()
     client = await temporal_client.connect(settings)
-    worker = build_worker(
-        client, settings, extra_workflows=[BareLifecycle], extra_activities=[bare_noop]
+    plain = await Client.connect(
+        settings.temporal_address,
+        namespace=settings.namespace,
+        data_converter=temporal_client.DATA_CONVERTER,
     )
+    plain_settings = settings.model_copy(update={"task_queue": settings.task_queue + PLAIN})
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with worker:
+    async with AsyncExitStack() as workers:
+        await workers.enter_async_context(build_worker(client, settings))
+        await workers.enter_async_context(
+            build_worker(
+                plain, plain_settings, extra_workflows=[BareLifecycle], extra_activities=[bare_noop]
+            )
+        )
         print("worker ready", flush=True)
         await stop.wait()
 

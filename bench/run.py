@@ -4,9 +4,10 @@
     .venv/bin/python bench/run.py              # the full run (issue 4's sizes)
 
 Starts its own Temporal dev server (SQLite file in a temporary folder), one worker process
-that registers both Alliance and the bare baseline with the same options, and the API in its
-own process (uvicorn). Prints a table and one JSON line. Each figure is the median of the
-repetitions with min and max.
+that registers Alliance (payloads encrypted), Alliance without the codec and the bare baseline
+with the same options, and the API in its own process (uvicorn), twice: with and without the
+codec. Prints a table and one JSON line. Each figure is the median of the repetitions with
+min and max; "ratio" compares Alliance as it runs (encrypted) with bare Temporal.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from temporalio.client import Client  # noqa: E402
 
 import temporal_client  # noqa: E402
 from bench.bare import BareLifecycle  # noqa: E402
+from bench.bench_worker import PLAIN  # noqa: E402
+from codec import new_key  # noqa: E402
 from run_local import dev_server_command, wait_for_server  # noqa: E402
 from settings import Settings  # noqa: E402
 
@@ -166,10 +169,15 @@ class Http:
 
 
 class Bench:
-    def __init__(self, http: Http, client: Client, task_queue: str) -> None:
+    def __init__(
+        self, http: Http, client: Client, task_queue: str, bare_client: Client | None = None
+    ) -> None:
         self.http = http
         self.client = client
         self.task_queue = task_queue
+        # Bare Temporal: plain payloads, on the plain queue.
+        self.bare_client = bare_client or client
+        self.bare_queue = task_queue if bare_client is None else task_queue + PLAIN
         # One finished lifecycle of each, to count its history.
         self.last_alliance = ""
         self.last_bare = ""
@@ -243,8 +251,8 @@ class Bench:
 
     async def bare_lifecycle(self, partners: int) -> int:
         actions = 4 * partners + 1
-        handle = await self.client.start_workflow(
-            BareLifecycle.run, actions, id=f"bare-{uuid.uuid4().hex}", task_queue=self.task_queue
+        handle = await self.bare_client.start_workflow(
+            BareLifecycle.run, actions, id=f"bare-{uuid.uuid4().hex}", task_queue=self.bare_queue
         )
         act = lambda kind: handle.execute_update(BareLifecycle.act, kind)  # noqa: E731
         await asyncio.gather(*(act("contribution") for _ in range(partners)))
@@ -321,11 +329,11 @@ class Bench:
         return timings
 
     async def bare_latencies(self, samples: int) -> list[float]:
-        handle = await self.client.start_workflow(
+        handle = await self.bare_client.start_workflow(
             BareLifecycle.run,
             samples,
             id=f"bare-latency-{uuid.uuid4().hex}",
-            task_queue=self.task_queue,
+            task_queue=self.bare_queue,
         )
         latencies = []
         for _ in range(samples):
@@ -421,9 +429,14 @@ def start(args: list[str], env: dict[str, str], ready: str | None = None) -> sub
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
-    grpc, api_port = free_port(), free_port()
+    grpc, api_port, plain_port = free_port(), free_port(), free_port()
+    keys = {"bench": new_key()}
     settings = Settings(
-        data_dir=data, temporal_address=f"127.0.0.1:{grpc}", task_queue="bench", ui_port=free_port()
+        data_dir=data,
+        temporal_address=f"127.0.0.1:{grpc}",
+        task_queue="bench",
+        ui_port=free_port(),
+        codec_keys=keys,
     )
     env = {
         **os.environ,
@@ -433,6 +446,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "ALLIANCE_TOKEN_SECRET": "bench-secret",
         "ALLIANCE_COORDINATOR_CREDENTIALS": json.dumps({CREDENTIAL: "bench-org"}),
         "ALLIANCE_RPC_TIMEOUT_SECONDS": "30",
+        "ALLIANCE_CODEC_KEYS": json.dumps(keys),
     }
     server = subprocess.Popen(
         [*dev_server_command(settings), "--headless"],
@@ -460,37 +474,56 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             env,
         )
         processes.append(api)
+        plain_api = start(
+            [sys.executable, "bench/plain_api.py", str(plain_port)],
+            {**env, "ALLIANCE_TASK_QUEUE": settings.task_queue + PLAIN},
+        )
+        processes.append(plain_api)
+        plain_client = await Client.connect(
+            settings.temporal_address, data_converter=temporal_client.DATA_CONVERTER
+        )
         http = Http(f"http://127.0.0.1:{api_port}")
+        plain_http = Http(f"http://127.0.0.1:{plain_port}")
         try:
-            for _ in range(200):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            bench = Bench(http, client, settings.task_queue)
+            for each in (http, plain_http):
+                for _ in range(200):
+                    try:
+                        if (await each.get("/readyz")).status_code == 200:
+                            break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
+            bench = Bench(http, client, settings.task_queue, bare_client=plain_client)
+            # The same Alliance without the payload codec: what encryption costs.
+            plain = Bench(plain_http, plain_client, settings.task_queue + PLAIN)
             results: dict[str, Any] = {}
             # Warm both paths (imports, caches, connections) before measuring anything.
             await bench.throughput(bench.alliance_lifecycle, 3, args.partners)
             await bench.throughput(bench.bare_lifecycle, 3, args.partners)
+            await plain.throughput(plain.alliance_lifecycle, 3, args.partners)
 
             if args.profile_seconds:
                 await profile(bench, args, {"worker": worker.pid, "api": api.pid})
                 return {}
             alliance_runs: list[dict[str, float]] = []
             bare_runs: list[dict[str, float]] = []
+            plain_runs: list[dict[str, float]] = []
             pids = {
                 "server": server.pid,
                 "worker": worker.pid,
                 "api": api.pid,
                 "driver": os.getpid(),
             }
-            cpu: dict[str, Counter[str]] = {"alliance": Counter(), "bare": Counter()}
-            for _ in range(args.repeat):  # interleaved, so drift hits both alike
+            cpu: dict[str, Counter[str]] = {
+                "alliance": Counter(),
+                "bare": Counter(),
+                "alliance_plain": Counter(),
+            }
+            for _ in range(args.repeat):  # interleaved, so drift hits all alike
                 for name, runs, lifecycle in (
                     ("alliance", alliance_runs, bench.alliance_lifecycle),
                     ("bare", bare_runs, bench.bare_lifecycle),
+                    ("alliance_plain", plain_runs, plain.alliance_lifecycle),
                 ):
                     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
                     runs.append(await bench.throughput(lifecycle, args.projects, args.partners))
@@ -515,10 +548,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 },
             }
 
-            alone_a, alone_b = [], []
+            alone_a, alone_b, alone_plain = [], [], []
             for _ in range(args.repeat):
                 alone_a.append(percentiles(await bench.answer_latencies(args.samples)))
                 alone_b.append(percentiles(await bench.bare_latencies(args.samples)))
+                alone_plain.append(percentiles(await plain.answer_latencies(args.samples)))
+            results["codec"] = {
+                "encrypted_lifecycles_per_s": summary(
+                    [r["lifecycles_per_s"] for r in alliance_runs]
+                ),
+                "plain_lifecycles_per_s": summary([r["lifecycles_per_s"] for r in plain_runs]),
+                "throughput_ratio": summary(
+                    [
+                        a["lifecycles_per_s"] / p["lifecycles_per_s"]
+                        for a, p in zip(alliance_runs, plain_runs, strict=True)
+                    ]
+                ),
+                "answer_p50_ratio": summary(
+                    [a["p50"] / p["p50"] for a, p in zip(alone_a, alone_plain, strict=True)]
+                ),
+            }
             load = asyncio.create_task(
                 bench.throughput(bench.alliance_lifecycle, args.projects, args.partners)
             )
@@ -583,6 +632,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             return results
         finally:
             await http.close()
+            await plain_http.close()
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -605,6 +655,7 @@ def print_table(r: dict[str, Any]) -> None:
         r["burst"],
         r["waiting"],
     )
+    c = r["codec"]
     rows = [
         (
             "lifecycles/s",
@@ -660,6 +711,12 @@ def print_table(r: dict[str, Any]) -> None:
             " ".join(f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"]["alliance"].items()),
             " ".join(f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"]["bare"].items()),
             "by process",
+        ),
+        (
+            "encrypted vs plain payloads",
+            f"{fmt(c['encrypted_lifecycles_per_s'])} lifecycles/s encrypted",
+            f"{fmt(c['plain_lifecycles_per_s'])} plain (Alliance)",
+            f"throughput ratio {fmt(c['throughput_ratio'])}, answer p50 ratio {fmt(c['answer_p50_ratio'])}",
         ),
         (
             f"{w['projects']} waiting projects",

@@ -25,6 +25,7 @@ import temporal_client
 from activities.notifications import OutboxAdapter
 from api.app import create_app
 from settings import Settings
+from tests.helpers import CONVERTER, TEST_CODEC_KEYS
 from worker import build_worker
 from workflows import search_attributes as sa
 
@@ -54,7 +55,7 @@ class Harness:
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=temporal_client.DATA_CONVERTER,
+        data_converter=CONVERTER,
         dev_server_existing_path=temporal_client.temporal_binary("temporal"),
         search_attributes=list(sa.ALL),
         ui=False,
@@ -67,6 +68,7 @@ def make_harness_settings(tmp_path: Path, **overrides) -> Settings:
     return Settings(
         data_dir=tmp_path,
         task_queue=f"alliance-test-{uuid.uuid4().hex[:8]}",
+        codec_keys={k: SecretStr(v) for k, v in TEST_CODEC_KEYS.items()},
         **overrides,
     )
 
@@ -104,7 +106,7 @@ async def register_search_attributes(client: Client) -> None:
 async def timed(tmp_path: Path) -> AsyncIterator[tuple[WorkflowEnvironment, Harness]]:
     """A fresh time-skipping server with a worker: for reminders and deadlines."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=temporal_client.DATA_CONVERTER,
+        data_converter=CONVERTER,
         test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),
     )
     await register_search_attributes(env.client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import uuid
 from datetime import timedelta
@@ -14,6 +15,41 @@ from domain import commands as cmd
 from domain.models import Participant, PhaseSettings, Process, ProjectSpec, Role
 from domain.views import ActionResult, ProjectView
 from workflows.project import EventsQuery, ProjectWorkflow
+
+# The tests' own codec keys (test data only): every client the tests build encrypts with the
+# last one, as the worker and the API do with theirs.
+TEST_CODEC_KEYS = {
+    "test-2026-01": "jTMxRhLMJ2slm31DpSQGT9eI3XNNsT5XFd17B2INPtc",
+    "test-2026-11": "gwJzLbIzjtiGNisCMYh9UQOp9Jmgd2bkqmBHO2GFL5Q",
+}
+CONVERTER = temporal_client.data_converter(TEST_CODEC_KEYS)
+
+
+def payloads_in(value: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every payload ({"metadata": ..., "data": ...}) in a history's JSON, with its path."""
+    if isinstance(value, dict):
+        if "metadata" in value and "data" in value:
+            return [(path, value)]
+        return [p for k, v in value.items() for p in payloads_in(v, f"{path}/{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in payloads_in(v, f"{path}[{i}]")]
+    return []
+
+
+def as_stored(history: dict[str, Any]) -> list[bytes]:
+    """Each payload's bytes as Temporal stores them (the JSON carries them in base64)."""
+    return [base64.b64decode(p.get("data", "")) for _, p in payloads_in(history)]
+
+
+def clear_payloads(history: dict[str, Any]) -> list[str]:
+    """Paths of the payloads Temporal holds unencrypted, but for search attributes (which
+    Temporal must read to index, and which carry nothing personal)."""
+    encrypted = base64.b64encode(b"binary/encrypted").decode()
+    return [
+        path
+        for path, p in payloads_in(history)
+        if p["metadata"].get("encoding") != encrypted and "/searchAttributes/" not in path
+    ]
 
 
 def free_port() -> int:

@@ -36,6 +36,8 @@ def test_the_benchmark_runs_and_reports_every_figure():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["throughput"]["ratio"]["median"] > 0
+    assert figures["codec"]["throughput_ratio"]["median"] > 0
+    assert figures["codec"]["answer_p50_ratio"]["median"] > 0
     assert figures["burst"] == {**figures["burst"], "recorded": 5, "errors": 0}
     assert figures["history_events_per_lifecycle"]["alliance"] > 0
     assert figures["waiting"]["worker_rss_mb"] > 0

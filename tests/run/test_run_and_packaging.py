@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import socket
@@ -15,9 +17,9 @@ import httpx
 from ruamel.yaml import YAML
 
 import temporal_client
-from settings import Settings
+from settings import Settings, with_local_secrets
 from tests.api_helpers import project_body
-from tests.helpers import free_port, make_spec
+from tests.helpers import as_stored, clear_payloads, free_port, make_spec, payloads_in
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 
@@ -25,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path):
-    grpc, ui, api = free_port(), free_port(), free_port()
+    grpc, ui, api, codec = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
+        "ALLIANCE_CODEC_PORT": str(codec),
         "ALLIANCE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
         "ALLIANCE_UI_PORT": str(ui),
         "ALLIANCE_API_PORT": str(api),
@@ -55,7 +58,14 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
         with urllib.request.urlopen(f"http://127.0.0.1:{ui}/", timeout=10) as page:
             assert page.status == 200  # the Temporal Web UI
 
-        settings = Settings(temporal_address=f"127.0.0.1:{grpc}", task_queue="alliance-run-test")
+        # The codec key the run command made on first start, kept with the other local secrets.
+        settings = with_local_secrets(
+            Settings(
+                temporal_address=f"127.0.0.1:{grpc}",
+                task_queue="alliance-run-test",
+                data_dir=tmp_path / "data",
+            )
+        )
         client = await temporal_client.connect(settings)
         handle = await temporal_client.start_project(
             client, make_spec(2), task_queue=settings.task_queue
@@ -87,6 +97,34 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert contributed.status_code == 201, contributed.text
+
+            # Temporal stores no readable address; the UI is pointed at the codec server,
+            # which reads the history back for ops, from the UI's origin.
+            project = f"project-{launched.json()['project_id']}"
+            stored = subprocess.run(
+                [temporal_client.temporal_binary("temporal"), "workflow", "show", "-w", project]
+                + ["--address", f"127.0.0.1:{grpc}", "-o", "json"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            history = json.loads(stored)
+            assert not clear_payloads(history)
+            assert b"example.org" not in b"".join(as_stored(history))
+            with urllib.request.urlopen(f"http://127.0.0.1:{ui}/api/v1/settings") as answer:
+                ui_settings = json.loads(answer.read())
+            assert ui_settings["Codec"]["Endpoint"] == f"http://localhost:{codec}"
+            decoded = await http.post(
+                f"http://127.0.0.1:{codec}/decode",
+                json={"payloads": [p for _, p in payloads_in(history)]},
+                headers={"Origin": f"http://localhost:{ui}", "X-Namespace": "default"},
+            )
+            assert decoded.status_code == 200, decoded.text
+            assert decoded.headers["access-control-allow-origin"] == f"http://localhost:{ui}"
+            readable = b"".join(
+                base64.b64decode(p["data"]) for p in decoded.json()["payloads"] if "data" in p
+            )
+            assert b"p1@example.org" in readable and b"Un lieu" in readable
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(timeout=30)

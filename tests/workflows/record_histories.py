@@ -14,6 +14,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,7 +22,7 @@ import temporal_client
 from domain import commands as cmd
 from domain.models import Process
 from settings import Settings
-from tests.helpers import Driver, actor, make_spec, short_process
+from tests.helpers import CONVERTER, TEST_CODEC_KEYS, Driver, actor, make_spec, short_process
 from worker import build_worker
 from workflows import search_attributes as sa
 
@@ -158,10 +159,14 @@ async def save(d: Driver, name: str) -> None:
 async def main() -> None:
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), task_queue="record-histories")
+        settings = Settings(
+            data_dir=Path(tmp),
+            task_queue="record-histories",
+            codec_keys={k: SecretStr(v) for k, v in TEST_CODEC_KEYS.items()},
+        )
         async with (
             await WorkflowEnvironment.start_local(
-                data_converter=temporal_client.DATA_CONVERTER,
+                data_converter=CONVERTER,
                 dev_server_existing_path=temporal_client.temporal_binary("temporal"),
                 search_attributes=list(sa.ALL),
             ) as env,
@@ -177,7 +182,7 @@ async def main() -> None:
             ):
                 await save(await record(env.client, settings.task_queue), name)
         async with await WorkflowEnvironment.start_time_skipping(
-            data_converter=temporal_client.DATA_CONVERTER,
+            data_converter=CONVERTER,
             test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),
         ) as env:
             from tests.conftest import register_search_attributes

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-import temporal_client
+from tests.helpers import CONVERTER
 from worker import SANDBOX
 from workflows.project import ProjectWorkflow
 
@@ -33,7 +33,7 @@ def test_there_are_saved_histories_of_each_behaviour():
 async def test_saved_history_replays(path: Path):
     replayer = Replayer(
         workflows=[ProjectWorkflow],
-        data_converter=temporal_client.DATA_CONVERTER,
+        data_converter=CONVERTER,
         workflow_runner=SANDBOX,
     )
     history = WorkflowHistory.from_json(f"project-{path.stem}", path.read_text("utf-8"))
