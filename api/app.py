@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         settings.ops_credentials,
     )
     install_error_handlers(app)
+    app.state.html_not_found = pages.not_found_page
     for module in (health, projects, participants, actions):
         app.include_router(module.router)
     app.include_router(pages.router)

@@ -91,6 +91,11 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -143,6 +148,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 body.model_dump(exclude_none=True), status_code=405, headers={"Allow": allow}
             )
+        html_page = getattr(request.app.state, "html_not_found", None)
+        if exc.status_code == 404 and html_page and _wants_html(request):
+            # A person's browser on a path that is not one (a cut link, a typo): a page in
+            # their language, not the API's JSON.
+            return html_page(request)
         codes = {404: "not_found", 405: "method_not_allowed"}
         messages = {
             404: f"no such path {request.url.path}; see /docs for the API's paths",

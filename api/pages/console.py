@@ -13,7 +13,7 @@ import secrets
 import time
 import uuid
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -136,8 +136,19 @@ def _session(request: Request) -> ConsoleSession | None:
         return None
 
 
-def _to_sign_in() -> RedirectResponse:
-    return RedirectResponse("/connexion", status_code=303, headers=PAGE_HEADERS)
+def _to_sign_in(request: Request | None = None) -> RedirectResponse:
+    """To the sign-in, which leads back to this console page afterwards."""
+    target = "/connexion"
+    if request is not None and request.method == "GET" and request.url.path != "/console":
+        target += f"?suite={quote(request.url.path)}"
+    return RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
+
+
+def _next_page(value: str) -> str:
+    """Only a console page of this site (never //elsewhere)."""
+    if value.startswith("/console") and "//" not in value and "\\" not in value:
+        return value
+    return "/console"
 
 
 # -- the front page, signing in and out ------------------------------------------------------
@@ -149,12 +160,17 @@ async def front_page(request: Request) -> Response:
 
 
 @router.get("/connexion")
-async def sign_in_page(request: Request) -> Response:
-    return _sign_in_form(request, _t(request))
+async def sign_in_page(request: Request, suite: str = "/console") -> Response:
+    return _sign_in_form(request, _t(request), next_page=_next_page(suite))
 
 
 def _sign_in_form(
-    request: Request, t: Texts, error: str | None = None, organisation: str = "", status: int = 200
+    request: Request,
+    t: Texts,
+    error: str | None = None,
+    organisation: str = "",
+    status: int = 200,
+    next_page: str = "/console",
 ) -> HTMLResponse:
     # Before any session, a nonce in a signed cookie and in the form (double submit).
     nonce = secrets.token_urlsafe(24)
@@ -166,6 +182,7 @@ def _sign_in_form(
         csrf=nonce,
         error=error,
         organisation=organisation,
+        next_page=next_page,
     )
     response.set_cookie(
         SIGN_IN_COOKIE,
@@ -184,6 +201,7 @@ async def sign_in(request: Request) -> Response:
     form = await request.form()
     organisation = str(form.get("organisation", "")).strip()
     credential = str(form.get("credential", "")).strip()
+    next_page = _next_page(str(form.get("suite", "/console")))
     try:
         nonce = _signer(request, "alliance-signin").loads(request.cookies.get(SIGN_IN_COOKIE, ""))
     except BadSignature:
@@ -196,7 +214,10 @@ async def sign_in(request: Request) -> Response:
     wait = limiter.wait(*keys)
     if wait:
         message = t.gettext("Too many attempts: try again in {seconds} seconds.", seconds=wait)
-        return _sign_in_form(request, t, message, organisation, status=429)
+        return _sign_in_form(request, t, message, organisation, status=429, next_page=next_page)
+    if not organisation or not credential:
+        message = t.gettext("Write your organisation's identifier and its access key.")
+        return _sign_in_form(request, t, message, organisation, status=422, next_page=next_page)
     known: dict[str, str] = request.app.state.settings.coordinator_credentials
     matches = any(
         hmac.compare_digest(candidate.encode(), credential.encode()) and org == organisation
@@ -209,9 +230,9 @@ async def sign_in(request: Request) -> Response:
             "console sign-in refused", extra={"organisation": organisation, "address": address}
         )
         message = t.gettext("This organisation and access key do not match.")
-        return _sign_in_form(request, t, message, organisation, status=401)
+        return _sign_in_form(request, t, message, organisation, status=401, next_page=next_page)
     session = ConsoleSession(organisation_id=organisation, csrf=secrets.token_urlsafe(24))
-    response = RedirectResponse("/console", status_code=303, headers=PAGE_HEADERS)
+    response = RedirectResponse(next_page, status_code=303, headers=PAGE_HEADERS)
     response.set_cookie(
         CONSOLE_COOKIE,
         _signer(request, "alliance-console").dumps(session.model_dump()),
@@ -247,7 +268,7 @@ async def projects(
 ) -> Response:
     session = _session(request)
     if session is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     t = _t(request)
     chosen = Phase(phase) if phase in Phase.__members__ else None
     try:
@@ -290,6 +311,9 @@ class LaunchForm:
     values: dict[str, Any]
     rows: int
     key: str
+    # The rows sent (blank ones are left out): a refusal about the i-th participant sent
+    # stands beside row kept[i] of the form.
+    kept: list[int] = field(default_factory=list)
 
     @classmethod
     def blank(cls) -> LaunchForm:
@@ -321,7 +345,7 @@ def _preset_values(name: str) -> dict[str, Any]:
 async def launch_page(request: Request) -> Response:
     session = _session(request)
     if session is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     return _launch_form(request, session, LaunchForm.blank())
 
 
@@ -357,7 +381,7 @@ def _launch_form(
 async def launch(request: Request) -> Response:
     session = _session(request)
     if session is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     t = _t(request)
     form = await request.form()
     if not same_token(form, session.csrf):
@@ -377,6 +401,12 @@ async def launch(request: Request) -> Response:
         launch.values.update(_preset_values(values.get("preset", "consent")))
         return _launch_form(request, session, launch)
     notes = _same_organisations(launch, t)
+    unreadable = _unreadable_numbers(launch, t)
+    if unreadable:
+        errors = forms.Errors(
+            "launch", "launch", [(m, k) for k, m in unreadable.items()], unreadable
+        )
+        return _launch_form(request, session, launch, errors, notes, status=422)
     try:
         body = cmd.LaunchFields.model_validate(_launch_body(launch))
     except ValidationError as e:
@@ -395,7 +425,7 @@ async def launch(request: Request) -> Response:
         if e.status != 422:
             return _unavailable(request, e)
         field = e.message.split(":", 1)[0] if ":" in e.message else None
-        target = _field_id(field.split(".")) if field else "launch"
+        target = _field_id(field.split("."), launch.kept) if field else "launch"
         message = words.refusal(t, e.code)
         errors = forms.Errors("launch", "launch", [(message, target)], {target: message})
         return _launch_form(request, session, launch, errors, notes, status=422)
@@ -442,13 +472,30 @@ def _same_organisations(launch: LaunchForm, t: Texts) -> dict[int, str]:
     return notes
 
 
+NUMBER_FIELDS = ("quorum", "max_rounds", *(f"{phase}-days" for phase in PHASES))
+
+
+def _unreadable_numbers(launch: LaunchForm, t: Texts) -> dict[str, str]:
+    """Numbers that are not numbers (a French comma is one): said before anything else, so
+    an empty or mistyped field never becomes a default silently."""
+    refused = {}
+    for name in NUMBER_FIELDS:
+        text = str(launch.values.get(name, "")).strip().replace(",", ".").replace(" ", "")
+        try:
+            float(text)
+        except ValueError:
+            refused[name] = t.gettext(words.FIELD_ERRORS["float_parsing"])
+    return refused
+
+
 def _launch_body(launch: LaunchForm) -> dict[str, Any]:
     v = launch.values
-    people = [
-        forms.person(v, prefix=f"p{n}-")
+    launch.kept = [
+        n
         for n in range(launch.rows)
         if v.get(f"p{n}-organisation_name", "").strip() or v.get(f"p{n}-email", "").strip()
     ]
+    people = [forms.person(v, prefix=f"p{n}-") for n in launch.kept]
     process: dict[str, Any] = {
         "rule": v.get("rule", "consent"),
         "quorum": _number(v.get("quorum"), 50) / 100,
@@ -470,18 +517,18 @@ def _launch_body(launch: LaunchForm) -> dict[str, Any]:
 
 def _number(text: Any, default: float) -> Any:
     try:
-        value = float(str(text).replace(",", "."))
+        value = float(str(text).strip().replace(",", ".").replace(" ", ""))
     except ValueError:
         return default
     return int(value) if value.is_integer() else value
 
 
-def _field_id(loc: list[str]) -> str:
+def _field_id(loc: list[str], kept: list[int]) -> str:
     """The launch form's element for an error's location."""
     if not loc:
         return "participants"
-    if loc[0] == "participants" and len(loc) > 2:
-        return f"p{loc[1]}-{loc[2]}"
+    if loc[0] == "participants" and len(loc) > 2 and loc[1].isdigit() and int(loc[1]) < len(kept):
+        return f"p{kept[int(loc[1])]}-{loc[2]}"
     if loc[0] == "participants":
         return "participants"
     if loc[0] == "process" and len(loc) > 1:
@@ -493,23 +540,29 @@ def _launch_errors(error: ValidationError, launch: LaunchForm, t: Texts) -> form
     errors = forms.Errors("launch", "launch")
     for problem in error.errors():
         loc = [str(part) for part in problem["loc"]]
-        target = _field_id(loc)
-        message = _launch_message(problem, t)
+        target = _field_id(loc, launch.kept)
+        message = _launch_message(problem, t, launch.kept)
         if target not in errors.fields:
             errors.fields[target] = message
             errors.summary.append((message, target))
     return errors
 
 
-def _launch_message(problem: dict[str, Any], t: Texts) -> str:
+def _launch_message(problem: dict[str, Any], t: Texts, kept: list[int]) -> str:
     """A launch refusal in the reader's language, by the error's code."""
     kind = problem["type"]
     if kind == "same_email":
         ctx = problem.get("ctx", {})
-        return t.gettext(words.LAUNCH_ERRORS[kind], first=ctx["first"], second=ctx["second"])
+        rows = [
+            kept[ctx[k] - 1] + 1 if ctx[k] - 1 < len(kept) else ctx[k] for k in ("first", "second")
+        ]
+        return t.gettext(words.LAUNCH_ERRORS[kind], first=rows[0], second=rows[1])
+    if list(problem.get("loc", ())) == ["process", "quorum"]:
+        return t.gettext(words.LAUNCH_ERRORS["quorum"])
     if kind in words.LAUNCH_ERRORS:
         return t.gettext(words.LAUNCH_ERRORS[kind])
-    return t.gettext(forms._field_error(kind, ""))
+    loc = [str(part) for part in problem.get("loc", ())]
+    return forms.field_error(t, problem, loc[-1] if loc else "")
 
 
 def _flash_links(
@@ -544,14 +597,14 @@ async def _console_visit(
         view = await gateway.view(project_id)
     except ApiError as e:
         if e.status == 404:
-            return _render(request, "not_found.html", _t(request), status=404)
+            return _render(request, "not_found.html", _t(request), status=404, console=True)
         return _unavailable(request, e)
     if view.coordinator_organisation != session.organisation_id:
         # Not this organisation's: the same answer as a project that does not exist.
-        return _render(request, "not_found.html", _t(request), status=404)
+        return _render(request, "not_found.html", _t(request), status=404, console=True)
     chosen = coordinator_of(view, session.organisation_id)
     if chosen is None:
-        return _render(request, "not_found.html", _t(request), status=404)
+        return _render(request, "not_found.html", _t(request), status=404, console=True)
     try:
         data = await _page(request, project_id, chosen.id)
     except Unavailable as e:
@@ -587,7 +640,7 @@ async def project(
 ) -> Response:
     session = _session(request)
     if session is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     visit = await _console_visit(request, session, project_id)
     if not isinstance(visit, Visit):
         return visit
@@ -630,7 +683,7 @@ def _confirmation(update: str, values: dict[str, Any], t: Texts) -> forms.Errors
 async def act(request: Request, project_id: str, update: str) -> Response:
     session = _session(request)
     if session is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     visit = await _console_visit(request, session, project_id)
     if not isinstance(visit, Visit):
         return visit
@@ -668,8 +721,16 @@ async def act(request: Request, project_id: str, update: str) -> Response:
 async def report(request: Request, project_id: str) -> Response:
     session = _session(request)
     if session is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     visit = await _console_visit(request, session, project_id)
     if not isinstance(visit, Visit):
         return visit
     return await render_report(request, visit, f"/console/projets/{quote(project_id)}")
+
+
+@router.get("/console/projets/{project_id}/{update}")
+async def action_address(project_id: str, update: str) -> Response:
+    """A refused form leaves its address in the bar: opening it again shows the page."""
+    return RedirectResponse(
+        f"/console/projets/{quote(project_id)}", status_code=303, headers=PAGE_HEADERS
+    )

@@ -188,7 +188,7 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
     "reason_required": {"answer": "reason", "extend_deadline": "reason"},
     "deadline_not_later": {"extend_deadline": "deadline"},
     "deadline_too_far": {"extend_deadline": "deadline"},
-    "same_email": {"update_my_contact": "email"},
+    "same_email": {"update_my_contact": "email", "invite_participant": "email"},
     "objection_unanswered": {"submit_plan": "summary"},
     "unknown_indicator": {"assess": "scores"},
 }
@@ -203,6 +203,8 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return f"endorse-{values.get('proposal_id', '')}"
     if update == "submit_proposal":
         return "proposer"
+    if update == "invite_participant":
+        return "inviter"
     if update in ("remove_participant", "replace_participant", "resend_link"):
         return f"{update}-{values.get('participant_id', '')}"
     return f"form-{update}"
@@ -246,7 +248,7 @@ class Errors:
         for problem in error.errors():
             loc = [str(part) for part in problem["loc"] if part != "actor"]
             name = _field_name(form, loc)
-            message = t.gettext(_field_error(problem["type"], name))
+            message = field_error(t, problem, name)
             if form in _FORM_LEVEL or name == "form":
                 if errors.message is None:
                     errors.message = message
@@ -255,6 +257,12 @@ class Errors:
                 errors.fields[name] = message
                 errors.summary.append((message, f"{form}-{name}"))
         return errors
+
+
+def field_error(t: Texts, problem: Any, name: str) -> str:
+    """A field's refusal in the reader's language, with the limit it broke where it has one."""
+    limits = {k: v for k, v in problem.get("ctx", {}).items() if isinstance(v, int | float)}
+    return t.gettext(_field_error(problem["type"], name), **limits)
 
 
 def _field_error(error_type: str, name: str) -> str:

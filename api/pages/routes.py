@@ -103,6 +103,10 @@ def _render(
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
 
+def not_found_page(request: Request) -> HTMLResponse:
+    return _render(request, "not_found.html", texts(_language(request, None), None), status=404)
+
+
 def _link_gone(request: Request, t: Texts) -> HTMLResponse:
     return _render(request, "link_gone.html", t, status=403)
 
@@ -130,7 +134,8 @@ async def _personal_link(request: Request, token: str, answer: str | None) -> Re
     claims = signer.read(token)
     t = texts(_language(request, None), None)
     if claims is None:
-        return _link_gone(request, t)
+        # Not a link Alliance made (cut short when copied, or mistyped): not "replaced".
+        return _render(request, "link_invalid.html", t, status=404)
     data = await _page(request, claims.project_id, claims.participant_id)
     if data is None or not data.me.active or data.me.token_version != claims.version:
         if data is not None:
@@ -395,6 +400,12 @@ async def report_page(request: Request, project_id: str) -> Response:
     if not isinstance(visit, Visit):
         return visit
     return await render_report(request, visit, f"/projets/{quote(project_id)}")
+
+
+@router.get("/projets/{project_id}/{update}")
+async def action_address(project_id: str, update: str) -> Response:
+    """A refused form leaves its address in the bar: opening it again shows the page."""
+    return RedirectResponse(f"/projets/{quote(project_id)}", status_code=303, headers=PAGE_HEADERS)
 
 
 async def render_report(request: Request, visit: Visit, back: str) -> Response:

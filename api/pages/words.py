@@ -88,7 +88,7 @@ REFUSALS = {
     "last_of_role": N_("The project needs this role: replace the person instead."),
     "unknown_participant": N_("This participant does not take part in the project."),
     "already_exists": N_("Someone with this identifier already takes part in the project."),
-    "phase_too_short": N_("A phase lasts at least an hour."),
+    "phase_too_short": N_("A phase lasts at least an hour (0.05 day)."),
     "same_email": N_("Someone in the project already uses this e-mail address."),
     "nothing_to_change": N_("Nothing to change: fill in at least one setting."),
     "unknown_indicator": N_("This indicator is not in the adopted plan."),
@@ -104,7 +104,11 @@ UNKNOWN_REFUSAL = N_("This action was refused.")
 FIELD_ERRORS = {
     "missing": N_("This field is required."),
     "value_error": N_("This field is empty: write something."),
-    "string_too_long": N_("This text is too long."),
+    "string_too_long": N_("This text is too long: {max_length} characters at most."),
+    "too_long": N_("Too many: {max_length} at most."),
+    "greater_than_equal": N_("Give a number of at least {ge}."),
+    "less_than_equal": N_("Give a number of at most {le}."),
+    "float_parsing": N_("Give a number, such as 14 or 0,5."),
     "string_pattern_mismatch": N_("This is not in the expected form."),
     "enum": N_("Choose one of the options."),
     "timezone_aware": N_("Give a date and time."),
@@ -124,6 +128,7 @@ LAUNCH_ERRORS = {
     "no_coordinator": N_("The project needs a coordinator: give one row that role."),
     "no_voter": N_("The project needs at least one partner to decide."),
     "duration_too_long": N_("A phase lasts at most 5 years."),
+    "quorum": N_("Give a share between 0 and 100 %."),
 }
 UNKNOWN_FIELD_ERROR = N_("This value cannot be accepted.")
 

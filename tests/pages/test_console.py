@@ -186,6 +186,15 @@ async def test_another_organisation_sees_none_of_it(site, browser):
     assert posted.status == 404
     view = await api(site, "GET", f"/projects/{project_id}")
     assert view["phase"] == "diagnosis"
+    # Our coordinator, signed out, opens the project's address: after signing in, there it is.
+    await ours.context.clear_cookies()
+    await ours.page.goto(f"{site}/console/projets/{project_id}")
+    assert "/connexion" in ours.page.url
+    await ours.fill("Identifiant de l’organisation", "mda-lyon8")
+    await ours.fill("Clé d’accès", COORDINATOR_CREDENTIAL)
+    await ours.click("Se connecter")
+    assert ours.page.url.endswith(f"/console/projets/{project_id}")
+    assert await ours.page.locator("h1").inner_text() == "Un projet de la MDA"
     await ours.leave()
     await theirs.leave()
 
@@ -206,9 +215,12 @@ async def test_careless_set_ups_are_refused_beside_their_field_with_the_form_kep
     await c.check_accessibility("the launch form, refused")
     await c.screenshot("console-launch-refused-375")
     await c.page.locator("#p1-email").fill("facil@example.org")
-    await c.page.locator("#decision-days").fill("0.007")  # ten minutes
+    await c.page.locator("#decision-days").fill("deux")
     await c.click("Lancer le projet")
-    assert "Une phase dure au moins une heure." in await c.text()
+    assert "Donnez un nombre, par exemple 14 ou 0,5." in await c.text()
+    await c.page.locator("#decision-days").fill("0,007")  # ten minutes, written the French way
+    await c.click("Lancer le projet")
+    assert "Une phase dure au moins une heure (0,05 jour)." in await c.text()
     assert await c.page.locator("#decision-days").get_attribute("aria-invalid") == "true"
     await fill_row(c, 1, "Habitants", "partner", "hab@example.org")  # no facilitator left
     await c.page.locator("#decision-days").fill("14")
@@ -294,9 +306,20 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     assert not await works(browser, site, first["Mairie du 8e"], "Mairie du 8e")
     assert await works(browser, site, resent["Mairie du 8e"], "Mairie du 8e")
 
-    # Replace: someone else takes the inhabitants' seat, with a link of their own.
+    # Replace: someone else takes the inhabitants' seat, with a link of their own. An e-mail
+    # already in the project is refused, with what was typed kept.
     replace = c.page.locator("details", has_text="Remplacer Habitants des États-Unis")
     await replace.locator("summary").click()
+    await replace.get_by_label("Personne qui la représente (facultatif)").fill("Hugo Martin")
+    await replace.get_by_label("Adresse e-mail (facultatif)").fill("univ@example.org")
+    async with c.page.expect_navigation():
+        await replace.get_by_role("button", name="Remplacer").click()
+    assert "Quelqu’un utilise déjà cette adresse e-mail" in await c.text()
+    replace = c.page.locator("details", has_text="Remplacer Habitants des États-Unis")
+    assert await replace.get_by_label("Personne qui la représente (facultatif)").input_value() == (
+        "Hugo Martin"
+    )
+    await replace.get_by_label("Adresse e-mail (facultatif)").fill("")
     await replace.get_by_label("Organisation").fill("Collectif des habitants")
     await replace.get_by_label("Pourquoi (facultatif)").fill("Nouvelle présidence")
     async with c.page.expect_navigation():
@@ -317,6 +340,9 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
         await remove.get_by_role("button", name="Retirer Métropole de Lyon").click()
     assert "Cochez la case pour confirmer." in await c.text()
     assert "Métropole de Lyon" in await people.inner_text()
+    assert await remove.get_by_label("Pourquoi (cela lui sera dit)").input_value() == (
+        "Hors du périmètre"
+    )  # what was typed is kept
     assert await works(browser, site, first["Métropole de Lyon"], "Métropole de Lyon")
     remove = c.page.locator("details", has_text="Retirer Métropole de Lyon")
     await remove.get_by_label("Pourquoi (cela lui sera dit)").fill("Hors du périmètre")

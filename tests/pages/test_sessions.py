@@ -149,9 +149,17 @@ async def test_the_language_switch_and_the_accessibility_statement(site, browser
     async with p1.page.expect_navigation():
         await p1.page.get_by_role("link", name="Français").click()
     assert await p1.page.locator("h1").inner_text() == "Déclaration d’accessibilité"
-    await p1.page.goto(f"{site}/p/not-a-token")
-    assert "Ce lien ne fonctionne plus" in await p1.text()
-    await p1.check_accessibility("a link that no longer works")
+    # A link cut short when copied is not called "replaced"; a path cut shorter still, and a
+    # form's address opened again, get pages too, never the API's JSON.
+    cut = await p1.page.goto(f"{site}/p/not-a-token")
+    assert cut.status == 404 and "Ce lien n’est pas complet" in await p1.text()
+    await p1.check_accessibility("a link cut short")
+    nothing = await p1.page.goto(f"{site}/p/")
+    assert nothing.status == 404 and "Cette page n’existe pas" in await p1.text()
+    await p1.page.goto(f"{site}/p/{tokens(launched)['p1']}")
+    project_page = p1.page.url
+    await p1.page.goto(f"{project_page}/add_contribution")
+    assert p1.page.url == project_page and "Ce qui est attendu de vous" in await p1.text()
     await p1.leave()
 
 
