@@ -6,6 +6,7 @@ COPY domain domain
 COPY workflows workflows
 COPY activities activities
 COPY api api
+COPY directory directory
 COPY worker.py temporal_client.py settings.py run_local.py codec.py demo.py ./
 RUN pip install --no-cache-dir -e .
 ENV ALLIANCE_DATA_DIR=/data

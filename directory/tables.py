@@ -1,0 +1,53 @@
+"""The directory's tables (SQLAlchemy 2 declarative). Alembic migrations in migrations/ create
+and change them; a test checks the two agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Contact(Base):
+    """One participant's contact details in one project. An erased participant keeps a row
+    with no personal field (a tombstone): the erasure itself is on record."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        # One person takes part once: one e-mail per project (NULLs do not collide).
+        UniqueConstraint("project_id", "email_key", name="uq_contacts_project_email"),
+    )
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    # The e-mail as compared (case-folded): the unique index's column.
+    email_key: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    # The write that made the row (a launch's or an invitation's key): retried, it finds it.
+    write_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProjectRecord(Base):
+    """What the retention job needs of a project, since Temporal's visibility forgets closed
+    projects long before the retention ends."""
+
+    __tablename__ = "projects"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    coordinator_organisation: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # When the retention job erased its contacts.
+    contacts_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,147 @@
+"""The contact directory on both its backends: SQLite (a file, the local run's) and a real
+PostgreSQL started here (pgserver), each migrated from empty by Alembic."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from directory.store import ContactDetails, Directory, EmailTaken, sqlite_url
+from directory.tables import Base
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory) -> AsyncIterator[str]:
+    """A real PostgreSQL 16 from the pgserver wheel, for the session."""
+    pgserver = pytest.importorskip("pgserver", reason="pgserver is not installed")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    socket_dir = server.get_uri().split("host=")[1]
+    yield socket_dir, server
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def directory(request, tmp_path: Path) -> AsyncIterator[Directory]:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "directory.sqlite3")
+    else:
+        socket_dir, server = request.getfixturevalue("postgres")
+        name = f"d{uuid.uuid4().hex[:12]}"
+        server.psql(f"CREATE DATABASE {name};")
+        url = f"postgresql+asyncpg://postgres:@/{name}?host={socket_dir}"
+    opened = await Directory.open(url)  # migrated from empty
+    yield opened
+    await opened.close()
+
+
+def person(pid: str, email: str | None = None, name: str = "") -> ContactDetails:
+    return ContactDetails(participant_id=pid, email=email, person_name=name)
+
+
+async def test_the_migrated_schema_is_the_tables_the_code_declares(directory):
+    async with directory.engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    assert differences == []
+
+
+async def test_a_launch_is_written_once_and_one_address_takes_part_once(directory):
+    launch = [person("coord", "mda@example.org", "Awa"), person("p1", "Jean@Example.org")]
+    await directory.add("pr1", launch, write_key="launch-1", coordinator_organisation="mda")
+    await directory.add("pr1", launch, write_key="launch-1", coordinator_organisation="mda")
+    contacts = await directory.contacts("pr1")
+    assert set(contacts) == {"coord", "p1"} and contacts["coord"].person_name == "Awa"
+    # The same address in another case, by another write: refused, nothing written.
+    with pytest.raises(EmailTaken) as taken:
+        await directory.add("pr1", [person("p2", "jean@example.ORG")], write_key="invite-1")
+    assert taken.value.holder == "p1"
+    assert "p2" not in await directory.contacts("pr1")
+    with pytest.raises(EmailTaken):  # twice in one write
+        await directory.add(
+            "pr1", [person("a", "x@example.org"), person("b", "X@example.org")], write_key="w"
+        )
+    # Another project may have the same person.
+    await directory.add("pr2", [person("p1", "jean@example.org")], write_key="launch-2")
+
+
+async def test_a_refused_write_is_withdrawn(directory):
+    await directory.add("pr1", [person("coord", "mda@example.org")], write_key="launch-1")
+    await directory.add("pr1", [person("p9", "new@example.org")], write_key="invite-9")
+    await directory.withdraw("pr1", "invite-9")
+    assert set(await directory.contacts("pr1")) == {"coord"}
+    # The address is free again.
+    await directory.add("pr1", [person("p10", "new@example.org")], write_key="invite-10")
+
+
+async def test_rectification_keeps_one_address_per_project(directory):
+    await directory.add(
+        "pr1", [person("p1", "a@example.org"), person("p2", "b@example.org")], write_key="k"
+    )
+    changed = await directory.change("pr1", "p1", email="A2@example.org", phone="+33 4 00 00")
+    assert changed.email == "A2@example.org" and changed.phone == "+33 4 00 00"
+    await directory.change("pr1", "p1", email="a2@EXAMPLE.org")  # its own, in another case
+    with pytest.raises(EmailTaken):
+        await directory.change("pr1", "p1", email="B@example.org")
+    with pytest.raises(ValueError, match="not contact details"):
+        await directory.change("pr1", "p1", role="coordinator")
+
+
+async def test_erasure_leaves_a_tombstone_and_nothing_personal(directory):
+    await directory.add(
+        "pr1",
+        [person("p1", "jean@example.org", "Jean Dupuis")],
+        write_key="k",
+        coordinator_organisation="mda",
+    )
+    assert await directory.erase("pr1", "p1")
+    tombstone = await directory.contact("pr1", "p1")
+    assert tombstone == ContactDetails(participant_id="p1", erased=True)
+    assert not await directory.erase("pr1", "nobody")
+    with pytest.raises(KeyError):
+        await directory.change("pr1", "p1", email="back@example.org")
+    async with directory.engine.connect() as connection:
+        dump = str((await connection.exec_driver_sql("SELECT * FROM contacts")).all())
+    assert "jean" not in dump.lower() and "Dupuis" not in dump
+
+
+async def test_retention_erases_projects_closed_long_enough_ago(directory):
+    for project in ("old", "recent", "open"):
+        await directory.add(
+            project,
+            [person("p1", f"{project}@example.org")],
+            write_key=f"launch-{project}",
+            coordinator_organisation="mda",
+        )
+    now = datetime.now(UTC)
+    await directory.project_closed("old", now - timedelta(days=6 * 365))
+    await directory.project_closed("recent", now - timedelta(days=30))
+    due = await directory.closed_before(now - timedelta(days=5 * 365))
+    assert due == ["old"]
+    assert await directory.erase_project("old") == 1
+    assert (await directory.contact("old", "p1")).erased
+    assert (await directory.contact("recent", "p1")).email == "recent@example.org"
+    record = await directory.project("old")
+    assert record["contacts_erased_at"] is not None and record["closed_at"].tzinfo is not None
+    assert await directory.closed_before(now) == ["recent"]
+
+
+async def test_two_writes_racing_for_one_address_leave_one(directory):
+    async def invite(n: int) -> bool:
+        try:
+            await directory.add("pr1", [person(f"p{n}", "same@example.org")], write_key=f"w{n}")
+            return True
+        except EmailTaken:
+            return False
+
+    results = await asyncio.gather(*(invite(n) for n in range(4)))
+    assert results.count(True) == 1
+    holders = [c for c in (await directory.contacts("pr1")).values() if c.email]
+    assert len(holders) == 1
