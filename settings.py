@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # lower it to run whole lifecycles in seconds.
     min_phase: timedelta = MIN_PHASE
 
+    # -- the contact directory (directory/): people's details, outside Temporal --
+    # A SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/alliance. Unset: a
+    # SQLite file in data_dir (the local run's).
+    directory_url: SecretStr | None = None
+
     # -- encryption of what Temporal stores (codec.py) --
     # {"<key id>": "<32 bytes, URL-safe base64>"} as JSON: the last key encrypts, every key
     # decrypts. Required outside the local run, which makes one in data_dir.
@@ -86,6 +91,13 @@ class Settings(BaseSettings):
             if name not in self.model_fields_set:
                 setattr(self, name, url)
         return self
+
+    @property
+    def directory_address(self) -> str:
+        """The contact directory's database: the setting, or a SQLite file in data_dir."""
+        if self.directory_url:
+            return self.directory_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'directory.sqlite3'}"
 
     def plain_codec_keys(self) -> dict[str, str]:
         return {key_id: key.get_secret_value() for key_id, key in self.codec_keys.items()}

@@ -19,14 +19,14 @@ from domain.models import Language, Role
 
 
 class Recipient(BaseModel):
+    """Who to tell, as the workflow knows them: no address (the adapter looks it up in the
+    contact directory by participant id, so no address enters history)."""
+
     participant_id: str
     organisation_name: str
-    person_name: str = ""
     role: Role
     language: Language
     time_zone: str
-    email: str | None = None
-    webhook_url: str | None = None
 
 
 class Notification(BaseModel):

@@ -29,6 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 import temporal_client
+from api.contacts import Contacts, no_action_result
 from api.errors import ApiError
 from domain import commands as cmd
 from domain.models import Outcome, Participant, ProjectSpec
@@ -68,6 +69,8 @@ class ProjectGateway:
         # Per project: a semaphore and how many requests hold or await it.
         self._in_flight: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
         self.rpc_timeout = timedelta(seconds=settings.rpc_timeout_seconds)
+        # People's details live in the directory: written before an action, joined on reads.
+        self.contacts = Contacts(settings)
 
     async def client(self) -> Client:
         # Connected lazily: the API starts (and says it is not ready) while Temporal is down.
@@ -164,19 +167,22 @@ class ProjectGateway:
     async def view(self, project_id: str) -> ProjectView:
         async with self._errors(project_id):
             handle = await self.handle(project_id)
-            return await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+            view = await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+        return await self.contacts.view(view)
 
     async def page(self, project_id: str, participant_id: str) -> PageData | None:
         async with self._errors(project_id):
             handle = await self.handle(project_id)
-            return await handle.query(
+            data = await handle.query(
                 ProjectWorkflow.page, participant_id, rpc_timeout=self.rpc_timeout
             )
+        return await self.contacts.page(data) if data is not None else None
 
     async def participants(self, project_id: str) -> list[Participant]:
         async with self._errors(project_id):
             handle = await self.handle(project_id)
-            return await handle.query(ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout)
+            people = await handle.query(ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout)
+        return await self.contacts.participants(project_id, people)
 
     async def events(self, project_id: str, after: int, limit: int) -> list[Any]:
         async with self._errors(project_id):
@@ -252,8 +258,22 @@ class ProjectGateway:
     async def act(
         self, project_id: str, command: cmd.Command, update_id: str, key: str
     ) -> ActionResult:
-        async with self._slot(project_id):
-            return await self._act(project_id, command, update_id, key)
+        # The directory first: what the workflow records has no one's contact details.
+        recorded, written, contact_changed = await self.contacts.before(
+            project_id, command, update_id
+        )
+        if isinstance(recorded, cmd.UpdateMyContact) and not (
+            recorded.language or recorded.time_zone
+        ):
+            # Only contact details changed: the directory holds them, the project is as it was.
+            return no_action_result(await self.view(project_id), contact_changed)
+        try:
+            async with self._slot(project_id):
+                return await self._act(project_id, recorded, update_id, key)
+        except ApiError as e:
+            if written and 400 <= e.status < 500:
+                await self.contacts.withdraw(project_id, update_id)  # refused: not a participant
+            raise
 
     @asynccontextmanager
     async def _slot(self, project_id: str) -> AsyncIterator[None]:

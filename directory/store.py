@@ -47,6 +47,14 @@ class EmailTaken(Exception):
         self.holder = holder
 
 
+class ParticipantExists(Exception):
+    """A participant with this id is already in the project's directory."""
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__(f"a participant {participant_id!r} already exists in this project")
+        self.participant_id = participant_id
+
+
 def email_key(email: str | None) -> str | None:
     return email.casefold() if email else None
 
@@ -143,6 +151,16 @@ class Directory:
             )
             if already is not None:
                 return
+            taken = await session.scalar(
+                select(Contact.participant_id)
+                .where(
+                    Contact.project_id == project_id,
+                    Contact.participant_id.in_([c.participant_id for c in contacts]),
+                )
+                .limit(1)
+            )
+            if taken is not None:
+                raise ParticipantExists(taken)
             await self._check_emails(session, project_id, contacts)
             if coordinator_organisation is not None:
                 session.add(
@@ -171,8 +189,11 @@ class Directory:
             try:
                 await session.flush()
             except IntegrityError:
-                # Two writes raced for one address: the index kept one.
-                raise EmailTaken(next(c.email for c in contacts if c.email) or "", "?") from None
+                # Two writes raced for one address (or one id): the indexes kept one.
+                email = next((c.email for c in contacts if c.email), None)
+                if email is None:
+                    raise ParticipantExists(contacts[0].participant_id) from None
+                raise EmailTaken(email, "?") from None
 
     async def _check_emails(
         self,
@@ -226,8 +247,18 @@ class Directory:
             raise ValueError(f"not contact details: {sorted(unknown)}")
         async with self._sessions.begin() as session:
             row = await session.get(Contact, (project_id, participant_id))
-            if row is None or row.erased_at is not None:
-                raise KeyError(participant_id)
+            if row is not None and row.erased_at is not None:
+                raise KeyError(participant_id)  # erased: nothing comes back
+            if row is None:  # a participant from before the directory: its first details
+                now = datetime.now(UTC)
+                row = Contact(
+                    project_id=project_id,
+                    participant_id=participant_id,
+                    person_name="",
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
             if "email" in changes:
                 wanted = ContactDetails(participant_id=participant_id, email=changes["email"])
                 await self._check_emails(session, project_id, [wanted], besides=participant_id)

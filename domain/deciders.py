@@ -59,27 +59,28 @@ def next_seq(state: ProjectState) -> int:
     return state.last_seq + 1
 
 
-def same_email(state: ProjectState, email: str | None, besides: str | None = None) -> None:
-    """One person takes part once: an e-mail already used by an active participant is refused."""
-    if not email:
-        return
-    for p in state.active():
-        if p.id != besides and p.email and p.email.casefold() == email.casefold():
-            raise Rejected(
-                "same_email",
-                f"{p.display_name} ({p.id}) already takes part with the e-mail {email}; "
-                "one person takes part once",
-                field="email",
-            )
+def no_personal_data(**fields: object) -> None:
+    """People's own details live in the contact directory: the project's history, which
+    cannot forget, never records them (the API writes them to the directory first)."""
+    given = sorted(name for name, value in fields.items() if value)
+    if given:
+        raise Rejected(
+            "personal_data",
+            f"{', '.join(given)}: contact details go to the contact directory, never into "
+            "the project's history",
+        )
 
 
 def new_participant(
     state: ProjectState, draft: cmd.ParticipantDraft, replacing: str | None = None
 ) -> Participant:
+    no_personal_data(
+        person_name=draft.person_name, email=draft.email, webhook_url=draft.webhook_url
+    )
     pid = draft.id or f"part-{next_seq(state)}"
     if pid in state.participants:
         raise Rejected("already_exists", f"a participant {pid!r} already exists in this project")
-    same_email(state, draft.email, besides=replacing)
+    # One e-mail per project is the directory's to keep: the workflow never sees addresses.
     return Participant(**draft.model_dump(exclude={"id"}), id=pid)
 
 
@@ -277,13 +278,13 @@ def resend_link(
 def update_contact(
     state: ProjectState, c: cmd.UpdateMyContact, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
-    # Left out (None) keeps a setting; an empty email or webhook clears it.
+    no_personal_data(email=c.email, webhook_url=c.webhook_url)
+    # Left out (None) keeps a setting.
     given = c.model_dump(exclude={"actor"}, exclude_none=True, mode="json")
     if not given:
         raise Rejected(
             "nothing_to_change", "say which of email, webhook_url, language or time_zone to change"
         )
-    same_email(state, given.get("email"), besides=actor.id)
     current = actor.model_dump(mode="json")
     changes = {k: (v or None) for k, v in given.items() if (v or None) != current.get(k)}
     if not changes:

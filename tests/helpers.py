@@ -74,7 +74,6 @@ def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> P
         Participant(
             id="fac",
             organisation_name="Coop Facil",
-            person_name="Camille Martin",
             organisation_id="neutral-coop",
             organisation_kind="other",
             role=Role.facilitator,
@@ -95,7 +94,6 @@ def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> P
             organisation_id=f"org-{n}",
             organisation_kind=kinds[(n - 1) % len(kinds)],
             role=Role.partner,
-            email=f"p{n}@example.org",
         )
         for n in range(1, partners + 1)
     ]

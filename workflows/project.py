@@ -259,12 +259,9 @@ class ProjectWorkflow:
         return Recipient(
             participant_id=p.id,
             organisation_name=p.organisation_name,
-            person_name=p.person_name,
             role=p.role,
             language=p.language,
             time_zone=p.time_zone,
-            email=p.email,
-            webhook_url=p.webhook_url,
         )
 
     async def _notify_all(self, batch: NotificationBatch) -> None:

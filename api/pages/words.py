@@ -87,6 +87,7 @@ REFUSALS = {
     "plan_required": N_("Co-design closes when you submit the plan."),
     "last_of_role": N_("The project needs this role: replace the person instead."),
     "unknown_participant": N_("This participant does not take part in the project."),
+    "personal_data": N_("Contact details are kept apart from the project's history."),
     "already_exists": N_("Someone with this identifier already takes part in the project."),
     "phase_too_short": N_("A phase lasts at least an hour (0.05 day)."),
     "same_email": N_("Someone in the project already uses this e-mail address."),

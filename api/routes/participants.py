@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body
 from api.deps import Acting, CurrentCaller, Gateway, Signer, acting_as, readable_view
 from api.errors import ACTION_ERRORS, ApiError
 from api.schemas import InvitationResponse, ParticipantCreate, ParticipantToken
+from api.security import Coordinator, TokenSigner
 from api.security import ParticipantToken as Token
-from api.security import TokenSigner
 from domain import commands as cmd
+from domain.models import Participant, Role
 from domain.views import ActionResult, ParticipantPublic
 
 router = APIRouter(
@@ -40,6 +41,26 @@ def _with_token(
         ),
         result=result,
     )
+
+
+@router.get(
+    "",
+    summary="Every participant with its contact details, from the directory (the project's "
+    "coordinator only)",
+)
+async def list_participants(
+    project_id: str, caller: CurrentCaller, gateway: Gateway
+) -> list[Participant]:
+    view = await readable_view(gateway, caller, project_id)
+    is_coordinator = (isinstance(caller, Coordinator) and not caller.ops) or (
+        isinstance(caller, Token) and caller.role == Role.coordinator
+    )
+    if not is_coordinator:
+        raise ApiError(
+            403, "not_allowed", "participants' contact details are for the project's coordinator"
+        )
+    assert view.id == project_id
+    return await gateway.participants(project_id)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from api.contacts import with_contacts, without_person
 from api.deps import AppSettings, CurrentCaller, Gateway, IdempotencyKey, Signer, readable_view
 from api.errors import ERRORS, ApiError
 from api.gateway import ProjectGateway
@@ -95,10 +96,23 @@ async def launch_project(
     except Rejected as r:
         raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None
     launched_at = datetime.now(UTC)
-    if await gateway.launch(spec, fingerprint, launched_at):
+    # The directory first (a retried launch finds its rows); Temporal records no one's details.
+    await gateway.contacts.launching(spec, write_key=f"launch-{project_id}")
+    recorded = spec.model_copy(
+        update={"participants": [without_person(p) for p in spec.participants]}
+    )
+    try:
+        started = await gateway.launch(recorded, fingerprint, launched_at)
+    except ApiError:
+        if not key:  # nobody can retry this launch: its rows would be orphans
+            await gateway.contacts.withdraw(project_id, f"launch-{project_id}")
+        raise
+    if started:
         # The same pure fold the workflow runs on its first task, from the same moment: the
         # same view, without a query round trip to a worker on the hot path of launching.
-        view = project_view(Project.launch(spec, launched_at).state)
+        view = await gateway.contacts.view(
+            project_view(Project.launch(recorded, launched_at).state)
+        )
     elif await gateway.launch_fingerprint(project_id) != fingerprint:
         raise ApiError(
             422,
@@ -252,8 +266,12 @@ async def get_events(
         and not caller.ops
         or (isinstance(caller, ParticipantTokenClaims) and caller.role == Role.coordinator)
     )
+    contacts = await gateway.contacts.of(project_id) if sees_contacts else {}
     return EventsPage(
-        events=[public_event(e.model_dump(mode="json"), sees_contacts) for e in events],
+        events=[
+            public_event(with_contacts(e.model_dump(mode="json"), contacts), sees_contacts)
+            for e in events
+        ],
         next_after=events[-1].seq if events else after,
     )
 

@@ -168,26 +168,32 @@ def test_an_unchanged_answer_or_contact_records_no_event():
     result = action_result(project.state, again, "f")
     assert result.unchanged and result.seqs == []
     assert project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)  # a change
-    same_contact = cmd.UpdateMyContact(actor=actor("p1"), email="p1@example.org", language="fr")
+    same_contact = cmd.UpdateMyContact(actor=actor("p1"), language="fr")
     assert project.execute(same_contact, NOW) == []
 
 
-def test_the_same_email_twice_is_refused_naming_who_has_it():
+def test_the_history_refuses_anyone_s_contact_details():
+    """One e-mail per project is the directory's to keep; the project, whose history cannot
+    forget, refuses to record a name, an address or a webhook at all."""
     project = diagnosis_project()
-    invitation = cmd.InviteParticipant(
-        actor=actor("coord"),
-        participant={
-            "organisation_name": "Autre",
-            "organisation_id": "autre",
-            "role": "partner",
-            "email": "P1@example.org",
-        },
-    )
+    for details in ({"email": "x@example.org"}, {"person_name": "Jean Dupuis"}):
+        invitation = cmd.InviteParticipant(
+            actor=actor("coord"),
+            participant={
+                "organisation_name": "Autre",
+                "organisation_id": "autre",
+                "role": "partner",
+                **details,
+            },
+        )
+        with pytest.raises(Rejected) as refused:
+            project.execute(invitation, NOW)
+        assert refused.value.code == "personal_data"
     with pytest.raises(Rejected) as refused:
-        project.execute(invitation, NOW)
-    assert refused.value.code == "same_email" and "(p1)" in refused.value.message
-    with pytest.raises(Rejected):
-        project.execute(cmd.UpdateMyContact(actor=actor("p2"), email="p1@example.org"), NOW)
+        project.execute(
+            cmd.UpdateMyContact(actor=actor("p2"), webhook_url="https://hooks.example/p2"), NOW
+        )
+    assert refused.value.code == "personal_data"
 
 
 def test_the_same_organisation_twice_is_allowed_and_the_result_says_so():
@@ -277,15 +283,11 @@ def test_the_report_escapes_names_and_texts():
     assert "<img" not in report and "&lt;img src=x onerror=alert\\(1\\)&gt;" in report
 
 
-def test_a_page_carries_no_one_s_contact_details():
+def test_a_page_carries_no_one_s_own_settings_events():
     from domain.views import page_data
 
     project = Project.launch(make_spec(2), NOW)
-    project.execute(
-        cmd.UpdateMyContact(actor=actor("p2"), webhook_url="https://hooks.example/p2"), NOW
-    )
+    project.execute(cmd.UpdateMyContact(actor=actor("p2"), time_zone="America/Cayenne"), NOW)
     page = page_data(project.state, project.events, "p1")
-    dumped = page.model_dump_json()
-    assert "p2@example.org" not in dumped and "hooks.example" not in dumped
-    assert "p1@example.org" in page.me.model_dump_json()  # one's own, for one's settings form
     assert "participant_updated" not in [e.type for e in page.events]
+    assert "America/Cayenne" not in page.model_dump_json()

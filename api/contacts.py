@@ -1,0 +1,209 @@
+"""People's contact details on their way in and out: written to the directory before the
+workflow hears of an action, left out of what the workflow records, joined back where a person
+is shown.
+
+The workflow's records keep the fields (`person_name`, `email`, `webhook_url`) so that a read
+can fill them in; what Temporal stores has them empty, always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any, TypeVar
+
+from api.errors import ApiError
+from directory.store import ContactDetails, Directory, EmailTaken, ParticipantExists
+from domain import commands as cmd
+from domain.models import Participant
+from domain.views import ActionResult, PageData, ProjectView
+from settings import Settings
+
+PERSONAL = {"person_name": "", "email": None, "webhook_url": None}
+P = TypeVar("P", bound=Any)
+
+
+def without_person(p: P) -> P:
+    """A participant (draft or record) with its personal fields empty."""
+    return p.model_copy(update=PERSONAL)
+
+
+def details_of(pid: str, p: Any) -> ContactDetails:
+    return ContactDetails(
+        participant_id=pid,
+        person_name=p.person_name or "",
+        email=p.email,
+        webhook_url=p.webhook_url,
+    )
+
+
+def email_taken(e: EmailTaken) -> ApiError:
+    # A refusal like the workflow's (409), with the field it is about first.
+    return ApiError(
+        409,
+        "same_email",
+        f"email: someone in the project ({e.holder}) already uses the e-mail {e.email}; "
+        "one person takes part once",
+    )
+
+
+def invited_id(project_id: str, update_id: str) -> str:
+    """The id of an invited participant, from the action's key: a retry gives the same."""
+    return "part-" + hashlib.sha256(f"{project_id}\x00{update_id}".encode()).hexdigest()[:8]
+
+
+class Contacts:
+    """The directory, opened on first use (the API starts before its database may answer)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.directory_address
+        self._directory: Directory | None = None
+        self._lock = asyncio.Lock()
+
+    async def directory(self) -> Directory:
+        if self._directory is None:
+            async with self._lock:
+                if self._directory is None:
+                    self._directory = await Directory.open(self.url)
+        return self._directory
+
+    async def close(self) -> None:
+        if self._directory is not None:
+            await self._directory.close()
+
+    # -- before the workflow -------------------------------------------------------------------
+
+    async def launching(self, spec: Any, write_key: str) -> None:
+        directory = await self.directory()
+        try:
+            await directory.add(
+                spec.id,
+                [details_of(p.id, p) for p in spec.participants],
+                write_key=write_key,
+                coordinator_organisation=spec.coordinator_organisation,
+            )
+        except EmailTaken as e:
+            raise email_taken(e) from None
+
+    async def before(
+        self, project_id: str, command: cmd.Command, update_id: str
+    ) -> tuple[cmd.Command, bool, bool]:
+        """The command as the workflow may record it, whether the directory was written for
+        it (to withdraw if the workflow refuses), and whether contact details changed."""
+        directory = await self.directory()
+        try:
+            if isinstance(command, cmd.InviteParticipant):
+                draft = command.participant
+                pid = draft.id or invited_id(project_id, update_id)
+                await directory.add(project_id, [details_of(pid, draft)], write_key=update_id)
+                entry = without_person(draft).model_copy(update={"id": pid})
+                return command.model_copy(update={"participant": entry}), True, True
+            if isinstance(command, cmd.ReplaceParticipant):
+                draft = command.replacement
+                pid = draft.id or invited_id(project_id, update_id)
+                await directory.add(project_id, [details_of(pid, draft)], write_key=update_id)
+                entry = without_person(draft).model_copy(update={"id": pid})
+                return command.model_copy(update={"replacement": entry}), True, True
+            if isinstance(command, cmd.UpdateMyContact):
+                given = command.model_dump(exclude={"actor"}, exclude_none=True)
+                changes = {
+                    k: (v or None) for k, v in given.items() if k in ("email", "webhook_url")
+                }
+                current = await directory.contact(project_id, command.actor.participant_id)
+                mine = current.model_dump() if current else {}
+                changed = {k: v for k, v in changes.items() if mine.get(k) != v}
+                if changed:
+                    await directory.change(project_id, command.actor.participant_id, **changed)
+                stripped = command.model_copy(update={"email": None, "webhook_url": None})
+                return stripped, False, bool(changed)
+        except EmailTaken as e:
+            raise email_taken(e) from None
+        except ParticipantExists as e:
+            raise ApiError(409, "already_exists", str(e)) from None
+        except KeyError:
+            raise ApiError(
+                404, "not_a_participant", "this participant is not in the project"
+            ) from None
+        return command, False, False
+
+    async def withdraw(self, project_id: str, update_id: str) -> None:
+        await (await self.directory()).withdraw(project_id, update_id)
+
+    # -- joined back where a person is shown ---------------------------------------------------
+
+    async def of(self, project_id: str) -> dict[str, ContactDetails]:
+        return await (await self.directory()).contacts(project_id)
+
+    async def view(self, view: ProjectView) -> ProjectView:
+        contacts = await self.of(view.id)
+        people = [
+            p.model_copy(update={"person_name": _name(contacts, p.id)}) for p in view.participants
+        ]
+        return view.model_copy(update={"participants": people})
+
+    async def participants(self, project_id: str, people: list[Participant]) -> list[Participant]:
+        contacts = await self.of(project_id)
+        return [_joined(p, contacts.get(p.id)) for p in people]
+
+    async def page(self, data: PageData) -> PageData:
+        contacts = await self.of(data.view.id)
+        view = data.view.model_copy(
+            update={
+                "participants": [
+                    p.model_copy(update={"person_name": _name(contacts, p.id)})
+                    for p in data.view.participants
+                ]
+            }
+        )
+        return data.model_copy(
+            update={"view": view, "me": _joined(data.me, contacts.get(data.me.id))}
+        )
+
+
+def with_contacts(event: dict[str, Any], contacts: dict[str, ContactDetails]) -> dict[str, Any]:
+    """An event as its project's coordinator reads it: the people it names with their
+    details from the directory (the history has none)."""
+    data = event["data"]
+    people = []
+    if data.get("type") == "project_launched":
+        people = data["project"]["participants"]
+    elif data.get("type") == "participant_invited":
+        people = [data["participant"]]
+    for p in people:
+        found = contacts.get(p["id"])
+        if found is not None:
+            p.update(
+                person_name=found.person_name, email=found.email, webhook_url=found.webhook_url
+            )
+    return event
+
+
+def _name(contacts: dict[str, ContactDetails], pid: str) -> str:
+    found = contacts.get(pid)
+    return found.person_name if found else ""
+
+
+def _joined(p: Participant, found: ContactDetails | None) -> Participant:
+    if found is None:
+        return p
+    return p.model_copy(
+        update={
+            "person_name": found.person_name,
+            "email": found.email,
+            "webhook_url": found.webhook_url,
+        }
+    )
+
+
+def no_action_result(view: ProjectView, changed: bool) -> ActionResult:
+    """The answer to a change of contact details alone: the directory holds them, the
+    project is as it was (no event)."""
+    return ActionResult(
+        unchanged=not changed,
+        seqs=[],
+        phase=view.phase,
+        phase_open=view.phase_open,
+        round=view.round,
+        deadline=view.deadline,
+        pending=len(view.pending),
+    )

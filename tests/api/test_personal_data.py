@@ -1,0 +1,116 @@
+"""No one's contact details in Temporal: a whole project through the API (launch, invitation,
+replacement, changed addresses and webhook, decision, evaluation, report) leaves none in the
+history the server stores, encrypted or decoded; the coordinator still reads them, joined
+from the contact directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload
+
+import temporal_client
+from tests.api_helpers import ApiProject, project_body
+from tests.helpers import TEST_CODEC_KEYS, as_stored, clear_payloads, payloads_in
+
+SECRETS = [
+    "jeanne.riviere@example.org",
+    "Jeanne Rivière",
+    "hooks.example/p2",
+    "hugo@example.org",
+    "Hugo Martin",
+    "nadia@example.org",
+    "Nadia Benali",
+    "p1-new@example.org",
+]
+
+
+async def test_a_whole_project_leaves_no_personal_data_in_temporal(http, dev):
+    body = project_body(3, process={"action": {"duration": "PT0S"}})  # straight to evaluation
+    body["participants"][3].update(person_name="Jeanne Rivière", email="jeanne.riviere@example.org")
+    project = await ApiProject.launch(http, body)
+    coordinator = "coordinator-credential"
+    await project.ok(
+        "POST",
+        "/participants",
+        coordinator,
+        {
+            "organisation_name": "Université Lyon 2",
+            "organisation_id": "univ",
+            "role": "observer",
+            "person_name": "Nadia Benali",
+            "email": "nadia@example.org",
+        },
+    )
+    replaced = await project.ok(
+        "POST",
+        "/participants/p3/replacement",
+        coordinator,
+        {
+            "replacement": {
+                "organisation_name": "Collectif des habitants",
+                "organisation_id": "collectif",
+                "role": "partner",
+                "person_name": "Hugo Martin",
+                "email": "hugo@example.org",
+            }
+        },
+    )
+    newcomer_id = replaced["participant"]["id"]
+    project.tokens[newcomer_id] = replaced["participant"]["token"]
+    await project.ok("PATCH", "/participants/me", "p2", {"webhook_url": "https://hooks.example/p2"})
+    await project.ok("PATCH", "/participants/me", "p1", {"email": "p1-new@example.org"})
+    # The same address twice is still refused, by the directory now.
+    taken = await project.call("PATCH", "/participants/me", "p2", {"email": "HUGO@example.org"})
+    assert taken.status_code == 409 and taken.json()["code"] == "same_email"
+
+    partners = ["p1", "p2", newcomer_id]
+    proposal = await project.to_decision(partners)
+    for pid in partners:
+        await project.ok("PUT", "/answer", pid, {"kind": "consent"})
+    for pid in partners:
+        await project.ok(
+            "POST",
+            "/assessments",
+            pid,
+            {"scores": [{"indicator_id": f"{proposal}.i1", "score": 4}]},
+        )
+    await dev.client.get_workflow_handle(temporal_client.workflow_id(project.id)).result()
+
+    # What the server stores, as the CLI shows it: every payload encrypted...
+    shown = subprocess.run(
+        [temporal_client.temporal_binary("temporal"), "workflow", "show"]
+        + ["-w", temporal_client.workflow_id(project.id)]
+        + ["--address", dev.client.service_client.config.target_host, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    history = json.loads(shown)
+    assert not clear_payloads(history)
+    # ...and, decoded with the keys, still no one's name, address or webhook.
+    codec = temporal_client.data_converter(TEST_CODEC_KEYS).payload_codec
+    decoded = await codec.decode(
+        [json_format.ParseDict(p, Payload()) for _, p in payloads_in(history)]
+    )
+    readable = shown.encode() + b"".join(as_stored(history)) + b"".join(p.data for p in decoded)
+    readable_text = readable.decode("utf-8", "replace")
+    assert "Jardin rue Garon" in readable_text  # the story is there
+    for secret in SECRETS:
+        assert secret not in readable_text, secret
+        assert json.dumps(secret)[1:-1] not in readable_text, secret  # nor JSON-escaped
+
+    # The coordinator still reads them all, joined from the directory.
+    people = {p["id"]: p for p in await project.ok("GET", "/participants", coordinator)}
+    assert people["p1"]["email"] == "p1-new@example.org"
+    assert people["p2"]["webhook_url"] == "https://hooks.example/p2"
+    newcomer = next(p for p in people.values() if p["organisation_id"] == "collectif")
+    assert newcomer["person_name"] == "Hugo Martin" and newcomer["id"].startswith("part-")
+    view = await project.view()
+    names = {p["id"]: p["person_name"] for p in view["participants"]}
+    assert names["p1"] == "Jeanne Rivière"
+    # Partners read names, never addresses.
+    partner_view = json.dumps(await project.view("p2"), ensure_ascii=False)
+    assert "Jeanne Rivière" in partner_view and "@example.org" not in partner_view
