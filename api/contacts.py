@@ -207,3 +207,58 @@ def no_action_result(view: ProjectView, changed: bool) -> ActionResult:
         deadline=view.deadline,
         pending=len(view.pending),
     )
+
+
+def _mentions(value: Any, pid: str) -> bool:
+    """Whether an event's data names this participant (as participant_id, or a participant
+    record's id)."""
+    if isinstance(value, dict):
+        if value.get("participant_id") == pid or value.get("author_id") == pid:
+            return True
+        if isinstance(value.get("participant"), dict) and value["participant"].get("id") == pid:
+            return True
+        return any(_mentions(v, pid) for k, v in value.items() if k != "project")
+    if isinstance(value, list):
+        return any(_mentions(v, pid) for v in value)
+    return False
+
+
+def own_events(events: list[dict[str, Any]], pid: str) -> list[dict[str, Any]]:
+    """The events a person's access request covers: those they made and those about them;
+    the launch reduced to their own entry (the others in it are not theirs)."""
+    mine = []
+    for event in events:
+        data = event["data"]
+        if data.get("type") == "project_launched":
+            entry = next((p for p in data["project"]["participants"] if p["id"] == pid), None)
+            if entry is not None:
+                mine.append({**event, "data": {"type": "project_launched", "participant": entry}})
+        elif event.get("actor") == pid or _mentions(data, pid):
+            mine.append(event)
+    return mine
+
+
+async def personal_data(gateway: Any, project_id: str, pid: str) -> dict[str, Any]:
+    """Everything Alliance holds about one person in one project (the RGPD's access right):
+    their directory row, their participant record, the events they made or that name them."""
+    directory = await gateway.contacts.directory()
+    contact = await directory.contact(project_id, pid)
+    people = await gateway.participants(project_id)
+    me = next((p for p in people if p.id == pid), None)
+    if me is None:
+        raise ApiError(404, "not_a_participant", f"no participant {pid!r} in this project")
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = await gateway.events(project_id, after, 1000)
+        events += [e.model_dump(mode="json") for e in page]
+        if len(page) < 1000:
+            break
+        after = page[-1].seq
+    return {
+        "project_id": project_id,
+        "participant_id": pid,
+        "contact_directory": contact.model_dump() if contact else None,
+        "participant": me.model_dump(mode="json"),
+        "events": own_events(events, pid),
+    }

@@ -9,6 +9,7 @@ A GET never changes a project. Every action is a POST with a CSRF token.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ValidationError
 
+from api.contacts import personal_data
 from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
@@ -400,6 +402,26 @@ async def report_page(request: Request, project_id: str) -> Response:
     if not isinstance(visit, Visit):
         return visit
     return await render_report(request, visit, f"/projets/{quote(project_id)}")
+
+
+@router.get("/projets/{project_id}/mes-donnees")
+async def my_data_page(request: Request, project_id: str) -> Response:
+    """Everything Alliance holds about this participant, as a JSON file (right of access)."""
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    try:
+        data = await personal_data(_gateway(request), project_id, visit.session.participant_id)
+    except ApiError as e:
+        return _unavailable(request, e)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json; charset=utf-8",
+        headers={
+            **PAGE_HEADERS,
+            "Content-Disposition": f'attachment; filename="alliance-{project_id}-mes-donnees.json"',
+        },
+    )
 
 
 @router.get("/projets/{project_id}/{update}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
+from api.contacts import personal_data
 from api.deps import Acting, CurrentCaller, Gateway, Signer, acting_as, readable_view
 from api.errors import ACTION_ERRORS, ApiError
 from api.schemas import InvitationResponse, ParticipantCreate, ParticipantToken
@@ -51,7 +52,36 @@ def _with_token(
 async def list_participants(
     project_id: str, caller: CurrentCaller, gateway: Gateway
 ) -> list[Participant]:
-    view = await readable_view(gateway, caller, project_id)
+    await readable_view(gateway, caller, project_id)
+    _coordinator_only(caller)
+    return await gateway.participants(project_id)
+
+
+@router.get(
+    "/me/data",
+    summary="Everything Alliance holds about you in this project (your right of access), as JSON",
+)
+async def my_data(project_id: str, caller: CurrentCaller, gateway: Gateway) -> dict[str, Any]:
+    await readable_view(gateway, caller, project_id)
+    if not isinstance(caller, Token):
+        raise ApiError(403, "not_allowed", "a participant asks for its own data with its link")
+    return await personal_data(gateway, project_id, caller.participant_id)
+
+
+@router.get(
+    "/{participant_id}/data",
+    summary="Everything Alliance holds about one participant, for its access request "
+    "(the project's coordinator)",
+)
+async def participant_data(
+    project_id: str, participant_id: str, caller: CurrentCaller, gateway: Gateway
+) -> dict[str, Any]:
+    await readable_view(gateway, caller, project_id)
+    _coordinator_only(caller)
+    return await personal_data(gateway, project_id, participant_id)
+
+
+def _coordinator_only(caller: Any) -> None:
     is_coordinator = (isinstance(caller, Coordinator) and not caller.ops) or (
         isinstance(caller, Token) and caller.role == Role.coordinator
     )
@@ -59,8 +89,6 @@ async def list_participants(
         raise ApiError(
             403, "not_allowed", "participants' contact details are for the project's coordinator"
         )
-    assert view.id == project_id
-    return await gateway.participants(project_id)
 
 
 @router.post(

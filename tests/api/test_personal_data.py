@@ -114,3 +114,27 @@ async def test_a_whole_project_leaves_no_personal_data_in_temporal(http, dev):
     # Partners read names, never addresses.
     partner_view = json.dumps(await project.view("p2"), ensure_ascii=False)
     assert "Jeanne Rivière" in partner_view and "@example.org" not in partner_view
+
+
+async def test_a_person_downloads_exactly_their_own_data(http):
+    body = project_body(2)
+    body["participants"][3].update(person_name="Jeanne Rivière", email="jeanne@example.org")
+    project = await ApiProject.launch(http, body)
+    await project.ok("POST", "/contributions", "p1", {"kind": "need", "text": "Un local"})
+    await project.ok("POST", "/contributions", "p2", {"kind": "resource", "text": "Des bacs"})
+    await project.ok("PATCH", "/participants/me", "p1", {"time_zone": "America/Cayenne"})
+
+    mine = await project.ok("GET", "/participants/me/data", "p1")
+    assert mine["contact_directory"]["email"] == "jeanne@example.org"
+    assert mine["participant"]["person_name"] == "Jeanne Rivière"
+    assert mine["participant"]["time_zone"] == "America/Cayenne"
+    kinds = [e["data"]["type"] for e in mine["events"]]
+    assert kinds == ["project_launched", "contribution_added", "participant_updated"]
+    text = json.dumps(mine, ensure_ascii=False)
+    # Nothing of anyone else: not p2's text, address, nor the other participants at launch.
+    assert "Des bacs" not in text and "p2@example.org" not in text
+    assert "Métropole" not in text and '"p2"' not in text
+    # The coordinator answers a request made to them the same way; others may not.
+    assert await project.ok("GET", "/participants/p1/data", "coordinator-credential") == mine
+    refused = await project.call("GET", "/participants/p1/data", "p2")
+    assert refused.status_code == 403

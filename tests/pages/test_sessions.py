@@ -3,6 +3,9 @@ a GET never changes a project; a POST without its CSRF token records nothing."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from tests.pages.helpers import Person, api, event_count, launch, tokens
 
 
@@ -177,4 +180,13 @@ async def test_a_participant_changes_its_own_settings_on_its_page(site, browser)
     text = await p1.text()
     assert "Done: your action is recorded." in text  # now in English, its new language
     assert "America/Cayenne" in await p1.page.get_by_label("Time zone").input_value()
+    # Everything Alliance holds about me, in one download.
+    async with p1.page.expect_download() as downloading:
+        await p1.page.get_by_role(
+            "link", name="Download everything Alliance holds about me"
+        ).click()
+    download = await downloading.value
+    mine = json.loads(Path(await download.path()).read_text("utf-8"))
+    assert mine["participant_id"] == "p1" and mine["participant"]["time_zone"] == "America/Cayenne"
+    assert download.suggested_filename.endswith("mes-donnees.json")
     await p1.leave()
