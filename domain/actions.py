@@ -170,6 +170,13 @@ ACTIONS: tuple[Action, ...] = (
         "assessments",
     ),
     Action(cmd.Cancel, "cancel", COORDINATOR, "cancel the project", deciders.cancel),
+    Action(
+        cmd.EraseParticipant,
+        "erase_participant",
+        COORDINATOR,
+        "erase a participant's data",
+        deciders.erase_participant,
+    ),
 )
 
 # Commands, and commands as the workflow reads them back (cmd.as_recorded).

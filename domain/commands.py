@@ -313,6 +313,16 @@ class Cancel(Command, CancelFields):
     pass
 
 
+class ErasureFields(Model):
+    # Also replace what they wrote (contributions, proposals, reasons, notes, comments) by
+    # "[retiré]"; left false, their texts stay as their organisation's contribution.
+    redact_texts: bool = False
+
+
+class EraseParticipant(Command, ErasureFields):
+    participant_id: Identifier
+
+
 def fingerprint(command: Command) -> str:
     """Identifies a request's content, so a reused idempotency key with another body is caught."""
     return hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:32]

@@ -323,6 +323,24 @@ def assess(
     ]
 
 
+def erase_participant(
+    state: ProjectState, c: cmd.EraseParticipant, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    who = state.participants.get(c.participant_id)
+    if who is None:
+        raise Rejected("not_a_participant", f"no participant {c.participant_id!r} in this project")
+    if who.id == actor.id:
+        raise Rejected("not_allowed", "a coordinator cannot erase itself; ask another coordinator")
+    if who.id in state.redacted or (who.id in state.erased and not c.redact_texts):
+        return []  # erased already, as asked
+    recorded: list[ev.EventData] = []
+    if who.active:
+        keeps_roles(state, who)
+        recorded.append(ev.ParticipantRemoved(participant_id=who.id, reason="erased"))
+    recorded.append(ev.ParticipantErased(participant_id=who.id, texts_redacted=c.redact_texts))
+    return recorded
+
+
 def cancel(
     state: ProjectState, c: cmd.Cancel, actor: Participant, now: datetime
 ) -> list[ev.EventData]:

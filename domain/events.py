@@ -58,6 +58,20 @@ class ParticipantUpdated(EventData):
     changes: dict[str, str | None]
 
 
+class ParticipantErased(EventData):
+    """A person's data erased at their request (the RGPD's right to erasure): their contact
+    details are gone from the directory; with texts_redacted, every view, export and report
+    shows REDACTED for what they wrote."""
+
+    type: Literal["participant_erased"] = "participant_erased"
+    participant_id: str
+    texts_redacted: bool = False
+
+
+# What an erased participant's texts read as, everywhere they are shown.
+REDACTED = "[retiré]"
+
+
 class LinkResent(EventData):
     type: Literal["link_resent"] = "link_resent"
     participant_id: str
@@ -192,6 +206,7 @@ AnyEventData = Annotated[
     ProjectLaunched
     | ParticipantInvited
     | ParticipantRemoved
+    | ParticipantErased
     | ParticipantUpdated
     | LinkResent
     | PhaseOpened

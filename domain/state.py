@@ -54,6 +54,9 @@ class ProjectState(BaseModel):
     assessments: dict[str, Assessment] = Field(default_factory=dict)
     report: ev.ReportPublished | None = None
     cancel_reason: str | None = None
+    # Participants whose data was erased, and those of them whose texts read "[retiré]".
+    erased: list[str] = Field(default_factory=list)
+    redacted: list[str] = Field(default_factory=list)
     last_seq: int = 0
 
     @property
@@ -62,6 +65,71 @@ class ProjectState(BaseModel):
 
     def active(self) -> list[Participant]:
         return [p for p in self.participants.values() if p.active]
+
+
+def _redact_state(state: ProjectState, pid: str) -> None:
+    """What an erased participant wrote, as every view, export and report shows it now.
+    Copies, never the recorded events' own objects: the log stays as recorded."""
+    gone = ev.REDACTED
+    state.contributions = [
+        c.model_copy(update={"text": gone}) if c.participant_id == pid else c
+        for c in state.contributions
+    ]
+    state.proposals = {
+        k: p.model_copy(update={"title": gone, "description": gone}) if p.author_id == pid else p
+        for k, p in state.proposals.items()
+    }
+    if pid in state.answers and state.answers[pid].reason:
+        state.answers[pid] = state.answers[pid].model_copy(update={"reason": gone})
+    state.progress = [
+        n.model_copy(update={"text": gone}) if n.participant_id == pid else n
+        for n in state.progress
+    ]
+    state.assessments = {
+        k: a.model_copy(update={"comment": gone}) if a.participant_id == pid and a.comment else a
+        for k, a in state.assessments.items()
+    }
+    state.decisions = [
+        d.model_copy(update={"objections": {**d.objections, pid: gone}})
+        if pid in d.objections
+        else d
+        for d in state.decisions
+    ]
+    if pid in state.objections_to_answer:
+        state.objections_to_answer = {**state.objections_to_answer, pid: gone}
+
+
+def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
+    """An event as it reads once its author's texts were erased."""
+    erased = set(redacted)
+    if not erased:
+        return event
+    gone = ev.REDACTED
+    data = event.data
+    match data:
+        case ev.ContributionAdded(contribution=c) if c.participant_id in erased:
+            data = data.model_copy(update={"contribution": c.model_copy(update={"text": gone})})
+        case ev.ProposalSubmitted(proposal=p) if p.author_id in erased:
+            data = data.model_copy(
+                update={"proposal": p.model_copy(update={"title": gone, "description": gone})}
+            )
+        case ev.ProposalAmended(participant_id=pid) if pid in erased:
+            data = data.model_copy(update={"text": gone})
+        case ev.AnswerGiven(participant_id=pid, reason=reason) if pid in erased and reason:
+            data = data.model_copy(update={"reason": gone})
+        case ev.ProgressNoted(participant_id=pid) if pid in erased:
+            data = data.model_copy(update={"text": gone})
+        case ev.AssessmentGiven(participant_id=pid, comment=comment) if pid in erased and comment:
+            data = data.model_copy(update={"comment": gone})
+        case ev.DecisionReached(objections=objections) if erased & set(objections):
+            data = data.model_copy(
+                update={
+                    "objections": {k: gone if k in erased else v for k, v in objections.items()}
+                }
+            )
+        case _:
+            return event
+    return event.model_copy(update={"data": data})
 
 
 def _pending_reminders(
@@ -85,6 +153,12 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.participants[pid].active = False
             # Removing a partner discards its answer (DESIGN: decision rules).
             state.answers.pop(pid, None)
+        case ev.ParticipantErased(participant_id=pid, texts_redacted=redact):
+            if pid not in state.erased:
+                state.erased.append(pid)
+            if redact and pid not in state.redacted:
+                state.redacted.append(pid)
+                _redact_state(state, pid)
         case ev.ParticipantUpdated(participant_id=pid, changes=changes):
             if pid in state.participants:
                 current = state.participants[pid].model_dump()

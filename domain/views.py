@@ -28,7 +28,7 @@ from domain.models import (
     Role,
     Tally,
 )
-from domain.state import ProjectState
+from domain.state import ProjectState, redacted_event
 
 
 class ParticipantPublic(BaseModel):
@@ -199,7 +199,13 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
         actions=[a.update for a in available(state, me)],
         facilitator_votes=state.spec.process.facilitator_votes,
         quorum=state.spec.process.quorum,
-        events=[e for e in map(_for_everyone, events[-TIMELINE_LENGTH:]) if e is not None],
+        events=[
+            e
+            for e in (
+                _for_everyone(redacted_event(x, state.redacted)) for x in events[-TIMELINE_LENGTH:]
+            )
+            if e is not None
+        ],
     )
 
 
@@ -207,7 +213,12 @@ def _for_everyone(event: ev.Event) -> ev.Event | None:
     """An event as any participant's timeline may carry it: no one's contact details, and
     nothing of one participant's own settings or links."""
     match event.data:
-        case ev.ParticipantUpdated() | ev.LinkResent() | ev.NotificationFailed():
+        case (
+            ev.ParticipantUpdated()
+            | ev.LinkResent()
+            | ev.NotificationFailed()
+            | ev.ParticipantErased()
+        ):
             return None
         case ev.ParticipantInvited(participant=p):
             data = event.data.model_copy(update={"participant": _no_contacts(p)})

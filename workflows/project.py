@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import Outcome, Participant, Phase, ProjectSpec
     from domain.notices import notice_for
     from domain.project import Alarm, Project, Rejected
+    from domain.state import redacted_event
     from domain.views import (
         ActionResult,
         PageData,
@@ -435,7 +436,11 @@ class ProjectWorkflow:
     @workflow.query
     def events(self, q: EventsQuery) -> list[ev.Event]:
         start = self._position_after(q.after)
-        return self.project.events[start : start + max(0, min(q.limit, 1000))]
+        erased = self.project.state.redacted
+        return [
+            redacted_event(e, erased)
+            for e in self.project.events[start : start + max(0, min(q.limit, 1000))]
+        ]
 
     @workflow.query
     def report(self) -> str | None:

@@ -13,7 +13,7 @@ from api.schemas import InvitationResponse, ParticipantCreate, ParticipantToken
 from api.security import Coordinator, TokenSigner
 from api.security import ParticipantToken as Token
 from domain import commands as cmd
-from domain.models import Participant, Role
+from domain.models import Participant, Phase, Role
 from domain.views import ActionResult, ParticipantPublic
 
 router = APIRouter(
@@ -144,6 +144,41 @@ async def replace(
 ) -> InvitationResponse:
     result = await acting.perform(participant_id=participant_id, **body.model_dump())
     return _with_token(acting, signer, result, body.replacement)
+
+
+@router.post(
+    "/{participant_id}/erasure",
+    summary="Erase a participant's data at their request (coordinator): their contact details, "
+    "and with redact_texts what they wrote",
+)
+async def erase(
+    participant_id: str,
+    acting: Annotated[Acting, acting_as(cmd.EraseParticipant)],
+    body: Annotated[cmd.ErasureFields | None, Body()] = None,
+) -> dict[str, Any]:
+    asked = body or cmd.ErasureFields()
+    view = await acting.gateway.view(acting.project_id)
+    if not any(p.id == participant_id for p in view.participants):
+        raise ApiError(404, "not_a_participant", f"no participant {participant_id!r}")
+    result = None
+    if view.phase not in (Phase.closed, Phase.cancelled):
+        # The project first: it may refuse (the only coordinator), and then nothing is erased.
+        result = await acting.perform(participant_id=participant_id, **asked.model_dump())
+    directory = await acting.gateway.contacts.directory()
+    await directory.erase(acting.project_id, participant_id)
+    over = result is None
+    return {
+        "participant_id": participant_id,
+        "contact_details_erased": True,
+        "texts_redacted": asked.redact_texts and not over,
+        "removed_from_project": not over,
+        "note": (
+            "the project is over: its history is closed, so texts stay as recorded there"
+            if over and asked.redact_texts
+            else ""
+        ),
+        "result": result.model_dump(mode="json") if result else None,
+    }
 
 
 @router.patch(

@@ -138,3 +138,55 @@ async def test_a_person_downloads_exactly_their_own_data(http):
     assert await project.ok("GET", "/participants/p1/data", "coordinator-credential") == mine
     refused = await project.call("GET", "/participants/p1/data", "p2")
     assert refused.status_code == 403
+
+
+async def test_erasure_leaves_nothing_of_the_person_and_the_project_still_replays(http, dev):
+    body = project_body(2)
+    body["participants"][3].update(person_name="Jeanne Rivière", email="jeanne@example.org")
+    project = await ApiProject.launch(http, body)
+    await project.ok("POST", "/contributions", "p1", {"kind": "need", "text": "Mon jardin à moi"})
+    await project.ok("POST", "/contributions", "p2", {"kind": "resource", "text": "Un local"})
+    # A partner cannot erase anyone; the coordinator can, once (again: unchanged).
+    refused = await project.call("POST", "/participants/p1/erasure", "p2", {"redact_texts": True})
+    assert refused.status_code == 403
+    erased = await project.ok(
+        "POST", "/participants/p1/erasure", "coordinator-credential", {"redact_texts": True}
+    )
+    assert erased["texts_redacted"] and erased["removed_from_project"]
+    again = await project.ok(
+        "POST", "/participants/p1/erasure", "coordinator-credential", {"redact_texts": True}
+    )
+    assert again["result"]["unchanged"]
+
+    # Nowhere Alliance serves: the view, events, the coordinator's lists, the access export.
+    served = [
+        await project.view(),
+        await project.ok("GET", "/events?limit=1000", "coordinator-credential"),
+        await project.ok("GET", "/participants", "coordinator-credential"),
+        await project.ok("GET", "/participants/p1/data", "coordinator-credential"),
+        await project.view("p2"),
+    ]
+    text = json.dumps(served, ensure_ascii=False)
+    for secret in ("Jeanne", "jeanne@example.org", "Mon jardin à moi"):
+        assert secret not in text, secret
+    assert "[retiré]" in text and "Un local" in text  # the others' texts stay
+    # The organisation stays in the story, as "a participant of" it.
+    assert "Partenaire 1" in text
+    # The old link stops working.
+    gone = await project.call("GET", "", "p1")
+    assert gone.status_code == 401
+
+    # The project's history still replays on today's code.
+    handle = dev.client.get_workflow_handle(temporal_client.workflow_id(project.id))
+    history = await handle.fetch_history()
+    from temporalio.worker import Replayer
+
+    from worker import SANDBOX
+    from workflows.project import ProjectWorkflow
+
+    replayer = Replayer(
+        workflows=[ProjectWorkflow],
+        data_converter=dev.client.data_converter,
+        workflow_runner=SANDBOX,
+    )
+    assert (await replayer.replay_workflow(history)).replay_failure is None
