@@ -12,7 +12,7 @@ import logging
 import py_compile
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 
 import structlog
@@ -24,8 +24,14 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import temporal_client
-from activities.notifications import NotificationActivities, NotificationAdapter, OutboxAdapter
+from activities.notifications import (
+    Address,
+    NotificationActivities,
+    NotificationAdapter,
+    OutboxAdapter,
+)
 from activities.reports import ReportActivities
+from directory.store import Directory
 from settings import Settings
 from workflows.project import ProjectWorkflow
 
@@ -59,6 +65,24 @@ def precompile(workflow_classes: Sequence[type]) -> None:
                 )
 
 
+def address_book(settings: Settings) -> Callable[[str], Awaitable[dict[str, Address]]]:
+    """Participants' addresses, looked up in the contact directory by the notification
+    activity (the directory opens on first use)."""
+    opened: list[Directory] = []
+    lock = asyncio.Lock()
+
+    async def addresses(project_id: str) -> dict[str, Address]:
+        async with lock:
+            if not opened:
+                opened.append(await Directory.open(settings.directory_address))
+        contacts = await opened[0].contacts(project_id)
+        return {
+            pid: Address(email=c.email, webhook_url=c.webhook_url) for pid, c in contacts.items()
+        }
+
+    return addresses
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -70,7 +94,9 @@ def build_worker(
     extra_activities: Sequence[Callable] = (),
 ) -> Worker:
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
-    notifications = NotificationActivities(notifier or OutboxAdapter(settings.outbox_dir))
+    notifications = NotificationActivities(
+        notifier or OutboxAdapter(settings.outbox_dir), address_book(settings)
+    )
     reports = ReportActivities(settings.reports_dir)
     precompile([ProjectWorkflow, *extra_workflows])
     return Worker(

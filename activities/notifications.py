@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,14 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 
 from domain.models import Language, Role
+
+
+class Address(BaseModel):
+    """Where a recipient is reached, looked up in the contact directory by the activity at
+    delivery time (never passed through the workflow)."""
+
+    email: str | None = None
+    webhook_url: str | None = None
 
 
 class Recipient(BaseModel):
@@ -27,6 +36,8 @@ class Recipient(BaseModel):
     role: Role
     language: Language
     time_zone: str
+    # Filled by the activity from the directory, just before delivery; never in history.
+    address: Address | None = Field(default=None, exclude=True)
 
 
 class Notification(BaseModel):
@@ -100,6 +111,9 @@ class OutboxAdapter:
                 "kind": notification.kind,
                 "event_seq": notification.event_seq,
                 "to": recipient.participant_id,
+                # The channel the address found in the directory allows (the e-mail issue
+                # sends there); the outbox never writes the address itself.
+                "channel": "email" if recipient.address and recipient.address.email else "page",
                 "language": recipient.language.value,
                 "facts": notification.facts,
             }
@@ -119,16 +133,29 @@ class TransientDeliveryError(Exception):
     """Some recipients could not be reached this time; the retry resends only to them."""
 
 
+AddressBook = Callable[[str], Awaitable[dict[str, Address]]]
+
+
+async def _no_addresses(project_id: str) -> dict[str, Address]:
+    return {}
+
+
 class NotificationActivities:
-    def __init__(self, adapter: NotificationAdapter) -> None:
+    def __init__(
+        self, adapter: NotificationAdapter, addresses: AddressBook = _no_addresses
+    ) -> None:
         self.adapter = adapter
+        # participant id -> address, for one project: the contact directory's.
+        self.addresses = addresses
 
     async def _deliver(
         self, notification: Notification, *, give_up: bool
     ) -> tuple[Delivery, list[str]]:
         result = Delivery()
         transient: list[str] = []
+        book = await self.addresses(notification.project_id)
         for recipient in notification.recipients:
+            recipient = recipient.model_copy(update={"address": book.get(recipient.participant_id)})
             pid = recipient.participant_id
             try:
                 await self.adapter.deliver(notification, recipient)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from directory.tables import Contact, ProjectRecord
 
@@ -111,8 +112,13 @@ class Directory:
     @classmethod
     async def open(cls, url: str) -> Directory:
         """Connect, and bring the schema to the latest migration."""
-        engine = create_async_engine(url)
-        if engine.dialect.name == "sqlite":
+        sqlite = url.startswith("sqlite")
+        # SQLite: a connection per use, closed on the loop that opened it (a pooled one could
+        # be collected later on another loop, a workflow's, which cannot close it).
+        engine = (
+            create_async_engine(url, poolclass=NullPool) if sqlite else create_async_engine(url)
+        )
+        if sqlite:
             # Several processes (worker, API) share the file: wait for a lock, never fail.
             @event.listens_for(engine.sync_engine, "connect")
             def _pragmas(dbapi_connection: Any, _: Any) -> None:

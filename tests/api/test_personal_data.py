@@ -102,6 +102,13 @@ async def test_a_whole_project_leaves_no_personal_data_in_temporal(http, dev):
         assert secret not in readable_text, secret
         assert json.dumps(secret)[1:-1] not in readable_text, secret  # nor JSON-escaped
 
+    # The notification activity found each address in the directory itself (the outbox says
+    # which channel it would use, never the address).
+    sent = dev.outbox.read(project.id)
+    channels = {(line["to"], line["channel"]) for line in sent}
+    assert ("p1", "email") in channels and ("fac", "page") in channels
+    assert "example.org" not in json.dumps(sent)
+
     # The coordinator still reads them all, joined from the directory.
     people = {p["id"]: p for p in await project.ok("GET", "/participants", coordinator)}
     assert people["p1"]["email"] == "p1-new@example.org"
