@@ -23,7 +23,7 @@ import temporal_client
 from api.app import create_app
 from api.codec_server import create_codec_app
 from settings import Settings, with_local_secrets
-from worker import build_worker, configure_logging
+from worker import build_worker, configure_logging, ensure_retention_schedule
 
 log = structlog.get_logger("alliance.run")
 
@@ -139,6 +139,7 @@ async def main() -> None:
                 access_log=False,
             )
         )
+        await ensure_retention_schedule(client, settings)
         async with build_worker(client, settings):
             serving = asyncio.create_task(api.serve())
             decoding = asyncio.create_task(codec_server.serve())

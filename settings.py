@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # A SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/alliance. Unset: a
     # SQLite file in data_dir (the local run's).
     directory_url: SecretStr | None = None
+    # How long a closed project's contact details are kept (ISO 8601, e.g. P1825D): a daily
+    # Temporal Schedule erases them after that.
+    retention: timedelta = timedelta(days=5 * 365)
 
     # -- encryption of what Temporal stores (codec.py) --
     # {"<key id>": "<32 bytes, URL-safe base64>"} as JSON: the last key encrypts, every key

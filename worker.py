@@ -14,12 +14,23 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
+from datetime import timedelta
 
 import structlog
 import uvloop
 from structlog.types import EventDict
 from temporalio import activity, workflow
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -31,9 +42,11 @@ from activities.notifications import (
     OutboxAdapter,
 )
 from activities.reports import ReportActivities
-from directory.store import Directory
+from activities.retention import RetentionActivities, RetentionRun
+from directory.store import LazyDirectory
 from settings import Settings
 from workflows.project import ProjectWorkflow
+from workflows.retention import SCHEDULE_ID, RetentionWorkflow
 
 # The pure domain and the activity models are deterministic: share them with the sandbox
 # instead of re-importing them for every workflow run (the largest Python cost measured).
@@ -65,22 +78,39 @@ def precompile(workflow_classes: Sequence[type]) -> None:
                 )
 
 
-def address_book(settings: Settings) -> Callable[[str], Awaitable[dict[str, Address]]]:
+def address_book(directory: LazyDirectory) -> Callable[[str], Awaitable[dict[str, Address]]]:
     """Participants' addresses, looked up in the contact directory by the notification
-    activity (the directory opens on first use)."""
-    opened: list[Directory] = []
-    lock = asyncio.Lock()
+    activity."""
 
     async def addresses(project_id: str) -> dict[str, Address]:
-        async with lock:
-            if not opened:
-                opened.append(await Directory.open(settings.directory_address))
-        contacts = await opened[0].contacts(project_id)
+        contacts = await (await directory.get()).contacts(project_id)
         return {
             pid: Address(email=c.email, webhook_url=c.webhook_url) for pid, c in contacts.items()
         }
 
     return addresses
+
+
+async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
+    """The daily retention job, as a Temporal Schedule ops see in the UI: made if missing,
+    brought to the current setting if there."""
+    action = ScheduleActionStartWorkflow(
+        RetentionWorkflow.run,
+        RetentionRun(retention=settings.retention),
+        id=f"{SCHEDULE_ID}-run",
+        task_queue=settings.task_queue,
+    )
+    schedule = Schedule(
+        action=action,
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(SCHEDULE_ID).update(
+            lambda _: ScheduleUpdate(schedule=schedule)
+        )
 
 
 def build_worker(
@@ -94,18 +124,22 @@ def build_worker(
     extra_activities: Sequence[Callable] = (),
 ) -> Worker:
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
+    directory = LazyDirectory(settings.directory_address)
     notifications = NotificationActivities(
-        notifier or OutboxAdapter(settings.outbox_dir), address_book(settings)
+        notifier or OutboxAdapter(settings.outbox_dir), address_book(directory)
     )
+    retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir)
-    precompile([ProjectWorkflow, *extra_workflows])
+    precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[ProjectWorkflow, *extra_workflows],
+        workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
         activities=[
             notifications.notify_all,
             reports.publish_report,
+            retention.record_closing,
+            retention.erase_expired_contacts,
             *extra_activities,
         ],
         workflow_runner=SANDBOX,
@@ -152,6 +186,7 @@ async def main() -> None:
     log = structlog.get_logger("alliance.worker")
     settings = Settings()
     client = await temporal_client.connect(settings)
+    await ensure_retention_schedule(client, settings)
     worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -8,12 +8,17 @@ can fill them in; what Temporal stores has them empty, always.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Any, TypeVar
 
 from api.errors import ApiError
-from directory.store import ContactDetails, Directory, EmailTaken, ParticipantExists
+from directory.store import (
+    ContactDetails,
+    Directory,
+    EmailTaken,
+    LazyDirectory,
+    ParticipantExists,
+)
 from domain import commands as cmd
 from domain.models import Participant
 from domain.views import ActionResult, PageData, ProjectView
@@ -56,20 +61,13 @@ class Contacts:
     """The directory, opened on first use (the API starts before its database may answer)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.url = settings.directory_address
-        self._directory: Directory | None = None
-        self._lock = asyncio.Lock()
+        self._lazy = LazyDirectory(settings.directory_address)
 
     async def directory(self) -> Directory:
-        if self._directory is None:
-            async with self._lock:
-                if self._directory is None:
-                    self._directory = await Directory.open(self.url)
-        return self._directory
+        return await self._lazy.get()
 
     async def close(self) -> None:
-        if self._directory is not None:
-            await self._directory.close()
+        await self._lazy.close()
 
     # -- before the workflow -------------------------------------------------------------------
 

@@ -346,3 +346,29 @@ class Directory:
                 "closed_at": _aware(row.closed_at),
                 "contacts_erased_at": _aware(row.contacts_erased_at),
             }
+
+
+class LazyDirectory:
+    """A directory opened on first use, once, by whoever needs it first (the API and the
+    worker start before their database may answer)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._directory: Directory | None = None
+        self._lock: Any = None
+
+    async def get(self) -> Directory:
+        import asyncio
+
+        if self._directory is None:
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:
+                if self._directory is None:
+                    self._directory = await Directory.open(self.url)
+        return self._directory
+
+    async def close(self) -> None:
+        if self._directory is not None:
+            await self._directory.close()
+            self._directory = None

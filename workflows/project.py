@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Recipient,
     )
     from activities.reports import ReportActivities, ReportRequest
+    from activities.retention import Closing, RetentionActivities
     from domain import commands as cmd
     from domain import events as ev
     from domain.actions import ACTIONS, action_for
@@ -194,6 +195,15 @@ class ProjectWorkflow:
             if self._timer is not None and self._timer.done():
                 self._timer, self._timer_at = None, None
                 self._recorded(self.project.on_time(workflow.now()))
+        # Outside Temporal, whose visibility forgets closed projects: the retention of people's
+        # details counts from this date.
+        await workflow.execute_activity_method(
+            RetentionActivities.record_closing,
+            Closing(project_id=input.spec.id, closed_at=self.project.events[-1].at),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=REPORT_RETRY,
+            summary="record the closing date in the contact directory",
+        )
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
         )
