@@ -8,6 +8,7 @@ idempotency key (a retry finds them), and removes them if the workflow then refu
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +105,18 @@ def _upgrade(connection: Any) -> None:
     command.upgrade(config, "head")
 
 
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _migrating() -> Any:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    if loop not in _MIGRATION_LOCKS:
+        _MIGRATION_LOCKS[loop] = asyncio.Lock()
+    return _MIGRATION_LOCKS[loop]
+
+
 class Directory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -127,8 +140,11 @@ class Directory:
                 cursor.execute("PRAGMA busy_timeout=5000")
                 cursor.close()
 
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        # Alembic installs its context as module globals: one migration at a time per process
+        # (the API's and the worker's directories open side by side in one process, in tests).
+        async with _migrating():
+            async with engine.begin() as connection:
+                await connection.run_sync(_upgrade)
         return cls(engine)
 
     async def close(self) -> None:
