@@ -666,7 +666,7 @@ async def project(
     return response
 
 
-CONFIRMED = {"cancel", "remove_participant"}
+CONFIRMED = {"cancel", "remove_participant", "erase_participant"}
 
 
 def _confirmation(update: str, values: dict[str, Any], t: Texts) -> forms.Errors | None:
@@ -692,6 +692,11 @@ async def act(request: Request, project_id: str, update: str) -> Response:
     async def show_new_link(
         update: str, result: Any, values: dict[str, Any], done: RedirectResponse
     ) -> None:
+        if update == "erase_participant":
+            # The project recorded the erasure: now the person's details go from the directory.
+            directory = await _gateway(request).contacts.directory()
+            await directory.erase(project_id, str(values.get("participant_id", "")))
+            return
         if result.token_version is None or result.item_id is None or result.role is None:
             return
         signer = request.app.state.authenticator.signer

@@ -180,6 +180,13 @@ FORMS: dict[str, FormSpec] = {
         "participants", lambda v, _: {"participant_id": _text(v, "participant_id")}
     ),
     "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
+    "erase_participant": FormSpec(
+        "participants",
+        lambda v, _: {
+            "participant_id": _text(v, "participant_id"),
+            "redact_texts": v.get("redact_texts") == "yes",
+        },
+    ),
 }
 
 
@@ -205,7 +212,7 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return "proposer"
     if update == "invite_participant":
         return "inviter"
-    if update in ("remove_participant", "replace_participant", "resend_link"):
+    if update in ("remove_participant", "replace_participant", "resend_link", "erase_participant"):
         return f"{update}-{values.get('participant_id', '')}"
     return f"form-{update}"
 
@@ -217,6 +224,7 @@ _FORM_LEVEL = {
     "remove_participant",
     "replace_participant",
     "resend_link",
+    "erase_participant",
 }
 
 

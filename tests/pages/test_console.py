@@ -352,6 +352,21 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     assert "Métropole de Lyon" not in await people.inner_text()
     assert not await works(browser, site, first["Métropole de Lyon"], "Métropole de Lyon")
 
+    # Erase, at the person's request: confirmed by a box; their details and link are gone.
+    erase = c.page.locator("details", has_text="Effacer les données de Université Lyon 2")
+    await erase.locator("summary").click()
+    await erase.get_by_label(
+        "Remplacer aussi ce qu’elle a écrit par « [retiré] »".replace("« ", "«\u202f").replace(
+            " »", "\u202f»"
+        )
+    ).check()
+    await erase.get_by_label("Je confirme\u202f: cet effacement est définitif").check()
+    async with c.page.expect_navigation():
+        await erase.get_by_role("button", name="Effacer les données de Université Lyon 2").click()
+    assert "univ@example.org" not in await c.text()
+    assert "Université Lyon 2" not in await people.inner_text()
+    assert not await works(browser, site, invited["Université Lyon 2"], "Université Lyon 2")
+
     # Cancel: confirmed by a box too; the partners then read why.
     await c.fill("Pourquoi le projet est annulé (les partenaires le liront)", "Budget retiré")
     await c.click("Annuler le projet")
