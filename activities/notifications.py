@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -140,6 +141,18 @@ async def _no_addresses(project_id: str) -> dict[str, Address]:
     return {}
 
 
+def without_address(error: str, recipient: Recipient) -> str:
+    """A delivery error as the project may record it: a mail server's refusal quotes the
+    address, which must not enter the history (notification_failed) or a failure message."""
+    address = recipient.address
+    if address is None:
+        return error
+    for value in (address.email, address.webhook_url):
+        if value:
+            error = re.sub(re.escape(value), "<address>", error, flags=re.IGNORECASE)
+    return error
+
+
 class NotificationActivities:
     def __init__(
         self, adapter: NotificationAdapter, addresses: AddressBook = _no_addresses
@@ -160,12 +173,13 @@ class NotificationActivities:
             try:
                 await self.adapter.deliver(notification, recipient)
             except PermanentDeliveryError as e:
-                result.failed[pid] = str(e)
+                result.failed[pid] = without_address(str(e), recipient)
             except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
+                why = without_address(str(e), recipient)
                 if give_up:
-                    result.failed[pid] = f"gave up after {GIVE_UP_AT_ATTEMPT} attempts: {e}"
+                    result.failed[pid] = f"gave up after {GIVE_UP_AT_ATTEMPT} attempts: {why}"
                 else:
-                    transient.append(f"{notification.kind} to {pid}: {e}")
+                    transient.append(f"{notification.kind} to {pid}: {why}")
             else:
                 result.delivered.append(pid)
         activity.logger.info(

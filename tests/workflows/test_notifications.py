@@ -3,8 +3,12 @@ log names exactly who was not told."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
+
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload
 
 from activities.notifications import (
     GIVE_UP_AT_ATTEMPT,
@@ -13,7 +17,8 @@ from activities.notifications import (
     PermanentDeliveryError,
     Recipient,
 )
-from tests.helpers import Driver, make_spec
+from directory.store import ContactDetails, Directory
+from tests.helpers import CONVERTER, Driver, make_spec, payloads_in
 from worker import build_worker
 
 
@@ -71,3 +76,46 @@ async def test_a_permanent_failure_is_recorded_at_once(timed):
     failed = [e.data for e in events if e.type == "notification_failed"]
     assert [(f.about_seq, f.recipients) for f in failed] == [(1, ["p1"]), (2, ["p1"])]
     assert "no such mailbox" in failed[0].error and adapter.attempts == 2
+
+
+class RefusedMailbox(OutboxAdapter):
+    """A mail server that refuses one address, quoting it, as servers do."""
+
+    async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        if recipient.address and recipient.address.email:
+            raise PermanentDeliveryError(f"550 5.1.1 <{recipient.address.email}>: no such user")
+        await super().deliver(notification, recipient)
+
+
+async def test_a_refusal_quoting_the_address_records_no_address(timed):
+    """The activity finds the address in the directory; the refusal it records says why
+    without the address (the history cannot forget)."""
+    env, h = timed
+    spec = make_spec(2)
+    directory = await Directory.open(h.settings.directory_address)
+    await directory.add(
+        spec.id,
+        [ContactDetails(participant_id="p1", email="Jean.Dupuis@example.org")],
+        write_key="launch",
+    )
+    await directory.close()
+    async with build_worker(
+        h.client,
+        h.settings,
+        notifier=RefusedMailbox(h.settings.outbox_dir),
+        task_queue="refused",
+        workflow_failure_exception_types=[Exception],
+    ):
+        d = await Driver.start(h.client, spec, "refused")
+        await env.sleep(timedelta(minutes=1))
+        events = await d.events()
+        history = await d.handle.fetch_history()
+    failed = [e.data for e in events if e.type == "notification_failed"]
+    assert failed and all(f.recipients == ["p1"] for f in failed)
+    assert "550 5.1.1 <<address>>: no such user" in failed[0].error
+    # Decoded, as ops read it through the codec server: no address anywhere.
+    stored = json.loads(history.to_json())
+    payloads = [json_format.ParseDict(p, Payload()) for _, p in payloads_in(stored)]
+    decoded = await CONVERTER.payload_codec.decode(payloads)
+    readable = b"".join(p.data for p in decoded).decode("utf-8", "replace")
+    assert "no such user" in readable and "example.org" not in readable.lower()
