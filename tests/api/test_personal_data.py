@@ -148,11 +148,21 @@ async def test_a_person_downloads_exactly_their_own_data(http):
 
 
 async def test_erasure_leaves_nothing_of_the_person_and_the_project_still_replays(http, dev):
-    body = project_body(2)
+    body = project_body(2, process={"action": {"duration": "PT0S"}})
     body["participants"][3].update(person_name="Jeanne Rivière", email="jeanne@example.org")
     project = await ApiProject.launch(http, body)
     await project.ok("POST", "/contributions", "p1", {"kind": "need", "text": "Mon jardin à moi"})
     await project.ok("POST", "/contributions", "p2", {"kind": "resource", "text": "Un local"})
+    jeanne = await project.ok(
+        "POST",
+        "/proposals",
+        "p1",
+        {
+            "title": "Le jardin de Jeanne",
+            "description": "Chez moi",
+            "indicators": [{"name": "Bacs"}],
+        },
+    )
     # A partner cannot erase anyone; the coordinator can, once (again: unchanged).
     refused = await project.call("POST", "/participants/p1/erasure", "p2", {"redact_texts": True})
     assert refused.status_code == 403
@@ -164,6 +174,40 @@ async def test_erasure_leaves_nothing_of_the_person_and_the_project_still_replay
         "POST", "/participants/p1/erasure", "coordinator-credential", {"redact_texts": True}
     )
     assert again["result"]["unchanged"]
+    # The project goes on to its report without her.
+    ours = await project.ok(
+        "POST",
+        "/proposals",
+        "p2",
+        {
+            "title": "Jardin partagé",
+            "description": "Rue Garon",
+            "indicators": [{"name": "Familles"}],
+        },
+    )
+    await project.ok(
+        "POST",
+        "/plan",
+        "fac",
+        {"proposal_ids": [jeanne["item_id"], ours["item_id"]], "summary": "Les deux"},
+    )
+    await project.ok("PUT", "/answer", "p2", {"kind": "consent"})
+    await project.ok(
+        "POST",
+        "/assessments",
+        "p2",
+        {
+            "scores": [
+                {"indicator_id": f"{item}.i1", "score": 4}
+                for item in (ours["item_id"], jeanne["item_id"])
+            ]
+        },
+    )
+    await dev.client.get_workflow_handle(temporal_client.workflow_id(project.id)).result()
+    view = await project.view()
+    assert view["phase"] == "closed", (view["phase"], view["pending"], view["expected"])
+    report = (await project.call("GET", "/report?format=md", "coordinator-credential")).text
+    assert "Familles" in report  # the report is there
 
     # Nowhere Alliance serves: the view, events, the coordinator's lists, the access export.
     served = [
@@ -172,9 +216,10 @@ async def test_erasure_leaves_nothing_of_the_person_and_the_project_still_replay
         await project.ok("GET", "/participants", "coordinator-credential"),
         await project.ok("GET", "/participants/p1/data", "coordinator-credential"),
         await project.view("p2"),
+        report,
     ]
     text = json.dumps(served, ensure_ascii=False)
-    for secret in ("Jeanne", "jeanne@example.org", "Mon jardin à moi"):
+    for secret in ("Jeanne", "jeanne@example.org", "Mon jardin à moi", "Chez moi"):
         assert secret not in text, secret
     assert "[retiré]" in text and "Un local" in text  # the others' texts stay
     # The organisation stays in the story, as "a participant of" it.
