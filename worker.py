@@ -122,9 +122,10 @@ def build_worker(
     workflow_failure_exception_types: Sequence[type[BaseException]] = (),
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Callable] = (),
+    directory: LazyDirectory | None = None,
 ) -> Worker:
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
-    directory = LazyDirectory(settings.directory_address)
+    directory = directory or LazyDirectory(settings.directory_address)
     notifications = NotificationActivities(
         notifier or OutboxAdapter(settings.outbox_dir), address_book(directory)
     )

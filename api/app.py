@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         except ApiError:
             pass
         yield
+        await app.state.gateway.contacts.close()
 
     app = FastAPIOffline(
         title="Alliance",

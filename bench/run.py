@@ -413,7 +413,14 @@ async def profile(bench: Bench, args: argparse.Namespace, pids: dict[str, int]) 
     print("profiles: /tmp/alliance-profile-{worker,api}.json (speedscope)")
 
 
-def start(args: list[str], env: dict[str, str], ready: str | None = None) -> subprocess.Popen:
+def start(
+    args: list[str], env: dict[str, str], ready: str | None = None, log: Path | None = None
+) -> subprocess.Popen:
+    """A process of the run. Its output goes to a log file (a pipe nobody reads would block
+    it once full), or is read until it says it is ready."""
+    if log is not None:
+        with log.open("w") as out:
+            return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     process = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -472,11 +479,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "warning",
             ],
             env,
+            log=data / "api.log",
         )
         processes.append(api)
         plain_api = start(
             [sys.executable, "bench/plain_api.py", str(plain_port)],
             {**env, "ALLIANCE_TASK_QUEUE": settings.task_queue + PLAIN},
+            log=data / "plain-api.log",
         )
         processes.append(plain_api)
         plain_client = await Client.connect(

@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from directory.tables import Contact, ProjectRecord
 
@@ -120,30 +119,43 @@ def _migrating() -> Any:
 class Directory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._reads = async_sessionmaker(engine, expire_on_commit=False)
+        # Writes say so when they begin (SQLite then takes its write lock at once).
+        self._writes = async_sessionmaker(
+            engine.execution_options(writes=True), expire_on_commit=False
+        )
 
     @classmethod
     async def open(cls, url: str) -> Directory:
         """Connect, and bring the schema to the latest migration."""
         sqlite = url.startswith("sqlite")
-        # SQLite: a connection per use, closed on the loop that opened it (a pooled one could
-        # be collected later on another loop, a workflow's, which cannot close it).
-        engine = (
-            create_async_engine(url, poolclass=NullPool) if sqlite else create_async_engine(url)
-        )
+        # Pooled connections (aiosqlite opens a thread per connection: too dear per query).
+        # Whoever opens a directory closes it, so no connection is left for the garbage
+        # collector to close later on another event loop.
+        engine = create_async_engine(url)
         if sqlite:
-            # Several processes (worker, API) share the file: wait for a lock, never fail.
+            # Several processes (worker, API) share the file. A transaction takes the write
+            # lock when it begins (BEGIN IMMEDIATE): one that read first and wrote second
+            # would otherwise fail at once ("database is locked") when another wrote between.
             @event.listens_for(engine.sync_engine, "connect")
             def _pragmas(dbapi_connection: Any, _: Any) -> None:
+                dbapi_connection.isolation_level = None  # we say BEGIN ourselves
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA busy_timeout=5000")
+                # Durable at each checkpoint rather than each commit: safe with WAL.
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
+
+            @event.listens_for(engine.sync_engine, "begin")
+            def _begin(connection: Any) -> None:
+                writes = connection.get_execution_options().get("writes", False)
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         # Alembic installs its context as module globals: one migration at a time per process
         # (the API's and the worker's directories open side by side in one process, in tests).
         async with _migrating():
-            async with engine.begin() as connection:
+            async with engine.execution_options(writes=True).begin() as connection:
                 await connection.run_sync(_upgrade)
         return cls(engine)
 
@@ -165,7 +177,7 @@ class Directory:
         someone else's in the project."""
         contacts = list(contacts)
         now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
+        async with self._writes.begin() as session:
             already = await session.scalar(
                 select(Contact.participant_id)
                 .where(Contact.project_id == project_id, Contact.write_key == write_key)
@@ -246,7 +258,7 @@ class Directory:
 
     async def withdraw(self, project_id: str, write_key: str) -> None:
         """Remove the rows of a write the workflow refused."""
-        async with self._sessions.begin() as session:
+        async with self._writes.begin() as session:
             await session.execute(
                 delete(Contact).where(
                     Contact.project_id == project_id, Contact.write_key == write_key
@@ -267,7 +279,7 @@ class Directory:
         unknown = set(changes) - set(PERSONAL)
         if unknown:
             raise ValueError(f"not contact details: {sorted(unknown)}")
-        async with self._sessions.begin() as session:
+        async with self._writes.begin() as session:
             row = await session.get(Contact, (project_id, participant_id))
             if row is not None and row.erased_at is not None:
                 raise KeyError(participant_id)  # erased: nothing comes back
@@ -293,12 +305,12 @@ class Directory:
     # -- reads -------------------------------------------------------------------------------
 
     async def contacts(self, project_id: str) -> dict[str, ContactDetails]:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.scalars(select(Contact).where(Contact.project_id == project_id))
             return {row.participant_id: _details(row) for row in rows}
 
     async def contact(self, project_id: str, participant_id: str) -> ContactDetails | None:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = await session.get(Contact, (project_id, participant_id))
             return _details(row) if row is not None else None
 
@@ -308,7 +320,7 @@ class Directory:
         """Delete a person's details, leaving a tombstone: the row says they were erased,
         and nothing personal. False if there was no such participant."""
         now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
+        async with self._writes.begin() as session:
             result = await session.execute(
                 update(Contact)
                 .where(Contact.project_id == project_id, Contact.participant_id == participant_id)
@@ -317,7 +329,7 @@ class Directory:
             return result.rowcount > 0
 
     async def project_closed(self, project_id: str, closed_at: datetime) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writes.begin() as session:
             await session.execute(
                 update(ProjectRecord)
                 .where(ProjectRecord.project_id == project_id)
@@ -326,7 +338,7 @@ class Directory:
 
     async def closed_before(self, moment: datetime) -> list[str]:
         """Projects closed before this moment whose contacts are still there."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             ids = await session.scalars(
                 select(ProjectRecord.project_id).where(
                     ProjectRecord.closed_at < moment, ProjectRecord.contacts_erased_at.is_(None)
@@ -337,7 +349,7 @@ class Directory:
     async def erase_project(self, project_id: str) -> int:
         """Erase every contact of a project (retention): how many were erased."""
         now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
+        async with self._writes.begin() as session:
             result = await session.execute(
                 update(Contact)
                 .where(Contact.project_id == project_id, Contact.erased_at.is_(None))
@@ -351,7 +363,7 @@ class Directory:
             return result.rowcount
 
     async def project(self, project_id: str) -> dict[str, Any] | None:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = await session.get(ProjectRecord, project_id)
             if row is None:
                 return None

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 import temporal_client
 from activities.notifications import OutboxAdapter
 from api.app import create_app
+from directory.store import LazyDirectory
 from settings import Settings
 from tests.helpers import CONVERTER, TEST_CODEC_KEYS
 from worker import build_worker
@@ -77,11 +78,17 @@ async def _harness(client: Client, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = make_harness_settings(tmp_path)
     outbox = OutboxAdapter(settings.outbox_dir)
     # Fail a workflow at once on any bug (or non-determinism) instead of retrying its task.
+    directory = LazyDirectory(settings.directory_address)
     worker = build_worker(
-        client, settings, notifier=outbox, workflow_failure_exception_types=[Exception]
+        client,
+        settings,
+        notifier=outbox,
+        workflow_failure_exception_types=[Exception],
+        directory=directory,
     )
     async with worker:
         yield Harness(client=client, settings=settings, outbox=outbox)
+    await directory.close()
 
 
 @pytest.fixture
@@ -142,6 +149,7 @@ def api_settings(harness: Harness, **overrides) -> Settings:
 async def http_factory(dev: Harness) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     """APIs over HTTP (in process) with settings of the test's own, on the same worker."""
     clients: list[httpx.AsyncClient] = []
+    apps: list[Any] = []
 
     def make(**overrides) -> httpx.AsyncClient:
         app = create_app(api_settings(dev, **overrides), client=dev.client)
@@ -149,11 +157,13 @@ async def http_factory(dev: Harness) -> AsyncIterator[Callable[..., httpx.AsyncC
             transport=httpx.ASGITransport(app=app), base_url="http://alliance.test"
         )
         clients.append(client)
+        apps.append(app)
         return client
 
     yield make
-    for client in clients:
+    for client, app in zip(clients, apps, strict=True):
         await client.aclose()
+        await app.state.gateway.contacts.close()
 
 
 @pytest.fixture

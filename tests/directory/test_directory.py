@@ -145,3 +145,20 @@ async def test_two_writes_racing_for_one_address_leave_one(directory):
     assert results.count(True) == 1
     holders = [c for c in (await directory.contacts("pr1")).values() if c.email]
     assert len(holders) == 1
+
+
+async def test_many_launches_at_once_all_write(directory):
+    """Launches arrive together (the benchmark sends 64 at once): each one is written."""
+
+    async def launch(n: int) -> None:
+        project = f"pr{n}"
+        await directory.add(
+            project,
+            [person("coord", f"c{n}@example.org"), person("p1", f"p{n}@example.org")],
+            write_key=f"launch-{project}",
+            coordinator_organisation="mda",
+        )
+
+    await asyncio.gather(*(launch(n) for n in range(40)))
+    for n in range(40):
+        assert set(await directory.contacts(f"pr{n}")) == {"coord", "p1"}
