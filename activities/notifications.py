@@ -162,11 +162,10 @@ class NotificationActivities:
         self.addresses = addresses
 
     async def _deliver(
-        self, notification: Notification, *, give_up: bool
+        self, notification: Notification, book: dict[str, Address], *, give_up: bool
     ) -> tuple[Delivery, list[str]]:
         result = Delivery()
         transient: list[str] = []
-        book = await self.addresses(notification.project_id)
         for recipient in notification.recipients:
             recipient = recipient.model_copy(update={"address": book.get(recipient.participant_id)})
             pid = recipient.participant_id
@@ -200,8 +199,13 @@ class NotificationActivities:
         give_up = activity.info().attempt >= GIVE_UP_AT_ATTEMPT
         deliveries: list[Delivery] = []
         transient: list[str] = []
+        # One look-up per project and batch (a batch is one project's), at delivery time.
+        books: dict[str, dict[str, Address]] = {}
         for n, notification in enumerate(batch.notifications, start=1):
-            delivery, failed_now = await self._deliver(notification, give_up=give_up)
+            if notification.project_id not in books:
+                books[notification.project_id] = await self.addresses(notification.project_id)
+            book = books[notification.project_id]
+            delivery, failed_now = await self._deliver(notification, book, give_up=give_up)
             deliveries.append(delivery)
             transient += failed_now
             activity.heartbeat(n)
