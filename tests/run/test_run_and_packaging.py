@@ -26,7 +26,7 @@ from workflows.project import ProjectWorkflow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path):
+async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path, browser):
     grpc, ui, api, codec = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -127,6 +127,15 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
             assert b"Un lieu" in readable
             # Decoded too, the history holds no address: the contact directory keeps them.
             assert b"p1@example.org" not in readable
+
+            # In a browser, the UI shows the project's input decoded, through the codec server.
+            page = await browser.new_page()
+            calls: list[str] = []
+            page.on("request", lambda r: calls.append(r.url) if f":{codec}/" in r.url else None)
+            await page.goto(f"http://localhost:{ui}/namespaces/default/workflows/{project}")
+            await page.get_by_text('"title": "Jardins partagés"').first.wait_for(timeout=30_000)
+            assert any("/decode" in url for url in calls)
+            await page.close()
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(timeout=30)
