@@ -90,18 +90,18 @@ class Contacts:
         it (to withdraw if the workflow refuses), and whether contact details changed."""
         directory = await self.directory()
         try:
-            if isinstance(command, cmd.InviteParticipant):
-                draft = command.participant
+            # A newcomer (invited, or replacing someone): its details to the directory, its id
+            # from the action's key, its entry in the command without them.
+            newcomer_field = {
+                cmd.InviteParticipant: "participant",
+                cmd.ReplaceParticipant: "replacement",
+            }.get(type(command))
+            if newcomer_field is not None:
+                draft = getattr(command, newcomer_field)
                 pid = draft.id or invited_id(project_id, update_id)
                 await directory.add(project_id, [details_of(pid, draft)], write_key=update_id)
                 entry = without_person(draft).model_copy(update={"id": pid})
-                return command.model_copy(update={"participant": entry}), True, True
-            if isinstance(command, cmd.ReplaceParticipant):
-                draft = command.replacement
-                pid = draft.id or invited_id(project_id, update_id)
-                await directory.add(project_id, [details_of(pid, draft)], write_key=update_id)
-                entry = without_person(draft).model_copy(update={"id": pid})
-                return command.model_copy(update={"replacement": entry}), True, True
+                return command.model_copy(update={newcomer_field: entry}), True, True
             if isinstance(command, cmd.UpdateMyContact):
                 given = command.model_dump(exclude={"actor"}, exclude_none=True)
                 changes = {

@@ -36,6 +36,19 @@ def payloads_in(value: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
     return []
 
 
+def shown_history(address: str, workflow_id: str) -> str:
+    """A workflow's history as the Temporal CLI shows it from the server (what it stores)."""
+    import subprocess
+
+    return subprocess.run(
+        [temporal_client.temporal_binary("temporal"), "workflow", "show", "-w", workflow_id]
+        + ["--address", address, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 def as_stored(history: dict[str, Any]) -> list[bytes]:
     """Each payload's bytes as Temporal stores them (the JSON carries them in base64)."""
     return [base64.b64decode(p.get("data", "")) for _, p in payloads_in(history)]

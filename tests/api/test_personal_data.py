@@ -6,14 +6,19 @@ from the contact directory."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
 import temporal_client
 from tests.api_helpers import ApiProject, project_body
-from tests.helpers import TEST_CODEC_KEYS, as_stored, clear_payloads, payloads_in
+from tests.helpers import (
+    TEST_CODEC_KEYS,
+    as_stored,
+    clear_payloads,
+    payloads_in,
+    shown_history,
+)
 
 SECRETS = [
     "jeanne.riviere@example.org",
@@ -80,14 +85,9 @@ async def test_a_whole_project_leaves_no_personal_data_in_temporal(http, dev):
     await dev.client.get_workflow_handle(temporal_client.workflow_id(project.id)).result()
 
     # What the server stores, as the CLI shows it: every payload encrypted...
-    shown = subprocess.run(
-        [temporal_client.temporal_binary("temporal"), "workflow", "show"]
-        + ["-w", temporal_client.workflow_id(project.id)]
-        + ["--address", dev.client.service_client.config.target_host, "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = shown_history(
+        dev.client.service_client.config.target_host, temporal_client.workflow_id(project.id)
+    )
     history = json.loads(shown)
     assert not clear_payloads(history)
     # ...and, decoded with the keys, still no one's name, address or webhook.

@@ -31,6 +31,7 @@ from tests.helpers import (
     clear_payloads,
     make_spec,
     payloads_in,
+    shown_history,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,15 +113,8 @@ async def test_temporal_holds_no_address_and_ops_read_it_back_with_restored_keys
     handle = await temporal_client.start_project(client, spec, task_queue=dev.task_queue)
     await handle.query("view")
 
-    server = f"--address={dev_address(client)}"
     for workflow_id in (f"mail-{queue}", handle.id):
-        shown = subprocess.run(
-            [temporal_client.temporal_binary("temporal"), "workflow", "show", "-w", workflow_id]
-            + [server, "-o", "json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        shown = shown_history(dev_address(client), workflow_id)
         history = json.loads(shown)
         assert not clear_payloads(history)
         assert SECRET not in b"".join(as_stored(history))

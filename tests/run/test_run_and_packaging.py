@@ -19,7 +19,14 @@ from ruamel.yaml import YAML
 import temporal_client
 from settings import Settings, with_local_secrets
 from tests.api_helpers import project_body
-from tests.helpers import as_stored, clear_payloads, free_port, make_spec, payloads_in
+from tests.helpers import (
+    as_stored,
+    clear_payloads,
+    free_port,
+    make_spec,
+    payloads_in,
+    shown_history,
+)
 from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 
@@ -101,13 +108,7 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
             # Temporal stores no readable address; the UI is pointed at the codec server,
             # which reads the history back for ops, from the UI's origin.
             project = f"project-{launched.json()['project_id']}"
-            stored = subprocess.run(
-                [temporal_client.temporal_binary("temporal"), "workflow", "show", "-w", project]
-                + ["--address", f"127.0.0.1:{grpc}", "-o", "json"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+            stored = shown_history(f"127.0.0.1:{grpc}", project)
             history = json.loads(stored)
             assert not clear_payloads(history)
             assert b"example.org" not in b"".join(as_stored(history))
