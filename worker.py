@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import structlog
 import uvloop
@@ -113,6 +114,22 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
         )
 
 
+class AllianceWorker(Worker):
+    """Temporal's worker, which closes the contact directory its activities opened once it
+    has stopped (a connection left to the garbage collector could be closed on a
+    workflow's event loop, which cannot)."""
+
+    def __init__(self, directory: LazyDirectory, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.directory = directory
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            await self.directory.close()
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -122,17 +139,17 @@ def build_worker(
     workflow_failure_exception_types: Sequence[type[BaseException]] = (),
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Callable] = (),
-    directory: LazyDirectory | None = None,
 ) -> Worker:
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
-    directory = directory or LazyDirectory(settings.directory_address)
+    directory = LazyDirectory(settings.directory_address)
     notifications = NotificationActivities(
         notifier or OutboxAdapter(settings.outbox_dir), address_book(directory)
     )
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir)
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
-    return Worker(
+    return AllianceWorker(
+        directory,
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],

@@ -9,6 +9,7 @@ can fill them in; what Temporal stores has them empty, always.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from api.errors import ApiError
@@ -57,6 +58,17 @@ def invited_id(project_id: str, update_id: str) -> str:
     return "part-" + hashlib.sha256(f"{project_id}\x00{update_id}".encode()).hexdigest()[:8]
 
 
+@dataclass
+class Prepared:
+    """An action after the directory's part: the command the workflow may record (None:
+    nothing for it to record), whether rows were written for it (withdrawn if the workflow
+    refuses), and whether contact details changed."""
+
+    command: cmd.Command | None
+    written: bool = False
+    contact_changed: bool = False
+
+
 class Contacts:
     """The directory, opened on first use (the API starts before its database may answer)."""
 
@@ -83,11 +95,8 @@ class Contacts:
         except EmailTaken as e:
             raise email_taken(e) from None
 
-    async def before(
-        self, project_id: str, command: cmd.Command, update_id: str
-    ) -> tuple[cmd.Command, bool, bool]:
-        """The command as the workflow may record it, whether the directory was written for
-        it (to withdraw if the workflow refuses), and whether contact details changed."""
+    async def before(self, project_id: str, command: cmd.Command, update_id: str) -> Prepared:
+        """The directory's part of an action, before the workflow hears of it."""
         directory = await self.directory()
         try:
             # A newcomer (invited, or replacing someone): its details to the directory, its id
@@ -101,7 +110,7 @@ class Contacts:
                 pid = draft.id or invited_id(project_id, update_id)
                 await directory.add(project_id, [details_of(pid, draft)], write_key=update_id)
                 entry = without_person(draft).model_copy(update={"id": pid})
-                return command.model_copy(update={newcomer_field: entry}), True, True
+                return Prepared(command.model_copy(update={newcomer_field: entry}), written=True)
             if isinstance(command, cmd.UpdateMyContact):
                 given = command.model_dump(exclude={"actor"}, exclude_none=True)
                 changes = {
@@ -112,8 +121,10 @@ class Contacts:
                 changed = {k: v for k, v in changes.items() if mine.get(k) != v}
                 if changed:
                     await directory.change(project_id, command.actor.participant_id, **changed)
-                stripped = command.model_copy(update={"email": None, "webhook_url": None})
-                return stripped, False, bool(changed)
+                settings = command.model_copy(update={"email": None, "webhook_url": None})
+                # Only contact details changed: the directory holds them, nothing to record.
+                has_settings = settings.language or settings.time_zone
+                return Prepared(settings if has_settings else None, contact_changed=bool(changed))
         except EmailTaken as e:
             raise email_taken(e) from None
         except ParticipantExists as e:
@@ -122,7 +133,13 @@ class Contacts:
             raise ApiError(
                 404, "not_a_participant", "this participant is not in the project"
             ) from None
-        return command, False, False
+        return Prepared(command)
+
+    async def after(self, project_id: str, recorded: cmd.Command) -> None:
+        """The directory's part of an action the workflow recorded: an erasure's tombstone
+        (written after, so a refused erasure erases nothing)."""
+        if isinstance(recorded, cmd.EraseParticipant):
+            await (await self.directory()).erase(project_id, recorded.participant_id)
 
     async def withdraw(self, project_id: str, update_id: str) -> None:
         await (await self.directory()).withdraw(project_id, update_id)
@@ -133,11 +150,7 @@ class Contacts:
         return await (await self.directory()).contacts(project_id)
 
     async def view(self, view: ProjectView) -> ProjectView:
-        contacts = await self.of(view.id)
-        people = [
-            p.model_copy(update={"person_name": _name(contacts, p.id)}) for p in view.participants
-        ]
-        return view.model_copy(update={"participants": people})
+        return _named(view, await self.of(view.id))
 
     async def participants(self, project_id: str, people: list[Participant]) -> list[Participant]:
         contacts = await self.of(project_id)
@@ -145,16 +158,11 @@ class Contacts:
 
     async def page(self, data: PageData) -> PageData:
         contacts = await self.of(data.view.id)
-        view = data.view.model_copy(
-            update={
-                "participants": [
-                    p.model_copy(update={"person_name": _name(contacts, p.id)})
-                    for p in data.view.participants
-                ]
-            }
-        )
         return data.model_copy(
-            update={"view": view, "me": _joined(data.me, contacts.get(data.me.id))}
+            update={
+                "view": _named(data.view, contacts),
+                "me": _joined(data.me, contacts.get(data.me.id)),
+            }
         )
 
 
@@ -176,9 +184,14 @@ def with_contacts(event: dict[str, Any], contacts: dict[str, ContactDetails]) ->
     return event
 
 
-def _name(contacts: dict[str, ContactDetails], pid: str) -> str:
-    found = contacts.get(pid)
-    return found.person_name if found else ""
+def _named(view: ProjectView, contacts: dict[str, ContactDetails]) -> ProjectView:
+    """A view with each participant's person named (names only: addresses stay out)."""
+    names = {pid: c.person_name for pid, c in contacts.items()}
+    people = [
+        p.model_copy(update={"person_name": names.get(p.id, p.person_name)})
+        for p in view.participants
+    ]
+    return view.model_copy(update={"participants": people})
 
 
 def _joined(p: Participant, found: ContactDetails | None) -> Participant:

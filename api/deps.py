@@ -90,6 +90,14 @@ async def readable_view(gateway: ProjectGateway, caller: Caller, project_id: str
     return view
 
 
+def sees_contacts(caller: Caller) -> bool:
+    """Participants' contact details are for the project's coordinator: its organisation's
+    credential or its coordinator's own link (ops read projects, not people's details)."""
+    if isinstance(caller, Coordinator):
+        return not caller.ops
+    return isinstance(caller, ParticipantToken) and caller.role == Role.coordinator
+
+
 async def acting_participant(
     gateway: ProjectGateway, caller: Caller, project_id: str, action: Action
 ) -> cmd.Actor:

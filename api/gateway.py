@@ -165,9 +165,13 @@ class ProjectGateway:
     # -- reads -----------------------------------------------------------------------------
 
     async def view(self, project_id: str) -> ProjectView:
+        """The project as the workflow holds it: no one's name (those are joined from the
+        directory where a view is shown, by `named_view`)."""
         async with self._errors(project_id):
             handle = await self.handle(project_id)
-            view = await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+            return await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+
+    async def named_view(self, view: ProjectView) -> ProjectView:
         return await self.contacts.view(view)
 
     async def page(self, project_id: str, participant_id: str) -> PageData | None:
@@ -259,21 +263,18 @@ class ProjectGateway:
         self, project_id: str, command: cmd.Command, update_id: str, key: str
     ) -> ActionResult:
         # The directory first: what the workflow records has no one's contact details.
-        recorded, written, contact_changed = await self.contacts.before(
-            project_id, command, update_id
-        )
-        if isinstance(recorded, cmd.UpdateMyContact) and not (
-            recorded.language or recorded.time_zone
-        ):
-            # Only contact details changed: the directory holds them, the project is as it was.
-            return no_action_result(await self.view(project_id), contact_changed)
+        prepared = await self.contacts.before(project_id, command, update_id)
+        if prepared.command is None:
+            return no_action_result(await self.view(project_id), prepared.contact_changed)
         try:
             async with self._slot(project_id):
-                return await self._act(project_id, recorded, update_id, key)
+                result = await self._act(project_id, prepared.command, update_id, key)
         except ApiError as e:
-            if written and 400 <= e.status < 500:
+            if prepared.written and 400 <= e.status < 500:
                 await self.contacts.withdraw(project_id, update_id)  # refused: not a participant
             raise
+        await self.contacts.after(project_id, prepared.command)
+        return result
 
     @asynccontextmanager
     async def _slot(self, project_id: str) -> AsyncIterator[None]:

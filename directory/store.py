@@ -8,6 +8,7 @@ idempotency key (a retry finds them), and removes them if the workflow then refu
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -104,12 +105,10 @@ def _upgrade(connection: Any) -> None:
     command.upgrade(config, "head")
 
 
-_MIGRATION_LOCKS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-def _migrating() -> Any:
-    import asyncio
-
+def _migrating() -> asyncio.Lock:
     loop = asyncio.get_running_loop()
     if loop not in _MIGRATION_LOCKS:
         _MIGRATION_LOCKS[loop] = asyncio.Lock()
@@ -383,14 +382,10 @@ class LazyDirectory:
     def __init__(self, url: str) -> None:
         self.url = url
         self._directory: Directory | None = None
-        self._lock: Any = None
+        self._lock = asyncio.Lock()
 
     async def get(self) -> Directory:
-        import asyncio
-
         if self._directory is None:
-            if self._lock is None:
-                self._lock = asyncio.Lock()
             async with self._lock:
                 if self._directory is None:
                     self._directory = await Directory.open(self.url)

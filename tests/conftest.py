@@ -24,7 +24,6 @@ from temporalio.testing import WorkflowEnvironment
 import temporal_client
 from activities.notifications import OutboxAdapter
 from api.app import create_app
-from directory.store import LazyDirectory
 from settings import Settings
 from tests.helpers import CONVERTER, TEST_CODEC_KEYS
 from worker import build_worker
@@ -78,17 +77,11 @@ async def _harness(client: Client, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = make_harness_settings(tmp_path)
     outbox = OutboxAdapter(settings.outbox_dir)
     # Fail a workflow at once on any bug (or non-determinism) instead of retrying its task.
-    directory = LazyDirectory(settings.directory_address)
     worker = build_worker(
-        client,
-        settings,
-        notifier=outbox,
-        workflow_failure_exception_types=[Exception],
-        directory=directory,
+        client, settings, notifier=outbox, workflow_failure_exception_types=[Exception]
     )
     async with worker:
         yield Harness(client=client, settings=settings, outbox=outbox)
-    await directory.close()
 
 
 @pytest.fixture

@@ -588,10 +588,12 @@ def _flash_links(
 # -- one project ------------------------------------------------------------------------------
 
 
-async def _console_visit(
-    request: Request, session: ConsoleSession, project_id: str
-) -> Visit | Response:
-    """The project as its coordinator sees it, if it is this organisation's."""
+async def _console_visit(request: Request, project_id: str) -> Visit | Response:
+    """The project as its coordinator sees it, if it is this organisation's (and the sign-in
+    first, without a session)."""
+    session = _session(request)
+    if session is None:
+        return _to_sign_in(request)
     gateway = _gateway(request)
     try:
         view = await gateway.view(project_id)
@@ -638,10 +640,7 @@ async def _console(request: Request, project_id: str, flashed: dict[str, Any]) -
 async def project(
     request: Request, project_id: str, fait: str | None = None, recu: str | None = None
 ) -> Response:
-    session = _session(request)
-    if session is None:
-        return _to_sign_in(request)
-    visit = await _console_visit(request, session, project_id)
+    visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
     flashed: dict[str, Any] = {}
@@ -681,10 +680,7 @@ def _confirmation(update: str, values: dict[str, Any], t: Texts) -> forms.Errors
 
 @router.post("/console/projets/{project_id}/{update}")
 async def act(request: Request, project_id: str, update: str) -> Response:
-    session = _session(request)
-    if session is None:
-        return _to_sign_in(request)
-    visit = await _console_visit(request, session, project_id)
+    visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
     base = f"/console/projets/{quote(project_id)}"
@@ -692,11 +688,6 @@ async def act(request: Request, project_id: str, update: str) -> Response:
     async def show_new_link(
         update: str, result: Any, values: dict[str, Any], done: RedirectResponse
     ) -> None:
-        if update == "erase_participant":
-            # The project recorded the erasure: now the person's details go from the directory.
-            directory = await _gateway(request).contacts.directory()
-            await directory.erase(project_id, str(values.get("participant_id", "")))
-            return
         if result.token_version is None or result.item_id is None or result.role is None:
             return
         signer = request.app.state.authenticator.signer
@@ -724,10 +715,7 @@ async def act(request: Request, project_id: str, update: str) -> Response:
 
 @router.get("/console/projets/{project_id}/rapport")
 async def report(request: Request, project_id: str) -> Response:
-    session = _session(request)
-    if session is None:
-        return _to_sign_in(request)
-    visit = await _console_visit(request, session, project_id)
+    visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
     return await render_report(request, visit, f"/console/projets/{quote(project_id)}")

@@ -7,13 +7,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from api.contacts import personal_data
-from api.deps import Acting, CurrentCaller, Gateway, Signer, acting_as, readable_view
+from api.deps import (
+    Acting,
+    CurrentCaller,
+    Gateway,
+    Signer,
+    acting_as,
+    readable_view,
+    sees_contacts,
+)
 from api.errors import ACTION_ERRORS, ApiError
 from api.schemas import InvitationResponse, ParticipantCreate, ParticipantToken
-from api.security import Coordinator, TokenSigner
 from api.security import ParticipantToken as Token
+from api.security import TokenSigner
 from domain import commands as cmd
-from domain.models import Participant, Phase, Role
+from domain.models import Participant, Phase
 from domain.views import ActionResult, ParticipantPublic
 
 router = APIRouter(
@@ -82,10 +90,7 @@ async def participant_data(
 
 
 def _coordinator_only(caller: Any) -> None:
-    is_coordinator = (isinstance(caller, Coordinator) and not caller.ops) or (
-        isinstance(caller, Token) and caller.role == Role.coordinator
-    )
-    if not is_coordinator:
+    if not sees_contacts(caller):
         raise ApiError(
             403, "not_allowed", "participants' contact details are for the project's coordinator"
         )
@@ -124,7 +129,8 @@ async def resend_link(
     acting: Annotated[Acting, acting_as(cmd.ResendLink)],
     signer: Signer,
 ) -> InvitationResponse:
-    view = await acting.gateway.view(acting.project_id)  # before: a 404 changes nothing
+    # Before acting: a 404 changes nothing. Named: the response says whose link it is.
+    view = await acting.gateway.named_view(await acting.gateway.view(acting.project_id))
     who = next((p for p in view.participants if p.id == participant_id), None)
     result = await acting.perform(participant_id=participant_id)
     assert who is not None  # the workflow refuses an unknown participant
@@ -160,13 +166,14 @@ async def erase(
     view = await acting.gateway.view(acting.project_id)
     if not any(p.id == participant_id for p in view.participants):
         raise ApiError(404, "not_a_participant", f"no participant {participant_id!r}")
-    result = None
-    if view.phase not in (Phase.closed, Phase.cancelled):
-        # The project first: it may refuse (the only coordinator), and then nothing is erased.
+    over = view.phase in (Phase.closed, Phase.cancelled)
+    if over:
+        # Its history is closed: the directory alone.
+        result = None
+        await (await acting.gateway.contacts.directory()).erase(acting.project_id, participant_id)
+    else:
+        # The project may refuse (the only coordinator): then nothing is erased.
         result = await acting.perform(participant_id=participant_id, **asked.model_dump())
-    directory = await acting.gateway.contacts.directory()
-    await directory.erase(acting.project_id, participant_id)
-    over = result is None
     return {
         "participant_id": participant_id,
         "contact_details_erased": True,

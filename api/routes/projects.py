@@ -11,7 +11,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api.contacts import with_contacts, without_person
-from api.deps import AppSettings, CurrentCaller, Gateway, IdempotencyKey, Signer, readable_view
+from api.deps import (
+    AppSettings,
+    CurrentCaller,
+    Gateway,
+    IdempotencyKey,
+    Signer,
+    readable_view,
+    sees_contacts,
+)
 from api.errors import ERRORS, ApiError
 from api.gateway import ProjectGateway
 from api.schemas import (
@@ -24,9 +32,8 @@ from api.schemas import (
     ProjectPage,
 )
 from api.security import Caller, Coordinator, TokenSigner
-from api.security import ParticipantToken as ParticipantTokenClaims
 from domain import commands as cmd
-from domain.models import Outcome, Phase, Role
+from domain.models import Outcome, Phase
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
@@ -110,9 +117,7 @@ async def launch_project(
     if started:
         # The same pure fold the workflow runs on its first task, from the same moment: the
         # same view, without a query round trip to a worker on the hot path of launching.
-        view = await gateway.contacts.view(
-            project_view(Project.launch(recorded, launched_at).state)
-        )
+        view = project_view(Project.launch(recorded, launched_at).state)
     elif await gateway.launch_fingerprint(project_id) != fingerprint:
         raise ApiError(
             422,
@@ -121,6 +126,7 @@ async def launch_project(
         )
     else:
         view = await gateway.view(project_id)
+    view = await gateway.named_view(view)
     tokens = [
         ParticipantToken(
             id=p.id,
@@ -243,7 +249,7 @@ async def list_projects_of(
     summary="The project's state view (any participant of it, its coordinator)",
 )
 async def get_project(project_id: str, caller: CurrentCaller, gateway: Gateway) -> ProjectView:
-    return await readable_view(gateway, caller, project_id)
+    return await gateway.named_view(await readable_view(gateway, caller, project_id))
 
 
 @router.get(
@@ -261,15 +267,11 @@ async def get_events(
 ) -> EventsPage:
     await readable_view(gateway, caller, project_id)
     events = await gateway.events(project_id, after, limit)
-    sees_contacts = (
-        isinstance(caller, Coordinator)
-        and not caller.ops
-        or (isinstance(caller, ParticipantTokenClaims) and caller.role == Role.coordinator)
-    )
-    contacts = await gateway.contacts.of(project_id) if sees_contacts else {}
+    coordinator = sees_contacts(caller)
+    contacts = await gateway.contacts.of(project_id) if coordinator else {}
     return EventsPage(
         events=[
-            public_event(with_contacts(e.model_dump(mode="json"), contacts), sees_contacts)
+            public_event(with_contacts(e.model_dump(mode="json"), contacts), coordinator)
             for e in events
         ],
         next_after=events[-1].seq if events else after,
