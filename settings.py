@@ -6,6 +6,7 @@ import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,31 @@ class Settings(BaseSettings):
     # serves loopback only, as in the local run, where the dev server's UI sends no credential.
     codec_tokens: list[SecretStr] = Field(default_factory=list)
 
+    # -- e-mail (activities/mail/) --
+    # "email" sends through SMTP; "outbox" only writes JSON lines under data_dir/outbox (no
+    # message, no link): for tests and measurements.
+    notifications: Literal["email", "outbox"] = "email"
+    # The mail server. The defaults are the local run's mail catcher (run_local.py), which
+    # keeps every message under data_dir/mail and lists them at <api_url>/courrier.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    # "none" (a local catcher or relay), "starttls" (usually port 587), "tls" (usually 465).
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 10.0
+    # Who the messages come from; also the ORGANIZER of the calendar entries.
+    mail_from: str = "Alliance <alliance@localhost>"
+    # The local run starts its mail catcher when the SMTP host is this machine's loopback.
+    mail_catcher: bool = True
+    # Console sign-in by e-mailed link: {"<e-mail address>": "<organisation id>"} (JSON).
+    coordinator_emails: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("coordinator_emails")
+    @classmethod
+    def _lowercase_emails(cls, emails: dict[str, str]) -> dict[str, str]:
+        return {address.strip().lower(): organisation for address, organisation in emails.items()}
+
     @field_validator("codec_keys")
     @classmethod
     def _usable_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
@@ -104,6 +130,11 @@ class Settings(BaseSettings):
 
     def plain_codec_keys(self) -> dict[str, str]:
         return {key_id: key.get_secret_value() for key_id, key in self.codec_keys.items()}
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the local mail catcher keeps the messages it received."""
+        return self.data_dir / "mail"
 
     @property
     def outbox_dir(self) -> Path:

@@ -42,8 +42,11 @@ from activities.notifications import (
     NotificationAdapter,
     OutboxAdapter,
 )
+from activities.mail.compose import Sender
+from activities.mail.smtp import MailAdapter, SmtpServer
 from activities.reports import ReportActivities
 from activities.retention import RetentionActivities, RetentionRun
+from api.security import TokenSigner
 from directory.store import LazyDirectory
 from settings import Settings
 from workflows.project import ProjectWorkflow
@@ -86,7 +89,8 @@ def address_book(directory: LazyDirectory) -> Callable[[str], Awaitable[dict[str
     async def addresses(project_id: str) -> dict[str, Address]:
         contacts = await (await directory.get()).contacts(project_id)
         return {
-            pid: Address(email=c.email, webhook_url=c.webhook_url) for pid, c in contacts.items()
+            pid: Address(email=c.email, webhook_url=c.webhook_url, person_name=c.person_name)
+            for pid, c in contacts.items()
         }
 
     return addresses
@@ -130,6 +134,34 @@ class AllianceWorker(Worker):
             await self.directory.close()
 
 
+def mail_adapter(settings: Settings) -> MailAdapter:
+    """E-mail through the SMTP server of the settings, with each reader's personal link."""
+    if settings.token_secret is None:
+        raise SystemExit(
+            "ALLIANCE_TOKEN_SECRET is not set: the worker signs the personal links its e-mails "
+            "carry, with the same secret as the API."
+        )
+    server = SmtpServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    return MailAdapter(
+        server,
+        Sender(settings.mail_from, settings.api_url),
+        TokenSigner(settings.token_secret.get_secret_value()),
+    )
+
+
+def default_notifier(settings: Settings) -> NotificationAdapter:
+    if settings.notifications == "outbox":
+        return OutboxAdapter(settings.outbox_dir)
+    return mail_adapter(settings)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -143,7 +175,7 @@ def build_worker(
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
     directory = LazyDirectory(settings.directory_address)
     notifications = NotificationActivities(
-        notifier or OutboxAdapter(settings.outbox_dir), address_book(directory)
+        notifier or default_notifier(settings), address_book(directory)
     )
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir)

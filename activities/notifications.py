@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from contextlib import nullcontext
+from datetime import datetime, timedelta
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +28,7 @@ class Address(BaseModel):
 
     email: str | None = None
     webhook_url: str | None = None
+    person_name: str = ""
 
 
 class Recipient(BaseModel):
@@ -37,6 +40,8 @@ class Recipient(BaseModel):
     role: Role
     language: Language
     time_zone: str
+    # Signs the personal link the message carries (absent before e-mail: no link).
+    token_version: int | None = None
     # Filled by the activity from the directory, just before delivery; never in history.
     address: Address | None = Field(default=None, exclude=True)
 
@@ -49,6 +54,8 @@ class Notification(BaseModel):
     project_title: str
     kind: str  # the event type, e.g. "phase_opened", "reminder_sent"
     event_seq: int
+    # When the event happened: a calendar entry's stamp, the same at every attempt.
+    at: datetime | None = None
     recipients: list[Recipient]
     facts: dict[str, str] = Field(default_factory=dict)
 
@@ -123,11 +130,10 @@ class OutboxAdapter:
             sent.add(message_key)
 
 
-# Transient delivery errors are retried by Temporal until this attempt; then the recipients
-# still failing are reported as failed (the workflow records notification_failed for exactly
-# them) instead of failing the whole activity. Below the workflow's maximum_attempts, so a
-# crash or a timeout still has retries left.
-GIVE_UP_AT_ATTEMPT = 6
+# Transient delivery errors (a mail server down, a 4xx) are retried by Temporal for at least
+# this long; then the recipients still failing are reported as failed (the workflow records
+# notification_failed for exactly them) instead of failing the whole activity.
+RETRY_FOR = timedelta(hours=24)
 
 
 class TransientDeliveryError(Exception):
@@ -153,34 +159,57 @@ def without_address(error: str, recipient: Recipient) -> str:
     return error
 
 
+def message_key(notification: Notification, recipient: Recipient) -> str:
+    """One message: one event told to one participant. Its Message-ID derives from it."""
+    return f"{notification.key}/{recipient.participant_id}"
+
+
 class NotificationActivities:
     def __init__(
-        self, adapter: NotificationAdapter, addresses: AddressBook = _no_addresses
+        self,
+        adapter: NotificationAdapter,
+        addresses: AddressBook = _no_addresses,
+        retry_for: timedelta = RETRY_FOR,
     ) -> None:
         self.adapter = adapter
         # participant id -> address, for one project: the contact directory's.
         self.addresses = addresses
+        self.retry_for = retry_for
 
     async def _deliver(
-        self, notification: Notification, book: dict[str, Address], *, give_up: bool
+        self,
+        notification: Notification,
+        book: dict[str, Address],
+        sent: list[str],
+        *,
+        give_up: bool,
     ) -> tuple[Delivery, list[str]]:
         result = Delivery()
         transient: list[str] = []
+        already = set(sent)
         for recipient in notification.recipients:
             recipient = recipient.model_copy(update={"address": book.get(recipient.participant_id)})
             pid = recipient.participant_id
+            key = message_key(notification, recipient)
+            if key in already:  # sent by an earlier attempt (its heartbeat says so)
+                result.delivered.append(pid)
+                continue
             try:
                 await self.adapter.deliver(notification, recipient)
             except PermanentDeliveryError as e:
                 result.failed[pid] = without_address(str(e), recipient)
             except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
-                why = without_address(str(e), recipient)
+                why = without_address(str(e) or type(e).__name__, recipient)
                 if give_up:
-                    result.failed[pid] = f"gave up after {GIVE_UP_AT_ATTEMPT} attempts: {why}"
+                    result.failed[pid] = f"gave up after {self.retry_for}: {why}"
                 else:
                     transient.append(f"{notification.kind} to {pid}: {why}")
             else:
                 result.delivered.append(pid)
+                sent.append(key)
+            # What was delivered so far: a retry (after a crash or a transient failure)
+            # skips it.
+            activity.heartbeat(sent)
         activity.logger.info(
             "notified",
             extra={
@@ -195,20 +224,30 @@ class NotificationActivities:
     async def notify_all(self, batch: NotificationBatch) -> list[Delivery]:
         """Every notification, every recipient in turn: one failing holds back no other. A
         transient failure is raised after all the rest went out, so the retry resends only
-        what is missing (the adapter skips keys it already delivered)."""
-        give_up = activity.info().attempt >= GIVE_UP_AT_ATTEMPT
+        what is missing (the heartbeat carries what was delivered)."""
+        info = activity.info()
+        # Measured on the server's clock, as the retries' backoff is.
+        give_up = info.current_attempt_scheduled_time - info.scheduled_time >= self.retry_for
+        sent: list[str] = []
+        if info.heartbeat_details:
+            sent = [str(key) for key in info.heartbeat_details[0]]
         deliveries: list[Delivery] = []
         transient: list[str] = []
         # One look-up per project and batch (a batch is one project's), at delivery time.
         books: dict[str, dict[str, Address]] = {}
-        for n, notification in enumerate(batch.notifications, start=1):
-            if notification.project_id not in books:
-                books[notification.project_id] = await self.addresses(notification.project_id)
-            book = books[notification.project_id]
-            delivery, failed_now = await self._deliver(notification, book, give_up=give_up)
-            deliveries.append(delivery)
-            transient += failed_now
-            activity.heartbeat(n)
+        batch_context = getattr(self.adapter, "batch", None)
+        async with batch_context() if batch_context else nullcontext():
+            for notification in batch.notifications:
+                if notification.project_id not in books:
+                    books[notification.project_id] = await self.addresses(
+                        notification.project_id
+                    )
+                book = books[notification.project_id]
+                delivery, failed_now = await self._deliver(
+                    notification, book, sent, give_up=give_up
+                )
+                deliveries.append(delivery)
+                transient += failed_now
         if transient:
             raise TransientDeliveryError("; ".join(transient))
         return deliveries

@@ -224,7 +224,11 @@ def extend_deadline(
         raise Rejected(
             "deadline_too_far", "a deadline can be set at most 5 years ahead", field="deadline"
         )
-    return [ev.DeadlineExtended(phase=state.phase, deadline=c.deadline, reason=c.reason)]
+    return [
+        ev.DeadlineExtended(
+            phase=state.phase, deadline=c.deadline, reason=c.reason, round=state.round
+        )
+    ]
 
 
 def close_phase_now(
@@ -344,4 +348,9 @@ def erase_participant(
 def cancel(
     state: ProjectState, c: cmd.Cancel, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
-    return [ev.ProjectCancelled(reason=c.reason)]
+    open_phase = state.phase if state.phase_open else None
+    return [
+        ev.ProjectCancelled(
+            reason=c.reason, open_phase=open_phase, open_round=state.round if open_phase else None
+        )
+    ]

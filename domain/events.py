@@ -148,6 +148,8 @@ class DeadlineExtended(EventData):
     phase: Phase
     deadline: datetime
     reason: str
+    # The phase's round, naming its calendar entry (absent in logs recorded before).
+    round: int | None = None
 
 
 class ReminderSent(EventData):
@@ -200,6 +202,10 @@ class ProjectClosed(EventData):
 class ProjectCancelled(EventData):
     type: Literal["project_cancelled"] = "project_cancelled"
     reason: str
+    # The phase still open when cancelled, whose calendar entry is withdrawn (absent in logs
+    # recorded before, and when none was open).
+    open_phase: Phase | None = None
+    open_round: int | None = None
 
 
 AnyEventData = Annotated[

@@ -1,6 +1,8 @@
 """Who is told of which event: the routing of notifications, decided purely from the state.
 
-One notice per event (not per recipient), so a fan-out costs one activity in history.
+One notice per event (not per recipient), so a fan-out costs one activity in history. The facts
+are codes, numbers and the project's own texts: the message is written in each reader's
+language by the activity that delivers it.
 """
 
 from __future__ import annotations
@@ -8,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain import events as ev
+from domain import rules
 from domain.models import Role
 from domain.state import ProjectState
+
+# Phase closings that come before the deadline: the calendar entry still open is withdrawn.
+EARLY_CLOSINGS = ("complete", "plan_submitted", "facilitator")
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,30 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
     match data:
         case ev.ProjectLaunched(project=spec):
             return Notice(kind, everyone, {"territory": spec.territory})
-        case ev.ParticipantInvited(participant=p):
-            return Notice(kind, [p.id], {"role": p.role.value})
+        case ev.ParticipantInvited(participant=p, replaces=replaced):
+            facts = {"role": p.role.value}
+            if replaced:
+                facts["replaces"] = names.get(replaced, replaced)
+            return Notice(kind, [p.id], facts)
         case ev.LinkResent(participant_id=pid):
             return Notice(kind, [pid])
         case ev.ParticipantRemoved(participant_id=pid, reason=reason):
+            if reason == "erased":
+                return None  # their details are gone: there is no one to write to
             return Notice(kind, [pid], {"reason": reason})
         case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
-            facts = {"phase": phase.value, "round": str(round_), "deadline": deadline.isoformat()}
+            facts = {
+                "phase": phase.value,
+                "round": str(round_),
+                "deadline": deadline.isoformat(),
+                # Who the phase waits for: their message asks, the others' informs.
+                "expected": ",".join(p.id for p in rules.expected_in(state, phase)),
+            }
             return Notice(kind, everyone, facts)
+        case ev.PhaseClosed(phase=phase, round=round_, cause=cause):
+            if cause not in EARLY_CLOSINGS:
+                return None  # closed at its deadline: its calendar entry is past already
+            return Notice(kind, everyone, {"phase": phase.value, "round": str(round_), "cause": cause})
         case ev.ReminderSent(phase=phase, recipients=recipients, deadline=when):
             if not recipients:
                 return None
@@ -46,23 +67,40 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
         case ev.DeadlineEscalated(phase=phase, missing=missing):
             facts = {"phase": phase.value, "missing": ", ".join(names.get(m, m) for m in missing)}
             return Notice(kind, facilitators, facts)
-        case ev.DeadlineExtended(phase=phase, deadline=deadline, reason=reason):
-            facts = {"phase": phase.value, "deadline": deadline.isoformat(), "reason": reason}
+        case ev.DeadlineExtended(phase=phase, deadline=deadline, reason=reason, round=round_):
+            facts = {
+                "phase": phase.value,
+                "round": str(round_ if round_ is not None else state.round),
+                "deadline": deadline.isoformat(),
+                "reason": reason,
+            }
             return Notice(kind, everyone, facts)
-        case ev.DecisionReached(round=round_, outcome=outcome, tally=t):
+        case ev.PlanSubmitted(plan=plan):
+            return Notice(kind, everyone, {"round": str(plan.round), "summary": plan.summary})
+        case ev.DecisionReached(round=round_, rule=rule, outcome=outcome, tally=t):
             facts = {
                 "round": str(round_),
+                "rule": rule.value,
                 "outcome": outcome.value,
-                "tally": f"{t.consents} consent, {t.objections} objection, "
-                f"{t.abstentions} abstention, {t.silent} silent",
+                "consents": str(t.consents),
+                "objections": str(t.objections),
+                "abstentions": str(t.abstentions),
+                "silent": str(t.silent),
             }
             return Notice(kind, everyone, facts)
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
-        case ev.ReportPublished(location=location):
-            return Notice(kind, everyone, {"location": location})
+        case ev.ReportPublished():
+            # Published as the project closes: this one message says both.
+            outcome = state.outcome.value if state.outcome else ""
+            return Notice(kind, everyone, {"outcome": outcome})
         case ev.ProjectClosed(outcome=outcome):
+            if state.report is not None:
+                return None  # told with the report
             return Notice(kind, everyone, {"outcome": outcome.value})
-        case ev.ProjectCancelled(reason=reason):
-            return Notice(kind, everyone, {"reason": reason})
+        case ev.ProjectCancelled(reason=reason, open_phase=phase, open_round=round_):
+            facts = {"reason": reason}
+            if phase is not None:
+                facts |= {"phase": phase.value, "round": str(round_ or state.round)}
+            return Notice(kind, everyone, facts)
     return None

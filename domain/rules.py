@@ -40,7 +40,12 @@ def expected(state: ProjectState) -> list[Participant]:
     """Everyone the open phase waits for (DESIGN.md's phase table), acted or not."""
     if not state.phase_open:
         return []
-    match state.phase:
+    return expected_in(state, state.phase)
+
+
+def expected_in(state: ProjectState, phase: Phase) -> list[Participant]:
+    """Everyone the given phase waits for, with the participants as they are now."""
+    match phase:
         case Phase.diagnosis | Phase.evaluation:
             return partners(state)
         case Phase.co_design:

@@ -52,11 +52,13 @@ with workflow.unsafe.imports_passed_through():
 # a client retries within minutes, so the last 500 actions are plenty.
 RECENT_UPDATES_KEPT = 500
 
+# Retried until the activity itself gives up on what is still failing (after 24 hours, in
+# activities/notifications.py), every 10 minutes at most: a mail server down for a while
+# delays mail and loses none.
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=8,
+    maximum_interval=timedelta(minutes=10),
 )
 
 # A report that cannot be written is retried until ops fix the cause; the project waits.
@@ -251,6 +253,7 @@ class ProjectWorkflow:
                 project_title=state.spec.title if state.spec else "",
                 kind=notice.kind,
                 event_seq=event.seq,
+                at=event.at,
                 recipients=recipients,
                 facts=notice.facts,
             )
@@ -273,6 +276,7 @@ class ProjectWorkflow:
             role=p.role,
             language=p.language,
             time_zone=p.time_zone,
+            token_version=p.token_version,
         )
 
     async def _notify_all(self, batch: NotificationBatch) -> None:
@@ -283,8 +287,10 @@ class ProjectWorkflow:
                 batch,
                 # Time for every message of the batch; the heartbeat after each one tells
                 # a stuck delivery from a long batch.
-                start_to_close_timeout=timedelta(seconds=30 + 10 * len(batch.notifications)),
-                heartbeat_timeout=timedelta(seconds=30),
+                start_to_close_timeout=timedelta(
+                    seconds=60 + 5 * sum(len(n.recipients) for n in batch.notifications)
+                ),
+                heartbeat_timeout=timedelta(seconds=60),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"notify {kinds}",
             )

@@ -70,6 +70,12 @@ class Texts:
             pattern = "EEEE d MMMM y 'at' h:mm a"
         return format_datetime(local, pattern, locale=self.language)
 
+    def day(self, when: datetime | None) -> str:
+        """The day alone, for a subject line: "vendredi 12 décembre", "Friday 12 December"."""
+        if when is None:
+            return ""
+        return format_datetime(when.astimezone(self.zone), "EEEE d MMMM", locale=self.language)
+
     def local_input(self, when: datetime | None) -> str:
         """The value of a datetime-local input, in the reader's time zone."""
         return when.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M") if when else ""

@@ -1,0 +1,1 @@
+"""E-mail: what a notification says to one person (compose.py) and its delivery by SMTP (smtp.py)."""

@@ -1,0 +1,110 @@
+"""The local run's mail catcher: an SMTP server on loopback (aiosmtpd) that keeps every message
+it receives as a file under the data directory, for the local page /courrier (api/pages/mail.py)
+and for tests. Nothing leaves the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+_counter = itertools.count()
+
+
+class KeepMessages:
+    """The aiosmtpd handler: one .eml file per message and recipient, written whole (a file
+    in the folder is always a complete message)."""
+
+    def __init__(self, folder: Path, refuse: Callable[[str], str | None] | None = None) -> None:
+        self.folder = folder
+        # An address -> the SMTP reply refusing it (tests: "550 no such mailbox"), or None.
+        self.refuse = refuse
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        refusal = self.refuse(address) if self.refuse else None
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        content = envelope.original_content or envelope.content
+        assert isinstance(content, bytes)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        for recipient in envelope.rcpt_tos:
+            name = f"{stamp}-{next(_counter):06d}"
+            header = f"X-Alliance-Envelope-To: {recipient}\r\n".encode()
+            partial = self.folder / f".{name}.part"
+            partial.write_bytes(header + content)
+            os.replace(partial, self.folder / f"{name}.eml")
+        return "250 Message accepted"
+
+
+class MailCatcher:
+    """An SMTP server on the running event loop; `async with` starts and stops it."""
+
+    def __init__(
+        self,
+        folder: Path,
+        host: str = "127.0.0.1",
+        port: int = 8025,
+        refuse: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.folder = folder
+        self.host = host
+        self.port = port
+        self.handler = KeepMessages(folder, refuse)
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: SMTP(self.handler, hostname="alliance-mail-catcher", enable_SMTPUTF8=True),
+            self.host,
+            self.port,
+        )
+        if self.port == 0:
+            self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> MailCatcher:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def messages(self) -> list[EmailMessage]:
+        return read_messages(self.folder)
+
+
+def message_files(folder: Path) -> list[Path]:
+    """Every message kept, oldest first."""
+    return sorted(folder.glob("*.eml")) if folder.exists() else []
+
+
+def read_message(path: Path) -> EmailMessage:
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def read_messages(folder: Path) -> list[EmailMessage]:
+    return [read_message(path) for path in message_files(folder)]

@@ -1,0 +1,443 @@
+"""What one notification says to one person, in their language and time zone: the subject,
+the text and HTML parts, their personal link, and the calendar entry it opens, moves or
+withdraws. Pure: no I/O, so every message can be checked without a mail server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.headerregistry import Address as MailAddress
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+from icalendar import Calendar, vCalAddress, vText
+from icalendar import Event as CalendarEvent
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from activities.notifications import Notification, Recipient
+from api.pages import words
+from api.pages.i18n import Texts, texts
+
+N_ = words.N_
+
+TEMPLATES = Environment(
+    loader=PackageLoader("activities.mail", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Control characters other than newline and tab never reach a message (nor a header).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A calendar entry marks the deadline: half an hour ending at it, shown free (not busy).
+DEADLINE_SLOT = timedelta(minutes=30)
+ANSWER_KINDS = ("consent", "object", "abstain")
+
+
+def clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the messages come from and where links point (settings)."""
+
+    address: str  # "Alliance <alliance@example.org>"
+    public_url: str  # the pages' base URL, e.g. https://alliance.example.org
+
+    @property
+    def email(self) -> str:
+        return parseaddr(self.address)[1]
+
+    @property
+    def name(self) -> str:
+        return parseaddr(self.address)[0] or "Alliance"
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2] or "alliance.invalid"
+
+
+@dataclass
+class Letter:
+    """A message's content in the reader's words, before it is rendered."""
+
+    subject: str
+    paragraphs: list[str]
+    why: str
+    quote: str = ""
+    button: tuple[str, str] | None = None  # (label, address)
+    answers: list[tuple[str, str, str]] = field(default_factory=list)  # (label, hint, address)
+    calendar: str | None = None  # REQUEST or CANCEL
+    calendar_title: str = ""
+    deadline: datetime | None = None
+
+
+def message_id(key: str, sender: Sender) -> str:
+    """The same for every attempt of one message, so a receiver can drop a repeat (a crash
+    between sending and recording it); opaque, so it names no one."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@{sender.domain}>"
+
+
+def _phase(t: Texts, phase: str) -> str:
+    name = t.gettext(words.PHASES.get(phase, phase))
+    return name[:1].upper() + name[1:]
+
+
+def _when(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+ASKS = {
+    # What a phase asks of those it waits for, by when: for subjects and reminders.
+    "diagnosis": N_("your contributions are expected before {day}"),
+    "co_design": N_("the plan is expected from you before {day}"),
+    "decision": N_("your answer is expected before {day}"),
+    "evaluation": N_("your assessment is expected before {day}"),
+}
+ASKS_IN_FULL = {
+    "diagnosis": N_(
+        "Share what your organisation knows of the territory: needs, resources, observations and constraints."
+    ),
+    "co_design": N_(
+        "Gather the partners' proposals into one plan and submit it to decision: the decision phase opens then."
+    ),
+    "decision": N_(
+        "Read the plan and give your answer: consent, objection (with your reason) or abstention. You can change it until the decision closes."
+    ),
+    "evaluation": N_("Assess the results of the adopted plan against its indicators."),
+}
+OTHERS_DO = {
+    # What a phase is about, for those it does not wait for.
+    "diagnosis": N_("The partners share needs, resources, observations and constraints."),
+    "co_design": N_(
+        "Propose actions or endorse the proposals of others on your page; the facilitator then submits a plan to decision."
+    ),
+    "decision": N_("The partners answer the plan: consent, objection or abstention."),
+    "action": N_("The partners carry out the adopted plan and note its progress on their pages."),
+    "evaluation": N_("The partners assess the results against the plan's indicators."),
+}
+EARLY_CAUSES = {
+    "complete": N_("everyone expected has acted"),
+    "plan_submitted": N_("the plan was submitted to decision"),
+    "facilitator": N_("the facilitator closed it"),
+}
+
+
+def letter_for(
+    notification: Notification, recipient: Recipient, link: str | None, t: Texts
+) -> Letter:
+    """What this notification says to this recipient."""
+    _ = t.gettext
+    facts = notification.facts
+    title = one_line(notification.project_title)
+    tag = f"[{title}]"
+    me = recipient.participant_id
+    organisation = one_line(recipient.organisation_name)
+    role = _(words.ROLES.get(recipient.role.value, recipient.role.value))
+    why = _(
+        "You receive this message because you represent {organisation} as {role} in the project “{title}”.",
+        organisation=organisation,
+        role=role,
+        title=title,
+    )
+    page = (_("Open my project page"), link) if link else None
+    phase = facts.get("phase", "")
+    deadline = _when(facts.get("deadline", ""))
+    day = t.day(deadline)
+    kind = notification.kind
+    match kind:
+        case "project_launched" | "participant_invited":
+            paragraphs = [
+                _(
+                    "The project “{title}” is built together by several organisations, with a facilitator who keeps the process fair. You take part in it as {role} for {organisation}.",
+                    title=title,
+                    role=role,
+                    organisation=organisation,
+                )
+            ]
+            if facts.get("territory"):
+                paragraphs.append(_("Territory: {territory}.", territory=one_line(facts["territory"])))
+            if facts.get("replaces"):
+                paragraphs.append(
+                    _("You take over from {who}.", who=one_line(facts["replaces"]))
+                )
+            paragraphs.append(
+                _(
+                    "Your page says what is expected of you and by when. The link below is personal: it lets you act for {organisation} without a password, so do not pass it on.",
+                    organisation=organisation,
+                )
+            )
+            return Letter(_("{tag} You are invited to take part in the project", tag=tag),
+                          paragraphs, why, button=page)  # fmt: skip
+        case "link_resent" | "link_requested":
+            first = (
+                _("You asked for your personal link to the project: here it is.")
+                if kind == "link_requested"
+                else _("Here is your new personal link to the project. The previous link no longer works.")
+            )
+            return Letter(
+                _("{tag} Your personal link", tag=tag),
+                [first, _("It lets you act for {organisation} without a password: do not pass it on.",
+                          organisation=organisation)],  # fmt: skip
+                why,
+                button=page,
+            )
+        case "participant_removed":
+            why = _(
+                "You receive this message because you represented {organisation} in the project “{title}”.",
+                organisation=organisation,
+                title=title,
+            )
+            return Letter(
+                _("{tag} You no longer take part in the project", tag=tag),
+                [_("{organisation} no longer takes part in the project, and your personal link no longer works.",
+                   organisation=organisation)],  # fmt: skip
+                why,
+                quote=clean(facts.get("reason", "")),
+            )
+        case "phase_opened":
+            expected = me in facts.get("expected", "").split(",")
+            round_ = int(facts.get("round", "1") or 1)
+            opened = (
+                _("The {phase} phase is open until {moment}.", phase=_(words.PHASES.get(phase, phase)),
+                  moment=t.moment(deadline))  # fmt: skip
+                if round_ <= 1
+                else _("The {phase} phase is open again (round {round}) until {moment}.",
+                       phase=_(words.PHASES.get(phase, phase)), round=round_,
+                       moment=t.moment(deadline))  # fmt: skip
+            )
+            if expected and phase in ASKS:
+                subject = _("{tag} {phase}: {ask}", tag=tag, phase=_phase(t, phase),
+                            ask=_(ASKS[phase], day=day))  # fmt: skip
+                paragraphs = [opened, _(ASKS_IN_FULL[phase])]
+            else:
+                subject = _("{tag} {phase}: open until {day}", tag=tag, phase=_phase(t, phase), day=day)
+                paragraphs = [opened, _(OTHERS_DO.get(phase, ""))] if phase in OTHERS_DO else [opened]
+                if recipient.role.value == "observer":
+                    paragraphs.append(_("You follow the project as an observer: you read everything, without acting."))
+            answers = []
+            if expected and phase == "decision" and link:
+                answers = [
+                    (_(words.ANSWERS[k]), _(words.ANSWER_HINTS[k]), f"{link}?answer={k}")
+                    for k in ANSWER_KINDS
+                ]
+                paragraphs.append(_("Each choice below opens your page with it ticked: nothing is recorded until you send it there."))
+            return Letter(subject, paragraphs, why, button=page, answers=answers,
+                          calendar="REQUEST", calendar_title=_calendar_title(t, tag, phase),
+                          deadline=deadline)  # fmt: skip
+        case "phase_closed":
+            cause = _(EARLY_CAUSES.get(facts.get("cause", ""), EARLY_CAUSES["facilitator"]))
+            return Letter(
+                _("{tag} {phase}: closed before its deadline", tag=tag, phase=_phase(t, phase)),
+                [_("The {phase} phase closed before its deadline: {cause}. Its entry is withdrawn from your calendar.",
+                   phase=_(words.PHASES.get(phase, phase)), cause=cause)],  # fmt: skip
+                why,
+                button=page,
+                calendar="CANCEL",
+                calendar_title=_calendar_title(t, tag, phase),
+            )
+        case "reminder_sent":
+            ask = _(ASKS[phase], day=day) if phase in ASKS else ""
+            return Letter(
+                _("{tag} Reminder: {ask}", tag=tag, ask=ask),
+                [_("Reminder: {ask}. The deadline is {moment}.", ask=ask, moment=t.moment(deadline)),
+                 _(ASKS_IN_FULL.get(phase, ""))],  # fmt: skip
+                why,
+                button=page,
+            )
+        case "deadline_escalated":
+            missing = one_line(facts.get("missing", ""))
+            paragraphs = [
+                _("The deadline of the {phase} phase has passed.", phase=_(words.PHASES.get(phase, phase)))
+            ]
+            if missing:
+                paragraphs.append(_("Still missing: {missing}.", missing=missing))
+            paragraphs.append(_("From your page you can extend the deadline or close the phase."))
+            return Letter(
+                _("{tag} {phase}: the deadline passed", tag=tag, phase=_phase(t, phase)),
+                paragraphs,
+                why,
+                button=page,
+            )
+        case "deadline_extended":
+            return Letter(
+                _("{tag} {phase}: deadline moved to {day}", tag=tag, phase=_phase(t, phase), day=day),
+                [_("The deadline of the {phase} phase is now {moment}. The entry in your calendar moves with it.",
+                   phase=_(words.PHASES.get(phase, phase)), moment=t.moment(deadline)),
+                 _("The reason given:")],  # fmt: skip
+                why,
+                quote=clean(facts.get("reason", "")),
+                button=page,
+                calendar="REQUEST",
+                calendar_title=_calendar_title(t, tag, phase),
+                deadline=deadline,
+            )
+        case "plan_submitted":
+            return Letter(
+                _("{tag} The plan is submitted to decision", tag=tag),
+                [_("The facilitator submitted the plan (round {round}). Its summary:", round=facts.get("round", "1"))],
+                why,
+                quote=clean(facts.get("summary", "")),
+                button=page,
+            )
+        case "decision_reached":
+            outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
+            return Letter(
+                _("{tag} Decision: {outcome}", tag=tag, outcome=outcome),
+                [
+                    _("The decision of round {round} is taken: {outcome}.", round=facts.get("round", "1"), outcome=outcome),
+                    _("Rule: {rule}.", rule=_(words.RULES.get(facts.get("rule", ""), facts.get("rule", "")))),
+                    _("Consents: {consents}. Objections: {objections}. Abstentions: {abstentions}. No answer: {silent}.",
+                      consents=facts.get("consents", "0"), objections=facts.get("objections", "0"),
+                      abstentions=facts.get("abstentions", "0"), silent=facts.get("silent", "0")),
+                ],  # fmt: skip
+                why,
+                button=page,
+            )
+        case "outcome_stated":
+            return Letter(
+                _("{tag} The outcome of the project", tag=tag),
+                [_("The facilitator stated the outcome of the project:")],
+                why,
+                quote=clean(facts.get("text", "")),
+                button=page,
+            )
+        case "report_published":
+            return Letter(
+                _("{tag} The project is closed: its report is published", tag=tag),
+                [_("The project is closed and its final report is published: the story of the project, its decisions and its results. Read it from your page.")],
+                why,
+                button=page,
+            )
+        case "project_closed":
+            outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
+            return Letter(
+                _("{tag} The project is closed: {outcome}", tag=tag, outcome=outcome),
+                [_("The project is closed: {outcome}. Your page keeps its story.", outcome=outcome)],
+                why,
+                button=page,
+            )
+        case "project_cancelled":
+            letter = Letter(
+                _("{tag} The project is cancelled", tag=tag),
+                [_("The project is cancelled. The reason given:")],
+                why,
+                quote=clean(facts.get("reason", "")),
+                button=page,
+            )
+            if phase:
+                letter.paragraphs.append(_("The deadline in your calendar is withdrawn."))
+                letter.calendar = "CANCEL"
+                letter.calendar_title = _calendar_title(t, tag, phase)
+            return letter
+    return Letter(
+        _("{tag} News of the project", tag=tag),
+        [_("There is news of the project on your page.")],
+        why,
+        button=page,
+    )
+
+
+def _calendar_title(t: Texts, tag: str, phase: str) -> str:
+    return t.gettext("{tag} {phase}: deadline", tag=tag, phase=_phase(t, phase))
+
+
+def calendar_for(
+    notification: Notification,
+    recipient: Recipient,
+    letter: Letter,
+    email: str,
+    person_name: str,
+    link: str | None,
+    sender: Sender,
+) -> str | None:
+    """The iTIP object (RFC 5546) that opens, moves or withdraws this phase's calendar entry:
+    one UID per project, phase and round; SEQUENCE is the event's number, so every change is
+    higher than the last."""
+    if letter.calendar is None:
+        return None
+    facts = notification.facts
+    cal = Calendar()
+    cal.add("prodid", "-//Alliance//co-construction//FR")
+    cal.add("version", "2.0")
+    cal.add("method", letter.calendar)
+    entry = CalendarEvent()
+    entry.add("uid", f"{notification.project_id}.{facts.get('phase')}.{facts.get('round', '1')}@{sender.domain}")
+    entry.add("sequence", notification.event_seq)
+    entry.add("dtstamp", notification.at or datetime.fromtimestamp(0).astimezone())
+    entry.add("summary", letter.calendar_title)
+    organizer = vCalAddress(f"mailto:{sender.email}")
+    organizer.params["cn"] = vText(sender.name)
+    entry.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{email}")
+    if person_name:
+        attendee.params["cn"] = vText(one_line(person_name))
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    attendee.params["partstat"] = vText("NEEDS-ACTION")
+    attendee.params["rsvp"] = vText("FALSE")
+    entry.add("attendee", attendee)
+    if letter.calendar == "CANCEL":
+        entry.add("status", "CANCELLED")
+    else:
+        assert letter.deadline is not None
+        entry.add("status", "CONFIRMED")
+        entry.add("dtstart", letter.deadline - DEADLINE_SLOT)
+        entry.add("dtend", letter.deadline)
+        entry.add("transp", "TRANSPARENT")
+        description = "\n\n".join(p for p in letter.paragraphs if p)
+        if link:
+            description += f"\n\n{link}"
+            entry.add("url", link)
+        entry.add("description", description)
+    cal.add_component(entry)
+    return cal.to_ical().decode()
+
+
+def render(letter: Letter, t: Texts, greeting: str) -> tuple[str, str]:
+    values = {"letter": letter, "greeting": greeting, "_": t.gettext, "language": t.language}
+    text = TEMPLATES.get_template("message.txt").render(values)
+    html = TEMPLATES.get_template("message.html").render(values)
+    return text, html
+
+
+def compose(
+    notification: Notification,
+    recipient: Recipient,
+    email: str,
+    person_name: str,
+    link: str | None,
+    sender: Sender,
+) -> EmailMessage:
+    """The whole message to one recipient, ready to send."""
+    t = texts(recipient.language.value, recipient.time_zone)
+    letter = letter_for(notification, recipient, link, t)
+    name = one_line(person_name)
+    greeting = t.gettext("Hello {name},", name=name) if name else t.gettext("Hello,")
+    text, html = render(letter, t, greeting)
+    message = EmailMessage()
+    message["Subject"] = one_line(letter.subject)
+    message["From"] = sender.address
+    message["To"] = MailAddress(display_name=name, addr_spec=email) if name else email
+    message["Message-ID"] = message_id(f"{notification.key}/{recipient.participant_id}", sender)
+    message["Date"] = formatdate(localtime=False)
+    message["Content-Language"] = t.language
+    # Not a person writing: out-of-office replies stay silent (RFC 3834).
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
+    if ics is not None:
+        message.add_alternative(ics, subtype="calendar", params={"method": letter.calendar})
+        message.add_attachment(
+            ics.encode(), maintype="application", subtype="ics", filename="alliance.ics"
+        )
+    return message

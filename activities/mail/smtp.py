@@ -1,0 +1,141 @@
+"""Delivery by e-mail: one SMTP connection per batch, each message composed in its reader's
+language with their personal link, each SMTP answer sorted into "retry" or "give up"."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from activities.mail.compose import Sender, compose
+from activities.notifications import Notification, PermanentDeliveryError, Recipient
+from api.security import TokenSigner
+
+# Kinds whose reader no longer holds a working link.
+WITHOUT_LINK = ("participant_removed",)
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    # "none" (a local catcher), "starttls" (port 587) or "tls" (port 465).
+    security: str = "none"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+
+
+class MailAdapter:
+    """The notification adapter that sends e-mail. Recipients without an e-mail address in the
+    contact directory get nothing (their page shows the news)."""
+
+    def __init__(self, server: SmtpServer, sender: Sender, signer: TokenSigner) -> None:
+        self.server = server
+        self.sender = sender
+        self.signer = signer
+        self._smtp: aiosmtplib.SMTP | None = None
+        # Set when this batch could not connect: the rest of it fails at once, not one timeout
+        # per recipient (the retry tries again).
+        self._unreachable: Exception | None = None
+
+    def link_for(self, notification: Notification, recipient: Recipient) -> str | None:
+        if recipient.token_version is None or notification.kind in WITHOUT_LINK:
+            return None
+        token = self.signer.sign(
+            notification.project_id,
+            recipient.participant_id,
+            recipient.role,
+            recipient.token_version,
+        )
+        return f"{self.sender.public_url.rstrip('/')}/p/{token}"
+
+    def message_for(self, notification: Notification, recipient: Recipient) -> EmailMessage | None:
+        address = recipient.address
+        if address is None or not address.email:
+            return None
+        link = self.link_for(notification, recipient)
+        return compose(notification, recipient, address.email, address.person_name, link, self.sender)
+
+    async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        message = self.message_for(notification, recipient)
+        if message is None:
+            return
+        assert recipient.address is not None and recipient.address.email
+        await self.send(message, recipient.address.email)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One connection for a batch's messages, closed after it."""
+        self._unreachable = None
+        try:
+            yield
+        finally:
+            await self._disconnect()
+            self._unreachable = None
+
+    async def send(self, message: EmailMessage, to: str) -> None:
+        smtp = await self._connected()
+        try:
+            await smtp.send_message(message, sender=self.sender.email, recipients=[to])
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            await self._reset()
+            refusal = e.recipients[0] if e.recipients else None
+            if refusal is not None and refusal.code >= 500:
+                raise PermanentDeliveryError(
+                    f"the mail server refused the address: {refusal.code} {refusal.message}"
+                ) from None
+            raise
+        except aiosmtplib.SMTPDataError as e:
+            await self._reset()
+            if e.code >= 500:
+                raise PermanentDeliveryError(
+                    f"the mail server refused the message: {e.code} {e.message}"
+                ) from None
+            raise
+        except Exception:
+            # Disconnected, timed out, the sender refused (settings ops can fix): retried.
+            await self._disconnect()
+            raise
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._unreachable is not None:
+            raise self._unreachable
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        server = self.server
+        smtp = aiosmtplib.SMTP(
+            hostname=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            use_tls=server.security == "tls",
+            start_tls=True if server.security == "starttls" else False,
+            timeout=server.timeout,
+        )
+        try:
+            await smtp.connect()
+        except Exception as e:
+            self._unreachable = e
+            raise
+        self._smtp = smtp
+        return smtp
+
+    async def _reset(self) -> None:
+        # After a refusal the session may be mid-transaction: start the next one clean.
+        if self._smtp is not None and self._smtp.is_connected:
+            try:
+                await self._smtp.rset()
+            except Exception:  # noqa: BLE001 - a broken session is simply reopened
+                await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                smtp.close()
