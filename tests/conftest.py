@@ -69,7 +69,8 @@ def make_harness_settings(tmp_path: Path, **overrides) -> Settings:
         data_dir=tmp_path,
         task_queue=f"alliance-test-{uuid.uuid4().hex[:8]}",
         codec_keys={k: SecretStr(v) for k, v in TEST_CODEC_KEYS.items()},
-        **overrides,
+        # The outbox's lines, unless a test sends real e-mail to its own SMTP server.
+        **{"notifications": "outbox", **overrides},
     )
 
 

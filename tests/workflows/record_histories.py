@@ -163,6 +163,7 @@ async def main() -> None:
             data_dir=Path(tmp),
             task_queue="record-histories",
             codec_keys={k: SecretStr(v) for k, v in TEST_CODEC_KEYS.items()},
+            notifications="outbox",
         )
         async with (
             await WorkflowEnvironment.start_local(
