@@ -429,7 +429,6 @@ def compose(
     message["To"] = MailAddress(display_name=name, addr_spec=email) if name else email
     message["Message-ID"] = message_id(f"{notification.key}/{recipient.participant_id}", sender)
     message["Date"] = formatdate(localtime=False)
-    message["Content-Language"] = t.language
     # Not a person writing: out-of-office replies stay silent (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
@@ -440,4 +439,6 @@ def compose(
         message.add_attachment(
             ics.encode(), maintype="application", subtype="ics", filename="alliance.ics"
         )
+    # After the parts: setting content replaces the top-level Content-* headers.
+    message["Content-Language"] = t.language
     return message
