@@ -1,0 +1,128 @@
+"""Every message, in both languages, with hostile names and texts: escaped in HTML, no control
+character anywhere, one-line headers, and the right calendar method."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+from icalendar import Calendar
+
+from activities.mail.compose import Sender, compose
+from activities.notifications import Notification, Recipient
+from api.pages.i18n import catalog
+from domain.models import Language, Role
+
+HOSTILE = '<script>alert("x")</script>\x07\x1b[31m<img src=x onerror=alert(1)>'
+SENDER = Sender("Alliance <alliance@example.org>", "https://alliance.example.org")
+LINK = "https://alliance.example.org/p/TOKEN"
+DEADLINE = "2026-12-12T17:00:00+00:00"
+FACTS = {
+    "project_launched": {"territory": HOSTILE},
+    "participant_invited": {"role": "partner", "replaces": HOSTILE},
+    "link_resent": {},
+    "link_requested": {},
+    "participant_removed": {"reason": HOSTILE},
+    "phase_opened": {"phase": "decision", "round": "2", "deadline": DEADLINE, "expected": "p1"},
+    "phase_closed": {"phase": "diagnosis", "round": "1", "cause": "complete"},
+    "reminder_sent": {"phase": "decision", "deadline": DEADLINE},
+    "deadline_escalated": {"phase": "decision", "missing": HOSTILE},
+    "deadline_extended": {"phase": "decision", "round": "1", "deadline": DEADLINE, "reason": HOSTILE},
+    "plan_submitted": {"round": "1", "summary": HOSTILE},
+    "decision_reached": {"round": "1", "rule": "consent", "outcome": "adopted", "consents": "3",
+                         "objections": "0", "abstentions": "1", "silent": "0"},  # fmt: skip
+    "outcome_stated": {"text": HOSTILE},
+    "report_published": {"outcome": "adopted"},
+    "project_closed": {"outcome": "not_adopted"},
+    "project_cancelled": {"reason": HOSTILE, "phase": "co_design", "round": "1"},
+}
+CALENDAR = {
+    "phase_opened": "REQUEST",
+    "deadline_extended": "REQUEST",
+    "phase_closed": "CANCEL",
+    "project_cancelled": "CANCEL",
+}
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def message(kind: str, language: str):
+    recipient = Recipient(
+        participant_id="p1",
+        organisation_name=f"Jardins {HOSTILE}",
+        role=Role.partner,
+        language=Language(language),
+        time_zone="America/Montreal",
+        token_version=1,
+    )
+    notification = Notification(
+        key=f"project-x/7/{kind}",
+        project_id="x",
+        project_title=f"Jardins partagés\r\nBcc: victim@example.org {HOSTILE}",
+        kind=kind,
+        event_seq=7,
+        at=datetime(2026, 12, 1, tzinfo=UTC),
+        recipients=[recipient],
+        facts=FACTS[kind],
+    )
+    link = None if kind == "participant_removed" else LINK
+    built = compose(notification, recipient, "zoe@example.org", f"Zoé\r\nBcc: x@y {HOSTILE}", link, SENDER)
+    # As the receiver reads it: through the wire format.
+    return message_from_bytes(built.as_bytes(), policy=policy.default)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("kind", sorted(FACTS))
+def test_every_message_in_both_languages_is_safe_and_complete(kind, language):
+    m = message(kind, language)
+    assert m["Bcc"] is None and "\n" not in str(m["Subject"]) and "\n" not in str(m["To"])
+    assert m["Content-Language"] == language and m["Message-ID"].endswith("@example.org>")
+    html = m.get_body(("html",)).get_content()
+    text = m.get_body(("plain",)).get_content()
+    for part in (html, text, str(m["Subject"])):
+        assert not CONTROL.search(part)
+    # Names and texts are text in HTML, never markup.
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
+    assert f'<html lang="{language}">' in html
+    # A link for those who still have one, in both parts.
+    if kind == "participant_removed":
+        assert LINK not in text and LINK not in html
+    else:
+        assert LINK in text and f'href="{LINK}' in html
+    # Says why the reader receives it, in the reader's language.
+    why = "Vous recevez ce message" if language == "fr" else "You receive this message"
+    assert why in text and why in html
+    calendar = [p for p in m.walk() if p.get_content_type() == "text/calendar"]
+    if kind in CALENDAR:
+        cal = Calendar.from_ical(calendar[0].get_content())
+        assert str(cal["METHOD"]) == CALENDAR[kind] == calendar[0].get_param("method")
+        entry = cal.walk("VEVENT")[0]
+        assert str(entry["ORGANIZER"]) == "mailto:alliance@example.org"
+        assert str(entry["ATTENDEE"]) == "mailto:zoe@example.org"
+        assert entry["SEQUENCE"] == 7 and str(entry["UID"]).startswith("x.")
+    else:
+        assert not calendar
+
+
+def test_the_french_messages_are_all_translated():
+    """Every text of a French message comes from the catalog: none falls back to English."""
+    french = catalog("fr")
+    for kind in FACTS:
+        subject = str(message(kind, "fr")["Subject"])
+        english = str(message(kind, "en")["Subject"])
+        assert subject != english, kind
+    assert all(french.get(m) for m in ("Hello,", "Open my project page"))
+
+
+def test_the_same_message_has_the_same_id_at_every_attempt():
+    first, again = message("phase_opened", "fr"), message("phase_opened", "fr")
+    assert first["Message-ID"] == again["Message-ID"]
+    assert message("phase_closed", "fr")["Message-ID"] != first["Message-ID"]
+
+
+def test_dates_are_in_the_readers_time_zone():
+    text = message("phase_opened", "fr").get_body(("plain",)).get_content()
+    # 17:00 UTC is noon in Montréal.
+    assert "samedi 12 décembre 2026 à 12 h" in text
+    assert "avant le samedi 12 décembre" in str(message("phase_opened", "fr")["Subject"])
