@@ -20,6 +20,7 @@ import uvloop
 from temporalio.client import Client
 
 import temporal_client
+from activities.mail.catcher import MailCatcher
 from api.app import create_app
 from api.codec_server import create_codec_app
 from settings import Settings, with_local_secrets
@@ -95,6 +96,11 @@ def busy_ports(settings: Settings) -> list[str]:
             settings.codec_port,
         ),
     }
+    if catches_mail(settings):
+        wanted[f"the mail catcher ({settings.smtp_host}:{settings.smtp_port})"] = (
+            settings.smtp_host,
+            settings.smtp_port,
+        )
     busy = []
     for what, address in wanted.items():
         with socket.socket() as s:
@@ -102,6 +108,15 @@ def busy_ports(settings: Settings) -> list[str]:
             if s.connect_ex(address) == 0:
                 busy.append(what)
     return busy
+
+
+def catches_mail(settings: Settings) -> bool:
+    """The local run keeps its mail on this machine unless told to send it elsewhere."""
+    return (
+        settings.mail_catcher
+        and settings.notifications == "email"
+        and settings.smtp_host in ("127.0.0.1", "localhost", "::1")
+    )
 
 
 async def main() -> None:
@@ -112,7 +127,8 @@ async def main() -> None:
         raise SystemExit(
             f"already in use: {', '.join(busy)}. Is Alliance already running (./scripts/run)? "
             "Stop it with Ctrl-C, or choose other ports with ALLIANCE_TEMPORAL_ADDRESS, "
-            "ALLIANCE_UI_PORT, ALLIANCE_API_PORT and ALLIANCE_CODEC_PORT (with ALLIANCE_CODEC_URL)."
+            "ALLIANCE_UI_PORT, ALLIANCE_API_PORT, ALLIANCE_CODEC_PORT (with ALLIANCE_CODEC_URL) "
+            "and ALLIANCE_SMTP_PORT."
         )
     server = subprocess.Popen(dev_server_command(settings))
     try:
@@ -140,6 +156,9 @@ async def main() -> None:
             )
         )
         await ensure_retention_schedule(client, settings)
+        catcher = MailCatcher(settings.mail_dir, settings.smtp_host, settings.smtp_port)
+        if catches_mail(settings):
+            await catcher.start()
         async with build_worker(client, settings):
             serving = asyncio.create_task(api.serve())
             decoding = asyncio.create_task(codec_server.serve())
@@ -156,6 +175,12 @@ async def main() -> None:
                     f"the codec server could not start on {settings.codec_host}:{settings.codec_port}"
                 )
             coordinator = next(iter(settings.coordinator_credentials))
+            mail_line = (
+                f"  Mail:         {settings.api_url}/courrier   (every message Alliance sends, "
+                f"kept in {settings.mail_dir})\n"
+                if catches_mail(settings)
+                else f"  Mail:         sent through {settings.smtp_host}:{settings.smtp_port}\n"
+            )
             log.info(
                 "Alliance is running",
                 temporal=settings.temporal_address,
@@ -174,6 +199,7 @@ async def main() -> None:
                 f"  Coordinator credential (organisation {settings.coordinator_credentials[coordinator]}): "
                 f"{coordinator}\n"
                 f"  Ops credential: {settings.ops_credentials[0]}\n"
+                f"{mail_line}"
                 f"  Demo project: .venv/bin/python demo.py\n"
                 f"Stop with Ctrl-C.\n",
                 flush=True,
@@ -185,6 +211,7 @@ async def main() -> None:
             codec_server.should_exit = True
             await serving
             await decoding
+        await catcher.stop()
     finally:
         server.terminate()
         with suppress(subprocess.TimeoutExpired):

@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(tmp_path, browser):
-    grpc, ui, api, codec = free_port(), free_port(), free_port(), free_port()
+    grpc, ui, api, codec, smtp = free_port(), free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
+        "ALLIANCE_SMTP_PORT": str(smtp),
         "ALLIANCE_CODEC_PORT": str(codec),
         "ALLIANCE_TEMPORAL_ADDRESS": f"127.0.0.1:{grpc}",
         "ALLIANCE_UI_PORT": str(ui),
@@ -136,6 +137,23 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
             await page.goto(f"http://localhost:{ui}/namespaces/default/workflows/{project}")
             await page.get_by_text('"title": "Jardins partagés"').first.wait_for(timeout=30_000)
             assert any("/decode" in url for url in calls)
+            await page.close()
+
+            # The mail catcher kept the invitations; its local page shows them, links live.
+            for _ in range(100):
+                mailbox = await http.get("/courrier")
+                if "Vous êtes invité·e" in mailbox.text:
+                    break
+                time.sleep(0.1)
+            assert mailbox.status_code == 200 and "Vous êtes invité·e" in mailbox.text
+            assert f"Mail:         http://localhost:{api}/courrier" in output
+            page = await browser.new_page()
+            await page.goto(f"http://localhost:{api}/courrier")
+            await page.get_by_role("link", name="Vous êtes invité·e").first.click()
+            frame = page.frame_locator("iframe.mail-frame")
+            await frame.get_by_role("link", name="Ouvrir ma page du projet").click()
+            await page.wait_for_url(f"**/projets/{launched.json()['project_id']}", timeout=15_000)
+            assert await page.get_by_role("heading", name="Jardins partagés").count()
             await page.close()
     finally:
         run.send_signal(signal.SIGINT)

@@ -1,0 +1,106 @@
+"""The local mail catcher's page (/courrier): the messages the local run's SMTP catcher kept,
+newest first, each shown as its reader would see it, links clickable. Served only with the
+catcher, and only to this machine (loopback): the messages carry personal links."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from ipaddress import ip_address
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from activities.mail.catcher import message_files, read_message
+
+from .i18n import texts
+from .routes import _language, _render, not_found_page
+
+router = APIRouter(include_in_schema=False)
+
+_NAME = re.compile(r"^[0-9T]+-[0-9]+$")
+# A message's HTML is shown in a frame of its own, sandboxed: no script, no form, its inline
+# styles allowed; a link opens in the whole window, as from a mail client.
+MESSAGE_HEADERS = {
+    "Content-Security-Policy": "sandbox allow-popups allow-top-navigation-by-user-activation; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _local(request: Request) -> bool:
+    try:
+        return request.client is not None and ip_address(request.client.host).is_loopback
+    except ValueError:
+        return request.client is not None and request.client.host in ("localhost", "testclient")
+
+
+def _folder(request: Request) -> Path:
+    return request.app.state.settings.mail_dir
+
+
+def _file(request: Request, name: str) -> Path | None:
+    if not _NAME.match(name):
+        return None
+    path = _folder(request) / f"{name}.eml"
+    return path if path.is_file() else None
+
+
+def _summary(name: str, message: EmailMessage) -> dict[str, str]:
+    return {
+        "name": name,
+        "to": str(message.get("X-Alliance-Envelope-To") or message.get("To") or ""),
+        "subject": str(message.get("Subject") or ""),
+        "date": str(message.get("Date") or ""),
+        "calendar": next(
+            (
+                str(p.get_param("method") or "")
+                for p in message.walk()
+                if p.get_content_type() == "text/calendar"
+            ),
+            "",
+        ),
+    }
+
+
+@router.get("/courrier")
+async def mailbox(request: Request) -> Response:
+    if not _local(request):
+        return not_found_page(request)
+    t = texts(_language(request, None), None)
+    files = message_files(_folder(request))[::-1][:500]
+    messages = [_summary(path.stem, read_message(path)) for path in files]
+    return _render(request, "mailbox.html", t, messages=messages, folder=str(_folder(request)))
+
+
+@router.get("/courrier/{name}")
+async def mail_message(request: Request, name: str) -> Response:
+    path = _file(request, name) if _local(request) else None
+    if path is None:
+        return not_found_page(request)
+    t = texts(_language(request, None), None)
+    message = read_message(path)
+    text = message.get_body(("plain",))
+    return _render(
+        request,
+        "mail_message.html",
+        t,
+        message=_summary(name, message),
+        text=text.get_content() if text else "",
+        has_html=message.get_body(("html",)) is not None,
+    )
+
+
+@router.get("/courrier/{name}/html")
+async def mail_html(request: Request, name: str) -> Response:
+    path = _file(request, name) if _local(request) else None
+    html = read_message(path).get_body(("html",)) if path else None
+    if html is None:
+        return not_found_page(request)
+    body = html.get_content()
+    # Links leave the frame for the whole window, as they would from a mail client.
+    body = body.replace("<head>", '<head><base target="_top">', 1)
+    return HTMLResponse(body, headers=MESSAGE_HEADERS)
