@@ -42,11 +42,9 @@ from activities.notifications import (
     NotificationAdapter,
     OutboxAdapter,
 )
-from activities.mail.compose import Sender
-from activities.mail.smtp import MailAdapter, SmtpServer
+from activities.mail.smtp import mail_adapter
 from activities.reports import ReportActivities
 from activities.retention import RetentionActivities, RetentionRun
-from api.security import TokenSigner
 from directory.store import LazyDirectory
 from settings import Settings
 from workflows.project import ProjectWorkflow
@@ -132,28 +130,6 @@ class AllianceWorker(Worker):
             await super().__aexit__(*exc)
         finally:
             await self.directory.close()
-
-
-def mail_adapter(settings: Settings) -> MailAdapter:
-    """E-mail through the SMTP server of the settings, with each reader's personal link."""
-    if settings.token_secret is None:
-        raise SystemExit(
-            "ALLIANCE_TOKEN_SECRET is not set: the worker signs the personal links its e-mails "
-            "carry, with the same secret as the API."
-        )
-    server = SmtpServer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        security=settings.smtp_security,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        timeout=settings.smtp_timeout_seconds,
-    )
-    return MailAdapter(
-        server,
-        Sender(settings.mail_from, settings.api_url),
-        TokenSigner(settings.token_secret.get_secret_value()),
-    )
 
 
 def default_notifier(settings: Settings) -> NotificationAdapter:

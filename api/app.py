@@ -19,6 +19,7 @@ from api.gateway import ProjectGateway
 from api.pages import console
 from api.pages import routes as pages
 from api.pages import mail as mail_pages
+from api.pages import mail_links
 from api.routes import actions, health, participants, projects
 from api.security import Authenticator, TokenSigner
 from settings import Settings
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(console.router)
+    if settings.notifications == "email":
+        app.include_router(mail_links.router)
     if settings.mail_catcher and settings.notifications == "email":
         # The local run's mail catcher keeps messages in data_dir: this lists them.
         app.include_router(mail_pages.router)

@@ -313,6 +313,19 @@ class Directory:
             row = await session.get(Contact, (project_id, participant_id))
             return _details(row) if row is not None else None
 
+    async def participations(self, email: str) -> list[tuple[str, str]]:
+        """(project id, participant id) of everyone with this e-mail, erased ones aside."""
+        key = email_key(email.strip())
+        if not key:
+            return []
+        async with self._reads() as session:
+            rows = await session.execute(
+                select(Contact.project_id, Contact.participant_id).where(
+                    Contact.email_key == key, Contact.erased_at.is_(None)
+                )
+            )
+            return [(project_id, participant_id) for project_id, participant_id in rows]
+
     # -- the rights people have, and retention ------------------------------------------------
 
     async def erase(self, project_id: str, participant_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,6 +21,8 @@ class Contact(Base):
     __table_args__ = (
         # One person takes part once: one e-mail per project (NULLs do not collide).
         UniqueConstraint("project_id", "email_key", name="uq_contacts_project_email"),
+        # "Send me my link again" finds a person's participations by e-mail.
+        Index("ix_contacts_email_key", "email_key"),
     )
 
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)

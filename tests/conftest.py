@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,11 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
+from activities.mail.catcher import MailCatcher
 from activities.notifications import OutboxAdapter
 from api.app import create_app
 from settings import Settings
-from tests.helpers import CONVERTER, TEST_CODEC_KEYS
+from tests.helpers import CONVERTER, TEST_CODEC_KEYS, free_port
 from worker import build_worker
 from workflows import search_attributes as sa
 
@@ -199,7 +201,6 @@ async def site(dev: Harness) -> AsyncIterator[str]:
     import uvicorn
 
     from run_local import EmbeddedApi
-    from tests.helpers import free_port
 
     port = free_port()
     app = create_app(api_settings(dev), client=dev.client)
@@ -213,3 +214,52 @@ async def site(dev: Harness) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await serving
+
+
+# -- e-mail to a real SMTP server on loopback --------------------------------------------------
+
+# Plain http is only allowed on loopback (secure cookies), so the links point there.
+MAIL_SITE = "http://localhost"
+
+
+@dataclass
+class Mailing:
+    http: httpx.AsyncClient
+    catcher: MailCatcher
+
+    def messages(self) -> list[EmailMessage]:
+        return self.catcher.messages()
+
+    async def wait_for(
+        self, found: Callable[[list[EmailMessage]], bool], seconds: float = 20
+    ) -> list[EmailMessage]:
+        for _ in range(int(seconds / 0.1)):
+            messages = self.messages()
+            if found(messages):
+                return messages
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"not received in {seconds} s: {[m['Subject'] for m in self.messages()]}")
+
+
+@pytest.fixture
+async def mailing(dev_env, tmp_path: Path) -> AsyncIterator[Mailing]:
+    """The API and a worker that sends e-mail to the test's own SMTP server."""
+    async with MailCatcher(tmp_path / "caught", port=free_port()) as catcher:
+        settings = make_harness_settings(
+            tmp_path,
+            notifications="email",
+            smtp_port=catcher.port,
+            api_url=MAIL_SITE,
+            mail_from="Alliance <alliance@localhost>",
+            coordinator_emails={"coordination@mda8.example": "mda-lyon8"},
+        )
+        settings = api_settings(Harness(dev_env.client, settings, None))
+        app = create_app(settings, client=dev_env.client)
+        async with (
+            build_worker(dev_env.client, settings, workflow_failure_exception_types=[Exception]),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=MAIL_SITE) as http,
+        ):
+            yield Mailing(http, catcher)
+        await app.state.gateway.contacts.close()
+
+

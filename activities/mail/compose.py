@@ -420,6 +420,37 @@ def compose(
     """The whole message to one recipient, ready to send."""
     t = texts(recipient.language.value, recipient.time_zone)
     letter = letter_for(notification, recipient, link, t)
+    ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
+    key = f"{notification.key}/{recipient.participant_id}"
+    return message_of(letter, t, email, person_name, key, sender, ics)
+
+
+def sign_in_letter(t: Texts, organisation: str, link: str, minutes: int) -> Letter:
+    """The console's sign-in by e-mailed link."""
+    _ = t.gettext
+    return Letter(
+        _("Alliance: your sign-in link to the console"),
+        [
+            _("Someone (you, we hope) asked to sign in to the console of {organisation}.",
+              organisation=one_line(organisation)),  # fmt: skip
+            _("The link below works once, for {minutes} minutes. If you did not ask for it, ignore this message: nothing happens without it.",
+              minutes=minutes),  # fmt: skip
+        ],
+        _("You receive this message because this address may sign in for {organisation}.",
+          organisation=one_line(organisation)),  # fmt: skip
+        button=(_("Sign in to the console"), link),
+    )
+
+
+def message_of(
+    letter: Letter,
+    t: Texts,
+    email: str,
+    person_name: str,
+    key: str,
+    sender: Sender,
+    ics: str | None = None,
+) -> EmailMessage:
     name = one_line(person_name)
     greeting = t.gettext("Hello {name},", name=name) if name else t.gettext("Hello,")
     text, html = render(letter, t, greeting)
@@ -427,13 +458,12 @@ def compose(
     message["Subject"] = one_line(letter.subject)
     message["From"] = sender.address
     message["To"] = MailAddress(display_name=name, addr_spec=email) if name else email
-    message["Message-ID"] = message_id(f"{notification.key}/{recipient.participant_id}", sender)
+    message["Message-ID"] = message_id(key, sender)
     message["Date"] = formatdate(localtime=False)
     # Not a person writing: out-of-office replies stay silent (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
-    ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
     if ics is not None:
         message.add_alternative(ics, subtype="calendar", params={"method": letter.calendar})
         message.add_attachment(

@@ -8,11 +8,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from typing import TYPE_CHECKING
+
 import aiosmtplib
 
 from activities.mail.compose import Sender, compose
 from activities.notifications import Notification, PermanentDeliveryError, Recipient
 from api.security import TokenSigner
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 # Kinds whose reader no longer holds a working link.
 WITHOUT_LINK = ("participant_removed",)
@@ -139,3 +144,26 @@ class MailAdapter:
                 await smtp.quit()
             except Exception:  # noqa: BLE001 - closing a broken connection
                 smtp.close()
+
+
+def mail_adapter(settings: Settings) -> MailAdapter:
+    """E-mail through the SMTP server of the settings, with each reader's personal link (the
+    worker's notifications, and the API's links sent on request)."""
+    if settings.token_secret is None:
+        raise SystemExit(
+            "ALLIANCE_TOKEN_SECRET is not set: the worker signs the personal links its e-mails "
+            "carry, with the same secret as the API."
+        )
+    server = SmtpServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    return MailAdapter(
+        server,
+        Sender(settings.mail_from, settings.api_url),
+        TokenSigner(settings.token_secret.get_secret_value()),
+    )

@@ -89,8 +89,10 @@ class SignInLimiter:
     """Failed sign-ins per address and per organisation, over a sliding minute. Kept in this
     process: several API processes each count their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int = MAX_FAILURES, window: float = WINDOW_SECONDS) -> None:
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self.most = most
+        self.window = window
 
     def wait(self, *keys: str) -> int:
         """Seconds to wait before another attempt (0: go ahead)."""
@@ -98,10 +100,10 @@ class SignInLimiter:
         longest = 0.0
         for key in keys:
             failures = self._failures[key]
-            while failures and now - failures[0] > WINDOW_SECONDS:
+            while failures and now - failures[0] > self.window:
                 failures.popleft()
-            if len(failures) >= MAX_FAILURES:
-                longest = max(longest, WINDOW_SECONDS - (now - failures[0]))
+            if len(failures) >= self.most:
+                longest = max(longest, self.window - (now - failures[0]))
         return int(longest) + 1 if longest else 0
 
     def failed(self, *keys: str) -> None:
@@ -172,18 +174,23 @@ def _sign_in_form(
     status: int = 200,
     next_page: str = "/console",
 ) -> HTMLResponse:
-    # Before any session, a nonce in a signed cookie and in the form (double submit).
-    nonce = secrets.token_urlsafe(24)
-    response = _render(
+    return with_nonce(
         request,
         "sign_in.html",
         t,
         status=status,
-        csrf=nonce,
         error=error,
         organisation=organisation,
         next_page=next_page,
+        mail=request.app.state.settings.notifications == "email",
     )
+
+
+def with_nonce(request: Request, template: str, t: Texts, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page whose forms are sent before any session: a nonce in a signed cookie and in each
+    form (double submit)."""
+    nonce = secrets.token_urlsafe(24)
+    response = _render(request, template, t, status=status, csrf=nonce, **context)
     response.set_cookie(
         SIGN_IN_COOKIE,
         _signer(request, "alliance-signin").dumps(nonce),
@@ -195,6 +202,14 @@ def _sign_in_form(
     return response
 
 
+def nonce_matches(request: Request, form: Any) -> bool:
+    try:
+        nonce = _signer(request, "alliance-signin").loads(request.cookies.get(SIGN_IN_COOKIE, ""))
+    except BadSignature:
+        return False
+    return bool(nonce) and same_token(form, str(nonce))
+
+
 @router.post("/connexion")
 async def sign_in(request: Request) -> Response:
     t = _t(request)
@@ -202,11 +217,7 @@ async def sign_in(request: Request) -> Response:
     organisation = str(form.get("organisation", "")).strip()
     credential = str(form.get("credential", "")).strip()
     next_page = _next_page(str(form.get("suite", "/console")))
-    try:
-        nonce = _signer(request, "alliance-signin").loads(request.cookies.get(SIGN_IN_COOKIE, ""))
-    except BadSignature:
-        nonce = None
-    if not nonce or not same_token(form, str(nonce)):
+    if not nonce_matches(request, form):
         return _render(request, "refused.html", t, status=403, here="/connexion")
     address = request.client.host if request.client else "unknown"
     limiter = _limiter(request)
@@ -231,6 +242,11 @@ async def sign_in(request: Request) -> Response:
         )
         message = t.gettext("This organisation and access key do not match.")
         return _sign_in_form(request, t, message, organisation, status=401, next_page=next_page)
+    return signed_in(request, organisation, next_page)
+
+
+def signed_in(request: Request, organisation: str, next_page: str = "/console") -> Response:
+    """A console session for this organisation, then on to the page asked for."""
     session = ConsoleSession(organisation_id=organisation, csrf=secrets.token_urlsafe(24))
     response = RedirectResponse(next_page, status_code=303, headers=PAGE_HEADERS)
     response.set_cookie(

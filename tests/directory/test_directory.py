@@ -162,3 +162,13 @@ async def test_many_launches_at_once_all_write(directory):
     await asyncio.gather(*(launch(n) for n in range(40)))
     for n in range(40):
         assert set(await directory.contacts(f"pr{n}")) == {"coord", "p1"}
+
+
+async def test_a_persons_participations_are_found_by_email_whatever_the_case(directory):
+    await directory.add("a", [person("p1", "Zoe@Example.org"), person("p2", "x@example.org")], write_key="a")
+    await directory.add("b", [person("q7", "zoe@example.org")], write_key="b")
+    await directory.add("c", [person("r1", "zoe@example.org")], write_key="c")
+    await directory.erase("c", "r1")
+    found = await directory.participations(" ZOE@example.ORG ")
+    assert sorted(found) == [("a", "p1"), ("b", "q7")]
+    assert await directory.participations("nobody@example.org") == []

@@ -5,65 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
-import httpx
-import pytest
 from icalendar import Calendar
 
-from activities.mail.catcher import MailCatcher
-from api.app import create_app
 from tests.api_helpers import ApiProject, project_body
-from tests.conftest import Harness, api_settings, make_harness_settings
-from tests.helpers import free_port
-from worker import build_worker
+from tests.conftest import MAIL_SITE as SITE
+from tests.conftest import Mailing
 
 PARTNERS = ["p1", "p2", "p3"]
-SITE = "http://localhost"  # plain http is only allowed on loopback (secure cookies)
-
-
-@dataclass
-class Mailing:
-    http: httpx.AsyncClient
-    catcher: MailCatcher
-
-    def messages(self) -> list[EmailMessage]:
-        return self.catcher.messages()
-
-    async def wait_for(
-        self, found: Callable[[list[EmailMessage]], bool], seconds: float = 20
-    ) -> list[EmailMessage]:
-        for _ in range(int(seconds / 0.1)):
-            messages = self.messages()
-            if found(messages):
-                return messages
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"not received in {seconds} s: {[m['Subject'] for m in self.messages()]}")
-
-
-@pytest.fixture
-async def mailing(dev_env, tmp_path: Path) -> AsyncIterator[Mailing]:
-    """The API and a worker that sends e-mail to the test's own SMTP server."""
-    async with MailCatcher(tmp_path / "caught", port=free_port()) as catcher:
-        settings = make_harness_settings(
-            tmp_path,
-            notifications="email",
-            smtp_port=catcher.port,
-            api_url=SITE,
-            mail_from="Alliance <alliance@localhost>",
-        )
-        settings = api_settings(Harness(dev_env.client, settings, None), )
-        app = create_app(settings, client=dev_env.client)
-        async with (
-            build_worker(dev_env.client, settings, workflow_failure_exception_types=[Exception]),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as http,
-        ):
-            yield Mailing(http, catcher)
-        await app.state.gateway.contacts.close()
 
 
 def everyone_with_an_address() -> dict:

@@ -1,0 +1,72 @@
+"""Links sent by e-mail from the sign-in page: a participant's personal link again, and a
+coordinator's sign-in link. The same answer whether or not the address is known."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api_helpers import ApiProject
+from tests.conftest import MAIL_SITE, Mailing
+from tests.mail.test_mail_delivery import everyone_with_an_address, of_kind, open_link, text_of
+
+
+async def form(mailing: Mailing, path: str, field: str, email: str):
+    page = await mailing.http.get("/connexion")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return await mailing.http.post(path, data={"csrf_token": csrf, field: email})
+
+
+async def test_send_me_my_link_again(mailing: Mailing):
+    project = await ApiProject.launch(mailing.http, everyone_with_an_address())
+    await mailing.wait_for(lambda ms: len(ms) >= 12)
+    known = await form(mailing, "/connexion/lien-personnel", "participant_email", "P2@Example.org")
+    unknown = await form(mailing, "/connexion/lien-personnel", "participant_email", "nobody@example.org")
+    # The same page for both: it tells nothing of who takes part.
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text and "Consultez vos courriels" in known.text
+
+    messages = await mailing.wait_for(lambda ms: of_kind(ms, "Votre lien personnel"))
+    asked = of_kind(messages, "Votre lien personnel")
+    assert set(asked) == {"p2"}
+    assert "Vous avez demandé votre lien personnel" in text_of(asked["p2"])
+    link = re.search(rf"{re.escape(MAIL_SITE)}/p/\S+", text_of(asked["p2"])).group(0)
+    page = await open_link(mailing.http, link)
+    assert page.status_code == 200 and "Partenaire 2" in page.text
+    assert f"/projets/{project.id}" in str(page.url)
+    assert not [m for m in mailing.messages() if "nobody" in str(m["To"])]
+
+    # A few requests per address in a quarter of an hour, known or not.
+    for email in ("P2@Example.org", "nobody@example.org"):
+        for _ in range(2):
+            await form(mailing, "/connexion/lien-personnel", "participant_email", email)
+        limited = await form(mailing, "/connexion/lien-personnel", "participant_email", email)
+        assert limited.status_code == 429 and "Trop de demandes" in limited.text
+
+    not_an_address = await form(mailing, "/connexion/lien-personnel", "participant_email", "p2")
+    assert not_an_address.status_code == 422 and "nom@example.org" in not_an_address.text
+
+
+async def test_a_coordinator_signs_in_by_an_emailed_link(mailing: Mailing):
+    http = mailing.http
+    listed = await form(mailing, "/connexion/lien-console", "coordinator_email", "coordination@mda8.example")
+    unlisted = await form(mailing, "/connexion/lien-console", "coordinator_email", "someone@mda8.example")
+    assert listed.status_code == unlisted.status_code == 200 and listed.text == unlisted.text
+
+    messages = await mailing.wait_for(lambda ms: of_kind(ms, "lien de connexion"))
+    assert [str(m["To"]) for m in messages] == ["coordination@mda8.example"]
+    link = re.search(rf"{re.escape(MAIL_SITE)}/connexion/lien-console/\S+", text_of(messages[0])).group(0)
+
+    # Opening the link signs no one in (a mail scanner may open it); its button does.
+    http.cookies.clear()
+    page = await http.get(link)
+    assert page.status_code == 200 and "mda-lyon8" in page.text
+    assert (await http.get("/console")).status_code == 303
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    signed = await http.post(link, data={"csrf_token": csrf})
+    assert signed.status_code == 303 and signed.headers["location"] == "/console"
+    assert (await http.get("/console")).status_code == 200
+
+    # Once only.
+    http.cookies.clear()
+    again = await http.get(link)
+    assert again.status_code == 400 and "déjà servi" in again.text
