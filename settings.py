@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     # Console sign-in by e-mailed link: {"<e-mail address>": "<organisation id>"} (JSON).
     coordinator_emails: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # Compose passes an unset variable as "": no credential, not an empty one.
+        return None if value == "" else value
+
     @field_validator("coordinator_emails")
     @classmethod
     def _lowercase_emails(cls, emails: dict[str, str]) -> dict[str, str]:

@@ -188,6 +188,22 @@ def test_docker_compose_registers_the_same_search_attributes_as_the_code():
         assert environment["ALLIANCE_TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
+def test_docker_compose_mails_through_mailpit_with_links_the_api_opens():
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    worker, api = services["worker"]["environment"], services["api"]["environment"]
+    # The worker signs the links it e-mails with the API's secret, to the API's address.
+    for name in ("ALLIANCE_TOKEN_SECRET", "ALLIANCE_API_URL", "ALLIANCE_SMTP_HOST", "ALLIANCE_SMTP_PORT"):
+        assert worker[name] == api[name], name
+    assert "mailpit" in worker["ALLIANCE_SMTP_HOST"] and "1025" in worker["ALLIANCE_SMTP_PORT"]
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    # One contact directory: both read and write the same SQLite file on the same volume.
+    assert worker["ALLIANCE_DATA_DIR"] == api["ALLIANCE_DATA_DIR"] == "/data"
+    assert "alliance-data:/data" in services["worker"]["volumes"]
+    assert "alliance-data:/data" in services["api"]["volumes"]
+    assert Settings(smtp_username="", smtp_password="").smtp_username is None
+
+
 def test_the_dockerfile_copies_files_that_exist():
     for line in (ROOT / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY "):
