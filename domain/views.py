@@ -172,6 +172,14 @@ def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
     return (removed[0], None) if removed else (None, None)
 
 
+class Undelivered(BaseModel):
+    at: datetime
+    # The event that was being told (its type), and to whom it did not go.
+    about: str
+    recipients: list[str]
+    error: str
+
+
 class PageData(BaseModel):
     """Everything one participant's page shows, from one query."""
 
@@ -184,6 +192,10 @@ class PageData(BaseModel):
     quorum: float
     # The latest events, for the timeline in words.
     events: list[ev.Event]
+    # Messages that could not be delivered, for the facilitator and the coordinator to act on
+    # (a wrong address, a mailbox gone): the latest ones.
+    undelivered: list[Undelivered] = Field(default_factory=list)
+
 
 
 TIMELINE_LENGTH = 200
@@ -206,7 +218,25 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
             )
             if e is not None
         ],
+        undelivered=_undelivered(events) if me.role in (Role.facilitator, Role.coordinator) else [],
     )
+
+
+UNDELIVERED_SHOWN = 20
+
+
+def _undelivered(events: list[ev.Event]) -> list[Undelivered]:
+    types = {e.seq: e.data.type for e in events}
+    failed = [e for e in events if isinstance(e.data, ev.NotificationFailed)]
+    return [
+        Undelivered(
+            at=e.at,
+            about=types.get(e.data.about_seq, ""),
+            recipients=e.data.recipients,
+            error=e.data.error,
+        )
+        for e in failed[-UNDELIVERED_SHOWN:]
+    ][::-1]
 
 
 def _for_everyone(event: ev.Event) -> ev.Event | None:

@@ -295,7 +295,8 @@ class ProjectWorkflow:
                 summary=f"notify {kinds}",
             )
             failures = [
-                (n, d.failed, "; ".join(f"{pid}: {why}" for pid, why in d.failed.items()))
+                # Who is in `recipients`; the error says why, each reason once.
+                (n, d.failed, "; ".join(dict.fromkeys(d.failed.values())))
                 for n, d in zip(batch.notifications, deliveries, strict=True)
                 if d.failed
             ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -34,6 +35,60 @@ class SmtpServer:
     timeout: float = 10.0
 
 
+class _Connection:
+    """One batch's SMTP connection. Each activity runs in its own task, so concurrent batches
+    (one project's dispatches overlap) never share, or close, each other's connection."""
+
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+        self.smtp: aiosmtplib.SMTP | None = None
+        # Set when this batch could not connect: the rest of it fails at once, not one timeout
+        # per recipient (the retry tries again).
+        self.unreachable: Exception | None = None
+
+    async def connected(self) -> aiosmtplib.SMTP:
+        if self.unreachable is not None:
+            raise self.unreachable
+        if self.smtp is not None and self.smtp.is_connected:
+            return self.smtp
+        server = self.server
+        smtp = aiosmtplib.SMTP(
+            hostname=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            use_tls=server.security == "tls",
+            start_tls=True if server.security == "starttls" else False,
+            timeout=server.timeout,
+        )
+        try:
+            await smtp.connect()
+        except Exception as e:
+            self.unreachable = e
+            raise
+        self.smtp = smtp
+        return smtp
+
+    async def reset(self) -> None:
+        # After a refusal the session may be mid-transaction: start the next one clean.
+        if self.smtp is not None and self.smtp.is_connected:
+            try:
+                await self.smtp.rset()
+            except Exception:  # noqa: BLE001 - a broken session is simply reopened
+                await self.close()
+
+    async def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                smtp.close()
+
+
+_connection: ContextVar[_Connection | None] = ContextVar("alliance_smtp_connection", default=None)
+
+
 class MailAdapter:
     """The notification adapter that sends e-mail. Recipients without an e-mail address in the
     contact directory get nothing (their page shows the news)."""
@@ -42,10 +97,6 @@ class MailAdapter:
         self.server = server
         self.sender = sender
         self.signer = signer
-        self._smtp: aiosmtplib.SMTP | None = None
-        # Set when this batch could not connect: the rest of it fails at once, not one timeout
-        # per recipient (the retry tries again).
-        self._unreachable: Exception | None = None
 
     def link_for(self, notification: Notification, recipient: Recipient) -> str | None:
         if recipient.token_version is None or notification.kind in WITHOUT_LINK:
@@ -74,20 +125,26 @@ class MailAdapter:
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
-        """One connection for a batch's messages, closed after it."""
-        self._unreachable = None
+        """One connection for a batch's messages (this task's), closed after it."""
+        connection = _Connection(self.server)
+        token = _connection.set(connection)
         try:
             yield
         finally:
-            await self._disconnect()
-            self._unreachable = None
+            _connection.reset(token)
+            await connection.close()
 
     async def send(self, message: EmailMessage, to: str) -> None:
-        smtp = await self._connected()
+        connection = _connection.get()
+        if connection is None:  # outside a batch: a connection for this message alone
+            async with self.batch():
+                await self.send(message, to)
+            return
+        smtp = await connection.connected()
         try:
             await smtp.send_message(message, sender=self.sender.email, recipients=[to])
         except aiosmtplib.SMTPRecipientsRefused as e:
-            await self._reset()
+            await connection.reset()
             refusal = e.recipients[0] if e.recipients else None
             if refusal is not None and refusal.code >= 500:
                 raise PermanentDeliveryError(
@@ -95,7 +152,7 @@ class MailAdapter:
                 ) from None
             raise
         except aiosmtplib.SMTPDataError as e:
-            await self._reset()
+            await connection.reset()
             if e.code >= 500:
                 raise PermanentDeliveryError(
                     f"the mail server refused the message: {e.code} {e.message}"
@@ -103,47 +160,8 @@ class MailAdapter:
             raise
         except Exception:
             # Disconnected, timed out, the sender refused (settings ops can fix): retried.
-            await self._disconnect()
+            await connection.close()
             raise
-
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._unreachable is not None:
-            raise self._unreachable
-        if self._smtp is not None and self._smtp.is_connected:
-            return self._smtp
-        server = self.server
-        smtp = aiosmtplib.SMTP(
-            hostname=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password,
-            use_tls=server.security == "tls",
-            start_tls=True if server.security == "starttls" else False,
-            timeout=server.timeout,
-        )
-        try:
-            await smtp.connect()
-        except Exception as e:
-            self._unreachable = e
-            raise
-        self._smtp = smtp
-        return smtp
-
-    async def _reset(self) -> None:
-        # After a refusal the session may be mid-transaction: start the next one clean.
-        if self._smtp is not None and self._smtp.is_connected:
-            try:
-                await self._smtp.rset()
-            except Exception:  # noqa: BLE001 - a broken session is simply reopened
-                await self._disconnect()
-
-    async def _disconnect(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None and smtp.is_connected:
-            try:
-                await smtp.quit()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                smtp.close()
 
 
 def mail_adapter(settings: Settings) -> MailAdapter:

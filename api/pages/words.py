@@ -70,6 +70,26 @@ RULES = {
     "majority": N_("majority: adopted when consents are more than half of the answers"),
 }
 
+# A notification, by the event it told: for the list of messages not delivered.
+MESSAGES = {
+    "project_launched": N_("the invitation"),
+    "participant_invited": N_("the invitation"),
+    "link_resent": N_("the new personal link"),
+    "participant_removed": N_("the notice of removal"),
+    "phase_opened": N_("the opening of a phase"),
+    "phase_closed": N_("the early closing of a phase"),
+    "reminder_sent": N_("the reminder"),
+    "deadline_escalated": N_("the missed deadline"),
+    "deadline_extended": N_("the extension"),
+    "plan_submitted": N_("the plan"),
+    "decision_reached": N_("the decision"),
+    "outcome_stated": N_("the outcome"),
+    "report_published": N_("the report"),
+    "project_closed": N_("the closing"),
+    "project_cancelled": N_("the cancellation"),
+}
+UNKNOWN_MESSAGE = N_("a message")
+
 # A refusal's message, by its stable code, in the reader's language.
 REFUSALS = {
     "wrong_phase": N_("This cannot be done in the project's current phase."),

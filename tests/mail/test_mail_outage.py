@@ -13,6 +13,7 @@ from activities.mail.catcher import MailCatcher, read_messages
 from directory.store import ContactDetails, Directory
 from tests.helpers import Driver, free_port, make_spec
 from worker import build_worker
+from workflows.project import ProjectWorkflow
 
 PARTNERS = ["p1", "p2", "p3"]
 EVERYONE = ["coord", "fac", "obs", *PARTNERS]
@@ -100,9 +101,17 @@ async def test_an_address_refused_for_good_is_recorded_for_that_reader_only(time
         messages = await received(folder, 2 * (len(EVERYONE) - 1))
         await env.sleep(timedelta(minutes=1))
         events = await d.events()
+        facilitator = await d.handle.query(ProjectWorkflow.page, "fac")
+        partner = await d.handle.query(ProjectWorkflow.page, "p1")
     assert {str(m["X-Alliance-Envelope-To"]) for m in messages} == {
         f"{pid}@example.org" for pid in EVERYONE if pid != "p2"
     }
     failed = [e.data for e in events if e.type == "notification_failed"]
     assert [(f.about_seq, f.recipients) for f in failed] == [(1, ["p2"]), (2, ["p2"])]
     assert "550" in failed[0].error and "example.org" not in failed[0].error
+    # The facilitator's page lists them, newest first; a partner's does not.
+    assert [(u.about, u.recipients) for u in facilitator.undelivered] == [
+        ("phase_opened", ["p2"]),
+        ("project_launched", ["p2"]),
+    ]
+    assert partner.undelivered == []
