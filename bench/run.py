@@ -86,12 +86,14 @@ def project_body(partners: int, *, decision_stays_open: bool = False, title: str
                 "organisation_name": "Coordination",
                 "organisation_id": "bench-org",
                 "role": "coordinator",
+                "email": "coord@bench.example",
             },
             {
                 "id": "fac",
                 "organisation_name": "Facilitation",
                 "organisation_id": "fac",
                 "role": "facilitator",
+                "email": "fac@bench.example",
             },
         ]
         + [
@@ -100,6 +102,8 @@ def project_body(partners: int, *, decision_stays_open: bool = False, title: str
                 "organisation_name": f"Partner {n}",
                 "organisation_id": f"o{n}",
                 "role": "partner",
+                # Everyone has an address: every notification is a real e-mail.
+                "email": f"p{n}@bench.example",
             }
             for n in range(1, partners + 1)
         ],
@@ -436,7 +440,7 @@ def start(
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
-    grpc, api_port, plain_port = free_port(), free_port(), free_port()
+    grpc, api_port, plain_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     keys = {"bench": new_key()}
     settings = Settings(
         data_dir=data,
@@ -454,6 +458,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "ALLIANCE_COORDINATOR_CREDENTIALS": json.dumps({CREDENTIAL: "bench-org"}),
         "ALLIANCE_RPC_TIMEOUT_SECONDS": "30",
         "ALLIANCE_CODEC_KEYS": json.dumps(keys),
+        # E-mail through SMTP to a local server (the mail catcher, in its own process), or
+        # the outbox's JSON lines (the adapter before e-mail), to compare.
+        "ALLIANCE_NOTIFICATIONS": args.notifications,
+        "ALLIANCE_SMTP_PORT": str(smtp_port),
     }
     server = subprocess.Popen(
         [*dev_server_command(settings), "--headless"],
@@ -462,6 +470,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     )
     processes = [server]
     try:
+        if args.notifications == "email":
+            processes.append(
+                start(
+                    [sys.executable, "-m", "activities.mail.catcher", str(data / "mail"), str(smtp_port)],
+                    env,
+                    ready="mail catcher on",
+                )
+            )
         client = await wait_for_server(settings, server)
         worker = start([sys.executable, "bench/bench_worker.py"], env, ready="worker ready")
         processes.append(worker)
@@ -632,6 +648,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "dev_server_rss_mb": rss_mb(server.pid),
                 "api_rss_mb": rss_mb(api.pid),
             }
+            results["mail"] = {
+                "notifications": args.notifications,
+                "messages_received": len(list((data / "mail").glob("*.eml"))),
+            }
             results["machine"] = {
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
@@ -757,6 +777,12 @@ if __name__ == "__main__":
     parser.add_argument("--waiting", type=int, help="projects left waiting (10000)")
     parser.add_argument("--concurrency", type=int, default=64, help="launches in flight")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--notifications",
+        choices=["email", "outbox"],
+        default="email",
+        help="e-mail through SMTP to a local server (default), or the outbox's JSON lines",
+    )
     parser.add_argument(
         "--profile-seconds",
         type=int,

@@ -108,3 +108,22 @@ def read_message(path: Path) -> EmailMessage:
 
 def read_messages(folder: Path) -> list[EmailMessage]:
     return [read_message(path) for path in message_files(folder)]
+
+
+async def _serve(folder: Path, host: str, port: int) -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with MailCatcher(folder, host, port):
+        print(f"mail catcher on {host}:{port}, keeping messages in {folder}", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    # python -m activities.mail.catcher FOLDER [PORT]: the catcher alone (the benchmark's).
+    import sys
+
+    asyncio.run(_serve(Path(sys.argv[1]), "127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 8025))

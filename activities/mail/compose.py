@@ -9,9 +9,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.headerregistry import Address as MailAddress
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 
 from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as CalendarEvent
@@ -416,7 +419,7 @@ def compose(
     person_name: str,
     link: str | None,
     sender: Sender,
-) -> EmailMessage:
+) -> Message:
     """The whole message to one recipient, ready to send."""
     t = texts(recipient.language.value, recipient.time_zone)
     letter = letter_for(notification, recipient, link, t)
@@ -450,25 +453,37 @@ def message_of(
     key: str,
     sender: Sender,
     ics: str | None = None,
-) -> EmailMessage:
+) -> Message:
+    """The MIME message: text and HTML (and the calendar entry, inline and attached). Built
+    with the classic MIME classes: several times cheaper than `EmailMessage`'s header
+    parsing, for a worker that writes every notification to every reader."""
     name = one_line(person_name)
     greeting = t.gettext("Hello {name},", name=name) if name else t.gettext("Hello,")
     text, html = render(letter, t, greeting)
-    message = EmailMessage()
-    message["Subject"] = one_line(letter.subject)
-    message["From"] = sender.address
-    message["To"] = MailAddress(display_name=name, addr_spec=email) if name else email
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(MIMEText(text, "plain", "utf-8"))
+    alternative.attach(MIMEText(html, "html", "utf-8"))
+    if ics is not None:
+        calendar = MIMEText(ics, "calendar", "utf-8")
+        calendar.set_param("method", letter.calendar or "REQUEST")
+        alternative.attach(calendar)
+        message: Message = MIMEMultipart("mixed")
+        message.attach(alternative)
+        attachment = MIMEApplication(ics.encode(), "ics")
+        attachment.add_header("Content-Disposition", "attachment", filename="alliance.ics")
+        message.attach(attachment)
+    else:
+        message = alternative
+    message["Subject"] = Header(one_line(letter.subject), "utf-8")
+    message["From"] = _address(*parseaddr(sender.address))
+    message["To"] = _address(name, email)
     message["Message-ID"] = message_id(key, sender)
     message["Date"] = formatdate(localtime=False)
+    message["Content-Language"] = t.language
     # Not a person writing: out-of-office replies stay silent (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    if ics is not None:
-        message.add_alternative(ics, subtype="calendar", params={"method": letter.calendar})
-        message.add_attachment(
-            ics.encode(), maintype="application", subtype="ics", filename="alliance.ics"
-        )
-    # After the parts: setting content replaces the top-level Content-* headers.
-    message["Content-Language"] = t.language
     return message
+
+
+def _address(name: str, email: str) -> str:
+    return formataddr((name, email), charset="utf-8") if name else email

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 
 from typing import TYPE_CHECKING
 
@@ -109,7 +109,7 @@ class MailAdapter:
         )
         return f"{self.sender.public_url.rstrip('/')}/p/{token}"
 
-    def message_for(self, notification: Notification, recipient: Recipient) -> EmailMessage | None:
+    def message_for(self, notification: Notification, recipient: Recipient) -> Message | None:
         address = recipient.address
         if address is None or not address.email:
             return None
@@ -134,7 +134,7 @@ class MailAdapter:
             _connection.reset(token)
             await connection.close()
 
-    async def send(self, message: EmailMessage, to: str) -> None:
+    async def send(self, message: Message, to: str) -> None:
         connection = _connection.get()
         if connection is None:  # outside a batch: a connection for this message alone
             async with self.batch():
@@ -142,7 +142,8 @@ class MailAdapter:
             return
         smtp = await connection.connected()
         try:
-            await smtp.send_message(message, sender=self.sender.email, recipients=[to])
+            # Flattened once, here: aiosmtplib's send_message would parse and fold it again.
+            await smtp.sendmail(self.sender.email, [to], message.as_bytes())
         except aiosmtplib.SMTPRecipientsRefused as e:
             await connection.reset()
             refusal = e.recipients[0] if e.recipients else None

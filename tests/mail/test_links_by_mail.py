@@ -70,3 +70,17 @@ async def test_a_coordinator_signs_in_by_an_emailed_link(mailing: Mailing):
     http.cookies.clear()
     again = await http.get(link)
     assert again.status_code == 400 and "déjà servi" in again.text
+
+
+async def test_a_resent_link_is_emailed_and_the_old_one_stops_working(mailing: Mailing):
+    project = await ApiProject.launch(mailing.http, everyone_with_an_address())
+    messages = await mailing.wait_for(lambda ms: len(ms) >= 12)
+    old = re.search(rf"{re.escape(MAIL_SITE)}/p/\S+", text_of(of_kind(messages, "invité")["p3"])).group(0)
+    await project.ok("POST", "/participants/p3/link", "coordinator-credential")
+    messages = await mailing.wait_for(lambda ms: of_kind(ms, "Votre lien personnel"))
+    resent = of_kind(messages, "Votre lien personnel")
+    assert set(resent) == {"p3"} and "Le lien précédent ne fonctionne plus" in text_of(resent["p3"])
+    new = re.search(rf"{re.escape(MAIL_SITE)}/p/\S+", text_of(resent["p3"])).group(0)
+    assert new != old
+    assert (await open_link(mailing.http, new)).status_code == 200
+    assert (await open_link(mailing.http, old)).status_code == 403
