@@ -22,10 +22,17 @@ class KeepMessages:
     """The aiosmtpd handler: one .eml file per message and recipient, written whole (a file
     in the folder is always a complete message)."""
 
-    def __init__(self, folder: Path, refuse: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        refuse: Callable[[str], str | None] | None = None,
+        keep: bool = True,
+    ) -> None:
         self.folder = folder
         # An address -> the SMTP reply refusing it (tests: "550 no such mailbox"), or None.
         self.refuse = refuse
+        # Not kept (the benchmark's sink): one line per message in received.log, no file each.
+        self.keep = keep
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
@@ -42,6 +49,10 @@ class KeepMessages:
         self.folder.mkdir(parents=True, exist_ok=True)
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
+        if not self.keep:
+            with (self.folder / "received.log").open("a") as log:
+                log.write(f"{len(envelope.rcpt_tos)} {len(content)}\n")
+            return "250 Message accepted"
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         for recipient in envelope.rcpt_tos:
             name = f"{stamp}-{next(_counter):06d}"
@@ -61,11 +72,12 @@ class MailCatcher:
         host: str = "127.0.0.1",
         port: int = 8025,
         refuse: Callable[[str], str | None] | None = None,
+        keep: bool = True,
     ) -> None:
         self.folder = folder
         self.host = host
         self.port = port
-        self.handler = KeepMessages(folder, refuse)
+        self.handler = KeepMessages(folder, refuse, keep)
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -110,20 +122,23 @@ def read_messages(folder: Path) -> list[EmailMessage]:
     return [read_message(path) for path in message_files(folder)]
 
 
-async def _serve(folder: Path, host: str, port: int) -> None:
+async def _serve(folder: Path, host: str, port: int, keep: bool) -> None:
     import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with MailCatcher(folder, host, port):
+    async with MailCatcher(folder, host, port, keep=keep):
         print(f"mail catcher on {host}:{port}, keeping messages in {folder}", flush=True)
         await stop.wait()
 
 
 if __name__ == "__main__":
-    # python -m activities.mail.catcher FOLDER [PORT]: the catcher alone (the benchmark's).
+    # python -m activities.mail.catcher FOLDER [PORT] [--count-only]: the catcher alone (the
+    # benchmark's sink counts what it receives instead of keeping each message).
     import sys
 
-    asyncio.run(_serve(Path(sys.argv[1]), "127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 8025))
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    port = int(arguments[1]) if len(arguments) > 1 else 8025
+    asyncio.run(_serve(Path(arguments[0]), "127.0.0.1", port, "--count-only" not in sys.argv))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
-from activities.mail.compose import Sender, compose
+from activities.mail.compose import Sender, compose, wire_bytes
 from activities.notifications import Notification, PermanentDeliveryError, Recipient
 from api.security import TokenSigner
 
@@ -143,7 +143,7 @@ class MailAdapter:
         smtp = await connection.connected()
         try:
             # Flattened once, here: aiosmtplib's send_message would parse and fold it again.
-            await smtp.sendmail(self.sender.email, [to], message.as_bytes())
+            await smtp.sendmail(self.sender.email, [to], wire_bytes(message))
         except aiosmtplib.SMTPRecipientsRefused as e:
             await connection.reset()
             refusal = e.recipients[0] if e.recipients else None

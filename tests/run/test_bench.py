@@ -40,6 +40,8 @@ def test_the_benchmark_runs_and_reports_every_figure():
     assert figures["codec"]["answer_p50_ratio"]["median"] > 0
     assert figures["burst"] == {**figures["burst"], "recorded": 5, "errors": 0}
     assert figures["history_events_per_lifecycle"]["alliance"] > 0
+    # Every notification went out as real e-mail, through SMTP, to the local server.
+    assert figures["mail"]["notifications"] == "email" and figures["mail"]["messages_received"] > 0
     assert figures["waiting"]["worker_rss_mb"] > 0
     assert (
         figures["page_render_ms"]["page"]["n"] == 3 and figures["page_render_ms"]["p50_ratio"] > 0
