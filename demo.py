@@ -152,7 +152,9 @@ class Demo:
             print(f"    {p['role']:<12} {who:<58} {settings.api_url}/p/{p['token']}")
         print("  (the token at the end of each link also works as 'Authorization: Bearer <token>')")
         if settings.notifications == "email" and settings.mail_catcher:
-            print(f"  Everyone's mail (invitations, phases, calendar entries): {settings.api_url}/courrier")
+            print(
+                f"  Everyone's mail (invitations, phases, calendar entries): {settings.api_url}/courrier"
+            )
 
 
 def run(stop_at: str) -> None:

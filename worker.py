@@ -36,13 +36,13 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import temporal_client
+from activities.mail.smtp import mail_adapter
 from activities.notifications import (
     Address,
     NotificationActivities,
     NotificationAdapter,
     OutboxAdapter,
 )
-from activities.mail.smtp import mail_adapter
 from activities.reports import ReportActivities
 from activities.retention import RetentionActivities, RetentionRun
 from directory.store import LazyDirectory

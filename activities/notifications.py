@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from contextlib import nullcontext
-from datetime import datetime, timedelta
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -239,9 +239,7 @@ class NotificationActivities:
         async with batch_context() if batch_context else nullcontext():
             for notification in batch.notifications:
                 if notification.project_id not in books:
-                    books[notification.project_id] = await self.addresses(
-                        notification.project_id
-                    )
+                    books[notification.project_id] = await self.addresses(notification.project_id)
                 book = books[notification.project_id]
                 delivery, failed_now = await self._deliver(
                     notification, book, sent, give_up=give_up

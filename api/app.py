@@ -16,10 +16,9 @@ from temporalio.client import Client
 
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
-from api.pages import console
-from api.pages import routes as pages
+from api.pages import console, mail_links
 from api.pages import mail as mail_pages
-from api.pages import mail_links
+from api.pages import routes as pages
 from api.routes import actions, health, participants, projects
 from api.security import Authenticator, TokenSigner
 from settings import Settings

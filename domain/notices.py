@@ -57,7 +57,9 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
         case ev.PhaseClosed(phase=phase, round=round_, cause=cause):
             if cause not in EARLY_CLOSINGS:
                 return None  # closed at its deadline: its calendar entry is past already
-            return Notice(kind, everyone, {"phase": phase.value, "round": str(round_), "cause": cause})
+            return Notice(
+                kind, everyone, {"phase": phase.value, "round": str(round_), "cause": cause}
+            )
         case ev.ReminderSent(phase=phase, recipients=recipients, deadline=when):
             if not recipients:
                 return None

@@ -197,7 +197,6 @@ class PageData(BaseModel):
     undelivered: list[Undelivered] = Field(default_factory=list)
 
 
-
 TIMELINE_LENGTH = 200
 
 

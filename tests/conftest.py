@@ -238,7 +238,9 @@ class Mailing:
             if found(messages):
                 return messages
             await asyncio.sleep(0.1)
-        raise AssertionError(f"not received in {seconds} s: {[m['Subject'] for m in self.messages()]}")
+        raise AssertionError(
+            f"not received in {seconds} s: {[m['Subject'] for m in self.messages()]}"
+        )
 
 
 @pytest.fixture
@@ -261,5 +263,3 @@ async def mailing(dev_env, tmp_path: Path) -> AsyncIterator[Mailing]:
         ):
             yield Mailing(http, catcher)
         await app.state.gateway.contacts.close()
-
-

@@ -169,11 +169,11 @@ def letter_for(
                 )
             ]
             if facts.get("territory"):
-                paragraphs.append(_("Territory: {territory}.", territory=one_line(facts["territory"])))
-            if facts.get("replaces"):
                 paragraphs.append(
-                    _("You take over from {who}.", who=one_line(facts["replaces"]))
+                    _("Territory: {territory}.", territory=one_line(facts["territory"]))
                 )
+            if facts.get("replaces"):
+                paragraphs.append(_("You take over from {who}.", who=one_line(facts["replaces"])))
             paragraphs.append(
                 _(
                     "Your page says what is expected of you and by when. The link below is personal: it lets you act for {organisation} without a password, so do not pass it on.",
@@ -186,12 +186,19 @@ def letter_for(
             first = (
                 _("You asked for your personal link to the project: here it is.")
                 if kind == "link_requested"
-                else _("Here is your new personal link to the project. The previous link no longer works.")
+                else _(
+                    "Here is your new personal link to the project. The previous link no longer works."
+                )
             )
             return Letter(
                 _("{tag} Your personal link", tag=tag),
-                [first, _("It lets you act for {organisation} without a password: do not pass it on.",
-                          organisation=organisation)],  # fmt: skip
+                [
+                    first,
+                    _(
+                        "It lets you act for {organisation} without a password: do not pass it on.",
+                        organisation=organisation,
+                    ),
+                ],  # fmt: skip
                 why,
                 button=page,
             )
@@ -203,8 +210,12 @@ def letter_for(
             )
             return Letter(
                 _("{tag} You no longer take part in the project", tag=tag),
-                [_("{organisation} no longer takes part in the project, and your personal link no longer works.",
-                   organisation=organisation)],  # fmt: skip
+                [
+                    _(
+                        "{organisation} no longer takes part in the project, and your personal link no longer works.",
+                        organisation=organisation,
+                    )
+                ],  # fmt: skip
                 why,
                 quote=clean(facts.get("reason", "")),
             )
@@ -212,29 +223,47 @@ def letter_for(
             expected = me in facts.get("expected", "").split(",")
             round_ = int(facts.get("round", "1") or 1)
             opened = (
-                _("The {phase} phase is open until {moment}.", phase=_(words.PHASES.get(phase, phase)),
-                  moment=t.moment(deadline))  # fmt: skip
+                _(
+                    "The {phase} phase is open until {moment}.",
+                    phase=_(words.PHASES.get(phase, phase)),
+                    moment=t.moment(deadline),
+                )  # fmt: skip
                 if round_ <= 1
-                else _("The {phase} phase is open again (round {round}) until {moment}.",
-                       phase=_(words.PHASES.get(phase, phase)), round=round_,
-                       moment=t.moment(deadline))  # fmt: skip
+                else _(
+                    "The {phase} phase is open again (round {round}) until {moment}.",
+                    phase=_(words.PHASES.get(phase, phase)),
+                    round=round_,
+                    moment=t.moment(deadline),
+                )  # fmt: skip
             )
             if expected and phase in ASKS:
                 subject = _("{tag} {phase}: {ask}", tag=tag, phase=_phase(t, phase),
                             ask=_(ASKS[phase], day=day))  # fmt: skip
                 paragraphs = [opened, _(ASKS_IN_FULL[phase])]
             else:
-                subject = _("{tag} {phase}: open until {day}", tag=tag, phase=_phase(t, phase), day=day)
-                paragraphs = [opened, _(OTHERS_DO.get(phase, ""))] if phase in OTHERS_DO else [opened]
+                subject = _(
+                    "{tag} {phase}: open until {day}", tag=tag, phase=_phase(t, phase), day=day
+                )
+                paragraphs = (
+                    [opened, _(OTHERS_DO.get(phase, ""))] if phase in OTHERS_DO else [opened]
+                )
                 if recipient.role.value == "observer":
-                    paragraphs.append(_("You follow the project as an observer: you read everything, without acting."))
+                    paragraphs.append(
+                        _(
+                            "You follow the project as an observer: you read everything, without acting."
+                        )
+                    )
             answers = []
             if expected and phase == "decision" and link:
                 answers = [
                     (_(words.ANSWERS[k]), _(words.ANSWER_HINTS[k]), f"{link}?answer={k}")
                     for k in ANSWER_KINDS
                 ]
-                paragraphs.append(_("Each choice below opens your page with it ticked: nothing is recorded until you send it there."))
+                paragraphs.append(
+                    _(
+                        "Each choice below opens your page with it ticked: nothing is recorded until you send it there."
+                    )
+                )
             return Letter(subject, paragraphs, why, button=page, answers=answers,
                           calendar="REQUEST", calendar_title=_calendar_title(t, tag, phase),
                           deadline=deadline)  # fmt: skip
@@ -242,8 +271,13 @@ def letter_for(
             cause = _(EARLY_CAUSES.get(facts.get("cause", ""), EARLY_CAUSES["facilitator"]))
             return Letter(
                 _("{tag} {phase}: closed before its deadline", tag=tag, phase=_phase(t, phase)),
-                [_("The {phase} phase closed before its deadline: {cause}. Its entry is withdrawn from your calendar.",
-                   phase=_(words.PHASES.get(phase, phase)), cause=cause)],  # fmt: skip
+                [
+                    _(
+                        "The {phase} phase closed before its deadline: {cause}. Its entry is withdrawn from your calendar.",
+                        phase=_(words.PHASES.get(phase, phase)),
+                        cause=cause,
+                    )
+                ],  # fmt: skip
                 why,
                 button=page,
                 calendar="CANCEL",
@@ -253,15 +287,24 @@ def letter_for(
             ask = _(ASKS[phase], day=day) if phase in ASKS else ""
             return Letter(
                 _("{tag} Reminder: {ask}", tag=tag, ask=ask),
-                [_("Reminder: {ask}. The deadline is {moment}.", ask=ask, moment=t.moment(deadline)),
-                 _(ASKS_IN_FULL.get(phase, ""))],  # fmt: skip
+                [
+                    _(
+                        "Reminder: {ask}. The deadline is {moment}.",
+                        ask=ask,
+                        moment=t.moment(deadline),
+                    ),
+                    _(ASKS_IN_FULL.get(phase, "")),
+                ],  # fmt: skip
                 why,
                 button=page,
             )
         case "deadline_escalated":
             missing = one_line(facts.get("missing", ""))
             paragraphs = [
-                _("The deadline of the {phase} phase has passed.", phase=_(words.PHASES.get(phase, phase)))
+                _(
+                    "The deadline of the {phase} phase has passed.",
+                    phase=_(words.PHASES.get(phase, phase)),
+                )
             ]
             if missing:
                 paragraphs.append(_("Still missing: {missing}.", missing=missing))
@@ -274,10 +317,20 @@ def letter_for(
             )
         case "deadline_extended":
             return Letter(
-                _("{tag} {phase}: deadline moved to {day}", tag=tag, phase=_phase(t, phase), day=day),
-                [_("The deadline of the {phase} phase is now {moment}. The entry in your calendar moves with it.",
-                   phase=_(words.PHASES.get(phase, phase)), moment=t.moment(deadline)),
-                 _("The reason given:")],  # fmt: skip
+                _(
+                    "{tag} {phase}: deadline moved to {day}",
+                    tag=tag,
+                    phase=_phase(t, phase),
+                    day=day,
+                ),
+                [
+                    _(
+                        "The deadline of the {phase} phase is now {moment}. The entry in your calendar moves with it.",
+                        phase=_(words.PHASES.get(phase, phase)),
+                        moment=t.moment(deadline),
+                    ),
+                    _("The reason given:"),
+                ],  # fmt: skip
                 why,
                 quote=clean(facts.get("reason", "")),
                 button=page,
@@ -288,7 +341,12 @@ def letter_for(
         case "plan_submitted":
             return Letter(
                 _("{tag} The plan is submitted to decision", tag=tag),
-                [_("The facilitator submitted the plan (round {round}). Its summary:", round=facts.get("round", "1"))],
+                [
+                    _(
+                        "The facilitator submitted the plan (round {round}). Its summary:",
+                        round=facts.get("round", "1"),
+                    )
+                ],
                 why,
                 quote=clean(facts.get("summary", "")),
                 button=page,
@@ -298,11 +356,22 @@ def letter_for(
             return Letter(
                 _("{tag} Decision: {outcome}", tag=tag, outcome=outcome),
                 [
-                    _("The decision of round {round} is taken: {outcome}.", round=facts.get("round", "1"), outcome=outcome),
-                    _("Rule: {rule}.", rule=_(words.RULES.get(facts.get("rule", ""), facts.get("rule", "")))),
-                    _("Consents: {consents}. Objections: {objections}. Abstentions: {abstentions}. No answer: {silent}.",
-                      consents=facts.get("consents", "0"), objections=facts.get("objections", "0"),
-                      abstentions=facts.get("abstentions", "0"), silent=facts.get("silent", "0")),
+                    _(
+                        "The decision of round {round} is taken: {outcome}.",
+                        round=facts.get("round", "1"),
+                        outcome=outcome,
+                    ),
+                    _(
+                        "Rule: {rule}.",
+                        rule=_(words.RULES.get(facts.get("rule", ""), facts.get("rule", ""))),
+                    ),
+                    _(
+                        "Consents: {consents}. Objections: {objections}. Abstentions: {abstentions}. No answer: {silent}.",
+                        consents=facts.get("consents", "0"),
+                        objections=facts.get("objections", "0"),
+                        abstentions=facts.get("abstentions", "0"),
+                        silent=facts.get("silent", "0"),
+                    ),
                 ],  # fmt: skip
                 why,
                 button=page,
@@ -318,7 +387,11 @@ def letter_for(
         case "report_published":
             return Letter(
                 _("{tag} The project is closed: its report is published", tag=tag),
-                [_("The project is closed and its final report is published: the story of the project, its decisions and its results. Read it from your page.")],
+                [
+                    _(
+                        "The project is closed and its final report is published: the story of the project, its decisions and its results. Read it from your page."
+                    )
+                ],
                 why,
                 button=page,
             )
@@ -326,7 +399,12 @@ def letter_for(
             outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
             return Letter(
                 _("{tag} The project is closed: {outcome}", tag=tag, outcome=outcome),
-                [_("The project is closed: {outcome}. Your page keeps its story.", outcome=outcome)],
+                [
+                    _(
+                        "The project is closed: {outcome}. Your page keeps its story.",
+                        outcome=outcome,
+                    )
+                ],
                 why,
                 button=page,
             )
@@ -375,7 +453,10 @@ def calendar_for(
     cal.add("version", "2.0")
     cal.add("method", letter.calendar)
     entry = CalendarEvent()
-    entry.add("uid", f"{notification.project_id}.{facts.get('phase')}.{facts.get('round', '1')}@{sender.domain}")
+    entry.add(
+        "uid",
+        f"{notification.project_id}.{facts.get('phase')}.{facts.get('round', '1')}@{sender.domain}",
+    )
     entry.add("sequence", notification.event_seq)
     entry.add("dtstamp", notification.at or datetime.fromtimestamp(0).astimezone())
     entry.add("summary", letter.calendar_title)
@@ -435,13 +516,19 @@ def sign_in_letter(t: Texts, organisation: str, link: str, minutes: int) -> Lett
     return Letter(
         _("Alliance: your sign-in link to the console"),
         [
-            _("Someone (you, we hope) asked to sign in to the console of {organisation}.",
-              organisation=one_line(organisation)),  # fmt: skip
-            _("The link below works once, for {minutes} minutes. If you did not ask for it, ignore this message: nothing happens without it.",
-              minutes=minutes),  # fmt: skip
+            _(
+                "Someone (you, we hope) asked to sign in to the console of {organisation}.",
+                organisation=one_line(organisation),
+            ),  # fmt: skip
+            _(
+                "The link below works once, for {minutes} minutes. If you did not ask for it, ignore this message: nothing happens without it.",
+                minutes=minutes,
+            ),  # fmt: skip
         ],
-        _("You receive this message because this address may sign in for {organisation}.",
-          organisation=one_line(organisation)),  # fmt: skip
+        _(
+            "You receive this message because this address may sign in for {organisation}.",
+            organisation=one_line(organisation),
+        ),  # fmt: skip
         button=(_("Sign in to the console"), link),
     )
 

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.message import Message
-
 from typing import TYPE_CHECKING
 
 import aiosmtplib
@@ -114,7 +113,9 @@ class MailAdapter:
         if address is None or not address.email:
             return None
         link = self.link_for(notification, recipient)
-        return compose(notification, recipient, address.email, address.person_name, link, self.sender)
+        return compose(
+            notification, recipient, address.email, address.person_name, link, self.sender
+        )
 
     async def deliver(self, notification: Notification, recipient: Recipient) -> None:
         message = self.message_for(notification, recipient)

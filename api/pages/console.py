@@ -186,7 +186,9 @@ def _sign_in_form(
     )
 
 
-def with_nonce(request: Request, template: str, t: Texts, status: int = 200, **context: Any) -> HTMLResponse:
+def with_nonce(
+    request: Request, template: str, t: Texts, status: int = 200, **context: Any
+) -> HTMLResponse:
     """A page whose forms are sent before any session: a nonce in a signed cookie and in each
     form (double submit)."""
     nonce = secrets.token_urlsafe(24)

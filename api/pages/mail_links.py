@@ -238,7 +238,9 @@ async def console_link_page(request: Request, token: str) -> Response:
     claims = _console_claims(request, token)
     if claims is None:
         return _expired(request)
-    return with_nonce(request, "console_link.html", _t(request), organisation=claims["o"], token=token)
+    return with_nonce(
+        request, "console_link.html", _t(request), organisation=claims["o"], token=token
+    )
 
 
 @router.post("/connexion/lien-console/{token}")

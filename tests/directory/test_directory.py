@@ -165,7 +165,9 @@ async def test_many_launches_at_once_all_write(directory):
 
 
 async def test_a_persons_participations_are_found_by_email_whatever_the_case(directory):
-    await directory.add("a", [person("p1", "Zoe@Example.org"), person("p2", "x@example.org")], write_key="a")
+    await directory.add(
+        "a", [person("p1", "Zoe@Example.org"), person("p2", "x@example.org")], write_key="a"
+    )
     await directory.add("b", [person("q7", "zoe@example.org")], write_key="b")
     await directory.add("c", [person("r1", "zoe@example.org")], write_key="c")
     await directory.erase("c", "r1")

@@ -29,10 +29,22 @@ FACTS = {
     "phase_closed": {"phase": "diagnosis", "round": "1", "cause": "complete"},
     "reminder_sent": {"phase": "decision", "deadline": DEADLINE},
     "deadline_escalated": {"phase": "decision", "missing": HOSTILE},
-    "deadline_extended": {"phase": "decision", "round": "1", "deadline": DEADLINE, "reason": HOSTILE},
+    "deadline_extended": {
+        "phase": "decision",
+        "round": "1",
+        "deadline": DEADLINE,
+        "reason": HOSTILE,
+    },
     "plan_submitted": {"round": "1", "summary": HOSTILE},
-    "decision_reached": {"round": "1", "rule": "consent", "outcome": "adopted", "consents": "3",
-                         "objections": "0", "abstentions": "1", "silent": "0"},  # fmt: skip
+    "decision_reached": {
+        "round": "1",
+        "rule": "consent",
+        "outcome": "adopted",
+        "consents": "3",
+        "objections": "0",
+        "abstentions": "1",
+        "silent": "0",
+    },  # fmt: skip
     "outcome_stated": {"text": HOSTILE},
     "report_published": {"outcome": "adopted"},
     "project_closed": {"outcome": "not_adopted"},
@@ -67,7 +79,9 @@ def message(kind: str, language: str):
         facts=FACTS[kind],
     )
     link = None if kind == "participant_removed" else LINK
-    built = compose(notification, recipient, "zoe@example.org", f"Zoé\r\nBcc: x@y {HOSTILE}", link, SENDER)
+    built = compose(
+        notification, recipient, "zoe@example.org", f"Zoé\r\nBcc: x@y {HOSTILE}", link, SENDER
+    )
     # As the receiver reads it: through the wire format.
     return message_from_bytes(built.as_bytes(), policy=policy.default)
 

@@ -20,7 +20,9 @@ async def test_send_me_my_link_again(mailing: Mailing):
     project = await ApiProject.launch(mailing.http, everyone_with_an_address())
     await mailing.wait_for(lambda ms: len(ms) >= 12)
     known = await form(mailing, "/connexion/lien-personnel", "participant_email", "P2@Example.org")
-    unknown = await form(mailing, "/connexion/lien-personnel", "participant_email", "nobody@example.org")
+    unknown = await form(
+        mailing, "/connexion/lien-personnel", "participant_email", "nobody@example.org"
+    )
     # The same page for both: it tells nothing of who takes part.
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text and "Consultez vos courriels" in known.text
@@ -48,13 +50,19 @@ async def test_send_me_my_link_again(mailing: Mailing):
 
 async def test_a_coordinator_signs_in_by_an_emailed_link(mailing: Mailing):
     http = mailing.http
-    listed = await form(mailing, "/connexion/lien-console", "coordinator_email", "coordination@mda8.example")
-    unlisted = await form(mailing, "/connexion/lien-console", "coordinator_email", "someone@mda8.example")
+    listed = await form(
+        mailing, "/connexion/lien-console", "coordinator_email", "coordination@mda8.example"
+    )
+    unlisted = await form(
+        mailing, "/connexion/lien-console", "coordinator_email", "someone@mda8.example"
+    )
     assert listed.status_code == unlisted.status_code == 200 and listed.text == unlisted.text
 
     messages = await mailing.wait_for(lambda ms: of_kind(ms, "lien de connexion"))
     assert [str(m["To"]) for m in messages] == ["coordination@mda8.example"]
-    link = re.search(rf"{re.escape(MAIL_SITE)}/connexion/lien-console/\S+", text_of(messages[0])).group(0)
+    link = re.search(
+        rf"{re.escape(MAIL_SITE)}/connexion/lien-console/\S+", text_of(messages[0])
+    ).group(0)
 
     # Opening the link signs no one in (a mail scanner may open it); its button does.
     http.cookies.clear()
@@ -75,7 +83,9 @@ async def test_a_coordinator_signs_in_by_an_emailed_link(mailing: Mailing):
 async def test_a_resent_link_is_emailed_and_the_old_one_stops_working(mailing: Mailing):
     project = await ApiProject.launch(mailing.http, everyone_with_an_address())
     messages = await mailing.wait_for(lambda ms: len(ms) >= 12)
-    old = re.search(rf"{re.escape(MAIL_SITE)}/p/\S+", text_of(of_kind(messages, "invité")["p3"])).group(0)
+    old = re.search(
+        rf"{re.escape(MAIL_SITE)}/p/\S+", text_of(of_kind(messages, "invité")["p3"])
+    ).group(0)
     await project.ok("POST", "/participants/p3/link", "coordinator-credential")
     messages = await mailing.wait_for(lambda ms: of_kind(ms, "Votre lien personnel"))
     resent = of_kind(messages, "Votre lien personnel")

@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
+import httpx
 from icalendar import Calendar
 
 from tests.api_helpers import ApiProject, project_body
@@ -104,16 +105,25 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     # The plan: its own message, then the decision with one link per answer.
     proposal = (
         await project.ok(
-            "POST", "/proposals", "p1",
-            {"title": "Jardin rue Garon", "description": "Des bacs",
-             "indicators": [{"name": "Familles", "target": "40"}]},
+            "POST",
+            "/proposals",
+            "p1",
+            {
+                "title": "Jardin rue Garon",
+                "description": "Des bacs",
+                "indicators": [{"name": "Familles", "target": "40"}],
+            },
         )  # fmt: skip
     )["item_id"]
-    await project.ok("POST", "/plan", "fac", {"proposal_ids": [proposal], "summary": "Plan <b>un</b>"})
+    await project.ok(
+        "POST", "/plan", "fac", {"proposal_ids": [proposal], "summary": "Plan <b>un</b>"}
+    )
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Décision : ")) == 5)
     assert len(of_kind(messages, "Le plan est soumis")) == 5
     asked = of_kind(messages, "Décision : ")
-    assert asked["p2"]["Subject"].startswith("[Jardins partagés] Décision : votre réponse est attendue avant le ")
+    assert asked["p2"]["Subject"].startswith(
+        "[Jardins partagés] Décision : votre réponse est attendue avant le "
+    )
     assert "ouverte jusqu’au" in asked["coord"]["Subject"]  # the coordinator does not vote
     answer_links = [link for link in links_in(asked["p2"]) if "?answer=" in link]
     assert [link.rsplit("=", 1)[1] for link in answer_links] == ["consent", "object", "abstain"]
@@ -160,7 +170,9 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     await project.ok("POST", "/close-phase", "fac", {"reason": "travaux finis"})
     indicator = (await project.view())["adopted_plan"]["indicators"][0]["id"]
     for pid in PARTNERS:
-        await project.ok("POST", "/assessments", pid, {"scores": [{"indicator_id": indicator, "score": 4}]})
+        await project.ok(
+            "POST", "/assessments", pid, {"scores": [{"indicator_id": indicator, "score": 4}]}
+        )
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "rapport est publié")) == 5)
     assert len(of_kind(messages, "its report is published")) == 1
     assert not of_kind(messages, "Le projet est clos : adopté")
@@ -169,12 +181,18 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     ids = [m["Message-ID"] for m in messages]
     assert len(ids) == len(set(ids)) and all(ids)
     # Every message says why its reader receives it.
-    assert all("Vous recevez ce message parce que" in text_of(m) or "You receive this message because" in text_of(m) for m in messages)
+    assert all(
+        "Vous recevez ce message parce que" in text_of(m)
+        or "You receive this message because" in text_of(m)
+        for m in messages
+    )
 
 
 async def test_a_cancelled_project_withdraws_its_calendar_entry(mailing: Mailing):
     # The observer's mailbox is gone: the facilitator's page says so.
-    mailing.catcher.handler.refuse = lambda a: "550 5.1.1 no such user" if a.startswith("obs@") else None
+    mailing.catcher.handler.refuse = lambda a: (
+        "550 5.1.1 no such user" if a.startswith("obs@") else None
+    )
     project = await ApiProject.launch(mailing.http, everyone_with_an_address())
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Diagnostic partagé :")) == 4)
     link = links_in(of_kind(messages, "You are invited")["fac"])[0]

@@ -57,9 +57,7 @@ async def test_a_mail_server_down_for_ten_minutes_delays_mail_and_loses_none(tim
     await with_addresses(settings, spec.id)
     catcher = MailCatcher(folder, port=port)
     await catcher.start()
-    async with build_worker(
-        h.client, settings, workflow_failure_exception_types=[Exception]
-    ):
+    async with build_worker(h.client, settings, workflow_failure_exception_types=[Exception]):
         d = await Driver.start(h.client, spec, "mail-down")
         await received(folder, 2 * len(EVERYONE))  # the invitations and the diagnosis
         await catcher.stop()

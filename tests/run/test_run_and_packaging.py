@@ -193,7 +193,12 @@ def test_docker_compose_mails_through_mailpit_with_links_the_api_opens():
     services = compose["services"]
     worker, api = services["worker"]["environment"], services["api"]["environment"]
     # The worker signs the links it e-mails with the API's secret, to the API's address.
-    for name in ("ALLIANCE_TOKEN_SECRET", "ALLIANCE_API_URL", "ALLIANCE_SMTP_HOST", "ALLIANCE_SMTP_PORT"):
+    for name in (
+        "ALLIANCE_TOKEN_SECRET",
+        "ALLIANCE_API_URL",
+        "ALLIANCE_SMTP_HOST",
+        "ALLIANCE_SMTP_PORT",
+    ):
         assert worker[name] == api[name], name
     assert "mailpit" in worker["ALLIANCE_SMTP_HOST"] and "1025" in worker["ALLIANCE_SMTP_PORT"]
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
