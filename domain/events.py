@@ -91,6 +91,8 @@ class PhaseClosed(EventData):
     round: int
     # "complete" (everyone expected acted), "deadline", "facilitator", "plan_submitted"
     cause: str
+    # The deadline the phase had (absent in logs recorded before): closed before it or after.
+    deadline: datetime | None = None
 
 
 class ContributionAdded(EventData):

@@ -54,9 +54,9 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 "expected": ",".join(p.id for p in rules.expected_in(state, phase)),
             }
             return Notice(kind, everyone, facts)
-        case ev.PhaseClosed(phase=phase, round=round_, cause=cause):
-            if cause not in EARLY_CLOSINGS:
-                return None  # closed at its deadline: its calendar entry is past already
+        case ev.PhaseClosed(phase=phase, round=round_, cause=cause, deadline=deadline):
+            if cause not in EARLY_CLOSINGS or (deadline is not None and event.at >= deadline):
+                return None  # closed at or after its deadline: its calendar entry is past
             return Notice(
                 kind, everyone, {"phase": phase.value, "round": str(round_), "cause": cause}
             )

@@ -18,7 +18,12 @@ def open_phase(state: ProjectState, phase: Phase, round_: int, now: datetime) ->
 
 def close_after_plan(state: ProjectState, now: datetime) -> list[ev.EventData]:
     return [
-        ev.PhaseClosed(phase=Phase.co_design, round=state.round, cause="plan_submitted"),
+        ev.PhaseClosed(
+            phase=Phase.co_design,
+            round=state.round,
+            cause="plan_submitted",
+            deadline=state.deadline,
+        ),
         open_phase(state, Phase.decision, state.round, now),
     ]
 
@@ -26,7 +31,9 @@ def close_after_plan(state: ProjectState, now: datetime) -> list[ev.EventData]:
 def close_phase(state: ProjectState, now: datetime, cause: str) -> list[ev.EventData]:
     assert state.spec is not None
     process = state.spec.process
-    closed = ev.PhaseClosed(phase=state.phase, round=state.round, cause=cause)
+    closed = ev.PhaseClosed(
+        phase=state.phase, round=state.round, cause=cause, deadline=state.deadline
+    )
     match state.phase:
         case Phase.diagnosis:
             return [closed, open_phase(state, Phase.co_design, state.round, now)]

@@ -246,7 +246,8 @@ class Mailing:
 @pytest.fixture
 async def mailing(dev_env, tmp_path: Path) -> AsyncIterator[Mailing]:
     """The API and a worker that sends e-mail to the test's own SMTP server."""
-    async with MailCatcher(tmp_path / "caught", port=free_port()) as catcher:
+    # Where the local mail page reads them: the data directory's mail/.
+    async with MailCatcher(tmp_path / "mail", port=free_port()) as catcher:
         settings = make_harness_settings(
             tmp_path,
             notifications="email",

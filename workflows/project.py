@@ -291,6 +291,9 @@ class ProjectWorkflow:
                     seconds=60 + 5 * sum(len(n.recipients) for n in batch.notifications)
                 ),
                 heartbeat_timeout=timedelta(seconds=60),
+                # The activity gives up on what still fails after 24 hours; past this, the
+                # batch is recorded as failed (a bug, a directory down) and the project goes on.
+                schedule_to_close_timeout=timedelta(hours=25),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"notify {kinds}",
             )

@@ -329,7 +329,7 @@ def letter_for(
                         phase=_(words.PHASES.get(phase, phase)),
                         moment=t.moment(deadline),
                     ),
-                    _("The reason given:"),
+                    *([_("The reason given:")] if facts.get("reason") else []),
                 ],  # fmt: skip
                 why,
                 quote=clean(facts.get("reason", "")),
@@ -385,12 +385,17 @@ def letter_for(
                 button=page,
             )
         case "report_published":
+            outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
             return Letter(
                 _("{tag} The project is closed: its report is published", tag=tag),
                 [
                     _(
+                        "The project is closed: {outcome}. Your page keeps its story.",
+                        outcome=outcome,
+                    ),
+                    _(
                         "The project is closed and its final report is published: the story of the project, its decisions and its results. Read it from your page."
-                    )
+                    ),
                 ],
                 why,
                 button=page,
@@ -411,7 +416,11 @@ def letter_for(
         case "project_cancelled":
             letter = Letter(
                 _("{tag} The project is cancelled", tag=tag),
-                [_("The project is cancelled. The reason given:")],
+                [
+                    _("The project is cancelled. The reason given:")
+                    if facts.get("reason")
+                    else _("The project is cancelled.")
+                ],
                 why,
                 quote=clean(facts.get("reason", "")),
                 button=page,

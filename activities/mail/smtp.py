@@ -3,6 +3,7 @@ language with their personal link, each SMTP answer sorted into "retry" or "give
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -18,6 +19,21 @@ from api.security import TokenSigner
 
 if TYPE_CHECKING:
     from settings import Settings
+
+
+class TemporaryRefusal(Exception):
+    """A 4xx (or a refusal ops can fix): retried."""
+
+
+_STATUS = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def reply_code(code: int, message: str) -> str:
+    """The reply's codes, never its text: a server's words may name the person ("user
+    camille.martin unknown"), and what is recorded of a failure stays in the history."""
+    status = _STATUS.match(message or "")
+    return f"{code} {status.group(1)}" if status else str(code)
+
 
 # Kinds whose reader no longer holds a working link.
 WITHOUT_LINK = ("participant_removed",)
@@ -148,18 +164,26 @@ class MailAdapter:
         except aiosmtplib.SMTPRecipientsRefused as e:
             await connection.reset()
             refusal = e.recipients[0] if e.recipients else None
+            code = reply_code(refusal.code, refusal.message) if refusal else "?"
             if refusal is not None and refusal.code >= 500:
                 raise PermanentDeliveryError(
-                    f"the mail server refused the address: {refusal.code} {refusal.message}"
+                    f"the mail server refused the address: {code}"
                 ) from None
-            raise
+            raise TemporaryRefusal(f"the mail server put off the address: {code}") from None
         except aiosmtplib.SMTPDataError as e:
             await connection.reset()
             if e.code >= 500:
                 raise PermanentDeliveryError(
-                    f"the mail server refused the message: {e.code} {e.message}"
+                    f"the mail server refused the message: {reply_code(e.code, e.message)}"
                 ) from None
-            raise
+            raise TemporaryRefusal(
+                f"the mail server put off the message: {reply_code(e.code, e.message)}"
+            ) from None
+        except aiosmtplib.SMTPResponseException as e:
+            await connection.close()
+            raise TemporaryRefusal(
+                f"the mail server answered: {reply_code(e.code, e.message)}"
+            ) from None
         except Exception:
             # Disconnected, timed out, the sender refused (settings ops can fix): retried.
             await connection.close()

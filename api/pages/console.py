@@ -99,15 +99,25 @@ class SignInLimiter:
         now = time.monotonic()
         longest = 0.0
         for key in keys:
-            failures = self._failures[key]
+            failures = self._failures.get(key)
+            if failures is None:
+                continue
             while failures and now - failures[0] > self.window:
                 failures.popleft()
+            if not failures:
+                del self._failures[key]  # only keys with recent attempts are kept
+                continue
             if len(failures) >= self.most:
                 longest = max(longest, self.window - (now - failures[0]))
         return int(longest) + 1 if longest else 0
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
+        if len(self._failures) > 10_000:  # many keys (made-up addresses): forget stale ones
+            for stale in [
+                k for k, f in self._failures.items() if not f or now - f[-1] > self.window
+            ]:
+                del self._failures[stale]
         for key in keys:
             self._failures[key].append(now)
 

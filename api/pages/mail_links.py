@@ -134,8 +134,12 @@ async def send_personal_links(request: Request, email: str) -> None:
     try:
         directory = await gateway.contacts.directory()
         participations = await directory.participations(email)
-    except Exception:  # noqa: BLE001 - logged; the person may ask again
-        log.exception("personal links: the contact directory could not be read")
+    except Exception as e:  # noqa: BLE001 - logged; the person may ask again
+        # The kind of error only: the database's message would quote the address asked for.
+        log.warning(
+            "personal links: the contact directory could not be read",
+            extra={"error": type(e).__name__},
+        )
         return
     for project_id, participant_id in participations:
         try:
@@ -199,17 +203,22 @@ async def send_console_link(request: Request) -> Response:
     _, email, refused = await _asked(request, "coordinator_email")
     if refused is not None:
         return refused
+    _in_background(request, send_console_link_to(request, email, _t(request)))
+    return _render(request, "link_requested.html", _t(request), console=True)
+
+
+async def send_console_link_to(request: Request, email: str, t: Texts) -> None:
+    """After the answer, like the personal links: the answer's timing says nothing."""
     settings: Settings = request.app.state.settings
     organisation = settings.coordinator_emails.get(email.casefold())
-    if organisation is not None:
-        token = _console_links(settings).dumps({"o": organisation, "n": uuid.uuid4().hex})
-        link = f"{settings.api_url.rstrip('/')}/connexion/lien-console/{token}"
-        t = _t(request)
-        letter = sign_in_letter(t, organisation, link, CONSOLE_LINK_MINUTES)
-        sender = Sender(settings.mail_from, settings.api_url)
-        message = message_of(letter, t, email, "", f"console-link/{uuid.uuid4().hex}", sender)
-        _in_background(request, _send(_mailer(request), message, email, "console"))
-    return _render(request, "link_requested.html", _t(request), console=True)
+    if organisation is None:
+        return
+    token = _console_links(settings).dumps({"o": organisation, "n": uuid.uuid4().hex})
+    link = f"{settings.api_url.rstrip('/')}/connexion/lien-console/{token}"
+    letter = sign_in_letter(t, organisation, link, CONSOLE_LINK_MINUTES)
+    sender = Sender(settings.mail_from, settings.api_url)
+    message = message_of(letter, t, email, "", f"console-link/{uuid.uuid4().hex}", sender)
+    await _send(_mailer(request), message, email, "console")
 
 
 def _console_claims(request: Request, token: str) -> dict[str, str] | None:

@@ -89,6 +89,23 @@ MESSAGES = {
     "project_cancelled": N_("the cancellation"),
 }
 UNKNOWN_MESSAGE = N_("a message")
+# Why a message was not delivered, as notifications.py and smtp.py record it (English, in the
+# history), by its words before the codes.
+DELIVERY_ERRORS = {
+    "the mail server refused the address": N_("the mail server refused the address"),
+    "the mail server refused the message": N_("the mail server refused the message"),
+    "gave up after": N_("no answer from the mail server for a day"),
+}
+
+
+def delivery_error(t: Texts, error: str) -> str:
+    for words_recorded, message in DELIVERY_ERRORS.items():
+        if error.startswith(words_recorded):
+            rest = error[len(words_recorded) :].lstrip(" :")
+            codes = rest if words_recorded != "gave up after" else ""
+            return t.gettext(message) + (f" ({codes})" if codes else "")
+    return error
+
 
 # A refusal's message, by its stable code, in the reader's language.
 REFUSALS = {

@@ -291,3 +291,25 @@ def test_a_page_carries_no_one_s_own_settings_events():
     page = page_data(project.state, project.events, "p1")
     assert "participant_updated" not in [e.type for e in page.events]
     assert "America/Cayenne" not in page.model_dump_json()
+
+
+def test_a_phase_closed_after_its_deadline_withdraws_no_calendar_entry():
+    """A late plan closes co-design after its deadline: nothing "closed early" to tell."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain import events as ev
+    from domain.models import Phase
+    from domain.notices import notice_for
+    from domain.state import ProjectState
+
+    deadline = datetime(2026, 12, 12, 17, tzinfo=UTC)
+
+    def closed(at: datetime) -> ev.Event:
+        data = ev.PhaseClosed(
+            phase=Phase.co_design, round=1, cause="plan_submitted", deadline=deadline
+        )
+        return ev.Event(seq=9, at=at, actor="fac", data=data)
+
+    assert notice_for(ProjectState(), closed(deadline + timedelta(days=1))) is None
+    early = notice_for(ProjectState(), closed(deadline - timedelta(days=1)))
+    assert early is not None and early.kind == "phase_closed"

@@ -10,7 +10,8 @@ from email import message_from_bytes, policy
 import pytest
 from icalendar import Calendar
 
-from activities.mail.compose import Sender, compose
+from activities.mail.compose import Sender, compose, wire_bytes
+from activities.mail.smtp import reply_code
 from activities.notifications import Notification, Recipient
 from api.pages.i18n import catalog
 from domain.models import Language, Role
@@ -82,8 +83,10 @@ def message(kind: str, language: str):
     built = compose(
         notification, recipient, "zoe@example.org", f"Zoé\r\nBcc: x@y {HOSTILE}", link, SENDER
     )
-    # As the receiver reads it: through the wire format.
-    return message_from_bytes(built.as_bytes(), policy=policy.default)
+    # As the receiver reads it: the bytes sent, parsed.
+    raw = wire_bytes(built)
+    assert b"Bcc:" not in raw.split(b"\r\n\r\n")[0].replace(b"\r\n ", b" ").split(b"Subject:")[0]
+    return message_from_bytes(raw, policy=policy.default)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -140,3 +143,9 @@ def test_dates_are_in_the_readers_time_zone():
     # 17:00 UTC is noon in Montréal.
     assert "samedi 12 décembre 2026 à 12 h" in text
     assert "avant le samedi 12 décembre" in str(message("phase_opened", "fr")["Subject"])
+
+
+def test_what_a_mail_server_said_is_kept_as_codes_only():
+    """A refusal is recorded in the history: the server's words may name the person."""
+    assert reply_code(550, "5.1.1 user camille.martin unknown") == "550 5.1.1"
+    assert reply_code(451, "try later, camille") == "451"

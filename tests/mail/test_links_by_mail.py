@@ -94,3 +94,17 @@ async def test_a_resent_link_is_emailed_and_the_old_one_stops_working(mailing: M
     assert new != old
     assert (await open_link(mailing.http, new)).status_code == 200
     assert (await open_link(mailing.http, old)).status_code == 403
+
+
+async def test_the_mail_page_is_for_this_machine_only(mailing: Mailing):
+    await ApiProject.launch(mailing.http, everyone_with_an_address())
+    await mailing.wait_for(lambda ms: len(ms) >= 12)
+    page = await mailing.http.get("/courrier")
+    assert page.status_code == 200 and "Vous êtes invité·e" in page.text
+    name = re.search(r'href="/courrier/([^"]+)"', page.text).group(1)
+    shown = await mailing.http.get(f"/courrier/{name}/html")
+    assert "sandbox" in shown.headers["content-security-policy"]
+    # The same loopback connection under another name: a proxy, a tunnel, a rebinding page.
+    for path in ("/courrier", f"/courrier/{name}", f"/courrier/{name}/html"):
+        response = await mailing.http.get(path, headers={"Host": "alliance.example.org"})
+        assert response.status_code == 404 and "Vous êtes invité·e" not in response.text
