@@ -46,6 +46,15 @@ class Recipient(BaseModel):
     address: Address | None = Field(default=None, exclude=True)
 
 
+class DigestItem(BaseModel):
+    """One piece of news kept for a digest: what a notification of its own would have said."""
+
+    kind: str
+    event_seq: int
+    at: datetime
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
 class Notification(BaseModel):
     # Idempotency key derived from the event that caused it: a retried activity (or a replayed
     # workflow) sends nothing twice.
@@ -58,6 +67,8 @@ class Notification(BaseModel):
     at: datetime | None = None
     recipients: list[Recipient]
     facts: dict[str, str] = Field(default_factory=dict)
+    # A digest ("digest" kind): the news it gathers, oldest first.
+    items: list[DigestItem] = Field(default_factory=list)
 
 
 class NotificationBatch(BaseModel):

@@ -47,6 +47,7 @@ from domain.models import (
     ContributionKind,
     DecisionRule,
     Language,
+    NotificationPreference,
     OrganisationKind,
     Phase,
     Role,
@@ -281,6 +282,8 @@ class ContactFields(Model):
     webhook_url: ClearableWebhookUrl | None = None
     language: Language | None = None
     time_zone: TimeZone | None = None
+    notifications: NotificationPreference | None = None
+    digest_hour: int | None = Field(default=None, ge=0, le=23)
 
 
 class UpdateMyContact(Command, ContactFields):

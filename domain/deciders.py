@@ -287,7 +287,9 @@ def update_contact(
     given = c.model_dump(exclude={"actor"}, exclude_none=True, mode="json")
     if not given:
         raise Rejected(
-            "nothing_to_change", "say which of email, webhook_url, language or time_zone to change"
+            "nothing_to_change",
+            "say which of email, webhook_url, language, time_zone, notifications or digest_hour "
+            "to change",
         )
     current = actor.model_dump(mode="json")
     changes = {k: (v or None) for k, v in given.items() if (v or None) != current.get(k)}

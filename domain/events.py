@@ -55,7 +55,7 @@ class ParticipantUpdated(EventData):
 
     type: Literal["participant_updated"] = "participant_updated"
     participant_id: str
-    changes: dict[str, str | None]
+    changes: dict[str, str | int | None]
 
 
 class ParticipantErased(EventData):

@@ -42,6 +42,15 @@ class Language(StrEnum):
     en = "en"
 
 
+class NotificationPreference(StrEnum):
+    """How much e-mail a participant wants: every message, one digest a day per project (its
+    own deadlines and what concerns it alone still at once), or the essentials only."""
+
+    every = "every"
+    digest = "digest"
+    essentials = "essentials"
+
+
 class Phase(StrEnum):
     launched = "launched"
     diagnosis = "diagnosis"
@@ -105,6 +114,9 @@ class Participant(Record):
     webhook_url: str | None = None
     # A personal token signs {project, participant, role, version}; bumping it revokes the old one.
     token_version: int = 1
+    notifications: NotificationPreference = NotificationPreference.every
+    # The local hour (in time_zone) of the daily digest.
+    digest_hour: int = 8
     active: bool = True
 
     @model_validator(mode="before")

@@ -8,10 +8,12 @@ language by the activity that delivers it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import events as ev
 from domain import rules
-from domain.models import Role
+from domain.models import NotificationPreference, Role
 from domain.state import ProjectState
 
 # Phase closings that come before the deadline: the calendar entry still open is withdrawn.
@@ -106,3 +108,78 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 facts |= {"phase": phase.value, "round": str(round_ or state.round)}
             return Notice(kind, everyone, facts)
     return None
+
+
+# What reaches someone who chose the essentials only: being invited or removed, their link,
+# their own reminders, decisions and the project's end.
+ESSENTIALS = frozenset(
+    {
+        "project_launched",
+        "participant_invited",
+        "link_resent",
+        "participant_removed",
+        "reminder_sent",
+        "decision_reached",
+        "report_published",
+        "project_closed",
+        "project_cancelled",
+    }
+)
+# What reaches a digest reader at once all the same: their own reminders, what concerns them
+# alone (their invitation, link, removal), and the project's end (no digest comes after it).
+AT_ONCE_FOR_DIGESTS = frozenset(
+    {
+        "project_launched",
+        "participant_invited",
+        "link_resent",
+        "participant_removed",
+        "reminder_sent",
+        "report_published",
+        "project_closed",
+        "project_cancelled",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Routing:
+    now: list[str]
+    digest: list[str]
+
+
+def routing(state: ProjectState, notice: Notice) -> Routing:
+    """Who of a notice's recipients is told at once, who in their next digest; those who
+    chose the essentials only are left out of the rest (their page has it all)."""
+    now: list[str] = []
+    digest: list[str] = []
+    alone = len(notice.recipients) == 1
+    for pid in notice.recipients:
+        who = state.participants.get(pid)
+        preference = who.notifications if who else NotificationPreference.every
+        if preference == NotificationPreference.essentials:
+            if notice.kind in ESSENTIALS or alone:
+                now.append(pid)
+        elif preference == NotificationPreference.digest:
+            if notice.kind in AT_ONCE_FOR_DIGESTS or alone:
+                now.append(pid)
+            else:
+                digest.append(pid)
+        else:
+            now.append(pid)
+    return Routing(now, digest)
+
+
+def next_digest(after: datetime, hour: int, time_zone: str) -> datetime:
+    """The first moment at `hour` o'clock, in that time zone, after `after`."""
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("Europe/Paris")
+    local = after.astimezone(zone)
+    day = local.date()
+    for _ in range(3):
+        moment = datetime.combine(day, time(hour), tzinfo=zone)
+        if moment > local:
+            return moment.astimezone(UTC)
+        day += timedelta(days=1)
+    raise AssertionError("a digest hour is always within two days")

@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import (
+        DigestItem,
         Delivery,
         Notification,
         NotificationActivities,
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.actions import ACTIONS, action_for
     from domain.models import Outcome, Participant, Phase, ProjectSpec
-    from domain.notices import notice_for
+    from domain.notices import next_digest, notice_for, routing
     from domain.project import Alarm, Project, Rejected
     from domain.state import redacted_event
     from domain.views import (
@@ -79,6 +80,9 @@ class CarriedState(BaseModel):
     events: list[ev.Event]
     recent_updates: list[RecentUpdate] = Field(default_factory=list)
     notified_through: int = 0
+    # News waiting for each digest reader, and when their digest goes.
+    digests: dict[str, list[DigestItem]] = Field(default_factory=dict)
+    digest_due: dict[str, datetime] = Field(default_factory=dict)
 
 
 class ProjectInput(BaseModel):
@@ -140,9 +144,13 @@ class ProjectWorkflow:
                 launched_at = min(input.launched_at, launched_at)  # never in the future
             self.project = Project.launch(input.spec, launched_at)
             self._notified_through = 0
+            self._digests: dict[str, list[DigestItem]] = {}
+            self._digest_due: dict[str, datetime] = {}
         else:
             self.project = Project(input.carried.events)
             self._notified_through = input.carried.notified_through
+            self._digests = dict(input.carried.digests)
+            self._digest_due = dict(input.carried.digest_due)
             for recent in input.carried.recent_updates:
                 self._recent[recent.key] = recent
         # Bumped when the main loop must look again: a new deadline, a phase change, news.
@@ -180,9 +188,10 @@ class ProjectWorkflow:
             if self._continue_as_new_due():
                 self._set_timer(None)
                 await self._continue_as_new()
-            alarm = self.project.next_alarm()
+            alarm = self._next_alarm()
             if alarm is not None and alarm.at <= workflow.now():
                 self._recorded(self.project.on_time(workflow.now()))
+                self._send_due_digests()
                 continue
             self._set_timer(alarm)
             seen = self._wake
@@ -197,6 +206,9 @@ class ProjectWorkflow:
             if self._timer is not None and self._timer.done():
                 self._timer, self._timer_at = None, None
                 self._recorded(self.project.on_time(workflow.now()))
+                self._send_due_digests()
+        # No digest comes after the end: what waited goes now.
+        self._send_due_digests(everything=True)
         # Outside Temporal, whose visibility forgets closed projects: the retention of people's
         # details counts from this date.
         await workflow.execute_activity_method(
@@ -216,6 +228,16 @@ class ProjectWorkflow:
             outcome=state.outcome,
             last_seq=state.last_seq,
         )
+
+    def _next_alarm(self) -> Alarm | None:
+        """The project's next alarm or the next digest, whichever comes first: one timer, and
+        none for digests while no news waits for one."""
+        alarm = self.project.next_alarm()
+        if self._digest_due:
+            due = min(self._digest_due.values())
+            if alarm is None or due < alarm.at:
+                return Alarm(due, "digest")
+        return alarm
 
     def _set_timer(self, alarm: Alarm | None) -> None:
         """One durable timer for the next alarm, kept while its moment stays the same (a
@@ -246,7 +268,14 @@ class ProjectWorkflow:
             self._notified_through = event.seq
             if notice is None or not notice.recipients:
                 continue
-            recipients = [self._recipient(pid) for pid in notice.recipients]
+            route = routing(state, notice)
+            for pid in route.digest:
+                self._keep_for_digest(pid, DigestItem(
+                    kind=notice.kind, event_seq=event.seq, at=event.at, facts=notice.facts
+                ))  # fmt: skip
+            if not route.now:
+                continue
+            recipients = [self._recipient(pid) for pid in route.now]
             notification = Notification(
                 key=f"{workflow.info().workflow_id}/{event.seq}/{notice.kind}",
                 project_id=state.spec.id if state.spec else "",
@@ -258,9 +287,46 @@ class ProjectWorkflow:
                 facts=notice.facts,
             )
             batch.append(notification)
+        self._send(batch)
+
+    def _send(self, batch: list[Notification]) -> None:
         if batch:
             self._notifications_in_flight += 1
             asyncio.create_task(self._notify_all(NotificationBatch(notifications=batch)))
+
+    def _keep_for_digest(self, participant_id: str, item: DigestItem) -> None:
+        self._digests.setdefault(participant_id, []).append(item)
+        if participant_id not in self._digest_due:
+            p = self.project.state.participants[participant_id]
+            self._digest_due[participant_id] = next_digest(item.at, p.digest_hour, p.time_zone)
+            self._wake += 1  # a new moment for the timer
+
+    def _send_due_digests(self, everything: bool = False) -> None:
+        """One e-mail per reader whose digest hour came, with all the news kept for it."""
+        now = workflow.now()
+        state = self.project.state
+        batch: list[Notification] = []
+        for pid, due in sorted(self._digest_due.items()):
+            if due > now and not everything:
+                continue
+            items = self._digests.pop(pid, [])
+            del self._digest_due[pid]
+            who = state.participants.get(pid)
+            if not items or who is None or not who.active:
+                continue
+            batch.append(
+                Notification(
+                    key=f"{workflow.info().workflow_id}/digest/{pid}/{due.isoformat()}",
+                    project_id=state.spec.id if state.spec else "",
+                    project_title=state.spec.title if state.spec else "",
+                    kind="digest",
+                    event_seq=items[-1].event_seq,
+                    at=due,
+                    recipients=[self._recipient(pid)],
+                    items=items,
+                )
+            )
+        self._send(batch)
 
     def _position_after(self, seq: int) -> int:
         events = self.project.events
@@ -358,6 +424,8 @@ class ProjectWorkflow:
             events=self.project.events,
             recent_updates=list(self._recent.values()),
             notified_through=self._notified_through,
+            digests=self._digests,
+            digest_due=self._digest_due,
         )
         workflow.continue_as_new(
             ProjectInput(

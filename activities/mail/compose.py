@@ -79,6 +79,8 @@ class Letter:
     quote: str = ""
     button: tuple[str, str] | None = None  # (label, address)
     answers: list[tuple[str, str, str]] = field(default_factory=list)  # (label, hint, address)
+    # A digest's news: (title, what it says), oldest first.
+    items: list[tuple[str, str]] = field(default_factory=list)
     calendar: str | None = None  # REQUEST or CANCEL
     calendar_title: str = ""
     deadline: datetime | None = None
@@ -158,6 +160,8 @@ def letter_for(
     deadline = _when(facts.get("deadline", ""))
     day = t.day(deadline)
     kind = notification.kind
+    if kind == "digest":
+        return _digest(notification, recipient, link, t, why, page)
     match kind:
         case "project_launched" | "participant_invited":
             paragraphs = [
@@ -435,6 +439,43 @@ def letter_for(
         [_("There is news of the project on your page.")],
         why,
         button=page,
+    )
+
+
+def _digest(
+    notification: Notification,
+    recipient: Recipient,
+    link: str | None,
+    t: Texts,
+    why: str,
+    page: tuple[str, str] | None,
+) -> Letter:
+    """Everything since the last digest, each piece as its own message would have said it
+    (without its calendar entry: a digest reader chose fewer messages)."""
+    _ = t.gettext
+    tag = f"[{one_line(notification.project_title)}] "
+    items = []
+    for item in notification.items:
+        single = notification.model_copy(
+            update={"kind": item.kind, "event_seq": item.event_seq, "at": item.at,
+                    "facts": item.facts, "items": []}  # fmt: skip
+        )
+        letter = letter_for(single, recipient, link, t)
+        title = letter.subject.removeprefix(tag)
+        text = " ".join(p for p in letter.paragraphs[:1] if p)
+        if letter.quote:
+            text += f" « {letter.quote} »" if t.language == "fr" else f" “{letter.quote}”"
+        items.append((title, text))
+    return Letter(
+        _("{tag} Your daily digest: {n} pieces of news", tag=tag.strip(), n=len(items))
+        if len(items) != 1
+        else _("{tag} Your daily digest: 1 piece of news", tag=tag.strip()),
+        [
+            _("What happened in the project since your last digest. You chose one message a day; your own reminders still come at once.")
+        ],
+        why,
+        button=page,
+        items=items,
     )
 
 
