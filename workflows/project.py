@@ -20,8 +20,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import (
-        DigestItem,
         Delivery,
+        DigestItem,
         Notification,
         NotificationActivities,
         NotificationBatch,
@@ -165,6 +165,8 @@ class ProjectWorkflow:
         # One durable timer for the next alarm, kept while its moment holds.
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
+        self._digest_timer: asyncio.Task[None] | None = None
+        self._digest_timer_at: datetime | None = None
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -188,24 +190,30 @@ class ProjectWorkflow:
             if self._continue_as_new_due():
                 self._set_timer(None)
                 await self._continue_as_new()
-            alarm = self._next_alarm()
+            alarm = self.project.next_alarm()
             if alarm is not None and alarm.at <= workflow.now():
                 self._recorded(self.project.on_time(workflow.now()))
+                continue
+            if self._digest_due and min(self._digest_due.values()) <= workflow.now():
                 self._send_due_digests()
                 continue
             self._set_timer(alarm)
+            self._set_digest_timer()
             seen = self._wake
             await workflow.wait_condition(
                 lambda seen=seen: (
                     self._wake != seen
                     or self._ops_view_stale
                     or (self._timer is not None and self._timer.done())
+                    or (self._digest_timer is not None and self._digest_timer.done())
                     or self._continue_as_new_due()
                 )
             )
             if self._timer is not None and self._timer.done():
                 self._timer, self._timer_at = None, None
                 self._recorded(self.project.on_time(workflow.now()))
+            if self._digest_timer is not None and self._digest_timer.done():
+                self._digest_timer, self._digest_timer_at = None, None
                 self._send_due_digests()
         # No digest comes after the end: what waited goes now.
         self._send_due_digests(everything=True)
@@ -229,15 +237,20 @@ class ProjectWorkflow:
             last_seq=state.last_seq,
         )
 
-    def _next_alarm(self) -> Alarm | None:
-        """The project's next alarm or the next digest, whichever comes first: one timer, and
-        none for digests while no news waits for one."""
-        alarm = self.project.next_alarm()
-        if self._digest_due:
-            due = min(self._digest_due.values())
-            if alarm is None or due < alarm.at:
-                return Alarm(due, "digest")
-        return alarm
+    def _set_digest_timer(self) -> None:
+        """A timer of its own for the next digest, beside the project's (which it never moves):
+        none while no news waits for a digest, one per digest hour with news."""
+        at = min(self._digest_due.values()) if self._digest_due else None
+        if at == self._digest_timer_at and (
+            self._digest_timer is None or not self._digest_timer.done()
+        ):
+            return
+        if self._digest_timer is not None:
+            self._digest_timer.cancel()
+        self._digest_timer, self._digest_timer_at = None, at
+        if at is not None:
+            delay = (at - workflow.now()).total_seconds()
+            self._digest_timer = asyncio.create_task(workflow.sleep(delay, summary="digest"))
 
     def _set_timer(self, alarm: Alarm | None) -> None:
         """One durable timer for the next alarm, kept while its moment stays the same (a

@@ -45,8 +45,12 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+_BREAKS = re.compile(r"[ \t\r\n\f\v\u2028\u2029]+")
+
+
 def one_line(text: str) -> str:
-    return " ".join(clean(text).split())
+    # Line breaks and runs of spaces become one space; no-break spaces (« : ») stay.
+    return _BREAKS.sub(" ", clean(text)).strip()
 
 
 @dataclass(frozen=True)
@@ -457,8 +461,13 @@ def _digest(
     items = []
     for item in notification.items:
         single = notification.model_copy(
-            update={"kind": item.kind, "event_seq": item.event_seq, "at": item.at,
-                    "facts": item.facts, "items": []}  # fmt: skip
+            update={
+                "kind": item.kind,
+                "event_seq": item.event_seq,
+                "at": item.at,
+                "facts": item.facts,
+                "items": [],
+            }  # fmt: skip
         )
         letter = letter_for(single, recipient, link, t)
         title = letter.subject.removeprefix(tag)
@@ -471,7 +480,9 @@ def _digest(
         if len(items) != 1
         else _("{tag} Your daily digest: 1 piece of news", tag=tag.strip()),
         [
-            _("What happened in the project since your last digest. You chose one message a day; your own reminders still come at once.")
+            _(
+                "What happened in the project since your last digest. You chose one message a day; your own reminders still come at once."
+            )
         ],
         why,
         button=page,

@@ -33,7 +33,8 @@ def to(message: EmailMessage) -> str:
 
 
 def of_kind(messages: list[EmailMessage], subject_part: str) -> dict[str, EmailMessage]:
-    return {to(m): m for m in messages if subject_part in str(m["Subject"])}
+    # French subjects keep their no-break spaces (« Décision : »); written here as spaces.
+    return {to(m): m for m in messages if subject_part in str(m["Subject"]).replace("\u202f", " ")}
 
 
 def text_of(message: EmailMessage) -> str:
@@ -122,7 +123,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     assert len(of_kind(messages, "Le plan est soumis")) == 5
     asked = of_kind(messages, "Décision : ")
     assert asked["p2"]["Subject"].startswith(
-        "[Jardins partagés] Décision : votre réponse est attendue avant le "
+        "[Jardins partagés] Décision\u202f: votre réponse est attendue avant le "
     )
     assert "ouverte jusqu’au" in asked["coord"]["Subject"]  # the coordinator does not vote
     answer_links = [link for link in links_in(asked["p2"]) if "?answer=" in link]
