@@ -18,6 +18,7 @@ from domain.models import (
     DecisionRule,
     IndicatorResult,
     Language,
+    NotificationPreference,
     OrganisationKind,
     Outcome,
     Participant,
@@ -44,6 +45,9 @@ class ParticipantPublic(BaseModel):
     language: Language
     active: bool
     token_version: int
+    # How much e-mail they chose: the facilitator sees it.
+    notifications: NotificationPreference = NotificationPreference.every
+    digest_hour: int = 8
 
 
 class ProjectView(BaseModel):

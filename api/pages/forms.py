@@ -105,6 +105,8 @@ def _contact(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
         "webhook_url": _text(values, "webhook_url"),
         "language": _optional(values, "language"),
         "time_zone": _optional(values, "time_zone"),
+        "notifications": _optional(values, "notifications"),
+        "digest_hour": _optional(values, "digest_hour"),
     }
 
 

@@ -70,6 +70,20 @@ RULES = {
     "majority": N_("majority: adopted when consents are more than half of the answers"),
 }
 
+# How much e-mail a participant chose.
+PREFERENCES = {
+    "every": N_("Every message"),
+    "digest": N_("One digest a day"),
+    "essentials": N_("The essentials only"),
+}
+PREFERENCE_HINTS = {
+    "every": N_("Each piece of news as it happens, with the deadlines in your calendar."),
+    "digest": N_(
+        "One e-mail a day with everything new, at the hour you choose; your own reminders still come at once."
+    ),
+    "essentials": N_("Invitations, your own reminders, decisions and the end of the project."),
+}
+
 # A notification, by the event it told: for the list of messages not delivered.
 MESSAGES = {
     "project_launched": N_("the invitation"),
