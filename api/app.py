@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
-from api.pages import console, mail_links
+from api.pages import console, mail_links, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
 from api.routes import actions, health, participants, projects
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(console.router)
     if settings.notifications == "email":
         app.include_router(mail_links.router)
+        app.include_router(unsubscribe.router)
     if settings.mail_catcher and settings.notifications == "email":
         # The local run's mail catcher keeps messages in data_dir: this lists them.
         app.include_router(mail_pages.router)

@@ -123,7 +123,9 @@ class Contacts:
                     await directory.change(project_id, command.actor.participant_id, **changed)
                 settings = command.model_copy(update={"email": None, "webhook_url": None})
                 # Only contact details changed: the directory holds them, nothing to record.
-                has_settings = settings.language or settings.time_zone
+                has_settings = settings.model_dump(
+                    exclude={"actor", "email", "webhook_url"}, exclude_none=True
+                )
                 return Prepared(settings if has_settings else None, contact_changed=bool(changed))
         except EmailTaken as e:
             raise email_taken(e) from None

@@ -50,6 +50,24 @@ class TokenSigner:
             return None
 
 
+class UnsubscribeSigner:
+    """The one-click unsubscribe link of a participant's messages (RFC 8058): it names the
+    project and the participant, and only switches them to the essentials."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeSerializer(secret, salt="alliance-unsubscribe")
+
+    def sign(self, project_id: str, participant_id: str) -> str:
+        return self._serializer.dumps([project_id, participant_id])
+
+    def read(self, token: str) -> tuple[str, str] | None:
+        try:
+            project_id, participant_id = self._serializer.loads(token)
+            return str(project_id), str(participant_id)
+        except (BadSignature, ValueError, TypeError):
+            return None
+
+
 class Authenticator:
     def __init__(self, signer: TokenSigner, coordinators: dict[str, str], ops: list[str]) -> None:
         self.signer = signer

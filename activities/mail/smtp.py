@@ -15,7 +15,7 @@ import aiosmtplib
 
 from activities.mail.compose import Sender, compose, wire_bytes
 from activities.notifications import Notification, PermanentDeliveryError, Recipient
-from api.security import TokenSigner
+from api.security import TokenSigner, UnsubscribeSigner
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -108,10 +108,17 @@ class MailAdapter:
     """The notification adapter that sends e-mail. Recipients without an e-mail address in the
     contact directory get nothing (their page shows the news)."""
 
-    def __init__(self, server: SmtpServer, sender: Sender, signer: TokenSigner) -> None:
+    def __init__(
+        self,
+        server: SmtpServer,
+        sender: Sender,
+        signer: TokenSigner,
+        unsubscribe: UnsubscribeSigner | None = None,
+    ) -> None:
         self.server = server
         self.sender = sender
         self.signer = signer
+        self.unsubscribe = unsubscribe
 
     def link_for(self, notification: Notification, recipient: Recipient) -> str | None:
         if recipient.token_version is None or notification.kind in WITHOUT_LINK:
@@ -129,9 +136,14 @@ class MailAdapter:
         if address is None or not address.email:
             return None
         link = self.link_for(notification, recipient)
+        unsubscribe = None
+        if self.unsubscribe is not None and notification.kind not in WITHOUT_LINK:
+            token = self.unsubscribe.sign(notification.project_id, recipient.participant_id)
+            unsubscribe = f"{self.sender.public_url.rstrip('/')}/desabonnement/{token}"
         return compose(
-            notification, recipient, address.email, address.person_name, link, self.sender
-        )
+            notification, recipient, address.email, address.person_name, link, self.sender,
+            unsubscribe,
+        )  # fmt: skip
 
     async def deliver(self, notification: Notification, recipient: Recipient) -> None:
         message = self.message_for(notification, recipient)
@@ -206,8 +218,10 @@ def mail_adapter(settings: Settings) -> MailAdapter:
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         timeout=settings.smtp_timeout_seconds,
     )
+    secret = settings.token_secret.get_secret_value()
     return MailAdapter(
         server,
         Sender(settings.mail_from, settings.api_url),
-        TokenSigner(settings.token_secret.get_secret_value()),
+        TokenSigner(secret),
+        UnsubscribeSigner(secret),
     )

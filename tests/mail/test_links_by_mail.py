@@ -108,3 +108,51 @@ async def test_the_mail_page_is_for_this_machine_only(mailing: Mailing):
     for path in ("/courrier", f"/courrier/{name}", f"/courrier/{name}/html"):
         response = await mailing.http.get(path, headers={"Host": "alliance.example.org"})
         assert response.status_code == 404 and "Vous êtes invité·e" not in response.text
+
+
+async def test_one_click_unsubscribe_switches_to_the_essentials_and_a_get_changes_nothing(
+    mailing: Mailing,
+):
+    http = mailing.http
+    project = await ApiProject.launch(http, everyone_with_an_address())
+    messages = await mailing.wait_for(lambda ms: len(ms) >= 12)
+    invitation = of_kind(messages, "invité")["p1"]
+    # RFC 8058: the address, and the one-click POST the mail client may send.
+    assert invitation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    address = str(invitation["List-Unsubscribe"]).strip("<>")
+    assert address.startswith(f"{MAIL_SITE}/desabonnement/") and address in text_of(invitation)
+
+    before = await project.ok("GET", "/events?after=0&limit=1000", "coordinator-credential")
+    http.cookies.clear()
+    page = await http.get(address)
+    assert page.status_code == 200 and "Ne recevoir que l’essentiel" in page.text
+    after = await project.ok("GET", "/events?after=0&limit=1000", "coordinator-credential")
+    assert after["events"] == before["events"]  # a GET changes nothing
+
+    # The mail client's POST: no cookie, no CSRF token, the signed address alone.
+    done = await http.post(address, content=b"List-Unsubscribe=One-Click",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert done.status_code == 200 and "Désormais, vous ne recevez que l’essentiel" in done.text
+    events = (await project.ok("GET", "/events?after=0&limit=1000", "coordinator-credential"))[
+        "events"
+    ]
+    recorded = [e["data"] for e in events if e["data"]["type"] == "participant_updated"]
+    assert recorded == [
+        {
+            "type": "participant_updated",
+            "participant_id": "p1",
+            "changes": {"notifications": "essentials"},
+        }
+    ]
+    me = next(p for p in (await project.view())["participants"] if p["id"] == "p1")
+    assert me["notifications"] == "essentials"
+
+    # The diagnosis closes and co-design opens: not essential, so not to p1.
+    for pid in ("p1", "p2", "p3"):
+        await project.ok("POST", "/contributions", pid, {"kind": "need", "text": f"besoin {pid}"})
+    messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Co-conception")) >= 4)
+    assert "p1" not in of_kind(messages, "Co-conception") and "p2" in of_kind(
+        messages, "Co-conception"
+    )
+    forged = await http.post(address[:-3] + "xyz", content=b"List-Unsubscribe=One-Click")
+    assert forged.status_code == 404
