@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     mail_from: str = "Alliance <alliance@localhost>"
     # The local run starts its mail catcher when the SMTP host is this machine's loopback.
     mail_catcher: bool = True
+    # Webhooks: https to public addresses only; plain http to loopback when this says so (tests,
+    # a receiver on this machine).
+    webhooks_allow_loopback_http: bool = False
+    webhook_timeout_seconds: float = 10.0
     # Console sign-in by e-mailed link: {"<e-mail address>": "<organisation id>"} (JSON).
     coordinator_emails: dict[str, str] = Field(default_factory=dict)
 

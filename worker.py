@@ -45,6 +45,7 @@ from activities.notifications import (
 )
 from activities.reports import ReportActivities
 from activities.retention import RetentionActivities, RetentionRun
+from activities.webhooks import WebhookAdapter
 from directory.store import LazyDirectory
 from settings import Settings
 from workflows.project import ProjectWorkflow
@@ -87,7 +88,13 @@ def address_book(directory: LazyDirectory) -> Callable[[str], Awaitable[dict[str
     async def addresses(project_id: str) -> dict[str, Address]:
         contacts = await (await directory.get()).contacts(project_id)
         return {
-            pid: Address(email=c.email, webhook_url=c.webhook_url, person_name=c.person_name)
+            pid: Address(
+                email=c.email,
+                webhook_url=c.webhook_url,
+                person_name=c.person_name,
+                webhook_secret=c.webhook_secret,
+                webhook_disabled=c.webhook_disabled,
+            )
             for pid, c in contacts.items()
         }
 
@@ -121,14 +128,18 @@ class AllianceWorker(Worker):
     has stopped (a connection left to the garbage collector could be closed on a
     workflow's event loop, which cannot)."""
 
-    def __init__(self, directory: LazyDirectory, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, directory: LazyDirectory, webhooks: WebhookAdapter, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.directory = directory
+        self.webhooks = webhooks
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
             await super().__aexit__(*exc)
         finally:
+            await self.webhooks.close()
             await self.directory.close()
 
 
@@ -150,14 +161,24 @@ def build_worker(
 ) -> Worker:
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
     directory = LazyDirectory(settings.directory_address)
+
+    async def disable_webhook(project_id: str, participant_id: str) -> None:
+        await (await directory.get()).disable_webhook(project_id, participant_id)
+
+    webhooks = WebhookAdapter(
+        settings.webhooks_allow_loopback_http,
+        settings.webhook_timeout_seconds,
+        disable=disable_webhook,
+    )
     notifications = NotificationActivities(
-        notifier or default_notifier(settings), address_book(directory)
+        [notifier or default_notifier(settings), webhooks], address_book(directory)
     )
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir)
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
     return AllianceWorker(
         directory,
+        webhooks,
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],

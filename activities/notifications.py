@@ -11,7 +11,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
+from contextlib import AsyncExitStack, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +29,8 @@ class Address(BaseModel):
     email: str | None = None
     webhook_url: str | None = None
     person_name: str = ""
+    webhook_secret: str | None = None
+    webhook_disabled: bool = False
 
 
 class Recipient(BaseModel):
@@ -42,6 +44,9 @@ class Recipient(BaseModel):
     time_zone: str
     # Signs the personal link the message carries (absent before e-mail: no link).
     token_version: int | None = None
+    # False: not by e-mail this time (a digest reader's news, what the essentials leave out);
+    # their webhook, if any, still gets it.
+    by_email: bool = True
     # Filled by the activity from the directory, just before delivery; never in history.
     address: Address | None = Field(default=None, exclude=True)
 
@@ -113,6 +118,8 @@ class OutboxAdapter:
         return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
 
     async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        if not recipient.by_email:
+            return
         message_key = f"{notification.key}/{recipient.participant_id}"
         async with self._lock:
             sent = self._sent.get(notification.project_id)
@@ -178,11 +185,13 @@ def message_key(notification: Notification, recipient: Recipient) -> str:
 class NotificationActivities:
     def __init__(
         self,
-        adapter: NotificationAdapter,
+        adapter: NotificationAdapter | list[NotificationAdapter],
         addresses: AddressBook = _no_addresses,
         retry_for: timedelta = RETRY_FOR,
     ) -> None:
-        self.adapter = adapter
+        # The channels, e-mail (or the outbox) first; each message of each is tracked apart,
+        # so a retry resends only the channel that failed.
+        self.channels = adapter if isinstance(adapter, list) else [adapter]
         # participant id -> address, for one project: the contact directory's.
         self.addresses = addresses
         self.retry_for = retry_for
@@ -201,26 +210,32 @@ class NotificationActivities:
         for recipient in notification.recipients:
             recipient = recipient.model_copy(update={"address": book.get(recipient.participant_id)})
             pid = recipient.participant_id
-            key = message_key(notification, recipient)
-            if key in already:  # sent by an earlier attempt (its heartbeat says so)
-                result.delivered.append(pid)
-                continue
-            try:
-                await self.adapter.deliver(notification, recipient)
-            except PermanentDeliveryError as e:
-                result.failed[pid] = without_address(str(e), recipient)
-            except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
-                why = without_address(str(e) or type(e).__name__, recipient)
-                if give_up:
-                    result.failed[pid] = f"gave up after {self.retry_for}: {why}"
+            failed = False
+            for n, channel in enumerate(self.channels):
+                key = message_key(notification, recipient)
+                if n:
+                    key += f"/{getattr(channel, 'name', n)}"
+                if key in already:  # sent by an earlier attempt (its heartbeat says so)
+                    continue
+                try:
+                    await channel.deliver(notification, recipient)
+                except PermanentDeliveryError as e:
+                    result.failed[pid] = without_address(str(e), recipient)
+                    failed = True
+                except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
+                    why = without_address(str(e) or type(e).__name__, recipient)
+                    failed = True
+                    if give_up:
+                        result.failed[pid] = f"gave up after {self.retry_for}: {why}"
+                    else:
+                        transient.append(f"{notification.kind} to {pid}: {why}")
                 else:
-                    transient.append(f"{notification.kind} to {pid}: {why}")
-            else:
+                    sent.append(key)
+                # What was delivered so far: a retry (after a crash or a transient failure)
+                # skips it.
+                activity.heartbeat(sent)
+            if not failed:
                 result.delivered.append(pid)
-                sent.append(key)
-            # What was delivered so far: a retry (after a crash or a transient failure)
-            # skips it.
-            activity.heartbeat(sent)
         activity.logger.info(
             "notified",
             extra={
@@ -246,8 +261,10 @@ class NotificationActivities:
         transient: list[str] = []
         # One look-up per project and batch (a batch is one project's), at delivery time.
         books: dict[str, dict[str, Address]] = {}
-        batch_context = getattr(self.adapter, "batch", None)
-        async with batch_context() if batch_context else nullcontext():
+        async with AsyncExitStack() as stack:
+            for channel in self.channels:
+                batch_context = getattr(channel, "batch", None)
+                await stack.enter_async_context(batch_context() if batch_context else nullcontext())
             for notification in batch.notifications:
                 if notification.project_id not in books:
                     books[notification.project_id] = await self.addresses(notification.project_id)

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from activities.webhooks import new_secret, refused_address
 from api.errors import ApiError
 from directory.store import (
     ContactDetails,
@@ -67,6 +68,8 @@ class Prepared:
     command: cmd.Command | None
     written: bool = False
     contact_changed: bool = False
+    # A new webhook's signing secret, for the answer to show once.
+    webhook_secret: str | None = None
 
 
 class Contacts:
@@ -74,6 +77,7 @@ class Contacts:
 
     def __init__(self, settings: Settings) -> None:
         self._lazy = LazyDirectory(settings.directory_address)
+        self.allow_loopback_http = settings.webhooks_allow_loopback_http
 
     async def directory(self) -> Directory:
         return await self._lazy.get()
@@ -119,6 +123,21 @@ class Contacts:
                 current = await directory.contact(project_id, command.actor.participant_id)
                 mine = current.model_dump() if current else {}
                 changed = {k: v for k, v in changes.items() if mine.get(k) != v}
+                secret = None
+                if changed.get("webhook_url"):
+                    refused = await refused_address(
+                        changed["webhook_url"], self.allow_loopback_http
+                    )
+                    if refused:
+                        raise ApiError(
+                            422,
+                            "webhook_refused",
+                            f"this webhook address cannot be used: {refused}",
+                        )
+                    # A new address, a new secret: shown once, in this answer.
+                    secret = changed["webhook_secret"] = new_secret()
+                elif "webhook_url" in changed:
+                    changed["webhook_secret"] = None
                 if changed:
                     await directory.change(project_id, command.actor.participant_id, **changed)
                 settings = command.model_copy(update={"email": None, "webhook_url": None})
@@ -126,7 +145,11 @@ class Contacts:
                 has_settings = settings.model_dump(
                     exclude={"actor", "email", "webhook_url"}, exclude_none=True
                 )
-                return Prepared(settings if has_settings else None, contact_changed=bool(changed))
+                return Prepared(
+                    settings if has_settings else None,
+                    contact_changed=bool(changed),
+                    webhook_secret=secret,
+                )
         except EmailTaken as e:
             raise email_taken(e) from None
         except ParticipantExists as e:
@@ -204,6 +227,7 @@ def _joined(p: Participant, found: ContactDetails | None) -> Participant:
             "person_name": found.person_name,
             "email": found.email,
             "webhook_url": found.webhook_url,
+            "webhook_disabled": found.webhook_disabled,
         }
     )
 

@@ -264,8 +264,10 @@ class ProjectGateway:
     ) -> ActionResult:
         # The directory first: what the workflow records has no one's contact details.
         prepared = await self.contacts.before(project_id, command, update_id)
+        secret = {"webhook_secret": prepared.webhook_secret} if prepared.webhook_secret else {}
         if prepared.command is None:
-            return no_action_result(await self.view(project_id), prepared.contact_changed)
+            result = no_action_result(await self.view(project_id), prepared.contact_changed)
+            return result.model_copy(update=secret)
         try:
             async with self._slot(project_id):
                 result = await self._act(project_id, prepared.command, update_id, key)
@@ -274,7 +276,7 @@ class ProjectGateway:
                 await self.contacts.withdraw(project_id, update_id)  # refused: not a participant
             raise
         await self.contacts.after(project_id, prepared.command)
-        return result
+        return result.model_copy(update=secret)
 
     @asynccontextmanager
     async def _slot(self, project_id: str) -> AsyncIterator[None]:

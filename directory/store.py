@@ -37,6 +37,7 @@ class ContactDetails(BaseModel):
     phone: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    webhook_disabled: bool = False
     erased: bool = False
 
 
@@ -76,6 +77,7 @@ def _details(row: Contact) -> ContactDetails:
         phone=row.phone,
         webhook_url=row.webhook_url,
         webhook_secret=row.webhook_secret,
+        webhook_disabled=row.webhook_disabled_at is not None,
         erased=row.erased_at is not None,
     )
 
@@ -89,6 +91,7 @@ def _blanked(now: datetime) -> dict[str, Any]:
         "phone": None,
         "webhook_url": None,
         "webhook_secret": None,
+        "webhook_disabled_at": None,
         "erased_at": now,
         "updated_at": now,
     }
@@ -296,10 +299,19 @@ class Directory:
                 wanted = ContactDetails(participant_id=participant_id, email=changes["email"])
                 await self._check_emails(session, project_id, [wanted], besides=participant_id)
                 row.email_key = email_key(changes["email"])
+            if "webhook_url" in changes:
+                row.webhook_disabled_at = None  # a new address: deliveries start again
             for name, value in changes.items():
                 setattr(row, name, value if value is not None or name != "person_name" else "")
             row.updated_at = datetime.now(UTC)
             return _details(row)
+
+    async def disable_webhook(self, project_id: str, participant_id: str) -> None:
+        """The endpoint said 410 Gone: stop sending there until the participant sets one."""
+        async with self._writes.begin() as session:
+            row = await session.get(Contact, (project_id, participant_id))
+            if row is not None and row.webhook_disabled_at is None:
+                row.webhook_disabled_at = datetime.now(UTC)
 
     # -- reads -------------------------------------------------------------------------------
 

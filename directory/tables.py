@@ -34,6 +34,8 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    # The endpoint answered 410 Gone: deliveries stop until a new address is set.
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The write that made the row (a launch's or an invitation's key): retried, it finds it.
     write_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -112,6 +112,9 @@ class Participant(Record):
     time_zone: str = "Europe/Paris"
     email: str | None = None
     webhook_url: str | None = None
+    # Joined from the contact directory for the participant's own page: the webhook answered
+    # 410 Gone, so deliveries stopped (never recorded by the workflow).
+    webhook_disabled: bool = False
     # A personal token signs {project, participant, role, version}; bumping it revokes the old one.
     token_version: int = 1
     notifications: NotificationPreference = NotificationPreference.every

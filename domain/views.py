@@ -115,6 +115,9 @@ class ActionResult(BaseModel):
     # The action changed nothing (the same answer again): no event was recorded.
     unchanged: bool = False
     warnings: list[Warning] = Field(default_factory=list)
+    # A webhook address just set: its signing secret, shown this once. Added by the API from
+    # the contact directory, never by the workflow (nothing secret enters history).
+    webhook_secret: str | None = None
 
 
 def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: str) -> ActionResult:

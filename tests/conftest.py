@@ -255,6 +255,8 @@ async def mailing(dev_env, tmp_path: Path) -> AsyncIterator[Mailing]:
             api_url=MAIL_SITE,
             mail_from="Alliance <alliance@localhost>",
             coordinator_emails={"coordination@mda8.example": "mda-lyon8"},
+            # The tests' webhook receiver listens on loopback, in plain http.
+            webhooks_allow_loopback_http=True,
         )
         settings = api_settings(Harness(dev_env.client, settings, None))
         app = create_app(settings, client=dev_env.client)

@@ -286,9 +286,12 @@ class ProjectWorkflow:
                 self._keep_for_digest(pid, DigestItem(
                     kind=notice.kind, event_seq=event.seq, at=event.at, facts=notice.facts
                 ))  # fmt: skip
-            if not route.now:
-                continue
-            recipients = [self._recipient(pid) for pid in route.now]
+            # Those not told by e-mail now still are through their webhook, if they have one.
+            recipients = [self._recipient(pid) for pid in route.now] + [
+                self._recipient(pid).model_copy(update={"by_email": False})
+                for pid in notice.recipients
+                if pid not in route.now
+            ]
             notification = Notification(
                 key=f"{workflow.info().workflow_id}/{event.seq}/{notice.kind}",
                 project_id=state.spec.id if state.spec else "",

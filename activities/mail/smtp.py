@@ -133,7 +133,7 @@ class MailAdapter:
 
     def message_for(self, notification: Notification, recipient: Recipient) -> Message | None:
         address = recipient.address
-        if address is None or not address.email:
+        if address is None or not address.email or not recipient.by_email:
             return None
         link = self.link_for(notification, recipient)
         unsubscribe = None

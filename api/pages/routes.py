@@ -266,6 +266,7 @@ def _project(
     here: str | None = None,
     action_base: str | None = None,
     console: Any = None,
+    webhook_secret: str | None = None,
 ) -> HTMLResponse:
     data, t = visit.data, visit.t
     return _render(
@@ -290,6 +291,7 @@ def _project(
         received=received if received in forms.FORMS else None,
         csrf=visit.session.csrf,
         action_key=uuid.uuid4().hex,
+        webhook_secret=webhook_secret,
     )
 
 
@@ -366,6 +368,13 @@ async def perform_form(
             return _link_gone(request, visit.t)
         errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, e.code), e.code)
         return again(values={update: values}, errors=errors, status=e.status)
+    if result.webhook_secret:
+        # Shown this once, on this answer (never in a URL or a cookie); the page is read again
+        # so it shows the new address.
+        refreshed = await _checked_visit(request, project_id)
+        if isinstance(refreshed, Visit):
+            visit = refreshed
+        return again(done=update, webhook_secret=result.webhook_secret)
     done = _after(base, update, "fait")
     if update == "update_my_contact" and values.get("language") in LANGUAGES:
         # The browser follows the participant's new language.
