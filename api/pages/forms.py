@@ -198,6 +198,7 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
     "deadline_not_later": {"extend_deadline": "deadline"},
     "deadline_too_far": {"extend_deadline": "deadline"},
     "same_email": {"update_my_contact": "email", "invite_participant": "email"},
+    "webhook_refused": {"update_my_contact": "webhook_url"},
     "objection_unanswered": {"submit_plan": "summary"},
     "unknown_indicator": {"assess": "scores"},
 }

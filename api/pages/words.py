@@ -142,6 +142,9 @@ REFUSALS = {
     "already_exists": N_("Someone with this identifier already takes part in the project."),
     "phase_too_short": N_("A phase lasts at least an hour (0.05 day)."),
     "same_email": N_("Someone in the project already uses this e-mail address."),
+    "webhook_refused": N_(
+        "This webhook address cannot be used: it must start with https:// and lead to a public server."
+    ),
     "nothing_to_change": N_("Nothing to change: fill in at least one setting."),
     "unknown_indicator": N_("This indicator is not in the adopted plan."),
     "invalid_request": N_("Some of what you typed cannot be accepted: see below."),
