@@ -292,7 +292,12 @@ def update_contact(
             "to change",
         )
     current = actor.model_dump(mode="json")
-    changes = {k: (v or None) for k, v in given.items() if (v or None) != current.get(k)}
+    # An empty text clears a setting; 0 (a midnight digest) is a value.
+    changes = {
+        k: (None if v == "" else v)
+        for k, v in given.items()
+        if (None if v == "" else v) != current.get(k)
+    }
     if not changes:
         return []  # the same settings again: nothing changes
     return [ev.ParticipantUpdated(participant_id=actor.id, changes=changes)]

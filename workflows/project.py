@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import events as ev
     from domain.actions import ACTIONS, action_for
-    from domain.models import Outcome, Participant, Phase, ProjectSpec
+    from domain.models import NotificationPreference, Outcome, Participant, Phase, ProjectSpec
     from domain.notices import next_digest, notice_for, routing
     from domain.project import Alarm, Project, Rejected
     from domain.state import redacted_event
@@ -277,6 +277,8 @@ class ProjectWorkflow:
         state = self.project.state
         batch: list[Notification] = []
         for event in self.project.events[self._position_after(self._notified_through) :]:
+            if isinstance(event.data, ev.ParticipantUpdated):
+                self._replan_digest(event.data.participant_id)
             notice = notice_for(state, event)
             self._notified_through = event.seq
             if notice is None or not notice.recipients:
@@ -316,6 +318,23 @@ class ProjectWorkflow:
             p = self.project.state.participants[participant_id]
             self._digest_due[participant_id] = next_digest(item.at, p.digest_hour, p.time_zone)
             self._wake += 1  # a new moment for the timer
+
+    def _replan_digest(self, participant_id: str) -> None:
+        """A reader with news waiting changed their settings: the essentials drop it, every
+        message sends it now, a digest moves to the new hour or time zone."""
+        if participant_id not in self._digest_due:
+            return
+        p = self.project.state.participants[participant_id]
+        if p.notifications == NotificationPreference.essentials:
+            del self._digest_due[participant_id]
+            self._digests.pop(participant_id, None)
+        elif p.notifications == NotificationPreference.every:
+            self._digest_due[participant_id] = workflow.now()
+        else:
+            self._digest_due[participant_id] = next_digest(
+                workflow.now(), p.digest_hour, p.time_zone
+            )
+        self._wake += 1
 
     def _send_due_digests(self, everything: bool = False) -> None:
         """One e-mail per reader whose digest hour came, with all the news kept for it."""

@@ -108,7 +108,9 @@ UNKNOWN_MESSAGE = N_("a message")
 DELIVERY_ERRORS = {
     "the mail server refused the address": N_("the mail server refused the address"),
     "the mail server refused the message": N_("the mail server refused the message"),
-    "gave up after": N_("no answer from the mail server for a day"),
+    "gave up after": N_("not delivered after a day of tries"),
+    "webhook: answered": N_("their webhook answered"),
+    "webhook: the address was refused": N_("their webhook address was refused"),
 }
 
 

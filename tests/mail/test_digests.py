@@ -114,3 +114,33 @@ async def test_ten_digest_readers_cost_one_timer_per_digest_hour_with_news(timed
 async def timers(d: Driver) -> int:
     history = await d.handle.fetch_history()
     return sum(1 for e in history.events if e.HasField("timer_started_event_attributes"))
+
+
+async def test_a_digest_follows_a_change_of_mind(timed, tmp_path):
+    """Unsubscribing drops the news waiting for a digest; every message sends it at once;
+    a midnight digest is a choice like any other."""
+    env, h = timed
+    queue = "digest-changes"
+    spec = make_spec(3)
+    async with build_worker(
+        h.client,
+        h.settings.model_copy(update={"task_queue": queue}),
+        notifier=h.outbox,
+        workflow_failure_exception_types=[Exception],
+    ):
+        d = await Driver.start(h.client, spec, queue)
+        for pid in ("p1", "p2"):
+            await d.act(
+                cmd.UpdateMyContact(actor=actor(pid), notifications="digest", digest_hour=0)
+            )
+        await d.contribute_all(PARTNERS)  # news for both digests
+        await d.act(cmd.UpdateMyContact(actor=actor("p1"), notifications="essentials"))
+        await d.act(cmd.UpdateMyContact(actor=actor("p2"), notifications="every"))
+        await asyncio.sleep(1)
+        sent_now = [m["to"] for m in h.outbox.read(spec.id) if m["kind"] == "digest"]
+        assert sent_now == ["p2"]  # every message: what waited goes at once
+        await env.sleep(timedelta(days=2))
+        digests = [m["to"] for m in h.outbox.read(spec.id) if m["kind"] == "digest"]
+        assert digests == ["p2"]  # p1 chose the essentials: its news was dropped
+        view = await d.view()
+        assert {p.id: p.digest_hour for p in view.participants}["p1"] == 0

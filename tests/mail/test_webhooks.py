@@ -105,17 +105,30 @@ async def test_signed_events_reach_the_partners_tool_once_each(mailing: Mailing,
     attempts = Counter(h["webhook-id"] for h, _, _ in receiver.requests)
     assert sorted(attempts.values()) == [1, 1, 1, 1, 3]
 
-    # 410 Gone: no more deliveries there, and p1's page says so.
-    receiver.answers = [410]
-    await project.ok("PUT", "/answer", "p2", {"kind": "consent"})  # no event for p1's tool yet
+    # A 404: a permanent failure, recorded for p1 (the e-mail went out all the same).
+    receiver.answers = [404]
+    await project.ok("PUT", "/answer", "p2", {"kind": "consent"})  # no event for p1's tool
     await project.ok(
         "POST", "/deadline", "fac", {"deadline": "2031-01-01T00:00:00Z", "reason": "Vacances"}
     )
     await receiver.wait_for(8)
+    for _ in range(50):
+        events = (await project.ok("GET", "/events?after=0&limit=1000", "coordinator-credential"))[
+            "events"
+        ]
+        failed = [e["data"] for e in events if e["data"]["type"] == "notification_failed"]
+        if failed:
+            break
+        await asyncio.sleep(0.1)
+    assert [(f["recipients"], f["error"]) for f in failed] == [(["p1"], "webhook: answered 404")]
+
+    # 410 Gone: no more deliveries there, and p1's page says so.
+    receiver.answers = [410]
     await project.ok("PUT", "/answer", "p1", {"kind": "consent"})
-    await project.ok("PUT", "/answer", "p3", {"kind": "consent"})  # the decision: more events
+    await project.ok("PUT", "/answer", "p3", {"kind": "consent"})  # the decision: 3 events
+    await receiver.wait_for(9)
     await asyncio.sleep(3)
-    assert len(receiver.requests) == 8
+    assert [status for _, _, status in receiver.requests][8:] == [410]  # and nothing after
     page = await open_link(mailing.http, f"http://localhost/p/{project.tokens['p1']}")
     assert "Votre webhook a répondu qu’il n’existe plus" in page.text
 
