@@ -187,7 +187,9 @@ class ProjectWorkflow:
                 self._set_timer(None)
                 await self._publish_report()
                 continue
-            if self._continue_as_new_due():
+            # Not while notifications are in flight (a mail server down may keep them for a
+            # day): the project goes on meanwhile, its deadlines with it.
+            if self._continue_as_new_due() and self._notifications_in_flight == 0:
                 self._set_timer(None)
                 await self._continue_as_new()
             alarm = self.project.next_alarm()
@@ -206,7 +208,7 @@ class ProjectWorkflow:
                     or self._ops_view_stale
                     or (self._timer is not None and self._timer.done())
                     or (self._digest_timer is not None and self._digest_timer.done())
-                    or self._continue_as_new_due()
+                    or (self._continue_as_new_due() and self._notifications_in_flight == 0)
                 )
             )
             if self._timer is not None and self._timer.done():

@@ -129,3 +129,33 @@ async def test_a_refusal_quoting_the_address_records_no_address(timed):
     decoded = await CONVERTER.payload_codec.decode(payloads)
     readable = b"".join(p.data for p in decoded).decode("utf-8", "replace")
     assert "no such user" in readable and "example.org" not in readable.lower()
+
+
+class MailServerDown(OutboxAdapter):
+    """Nobody can be reached: every batch keeps retrying (for up to a day)."""
+
+    async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+        raise ConnectionError("mail server not answering")
+
+
+async def test_deadlines_go_on_while_mail_waits_even_when_the_run_should_continue_as_new(timed):
+    """Continue-as-new waits for notifications in flight; the project must not wait with it."""
+    from domain import commands as cmd
+    from domain.models import PhaseSettings
+    from tests.helpers import actor, short_process
+
+    env, h = timed
+    spec = make_spec(3, short_process(diagnosis=PhaseSettings(duration=timedelta(hours=12))))
+    async with build_worker(
+        h.client,
+        h.settings,
+        notifier=MailServerDown(h.settings.outbox_dir),
+        task_queue="mail-down-long",
+        workflow_failure_exception_types=[Exception],
+    ):
+        d = await Driver.start(h.client, spec, "mail-down-long", continue_as_new_after_events=20)
+        for n in range(6):  # enough history for a continue-as-new to be due
+            await d.act(cmd.AddContribution(actor=actor("p1"), kind="need", text=f"besoin {n}"))
+        await env.sleep(timedelta(hours=13))  # past the diagnosis deadline, mail still down
+        view = await d.view()
+    assert view.phase == "co_design"  # the deadline closed the diagnosis all the same
