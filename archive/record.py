@@ -1,0 +1,148 @@
+"""A project's record, as the files of its archive: the events (JSON Lines), the final state,
+the report (Markdown and a printable HTML page), the decision register (CSV) and a manifest
+with each file's SHA-256.
+
+Pure and deterministic: the same events give the same bytes, so a retried activity writes the
+same archive again. Only what the events hold goes in (no contact details: the directory stays
+the only place for them).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from domain import events as ev
+from domain.state import ProjectState, fold, redacted_event
+from domain.views import report_markdown
+
+MANIFEST = "manifest.json"
+FILES = ("events.jsonl", "state.json", "report.md", "report.html", "decisions.csv")
+# Texts are escaped Markdown (domain.views.md): raw HTML stays text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2).encode() + b"\n"
+
+
+def events_jsonl(events: list[ev.Event], erased: list[str]) -> bytes:
+    lines = [
+        json.dumps(
+            redacted_event(e, erased).model_dump(mode="json"), ensure_ascii=False, sort_keys=True
+        )
+        for e in events
+    ]
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def decision_register(state: ProjectState, events: list[ev.Event]) -> bytes:
+    """One row per decision, one more per objection (with the next round's answer to it), and
+    the outcome stated."""
+    assert state.spec is not None
+    quorum = state.spec.process.quorum
+    names = {pid: p.organisation_name for pid, p in state.participants.items()}
+    answers: dict[int, dict[str, str]] = {}
+    for e in events:
+        if isinstance(e.data, ev.PlanSubmitted):
+            answers[e.data.plan.round] = dict(e.data.plan.objection_answers)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "round",
+            "date",
+            "rule",
+            "quorum",
+            "voters",
+            "consents",
+            "objections",
+            "abstentions",
+            "silent",
+            "outcome",
+            "objector",
+            "objection",
+            "answer_next_round",
+        ]  # fmt: skip
+    )
+    for e in events:
+        data = e.data
+        if isinstance(data, ev.DecisionReached):
+            t = data.tally
+            row = [data.round, e.at.isoformat(), data.rule.value, quorum, t.voters, t.consents,
+                   t.objections, t.abstentions, t.silent, data.outcome.value]  # fmt: skip
+            writer.writerow([*row, "", "", ""])
+            following = answers.get(data.round + 1, {})
+            for pid, reason in data.objections.items():
+                who = names.get(pid, pid)
+                writer.writerow([*row, who, reason, following.get(pid, "")])
+        elif isinstance(data, ev.OutcomeStated):
+            writer.writerow(["", e.at.isoformat(), "", "", "", "", "", "", "", "outcome_stated",
+                             "", data.text, ""])  # fmt: skip
+    return out.getvalue().encode()
+
+
+def report_page(title: str, markdown: str) -> bytes:
+    body = _MARKDOWN.render(markdown)
+    return (
+        '<!doctype html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        "<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;"
+        "padding:0 1rem;line-height:1.5}table{border-collapse:collapse}"
+        "td,th{border:1px solid #999;padding:.25rem .5rem}@media print{body{margin:0}}</style>\n"
+        f"</head>\n<body>\n{body}</body>\n</html>\n"
+    ).encode()
+
+
+def archive_files(events: list[ev.Event], *, provisional: bool = False) -> dict[str, bytes]:
+    """Every file of the archive, the manifest last."""
+    state = fold(events)
+    assert state.spec is not None
+    erased = state.redacted
+    markdown = report_markdown(state)
+    files = {
+        "events.jsonl": events_jsonl(events, erased),
+        "state.json": _json(
+            {
+                "project_id": state.spec.id,
+                "title": state.spec.title,
+                "coordinator_organisation": state.spec.coordinator_organisation,
+                "phase": state.phase.value,
+                "round": state.round,
+                "outcome": state.outcome.value if state.outcome else None,
+                "last_seq": state.last_seq,
+            }
+        ),
+        "report.md": markdown.encode(),
+        "report.html": report_page(state.spec.title, markdown),
+        "decisions.csv": decision_register(state, events),
+    }
+    manifest = {
+        "project_id": state.spec.id,
+        "coordinator_organisation": state.spec.coordinator_organisation,
+        "provisional": provisional,
+        "last_seq": state.last_seq,
+        "files": {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            for name, data in files.items()
+        },
+    }
+    return {**files, MANIFEST: _json(manifest)}
+
+
+def intact(files: dict[str, bytes]) -> bool:
+    """The manifest is there and every file matches its hash."""
+    raw = files.get(MANIFEST)
+    if raw is None:
+        return False
+    listed = json.loads(raw)["files"]
+    return all(
+        name in files and hashlib.sha256(files[name]).hexdigest() == entry["sha256"]
+        for name, entry in listed.items()
+    )
