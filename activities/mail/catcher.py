@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +17,9 @@ from pathlib import Path
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 _counter = itertools.count()
+# aiosmtpd logs every SMTP command at INFO, addresses included: logs carry no personal data
+# (and a newcomer's console no protocol chatter).
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class KeepMessages:
