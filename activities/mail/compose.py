@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.header import Header
 from email.message import Message
@@ -335,10 +335,11 @@ def letter_for(
                 ),
                 [
                     _(
-                        "The deadline of the {phase} phase is now {moment}. The entry in your calendar moves with it.",
+                        "The deadline of the {phase} phase is now {moment}.",
                         phase=_(words.PHASES.get(phase, phase)),
                         moment=t.moment(deadline),
                     ),
+                    _("The entry in your calendar moves with it."),
                     *([_("The reason given:")] if facts.get("reason") else []),
                 ],  # fmt: skip
                 why,
@@ -538,10 +539,14 @@ def calendar_for(
     else:
         assert letter.deadline is not None
         entry.add("status", "CONFIRMED")
-        entry.add("dtstart", letter.deadline - DEADLINE_SLOT)
-        entry.add("dtend", letter.deadline)
+        # In UTC: a fixed offset (as typed in a form) would need a VTIMEZONE of its own.
+        deadline = letter.deadline.astimezone(UTC)
+        entry.add("dtstart", deadline - DEADLINE_SLOT)
+        entry.add("dtend", deadline)
         entry.add("transp", "TRANSPARENT")
         description = "\n\n".join(p for p in letter.paragraphs if p)
+        if letter.quote:
+            description += f"\n\n{letter.quote}"
         if link:
             description += f"\n\n{link}"
             entry.add("url", link)

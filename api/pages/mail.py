@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from activities.mail.catcher import message_files, read_message
 
-from .i18n import texts
+from .i18n import Texts, texts
 from .routes import _language, _render, not_found_page
+from .words import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,12 +58,19 @@ def _file(request: Request, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _summary(name: str, message: EmailMessage) -> dict[str, str]:
+CALENDAR_WORDS = {"REQUEST": N_("entry added or moved"), "CANCEL": N_("entry withdrawn")}
+
+
+def _summary(name: str, message: EmailMessage, t: Texts) -> dict[str, str]:
+    try:
+        sent = t.moment(parsedate_to_datetime(str(message.get("Date"))))
+    except (TypeError, ValueError):
+        sent = str(message.get("Date") or "")
     return {
         "name": name,
         "to": str(message.get("X-Alliance-Envelope-To") or message.get("To") or ""),
         "subject": str(message.get("Subject") or ""),
-        "date": str(message.get("Date") or ""),
+        "date": sent,
         "calendar": next(
             (
                 str(p.get_param("method") or "")
@@ -79,8 +88,15 @@ async def mailbox(request: Request) -> Response:
         return not_found_page(request)
     t = texts(_language(request, None), None)
     files = message_files(_folder(request))[::-1][:500]
-    messages = [_summary(path.stem, read_message(path)) for path in files]
-    return _render(request, "mailbox.html", t, messages=messages, folder=str(_folder(request)))
+    messages = [_summary(path.stem, read_message(path), t) for path in files]
+    return _render(
+        request,
+        "mailbox.html",
+        t,
+        messages=messages,
+        folder=str(_folder(request)),
+        calendar_words=CALENDAR_WORDS,
+    )
 
 
 @router.get("/courrier/{name}")
@@ -95,9 +111,10 @@ async def mail_message(request: Request, name: str) -> Response:
         request,
         "mail_message.html",
         t,
-        message=_summary(name, message),
+        message=_summary(name, message, t),
         text=text.get_content() if text else "",
         has_html=message.get_body(("html",)) is not None,
+        calendar_words=CALENDAR_WORDS,
     )
 
 

@@ -149,3 +149,21 @@ def test_what_a_mail_server_said_is_kept_as_codes_only():
     """A refusal is recorded in the history: the server's words may name the person."""
     assert reply_code(550, "5.1.1 user camille.martin unknown") == "550 5.1.1"
     assert reply_code(451, "try later, camille") == "451"
+
+
+def test_a_moved_deadline_is_in_utc_and_says_why_in_the_calendar():
+    """A deadline typed in a form carries a fixed offset: the entry gives it in UTC (no
+    time zone left undefined), with the reason in its description."""
+    global FACTS
+    kept = FACTS
+    FACTS = {**FACTS, "deadline_extended": {"phase": "decision", "round": "1",
+             "deadline": "2026-12-12T18:00:00+01:00", "reason": "Vacances de Noël"}}  # fmt: skip
+    try:
+        part = next(p for p in message("deadline_extended", "fr").walk()
+                    if p.get_content_type() == "text/calendar")  # fmt: skip
+    finally:
+        FACTS = kept
+    raw = part.get_content()
+    assert "DTEND:20261212T170000Z" in raw and "TZID" not in raw
+    entry = Calendar.from_ical(raw).walk("VEVENT")[0]
+    assert "Vacances de Noël" in str(entry["DESCRIPTION"])
