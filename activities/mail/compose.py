@@ -165,6 +165,7 @@ def letter_for(
     phase = facts.get("phase", "")
     deadline = _when(facts.get("deadline", ""))
     day = t.day(deadline)
+    outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
     kind = notification.kind
     if kind == "digest":
         return _digest(notification, recipient, link, t, why, page)
@@ -363,7 +364,6 @@ def letter_for(
                 button=page,
             )
         case "decision_reached":
-            outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
             return Letter(
                 _("{tag} Decision: {outcome}", tag=tag, outcome=outcome),
                 [
@@ -396,7 +396,6 @@ def letter_for(
                 button=page,
             )
         case "report_published":
-            outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
             return Letter(
                 _("{tag} The project is closed: its report is published", tag=tag),
                 [
@@ -412,7 +411,6 @@ def letter_for(
                 button=page,
             )
         case "project_closed":
-            outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
             return Letter(
                 _("{tag} The project is closed: {outcome}", tag=tag, outcome=outcome),
                 [

@@ -17,8 +17,9 @@ from api.errors import ApiError
 from api.security import UnsubscribeSigner
 from domain import commands as cmd
 from domain.models import NotificationPreference
+from domain.views import PageData
 
-from .i18n import texts
+from .i18n import Texts, texts
 from .routes import Unavailable, _gateway, _language, _page, _render, _unavailable
 
 router = APIRouter(include_in_schema=False)
@@ -28,44 +29,46 @@ def _signer(request: Request) -> UnsubscribeSigner:
     return UnsubscribeSigner(request.app.state.settings.token_secret.get_secret_value())
 
 
-async def _whom(request: Request, token: str):
+async def _reader(request: Request, token: str) -> tuple[str, PageData, Texts] | Response:
+    """Whom the address names (an active participant), or the page that says why not."""
     claims = _signer(request).read(token)
     if claims is None:
-        return None, None
+        return _gone(request)
     project_id, participant_id = claims
-    data = await _page(request, project_id, participant_id)
+    try:
+        data = await _page(request, project_id, participant_id)
+    except Unavailable as e:
+        return _unavailable(request, e.error)
     if data is None or not data.me.active:
-        return None, None
-    return project_id, data
+        return _gone(request)
+    return project_id, data, texts(_language(request, data.me.language), data.me.time_zone)
 
 
 def _gone(request: Request) -> Response:
     return _render(request, "link_invalid.html", texts(_language(request, None), None), status=404)
 
 
+def _page_of(request: Request, data: PageData, t: Texts, token: str, done: bool) -> Response:
+    return _render(
+        request, "unsubscribe.html", t, title=data.view.title, me=data.me, done=done, token=token
+    )
+
+
 @router.get("/desabonnement/{token}")
 async def unsubscribe_page(request: Request, token: str) -> Response:
-    try:
-        project_id, data = await _whom(request, token)
-    except Unavailable as e:
-        return _unavailable(request, e.error)
-    if data is None:
-        return _gone(request)
-    t = texts(_language(request, data.me.language), data.me.time_zone)
-    return _render(
-        request, "unsubscribe.html", t, title=data.view.title, me=data.me, done=False, token=token
-    )
+    found = await _reader(request, token)
+    if isinstance(found, Response):
+        return found
+    _, data, t = found
+    return _page_of(request, data, t, token, done=False)
 
 
 @router.post("/desabonnement/{token}")
 async def unsubscribe(request: Request, token: str) -> Response:
-    try:
-        project_id, data = await _whom(request, token)
-    except Unavailable as e:
-        return _unavailable(request, e.error)
-    if data is None:
-        return _gone(request)
-    t = texts(_language(request, data.me.language), data.me.time_zone)
+    found = await _reader(request, token)
+    if isinstance(found, Response):
+        return found
+    project_id, data, t = found
     if data.me.notifications != NotificationPreference.essentials:
         actor = cmd.Actor(participant_id=data.me.id, token_version=data.me.token_version)
         command = cmd.UpdateMyContact(actor=actor, notifications=NotificationPreference.essentials)
@@ -75,6 +78,4 @@ async def unsubscribe(request: Request, token: str) -> Response:
         except ApiError as e:
             if e.status != 202:  # 202: recorded as soon as a worker is back
                 return _unavailable(request, e)
-    return _render(
-        request, "unsubscribe.html", t, title=data.view.title, me=data.me, done=True, token=token
-    )
+    return _page_of(request, data, t, token, done=True)
