@@ -95,7 +95,26 @@ class Settings(BaseSettings):
     # Console sign-in by e-mailed link: {"<e-mail address>": "<organisation id>"} (JSON).
     coordinator_emails: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("smtp_username", "smtp_password", mode="before")
+    # -- the archive (archive/): a project's record once Temporal has forgotten it --
+    # "folder" keeps it under data_dir/archive (the local run's); "s3" in S3-compatible object
+    # storage (MinIO, a cloud bucket).
+    archive_store: Literal["folder", "s3"] = "folder"
+    archive_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "alliance-archive"
+    s3_prefix: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # A project's run goes on as a new run (its past events to the archive as one segment) once
+    # this many domain events were recorded since the last segment: what a run carries, and
+    # what one activity sends, stay far below Temporal's 2 MB payload limit.
+    segment_after_events: int = 1000
+
+    @field_validator(
+        "smtp_username", "smtp_password", "s3_endpoint_url", "s3_access_key_id",
+        "s3_secret_access_key", mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # Compose passes an unset variable as "": no credential, not an empty one.
@@ -153,6 +172,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def archive_folder(self) -> Path:
+        return self.archive_dir or self.data_dir / "archive"
 
 
 def with_local_secrets(settings: Settings) -> Settings:

@@ -114,6 +114,7 @@ async def start_project(
     *,
     task_queue: str,
     continue_as_new_after_events: int | None = None,
+    segment_after_events: int | None = None,
     memo: dict[str, Any] | None = None,
     rpc_timeout: timedelta | None = None,
     launched_at: datetime | None = None,
@@ -125,6 +126,8 @@ async def start_project(
     arg = ProjectInput(spec=spec, launched_at=launched_at)
     if continue_as_new_after_events is not None:
         arg.continue_as_new_after_events = continue_as_new_after_events
+    if segment_after_events is not None:
+        arg.segment_after_events = segment_after_events
     return await client.start_workflow(
         ProjectWorkflow.run,
         arg,

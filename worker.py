@@ -36,6 +36,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import temporal_client
+from activities.archive import ArchiveActivities
 from activities.mail.smtp import mail_adapter
 from activities.notifications import (
     Address,
@@ -46,6 +47,8 @@ from activities.notifications import (
 from activities.reports import ReportActivities
 from activities.retention import RetentionActivities, RetentionRun
 from activities.webhooks import WebhookAdapter
+from archive.archivist import Archivist
+from archive.store import ArchiveStore, archive_store
 from directory.store import LazyDirectory
 from settings import Settings
 from workflows.project import ProjectWorkflow
@@ -124,22 +127,29 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
 
 
 class AllianceWorker(Worker):
-    """Temporal's worker, which closes the contact directory its activities opened once it
-    has stopped (a connection left to the garbage collector could be closed on a
-    workflow's event loop, which cannot)."""
+    """Temporal's worker, which closes the contact directory and the archive store its
+    activities opened once it has stopped (a connection left to the garbage collector could
+    be closed on a workflow's event loop, which cannot)."""
 
     def __init__(
-        self, directory: LazyDirectory, webhooks: WebhookAdapter, *args: Any, **kwargs: Any
+        self,
+        directory: LazyDirectory,
+        webhooks: WebhookAdapter,
+        archive: ArchiveStore,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.directory = directory
         self.webhooks = webhooks
+        self.archive = archive
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
             await super().__aexit__(*exc)
         finally:
             await self.webhooks.close()
+            await self.archive.close()
             await self.directory.close()
 
 
@@ -175,10 +185,13 @@ def build_worker(
     )
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir)
+    store = archive_store(settings)
+    archive = ArchiveActivities(Archivist(store))
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
     return AllianceWorker(
         directory,
         webhooks,
+        store,
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
@@ -187,6 +200,9 @@ def build_worker(
             reports.publish_report,
             retention.record_closing,
             retention.erase_expired_contacts,
+            archive.write_segment,
+            archive.archive_project,
+            archive.redact_segments,
             *extra_activities,
         ],
         workflow_runner=SANDBOX,

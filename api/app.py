@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         except ApiError:
             pass
         yield
-        await app.state.gateway.contacts.close()
+        await app.state.gateway.close()
 
     app = FastAPIOffline(
         title="Alliance",

@@ -31,9 +31,21 @@ from temporalio.service import RPCError, RPCStatusCode
 import temporal_client
 from api.contacts import Contacts, no_action_result
 from api.errors import ApiError
+from archive.archivist import Archived, ArchiveUnreadable, Archivist
+from archive.store import archive_store
 from domain import commands as cmd
-from domain.models import Outcome, Participant, ProjectSpec
-from domain.views import ActionResult, PageData, ProjectView
+from domain.models import Outcome, Participant, Phase, ProjectSpec, Role
+from domain.views import (
+    TIMELINE_LENGTH,
+    UNDELIVERED_SHOWN,
+    ActionResult,
+    PageData,
+    ProjectView,
+    page_data,
+    timeline,
+    undelivered,
+)
+from domain.views import view as project_view
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.project import EventsQuery, ProjectWorkflow
@@ -71,6 +83,12 @@ class ProjectGateway:
         self.rpc_timeout = timedelta(seconds=settings.rpc_timeout_seconds)
         # People's details live in the directory: written before an action, joined on reads.
         self.contacts = Contacts(settings)
+        # A project's record once Temporal has forgotten it, and a long project's past runs.
+        self.archivist = Archivist(archive_store(settings))
+
+    async def close(self) -> None:
+        await self.contacts.close()
+        await self.archivist.store.close()
 
     async def client(self) -> Client:
         # Connected lazily: the API starts (and says it is not ready) while Temporal is down.
@@ -164,43 +182,145 @@ class ProjectGateway:
 
     # -- reads -----------------------------------------------------------------------------
 
+    async def archived(self, project_id: str) -> Archived | None:
+        """The project's archive as written, if it has one (every hash checked)."""
+        try:
+            return await self.archivist.archived(project_id)
+        except ArchiveUnreadable:
+            raise ApiError(
+                503,
+                "archive_unreadable",
+                "this project's archive does not match its manifest now (a rewrite may be "
+                "under way); try again in a moment, and tell ops if it lasts",
+                headers={"Retry-After": RETRY_AFTER},
+            ) from None
+        except OSError:
+            raise _unavailable("the archive store could not be reached") from None
+
+    async def _archived_instead(self, project_id: str, error: ApiError) -> Archived:
+        """Temporal no longer knows the project: its archive answers, or the same 404."""
+        if error.code != "project_not_found":
+            raise error
+        archived = await self.archived(project_id)
+        if archived is None:
+            raise error
+        return archived
+
+    async def _archive_if_ended(self, project_id: str, phase: Phase) -> Archived | None:
+        """Once a project has ended and its archive is written, the archive is its record: an
+        erasure asked since then is there, not in Temporal's history."""
+        if phase not in (Phase.closed, Phase.cancelled):
+            return None
+        return await self.archived(project_id)
+
     async def view(self, project_id: str) -> ProjectView:
-        """The project as the workflow holds it: no one's name (those are joined from the
-        directory where a view is shown, by `named_view`)."""
-        async with self._errors(project_id):
-            handle = await self.handle(project_id)
-            return await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+        """The project as the workflow holds it (or, once ended, as archived): no one's name
+        (those are joined from the directory where a view is shown, by `named_view`)."""
+        try:
+            async with self._errors(project_id):
+                handle = await self.handle(project_id)
+                live = await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+        except ApiError as e:
+            return project_view((await self._archived_instead(project_id, e)).state())
+        archived = await self._archive_if_ended(project_id, live.phase)
+        return project_view(archived.state()) if archived else live
 
     async def named_view(self, view: ProjectView) -> ProjectView:
         return await self.contacts.view(view)
 
     async def page(self, project_id: str, participant_id: str) -> PageData | None:
-        async with self._errors(project_id):
-            handle = await self.handle(project_id)
-            data = await handle.query(
-                ProjectWorkflow.page, participant_id, rpc_timeout=self.rpc_timeout
-            )
+        try:
+            async with self._errors(project_id):
+                handle = await self.handle(project_id)
+                data = await handle.query(
+                    ProjectWorkflow.page, participant_id, rpc_timeout=self.rpc_timeout
+                )
+        except ApiError as e:
+            data = self._archived_page(await self._archived_instead(project_id, e), participant_id)
+        else:
+            archived = await self._archive_if_ended(project_id, data.view.phase) if data else None
+            if archived:
+                data = self._archived_page(archived, participant_id)
+            elif data is not None and data.earlier_in_archive:
+                data = await self._with_earlier_events(project_id, data)
         return await self.contacts.page(data) if data is not None else None
 
+    async def _with_earlier_events(self, project_id: str, data: PageData) -> PageData:
+        """A long project's page: the timeline goes on into the segments of its past runs."""
+        try:
+            past = await self.archivist.latest_segment_events(project_id, TIMELINE_LENGTH)
+        except OSError:
+            return data  # the latest events still show
+        shown = (timeline(past, []) + data.events)[-TIMELINE_LENGTH:]
+        sees_failures = data.me.role in (Role.facilitator, Role.coordinator)
+        missed = undelivered(past) if sees_failures else []
+        return data.model_copy(
+            update={"events": shown, "undelivered": (data.undelivered + missed)[:UNDELIVERED_SHOWN]}
+        )
+
+    @staticmethod
+    def _archived_page(archived: Archived, participant_id: str) -> PageData | None:
+        return page_data(archived.state(), archived.events()[-TIMELINE_LENGTH:], participant_id)
+
     async def participants(self, project_id: str) -> list[Participant]:
-        async with self._errors(project_id):
-            handle = await self.handle(project_id)
-            people = await handle.query(ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout)
+        try:
+            async with self._errors(project_id):
+                handle = await self.handle(project_id)
+                people = await handle.query(
+                    ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout
+                )
+        except ApiError as e:
+            archived = await self._archived_instead(project_id, e)
+            people = list(archived.state().participants.values())
         return await self.contacts.participants(project_id, people)
 
-    async def events(self, project_id: str, after: int, limit: int) -> list[Any]:
-        async with self._errors(project_id):
-            handle = await self.handle(project_id)
-            return await handle.query(
-                ProjectWorkflow.events,
-                EventsQuery(after=after, limit=limit),
-                rpc_timeout=self.rpc_timeout,
+    async def events(
+        self, project_id: str, after: int, limit: int, phase: Phase | None = None
+    ) -> list[Any]:
+        """Events after seq `after`: the current run's from the workflow, a long project's
+        earlier ones from its segments; all of them from the archive once the project ended
+        (`phase`, when the caller knows it) or Temporal forgot it."""
+        archived = await self._archive_if_ended(project_id, phase) if phase else None
+        if archived:
+            return [x for x in archived.events() if x.seq > after][:limit]
+        try:
+            async with self._errors(project_id):
+                handle = await self.handle(project_id)
+                live = await handle.query(
+                    ProjectWorkflow.events,
+                    EventsQuery(after=after, limit=limit),
+                    rpc_timeout=self.rpc_timeout,
+                )
+        except ApiError as e:
+            archived = await self._archived_instead(project_id, e)
+            return [x for x in archived.events() if x.seq > after][:limit]
+        if live and live[0].seq == after + 1:
+            return live
+        try:
+            past = await self.archivist.segment_events(
+                project_id, after, live[0].seq if live else None
             )
+        except OSError:
+            raise _unavailable("the archive store could not be reached") from None
+        return (past + live)[:limit]
+
+    async def all_events(self, project_id: str) -> list[Any]:
+        """Every event of a project not archived yet, in order (a provisional export)."""
+        events: list[Any] = []
+        while True:
+            page = await self.events(project_id, events[-1].seq if events else 0, 1000)
+            if not page:
+                return events
+            events += page
 
     async def report(self, project_id: str) -> str | None:
-        async with self._errors(project_id):
-            handle = await self.handle(project_id)
-            return await handle.query(ProjectWorkflow.report, rpc_timeout=self.rpc_timeout)
+        try:
+            async with self._errors(project_id):
+                handle = await self.handle(project_id)
+                return await handle.query(ProjectWorkflow.report, rpc_timeout=self.rpc_timeout)
+        except ApiError as e:
+            archived = await self._archived_instead(project_id, e)
+            return archived.files["report.md"].decode()
 
     async def list(
         self, query: str, page_size: int, page_token: str | None
@@ -245,6 +365,7 @@ class ProjectGateway:
                     spec,
                     task_queue=self.settings.task_queue,
                     continue_as_new_after_events=self.settings.continue_as_new_after_events,
+                    segment_after_events=self.settings.segment_after_events,
                     memo={"request_fingerprint": request_fingerprint},
                     rpc_timeout=self.rpc_timeout,
                     launched_at=launched_at,

@@ -107,6 +107,8 @@ class ProjectListItem(BaseModel):
     deadline: datetime | None
     pending: int | None
     outcome: Outcome | None
+    # Archived projects: when they ended.
+    closed_at: datetime | None = None
 
 
 class ProjectPage(BaseModel):

@@ -19,7 +19,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from domain import events as ev
-from domain.state import ProjectState, fold, redacted_event
+from domain.state import ProjectState, fold, redact_state, redacted_event
 from domain.views import report_markdown
 
 MANIFEST = "manifest.json"
@@ -32,14 +32,16 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2).encode() + b"\n"
 
 
-def events_jsonl(events: list[ev.Event], erased: list[str]) -> bytes:
-    lines = [
-        json.dumps(
-            redacted_event(e, erased).model_dump(mode="json"), ensure_ascii=False, sort_keys=True
-        )
-        for e in events
-    ]
-    return ("\n".join(lines) + "\n").encode() if lines else b""
+def event_line(event: ev.Event) -> str:
+    return json.dumps(event.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+
+
+def events_jsonl(events: list[ev.Event]) -> bytes:
+    return "".join(event_line(e) + "\n" for e in events).encode()
+
+
+def read_events(jsonl: bytes) -> list[ev.Event]:
+    return [ev.Event.model_validate_json(line) for line in jsonl.splitlines() if line.strip()]
 
 
 def decision_register(state: ProjectState, events: list[ev.Event]) -> bytes:
@@ -100,34 +102,47 @@ def report_page(title: str, markdown: str) -> bytes:
     ).encode()
 
 
-def archive_files(events: list[ev.Event], *, provisional: bool = False) -> dict[str, bytes]:
-    """Every file of the archive, the manifest last."""
+def final_state(events: list[ev.Event], erased_later: list[str] = ()) -> ProjectState:
+    """The state the events fold to, with the texts of those erased after the project closed
+    read "[retiré]" as well."""
     state = fold(events)
+    for pid in erased_later:
+        if pid not in state.redacted:
+            state.redacted.append(pid)
+            redact_state(state, pid)
+    return state
+
+
+def archive_files(
+    events: list[ev.Event],
+    *,
+    provisional: bool = False,
+    redactions: list[dict[str, str]] = (),
+) -> dict[str, bytes]:
+    """Every file of the archive, the manifest last. `redactions` are erasures asked after the
+    project closed ({participant_id, at, reason}): their texts are gone from every file, and
+    the manifest says why."""
+    state = final_state(events, [r["participant_id"] for r in redactions])
     assert state.spec is not None
-    erased = state.redacted
+    shown = [redacted_event(e, state.redacted) for e in events]
     markdown = report_markdown(state)
     files = {
-        "events.jsonl": events_jsonl(events, erased),
-        "state.json": _json(
-            {
-                "project_id": state.spec.id,
-                "title": state.spec.title,
-                "coordinator_organisation": state.spec.coordinator_organisation,
-                "phase": state.phase.value,
-                "round": state.round,
-                "outcome": state.outcome.value if state.outcome else None,
-                "last_seq": state.last_seq,
-            }
-        ),
+        "events.jsonl": events_jsonl(shown),
+        "state.json": _json(state.model_dump(mode="json")),
         "report.md": markdown.encode(),
         "report.html": report_page(state.spec.title, markdown),
-        "decisions.csv": decision_register(state, events),
+        "decisions.csv": decision_register(state, shown),
     }
     manifest = {
         "project_id": state.spec.id,
+        "title": state.spec.title,
         "coordinator_organisation": state.spec.coordinator_organisation,
         "provisional": provisional,
+        "phase": state.phase.value,
+        "outcome": state.outcome.value if state.outcome else None,
         "last_seq": state.last_seq,
+        "closed_at": events[-1].at.isoformat() if state.is_over else None,
+        "redactions": list(redactions),
         "files": {
             name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for name, data in files.items()

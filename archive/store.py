@@ -166,3 +166,18 @@ class S3Store:
         if self._stack is not None:
             await self._stack.aclose()
             self._stack, self._client = None, None
+
+
+def archive_store(settings: Any) -> ArchiveStore:
+    """The store the settings select: a folder under the data directory by default."""
+    if settings.archive_store == "s3":
+        secret = settings.s3_secret_access_key
+        return S3Store(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key_id,
+            secret_key=secret.get_secret_value() if secret else None,
+            prefix=settings.s3_prefix,
+        )
+    return FolderStore(settings.archive_folder)

@@ -79,6 +79,15 @@ class Project:
             self.events.append(event)
             apply(self.state, event)
 
+    @classmethod
+    def resumed(cls, state: ProjectState, recent: Iterable[ev.Event]) -> Project:
+        """A project carried across continue-as-new: its state as folded so far, and only its
+        latest events (the earlier ones are in the archive's segments)."""
+        project = cls()
+        project.state = state
+        project.events = list(recent)
+        return project
+
     # -- recording ---------------------------------------------------------------------------
 
     def record(self, payloads: Iterable[ev.EventData], actor: str, now: datetime) -> list[ev.Event]:

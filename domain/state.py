@@ -67,7 +67,7 @@ class ProjectState(BaseModel):
         return [p for p in self.participants.values() if p.active]
 
 
-def _redact_state(state: ProjectState, pid: str) -> None:
+def redact_state(state: ProjectState, pid: str) -> None:
     """What an erased participant wrote, as every view, export and report shows it now.
     Copies, never the recorded events' own objects: the log stays as recorded."""
     gone = ev.REDACTED
@@ -158,7 +158,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.erased.append(pid)
             if redact and pid not in state.redacted:
                 state.redacted.append(pid)
-                _redact_state(state, pid)
+                redact_state(state, pid)
         case ev.ParticipantUpdated(participant_id=pid, changes=changes):
             if pid in state.participants:
                 current = state.participants[pid].model_dump()

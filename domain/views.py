@@ -202,9 +202,21 @@ class PageData(BaseModel):
     # Messages that could not be delivered, for the facilitator and the coordinator to act on
     # (a wrong address, a mailbox gone): the latest ones.
     undelivered: list[Undelivered] = Field(default_factory=list)
+    # The run holds only the latest events of a long project: the earlier ones of the timeline
+    # are in the archive's segments (joined by the API).
+    earlier_in_archive: bool = False
 
 
 TIMELINE_LENGTH = 200
+
+
+def timeline(events: list[ev.Event], redacted: list[str]) -> list[ev.Event]:
+    """The latest events as any participant's timeline shows them."""
+    return [
+        e
+        for e in (_for_everyone(redacted_event(x, redacted)) for x in events[-TIMELINE_LENGTH:])
+        if e is not None
+    ]
 
 
 def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) -> PageData | None:
@@ -217,21 +229,18 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
         actions=[a.update for a in available(state, me)],
         facilitator_votes=state.spec.process.facilitator_votes,
         quorum=state.spec.process.quorum,
-        events=[
-            e
-            for e in (
-                _for_everyone(redacted_event(x, state.redacted)) for x in events[-TIMELINE_LENGTH:]
-            )
-            if e is not None
-        ],
-        undelivered=_undelivered(events) if me.role in (Role.facilitator, Role.coordinator) else [],
+        events=timeline(events, state.redacted),
+        undelivered=undelivered(events) if me.role in (Role.facilitator, Role.coordinator) else [],
+        earlier_in_archive=len(events) < TIMELINE_LENGTH
+        and (events[0].seq > 1 if events else state.last_seq > 0),
     )
 
 
 UNDELIVERED_SHOWN = 20
 
 
-def _undelivered(events: list[ev.Event]) -> list[Undelivered]:
+def undelivered(events: list[ev.Event]) -> list[Undelivered]:
+    """The latest messages that could not be delivered, newest first."""
     types = {e.seq: e.data.type for e in events}
     failed = [e for e in events if isinstance(e.data, ev.NotificationFailed)]
     return [

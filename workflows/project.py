@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.archive import ArchiveActivities, RedactionRequest, SegmentRequest
     from activities.notifications import (
         Delivery,
         DigestItem,
@@ -35,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import NotificationPreference, Outcome, Participant, Phase, ProjectSpec
     from domain.notices import next_digest, notice_for, routing
     from domain.project import Alarm, Project, Rejected
-    from domain.state import redacted_event
+    from domain.state import ProjectState, redacted_event
     from domain.views import (
         ActionResult,
         PageData,
@@ -62,7 +63,8 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 
-# A report that cannot be written is retried until ops fix the cause; the project waits.
+# A report or an archive that cannot be written is retried until ops fix the cause (a store
+# down, a full disk); the project waits, and nothing is lost.
 REPORT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
 )
@@ -75,9 +77,14 @@ class RecentUpdate(BaseModel):
 
 
 class CarriedState(BaseModel):
-    """What a project carries across continue-as-new: its whole log, and what was done with it."""
+    """What a project carries across continue-as-new: its state, a pointer to its past (the
+    archive's segments hold every event up to `archived_through`), the events recorded since,
+    and what was done with them. Bounded by the live state, not by the project's age."""
 
+    # Carried before segments (the whole log, folded again by the new run) when `state` is None.
     events: list[ev.Event]
+    state: ProjectState | None = None
+    archived_through: int = 0
     recent_updates: list[RecentUpdate] = Field(default_factory=list)
     notified_through: int = 0
     # News waiting for each digest reader, and when their digest goes.
@@ -89,6 +96,8 @@ class ProjectInput(BaseModel):
     spec: ProjectSpec
     carried: CarriedState | None = None
     continue_as_new_after_events: int = 10_000
+    # ... or once this many domain events were recorded since the last segment.
+    segment_after_events: int = 1000
     # When the coordinator launched it: deadlines count from there, and the starter's view
     # and search attributes are then exactly the workflow's.
     launched_at: datetime | None = None
@@ -146,8 +155,14 @@ class ProjectWorkflow:
             self._notified_through = 0
             self._digests: dict[str, list[DigestItem]] = {}
             self._digest_due: dict[str, datetime] = {}
+            self._archived_through = 0
         else:
-            self.project = Project(input.carried.events)
+            carried = input.carried
+            if carried.state is not None:
+                self.project = Project.resumed(carried.state, carried.events)
+            else:
+                self.project = Project(carried.events)
+            self._archived_through = carried.archived_through
             self._notified_through = input.carried.notified_through
             self._digests = dict(input.carried.digests)
             self._digest_due = dict(input.carried.digest_due)
@@ -156,6 +171,8 @@ class ProjectWorkflow:
         # Bumped when the main loop must look again: a new deadline, a phase change, news.
         self._wake = 0
         self._notifications_in_flight = 0
+        # An author's texts were erased while earlier events sit in segments: rewrite them.
+        self._segments_to_redact = False
         # Upserted once per workflow task by the main loop, and only what changed: what the
         # starter (or the previous run) set already needs no upsert.
         self._ops_view_stale = False
@@ -179,6 +196,8 @@ class ProjectWorkflow:
         self._sync_ops_view()
         while True:
             self._dispatch_notifications()
+            if self._segments_to_redact:
+                await self._redact_segments()
             if self._ops_view_stale:
                 self._sync_ops_view()
             if self.project.state.is_over:
@@ -192,6 +211,9 @@ class ProjectWorkflow:
             if self._continue_as_new_due() and self._notifications_in_flight == 0:
                 self._set_timer(None)
                 await self._continue_as_new()
+                # Not continued (news to send first): updates taken meanwhile may have ended
+                # a phase, so look at everything again.
+                continue
             alarm = self.project.next_alarm()
             if alarm is not None and alarm.at <= workflow.now():
                 self._recorded(self.project.on_time(workflow.now()))
@@ -231,7 +253,17 @@ class ProjectWorkflow:
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
         )
+        # Last, once nothing more can be recorded: the record that outlives Temporal.
         state = self.project.state
+        await workflow.execute_activity_method(
+            ArchiveActivities.archive_project,
+            SegmentRequest(
+                project_id=input.spec.id, events=self._unarchived(), redacted=state.redacted
+            ),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=REPORT_RETRY,
+            summary="write the project's archive",
+        )
         return ProjectSummary(
             project_id=input.spec.id,
             phase=state.phase,
@@ -281,6 +313,9 @@ class ProjectWorkflow:
         for event in self.project.events[self._position_after(self._notified_through) :]:
             if isinstance(event.data, ev.ParticipantUpdated):
                 self._replan_digest(event.data.participant_id)
+            erased = event.data
+            if isinstance(erased, ev.ParticipantErased) and erased.texts_redacted:
+                self._segments_to_redact = self._archived_through > 0
             notice = notice_for(state, event)
             self._notified_through = event.seq
             if notice is None or not notice.recipients:
@@ -438,9 +473,41 @@ class ProjectWorkflow:
         return (
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self._input.continue_as_new_after_events
+            or self.project.state.last_seq - self._archived_through
+            >= self._input.segment_after_events
+        )
+
+    def _unarchived(self) -> list[ev.Event]:
+        return self.project.events[self._position_after(self._archived_through) :]
+
+    async def _write_segment(self) -> None:
+        """The events not yet in the archive, as one segment."""
+        events = self._unarchived()
+        if not events:
+            return
+        state = self.project.state
+        await workflow.execute_activity_method(
+            ArchiveActivities.write_segment,
+            SegmentRequest(project_id=self._input.spec.id, events=events, redacted=state.redacted),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=REPORT_RETRY,
+            summary=f"archive events {events[0].seq}-{events[-1].seq}",
+        )
+        self._archived_through = events[-1].seq
+
+    async def _redact_segments(self) -> None:
+        self._segments_to_redact = False
+        await workflow.execute_activity_method(
+            ArchiveActivities.redact_segments,
+            RedactionRequest(project_id=self._input.spec.id, redacted=self.project.state.redacted),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=REPORT_RETRY,
+            summary="redact erased texts in the archived events",
         )
 
     async def _continue_as_new(self) -> None:
+        # The past goes to the archive; the next run carries the state and the latest events.
+        await self._write_segment()
         # Let every accepted update finish and every notification settle, so nothing is lost
         # or sent twice by the next run.
         while True:
@@ -457,8 +524,11 @@ class ProjectWorkflow:
         self._dispatch_notifications()
         if self._notifications_in_flight:
             return  # news arrived while waiting: send it first, continue on the next turn
+        # Only the events recorded since the segment (usually none): the rest is in the store.
         carried = CarriedState(
-            events=self.project.events,
+            events=self._unarchived(),
+            state=self.project.state,
+            archived_through=self._archived_through,
             recent_updates=list(self._recent.values()),
             notified_through=self._notified_through,
             digests=self._digests,
@@ -469,6 +539,7 @@ class ProjectWorkflow:
                 spec=self._input.spec,
                 carried=carried,
                 continue_as_new_after_events=self._input.continue_as_new_after_events,
+                segment_after_events=self._input.segment_after_events,
             )
         )
 

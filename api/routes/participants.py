@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
@@ -167,20 +168,39 @@ async def erase(
     if not any(p.id == participant_id for p in view.participants):
         raise ApiError(404, "not_a_participant", f"no participant {participant_id!r}")
     over = view.phase in (Phase.closed, Phase.cancelled)
+    in_archive = False
     if over:
-        # Its history is closed: the directory alone.
+        # Its history is closed: the directory, and with redact_texts the project's archive
+        # (Temporal's copy of the history goes when its retention ends).
         result = None
         await (await acting.gateway.contacts.directory()).erase(acting.project_id, participant_id)
+        if asked.redact_texts:
+            try:
+                in_archive = await acting.gateway.archivist.erase_texts(
+                    acting.project_id, participant_id, datetime.now(UTC)
+                )
+            except OSError:
+                raise ApiError(
+                    503,
+                    "archive_unavailable",
+                    "the contact details are erased, but the archive store could not be "
+                    "reached to redact the texts; send the same request again",
+                    headers={"Retry-After": "5"},
+                ) from None
     else:
         # The project may refuse (the only coordinator): then nothing is erased.
         result = await acting.perform(participant_id=participant_id, **asked.model_dump())
     return {
         "participant_id": participant_id,
         "contact_details_erased": True,
-        "texts_redacted": asked.redact_texts and not over,
+        "texts_redacted": asked.redact_texts and (in_archive or not over),
         "removed_from_project": not over,
         "note": (
-            "the project is over: its history is closed, so texts stay as recorded there"
+            "the project is over: its texts are redacted in its archive, and Temporal's copy "
+            "of its history goes when its retention ends"
+            if in_archive
+            else "the project is over and its archive is not written yet: the archive will "
+            "be written with these texts redacted"
             if over and asked.redact_texts
             else ""
         ),

@@ -32,8 +32,11 @@ from api.schemas import (
     ProjectPage,
 )
 from api.security import Caller, Coordinator, TokenSigner
+from api.security import ParticipantToken as Token
+from archive.archivist import zip_of
+from archive.record import archive_files, report_page
 from domain import commands as cmd
-from domain.models import Outcome, Phase
+from domain.models import Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
@@ -183,7 +186,8 @@ def _quoted(value: str) -> str:
     "",
     response_model=ProjectPage,
     responses=ERRORS,
-    summary="List projects through Temporal visibility (coordinator or ops credential)",
+    summary="List projects through Temporal visibility, or with archived=true the archived "
+    "ones from the archive's index (coordinator or ops credential)",
 )
 async def list_projects(
     caller: CurrentCaller,
@@ -193,9 +197,12 @@ async def list_projects(
     outcome: Outcome | None = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: Annotated[str | None, Query(max_length=4000)] = None,
+    archived: bool = False,
 ) -> ProjectPage:
     coordinator = _coordinator(caller, "list projects")
     organisation = None if coordinator.ops else coordinator.organisation_id or ""
+    if archived:
+        return await archived_projects_of(gateway, organisation, outcome, page_size, page_token)
     return await list_projects_of(
         gateway, organisation, phase, territory, outcome, page_size, page_token
     )
@@ -242,6 +249,56 @@ async def list_projects_of(
     return ProjectPage(projects=items, next_page_token=following)
 
 
+async def archived_projects_of(
+    gateway: ProjectGateway,
+    organisation: str | None,
+    outcome: Outcome | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> ProjectPage:
+    """One page of an organisation's archived projects, latest closed first, from the
+    archive's index: Temporal may have forgotten them."""
+    start = 0
+    if page_token:
+        if not page_token.startswith("archived-") or not page_token[9:].isdigit():
+            raise ApiError(
+                422, "bad_page_token", "page_token is not one this API gave for this listing"
+            )
+        start = int(page_token[9:])
+    try:
+        entries = await gateway.archivist.listed(organisation)
+    except OSError:
+        raise ApiError(
+            503, "archive_unavailable", "the archive store could not be reached; try again",
+            headers={"Retry-After": "5"},
+        ) from None  # fmt: skip
+    if outcome:
+        entries = [e for e in entries if e.get("outcome") == outcome.value]
+    shown = entries[start : start + page_size]
+    following = start + page_size
+    return ProjectPage(
+        projects=[
+            ProjectListItem(
+                id=e["project_id"],
+                title=e.get("title"),
+                status="archived",
+                phase=e.get("phase"),
+                territory=None,
+                round=None,
+                deadline=None,
+                pending=None,
+                outcome=e.get("outcome"),
+                closed_at=e.get("closed_at"),
+            )
+            for e in shown
+        ],
+        next_page_token=f"archived-{following}" if following < len(entries) else None,
+    )
+
+
+ENDED = (Phase.closed, Phase.cancelled)
+
+
 @router.get(
     "/{project_id}",
     response_model=ProjectView,
@@ -265,8 +322,8 @@ async def get_events(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventsPage:
-    await readable_view(gateway, caller, project_id)
-    events = await gateway.events(project_id, after, limit)
+    view = await readable_view(gateway, caller, project_id)
+    events = await gateway.events(project_id, after, limit, view.phase)
     coordinator = sees_contacts(caller)
     contacts = await gateway.contacts.of(project_id) if coordinator else {}
     return EventsPage(
@@ -280,14 +337,27 @@ async def get_events(
 
 @router.get(
     "/{project_id}/report",
-    responses={**ERRORS, 200: {"content": {"application/json": {}, "text/markdown": {}}}},
-    summary="The final report once the project is closed (?format=md for Markdown)",
+    responses={
+        **ERRORS,
+        200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
+    },
+    summary="The final report once the project is closed (?format=md for Markdown, "
+    "?format=html for a printable page); from the archive once it is written",
 )
 async def get_report(
-    project_id: str, caller: CurrentCaller, gateway: Gateway, format: Literal["json", "md"] = "json"
+    project_id: str,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    format: Literal["json", "md", "html"] = "json",
 ) -> Response:
     view = await readable_view(gateway, caller, project_id)
-    markdown = await gateway.report(project_id) if view.report else None
+    archived = await gateway.archived(project_id) if view.phase in ENDED else None
+    if archived and view.report:
+        markdown: str | None = archived.files["report.md"].decode()
+        printable = archived.files["report.html"]
+    else:
+        markdown = await gateway.report(project_id) if view.report else None
+        printable = report_page(view.title, markdown).decode() if markdown else ""
     if markdown is None:
         raise ApiError(
             409,
@@ -297,6 +367,8 @@ async def get_report(
         )
     if format == "md":
         return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
+    if format == "html":
+        return Response(printable, media_type="text/html; charset=utf-8")
     return JSONResponse(
         {
             "project_id": project_id,
@@ -308,3 +380,62 @@ async def get_report(
             "markdown": markdown,
         }
     )
+
+
+@router.get(
+    "/{project_id}/decisions",
+    responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
+    summary="The decision register as CSV: each decision, each objection with the next "
+    "round's answer, the outcome stated (from the archive once the project ended)",
+)
+async def get_decision_register(
+    project_id: str, caller: CurrentCaller, gateway: Gateway
+) -> Response:
+    view = await readable_view(gateway, caller, project_id)
+    archived = await gateway.archived(project_id) if view.phase in ENDED else None
+    if archived:
+        register = archived.files["decisions.csv"]
+    else:
+        register = archive_files(await gateway.all_events(project_id), provisional=True)[
+            "decisions.csv"
+        ]
+    return Response(
+        register,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="decisions-{project_id}.csv"'},
+    )
+
+
+@router.get(
+    "/{project_id}/archive",
+    responses={**ERRORS, 200: {"content": {"application/zip": {}}}},
+    summary="The project's archive as a zip: events, final state, report, decision register "
+    "and manifest. Before it ends, the coordinator's export of the same files, marked "
+    "provisional",
+)
+async def get_archive(project_id: str, caller: CurrentCaller, gateway: Gateway) -> Response:
+    view = await readable_view(gateway, caller, project_id)
+    archived = await gateway.archived(project_id) if view.phase in ENDED else None
+    if archived:
+        data, name = archived.zip(), f"alliance-{project_id}.zip"
+    else:
+        if not _coordinates(caller):
+            raise ApiError(
+                403,
+                "not_allowed",
+                "only the project's coordinator can export it before it ends; its archive "
+                "is open to every participant once written",
+            )
+        files = archive_files(await gateway.all_events(project_id), provisional=True)
+        data, name = zip_of(files, None), f"alliance-{project_id}-provisoire.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _coordinates(caller: Caller) -> bool:
+    if isinstance(caller, Coordinator):
+        return True
+    return isinstance(caller, Token) and caller.role == Role.coordinator

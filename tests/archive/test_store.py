@@ -4,37 +4,12 @@ server mode, started here on loopback)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from archive.store import ArchiveStore, FolderStore, S3Store
-from tests.helpers import free_port
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> str:
-    """moto's S3 server on loopback, for the session."""
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import socket
-    import time
-
-    for _ in range(100):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
 
 
 @pytest.fixture(params=["folder", "s3"])
