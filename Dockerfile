@@ -7,6 +7,7 @@ COPY workflows workflows
 COPY activities activities
 COPY api api
 COPY directory directory
+COPY archive archive
 COPY worker.py temporal_client.py settings.py run_local.py codec.py demo.py ./
 RUN pip install --no-cache-dir -e .
 ENV ALLIANCE_DATA_DIR=/data

@@ -313,7 +313,10 @@ class ProjectGateway:
                 return events
             events += page
 
-    async def report(self, project_id: str) -> str | None:
+    async def report(self, project_id: str, phase: Phase | None = None) -> str | None:
+        archived = await self._archive_if_ended(project_id, phase) if phase else None
+        if archived:
+            return archived.files["report.md"].decode()
         try:
             async with self._errors(project_id):
                 handle = await self.handle(project_id)

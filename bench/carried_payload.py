@@ -1,10 +1,15 @@
-"""How big is what a project carries across continue-as-new, per event?
+"""What a project carries across continue-as-new, before and after segments, at 1,000 and
+10,000 domain events.
 
-    .venv/bin/python bench/carried_payload.py [--partners 20] [--text 300]
+    .venv/bin/python bench/carried_payload.py [--partners 20] [--text 300] [--events 1000 10000]
 
-Builds a realistic project with the pure domain (no server), serialises the carried state with
-the same data converter as the workflow, and prints bytes per event and the number of events
-at which one carried payload reaches Temporal's 2 MB payload limit.
+Builds a realistic long project with the pure domain (no server): a diagnosis with
+contributions, proposals with amendments, a plan, then a decision that stays open while
+partners change their answers (events that add nothing to the live state). It serialises
+what a run carries with the workflow's own data converter:
+- before: the whole log of domain events (how runs carried it until issue 13);
+- after: the state, a pointer to the segments in the archive, and the events not yet in one
+  (none right after a segment is written).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from workflows.project import CarriedState, ProjectInput  # noqa: E402
 LIMIT = 2 * 1024 * 1024
 
 
-def build(partners: int, text_len: int) -> Project:
-    text = ("Diagnostic partagé du quartier : " * 20)[:text_len]
+def build(partners: int, text_len: int, events: int) -> Project:
+    text = ("Diagnostic partagé du quartier : " * 40)[:text_len]
     people = [
         Participant(
             id="coord",
@@ -48,7 +53,6 @@ def build(partners: int, text_len: int) -> Project:
             organisation_name=f"Partenaire {n}",
             organisation_id=f"org{n}",
             role="partner",
-            email=f"p{n}@example.org",
         )
         for n in range(partners)
     ]
@@ -63,7 +67,7 @@ def build(partners: int, text_len: int) -> Project:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     project = Project.launch(spec, now)
     me = lambda pid: cmd.Actor(participant_id=pid, token_version=1)  # noqa: E731
-    # Diagnosis: several contributions each, the phase kept open by a late partner.
+    # The live state: three contributions each, a proposal each with an amendment, a plan.
     for n in range(1, partners):
         for k in range(3):
             project.execute(
@@ -88,25 +92,47 @@ def build(partners: int, text_len: int) -> Project:
             cmd.AmendProposal(actor=me(f"p{n}"), proposal_id=proposals[0], text=text), now
         )
     project.execute(cmd.SubmitPlan(actor=me("fac"), proposal_ids=proposals[:3], summary=text), now)
-    for n in range(partners):
-        project.execute(cmd.GiveAnswer(actor=me(f"p{n}"), kind="consent"), now)
+    # Then a long decision: partners weigh it and change their minds; p0 has not answered,
+    # so it stays open. Each answer replaces the last in the state, and adds an event.
+    kinds = ["consent", "abstain", "object"]
+    n = 0
+    while len(project.events) < events:
+        kind = kinds[n % 3]
+        pid = f"p{1 + n % (partners - 1)}"
+        reason = text[:200] if kind == "object" else None
+        project.execute(cmd.GiveAnswer(actor=me(pid), kind=kind, reason=reason), now)
+        n += 1
     return project
+
+
+def size(carried: CarriedState, spec: ProjectSpec) -> int:
+    payload = ProjectInput(spec=spec, carried=carried)
+    return len(pydantic_data_converter.payload_converter.to_payloads([payload])[0].data)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--partners", type=int, default=20)
-    parser.add_argument("--text", type=int, default=300, help="characters per contribution")
+    parser.add_argument("--text", type=int, default=300, help="characters per text")
+    parser.add_argument("--events", type=int, nargs="+", default=[1000, 10_000])
     args = parser.parse_args()
-    project = build(args.partners, args.text)
-    carried = ProjectInput(spec=project.state.spec, carried=CarriedState(events=project.events))
-    size = len(pydantic_data_converter.payload_converter.to_payloads([carried])[0].data)
-    per_event = size / len(project.events)
-    print(
-        f"partners={args.partners} text={args.text} chars  events={len(project.events)}  "
-        f"carried payload={size / 1024:.1f} KiB  bytes/event={per_event:.0f}  "
-        f"2 MB reached at about {int(LIMIT / per_event):,} events"
-    )
+    print(f"partners={args.partners} text={args.text} chars")
+    print(f"{'domain events':>14} {'before (whole log)':>20} {'after (state + pointer)':>24}")
+    for count in args.events:
+        project = build(args.partners, args.text, count)
+        spec = project.state.spec
+        assert spec is not None
+        before = size(CarriedState(events=project.events), spec)
+        after = size(
+            CarriedState(events=[], state=project.state, archived_through=project.state.last_seq),
+            spec,
+        )
+        per_event = before / len(project.events)
+        print(
+            f"{len(project.events):>14,} {before / 1024:>17,.1f} KiB {after / 1024:>21,.1f} KiB"
+            f"   before: bytes/event={per_event:.0f}, 2 MB reached at about "
+            f"{int(LIMIT / per_event):,} events"
+        )
 
 
 if __name__ == "__main__":

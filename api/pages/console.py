@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import coordinator_of
 from api.errors import ApiError
-from api.routes.projects import launch_project, list_projects_of
+from api.routes.projects import archived_projects_of, launch_project, list_projects_of
 from domain import commands as cmd
 from domain.models import Phase, Role
 
@@ -44,6 +44,7 @@ from .routes import (
     _secure,
     _unavailable,
     perform_form,
+    record_file,
     render_report,
     same_token,
 )
@@ -312,6 +313,12 @@ async def projects(
         if e.status == 422:  # a page token from another listing: start again
             return RedirectResponse("/console", status_code=303, headers=PAGE_HEADERS)
         return _unavailable(request, e)
+    try:
+        archived = await archived_projects_of(
+            _gateway(request), session.organisation_id, page_size=50
+        )
+    except ApiError:
+        archived = None  # the store is down: the running projects still show
     return _render(
         request,
         "console_projects.html",
@@ -319,6 +326,7 @@ async def projects(
         session=session,
         csrf=session.csrf,
         listing=listing,
+        archived=archived,
         phase=chosen.value if chosen else "",
         territory=territoire or "",
         now=_now(),
@@ -747,6 +755,23 @@ async def report(request: Request, project_id: str) -> Response:
     if not isinstance(visit, Visit):
         return visit
     return await render_report(request, visit, f"/console/projets/{quote(project_id)}")
+
+
+@router.get("/console/projets/{project_id}/registre.csv")
+async def decision_register(request: Request, project_id: str) -> Response:
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await record_file(request, visit, "registre.csv")
+
+
+@router.get("/console/projets/{project_id}/archive.zip")
+async def archive(request: Request, project_id: str) -> Response:
+    """The archive once written; before, the project exported now (provisional)."""
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await record_file(request, visit, "archive.zip")
 
 
 @router.get("/console/projets/{project_id}/{update}")

@@ -30,6 +30,7 @@ from api.contacts import personal_data
 from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
+from api.routes.projects import archive_of, decision_register_of, download
 from api.security import TokenSigner
 from domain import commands as cmd
 from domain.actions import role_refusal
@@ -433,6 +434,43 @@ async def my_data_page(request: Request, project_id: str) -> Response:
     )
 
 
+@router.get("/projets/{project_id}/registre.csv")
+async def decision_register_page(request: Request, project_id: str) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await record_file(request, visit, "registre.csv")
+
+
+@router.get("/projets/{project_id}/archive.zip")
+async def archive_page(request: Request, project_id: str) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await record_file(request, visit, "archive.zip")
+
+
+async def record_file(request: Request, visit: Visit, name: str) -> Response:
+    """The decision register or the archive (the coordinator's export before the end)."""
+    gateway, view = _gateway(request), visit.data.view
+    try:
+        if name == "registre.csv":
+            data = await decision_register_of(gateway, view.id, view)
+            response = download(data, "text/csv; charset=utf-8", f"decisions-{view.id}.csv")
+        else:
+            may_export = visit.data.me.role == Role.coordinator
+            data, file_name = await archive_of(gateway, view.id, view, may_export)
+            response = download(data, "application/zip", file_name)
+    except ApiError as e:
+        if e.status == 403:
+            return _render(
+                request, "refused.html", visit.t, status=403, here=f"/projets/{quote(view.id)}"
+            )
+        return _unavailable(request, e)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
 @router.get("/projets/{project_id}/{update}")
 async def action_address(project_id: str, update: str) -> Response:
     """A refused form leaves its address in the bar: opening it again shows the page."""
@@ -442,7 +480,8 @@ async def action_address(project_id: str, update: str) -> Response:
 async def render_report(request: Request, visit: Visit, back: str) -> Response:
     project_id = visit.data.view.id
     try:
-        markdown = await _gateway(request).report(project_id) if visit.data.view.report else None
+        view = visit.data.view
+        markdown = await _gateway(request).report(project_id, view.phase) if view.report else None
     except ApiError as e:
         return _unavailable(request, e)
     html = MARKDOWN.render(markdown) if markdown else None

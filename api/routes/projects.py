@@ -382,6 +382,43 @@ async def get_report(
     )
 
 
+async def decision_register_of(
+    gateway: ProjectGateway, project_id: str, view: ProjectView
+) -> bytes:
+    """The decision register: as archived once the project ended, else from its events."""
+    archived = await gateway.archived(project_id) if view.phase in ENDED else None
+    if archived:
+        return archived.files["decisions.csv"]
+    return archive_files(await gateway.all_events(project_id), provisional=True)["decisions.csv"]
+
+
+async def archive_of(
+    gateway: ProjectGateway, project_id: str, view: ProjectView, may_export: bool
+) -> tuple[bytes, str]:
+    """The archive as a zip once written; before that, for the coordinator, an export of the
+    same files marked provisional (read from the project, which is not disturbed)."""
+    archived = await gateway.archived(project_id) if view.phase in ENDED else None
+    if archived:
+        return archived.zip(), f"alliance-{project_id}.zip"
+    if not may_export:
+        raise ApiError(
+            403,
+            "not_allowed",
+            "only the project's coordinator can export it before it ends; its archive is open "
+            "to every participant once written",
+        )
+    files = archive_files(await gateway.all_events(project_id), provisional=True)
+    return zip_of(files, None), f"alliance-{project_id}-provisoire.zip"
+
+
+def download(data: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get(
     "/{project_id}/decisions",
     responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
@@ -392,18 +429,8 @@ async def get_decision_register(
     project_id: str, caller: CurrentCaller, gateway: Gateway
 ) -> Response:
     view = await readable_view(gateway, caller, project_id)
-    archived = await gateway.archived(project_id) if view.phase in ENDED else None
-    if archived:
-        register = archived.files["decisions.csv"]
-    else:
-        register = archive_files(await gateway.all_events(project_id), provisional=True)[
-            "decisions.csv"
-        ]
-    return Response(
-        register,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="decisions-{project_id}.csv"'},
-    )
+    register = await decision_register_of(gateway, project_id, view)
+    return download(register, "text/csv; charset=utf-8", f"decisions-{project_id}.csv")
 
 
 @router.get(
@@ -415,24 +442,8 @@ async def get_decision_register(
 )
 async def get_archive(project_id: str, caller: CurrentCaller, gateway: Gateway) -> Response:
     view = await readable_view(gateway, caller, project_id)
-    archived = await gateway.archived(project_id) if view.phase in ENDED else None
-    if archived:
-        data, name = archived.zip(), f"alliance-{project_id}.zip"
-    else:
-        if not _coordinates(caller):
-            raise ApiError(
-                403,
-                "not_allowed",
-                "only the project's coordinator can export it before it ends; its archive "
-                "is open to every participant once written",
-            )
-        files = archive_files(await gateway.all_events(project_id), provisional=True)
-        data, name = zip_of(files, None), f"alliance-{project_id}-provisoire.zip"
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    data, name = await archive_of(gateway, project_id, view, _coordinates(caller))
+    return download(data, "application/zip", name)
 
 
 def _coordinates(caller: Caller) -> bool:

@@ -51,7 +51,7 @@ def test_the_benchmark_runs_and_reports_every_figure():
 
 def test_the_carried_payload_measure_runs():
     result = subprocess.run(
-        [sys.executable, "bench/carried_payload.py", "--partners", "3"],
+        [sys.executable, "bench/carried_payload.py", "--partners", "3", "--events", "300", "3000"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -59,3 +59,10 @@ def test_the_carried_payload_measure_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "bytes/event=" in result.stdout and "2 MB reached at about" in result.stdout
+    # Before segments the carried log grew with the events; now it stays the live state's size.
+    rows = [line.split() for line in result.stdout.splitlines() if "KiB" in line]
+    (before_300, after_300), (before_3000, after_3000) = [
+        (float(r[1].replace(",", "")), float(r[3].replace(",", ""))) for r in rows
+    ]
+    assert before_3000 > 5 * before_300
+    assert after_3000 == after_300 < before_300

@@ -222,8 +222,36 @@ def test_compose_interpolations_are_well_formed():
 
     text = (ROOT / "docker-compose.yml").read_text()
     for expression in re.findall(r"\$\{([^}]*)\}", text):
-        assert re.fullmatch(r"[A-Z_]+(:?[-?][^{}\"]*)?", expression), expression
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*(:?[-?][^{}\"]*)?", expression), expression
     assert text.count("${") == len(re.findall(r"\$\{[^}]*\}", text))
     for line in text.splitlines():
         if "${" in line:
             assert line.rstrip().endswith("}"), f"text after an interpolation: {line}"
+
+
+def test_docker_compose_keeps_the_archive_in_minio_for_the_worker_and_the_api():
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    worker, api = services["worker"]["environment"], services["api"]["environment"]
+    # The worker writes the archive, the API serves it: the same store, bucket and keys.
+    for name in (
+        "ALLIANCE_ARCHIVE_STORE",
+        "ALLIANCE_S3_ENDPOINT_URL",
+        "ALLIANCE_S3_BUCKET",
+        "ALLIANCE_S3_ACCESS_KEY_ID",
+        "ALLIANCE_S3_SECRET_ACCESS_KEY",
+    ):
+        assert worker[name] == api[name], name
+    assert (
+        "minio:9000" in worker["ALLIANCE_S3_ENDPOINT_URL"]
+        and "s3" in worker["ALLIANCE_ARCHIVE_STORE"]
+    )
+    minio = services["minio"]
+    assert minio["image"].startswith("minio/minio:RELEASE.")
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == worker["ALLIANCE_S3_SECRET_ACCESS_KEY"]
+    assert "archive-data:/data" in minio["volumes"] and "archive-data" in compose["volumes"]
+    assert all(not port.startswith("9001") for port in minio["ports"])  # its console: loopback
+    assert "COPY archive archive" in (ROOT / "Dockerfile").read_text()
+    # Every setting the compose file gives Alliance is one settings.py knows.
+    known = {f"ALLIANCE_{name.upper()}" for name in Settings.model_fields}
+    assert set(worker) <= known and set(api) <= known
