@@ -181,6 +181,11 @@ async def main() -> None:
                 if catches_mail(settings)
                 else f"  Mail:         sent through {settings.smtp_host}:{settings.smtp_port}\n"
             )
+            archive_line = (
+                f"  Archive:      {settings.archive_folder}   (ended projects' records)\n"
+                if settings.archive_store == "folder"
+                else f"  Archive:      bucket {settings.s3_bucket} at {settings.s3_endpoint_url}\n"
+            )
             log.info(
                 "Alliance is running",
                 temporal=settings.temporal_address,
@@ -200,6 +205,7 @@ async def main() -> None:
                 f"{coordinator}\n"
                 f"  Ops credential: {settings.ops_credentials[0]}\n"
                 f"{mail_line}"
+                f"{archive_line}"
                 f"  Demo project: .venv/bin/python demo.py\n"
                 f"Stop with Ctrl-C.\n",
                 flush=True,

@@ -84,7 +84,9 @@ def territory_of(title: str) -> str:
 async def listed(c: Coordinator, title: str, *expected: str) -> str:
     """The project's row in the console's list, once it says what is expected (visibility
     catches up within moments)."""
-    row = c.page.get_by_role("row", name=re.compile(re.escape(title)))
+    # The running and recent projects' table (an ended one is also under « Projets archivés »).
+    table = c.page.get_by_role("region", name="Vos projets, les plus récents d’abord")
+    row = table.get_by_role("row", name=re.compile(re.escape(title)))
     text = ""
     for _ in range(100):
         await c.page.goto(f"{c.base}/console?territoire={territory_of(title)}")
