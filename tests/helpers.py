@@ -236,3 +236,19 @@ class Driver:
                     ],
                 ),
             )
+
+
+async def recorded_events(d: Driver, settings: Any) -> list[Any]:
+    """Every event of the project, as the API reads them: the segments its past runs left in
+    the archive store, then the current run's."""
+    from archive.archivist import Archivist
+    from archive.store import archive_store
+
+    store = archive_store(settings)
+    try:
+        live = await d.events()
+        project_id = d.handle.id.removeprefix("project-")
+        before = live[0].seq if live else None
+        return await Archivist(store).segment_events(project_id, 0, before) + live
+    finally:
+        await store.close()
