@@ -213,36 +213,36 @@ class ProjectGateway:
             return None
         return await self.archived(project_id)
 
-    async def view(self, project_id: str) -> ProjectView:
-        """The project as the workflow holds it (or, once ended, as archived): no one's name
-        (those are joined from the directory where a view is shown, by `named_view`)."""
+    async def _query(self, project_id: str, query: Any, *args: Any) -> tuple[Any, Archived | None]:
+        """The workflow's answer to a query, or, once Temporal has forgotten the project, its
+        archive instead (the same 404 if there is none)."""
         try:
             async with self._errors(project_id):
                 handle = await self.handle(project_id)
-                live = await handle.query(ProjectWorkflow.view, rpc_timeout=self.rpc_timeout)
+                answer = await handle.query(query, args=list(args), rpc_timeout=self.rpc_timeout)
+                return answer, None
         except ApiError as e:
-            return project_view((await self._archived_instead(project_id, e)).state())
-        archived = await self._archive_if_ended(project_id, live.phase)
+            return None, await self._archived_instead(project_id, e)
+
+    async def view(self, project_id: str) -> ProjectView:
+        """The project as the workflow holds it (or, once ended, as archived): no one's name
+        (those are joined from the directory where a view is shown, by `named_view`)."""
+        live, archived = await self._query(project_id, ProjectWorkflow.view)
+        if archived is None:
+            archived = await self._archive_if_ended(project_id, live.phase)
         return project_view(archived.state()) if archived else live
 
     async def named_view(self, view: ProjectView) -> ProjectView:
         return await self.contacts.view(view)
 
     async def page(self, project_id: str, participant_id: str) -> PageData | None:
-        try:
-            async with self._errors(project_id):
-                handle = await self.handle(project_id)
-                data = await handle.query(
-                    ProjectWorkflow.page, participant_id, rpc_timeout=self.rpc_timeout
-                )
-        except ApiError as e:
-            data = self._archived_page(await self._archived_instead(project_id, e), participant_id)
-        else:
-            archived = await self._archive_if_ended(project_id, data.view.phase) if data else None
-            if archived:
-                data = self._archived_page(archived, participant_id)
-            elif data is not None and data.earlier_in_archive:
-                data = await self._with_earlier_events(project_id, data)
+        data, archived = await self._query(project_id, ProjectWorkflow.page, participant_id)
+        if archived is None and data is not None:
+            archived = await self._archive_if_ended(project_id, data.view.phase)
+        if archived:
+            data = self._archived_page(archived, participant_id)
+        elif data is not None and data.earlier_in_archive:
+            data = await self._with_earlier_events(project_id, data)
         return await self.contacts.page(data) if data is not None else None
 
     async def _with_earlier_events(self, project_id: str, data: PageData) -> PageData:
@@ -263,14 +263,8 @@ class ProjectGateway:
         return page_data(archived.state(), archived.events()[-TIMELINE_LENGTH:], participant_id)
 
     async def participants(self, project_id: str) -> list[Participant]:
-        try:
-            async with self._errors(project_id):
-                handle = await self.handle(project_id)
-                people = await handle.query(
-                    ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout
-                )
-        except ApiError as e:
-            archived = await self._archived_instead(project_id, e)
+        people, archived = await self._query(project_id, ProjectWorkflow.participants)
+        if archived:
             people = list(archived.state().participants.values())
         return await self.contacts.participants(project_id, people)
 
@@ -281,18 +275,11 @@ class ProjectGateway:
         earlier ones from its segments; all of them from the archive once the project ended
         (`phase`, when the caller knows it) or Temporal forgot it."""
         archived = await self._archive_if_ended(project_id, phase) if phase else None
+        if archived is None:
+            live, archived = await self._query(
+                project_id, ProjectWorkflow.events, EventsQuery(after=after, limit=limit)
+            )
         if archived:
-            return [x for x in archived.events() if x.seq > after][:limit]
-        try:
-            async with self._errors(project_id):
-                handle = await self.handle(project_id)
-                live = await handle.query(
-                    ProjectWorkflow.events,
-                    EventsQuery(after=after, limit=limit),
-                    rpc_timeout=self.rpc_timeout,
-                )
-        except ApiError as e:
-            archived = await self._archived_instead(project_id, e)
             return [x for x in archived.events() if x.seq > after][:limit]
         if live and live[0].seq == after + 1:
             return live
@@ -315,15 +302,9 @@ class ProjectGateway:
 
     async def report(self, project_id: str, phase: Phase | None = None) -> str | None:
         archived = await self._archive_if_ended(project_id, phase) if phase else None
-        if archived:
-            return archived.files["report.md"].decode()
-        try:
-            async with self._errors(project_id):
-                handle = await self.handle(project_id)
-                return await handle.query(ProjectWorkflow.report, rpc_timeout=self.rpc_timeout)
-        except ApiError as e:
-            archived = await self._archived_instead(project_id, e)
-            return archived.files["report.md"].decode()
+        if archived is None:
+            markdown, archived = await self._query(project_id, ProjectWorkflow.report)
+        return archived.files["report.md"].decode() if archived else markdown
 
     async def list(
         self, query: str, page_size: int, page_token: str | None

@@ -36,6 +36,14 @@ _SEGMENT = re.compile(r"/segments/(\d+)-(\d+)\.jsonl$")
 _VERSION = re.compile(r"^[0-9a-f]{16}$")
 
 
+def _is_key(project_id: str) -> bool:
+    try:
+        checked_key(project_id)
+    except ValueError:
+        return False
+    return True
+
+
 class ArchiveUnreadable(Exception):
     """The archive is there but does not match its manifest (a rewrite under way, or damage)."""
 
@@ -112,9 +120,7 @@ class Archivist:
         self, project_id: str, after: int = 0, before: int | None = None
     ) -> list[ev.Event]:
         """The events of past runs with after < seq < before, in order, each once."""
-        try:
-            checked_key(project_id)
-        except ValueError:
+        if not _is_key(project_id):
             return []
         events: list[ev.Event] = []
         for first, last, key in await self._segments(project_id):
@@ -130,9 +136,7 @@ class Archivist:
     async def latest_segment_events(self, project_id: str, count: int) -> list[ev.Event]:
         """At least the last `count` events of the segments (fewer if there are fewer), in
         order: the newest segments only."""
-        try:
-            checked_key(project_id)
-        except ValueError:
+        if not _is_key(project_id):
             return []
         events: list[ev.Event] = []
         for _, _, key in reversed(await self._segments(project_id)):
@@ -234,10 +238,8 @@ class Archivist:
 
     async def archived(self, project_id: str) -> Archived | None:
         """The archive as written, every hash checked; None if there is none."""
-        try:
-            checked_key(project_id)
-        except ValueError:
-            return None
+        if not _is_key(project_id):
+            return None  # not an id Alliance makes: nothing archived under it
         for attempt in range(3):
             raw = await self.store.get(f"{project_id}/{MANIFEST}")
             if raw is None:

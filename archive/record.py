@@ -90,6 +90,12 @@ def decision_register(state: ProjectState, events: list[ev.Event]) -> bytes:
     return out.getvalue().encode()
 
 
+def register_from_events(events: list[ev.Event]) -> bytes:
+    """The decision register of a project not archived yet, as its archive will hold it."""
+    state = fold(events)
+    return decision_register(state, [redacted_event(e, state.redacted) for e in events])
+
+
 def report_page(title: str, markdown: str) -> bytes:
     body = _MARKDOWN.render(markdown)
     return (

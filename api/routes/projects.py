@@ -34,7 +34,7 @@ from api.schemas import (
 from api.security import Caller, Coordinator, TokenSigner
 from api.security import ParticipantToken as Token
 from archive.archivist import zip_of
-from archive.record import archive_files, report_page
+from archive.record import archive_files, register_from_events, report_page
 from domain import commands as cmd
 from domain.models import Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
@@ -389,7 +389,7 @@ async def decision_register_of(
     archived = await gateway.archived(project_id) if view.phase in ENDED else None
     if archived:
         return archived.files["decisions.csv"]
-    return archive_files(await gateway.all_events(project_id), provisional=True)["decisions.csv"]
+    return register_from_events(await gateway.all_events(project_id))
 
 
 async def archive_of(
