@@ -28,6 +28,29 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 1000
     # Continue-as-new once a run's history reaches this many events (or when the server says so).
     continue_as_new_after_events: int = 10_000
+    # A Temporal cluster elsewhere (Temporal Cloud, a cluster of your own): TLS, with a client
+    # certificate (mTLS) or an API key. Paths to PEM files.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    # The server's CA when it is not a public one; the name its certificate is for when it
+    # differs from the address's host.
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
+
+    # -- what ops see (telemetry.py) --
+    # "json": one JSON object per line; "console": colours for a person at a terminal; "auto":
+    # console when the output is a terminal, else JSON.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # The worker's Prometheus endpoint (Temporal's runtime metrics and Alliance's domain
+    # counters) at http://<metrics_host>:<port>/metrics. Unset: none. Two workers on one host
+    # need two ports; the API serves its own metrics on its /metrics.
+    worker_metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # OpenTelemetry traces go to this OTLP/HTTP endpoint (e.g. http://otel-collector:4318);
+    # unset: no tracing at all.
+    otlp_endpoint: str | None = None
 
     # -- the HTTP API --
     api_host: str = "127.0.0.1"
@@ -43,6 +66,9 @@ class Settings(BaseSettings):
     # How long the API waits on Temporal (and on a worker answering) before a 503.
     rpc_timeout_seconds: float = 5.0
     max_body_bytes: int = 256 * 1024
+    # Proxies whose X-Forwarded-* headers the API believes (python -m api): the compose file's
+    # reverse proxy. A comma-separated list of addresses, or "*".
+    forwarded_allow_ips: str = "127.0.0.1"
     # A worker whose last poll of the task queue is older is taken as stopped (an idle worker
     # polls at least every 70 s).
     worker_seen_within: timedelta = timedelta(minutes=2)
@@ -113,7 +139,9 @@ class Settings(BaseSettings):
 
     @field_validator(
         "smtp_username", "smtp_password", "s3_endpoint_url", "s3_access_key_id",
-        "s3_secret_access_key", mode="before",
+        "s3_secret_access_key", "temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca",
+        "temporal_tls_server_name", "temporal_api_key", "worker_metrics_port", "otlp_endpoint",
+        mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -136,6 +164,15 @@ class Settings(BaseSettings):
             except ValueError as e:
                 raise ValueError(f"codec key {key_id!r}: {e}") from None
         return keys
+
+    @model_validator(mode="after")
+    def _client_certificate_whole(self) -> Settings:
+        if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
+            raise ValueError(
+                "ALLIANCE_TEMPORAL_TLS_CERT and ALLIANCE_TEMPORAL_TLS_KEY go together: the "
+                "client certificate and its private key (PEM files)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _addresses_follow_their_ports(self) -> Settings:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, Interceptor, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 
 from codec import EncryptionCodec
 from domain.actions import action_for
@@ -82,12 +84,51 @@ def search_attribute_args() -> list[str]:
     return args
 
 
-async def connect(settings: Settings | None = None) -> Client:
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to a cluster elsewhere: a client certificate (mTLS), a private CA, a server name.
+    An API key alone also means TLS (Temporal Cloud)."""
+    if not (
+        settings.temporal_tls
+        or settings.temporal_tls_cert
+        or settings.temporal_tls_ca
+        or settings.temporal_api_key
+    ):
+        return False
+    if not (
+        settings.temporal_tls_cert or settings.temporal_tls_ca or settings.temporal_tls_server_name
+    ):
+        return True  # the system's CAs
+    return TLSConfig(
+        client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+        client_private_key=settings.temporal_tls_key.read_bytes()
+        if settings.temporal_tls_key
+        else None,
+        server_root_ca_cert=settings.temporal_tls_ca.read_bytes()
+        if settings.temporal_tls_ca
+        else None,
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+async def connect(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
+    """The client for the worker, the API, the local run and the tests: Alliance's converter
+    and codec, TLS and an API key for a cluster elsewhere, and the tracing interceptor when
+    given (telemetry.tracing_interceptors)."""
     settings = settings or Settings()
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
         data_converter=converter_for(settings),
+        tls=tls_config(settings),
+        api_key=api_key,
+        runtime=runtime,
+        interceptors=list(interceptors),
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import inspect
-import logging
 import py_compile
 import signal
 import sys
@@ -19,8 +18,6 @@ from typing import Any
 
 import structlog
 import uvloop
-from structlog.types import EventDict
-from temporalio import activity, workflow
 from temporalio.client import (
     Client,
     Schedule,
@@ -35,6 +32,7 @@ from temporalio.client import (
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import telemetry
 import temporal_client
 from activities.archive import ArchiveActivities
 from activities.mail.smtp import mail_adapter
@@ -51,6 +49,7 @@ from archive.archivist import Archivist
 from archive.store import ArchiveStore, archive_store
 from directory.store import LazyDirectory
 from settings import Settings
+from telemetry import configure_logging
 from workflows.project import ProjectWorkflow
 from workflows.retention import SCHEDULE_ID, RetentionWorkflow
 
@@ -61,6 +60,7 @@ SANDBOX = SandboxedWorkflowRunner(
         "domain",
         "activities",
         "workflows.search_attributes",
+        "workflows.observed",
         # Log records emitted inside a workflow are formatted there too: the renderer must
         # not be re-imported (and its environment reads refused) by the sandbox.
         "structlog",
@@ -211,54 +211,36 @@ def build_worker(
     )
 
 
-def _drop_terminal_colours(_: object, __: str, event: EventDict) -> EventDict:
-    # uvicorn adds a copy of each message with terminal colour codes: noise in a JSON line.
-    event.pop("color_message", None)
-    return event
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """Render stdlib records (the SDK's workflow/activity loggers) through structlog."""
-    shared = [structlog.stdlib.add_log_level, structlog.processors.TimeStamper(fmt="iso")]
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                _drop_terminal_colours,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(ensure_ascii=False),
-            ],
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        )
-    )
-    # The SDK appends its context to the message too; structlog already renders it as fields.
-    activity.logger.activity_info_on_message = False
-    workflow.logger.workflow_info_on_message = False
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-    )
-
-
 async def main() -> None:
-    configure_logging()
-    log = structlog.get_logger("alliance.worker")
     settings = Settings()
-    client = await temporal_client.connect(settings)
+    configure_logging(settings)
+    log = structlog.get_logger("alliance.worker")
+    tracing = telemetry.tracer_provider(settings, "alliance-worker")
+    client = await temporal_client.connect(
+        settings,
+        runtime=telemetry.worker_runtime(settings),
+        interceptors=telemetry.tracing_interceptors(tracing),
+    )
     await ensure_retention_schedule(client, settings)
     worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=settings.task_queue, address=settings.temporal_address)
+    log.info(
+        "worker started",
+        task_queue=settings.task_queue,
+        address=settings.temporal_address,
+        metrics=f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics"
+        if settings.worker_metrics_port
+        else None,
+        tracing=settings.otlp_endpoint is not None,
+    )
     async with worker:
         await stop.wait()
         log.info("worker stopping: finishing the tasks in hand")
+    if tracing is not None:
+        tracing.shutdown()  # the last spans
     log.info("worker stopped")
 
 

@@ -5,6 +5,7 @@ uvicorn api.app:app          # settings from ALLIANCE_* (settings.py); ./scripts
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,14 +15,21 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
+import telemetry
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
+from api.observability import ApiMetrics, RequestTelemetry, metrics_response
 from api.pages import console, mail_links, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
 from api.routes import actions, health, participants, projects
 from api.security import Authenticator, TokenSigner
 from settings import Settings
+
+try:
+    VERSION = importlib.metadata.version("alliance")
+except importlib.metadata.PackageNotFoundError:  # run from a source tree not installed
+    VERSION = "unknown"
 
 
 class BodyLimit:
@@ -89,10 +97,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             pass
         yield
         await app.state.gateway.close()
+        if tracing is not None:
+            tracing.shutdown()  # the last spans
 
+    tracing = telemetry.tracer_provider(settings, "alliance-api")
     app = FastAPIOffline(
         title="Alliance",
-        version="0.1.0",
+        version=VERSION,
         summary="Co-construction projects: launch, follow and act on them.",
         description=(
             "Every write is one Temporal workflow update (or the start); every read one query "
@@ -102,7 +113,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.gateway = ProjectGateway(settings, client)
+    app.state.metrics = ApiMetrics()
+    app.state.gateway = ProjectGateway(
+        settings,
+        client,
+        metrics=app.state.metrics,
+        interceptors=telemetry.tracing_interceptors(tracing),
+    )
     app.state.authenticator = Authenticator(
         TokenSigner(settings.token_secret.get_secret_value()),
         settings.coordinator_credentials,
@@ -121,7 +138,17 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         # The local run's mail catcher keeps messages in data_dir: this lists them.
         app.include_router(mail_pages.router)
     app.mount("/static", pages.STATIC, name="static")
+    # Prometheus scrapes it; the compose file's reverse proxy does not serve it outside.
+    app.add_api_route("/metrics", metrics_response, include_in_schema=False)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if tracing is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        # Route templates as span names: a personal link's token stays out of the trace.
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracing, excluded_urls="metrics,healthz,readyz,static"
+        )
+    app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     return app
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from api.errors import ApiError
 from api.gateway import ProjectGateway
+from api.observability import note_actor
 from api.security import Authenticator, Caller, Coordinator, ParticipantToken, TokenSigner
 from domain import commands as cmd
 from domain.actions import Action, action_for, role_refusal, who_may
@@ -45,7 +46,18 @@ async def _caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.caller(f"Bearer {credentials.credentials}" if credentials else None)
+    caller = authenticator.caller(f"Bearer {credentials.credentials}" if credentials else None)
+    note_actor(actor_label(caller))
+    return caller
+
+
+def actor_label(caller: Caller) -> str:
+    """Who acts, for log lines: a role and an id, never a name or an address."""
+    if isinstance(caller, ParticipantToken):
+        return f"{caller.role.value}:{caller.participant_id}"
+    if caller.ops:
+        return "ops"
+    return f"coordinator:{caller.organisation_id}"
 
 
 Gateway = Annotated[ProjectGateway, Depends(_gateway)]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
+    Interceptor,
     RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -31,9 +33,11 @@ from temporalio.service import RPCError, RPCStatusCode
 import temporal_client
 from api.contacts import Contacts, no_action_result
 from api.errors import ApiError
+from api.observability import ApiMetrics
 from archive.archivist import Archived, ArchiveUnreadable, Archivist
 from archive.store import archive_store
 from domain import commands as cmd
+from domain.actions import action_for
 from domain.models import Outcome, Participant, Phase, ProjectSpec, Role
 from domain.views import (
     TIMELINE_LENGTH,
@@ -72,8 +76,17 @@ def _unavailable(what: str) -> ApiError:
 
 
 class ProjectGateway:
-    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client | None = None,
+        *,
+        metrics: ApiMetrics | None = None,
+        interceptors: Sequence[Interceptor] = (),
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics or ApiMetrics()
+        self._interceptors = interceptors
         secret = settings.token_secret.get_secret_value() if settings.token_secret else ""
         self._page_tokens = URLSafeSerializer(secret, salt="alliance-page-token")
         self._client = client
@@ -97,7 +110,7 @@ class ProjectGateway:
                 if self._client is None:
                     try:
                         self._client = await asyncio.wait_for(
-                            temporal_client.connect(self.settings),
+                            temporal_client.connect(self.settings, interceptors=self._interceptors),
                             self.settings.rpc_timeout_seconds,
                         )
                     except (RuntimeError, TimeoutError, OSError):
@@ -365,6 +378,25 @@ class ProjectGateway:
             return memo.get("request_fingerprint")
 
     async def act(
+        self, project_id: str, command: cmd.Command, update_id: str, key: str
+    ) -> ActionResult:
+        """A partner's action, measured: its outcome and how long its answer took."""
+        action = action_for(type(command)).update
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await self._act_with_contacts(project_id, command, update_id, key)
+            outcome = "recorded"
+            return result
+        except ApiError as e:
+            outcome = "pending" if e.status == 202 else "refused" if e.status < 500 else "failed"
+            raise
+        finally:
+            self.metrics.actions.labels(action, outcome).inc()
+            if outcome in ("recorded", "refused"):
+                self.metrics.action_latency.labels(action).observe(time.perf_counter() - started)
+
+    async def _act_with_contacts(
         self, project_id: str, command: cmd.Command, update_id: str, key: str
     ) -> ActionResult:
         # The directory first: what the workflow records has no one's contact details.

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         view,
     )
     from workflows import search_attributes as sa
+    from workflows.observed import Observed
 
 # Keys of recent updates kept for idempotency across continue-as-new (Temporal's own
 # de-duplication stops at the run boundary). Each costs ~300 bytes of the carried payload;
@@ -170,6 +171,7 @@ class ProjectWorkflow:
                 self._recent[recent.key] = recent
         # Bumped when the main loop must look again: a new deadline, a phase change, news.
         self._wake = 0
+        self._observed = Observed()
         self._notifications_in_flight = 0
         # An author's texts were erased while earlier events sit in segments: rewrite them.
         self._segments_to_redact = False
@@ -301,6 +303,7 @@ class ProjectWorkflow:
             self._timer = asyncio.create_task(workflow.sleep(delay, summary=summary))
 
     def _recorded(self, events: list[ev.Event]) -> None:
+        self._observed.events(events)
         if events:
             self._wake += 1
             self._ops_view_stale = True
@@ -452,7 +455,7 @@ class ProjectWorkflow:
             failed_event = ev.NotificationFailed(
                 about_seq=notification.event_seq, recipients=list(failed), error=error
             )
-            self.project.record([failed_event], ev.SYSTEM, workflow.now())
+            self._observed.events(self.project.record([failed_event], ev.SYSTEM, workflow.now()))
 
     async def _publish_report(self) -> None:
         state = self.project.state
@@ -605,6 +608,8 @@ class ProjectWorkflow:
         except Rejected as r:
             raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
         state = self.project.state
+        self._observed.action(action_for(type(command)).update)
+        self._observed.events(recorded)
         result = action_result(state, recorded, cmd.fingerprint(command))
         self._recent[key] = RecentUpdate(key=key, fingerprint=result.fingerprint, result=result)
         while len(self._recent) > RECENT_UPDATES_KEPT:
