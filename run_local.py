@@ -1,5 +1,8 @@
 """Run Alliance locally: the Temporal dev server (with its Web UI, on a SQLite file under
-.data/), Alliance's search attributes, the worker and the HTTP API. Ctrl-C stops everything.
+.data/), Alliance's search attributes, the worker and the HTTP API, each a process of its own,
+as in production. This process supervises them: a child that dies is started again; one that
+keeps dying stops everything, with the reason. It also serves the codec server and the mail
+catcher. Ctrl-C stops everything.
 
     ./scripts/run            # sets up .venv, then runs this
 """
@@ -7,12 +10,18 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import json
+import os
 import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 
 import structlog
 import uvicorn
@@ -21,10 +30,10 @@ from temporalio.client import Client
 
 import temporal_client
 from activities.mail.catcher import MailCatcher
-from api.app import create_app
 from api.codec_server import create_codec_app
 from settings import Settings, with_local_secrets
-from worker import build_worker, configure_logging, ensure_retention_schedule
+from telemetry import configure_logging
+from worker import ensure_retention_schedule
 
 log = structlog.get_logger("alliance.run")
 
@@ -95,6 +104,10 @@ def busy_ports(settings: Settings) -> list[str]:
             settings.codec_host,
             settings.codec_port,
         ),
+        f"the worker's metrics ({settings.metrics_host}:{worker_metrics_port(settings)})": (
+            settings.metrics_host,
+            worker_metrics_port(settings),
+        ),
     }
     if catches_mail(settings):
         wanted[f"the mail catcher ({settings.smtp_host}:{settings.smtp_port})"] = (
@@ -119,112 +132,243 @@ def catches_mail(settings: Settings) -> bool:
     )
 
 
+def worker_metrics_port(settings: Settings) -> int:
+    """The local run serves the worker's metrics on 9464 (Prometheus' usual exporter port)
+    unless told otherwise."""
+    return settings.worker_metrics_port or 9464
+
+
+def _die_with_parent() -> None:
+    # Linux: a child gets SIGTERM if the run command itself is killed, never an orphan.
+    with suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    """One supervised process: started again when it dies, up to `max_restarts` times within
+    `window` seconds; past that the run stops and says which one and how it ended."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str] | None = None
+    max_restarts: int = 3
+    window: float = 60.0
+    process: subprocess.Popen = field(init=False)
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            # Its own process group: Ctrl-C reaches the run command only, which stops the
+            # children in order (API, worker, then Temporal).
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        log.info("started", process=self.name, pid=self.process.pid)
+
+    def exited(self) -> bool:
+        # poll() reaps a dead child: none is left defunct.
+        return self.process.poll() is not None
+
+    def how_it_ended(self) -> str:
+        code = self.process.returncode
+        if code is not None and code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exited with code {code}"
+
+    def may_restart(self) -> bool:
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < self.window]
+        if len(self.restarts) >= self.max_restarts:
+            return False
+        self.restarts.append(now)
+        return True
+
+    def stop(self, seconds: float = 15) -> None:
+        if self.exited():
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.children: list[Child] = []
+
+    def start(self, child: Child) -> Child:
+        child.start()
+        self.children.append(child)
+        return child
+
+    async def watch(self, stop: asyncio.Event) -> str | None:
+        """Until `stop` is set (None) or a child keeps dying (the reason)."""
+        while not stop.is_set():
+            for child in self.children:
+                if not child.exited():
+                    continue
+                ended = child.how_it_ended()
+                if not child.may_restart():
+                    return (
+                        f"{child.name} {ended}, {child.max_restarts + 1} times within "
+                        f"{child.window:.0f} s: stopping Alliance (see its output above)"
+                    )
+                log.warning("restarting", process=child.name, why=ended)
+                child.start()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+        return None
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The worker and the API read their settings from the environment, as in production:
+    the local secrets made by this run and the ports it chose go there."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "ALLIANCE_TOKEN_SECRET": settings.token_secret.get_secret_value(),
+            "ALLIANCE_CODEC_KEYS": json.dumps(settings.plain_codec_keys()),
+            "ALLIANCE_COORDINATOR_CREDENTIALS": json.dumps(settings.coordinator_credentials),
+            "ALLIANCE_OPS_CREDENTIALS": json.dumps(settings.ops_credentials),
+            "ALLIANCE_TEMPORAL_ADDRESS": settings.temporal_address,
+            "ALLIANCE_DATA_DIR": str(settings.data_dir),
+            "ALLIANCE_API_URL": settings.api_url,
+            "ALLIANCE_API_HOST": settings.api_host,
+            "ALLIANCE_API_PORT": str(settings.api_port),
+            "ALLIANCE_WORKER_METRICS_PORT": str(worker_metrics_port(settings)),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if not catches_mail(settings):
+        env["ALLIANCE_MAIL_CATCHER"] = "false"
+    return env
+
+
+async def wait_for_api(settings: Settings, api: Child, seconds: float = 60) -> None:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    url = f"http://{settings.api_host}:{settings.api_port}/healthz"
+    while True:
+        if api.exited():
+            raise SystemExit(
+                f"the API {api.how_it_ended()} at start (see its output above); is "
+                f"{settings.api_host}:{settings.api_port} already in use?"
+            )
+        try:
+            await asyncio.to_thread(urllib.request.urlopen, url, timeout=1)
+            return
+        except OSError:
+            if loop.time() > give_up:
+                raise SystemExit(f"the API did not answer at {url}") from None
+            await asyncio.sleep(0.2)
+
+
 async def main() -> None:
-    configure_logging()
     settings = with_local_secrets(Settings())
+    configure_logging(settings)
     busy = busy_ports(settings)
     if busy:
         raise SystemExit(
             f"already in use: {', '.join(busy)}. Is Alliance already running (./scripts/run)? "
             "Stop it with Ctrl-C, or choose other ports with ALLIANCE_TEMPORAL_ADDRESS, "
-            "ALLIANCE_UI_PORT, ALLIANCE_API_PORT, ALLIANCE_CODEC_PORT (with ALLIANCE_CODEC_URL) "
-            "and ALLIANCE_SMTP_PORT."
+            "ALLIANCE_UI_PORT, ALLIANCE_API_PORT, ALLIANCE_CODEC_PORT (with ALLIANCE_CODEC_URL), "
+            "ALLIANCE_SMTP_PORT and ALLIANCE_WORKER_METRICS_PORT."
         )
-    server = subprocess.Popen(dev_server_command(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    supervisor = Supervisor()
+    catcher = MailCatcher(settings.mail_dir, settings.smtp_host, settings.smtp_port)
+    codec_server = EmbeddedApi(
+        uvicorn.Config(
+            create_codec_app(settings),
+            host=settings.codec_host,
+            port=settings.codec_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    decoding: asyncio.Task | None = None
+    reason: str | None = None
     try:
-        client = await wait_for_server(settings, server)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        api = EmbeddedApi(
-            uvicorn.Config(
-                create_app(settings, client),
-                host=settings.api_host,
-                port=settings.api_port,
-                log_config=None,
-                access_log=False,
-            )
-        )
-        codec_server = EmbeddedApi(
-            uvicorn.Config(
-                create_codec_app(settings),
-                host=settings.codec_host,
-                port=settings.codec_port,
-                log_config=None,
-                access_log=False,
-            )
-        )
+        server = supervisor.start(Child("the Temporal dev server", dev_server_command(settings)))
+        client = await wait_for_server(settings, server.process)
         await ensure_retention_schedule(client, settings)
-        catcher = MailCatcher(settings.mail_dir, settings.smtp_host, settings.smtp_port)
         if catches_mail(settings):
             await catcher.start()
-        async with build_worker(client, settings):
-            serving = asyncio.create_task(api.serve())
-            decoding = asyncio.create_task(codec_server.serve())
-            while not (api.started and codec_server.started) and not (
-                serving.done() or decoding.done()
-            ):
-                await asyncio.sleep(0.05)
-            if serving.done():
-                raise SystemExit(
-                    f"the API could not start on {settings.api_host}:{settings.api_port}"
-                )
-            if decoding.done():
-                raise SystemExit(
-                    f"the codec server could not start on {settings.codec_host}:{settings.codec_port}"
-                )
-            coordinator = next(iter(settings.coordinator_credentials))
-            mail_line = (
-                f"  Mail:         {settings.api_url}/courrier   (every message Alliance sends, "
-                f"kept in {settings.mail_dir})\n"
-                if catches_mail(settings)
-                else f"  Mail:         sent through {settings.smtp_host}:{settings.smtp_port}\n"
+        decoding = asyncio.create_task(codec_server.serve())
+        env = child_environment(settings)
+        supervisor.start(Child("the worker", [sys.executable, "-m", "worker"], env))
+        api = supervisor.start(Child("the API", [sys.executable, "-m", "api"], env))
+        await wait_for_api(settings, api)
+        while not codec_server.started and not decoding.done():
+            await asyncio.sleep(0.05)
+        if decoding.done():
+            raise SystemExit(
+                f"the codec server could not start on {settings.codec_host}:{settings.codec_port}"
             )
-            archive_line = (
-                f"  Archive:      {settings.archive_folder}   (ended projects' records)\n"
-                if settings.archive_store == "folder"
-                else f"  Archive:      bucket {settings.s3_bucket} at {settings.s3_endpoint_url}\n"
-            )
-            log.info(
-                "Alliance is running",
-                temporal=settings.temporal_address,
-                ui=settings.ui_url,
-                api=settings.api_url,
-                task_queue=settings.task_queue,
-                data=str(settings.data_dir),
-            )
-            print(
-                f"\nAlliance is running.\n"
-                f'  Temporal UI:  {settings.ui_url}   (filter: AlliancePhase = "decision")\n'
-                f"  Codec server: {settings.codec_url}   (the UI decodes histories through it)\n"
-                f"  API:          {settings.api_url}/docs\n"
-                f"  Console:      {settings.api_url}/connexion   (coordinators sign in: "
-                f"organisation {settings.coordinator_credentials[coordinator]}, the credential below)\n"
-                f"  Coordinator credential (organisation {settings.coordinator_credentials[coordinator]}): "
-                f"{coordinator}\n"
-                f"  Ops credential: {settings.ops_credentials[0]}\n"
-                f"{mail_line}"
-                f"{archive_line}"
-                f"  Demo project: .venv/bin/python demo.py\n"
-                f"Stop with Ctrl-C.\n",
-                flush=True,
-            )
-            await asyncio.wait(
-                [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
-            )
-            api.should_exit = True
-            codec_server.should_exit = True
-            await serving
+        print_banner(settings)
+        reason = await supervisor.watch(stop)
+    finally:
+        supervisor.stop()
+        codec_server.should_exit = True
+        if decoding is not None:
             await decoding
         await catcher.stop()
-    finally:
-        server.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=15)
-        if server.poll() is None:
-            server.kill()
         log.info("stopped")
+    if reason:
+        raise SystemExit(reason)
+
+
+def print_banner(settings: Settings) -> None:
+    coordinator = next(iter(settings.coordinator_credentials))
+    mail_line = (
+        f"  Mail:         {settings.api_url}/courrier   (every message Alliance sends, "
+        f"kept in {settings.mail_dir})\n"
+        if catches_mail(settings)
+        else f"  Mail:         sent through {settings.smtp_host}:{settings.smtp_port}\n"
+    )
+    archive_line = (
+        f"  Archive:      {settings.archive_folder}   (ended projects' records)\n"
+        if settings.archive_store == "folder"
+        else f"  Archive:      bucket {settings.s3_bucket} at {settings.s3_endpoint_url}\n"
+    )
+    log.info(
+        "Alliance is running",
+        temporal=settings.temporal_address,
+        ui=settings.ui_url,
+        api=settings.api_url,
+        task_queue=settings.task_queue,
+        data=str(settings.data_dir),
+    )
+    print(
+        f"\nAlliance is running.\n"
+        f'  Temporal UI:  {settings.ui_url}   (filter: AlliancePhase = "decision")\n'
+        f"  Codec server: {settings.codec_url}   (the UI decodes histories through it)\n"
+        f"  API:          {settings.api_url}/docs\n"
+        f"  Console:      {settings.api_url}/connexion   (coordinators sign in: "
+        f"organisation {settings.coordinator_credentials[coordinator]}, the credential below)\n"
+        f"  Coordinator credential (organisation {settings.coordinator_credentials[coordinator]}): "
+        f"{coordinator}\n"
+        f"  Ops credential: {settings.ops_credentials[0]}\n"
+        f"{mail_line}"
+        f"{archive_line}"
+        f"  Metrics:      {settings.api_url}/metrics (API), "
+        f"http://{settings.metrics_host}:{worker_metrics_port(settings)}/metrics (worker)\n"
+        f"  Demo project: .venv/bin/python demo.py\n"
+        f"Stop with Ctrl-C.\n",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -175,7 +175,9 @@ class RequestTelemetry:
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             project_id = scope.get("path_params", {}).get("project_id")
-            if route != "/metrics" and not route.startswith("/static"):
+            # Probes and scrapes every few seconds would drown the lines that matter.
+            quiet = route in ("/metrics", "/healthz", "/readyz") or route.startswith("/static")
+            if not quiet or status >= 500:
                 fields: dict[str, Any] = {
                     "method": method,
                     "route": route,
