@@ -7,6 +7,8 @@ person's browser, so CORS lets the UI's origin in. Who may call it: with ALLIANC
 set, a request carries one of them as a bearer token (the UI forwards its user's token, the
 CLI sends --codec-auth); without, it answers loopback clients only (the local run, where the
 dev server's UI cannot send a credential).
+
+    python -m api.codec_server   # on ALLIANCE_CODEC_HOST:ALLIANCE_CODEC_PORT (the compose file's)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import structlog
+import uvicorn
 from cryptography.exceptions import InvalidTag
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,6 +29,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from codec import EncryptionCodec, MissingKey
 from settings import Settings
+from telemetry import configure_logging
 
 log = structlog.get_logger("alliance.codec")
 
@@ -114,3 +118,22 @@ def create_codec_app(settings: Settings) -> FastAPI:
         return await transform(request, codec.decode)
 
     return app
+
+
+def main() -> None:
+    """The codec server as a process of its own, with Alliance's log lines (the local run serves
+    it inside run_local.py instead)."""
+    settings = Settings()
+    configure_logging(settings)
+    uvicorn.run(
+        create_codec_app(settings),
+        host=settings.codec_host,
+        port=settings.codec_port,
+        # Alliance's logging, not uvicorn's; no access log: the request carries a bearer token.
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
