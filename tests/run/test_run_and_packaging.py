@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import httpx
-from ruamel.yaml import YAML
 
 import temporal_client
 from settings import Settings, with_local_secrets
@@ -161,97 +160,3 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
     assert run.returncode == 0
     with socket.socket() as s:  # the dev server went down with it
         assert s.connect_ex(("127.0.0.1", grpc)) != 0
-
-
-def test_docker_compose_matches_the_compose_schema():
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(ROOT / "docker-compose.yml"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_docker_compose_registers_the_same_search_attributes_as_the_code():
-    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
-    command = compose["services"]["temporal"]["command"]
-    registered = [command[i + 1] for i, arg in enumerate(command) if arg == "--search-attribute"]
-    expected = temporal_client.search_attribute_args()[1::2]
-    assert registered == expected
-    for service in ("worker", "api"):
-        environment = compose["services"][service]["environment"]
-        assert environment["ALLIANCE_TEMPORAL_ADDRESS"] == "temporal:7233"
-
-
-def test_docker_compose_mails_through_mailpit_with_links_the_api_opens():
-    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    worker, api = services["worker"]["environment"], services["api"]["environment"]
-    # The worker signs the links it e-mails with the API's secret, to the API's address.
-    for name in (
-        "ALLIANCE_TOKEN_SECRET",
-        "ALLIANCE_API_URL",
-        "ALLIANCE_SMTP_HOST",
-        "ALLIANCE_SMTP_PORT",
-    ):
-        assert worker[name] == api[name], name
-    assert "mailpit" in worker["ALLIANCE_SMTP_HOST"] and "1025" in worker["ALLIANCE_SMTP_PORT"]
-    assert services["mailpit"]["image"].startswith("axllent/mailpit")
-    # One contact directory: both read and write the same SQLite file on the same volume.
-    assert worker["ALLIANCE_DATA_DIR"] == api["ALLIANCE_DATA_DIR"] == "/data"
-    assert "alliance-data:/data" in services["worker"]["volumes"]
-    assert "alliance-data:/data" in services["api"]["volumes"]
-    assert Settings(smtp_username="", smtp_password="").smtp_username is None
-
-
-def test_the_dockerfile_copies_files_that_exist():
-    for line in (ROOT / "Dockerfile").read_text().splitlines():
-        if line.startswith("COPY "):
-            for source in line.split()[1:-1]:
-                assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is missing"
-
-
-def test_compose_interpolations_are_well_formed():
-    """`${VAR:?message}` ends at the first `}`: a brace in a message would cut it short."""
-    import re
-
-    text = (ROOT / "docker-compose.yml").read_text()
-    for expression in re.findall(r"\$\{([^}]*)\}", text):
-        assert re.fullmatch(r"[A-Z][A-Z0-9_]*(:?[-?][^{}\"]*)?", expression), expression
-    assert text.count("${") == len(re.findall(r"\$\{[^}]*\}", text))
-    for line in text.splitlines():
-        if "${" in line:
-            assert line.rstrip().endswith("}"), f"text after an interpolation: {line}"
-
-
-def test_docker_compose_keeps_the_archive_in_minio_for_the_worker_and_the_api():
-    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    worker, api = services["worker"]["environment"], services["api"]["environment"]
-    # The worker writes the archive, the API serves it: the same store, bucket and keys.
-    for name in (
-        "ALLIANCE_ARCHIVE_STORE",
-        "ALLIANCE_S3_ENDPOINT_URL",
-        "ALLIANCE_S3_BUCKET",
-        "ALLIANCE_S3_ACCESS_KEY_ID",
-        "ALLIANCE_S3_SECRET_ACCESS_KEY",
-    ):
-        assert worker[name] == api[name], name
-    assert (
-        "minio:9000" in worker["ALLIANCE_S3_ENDPOINT_URL"]
-        and "s3" in worker["ALLIANCE_ARCHIVE_STORE"]
-    )
-    minio = services["minio"]
-    assert minio["image"].startswith("minio/minio:RELEASE.")
-    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == worker["ALLIANCE_S3_SECRET_ACCESS_KEY"]
-    assert "archive-data:/data" in minio["volumes"] and "archive-data" in compose["volumes"]
-    assert all(not port.startswith("9001") for port in minio["ports"])  # its console: loopback
-    assert "COPY archive archive" in (ROOT / "Dockerfile").read_text()
-    # Every setting the compose file gives Alliance is one settings.py knows.
-    known = {f"ALLIANCE_{name.upper()}" for name in Settings.model_fields}
-    assert set(worker) <= known and set(api) <= known
