@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from itsdangerous import BadSignature, URLSafeSerializer
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -54,13 +55,14 @@ from settings import Settings
 from workflows import search_attributes as sa
 from workflows.project import EventsQuery, ProjectWorkflow
 
+log = structlog.get_logger("alliance.api")
+
 RETRY_AFTER = "5"
-# The server accepts 10 updates in flight per workflow and makes the client back off slowly
-# past that: this process sends at most 8 at once per project and queues the rest.
-UPDATES_IN_FLIGHT_PER_PROJECT = 8
 # Several API processes can still exceed the limit together: back off with jitter, a bounded
 # number of times (about 15 s in all), so a burst of partners is recorded rather than refused.
 BUSY_ATTEMPTS = 12
+# Reads right after the worker that ran a project died (see _query): about 5 s in all.
+STALE_WORKER_ATTEMPTS = 6
 
 # Refusal codes that mean the token no longer stands for an active participant.
 _REVOKED = {"stale_token", "not_a_participant"}
@@ -232,10 +234,27 @@ class ProjectGateway:
         try:
             async with self._errors(project_id):
                 handle = await self.handle(project_id)
-                answer = await handle.query(query, args=list(args), rpc_timeout=self.rpc_timeout)
-                return answer, None
+                for attempt in range(STALE_WORKER_ATTEMPTS):
+                    try:
+                        answer = await handle.query(
+                            query, args=list(args), rpc_timeout=self.rpc_timeout
+                        )
+                        return answer, None
+                    except RPCError as e:
+                        # The worker that last ran the project died: Temporal sends its queries
+                        # to that worker's own queue until it gives up on it (seconds). Another
+                        # worker is polling: ask again rather than show an error.
+                        stale = (
+                            e.status == RPCStatusCode.FAILED_PRECONDITION and "poller" in e.message
+                        )
+                        if not stale or attempt == STALE_WORKER_ATTEMPTS - 1:
+                            raise
+                        if not await self.worker_running():
+                            raise
+                        await asyncio.sleep(1.0)
         except ApiError as e:
             return None, await self._archived_instead(project_id, e)
+        raise AssertionError("unreachable")
 
     async def view(self, project_id: str) -> ProjectView:
         """The project as the workflow holds it (or, once ended, as archived): no one's name
@@ -418,7 +437,7 @@ class ProjectGateway:
     @asynccontextmanager
     async def _slot(self, project_id: str) -> AsyncIterator[None]:
         semaphore, users = self._in_flight.setdefault(
-            project_id, (asyncio.Semaphore(UPDATES_IN_FLIGHT_PER_PROJECT), [0])
+            project_id, (asyncio.Semaphore(self.settings.updates_in_flight_per_project), [0])
         )
         users[0] += 1
         try:
@@ -450,6 +469,7 @@ class ProjectGateway:
                             or attempt == BUSY_ATTEMPTS - 1
                         ):
                             raise
+                        log.info("project busy, action sent again", attempt=attempt + 1)
             except temporal_client.ActionRefused as refused:
                 raise _refusal_error(refused) from None
             await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
