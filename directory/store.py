@@ -101,7 +101,15 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+# Any fixed number: PostgreSQL's lock that makes replicas starting together migrate in turn.
+_MIGRATION_LOCK_KEY = 0x616C6C69  # "alli"
+
+
 def _upgrade(connection: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several workers and API replicas may start at once on a new database: one migrates,
+        # the others wait, then find the schema at head (released at the transaction's end).
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -4,6 +4,8 @@ PostgreSQL started here (pgserver), each migrated from empty by Alembic."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -174,3 +176,32 @@ async def test_a_persons_participations_are_found_by_email_whatever_the_case(dir
     found = await directory.participations(" ZOE@example.ORG ")
     assert sorted(found) == [("a", "p1"), ("b", "q7")]
     assert await directory.participations("nobody@example.org") == []
+
+
+def test_replicas_starting_together_on_a_new_postgresql_database_migrate_it_once(postgres):
+    """Workers and API replicas of the compose file start at once on an empty database."""
+    socket_dir, server = postgres
+    name = f"d{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name};")
+    url = f"postgresql+asyncpg://postgres:@/{name}?host={socket_dir}"
+    script = (
+        "import asyncio, sys\n"
+        "from directory.store import Directory\n"
+        "async def main():\n"
+        "    directory = await Directory.open(sys.argv[1])\n"
+        "    await directory.close()\n"
+        "asyncio.run(main())\n"
+    )
+    starting = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in starting]
+    assert [p.returncode for p in starting] == [0] * 4, outputs
+    versions = server.psql(f"\\c {name}\nSELECT count(*) FROM alembic_version;")
+    assert " 1\n" in versions, versions
