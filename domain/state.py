@@ -48,6 +48,8 @@ class ProjectState(BaseModel):
     decisions: list[ev.DecisionReached] = Field(default_factory=list)
     adopted_plan: Plan | None = None
     outcome: Outcome | None = None
+    # Notifications some reader did not get (each notification_failed event): ops look.
+    notifications_failed: int = 0
     outcome_statements: list[str] = Field(default_factory=list)
     progress: list[ProgressNote] = Field(default_factory=list)
     # Keyed "participant_id/indicator_id": a later score replaces an earlier one.
@@ -242,7 +244,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.outcome = Outcome.cancelled
             state.cancel_reason = reason
         case ev.NotificationFailed():
-            pass
+            state.notifications_failed += 1
     return state
 
 

@@ -455,7 +455,8 @@ class ProjectWorkflow:
             failed_event = ev.NotificationFailed(
                 about_seq=notification.event_seq, recipients=list(failed), error=error
             )
-            self._observed.events(self.project.record([failed_event], ev.SYSTEM, workflow.now()))
+            # Recorded as any event: counted, and the search attribute ops filter on updated.
+            self._recorded(self.project.record([failed_event], ev.SYSTEM, workflow.now()))
 
     async def _publish_report(self) -> None:
         state = self.project.state

@@ -15,8 +15,10 @@ ROUND = SearchAttributeKey.for_int("AllianceRound")
 DEADLINE = SearchAttributeKey.for_datetime("AllianceDeadline")
 PENDING = SearchAttributeKey.for_int("AlliancePending")
 OUTCOME = SearchAttributeKey.for_keyword("AllianceOutcome")
+# How many notifications some reader did not get (unset while none failed).
+UNDELIVERED = SearchAttributeKey.for_int("AllianceUndelivered")
 
-ALL = (PHASE, TERRITORY, COORDINATOR, ROUND, DEADLINE, PENDING, OUTCOME)
+ALL = (PHASE, TERRITORY, COORDINATOR, ROUND, DEADLINE, PENDING, OUTCOME, UNDELIVERED)
 
 
 def values(state: ProjectState) -> dict[SearchAttributeKey, Any]:
@@ -34,4 +36,5 @@ def values(state: ProjectState) -> dict[SearchAttributeKey, Any]:
         DEADLINE: deadline,
         PENDING: len(rules.pending(state)),
         OUTCOME: state.outcome.value if state.outcome else None,
+        UNDELIVERED: state.notifications_failed or None,
     }

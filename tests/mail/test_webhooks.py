@@ -62,7 +62,7 @@ async def receiver():
     await runner.cleanup()
 
 
-async def test_signed_events_reach_the_partners_tool_once_each(mailing: Mailing, receiver):
+async def test_signed_events_reach_the_partners_tool_once_each(mailing: Mailing, receiver, dev_env):
     project = await ApiProject.launch(mailing.http, everyone_with_an_address())
     await mailing.wait_for(lambda ms: len(ms) >= 12)  # the launch's news went out before
     set_hook = await project.call("PATCH", "/participants/me", "p1", {"webhook_url": receiver.url})
@@ -121,6 +121,18 @@ async def test_signed_events_reach_the_partners_tool_once_each(mailing: Mailing,
             break
         await asyncio.sleep(0.1)
     assert [(f["recipients"], f["error"]) for f in failed] == [(["p1"], "webhook: answered 404")]
+    # Ops find it in the Temporal UI's saved view "notifications failing".
+    for _ in range(50):
+        found = [
+            w.id
+            async for w in dev_env.client.list_workflows(
+                f'AllianceUndelivered > 0 AND WorkflowId = "project-{project.id}"'
+            )
+        ]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [f"project-{project.id}"]
 
     # 410 Gone: no more deliveries there, and p1's page says so.
     receiver.answers = [410]
