@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import telemetry  # noqa: E402
 import temporal_client  # noqa: E402
 from bench.bare import BareLifecycle, bare_noop  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -25,11 +26,19 @@ PLAIN = "-plain"  # the plain queue's suffix
 
 async def main() -> None:
     settings = Settings()
-    client = await temporal_client.connect(settings)
+    # As the production worker: its log lines, its metrics endpoint (one runtime for the
+    # process, so the baseline's worker is measured with it too), traces when asked.
+    telemetry.configure_logging(settings)
+    runtime = telemetry.worker_runtime(settings)
+    tracing = telemetry.tracer_provider(settings, "alliance-worker")
+    client = await temporal_client.connect(
+        settings, runtime=runtime, interceptors=telemetry.tracing_interceptors(tracing)
+    )
     plain = await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
         data_converter=temporal_client.DATA_CONVERTER,
+        runtime=runtime,
     )
     plain_settings = settings.model_copy(update={"task_queue": settings.task_queue + PLAIN})
     stop = asyncio.Event()

@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -417,6 +418,32 @@ async def profile(bench: Bench, args: argparse.Namespace, pids: dict[str, int]) 
     print("profiles: /tmp/alliance-profile-{worker,api}.json (speedscope)")
 
 
+class SpanSink:
+    """A local OTLP/HTTP endpoint that accepts every export and counts its bytes: tracing's
+    cost on the worker and the API, not a collector's."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sink = self
+        self.exports = 0
+        self.bytes = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                sink.bytes += len(self.rfile.read(int(self.headers["Content-Length"])))
+                sink.exports += 1
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def start(
     args: list[str], env: dict[str, str], ready: str | None = None, log: Path | None = None
 ) -> subprocess.Popen:
@@ -424,7 +451,14 @@ def start(
     it once full), or is read until it says it is ready."""
     if log is not None:
         with log.open("w") as out:
-            return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        while ready and ready not in log.read_text():
+            if process.poll() is not None:
+                raise SystemExit(f"{args[1]} exited:\n{log.read_text()}")
+            time.sleep(0.1)
+        return process
     process = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -462,7 +496,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # the outbox's JSON lines (the adapter before e-mail), to compare.
         "ALLIANCE_NOTIFICATIONS": args.notifications,
         "ALLIANCE_SMTP_PORT": str(smtp_port),
+        # What ops have in production: JSON log lines to a file, the worker's metrics endpoint
+        # (the API's /metrics is always there), traces when --tracing says so.
+        "ALLIANCE_LOG_FORMAT": "json",
+        "ALLIANCE_WORKER_METRICS_PORT": str(free_port()),
     }
+    sink = None
+    if args.tracing:
+        sink = SpanSink()
+        env["ALLIANCE_OTLP_ENDPOINT"] = sink.endpoint
     server = subprocess.Popen(
         [*dev_server_command(settings), "--headless"],
         stdout=subprocess.DEVNULL,
@@ -482,22 +524,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
         client = await wait_for_server(settings, server)
-        worker = start([sys.executable, "bench/bench_worker.py"], env, ready="worker ready")
+        worker = start(
+            [sys.executable, "bench/bench_worker.py"],
+            env,
+            ready="worker ready",
+            log=data / "worker.log",
+        )
         processes.append(worker)
         api = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(api_port),
-                "--log-level",
-                "warning",
-            ],
-            env,
+            [sys.executable, "-m", "api"],
+            {**env, "ALLIANCE_API_PORT": str(api_port)},
             log=data / "api.log",
         )
         processes.append(api)
@@ -651,6 +687,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "dev_server_rss_mb": rss_mb(server.pid),
                 "api_rss_mb": rss_mb(api.pid),
             }
+            results["telemetry"] = {
+                "metrics": True,
+                "tracing": sink is not None,
+                "span_exports": sink.exports if sink else 0,
+                "span_kib": round(sink.bytes / 1024, 1) if sink else 0,
+            }
             results["mail"] = {
                 "notifications": args.notifications,
                 "messages_received": _received(data / "mail" / "received.log"),
@@ -795,6 +837,11 @@ if __name__ == "__main__":
         choices=["email", "outbox"],
         default="email",
         help="e-mail through SMTP to a local server (default), or the outbox's JSON lines",
+    )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="traces on, exported over OTLP/HTTP to a collector in this process that counts them",
     )
     parser.add_argument(
         "--profile-seconds",
