@@ -1,4 +1,4 @@
-"""The README's run command as a user meets it, and the deployment files kept correct."""
+"""The README's run command as a user meets it (the deployment files: test_compose.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
         "ALLIANCE_API_PORT": str(api),
         "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
         "ALLIANCE_TASK_QUEUE": "alliance-run-test",
+        "ALLIANCE_WORKER_METRICS_PORT": str(free_port()),
     }
     run = subprocess.Popen(
         [sys.executable, "run_local.py"],
