@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import telemetry
 import temporal_client
 from api.app import create_app
+from api.observability import RUNNING_PHASES
 from settings import Settings
 from tests.api_helpers import ApiProject
 from tests.conftest import api_settings, make_harness_settings
@@ -171,14 +172,25 @@ async def test_metrics_logs_and_a_trace_from_a_whole_project(dev_env, tmp_path, 
             }
             assert outcomes[("answer", "recorded")] == 3 and outcomes[("answer", "refused")] == 1
             assert "alliance_partner_action_duration_seconds_bucket" in api
-            for _ in range(50):  # visibility lags a little behind the workflow
-                phases = {s.labels["phase"]: s.value for s in api.get("alliance_projects", [])}
-                if phases.get("action") == 1:
-                    break
-                await asyncio.sleep(0.3)
+            # The same count as Temporal's visibility (other tests' projects share the
+            # server), ours among them once visibility caught up with the workflow.
+            in_action = (
+                'WorkflowType = "ProjectWorkflow" AND ExecutionStatus = "Running" '
+                'AND AlliancePhase = "action"'
+            )
+            ours = f'{in_action} AND WorkflowId = "project-{project.id}"'
+            for _ in range(50):
                 app.state.metrics.projects.counted_at = 0.0
                 api = metrics_of((await http.get("/metrics")).text)
-            assert phases.get("action") == 1, phases
+                phases = {s.labels["phase"]: s.value for s in api.get("alliance_projects", [])}
+                expected = (await dev_env.client.count_workflows(in_action)).count
+                if (await dev_env.client.count_workflows(ours)).count == 1 and phases.get(
+                    "action"
+                ) == expected:
+                    break
+                await asyncio.sleep(0.3)
+            assert phases.get("action") == expected >= 1, phases
+            assert set(phases) == {p.value for p in RUNNING_PHASES}
             assert "alliance_projects_past_deadline" in api
     finally:
         worker_tracing.shutdown()
