@@ -18,7 +18,7 @@ from temporalio.client import Client
 import telemetry
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
-from api.observability import ApiMetrics, RequestTelemetry, metrics_response
+from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_tokens
 from api.pages import console, mail_links, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
@@ -144,9 +144,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     if tracing is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        # Route templates as span names: a personal link's token stays out of the trace.
+        # Spans are named by route template; the URL attributes of the routes whose path
+        # carries a personal token are rewritten to the template (observability.py).
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=tracing, excluded_urls="metrics,healthz,readyz,static"
+            app,
+            tracer_provider=tracing,
+            excluded_urls="metrics,healthz,readyz,static",
+            server_request_hook=without_tokens,
         )
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     return app

@@ -38,6 +38,23 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 RUNNING_PHASES = [p for p in Phase if p not in (Phase.closed, Phase.cancelled)]
 
 
+# The routes whose path carries a secret (a personal link, an unsubscribe or console link).
+_TOKEN_PATHS = re.compile(r"^(/p|/desabonnement|/connexion/lien-console)/[^/?#]+")
+_URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full", "http.route")
+
+
+def without_tokens(span: Any, scope: Scope) -> None:
+    """FastAPI's instrumentation records the URL as sent: for a path that carries a token, the
+    span gets the route's template instead."""
+    path = scope.get("path", "")
+    match = _TOKEN_PATHS.match(path)
+    if match is None or span is None or not span.is_recording():
+        return
+    template = f"{match.group(1)}/{{token}}" + path[match.end() :]
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, template)
+
+
 def note_actor(actor: str) -> None:
     """Called by authentication: who made the request, by role and id, never by name."""
     about = _about.get()

@@ -61,6 +61,9 @@ class OtlpReceiver:
                                     "span_id": span.span_id.hex(),
                                     "parent": span.parent_span_id.hex(),
                                     "links": [link.trace_id.hex() for link in span.links],
+                                    "attributes": {
+                                        a.key: a.value.string_value for a in span.attributes
+                                    },
                                 }
                             )
                 self.send_response(200)
@@ -140,6 +143,9 @@ async def test_metrics_logs_and_a_trace_from_a_whole_project(dev_env, tmp_path, 
                 await project.ok("PUT", "/answer", pid, {"kind": "consent"})
             refused = await project.call("PUT", "/answer", "p1", {"kind": "consent"})
             assert refused.status_code == 409
+            # A personal link opened in a browser: traced, its token nowhere in the trace.
+            opened = await http.get(f"/p/{project.tokens['p2']}")
+            assert opened.status_code == 303
             assert len(refused.headers["X-Request-ID"]) == 32
 
             # The worker's endpoint: Temporal's runtime metrics and the domain counters.
@@ -215,6 +221,11 @@ async def test_metrics_logs_and_a_trace_from_a_whole_project(dev_env, tmp_path, 
 
     # One trace from the launch's request to the workflow and its activities.
     spans = receiver.spans
+    link_spans = [s for s in spans if s["name"] == "GET /p/{token}"]
+    assert link_spans and link_spans[0]["attributes"].get("http.target") == "/p/{token}"
+    everything = json.dumps(spans)
+    assert not [pid for pid, token in project.tokens.items() if token in everything]
+    assert "@example.org" not in everything
     launch = next(
         s for s in spans if s["service"] == "alliance-api" and s["name"] == "POST /projects"
     )
