@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 import uvicorn
@@ -138,10 +139,29 @@ def worker_metrics_port(settings: Settings) -> int:
     return settings.worker_metrics_port or 9464
 
 
-def _die_with_parent() -> None:
-    # Linux: a child gets SIGTERM if the run command itself is killed, never an orphan.
-    with suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _prctl() -> Any:
+    # Looked up once here: loading a library between fork and exec (preexec_fn) could hang a
+    # child forked while another thread of this process held the loader's lock.
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except OSError:
+        return None
+
+
+_PRCTL = _prctl() if sys.platform == "linux" else None
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """Linux: a child gets SIGTERM if the run command itself is killed, never an orphan."""
+    if _PRCTL is None:
+        return None
+
+    def arrange() -> None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the run command died before that: go too
+            os._exit(1)
+
+    return arrange
 
 
 @dataclass
@@ -164,7 +184,7 @@ class Child:
             # Its own process group: Ctrl-C reaches the run command only, which stops the
             # children in order (API, worker, then Temporal).
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         log.info("started", process=self.name, pid=self.process.pid)
 

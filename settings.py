@@ -176,6 +176,12 @@ class Settings(BaseSettings):
                 "ALLIANCE_TEMPORAL_TLS_CERT and ALLIANCE_TEMPORAL_TLS_KEY go together: the "
                 "client certificate and its private key (PEM files)"
             )
+        for name in ("temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(
+                    f"ALLIANCE_{name.upper()}: no file at {path} (or not readable by this user)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -19,7 +19,14 @@ from typing import Any
 import structlog
 from structlog.types import EventDict
 from temporalio import activity, workflow
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from settings import Settings
 
@@ -44,6 +51,7 @@ def _temporal_ids(_: object, __: str, event: EventDict) -> EventDict:
     written inside an activity gets the same ids."""
     details = event.pop("temporal_workflow", None) or event.pop("temporal_activity", None)
     event.pop("workflow_info", None)
+    event.pop("temporal_log", None)  # Core's record, already in the message
     if details is None and activity.in_activity():
         details = activity.info()._logger_details()
     if details:
@@ -129,22 +137,36 @@ def configure_logging(settings: Settings | None = None, level: int = logging.INF
 # -- metrics ------------------------------------------------------------------------------------
 
 
-def worker_runtime(settings: Settings) -> Runtime | None:
-    """A Temporal runtime serving the worker's metrics (the SDK's, and the workflow's domain
-    counters) for Prometheus at http://<metrics_host>:<worker_metrics_port>/metrics; None when
-    no port is set. One runtime per process: each worker on a host needs its own port."""
-    if not settings.worker_metrics_port:
-        return None
+def runtime(settings: Settings, *, metrics: bool) -> Runtime:
+    """The process's Temporal runtime: Temporal Core's own log lines forwarded to Python's
+    logging (so they are JSON lines, scrubbed, like every other), and for a worker with
+    `worker_metrics_port` set, its metrics (the SDK's and the workflow's domain counters) for
+    Prometheus at http://<metrics_host>:<worker_metrics_port>/metrics. One runtime per
+    process: each worker on a host needs its own port."""
+    prometheus = None
+    if metrics and settings.worker_metrics_port:
+        prometheus = PrometheusConfig(
+            bind_address=f"{settings.metrics_host}:{settings.worker_metrics_port}",
+            counters_total_suffix=True,
+            unit_suffix=True,
+            durations_as_seconds=True,
+        )
     return Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(
-                bind_address=f"{settings.metrics_host}:{settings.worker_metrics_port}",
-                counters_total_suffix=True,
-                unit_suffix=True,
-                durations_as_seconds=True,
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(
+                    logger=logging.getLogger("temporalio.core"),
+                    append_log_fields_to_message=False,
+                ),
             ),
+            metrics=prometheus,
         )
     )
+
+
+def worker_runtime(settings: Settings) -> Runtime:
+    return runtime(settings, metrics=True)
 
 
 # -- traces -------------------------------------------------------------------------------------

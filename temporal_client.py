@@ -132,6 +132,22 @@ async def connect(
     )
 
 
+async def missing_search_attributes(client: Client) -> list[str]:
+    """The search attributes the workflow upserts that the namespace does not have: a project
+    upserting one would fail its workflow task again and again. Empty when the server will
+    not say (an API key without the right): the first upsert will."""
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.service import RPCError
+
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except RPCError:
+        return []
+    return [key.name for key in sa.ALL if key.name not in listed.custom_attributes]
+
+
 def workflow_id(project_id: str) -> str:
     return f"project-{project_id}"
 

@@ -50,6 +50,7 @@ from archive.store import ArchiveStore, archive_store
 from directory.store import LazyDirectory
 from settings import Settings
 from telemetry import configure_logging
+from workflows import search_attributes as sa
 from workflows.project import ProjectWorkflow
 from workflows.retention import SCHEDULE_ID, RetentionWorkflow
 
@@ -221,6 +222,20 @@ async def main() -> None:
         runtime=telemetry.worker_runtime(settings),
         interceptors=telemetry.tracing_interceptors(tracing),
     )
+    missing = await temporal_client.missing_search_attributes(client)
+    if missing:
+        kinds = {key.name: key.indexed_value_type.name.title() for key in sa.ALL}
+        commands = "; ".join(
+            f"temporal operator search-attribute create --namespace {settings.namespace} "
+            f"--name {name} --type {kinds[name]}"
+            for name in missing
+        )
+        log.error("search attributes missing", namespace=settings.namespace, missing=missing)
+        raise SystemExit(
+            f"the namespace {settings.namespace!r} lacks Alliance's search attributes "
+            f"{', '.join(missing)}: a project would fail at its first change. Register them "
+            f"first: {commands}"
+        )
     await ensure_retention_schedule(client, settings)
     worker = build_worker(client, settings)
     stop = asyncio.Event()

@@ -6,15 +6,18 @@ python -m api        # on ALLIANCE_API_HOST:ALLIANCE_API_PORT, settings from ALL
 from __future__ import annotations
 
 import uvicorn
+from temporalio.runtime import Runtime
 
 from api.app import create_app
 from settings import Settings
-from telemetry import configure_logging
+from telemetry import configure_logging, runtime
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings)
+    # Temporal Core's log lines through Python's logging, as JSON lines like the rest.
+    Runtime.set_default(runtime(settings, metrics=False), error_if_already_set=False)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

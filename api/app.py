@@ -18,7 +18,7 @@ from temporalio.client import Client
 import telemetry
 from api.errors import ApiError, install_error_handlers
 from api.gateway import ProjectGateway
-from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_tokens
+from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_personal_data
 from api.pages import console, mail_links, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
@@ -149,8 +149,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         FastAPIInstrumentor.instrument_app(
             app,
             tracer_provider=tracing,
-            excluded_urls="metrics,healthz,readyz,static",
-            server_request_hook=without_tokens,
+            # Matched against the whole URL: anchored, so a host named static... is traced.
+            excluded_urls="/metrics$,/healthz$,/readyz$,/static/",
+            server_request_hook=without_personal_data,
         )
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     return app

@@ -171,7 +171,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug of ours, never the client's: say so in the same shape, and log it.
-        logging.getLogger("alliance.api").exception("unexpected error on %s", request.url.path)
+        # The route's template, not the path: a personal link carries its token in the path.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        logging.getLogger("alliance.api").exception("unexpected error on %s", route)
         body = ErrorBody(
             code="internal_error",
             message="an unexpected error occurred; it was "

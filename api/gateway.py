@@ -115,7 +115,13 @@ class ProjectGateway:
                             temporal_client.connect(self.settings, interceptors=self._interceptors),
                             self.settings.rpc_timeout_seconds,
                         )
-                    except (RuntimeError, TimeoutError, OSError):
+                    except (RuntimeError, TimeoutError, OSError) as e:
+                        # Down, or refused (TLS, a key, a certificate): ops read which here.
+                        log.warning(
+                            "temporal not reachable",
+                            address=self.settings.temporal_address,
+                            error=f"{type(e).__name__}: {e}"[:300],
+                        )
                         raise _unavailable(
                             f"Temporal is not reachable at {self.settings.temporal_address}"
                         ) from None

@@ -7,11 +7,12 @@ link carries its token in the path.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -36,6 +37,12 @@ log = structlog.get_logger("alliance.api")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 RUNNING_PHASES = [p for p in Phase if p not in (Phase.closed, Phase.cancelled)]
+# Any other method a client sends is counted as OTHER: no label value from outside.
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+INTERNAL_ERROR = (
+    b'{"code": "internal_error", "message": "an unexpected error occurred; it was logged, and '
+    b'retrying will not help until it is fixed"}'
+)
 
 
 # The routes whose path carries a secret (a personal link, an unsubscribe or console link).
@@ -43,12 +50,20 @@ _TOKEN_PATHS = re.compile(r"^(/p|/desabonnement|/connexion/lien-console)/[^/?#]+
 _URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full", "http.route")
 
 
-def without_tokens(span: Any, scope: Scope) -> None:
-    """FastAPI's instrumentation records the URL as sent: for a path that carries a token, the
-    span gets the route's template instead."""
+_CLIENT_ATTRIBUTES = ("net.peer.ip", "client.address", "http.client_ip", "net.sock.peer.addr")
+
+
+def without_personal_data(span: Any, scope: Scope) -> None:
+    """FastAPI's instrumentation records the URL as sent and the client's address: for a path
+    that carries a token, the span gets the route's template instead, and no span keeps the
+    address of the person's machine."""
+    if span is None or not span.is_recording():
+        return
+    for name in _CLIENT_ATTRIBUTES:
+        span.set_attribute(name, "")
     path = scope.get("path", "")
     match = _TOKEN_PATHS.match(path)
-    if match is None or span is None or not span.is_recording():
+    if match is None:
         return
     template = f"{match.group(1)}/{{token}}" + path[match.end() :]
     for name in _URL_ATTRIBUTES:
@@ -99,35 +114,43 @@ class ApiMetrics:
 
 class ProjectCounts:
     """Running projects by phase and those past their deadline, counted by Temporal's
-    visibility when Prometheus scrapes (at most every 15 s; every API replica reports the same
-    counts: take their max)."""
+    visibility when Prometheus scrapes, at most every 15 s and within 3 s: a scrape never waits
+    on a Temporal that is down (the API would look down too). Every API replica reports the
+    same counts: take their max; `alliance_projects_counted_timestamp_seconds` says how fresh."""
 
     FRESH_FOR = 15.0
+    WITHIN = 3.0
 
     def __init__(self) -> None:
-        self.client: Client | None = None
         self.by_phase: dict[str, int] = {}
         self.past_deadline: int | None = None
-        self.counted_at = 0.0
+        self.counted_at = 0.0  # monotonic, of the last attempt
+        self.succeeded_at: float | None = None  # wall clock, of the last counts
 
     async def refresh(self, client: Client | None) -> None:
         if client is None or time.monotonic() - self.counted_at < self.FRESH_FOR:
             return
-        running = 'WorkflowType = "ProjectWorkflow" AND ExecutionStatus = "Running"'
+        self.counted_at = time.monotonic()  # a failed attempt waits its turn too
         try:
-            counts = {}
-            for phase in RUNNING_PHASES:
-                found = await client.count_workflows(
-                    f'{running} AND {sa.PHASE.name} = "{phase.value}"'
-                )
-                counts[phase.value] = found.count
-            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            late = await client.count_workflows(f'{running} AND {sa.DEADLINE.name} < "{now}"')
-        except Exception as e:  # Temporal down: the last counts stay, marked stale by age
+            counts = await asyncio.wait_for(self._count(client), self.WITHIN)
+        except Exception as e:  # Temporal down or slow: the last counts stay, with their age
             log.warning("projects not counted", error=type(e).__name__)
             return
-        self.by_phase, self.past_deadline = counts, late.count
-        self.counted_at = time.monotonic()
+        *phases, late = counts
+        self.by_phase = {p.value: n for p, n in zip(RUNNING_PHASES, phases, strict=True)}
+        self.past_deadline = late
+        self.succeeded_at = time.time()
+
+    @staticmethod
+    async def _count(client: Client) -> list[int]:
+        running = 'WorkflowType = "ProjectWorkflow" AND ExecutionStatus = "Running"'
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        queries = [f'{running} AND {sa.PHASE.name} = "{p.value}"' for p in RUNNING_PHASES]
+        queries.append(f'{running} AND {sa.DEADLINE.name} < "{now}"')
+        found = await asyncio.gather(
+            *(client.count_workflows(q, rpc_timeout=timedelta(seconds=2)) for q in queries)
+        )
+        return [f.count for f in found]
 
     def collect(self) -> Any:
         phases = GaugeMetricFamily(
@@ -141,6 +164,12 @@ class ProjectCounts:
                 "alliance_projects_past_deadline",
                 "Running projects whose current deadline has passed",
                 value=self.past_deadline,
+            )
+        if self.succeeded_at is not None:
+            yield GaugeMetricFamily(
+                "alliance_projects_counted_timestamp_seconds",
+                "When the project counts were last read from Temporal (Unix time)",
+                value=self.succeeded_at,
             )
 
 
@@ -172,12 +201,13 @@ class RequestTelemetry:
         about_token = _about.set(about)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
+        responding = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responding
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responding = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
                 message = {**message, "headers": headers}
@@ -185,10 +215,25 @@ class RequestTelemetry:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug of ours: logged here, while the request id is bound, by route template;
+            # the 500 carries the request id to quote (Starlette's own would not).
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            log.exception("unexpected error", route=route)
+            if responding:
+                raise
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": INTERNAL_ERROR})
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             project_id = scope.get("path_params", {}).get("project_id")

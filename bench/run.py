@@ -454,8 +454,9 @@ def start(
             process = subprocess.Popen(
                 args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
+        give_up = time.monotonic() + 120
         while ready and ready not in log.read_text():
-            if process.poll() is not None:
+            if process.poll() is not None or time.monotonic() > give_up:
                 raise SystemExit(f"{args[1]} exited:\n{log.read_text()}")
             time.sleep(0.1)
         return process

@@ -256,3 +256,26 @@ async def test_log_lines_keep_no_address_and_bind_nothing_outside_a_request(json
     line = json.loads(json_logs.getvalue().splitlines()[-1])
     assert line["reply"] == "550 <[e-mail]> unknown"
     assert "request_id" not in line and line["level"] == "warning"
+
+
+async def test_a_bug_answers_500_with_the_request_id_and_logs_it_by_route(json_logs, tmp_path):
+    settings = make_harness_settings(tmp_path)
+    app = create_app(api_settings(SimpleNamespace(settings=settings)))
+
+    async def broken(token: str) -> None:
+        raise ZeroDivisionError("a bug")
+
+    app.add_api_route("/casse/{token}", broken)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://alliance.test",
+    ) as http:
+        answer = await http.get("/casse/SECRET-TOKEN-123", headers={"X-Request-ID": "req-12345678"})
+    assert answer.status_code == 500 and answer.json()["code"] == "internal_error"
+    assert answer.headers["X-Request-ID"] == "req-12345678"
+    written = json_logs.getvalue()
+    assert "SECRET-TOKEN-123" not in written
+    error = next(json.loads(line) for line in written.splitlines() if "unexpected error" in line)
+    assert error["request_id"] == "req-12345678" and error["route"] == "/casse/{token}"
+    assert "ZeroDivisionError" in error["exception"]
+    await app.state.gateway.close()

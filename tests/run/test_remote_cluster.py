@@ -184,6 +184,8 @@ async def test_a_project_runs_on_a_cluster_reached_with_mutual_tls(dev_env, tmp_
 def test_the_cluster_settings_say_what_is_missing(tmp_path):
     with pytest.raises(ValidationError, match="go together"):
         Settings(temporal_tls_cert=tmp_path / "client.pem")
+    with pytest.raises(ValidationError, match="no file at"):
+        Settings(temporal_tls_ca=tmp_path / "missing-ca.pem")
     # An API key alone means TLS with the system's CAs (Temporal Cloud); blank means unset.
     keyed = Settings(temporal_api_key="secret-key")
     assert temporal_client.tls_config(keyed) is True

@@ -242,3 +242,34 @@ async def test_two_api_processes_never_refuse_a_burst_on_one_project(dev, tmp_pa
         finally:
             for api in apis:
                 await api.aclose()
+
+
+async def test_a_worker_refuses_a_namespace_without_alliances_search_attributes(dev_env, tmp_path):
+    """A cluster elsewhere whose namespace was made without them: the worker says what to
+    register instead of letting projects fail at their first change."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+
+    namespace = f"bare-{random.randrange(10**8)}"
+    await dev_env.client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    address = dev_env.client.service_client.config.target_host
+    env = alliance_env(address, "alliance-ns", tmp_path, ALLIANCE_NAMESPACE=namespace)
+    for _ in range(50):  # the new namespace reaches the frontend's cache
+        worker = subprocess.run(
+            [sys.executable, "-m", "worker"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if "not found" not in worker.stderr.lower():
+            break
+        time.sleep(0.5)
+    assert worker.returncode == 1, worker.stderr
+    assert f"the namespace '{namespace}' lacks Alliance's search attributes" in worker.stderr
+    assert "--name AllianceUndelivered --type Int" in worker.stderr
