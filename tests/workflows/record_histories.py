@@ -2,9 +2,9 @@
 
     .venv/bin/python -m tests.workflows.record_histories
 
-Run it when a new behaviour deserves a saved history. It never overwrites a file: until the
-first release, a change that breaks a saved history deletes and re-records the affected ones
-in a commit of its own that says why; from the release on, never (use workflow.patched).
+Run it when a new behaviour deserves a saved history: it records the histories that are not
+there yet and never overwrites one. Since the first release (1.0.0) the saved histories are
+frozen: a change that would replay one differently uses workflow.patched.
 """
 
 from __future__ import annotations
@@ -147,6 +147,62 @@ async def deadlines(env: WorkflowEnvironment, client: Client, task_queue: str) -
     return d
 
 
+async def notification_failed(client: Client, settings: Settings) -> Driver:
+    """A partner's tool answers 404 to its webhook: the failure is recorded, counted in the
+    search attribute ops filter on, and the project is cancelled. Launched through the API,
+    which keeps the webhook's address in the contact directory."""
+    import httpx
+    from aiohttp import web
+
+    from api.app import create_app
+    from tests.api_helpers import ApiProject, project_body
+    from tests.helpers import free_port
+
+    port = free_port()
+    tool = web.Application()
+    tool.router.add_post("/alliance", lambda _: web.Response(status=404))
+    runner = web.AppRunner(tool)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    body = project_body(2)
+    app = create_app(
+        settings.model_copy(
+            update={
+                "token_secret": SecretStr("record-histories"),
+                "coordinator_credentials": {"cred-mda-lyon8": "mda-lyon8"},
+            }
+        ),
+        client=client,
+    )
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://alliance.test"
+        ) as http:
+            project = await ApiProject.launch(
+                http, body, {"Authorization": "Bearer cred-mda-lyon8"}
+            )
+            d = Driver(client, client.get_workflow_handle(f"project-{project.id}"))
+            hook = {"webhook_url": f"http://127.0.0.1:{port}/alliance"}
+            await project.ok("PATCH", "/participants/me", "p1", hook)
+            # Everyone contributed: the diagnosis closes, and its news reaches p1's tool.
+            for pid in ("p1", "p2"):
+                await project.ok(
+                    "POST", "/contributions", pid, {"kind": "need", "text": "Un local"}
+                )
+            for _ in range(200):
+                if "notification_failed" in await d.types():
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise SystemExit("no notification_failed recorded")
+            await d.act(cmd.Cancel(actor=actor("coord"), reason="Essai terminé"))
+            await d.handle.result()
+        await app.state.gateway.close()
+    finally:
+        await runner.cleanup()
+    return d
+
+
 async def save(d: Driver, name: str) -> None:
     history = await d.handle.fetch_history()
     path = HISTORIES / f"{name}.json"
@@ -154,6 +210,10 @@ async def save(d: Driver, name: str) -> None:
         raise SystemExit(f"{path} exists: saved histories are never re-recorded")
     path.write_text(history.to_json(), encoding="utf-8")
     print(f"saved {path.name}: {len(history.events)} events")
+
+
+def missing(name: str) -> bool:
+    return not (HISTORIES / f"{name}.json").exists()
 
 
 async def main() -> None:
@@ -164,6 +224,7 @@ async def main() -> None:
             task_queue="record-histories",
             codec_keys={k: SecretStr(v) for k, v in TEST_CODEC_KEYS.items()},
             notifications="outbox",
+            webhooks_allow_loopback_http=True,
         )
         async with (
             await WorkflowEnvironment.start_local(
@@ -181,7 +242,13 @@ async def main() -> None:
                 (cancelled, "cancelled"),
                 (continued_as_new, "continued_as_new"),
             ):
-                await save(await record(env.client, settings.task_queue), name)
+                if missing(name):
+                    await save(await record(env.client, settings.task_queue), name)
+            if missing("notification_failed_cancelled"):
+                await save(
+                    await notification_failed(env.client, settings),
+                    "notification_failed_cancelled",
+                )
         async with await WorkflowEnvironment.start_time_skipping(
             data_converter=CONVERTER,
             test_server_existing_path=temporal_client.temporal_binary("temporal-test-server"),
@@ -189,11 +256,12 @@ async def main() -> None:
             from tests.conftest import register_search_attributes
 
             await register_search_attributes(env.client)
-            async with build_worker(env.client, settings):
-                await save(
-                    await deadlines(env, env.client, settings.task_queue),
-                    "deadlines_extension_cancel",
-                )
+            if missing("deadlines_extension_cancel"):
+                async with build_worker(env.client, settings):
+                    await save(
+                        await deadlines(env, env.client, settings.task_queue),
+                        "deadlines_extension_cancel",
+                    )
 
 
 if __name__ == "__main__":
