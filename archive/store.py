@@ -76,12 +76,18 @@ class FolderStore:
 
     async def keys(self, prefix: str = "") -> list[str]:
         def walk() -> list[str]:
-            if not self.root.exists():
+            # Only the folder the prefix names: a project's keys cost the same whether the
+            # archive holds ten projects or a hundred thousand.
+            folder = prefix.rpartition("/")[0]
+            start = self.root / checked_key(folder) if folder else self.root
+            if not start.is_dir():
                 return []
             found = []
-            for path in self.root.rglob("*"):
-                if path.is_file() and not path.name.startswith("."):
-                    key = path.relative_to(self.root).as_posix()
+            for directory, _, names in os.walk(start):
+                for name in names:
+                    if name.startswith("."):
+                        continue
+                    key = (Path(directory) / name).relative_to(self.root).as_posix()
                     if key.startswith(prefix):
                         found.append(key)
             return sorted(found)

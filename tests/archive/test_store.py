@@ -55,3 +55,29 @@ async def test_concurrent_writes_of_one_object_leave_one_whole_object(store):
 async def test_a_key_never_leaves_the_store(tmp_path, key):
     with pytest.raises(ValueError):
         await FolderStore(tmp_path).put(key, b"x")
+
+
+async def test_keys_under_a_prefix_read_only_that_folder(store, monkeypatch):
+    for project in ("p1", "p2", "p10"):
+        await store.put(f"{project}/segments/1-8.jsonl", b"{}")
+        await store.put(f"{project}/manifest.json", b"{}")
+    assert await store.keys("p1/segments/") == ["p1/segments/1-8.jsonl"]
+    assert await store.keys("p1/seg") == ["p1/segments/1-8.jsonl"]  # a partial name
+    assert await store.keys("p1") == [
+        "p1/manifest.json",
+        "p1/segments/1-8.jsonl",
+        "p10/manifest.json",
+        "p10/segments/1-8.jsonl",
+    ]
+    assert await store.keys("p3/") == []
+    if isinstance(store, FolderStore):
+        import archive.store
+
+        walked: list[Path] = []
+        real_walk = archive.store.os.walk
+        monkeypatch.setattr(
+            archive.store.os, "walk", lambda start: walked.append(Path(start)) or real_walk(start)
+        )
+        await store.keys("p2/segments/")
+        # One project's keys cost the same whatever the archive holds.
+        assert walked == [store.root / "p2" / "segments"]
