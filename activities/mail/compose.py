@@ -16,6 +16,7 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
 
 from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as CalendarEvent
@@ -651,8 +652,26 @@ def message_of(
     return message
 
 
+class _Wire(policy.Compat32):
+    """Compat32 (CRLF, headers folded by their own encoding only) without its cost for the
+    headers that are already what goes on the wire: compat32 builds and encodes a Header for
+    every header of every part, even a plain ASCII one, which was the largest part of writing
+    a message. Anything else (non-ASCII, a control character) takes compat32's own way."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if (
+            type(value) is str
+            and value.isascii()
+            and value.isprintable()  # no line break of any kind, no control character
+            and value == value.strip()
+            and "  " not in value
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
 # The wire format: CRLF, headers folded by their own encoding only.
-WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=None)
+WIRE = _Wire(linesep="\r\n", max_line_length=None)
 
 
 def wire_bytes(message: Message) -> bytes:

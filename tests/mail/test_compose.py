@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from icalendar import Calendar
 
-from activities.mail.compose import Sender, compose, wire_bytes
+from activities.mail.compose import WIRE, Sender, compose, wire_bytes
 from activities.mail.smtp import reply_code
 from activities.notifications import Notification, Recipient
 from api.pages.i18n import catalog
@@ -167,3 +169,12 @@ def test_a_moved_deadline_is_in_utc_and_says_why_in_the_calendar():
     assert "DTEND:20261212T170000Z" in raw and "TZID" not in raw
     entry = Calendar.from_ical(raw).walk("VEVENT")[0]
     assert "Vacances de Noël" in str(entry["DESCRIPTION"])
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=300))
+def test_headers_go_on_the_wire_as_compat32_writes_them(value):
+    """The wire's shortcut for plain headers writes what compat32 itself would."""
+    from email import policy
+
+    compat32 = policy.compat32.clone(linesep="\r\n", max_line_length=None)
+    assert WIRE.fold_binary("Subject", value) == compat32.fold_binary("Subject", value)
