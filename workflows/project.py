@@ -104,6 +104,22 @@ class ProjectInput(BaseModel):
     launched_at: datetime | None = None
 
 
+class BatchedAction(BaseModel):
+    """One partner action inside a batch: its own key (the update id it would have had alone:
+    a retry and the action's URL find it by that key) and its update's name and command."""
+
+    key: str
+    update: str
+    command: dict[str, Any]
+
+
+class ActionBatch(BaseModel):
+    """Several actions for one project sent as one update (the API's group commit): recorded
+    in order, all or none."""
+
+    actions: list[BatchedAction]
+
+
 class EventsQuery(BaseModel):
     after: int = 0
     limit: int = 500
@@ -114,6 +130,12 @@ class ProjectSummary(BaseModel):
     phase: Phase
     outcome: Outcome | None
     last_seq: int
+
+
+# The update that carries several actions at once (group commit), and how its actions' commands
+# are read: as recorded, like each action's own update.
+BATCH_UPDATE = "act_batch"
+ACTIONS_BY_UPDATE = {action.update: cmd.as_recorded(action.command) for action in ACTIONS}
 
 
 def _with_action_updates(cls: type) -> type:
@@ -565,8 +587,17 @@ class ProjectWorkflow:
 
     # -- updates: one per action, each guarded by a validator --------------------------------
 
-    def _check(self, command: cmd.Command) -> None:
-        key = self._update_key()
+    def _check(self, command: cmd.Command, key: str | None = None) -> None:
+        checked = self._checked(command, key or self._update_key())
+        if checked is None:
+            return  # a replay of an action already recorded: the handler returns its result
+        try:
+            self.project.check(checked, workflow.now())
+        except Rejected as r:
+            raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
+
+    def _checked(self, command: cmd.Command, key: str) -> cmd.Command | None:
+        """The command within its limits, or None when this key already recorded it."""
         seen = self._recent.get(key)
         if seen is not None:
             if seen.fingerprint != cmd.fingerprint(command):
@@ -576,7 +607,7 @@ class ProjectWorkflow:
                     type="idempotency_conflict",
                     non_retryable=True,
                 )
-            return  # a replay of an action already recorded: the handler returns its result
+            return None
         # The limits, checked here once: the handler reads the payload as recorded.
         command_type = action_for(type(command)).command
         try:
@@ -594,13 +625,10 @@ class ProjectWorkflow:
                 type="invalid_request",
                 non_retryable=True,
             )
-        try:
-            self.project.check(checked, workflow.now())
-        except Rejected as r:
-            raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
+        return checked
 
-    def _act(self, command: cmd.Command) -> ActionResult:
-        key = self._update_key()
+    def _act(self, command: cmd.Command, key: str | None = None) -> ActionResult:
+        key = key or self._update_key()
         if key in self._recent:
             return self._recent[key].result
         before = self.project.state.phase, self.project.state.round, self.project.state.deadline
@@ -628,6 +656,56 @@ class ProjectWorkflow:
         info = workflow.current_update_info()
         assert info is not None
         return info.id
+
+    # -- group commit: several actions as one update ------------------------------------------
+
+    @workflow.update(name=BATCH_UPDATE)
+    def act_batch(self, batch: ActionBatch) -> list[ActionResult]:
+        # The validator ran these same actions, in this order, on a copy of this same state:
+        # each one passes here too.
+        return [self._act(command, key) for key, command in self._batched(batch)]
+
+    @act_batch.validator
+    def _validate_act_batch(self, batch: ActionBatch) -> None:
+        """All or none: each action checked as if alone, then applied to a copy of the
+        project, so the next one is checked against what the previous ones did. A refused
+        batch leaves nothing in history (the API then sends its actions one by one)."""
+        commands = self._batched(batch)
+        keys = [key for key, _ in commands]
+        if len(set(keys)) != len(keys) or not commands:
+            raise ApplicationError(
+                "a batch holds distinct actions", type="invalid_request", non_retryable=True
+            )
+        now = workflow.now()
+        trial: Project | None = None
+        for key, command in commands:
+            checked = self._checked(command, key)
+            if checked is None:
+                continue  # recorded before under this key: the handler returns that result
+            if trial is None:
+                trial = Project.resumed(self.project.state.model_copy(deep=True), [])
+            try:
+                trial.execute(checked, now)
+            except Rejected as r:
+                raise ApplicationError(r.message, type=r.code, non_retryable=True) from None
+
+    @staticmethod
+    def _batched(batch: ActionBatch) -> list[tuple[str, cmd.Command]]:
+        commands = []
+        for action in batch.actions:
+            try:
+                command_type = ACTIONS_BY_UPDATE[action.update]
+            except KeyError:
+                raise ApplicationError(
+                    f"no action {action.update!r}", type="invalid_request", non_retryable=True
+                ) from None
+            try:
+                commands.append((action.key, command_type.model_validate(action.command)))
+            except ValidationError as e:
+                raise ApplicationError(
+                    str(e.errors()[0]["msg"]), type="invalid_request", non_retryable=True
+                ) from None
+        return commands
 
     # -- queries -----------------------------------------------------------------------------
 
