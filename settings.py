@@ -65,10 +65,11 @@ class Settings(BaseSettings):
     ops_credentials: list[str] = Field(default_factory=list)
     # How long the API waits on Temporal (and on a worker answering) before a 503.
     rpc_timeout_seconds: float = 5.0
-    # Temporal accepts 10 updates in flight per workflow: each API process sends at most this
-    # many at once per project and queues the rest; past the server's limit (several API
-    # processes together), an action is sent again after a pause, never refused.
-    updates_in_flight_per_project: int = Field(default=8, ge=1)
+    # Each API process sends at most this many updates at once to one project; the actions
+    # that wait meanwhile go together as one update (group commit). Temporal accepts 10 in
+    # flight per workflow: past it (several API processes together) an update is sent again
+    # after a pause, never refused.
+    updates_in_flight_per_project: int = Field(default=2, ge=1)
     max_body_bytes: int = 256 * 1024
     # Proxies whose X-Forwarded-* headers the API believes (python -m api): the compose file's
     # reverse proxy. A comma-separated list of addresses, or "*".

@@ -7,8 +7,10 @@ import asyncio
 import base64
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -53,7 +55,7 @@ from domain.views import (
 from domain.views import view as project_view
 from settings import Settings
 from workflows import search_attributes as sa
-from workflows.project import EventsQuery, ProjectWorkflow
+from workflows.project import ActionBatch, BatchedAction, EventsQuery, ProjectWorkflow
 
 log = structlog.get_logger("alliance.api")
 
@@ -63,6 +65,41 @@ RETRY_AFTER = "5"
 BUSY_ATTEMPTS = 12
 # Reads right after the worker that ran a project died (see _query): about 5 s in all.
 STALE_WORKER_ATTEMPTS = 6
+
+# At most this many actions in one act_batch update (far below Temporal's payload limit).
+BATCH_MAX_ACTIONS = 25
+
+
+class _BatchRefused(Exception):
+    """The workflow refused a batch: one of its actions is refused."""
+
+
+class _BatchPending(Exception):
+    """Temporal holds the batch, but no worker took it in time."""
+
+
+@dataclass
+class _Pending:
+    command: cmd.Command
+    update_id: str
+    key: str
+    answer: asyncio.Future[ActionResult]
+
+    def succeed(self, result: ActionResult) -> None:
+        if not self.answer.done():
+            self.answer.set_result(result)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.answer.done():
+            self.answer.set_exception(error)
+
+
+@dataclass
+class _ProjectQueue:
+    waiting: list[_Pending] = field(default_factory=list)
+    in_flight: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
 
 # Refusal codes that mean the token no longer stands for an active participant.
 _REVOKED = {"stale_token", "not_a_participant"}
@@ -94,7 +131,7 @@ class ProjectGateway:
         self._client = client
         self._connecting = asyncio.Lock()
         # Per project: a semaphore and how many requests hold or await it.
-        self._in_flight: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+        self._queues: dict[str, _ProjectQueue] = {}
         self.rpc_timeout = timedelta(seconds=settings.rpc_timeout_seconds)
         # People's details live in the directory: written before an action, joined on reads.
         self.contacts = Contacts(settings)
@@ -431,8 +468,7 @@ class ProjectGateway:
             result = no_action_result(await self.view(project_id), prepared.contact_changed)
             return result.model_copy(update=secret)
         try:
-            async with self._slot(project_id):
-                result = await self._act(project_id, prepared.command, update_id, key)
+            result = await self._committed(project_id, prepared.command, update_id, key)
         except ApiError as e:
             if prepared.written and 400 <= e.status < 500:
                 await self.contacts.withdraw(project_id, update_id)  # refused: not a participant
@@ -440,19 +476,106 @@ class ProjectGateway:
         await self.contacts.after(project_id, prepared.command)
         return result.model_copy(update=secret)
 
-    @asynccontextmanager
-    async def _slot(self, project_id: str) -> AsyncIterator[None]:
-        semaphore, users = self._in_flight.setdefault(
-            project_id, (asyncio.Semaphore(self.settings.updates_in_flight_per_project), [0])
-        )
-        users[0] += 1
+    # -- group commit ------------------------------------------------------------------------
+
+    async def _committed(
+        self, project_id: str, command: cmd.Command, update_id: str, key: str
+    ) -> ActionResult:
+        """The action as Temporal recorded it. Each process sends at most
+        `updates_in_flight_per_project` updates at once to a project; the actions that wait
+        meanwhile go together in the next one (act_batch), as databases group commits. A lone
+        action goes at once, as its own named update."""
+        queue = self._queues.get(project_id)
+        if queue is None:
+            queue = self._queues[project_id] = _ProjectQueue()
+        pending = _Pending(command, update_id, key, asyncio.get_running_loop().create_future())
+        queue.waiting.append(pending)
+        self._pump(project_id, queue)
+        # Shielded: a client that goes away does not cancel what its neighbours wait for.
+        return await asyncio.shield(pending.answer)
+
+    def _pump(self, project_id: str, queue: _ProjectQueue) -> None:
+        while queue.waiting and queue.in_flight < self.settings.updates_in_flight_per_project:
+            taken = queue.waiting[:BATCH_MAX_ACTIONS]
+            del queue.waiting[:BATCH_MAX_ACTIONS]
+            queue.in_flight += 1
+            task = asyncio.create_task(self._send(project_id, queue, taken))
+            queue.tasks.add(task)
+            task.add_done_callback(queue.tasks.discard)
+
+    async def _send(self, project_id: str, queue: _ProjectQueue, taken: list[_Pending]) -> None:
         try:
-            async with semaphore:
-                yield
+            if len(taken) > 1:
+                try:
+                    results = await self._act_batch(project_id, taken)
+                except _BatchRefused:
+                    pass  # one of them is refused: each goes alone, and gets its own answer
+                except _BatchPending:
+                    for pending in taken:
+                        pending.fail(await self._not_yet_recorded(project_id, pending.key))
+                    return
+                except Exception as e:
+                    for pending in taken:
+                        pending.fail(e)
+                    return
+                else:
+                    for pending, result in zip(taken, results, strict=True):
+                        try:
+                            pending.succeed(temporal_client.checked(result, pending.command))
+                        except temporal_client.ActionRefused as refused:
+                            pending.fail(_refusal_error(refused))
+                    return
+            for pending in taken:
+                try:
+                    pending.succeed(
+                        await self._act(project_id, pending.command, pending.update_id, pending.key)
+                    )
+                except Exception as e:
+                    pending.fail(e)
         finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._in_flight[project_id]
+            queue.in_flight -= 1
+            self._pump(project_id, queue)
+            if not queue.waiting and queue.in_flight == 0:
+                self._queues.pop(project_id, None)
+
+    async def _act_batch(self, project_id: str, taken: list[_Pending]) -> list[ActionResult]:
+        handle = await self.handle(project_id)
+        batch = ActionBatch(
+            actions=[
+                BatchedAction(
+                    key=p.update_id,
+                    update=action_for(type(p.command)).update,
+                    command=p.command.model_dump(mode="json"),
+                )
+                for p in taken
+            ]
+        )
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                async with self._errors(project_id):
+                    try:
+                        return await handle.execute_update(
+                            ProjectWorkflow.act_batch,
+                            batch,
+                            id=uuid.uuid4().hex,
+                            result_type=list[ActionResult],
+                            rpc_timeout=self.rpc_timeout,
+                        )
+                    except WorkflowUpdateFailedError:
+                        raise _BatchRefused() from None
+                    except RPCTimeoutOrCancelledError:
+                        raise _BatchPending() from None
+                    except RPCError as e:
+                        if (
+                            e.status != RPCStatusCode.RESOURCE_EXHAUSTED
+                            or attempt == BUSY_ATTEMPTS - 1
+                        ):
+                            raise
+                        log.info("project busy, batch sent again", attempt=attempt + 1)
+            except (_BatchRefused, _BatchPending):
+                raise
+            await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+        raise _unavailable("the project is too busy right now; your request was not recorded")
 
     async def _act(
         self, project_id: str, command: cmd.Command, update_id: str, key: str
