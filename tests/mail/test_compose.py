@@ -177,4 +177,11 @@ def test_headers_go_on_the_wire_as_compat32_writes_them(value):
     from email import policy
 
     compat32 = policy.compat32.clone(linesep="\r\n", max_line_length=None)
-    assert WIRE.fold_binary("Subject", value) == compat32.fold_binary("Subject", value)
+
+    def written(how: policy.Compat32) -> bytes | type[Exception]:
+        try:
+            return how.fold_binary("Subject", value)
+        except Exception as e:  # compat32 refuses an embedded header: so must the wire
+            return type(e)
+
+    assert written(WIRE) == written(compat32)
