@@ -34,7 +34,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import telemetry
 import temporal_client
-from activities.archive import ArchiveActivities
+from activities.archive import ArchiveActivities, ClosingActivities
 from activities.mail.smtp import mail_adapter
 from activities.notifications import (
     Address,
@@ -188,6 +188,7 @@ def build_worker(
     reports = ReportActivities(settings.reports_dir)
     store = archive_store(settings)
     archive = ArchiveActivities(Archivist(store))
+    closing = ClosingActivities(retention, archive)
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
     return AllianceWorker(
         directory,
@@ -204,6 +205,7 @@ def build_worker(
             archive.write_segment,
             archive.archive_project,
             archive.redact_segments,
+            closing.close_project,
             *extra_activities,
         ],
         workflow_runner=SANDBOX,

@@ -19,7 +19,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.archive import ArchiveActivities, RedactionRequest, SegmentRequest
+    from activities.archive import (
+        ArchiveActivities,
+        ClosingActivities,
+        ProjectClosing,
+        RedactionRequest,
+        SegmentRequest,
+    )
     from activities.notifications import (
         Delivery,
         DigestItem,
@@ -131,6 +137,9 @@ class ProjectSummary(BaseModel):
     outcome: Outcome | None
     last_seq: int
 
+
+# Patches (workflow.patched): projects started on an earlier version replay as they ran.
+ONE_CLOSING_ACTIVITY = "1.1-one-closing-activity"
 
 # The update that carries several actions at once (group commit), and how its actions' commands
 # are read: as recorded, like each action's own update.
@@ -267,27 +276,50 @@ class ProjectWorkflow:
         self._send_due_digests(everything=True)
         # Outside Temporal, whose visibility forgets closed projects: the retention of people's
         # details counts from this date.
-        await workflow.execute_activity_method(
-            RetentionActivities.record_closing,
-            Closing(project_id=input.spec.id, closed_at=self.project.events[-1].at),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=REPORT_RETRY,
-            summary="record the closing date in the contact directory",
-        )
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
-        )
-        # Last, once nothing more can be recorded: the record that outlives Temporal.
-        state = self.project.state
-        await workflow.execute_activity_method(
-            ArchiveActivities.archive_project,
-            SegmentRequest(
-                project_id=input.spec.id, events=self._unarchived(), redacted=state.redacted
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=REPORT_RETRY,
-            summary="write the project's archive",
-        )
+        closing = Closing(project_id=input.spec.id, closed_at=self.project.events[-1].at)
+        if workflow.patched(ONE_CLOSING_ACTIVITY):
+            # Since 1.1: once nothing more can be recorded, the closing date and the record
+            # that outlives Temporal, in one activity.
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+            )
+            state = self.project.state
+            await workflow.execute_activity_method(
+                ClosingActivities.close_project,
+                ProjectClosing(
+                    closing=closing,
+                    archive=SegmentRequest(
+                        project_id=input.spec.id,
+                        events=self._unarchived(),
+                        redacted=state.redacted,
+                    ),
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=REPORT_RETRY,
+                summary="record the closing date and write the project's archive",
+            )
+        else:
+            # Projects that reached their end on 1.0.0 go on as they began.
+            await workflow.execute_activity_method(
+                RetentionActivities.record_closing,
+                closing,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=REPORT_RETRY,
+                summary="record the closing date in the contact directory",
+            )
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+            )
+            state = self.project.state
+            await workflow.execute_activity_method(
+                ArchiveActivities.archive_project,
+                SegmentRequest(
+                    project_id=input.spec.id, events=self._unarchived(), redacted=state.redacted
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=REPORT_RETRY,
+                summary="write the project's archive",
+            )
         return ProjectSummary(
             project_id=input.spec.id,
             phase=state.phase,

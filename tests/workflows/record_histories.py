@@ -58,8 +58,8 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
     return d
 
 
-async def adopted(client: Client, task_queue: str) -> Driver:
-    d = await Driver.start(client, make_spec(3, id="history-adopted"), task_queue)
+async def adopted(client: Client, task_queue: str, project_id: str = "history-adopted") -> Driver:
+    d = await Driver.start(client, make_spec(3, id=project_id), task_queue)
     await d.contribute_all(PARTNERS)
     await d.plan([await d.propose("p1")])
     for pid in PARTNERS:
@@ -70,6 +70,11 @@ async def adopted(client: Client, task_queue: str) -> Driver:
     await d.assess_all(PARTNERS, indicators)
     await d.handle.result()
     return d
+
+
+async def adopted_again(client: Client, task_queue: str) -> Driver:
+    """The adopted story recorded again on 1.1, whose end is one activity."""
+    return await adopted(client, task_queue, project_id="history-adopted-1-1")
 
 
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
@@ -241,6 +246,8 @@ async def main() -> None:
                 (no_quorum, "no_quorum_then_cancelled"),
                 (cancelled, "cancelled"),
                 (continued_as_new, "continued_as_new"),
+                # 1.1: the closing date and the archive in one activity (a patch marker).
+                (adopted_again, "adopted_one_closing_activity"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

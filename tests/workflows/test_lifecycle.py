@@ -44,6 +44,15 @@ async def test_full_lifecycle_adopted_in_round_one(dev):
     assert types[:2] == ["project_launched", "phase_opened"]
     assert types[-2:] == ["report_published", "project_closed"]
     assert "decision_reached" in types and "outcome_stated" in types
+    # Since 1.1 the closing date and the archive are one activity at the end.
+    history = await d.handle.fetch_history()
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert activities[-1] == "close_project"
+    assert "record_closing" not in activities and "archive_project" not in activities
     # Everyone was told of the decision, through one notification per fan-out.
     decided = [m for m in dev.outbox.read(spec.id) if m["kind"] == "decision_reached"]
     assert {m["to"] for m in decided} == {"coord", "fac", "obs", *PARTNERS}

@@ -27,6 +27,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "deadlines_extension_cancel",
         "continued_as_new",
         "notification_failed_cancelled",
+        "adopted_one_closing_activity",
     }
 
 
