@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import uuid
 from datetime import timedelta
@@ -54,14 +55,26 @@ def as_stored(history: dict[str, Any]) -> list[bytes]:
     return [base64.b64decode(p.get("data", "")) for _, p in payloads_in(history)]
 
 
+def _patch_marker(path: str, payload: dict[str, Any]) -> bool:
+    """The SDK writes a patch marker's id in clear (workflow.patched): one of ours, nothing
+    else."""
+    from workflows.project import PATCHES
+
+    if "/markerRecordedEventAttributes/details/patch-data/" not in path:
+        return False
+    return json.loads(base64.b64decode(payload.get("data", ""))).get("id") in PATCHES
+
+
 def clear_payloads(history: dict[str, Any]) -> list[str]:
     """Paths of the payloads Temporal holds unencrypted, but for search attributes (which
-    Temporal must read to index, and which carry nothing personal)."""
+    Temporal must read to index, and which carry nothing personal) and our patch markers."""
     encrypted = base64.b64encode(b"binary/encrypted").decode()
     return [
         path
         for path, p in payloads_in(history)
-        if p["metadata"].get("encoding") != encrypted and "/searchAttributes/" not in path
+        if p["metadata"].get("encoding") != encrypted
+        and "/searchAttributes/" not in path
+        and not _patch_marker(path, p)
     ]
 
 

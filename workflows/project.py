@@ -140,6 +140,7 @@ class ProjectSummary(BaseModel):
 
 # Patches (workflow.patched): projects started on an earlier version replay as they ran.
 ONE_CLOSING_ACTIVITY = "1.1-one-closing-activity"
+PATCHES = (ONE_CLOSING_ACTIVITY,)
 
 # The update that carries several actions at once (group commit), and how its actions' commands
 # are read: as recorded, like each action's own update.

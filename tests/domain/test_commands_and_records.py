@@ -264,7 +264,9 @@ def test_the_workflow_defines_one_named_update_per_action():
     from workflows.project import ProjectWorkflow
 
     updates = _Definition.from_class(ProjectWorkflow).updates
-    assert set(updates) == {a.update for a in ACTIONS}
+    # And the group commit's, which carries several of them at once.
+    assert set(updates) == {a.update for a in ACTIONS} | {"act_batch"}
+    assert updates["act_batch"].validator is not None
     for action in ACTIONS:
         assert updates[action.update].arg_types == [cmd.as_recorded(action.command)]
         assert updates[action.update].validator is not None
