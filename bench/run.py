@@ -388,6 +388,43 @@ class Bench:
         return projects / (time.perf_counter() - started)
 
 
+async def waiting_curve(
+    bench: Bench, projects: int, concurrency: int, pids: dict[str, int], data: Path
+) -> list[dict[str, Any]]:
+    """Many waiting projects, launched in ten steps. After each step: the step's launches/s,
+    each process's resident memory, the dev server's SQLite files, and the answer p50 of a
+    partner on the first waiting project (20 contributions, one at a time): where it bends."""
+    first, tokens = await bench.launch(project_body(3, title="Watched"))
+    points = []
+    step = max(1, projects // 10)
+    launched = 0
+    while launched < projects:
+        size = min(step, projects - launched)
+        rate = await bench.waiting(size, concurrency)
+        launched += size
+        samples = []
+        for n in range(20):
+            began = time.perf_counter()
+            await bench.call(
+                "POST",
+                f"/projects/{first}/contributions",
+                tokens["p1"],
+                {"kind": "need", "text": f"besoin {launched}-{n}"},
+            )
+            samples.append((time.perf_counter() - began) * 1000)
+        sqlite = sum(f.stat().st_size for f in data.glob("temporal.db*") if f.is_file()) / 2**20
+        point = {
+            "waiting": launched,
+            "launches_per_s": round(rate, 1),
+            "answer_p50_ms": round(statistics.median(samples), 1),
+            "sqlite_mb": round(sqlite, 1),
+            **{f"{name}_rss_mb": round(rss_mb(pid), 1) for name, pid in pids.items()},
+        }
+        print(json.dumps(point), flush=True)
+        points.append(point)
+    return points
+
+
 async def profile(bench: Bench, args: argparse.Namespace, pids: dict[str, int]) -> None:
     """Where the time goes under the throughput load: py-spy on the worker and the API."""
     spies = [
@@ -679,7 +716,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "seconds_to_last_visible": summary([b["seconds_to_last_visible"] for b in bursts]),
             }
 
-            rate = await bench.waiting(args.waiting, args.concurrency)
+            if args.hundred_thousand:
+                pids = {"worker": worker.pid, "dev_server": server.pid, "api": api.pid}
+                curve = await waiting_curve(bench, args.waiting, args.concurrency, pids, data)
+                results["waiting_curve"] = curve
+                rate = statistics.harmonic_mean([p["launches_per_s"] for p in curve])
+            else:
+                rate = await bench.waiting(args.waiting, args.concurrency)
             await asyncio.sleep(2)  # let the worker settle before reading memory
             results["waiting"] = {
                 "projects": args.waiting,
@@ -840,6 +883,12 @@ if __name__ == "__main__":
         help="e-mail through SMTP to a local server (default), or the outbox's JSON lines",
     )
     parser.add_argument(
+        "--hundred-thousand",
+        action="store_true",
+        help="only the waiting projects, 100,000 of them (about half an hour), measured in ten "
+        "steps: launches/s, memory, SQLite size, a partner's answer p50",
+    )
+    parser.add_argument(
         "--tracing",
         action="store_true",
         help="traces on, exported over OTLP/HTTP to a collector in this process that counts them",
@@ -855,6 +904,8 @@ if __name__ == "__main__":
     a.projects = a.projects or (10 if quick else 50)
     a.samples = a.samples or (30 if quick else 100)
     a.waiting = a.waiting or (300 if quick else 10_000)
+    if a.hundred_thousand:
+        a.waiting = 100_000 if a.waiting in (300, 10_000) else a.waiting
     outcome = asyncio.run(main(a))
     if not outcome:
         sys.exit(0)
