@@ -8,11 +8,11 @@ import base64
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import structlog
@@ -58,6 +58,7 @@ from workflows import search_attributes as sa
 from workflows.project import ActionBatch, BatchedAction, EventsQuery, ProjectWorkflow
 
 log = structlog.get_logger("alliance.api")
+T = TypeVar("T")
 
 RETRY_AFTER = "5"
 # Several API processes can still exceed the limit together: back off with jitter, a bounded
@@ -550,57 +551,53 @@ class ProjectGateway:
                 for p in taken
             ]
         )
-        for attempt in range(BUSY_ATTEMPTS):
+
+        async def send() -> list[ActionResult]:
             try:
-                async with self._errors(project_id):
-                    try:
-                        return await handle.execute_update(
-                            ProjectWorkflow.act_batch,
-                            batch,
-                            id=uuid.uuid4().hex,
-                            result_type=list[ActionResult],
-                            rpc_timeout=self.rpc_timeout,
-                        )
-                    except WorkflowUpdateFailedError:
-                        raise _BatchRefused() from None
-                    except RPCTimeoutOrCancelledError:
-                        raise _BatchPending() from None
-                    except RPCError as e:
-                        if (
-                            e.status != RPCStatusCode.RESOURCE_EXHAUSTED
-                            or attempt == BUSY_ATTEMPTS - 1
-                        ):
-                            raise
-                        log.info("project busy, batch sent again", attempt=attempt + 1)
-            except (_BatchRefused, _BatchPending):
-                raise
-            await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
-        raise _unavailable("the project is too busy right now; your request was not recorded")
+                return await handle.execute_update(
+                    ProjectWorkflow.act_batch,
+                    batch,
+                    id=uuid.uuid4().hex,
+                    result_type=list[ActionResult],
+                    rpc_timeout=self.rpc_timeout,
+                )
+            except WorkflowUpdateFailedError:
+                raise _BatchRefused() from None
+            except RPCTimeoutOrCancelledError:
+                raise _BatchPending() from None
+
+        return await self._sent(project_id, send, "batch")
 
     async def _act(
         self, project_id: str, command: cmd.Command, update_id: str, key: str
     ) -> ActionResult:
         handle = await self.handle(project_id)
-        for attempt in range(BUSY_ATTEMPTS):
+
+        async def send() -> ActionResult:
             try:
-                async with self._errors(project_id):
-                    try:
-                        return await temporal_client.execute_action(
-                            handle, command, key=update_id, rpc_timeout=self.rpc_timeout
-                        )
-                    except RPCTimeoutOrCancelledError:
-                        # Temporal keeps an update no worker has taken yet: say so, and where
-                        # to follow it.
-                        raise await self._not_yet_recorded(project_id, key) from None
-                    except RPCError as e:
-                        if (
-                            e.status != RPCStatusCode.RESOURCE_EXHAUSTED
-                            or attempt == BUSY_ATTEMPTS - 1
-                        ):
-                            raise
-                        log.info("project busy, action sent again", attempt=attempt + 1)
+                return await temporal_client.execute_action(
+                    handle, command, key=update_id, rpc_timeout=self.rpc_timeout
+                )
+            except RPCTimeoutOrCancelledError:
+                # Temporal keeps an update no worker has taken yet: say so, and where to
+                # follow it.
+                raise await self._not_yet_recorded(project_id, key) from None
             except temporal_client.ActionRefused as refused:
                 raise _refusal_error(refused) from None
+
+        return await self._sent(project_id, send, "action")
+
+    async def _sent(self, project_id: str, send: Callable[[], Awaitable[T]], what: str) -> T:
+        """One update to the project (an action or a batch), sent again with jitter while
+        Temporal says the project has too many updates in flight."""
+        for attempt in range(BUSY_ATTEMPTS):
+            async with self._errors(project_id):
+                try:
+                    return await send()
+                except RPCError as e:
+                    if e.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == BUSY_ATTEMPTS - 1:
+                        raise
+                    log.info(f"project busy, {what} sent again", attempt=attempt + 1)
             await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         raise _unavailable("the project is too busy right now; your request was not recorded")
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import subprocess
+import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -265,3 +268,23 @@ async def recorded_events(d: Driver, settings: Any) -> list[Any]:
         return await Archivist(store).segment_events(project_id, 0, before) + live
     finally:
         await store.close()
+
+
+class Spawned:
+    """A process the test starts, its output (stdout and stderr) kept line by line as it
+    comes, so a full pipe never blocks it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        return "".join(self.lines)

@@ -281,20 +281,10 @@ class ProjectWorkflow:
         if workflow.patched(ONE_CLOSING_ACTIVITY):
             # Since 1.1: once nothing more can be recorded, the closing date and the record
             # that outlives Temporal, in one activity.
-            await workflow.wait_condition(
-                lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
-            )
-            state = self.project.state
+            await self._settled()
             await workflow.execute_activity_method(
                 ClosingActivities.close_project,
-                ProjectClosing(
-                    closing=closing,
-                    archive=SegmentRequest(
-                        project_id=input.spec.id,
-                        events=self._unarchived(),
-                        redacted=state.redacted,
-                    ),
-                ),
+                ProjectClosing(closing=closing, archive=self._archive_request()),
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=REPORT_RETRY,
                 summary="record the closing date and write the project's archive",
@@ -308,24 +298,33 @@ class ProjectWorkflow:
                 retry_policy=REPORT_RETRY,
                 summary="record the closing date in the contact directory",
             )
-            await workflow.wait_condition(
-                lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
-            )
-            state = self.project.state
+            await self._settled()
             await workflow.execute_activity_method(
                 ArchiveActivities.archive_project,
-                SegmentRequest(
-                    project_id=input.spec.id, events=self._unarchived(), redacted=state.redacted
-                ),
+                self._archive_request(),
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=REPORT_RETRY,
                 summary="write the project's archive",
             )
+        state = self.project.state
         return ProjectSummary(
             project_id=input.spec.id,
             phase=state.phase,
             outcome=state.outcome,
             last_seq=state.last_seq,
+        )
+
+    async def _settled(self) -> None:
+        """Nothing more can be recorded: every update handled, every message handed over."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_in_flight == 0
+        )
+
+    def _archive_request(self) -> SegmentRequest:
+        state = self.project.state
+        assert state.spec is not None
+        return SegmentRequest(
+            project_id=state.spec.id, events=self._unarchived(), redacted=state.redacted
         )
 
     def _set_digest_timer(self) -> None:

@@ -12,7 +12,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,34 +26,22 @@ from domain import commands as cmd
 from domain.models import Process
 from tests.api_helpers import COORD, ApiProject, bearer, project_body
 from tests.conftest import COORDINATOR_CREDENTIAL
-from tests.helpers import TEST_CODEC_KEYS, Driver, actor, free_port, make_spec
+from tests.helpers import TEST_CODEC_KEYS, Driver, Spawned, actor, free_port, make_spec
 from workflows.project import ProjectSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTNERS = ["p1", "p2", "p3"]
 
 
-class Process_:
+class Process_(Spawned):
     """An Alliance process (`python -m worker` or `python -m api`) started by the test."""
 
     def __init__(self, module: str, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
+        super().__init__(
             [sys.executable, "-m", module],
-            cwd=ROOT,
-            env={**os.environ, **env, "ALLIANCE_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            {**os.environ, **env, "ALLIANCE_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"},
+            ROOT,
         )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def output(self) -> str:
-        return "".join(self.lines)
 
     async def wait_for(self, text: str, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds

@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
 from tests.api_helpers import project_body
-from tests.helpers import free_port
+from tests.helpers import Spawned, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,23 +33,11 @@ class RunCommand:
             "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
             "ALLIANCE_TASK_QUEUE": "alliance-supervision-test",
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "run_local.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
+        self.spawned = Spawned([sys.executable, "run_local.py"], env, ROOT)
+        self.process, self.lines = self.spawned.process, self.spawned.lines
 
     def output(self) -> str:
-        return "".join(self.lines)
+        return self.spawned.output()
 
     def wait_for(self, predicate, seconds: float = 90) -> None:
         deadline = time.monotonic() + seconds
