@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, nullcontext
@@ -70,16 +71,39 @@ class Notification(BaseModel):
     event_seq: int
     # When the event happened: a calendar entry's stamp, the same at every attempt.
     at: datetime | None = None
-    recipients: list[Recipient]
+    # Who is told, in full: how 1.0 wrote every batch (batches it scheduled still arrive so),
+    # and how the API writes a single message.
+    recipients: list[Recipient] = Field(default_factory=list)
+    # Who is told, by id in the batch's `people` (since 1.1: each person written once a batch,
+    # not once a notification); of them, those told through their webhook only this time.
+    to: list[str] = Field(default_factory=list)
+    webhook_only: list[str] = Field(default_factory=list)
     facts: dict[str, str] = Field(default_factory=dict)
     # A digest ("digest" kind): the news it gathers, oldest first.
     items: list[DigestItem] = Field(default_factory=list)
+
+    def participant_ids(self) -> list[str]:
+        return list(self.to) or [r.participant_id for r in self.recipients]
 
 
 class NotificationBatch(BaseModel):
     """Everything one dispatch of the workflow has to tell: one activity in history."""
 
     notifications: list[Notification]
+    # Everyone the batch's notifications name in `to`, once.
+    people: list[Recipient] = Field(default_factory=list)
+
+    def recipients_of(self, notification: Notification) -> list[Recipient]:
+        if not notification.to:
+            return notification.recipients
+        people = {p.participant_id: p for p in self.people}
+        webhook_only = set(notification.webhook_only)
+        return [
+            people[pid].model_copy(update={"by_email": False})
+            if pid in webhook_only
+            else people[pid]
+            for pid in notification.to
+        ]
 
 
 class Delivery(BaseModel):
@@ -152,6 +176,36 @@ class OutboxAdapter:
 # this long; then the recipients still failing are reported as failed (the workflow records
 # notification_failed for exactly them) instead of failing the whole activity.
 RETRY_FOR = timedelta(hours=24)
+# How often a batch's progress goes to Temporal at most (the heartbeat timeout is 60 s).
+HEARTBEAT_EVERY_SECONDS = 1.0
+
+
+class Progress:
+    """What one attempt of a batch delivered so far, told to Temporal for a retry (after a
+    crash or a transient failure) to skip: at most once a second, and always before the
+    attempt ends. Encoding it through the codec after every message was a twentieth of the
+    worker's time (py-spy); Temporal itself sends a heartbeat on at most every 48 s."""
+
+    def __init__(self, sent: list[str]) -> None:
+        self.sent = sent
+        self._told = len(sent)
+        self._last = time.monotonic()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.sent
+
+    def add(self, key: str) -> None:
+        self.sent.append(key)
+
+    def beat(self, *, now: bool = False) -> None:
+        """`now`: the attempt ends, tell what it delivered. Otherwise once a second, delivered
+        or not: the heartbeat also tells Temporal the batch is alive."""
+        moment = time.monotonic()
+        if (now and len(self.sent) > self._told) or (
+            not now and moment - self._last >= HEARTBEAT_EVERY_SECONDS
+        ):
+            self._told, self._last = len(self.sent), moment
+            activity.heartbeat(self.sent)
 
 
 class TransientDeliveryError(Exception):
@@ -199,15 +253,16 @@ class NotificationActivities:
     async def _deliver(
         self,
         notification: Notification,
+        recipients: list[Recipient],
         book: dict[str, Address],
-        sent: list[str],
+        sent: Progress,
         *,
         give_up: bool,
     ) -> tuple[Delivery, list[str]]:
         result = Delivery()
         transient: list[str] = []
-        already = set(sent)
-        for recipient in notification.recipients:
+        already = set(sent.sent)
+        for recipient in recipients:
             recipient = recipient.model_copy(update={"address": book.get(recipient.participant_id)})
             pid = recipient.participant_id
             failed = False
@@ -230,10 +285,8 @@ class NotificationActivities:
                     else:
                         transient.append(f"{notification.kind} to {pid}: {why}")
                 else:
-                    sent.append(key)
-                # What was delivered so far: a retry (after a crash or a transient failure)
-                # skips it.
-                activity.heartbeat(sent)
+                    sent.add(key)
+                sent.beat()
             if not failed:
                 result.delivered.append(pid)
         activity.logger.info(
@@ -254,26 +307,36 @@ class NotificationActivities:
         info = activity.info()
         # Measured on the server's clock, as the retries' backoff is.
         give_up = info.current_attempt_scheduled_time - info.scheduled_time >= self.retry_for
-        sent: list[str] = []
-        if info.heartbeat_details:
-            sent = [str(key) for key in info.heartbeat_details[0]]
+        sent = Progress(
+            [str(key) for key in info.heartbeat_details[0]] if info.heartbeat_details else []
+        )
         deliveries: list[Delivery] = []
         transient: list[str] = []
         # One look-up per project and batch (a batch is one project's), at delivery time.
         books: dict[str, dict[str, Address]] = {}
-        async with AsyncExitStack() as stack:
-            for channel in self.channels:
-                batch_context = getattr(channel, "batch", None)
-                await stack.enter_async_context(batch_context() if batch_context else nullcontext())
-            for notification in batch.notifications:
-                if notification.project_id not in books:
-                    books[notification.project_id] = await self.addresses(notification.project_id)
-                book = books[notification.project_id]
-                delivery, failed_now = await self._deliver(
-                    notification, book, sent, give_up=give_up
-                )
-                deliveries.append(delivery)
-                transient += failed_now
+        try:
+            async with AsyncExitStack() as stack:
+                for channel in self.channels:
+                    batch_context = getattr(channel, "batch", None)
+                    await stack.enter_async_context(
+                        batch_context() if batch_context else nullcontext()
+                    )
+                for notification in batch.notifications:
+                    if notification.project_id not in books:
+                        books[notification.project_id] = await self.addresses(
+                            notification.project_id
+                        )
+                    book = books[notification.project_id]
+                    delivery, failed_now = await self._deliver(
+                        notification, batch.recipients_of(notification), book, sent,
+                        give_up=give_up,
+                    )  # fmt: skip
+                    deliveries.append(delivery)
+                    transient += failed_now
+        finally:
+            # Whatever ends this attempt (a transient failure, a crash of the code, a
+            # cancellation), the next one knows what went out.
+            sent.beat(now=True)
         if transient:
             raise TransientDeliveryError("; ".join(transient))
         return deliveries

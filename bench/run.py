@@ -348,13 +348,22 @@ class Bench:
         await handle.result()
         return latencies
 
-    async def history_length(self, workflow_id: str) -> int:
+    async def history_of(self, workflow_id: str) -> tuple[int, int]:
+        """How many events one lifecycle wrote, and their bytes as Temporal stores them
+        (payloads as sent: encrypted for Alliance)."""
         history = await self.client.get_workflow_handle(workflow_id).fetch_history()
         kinds = Counter(
             e.WhichOneof("attributes").removesuffix("_event_attributes") for e in history.events
         )
+        size: Counter[str] = Counter()
+        for e in history.events:
+            name = e.WhichOneof("attributes").removesuffix("_event_attributes")
+            if e.HasField("activity_task_scheduled_event_attributes"):
+                name += ":" + e.activity_task_scheduled_event_attributes.activity_type.name
+            size[name] += e.ByteSize()
         print(f"history of {workflow_id}: {dict(kinds.most_common())}", file=sys.stderr)
-        return len(history.events)
+        print(f"bytes of {workflow_id}: {dict(size.most_common())}", file=sys.stderr)
+        return len(history.events), sum(size.values())
 
     async def burst(self, partners: int) -> dict[str, float]:
         base, tokens = await self.decision_open(partners, "Burst")
@@ -549,18 +558,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
     )
     processes = [server]
+    catcher = None
     try:
         if args.notifications == "email":
-            processes.append(
-                start(
-                    [
-                        *(sys.executable, "-m", "activities.mail.catcher"),
-                        *(str(data / "mail"), str(smtp_port), "--count-only"),
-                    ],
-                    env,
-                    ready="mail catcher on",
-                )
+            catcher = start(
+                [
+                    *(sys.executable, "-m", "activities.mail.catcher"),
+                    *(str(data / "mail"), str(smtp_port), "--count-only"),
+                ],
+                env,
+                ready="mail catcher on",
             )
+            processes.append(catcher)
         client = await wait_for_server(settings, server)
         worker = start(
             [sys.executable, "bench/bench_worker.py"],
@@ -616,6 +625,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "api": api.pid,
                 "driver": os.getpid(),
             }
+            if catcher is not None:
+                # The local mail server receiving every message competes for the same 2 cores.
+                pids["mail"] = catcher.pid
             cpu: dict[str, Counter[str]] = {
                 "alliance": Counter(),
                 "bare": Counter(),
@@ -703,9 +715,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "loaded_bare": loaded_b,
             }
 
+            (alliance_events, alliance_bytes), (bare_events, bare_bytes) = [
+                await bench.history_of(bench.last_alliance),
+                await bench.history_of(bench.last_bare),
+            ]
             results["history_events_per_lifecycle"] = {
-                "alliance": await bench.history_length(bench.last_alliance),
-                "bare": await bench.history_length(bench.last_bare),
+                "alliance": alliance_events,
+                "bare": bare_events,
+            }
+            results["history_bytes_per_lifecycle"] = {
+                "alliance": alliance_bytes,
+                "bare": bare_bytes,
             }
 
             bursts = [await bench.burst(args.burst) for _ in range(args.repeat)]
@@ -827,6 +847,12 @@ def print_table(r: dict[str, Any]) -> None:
             str(h["alliance"]),
             str(h["bare"]),
             "target: Alliance ≤ bare",
+        ),
+        (
+            "history KiB per lifecycle",
+            f"{r['history_bytes_per_lifecycle']['alliance'] / 1024:.1f}",
+            f"{r['history_bytes_per_lifecycle']['bare'] / 1024:.1f}",
+            "events' bytes as stored (Alliance's payloads encrypted)",
         ),
         (
             f"burst of {b['partners']} answers",

@@ -383,11 +383,7 @@ class ProjectWorkflow:
                     kind=notice.kind, event_seq=event.seq, at=event.at, facts=notice.facts
                 ))  # fmt: skip
             # Those not told by e-mail now still are through their webhook, if they have one.
-            recipients = [self._recipient(pid) for pid in route.now] + [
-                self._recipient(pid).model_copy(update={"by_email": False})
-                for pid in notice.recipients
-                if pid not in route.now
-            ]
+            webhook_only = [pid for pid in notice.recipients if pid not in route.now]
             notification = Notification(
                 key=f"{workflow.info().workflow_id}/{event.seq}/{notice.kind}",
                 project_id=state.spec.id if state.spec else "",
@@ -395,7 +391,8 @@ class ProjectWorkflow:
                 kind=notice.kind,
                 event_seq=event.seq,
                 at=event.at,
-                recipients=recipients,
+                to=list(route.now) + webhook_only,
+                webhook_only=webhook_only,
                 facts=notice.facts,
             )
             batch.append(notification)
@@ -404,7 +401,12 @@ class ProjectWorkflow:
     def _send(self, batch: list[Notification]) -> None:
         if batch:
             self._notifications_in_flight += 1
-            asyncio.create_task(self._notify_all(NotificationBatch(notifications=batch)))
+            # Each person the batch tells, written once (not once per notification).
+            named = dict.fromkeys(pid for n in batch for pid in n.to)
+            people = [self._recipient(pid) for pid in named]
+            asyncio.create_task(
+                self._notify_all(NotificationBatch(notifications=batch, people=people))
+            )
 
     def _keep_for_digest(self, participant_id: str, item: DigestItem) -> None:
         self._digests.setdefault(participant_id, []).append(item)
@@ -451,7 +453,7 @@ class ProjectWorkflow:
                     kind="digest",
                     event_seq=items[-1].event_seq,
                     at=due,
-                    recipients=[self._recipient(pid)],
+                    to=[pid],
                     items=items,
                 )
             )
@@ -483,7 +485,7 @@ class ProjectWorkflow:
                 # Time for every message of the batch; the heartbeat after each one tells
                 # a stuck delivery from a long batch.
                 start_to_close_timeout=timedelta(
-                    seconds=60 + 5 * sum(len(n.recipients) for n in batch.notifications)
+                    seconds=60 + 5 * sum(len(n.participant_ids()) for n in batch.notifications)
                 ),
                 heartbeat_timeout=timedelta(seconds=60),
                 # The activity gives up on what still fails after 24 hours; past this, the
@@ -500,7 +502,7 @@ class ProjectWorkflow:
             ]
         except ActivityError as e:
             failures = [
-                (n, {r.participant_id: "" for r in n.recipients}, str(e.cause or e))
+                (n, dict.fromkeys(n.participant_ids(), ""), str(e.cause or e))
                 for n in batch.notifications
             ]
         finally:

@@ -33,6 +33,9 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship with the code: checking their files' dates before every render was a
+    # quarter of composing a message (py-spy).
+    auto_reload=False,
 )
 
 # Control characters other than newline and tab never reach a message (nor a header).

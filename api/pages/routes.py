@@ -53,6 +53,9 @@ templates = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship with the code: checking their files' dates before every render was a
+    # quarter of composing a message (py-spy).
+    auto_reload=False,
 )
 
 # Pages carry a personal session: never cached, never sent on as a Referer.
