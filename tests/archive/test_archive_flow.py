@@ -318,8 +318,19 @@ async def test_a_running_project_exports_provisionally_without_being_disturbed(a
     async def history_length() -> int:
         return (await handle.describe()).raw_description.workflow_execution_info.history_length
 
+    async def settled() -> bool:
+        """The phase's mail sent and the run that follows it (a segment is due every 8
+        events) begun: a run just continued as new shows one event, its first workflow task
+        not yet scheduled, for a moment."""
+        raw = (await handle.describe()).raw_description
+        return (
+            raw.workflow_execution_info.history_length > 1
+            and not raw.pending_activities
+            and not raw.HasField("pending_workflow_task")
+        )
+
     length = 0
-    while length != (length := await history_length()):  # the phase's mail sent: settled
+    while length != (length := await history_length()) or not await settled():
         await asyncio.sleep(0.3)
     response = await project.call("GET", "/archive", "coordinator-credential")
     assert response.status_code == 200, response.text
