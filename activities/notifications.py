@@ -333,10 +333,13 @@ class NotificationActivities:
                     )  # fmt: skip
                     deliveries.append(delivery)
                     transient += failed_now
-        finally:
-            # Whatever ends this attempt (a transient failure, a crash of the code, a
-            # cancellation), the next one knows what went out.
+        except BaseException:
+            # Whatever else ends this attempt (a crash of the code, a cancellation), the
+            # next one knows what went out.
             sent.beat(now=True)
+            raise
         if transient:
+            sent.beat(now=True)
             raise TransientDeliveryError("; ".join(transient))
+        # A batch done needs no heartbeat: its completion says it all (one call less).
         return deliveries

@@ -86,6 +86,8 @@ async def test_progress_is_told_when_the_attempt_ends_not_after_every_message(tm
     await env.run(NotificationActivities(outbox).notify_all, batch)
     sent = [m["to"] for m in outbox.read("wire")]
     assert sorted(sent) == sorted(ids) and len(sent) == 30
+    # A batch delivered whole tells its completion, no heartbeat.
+    assert len(beats) == 1
 
 
 async def test_a_batch_written_by_1_0_is_still_delivered(tmp_path):
