@@ -199,6 +199,7 @@ def build_worker(
         workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
         activities=[
             notifications.notify_all,
+            notifications.notify_now,
             reports.publish_report,
             retention.record_closing,
             retention.erase_expired_contacts,

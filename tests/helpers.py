@@ -58,14 +58,30 @@ def as_stored(history: dict[str, Any]) -> list[bytes]:
     return [base64.b64decode(p.get("data", "")) for _, p in payloads_in(history)]
 
 
+# What the SDK writes in clear in a local activity's marker beside its (encrypted) result:
+# its own bookkeeping, ids and times.
+LOCAL_ACTIVITY_MARKER = {
+    "seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff",
+    "original_schedule_time", "activation_index",
+}  # fmt: skip
+
+
 def _patch_marker(path: str, payload: dict[str, Any]) -> bool:
     """The SDK writes a patch marker's id in clear (workflow.patched): one of ours, nothing
-    else."""
+    else; and a local activity's bookkeeping (ours: the messages, the report and the closing
+    at their first try)."""
     from workflows.project import PATCHES
 
+    data = json.loads(base64.b64decode(payload.get("data", "")) or b"{}")
+    if "/markerRecordedEventAttributes/details/data/" in path:
+        return set(data) <= LOCAL_ACTIVITY_MARKER and data.get("activity_type") in {
+            "notify_now",
+            "publish_report",
+            "close_project",
+        }
     if "/markerRecordedEventAttributes/details/patch-data/" not in path:
         return False
-    return json.loads(base64.b64decode(payload.get("data", ""))).get("id") in PATCHES
+    return data.get("id") in PATCHES
 
 
 def clear_payloads(history: dict[str, Any]) -> list[str]:

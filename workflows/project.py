@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive import (
@@ -140,7 +140,9 @@ class ProjectSummary(BaseModel):
 
 # Patches (workflow.patched): projects started on an earlier version replay as they ran.
 ONE_CLOSING_ACTIVITY = "1.1-one-closing-activity"
-PATCHES = (ONE_CLOSING_ACTIVITY,)
+# Messages, the report and the closing as local activities first (one marker event each).
+AT_ONCE = "1.1-at-once"
+PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE)
 
 # The update that carries several actions at once (group commit), and how its actions' commands
 # are read: as recorded, like each action's own update.
@@ -282,7 +284,7 @@ class ProjectWorkflow:
             # Since 1.1: once nothing more can be recorded, the closing date and the record
             # that outlives Temporal, in one activity.
             await self._settled()
-            await workflow.execute_activity_method(
+            await self._at_once_or_retried(
                 ClosingActivities.close_project,
                 ProjectClosing(closing=closing, archive=self._archive_request()),
                 start_to_close_timeout=timedelta(minutes=2),
@@ -477,13 +479,74 @@ class ProjectWorkflow:
         )
 
     async def _notify_all(self, batch: NotificationBatch) -> None:
-        kinds = ", ".join(dict.fromkeys(n.kind for n in batch.notifications))
+        try:
+            if workflow.patched(AT_ONCE):
+                failures = await self._notified_at_once(batch)
+            else:
+                failures = await self._notified_by_activity(batch)
+        finally:
+            self._notifications_in_flight -= 1
+        # One event per notification that someone did not get, each reason once.
+        merged: dict[str, tuple[Notification, dict[str, str]]] = {}
+        for notification, failed in failures:
+            merged.setdefault(notification.key, (notification, {}))[1].update(failed)
+        for notification, failed in merged.values():
+            failed_event = ev.NotificationFailed(
+                about_seq=notification.event_seq,
+                recipients=list(failed),
+                error="; ".join(dict.fromkeys(why for why in failed.values() if why)),
+            )
+            # Recorded as any event: counted, and the search attribute ops filter on updated.
+            self._recorded(self.project.record([failed_event], ev.SYSTEM, workflow.now()))
+
+    async def _notified_at_once(
+        self, batch: NotificationBatch
+    ) -> list[tuple[Notification, dict[str, str]]]:
+        """Since 1.1: the batch as a local activity, recorded in one marker event instead of an
+        activity's three and the workflow task it wakes (six in all); what it could not
+        deliver at once goes to the activity that retries for a day."""
+        try:
+            deliveries: list[Delivery] = await workflow.execute_local_activity_method(
+                NotificationActivities.notify_now,
+                batch,
+                # The activity stops after NOW_FOR_SECONDS; this bounds one stuck message.
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                summary=f"notify {self._kinds(batch)}",
+            )
+        except FailureError:  # a local activity's failure comes unwrapped, as it was raised
+            # Not at once (a crash, a message stuck): all of it through the activity that
+            # retries; a message sent twice keeps its Message-ID, and receivers drop repeats.
+            return await self._notified_by_activity(batch)
+        failures = [
+            (n, d.failed) for n, d in zip(batch.notifications, deliveries, strict=True) if d.failed
+        ]
+        rest = [
+            (n.model_copy(update={"to": d.pending, "webhook_only": [
+                pid for pid in n.webhook_only if pid in d.pending
+            ], "recipients": []}), d.sent)
+            for n, d in zip(batch.notifications, deliveries, strict=True)
+            if d.pending
+        ]  # fmt: skip
+        if rest:
+            pending = {pid for n, _ in rest for pid in n.to}
+            retried = NotificationBatch(
+                notifications=[n for n, _ in rest],
+                people=[p for p in batch.people if p.participant_id in pending],
+                already_sent=[key for _, sent in rest for key in sent],
+            )
+            failures += await self._notified_by_activity(retried)
+        return failures
+
+    async def _notified_by_activity(
+        self, batch: NotificationBatch
+    ) -> list[tuple[Notification, dict[str, str]]]:
         try:
             deliveries: list[Delivery] = await workflow.execute_activity_method(
                 NotificationActivities.notify_all,
                 batch,
-                # Time for every message of the batch; the heartbeat after each one tells
-                # a stuck delivery from a long batch.
+                # Time for every message of the batch; the heartbeat tells a stuck delivery
+                # from a long batch.
                 start_to_close_timeout=timedelta(
                     seconds=60 + 5 * sum(len(n.participant_ids()) for n in batch.notifications)
                 ),
@@ -492,32 +555,57 @@ class ProjectWorkflow:
                 # batch is recorded as failed (a bug, a directory down) and the project goes on.
                 schedule_to_close_timeout=timedelta(hours=25),
                 retry_policy=NOTIFY_RETRY,
-                summary=f"notify {kinds}",
+                summary=f"notify {self._kinds(batch)}",
             )
-            failures = [
-                # Who is in `recipients`; the error says why, each reason once.
-                (n, d.failed, "; ".join(dict.fromkeys(d.failed.values())))
-                for n, d in zip(batch.notifications, deliveries, strict=True)
-                if d.failed
-            ]
         except ActivityError as e:
-            failures = [
-                (n, dict.fromkeys(n.participant_ids(), ""), str(e.cause or e))
+            return [
+                (n, dict.fromkeys(n.participant_ids(), str(e.cause or e)))
                 for n in batch.notifications
             ]
-        finally:
-            self._notifications_in_flight -= 1
-        for notification, failed, error in failures:
-            failed_event = ev.NotificationFailed(
-                about_seq=notification.event_seq, recipients=list(failed), error=error
-            )
-            # Recorded as any event: counted, and the search attribute ops filter on updated.
-            self._recorded(self.project.record([failed_event], ev.SYSTEM, workflow.now()))
+        return [
+            (n, d.failed) for n, d in zip(batch.notifications, deliveries, strict=True) if d.failed
+        ]
+
+    async def _at_once_or_retried(
+        self,
+        activity: Any,
+        arg: Any,
+        *,
+        start_to_close_timeout: timedelta,
+        retry_policy: RetryPolicy,
+        summary: str,
+    ) -> Any:
+        """Since 1.1, an activity that nearly always succeeds at its first try (the report, the
+        closing and archive) runs first as a local activity, recorded in one marker event
+        instead of its three and the workflow task it wakes; failing that, as the activity
+        Temporal retries. Both are idempotent, so a first try that half happened is harmless."""
+        if workflow.patched(AT_ONCE):
+            try:
+                return await workflow.execute_local_activity_method(
+                    activity,
+                    arg,
+                    start_to_close_timeout=start_to_close_timeout,
+                    retry_policy=RetryPolicy(maximum_attempts=1),
+                    summary=summary,
+                )
+            except FailureError:  # a local activity's failure comes unwrapped, as it was raised
+                pass
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=start_to_close_timeout,
+            retry_policy=retry_policy,
+            summary=summary,
+        )
+
+    @staticmethod
+    def _kinds(batch: NotificationBatch) -> str:
+        return ", ".join(dict.fromkeys(n.kind for n in batch.notifications))
 
     async def _publish_report(self) -> None:
         state = self.project.state
         assert state.spec is not None
-        report = await workflow.execute_activity_method(
+        report = await self._at_once_or_retried(
             ReportActivities.publish_report,
             ReportRequest(project_id=state.spec.id, markdown=report_markdown(state)),
             start_to_close_timeout=timedelta(seconds=60),

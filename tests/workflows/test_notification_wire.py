@@ -1,16 +1,20 @@
-"""What a notification batch costs on the wire and in heartbeats (issue 15), with what it
-delivers unchanged: each person written once a batch, batches written by 1.0 still delivered,
-and progress told to Temporal once a second and when an attempt ends, not after every
-message."""
+"""What a notification batch costs in history and in heartbeats (issue 15), with what it
+delivers unchanged: told at once as a local activity (one marker), what failed retried by the
+activity that retries for a day, each person written once a batch, batches written by 1.0
+still delivered, and progress told to Temporal only when an attempt fails."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from temporalio.testing import ActivityEnvironment
 
+from activities import notifications
 from activities.mail import compose as mail_compose
 from activities.notifications import (
     Notification,
@@ -22,6 +26,7 @@ from activities.notifications import (
 )
 from domain.models import Language, Role
 from tests.helpers import CONVERTER, Driver, make_spec
+from worker import build_worker
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -119,38 +124,96 @@ async def test_a_webhook_only_reader_is_not_sent_an_email(tmp_path):
     assert [m["to"] for m in outbox.read("wire")] == ["p1"]
 
 
-async def test_a_batch_in_history_names_each_person_once(dev):
-    """The launch's batch (the invitation and the diagnosis' opening, to everyone): each
-    person written once, each notification naming them by id."""
+class DownOnceFor(OutboxAdapter):
+    """The real outbox, with one mailbox down at the first try of each message."""
+
+    def __init__(self, outbox_dir, unreachable: str) -> None:
+        super().__init__(outbox_dir)
+        self.unreachable = unreachable
+        self.handed: Counter[tuple[int, str]] = Counter()
+
+    async def deliver(self, notification, recipient) -> None:
+        self.handed[notification.event_seq, recipient.participant_id] += 1
+        first = self.handed[notification.event_seq, recipient.participant_id] == 1
+        if recipient.participant_id == self.unreachable and first:
+            raise ConnectionError("mail server not answering")
+        await super().deliver(notification, recipient)
+
+
+async def test_a_batch_is_told_at_once_and_what_failed_is_retried_naming_each_person_once(dev):
+    """The launch's batch (the invitation and the diagnosis' opening, to everyone) goes out
+    as a local activity: one marker in history, no activity. The one mailbox down is
+    retried by the activity that retries, whose batch names only that person, once."""
     spec = make_spec(3)
-    d = await Driver.start(dev.client, spec, dev.task_queue)
-    await d.view()
-    history = await d.handle.fetch_history()
-    scheduled = next(
+    adapter = DownOnceFor(dev.settings.outbox_dir, "p2")
+    async with build_worker(
+        dev.client,
+        dev.settings,
+        notifier=adapter,
+        task_queue="down-once",
+        workflow_failure_exception_types=[Exception],
+    ):
+        d = await Driver.start(dev.client, spec, "down-once")
+        for _ in range(100):
+            told = {(m["event_seq"], m["to"]) for m in adapter.read(spec.id)}
+            if {(1, "p2"), (2, "p2")} <= told:
+                break
+            await asyncio.sleep(0.1)
+        events = await d.events()
+        history = await d.handle.fetch_history()
+    everyone = sorted(p.id for p in spec.participants)
+    for seq in (1, 2):
+        assert sorted(to for s, to in told if s == seq) == everyone
+        for pid in everyone:  # once each; p2 at the retry too
+            assert adapter.handed[seq, pid] == (2 if pid == "p2" else 1)
+    assert "notification_failed" not in [e.type for e in events]
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert markers.count("core_local_activity") == 1
+    scheduled = [
         e.activity_task_scheduled_event_attributes
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "notify_all"
-    )
-    stored = scheduled.input.payloads[0]
+    ]
+    assert [a.activity_type.name for a in scheduled] == ["notify_all"]
     batch = CONVERTER.payload_converter.from_payloads(
-        await CONVERTER.payload_codec.decode([stored]), [NotificationBatch]
+        await CONVERTER.payload_codec.decode(list(scheduled[0].input.payloads)),
+        [NotificationBatch],
     )[0]
-    everyone = sorted(p.id for p in spec.participants)
     assert [n.kind for n in batch.notifications] == ["project_launched", "phase_opened"]
-    assert sorted(p.participant_id for p in batch.people) == everyone
+    assert [p.participant_id for p in batch.people] == ["p2"]
     for n in batch.notifications:
-        assert n.recipients == [] and sorted(n.to) == everyone
-    # What 1.0 wrote: every person again in every notification.
-    as_1_0 = NotificationBatch(
-        notifications=[
-            n.model_copy(update={"recipients": batch.recipients_of(n), "to": []})
-            for n in batch.notifications
-        ]
+        assert n.recipients == [] and n.to == ["p2"]
+
+
+async def test_told_at_once_stops_after_its_moment_and_leaves_the_rest_pending(
+    tmp_path, monkeypatch
+):
+    """A batch too long to go out at once (the workflow task waits meanwhile): past its
+    moment, the notifications not begun are left, whole, to the activity that retries."""
+    monkeypatch.setattr(notifications, "NOW_FOR_SECONDS", 0.0)
+    outbox = OutboxAdapter(tmp_path)
+    batch = NotificationBatch(
+        notifications=[notification(5, to=["p1", "p2"]), notification(6, to=["p1"])],
+        people=[person("p1"), person("p2")],
     )
-    (old,) = CONVERTER.payload_converter.to_payloads([as_1_0])
-    (new,) = CONVERTER.payload_converter.to_payloads([batch])
-    assert len(new.data) < 0.75 * len(old.data)
+    deliveries = await ActivityEnvironment().run(NotificationActivities(outbox).notify_now, batch)
+    assert [d.pending for d in deliveries] == [["p1", "p2"], ["p1"]]
+    assert outbox.read("wire") == []
+
+
+async def test_told_at_once_returns_what_a_retry_may_still_deliver(tmp_path):
+    outbox = DownFor(tmp_path, unreachable="p2")
+    batch = NotificationBatch(
+        notifications=[notification(7, to=["p1", "p2", "p3"])],
+        people=[person(pid) for pid in ("p1", "p2", "p3")],
+    )
+    (delivery,) = await ActivityEnvironment().run(NotificationActivities(outbox).notify_now, batch)
+    assert delivery.delivered == ["p1", "p3"] and delivery.pending == ["p2"]
+    assert delivery.failed == {} and delivery.sent == []
 
 
 def test_composing_reads_no_template_file_again(monkeypatch):
@@ -167,3 +230,49 @@ def test_composing_reads_no_template_file_again(monkeypatch):
     for _ in range(3):
         mail_compose.compose(message, recipient, "p1@example.org", "Jeanne", None, sender)
     assert looked == []
+
+
+class FirstConnectionRefused(OutboxAdapter):
+    """The real outbox behind a connection that cannot be opened the first time."""
+
+    def __init__(self, outbox_dir) -> None:
+        super().__init__(outbox_dir)
+        self.connections = 0
+
+    @contextlib.asynccontextmanager
+    async def batch(self):
+        self.connections += 1
+        if self.connections == 1:
+            raise ConnectionRefusedError("mail server not there yet")
+        yield
+
+
+async def test_a_batch_that_cannot_go_at_once_goes_whole_through_the_activity(dev):
+    spec = make_spec(2)
+    adapter = FirstConnectionRefused(dev.settings.outbox_dir)
+    async with build_worker(
+        dev.client,
+        dev.settings,
+        notifier=adapter,
+        task_queue="first-refused",
+        workflow_failure_exception_types=[Exception],
+    ):
+        d = await Driver.start(dev.client, spec, "first-refused")
+        for _ in range(100):
+            if len(adapter.read(spec.id)) == 2 * len(spec.participants):
+                break
+            await asyncio.sleep(0.1)
+        history = await d.handle.fetch_history()
+    told = sorted((m["event_seq"], m["to"]) for m in adapter.read(spec.id))
+    assert told == sorted((seq, p.id) for seq in (1, 2) for p in spec.participants)
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert [a.activity_type.name for a in scheduled] == ["notify_all"]
+    batch = CONVERTER.payload_converter.from_payloads(
+        await CONVERTER.payload_codec.decode(list(scheduled[0].input.payloads)),
+        [NotificationBatch],
+    )[0]
+    assert len(batch.people) == len(spec.participants) and batch.already_sent == []
