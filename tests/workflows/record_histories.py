@@ -77,6 +77,12 @@ async def adopted_again(client: Client, task_queue: str) -> Driver:
     return await adopted(client, task_queue, project_id="history-adopted-1-1")
 
 
+async def adopted_at_once(client: Client, task_queue: str) -> Driver:
+    """The adopted story on 1.1 telling its messages, its report and its closing at once
+    (local activities: a marker each)."""
+    return await adopted(client, task_queue, project_id="history-adopted-1-1-at-once")
+
+
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
     spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
     d = await Driver.start(client, spec, task_queue)
@@ -248,6 +254,8 @@ async def main() -> None:
                 (continued_as_new, "continued_as_new"),
                 # 1.1: the closing date and the archive in one activity (a patch marker).
                 (adopted_again, "adopted_one_closing_activity"),
+                # 1.1: messages, the report and the closing at once (local activities).
+                (adopted_at_once, "adopted_at_once"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)
@@ -255,6 +263,12 @@ async def main() -> None:
                 await save(
                     await notification_failed(env.client, settings),
                     "notification_failed_cancelled",
+                )
+            if missing("notification_failed_at_once"):
+                # 1.1: the refusal comes back from the batch told at once.
+                await save(
+                    await notification_failed(env.client, settings),
+                    "notification_failed_at_once",
                 )
         async with await WorkflowEnvironment.start_time_skipping(
             data_converter=CONVERTER,

@@ -28,6 +28,8 @@ def test_there_are_saved_histories_of_each_behaviour():
         "continued_as_new",
         "notification_failed_cancelled",
         "adopted_one_closing_activity",
+        "adopted_at_once",
+        "notification_failed_at_once",
     }
 
 
