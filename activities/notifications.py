@@ -185,8 +185,11 @@ RETRY_FOR = timedelta(hours=24)
 # How often a batch's progress goes to Temporal at most (the heartbeat timeout is 60 s).
 HEARTBEAT_EVERY_SECONDS = 1.0
 # How long a batch told at once (notify_now) may go on before it leaves the rest to
-# notify_all: the project's workflow task stays open meanwhile.
-NOW_FOR_SECONDS = 3.0
+# notify_all: the project's workflow task stays open meanwhile, so a partner whose action
+# opened a phase waits for it (tens of milliseconds to a mail server nearby).
+NOW_FOR_SECONDS = 1.0
+# ... and how much longer one message under way may take past that moment.
+DELIVERY_GRACE_SECONDS = 0.5
 
 
 class Progress:
@@ -196,17 +199,20 @@ class Progress:
     worker's time (py-spy); Temporal itself sends a heartbeat on at most every 48 s."""
 
     def __init__(self, sent: list[str], *, heartbeats: bool = True) -> None:
-        self.sent = sent
-        self._told = len(sent)
+        self.sent = list(dict.fromkeys(sent))
+        self._keys = set(self.sent)
+        self._told = len(self.sent)
         self._last = time.monotonic()
         # A local activity has no heartbeat: it is bounded in time instead.
         self.heartbeats = heartbeats
 
     def __contains__(self, key: str) -> bool:
-        return key in self.sent
+        return key in self._keys
 
     def add(self, key: str) -> None:
-        self.sent.append(key)
+        if key not in self._keys:
+            self._keys.add(key)
+            self.sent.append(key)
 
     def beat(self, *, now: bool = False) -> None:
         """`now`: the attempt ends, tell what it delivered. Otherwise once a second, delivered
@@ -271,24 +277,34 @@ class NotificationActivities:
         sent: Progress,
         *,
         give_up: bool,
+        until: float | None = None,
     ) -> tuple[Delivery, list[tuple[str, str]]]:
-        """One notification to its recipients; returns what happened and the (participant,
-        reason) of each delivery a retry may still make."""
+        """One notification to its recipients; returns what happened and, once per
+        participant, the reason of a delivery a retry may still make. Past `until` (a
+        monotonic moment) nobody more is begun, and a message under way is given up."""
         result = Delivery()
         transient: list[tuple[str, str]] = []
-        already = set(sent.sent)
         for recipient in recipients:
-            recipient = recipient.model_copy(update={"address": book.get(recipient.participant_id)})
             pid = recipient.participant_id
+            if until is not None and time.monotonic() >= until:
+                transient.append((pid, "not begun"))
+                continue
+            recipient = recipient.model_copy(update={"address": book.get(pid)})
             failed = False
+            retry_may: str | None = None
             for n, channel in enumerate(self.channels):
                 key = message_key(notification, recipient)
                 if n:
                     key += f"/{getattr(channel, 'name', n)}"
-                if key in already:  # sent by an earlier attempt (its heartbeat says so)
+                if key in sent:  # sent by an earlier attempt, or told at once before
                     continue
                 try:
-                    await channel.deliver(notification, recipient)
+                    if until is None:
+                        await channel.deliver(notification, recipient)
+                    else:
+                        left = max(0.0, until - time.monotonic())
+                        async with asyncio.timeout(left + DELIVERY_GRACE_SECONDS):
+                            await channel.deliver(notification, recipient)
                 except PermanentDeliveryError as e:
                     result.failed[pid] = without_address(str(e), recipient)
                     failed = True
@@ -297,11 +313,13 @@ class NotificationActivities:
                     failed = True
                     if give_up:
                         result.failed[pid] = f"gave up after {self.retry_for}: {why}"
-                    else:
-                        transient.append((pid, why))
+                    elif retry_may is None:
+                        retry_may = why
                 else:
                     sent.add(key)
                 sent.beat()
+            if retry_may is not None:
+                transient.append((pid, retry_may))
             if not failed:
                 result.delivered.append(pid)
         activity.logger.info(
@@ -344,7 +362,7 @@ class NotificationActivities:
                     books[notification.project_id] = await self.addresses(notification.project_id)
                 delivery, failed_now = await self._deliver(
                     notification, recipients, books[notification.project_id], sent,
-                    give_up=give_up,
+                    give_up=give_up, until=until,
                 )  # fmt: skip
                 deliveries.append(delivery)
                 if failed_now:

@@ -509,8 +509,9 @@ class ProjectWorkflow:
             deliveries: list[Delivery] = await workflow.execute_local_activity_method(
                 NotificationActivities.notify_now,
                 batch,
-                # The activity stops after NOW_FOR_SECONDS; this bounds one stuck message.
-                start_to_close_timeout=timedelta(seconds=30),
+                # The activity gives up what is under way 1.5 s in (NOW_FOR_SECONDS and a
+                # message's grace) and returns it as pending; this is a last resort.
+                start_to_close_timeout=timedelta(seconds=10),
                 retry_policy=RetryPolicy(maximum_attempts=1),
                 summary=f"notify {self._kinds(batch)}",
             )

@@ -62,6 +62,8 @@ WORKER_METRICS = {
     "temporal_activity_execution_latency_seconds_bucket",
     "temporal_activity_schedule_to_start_latency_seconds_bucket",
     "temporal_activity_execution_failed_total",
+    "temporal_local_activity_execution_failed_total",
+    "temporal_local_activity_execution_latency_seconds_bucket",
     "temporal_workflow_task_execution_failed_total",
     "temporal_num_pollers",
     "temporal_worker_task_slots_available",

@@ -153,7 +153,8 @@ async def test_metrics_logs_and_a_trace_from_a_whole_project(dev_env, tmp_path, 
                 worker_text = (await plain.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             worker = metrics_of(worker_text)
             assert "temporal_workflow_task_execution_latency_seconds_bucket" in worker
-            assert "temporal_activity_execution_latency_seconds_bucket" in worker
+            # Messages, the report and the closing go at their first try as local activities.
+            assert "temporal_local_activity_execution_latency_seconds_bucket" in worker
             answers = {
                 s.labels["answer"]: s.value for s in worker["alliance_answers_recorded_total"]
             }
@@ -233,7 +234,7 @@ async def test_metrics_logs_and_a_trace_from_a_whole_project(dev_env, tmp_path, 
     names = {(s["service"], s["name"]) for s in in_trace}
     assert ("alliance-api", "StartWorkflow:ProjectWorkflow") in names, names
     assert ("alliance-worker", "RunWorkflow:ProjectWorkflow") in names, names
-    assert ("alliance-worker", "RunActivity:notify_all") in names, names
+    assert ("alliance-worker", "RunActivity:notify_now") in names, names
     # A partner's action: a trace of its own from the request through the update's call; the
     # workflow handles the update within the project's trace, linked to that caller.
     answer_traces = {

@@ -276,3 +276,68 @@ async def test_a_batch_that_cannot_go_at_once_goes_whole_through_the_activity(de
         [NotificationBatch],
     )[0]
     assert len(batch.people) == len(spec.participants) and batch.already_sent == []
+
+
+class Hook(OutboxAdapter):
+    """A second channel (as the webhooks are), down for one participant until told."""
+
+    name = "webhook"
+
+    def __init__(self, outbox_dir, down_for: str = "") -> None:
+        super().__init__(outbox_dir)
+        self.down_for = down_for
+        self.handed: Counter[str] = Counter()
+
+    async def deliver(self, notification, recipient) -> None:
+        self.handed[recipient.participant_id] += 1
+        if recipient.participant_id == self.down_for:
+            raise ConnectionError("tool not answering")
+        await super().deliver(notification, recipient)
+
+
+async def test_an_email_sent_at_once_is_not_sent_again_when_its_webhook_is_retried(tmp_path):
+    mail, hook = OutboxAdapter(tmp_path / "mail"), Hook(tmp_path / "hooks", down_for="p1")
+    activities = NotificationActivities([mail, hook])
+    batch = NotificationBatch(
+        notifications=[notification(8, to=["p1", "p2"])], people=[person("p1"), person("p2")]
+    )
+    (delivery,) = await ActivityEnvironment().run(activities.notify_now, batch)
+    assert delivery.delivered == ["p2"] and delivery.pending == ["p1"]
+    assert delivery.sent == ["project-wire/8/phase_opened/p1"]  # its e-mail
+    # What the workflow then hands to notify_all: p1 alone, its e-mail already sent.
+    hook.down_for = ""
+    retried = NotificationBatch(
+        notifications=[notification(8, to=delivery.pending)],
+        people=[person("p1")],
+        already_sent=delivery.sent,
+    )
+    (again,) = await ActivityEnvironment().run(activities.notify_all, retried)
+    assert again.delivered == ["p1"]
+    assert sorted(m["to"] for m in mail.read("wire")) == ["p1", "p2"]  # once each
+    assert sorted(m["to"] for m in hook.read("wire")) == ["p1", "p2"]
+    assert hook.handed["p1"] == 2
+
+
+class Stuck(OutboxAdapter):
+    """A mail server that takes the first message and then stops answering."""
+
+    async def deliver(self, notification, recipient) -> None:
+        if self.read("wire"):
+            await asyncio.sleep(30)
+        await super().deliver(notification, recipient)
+
+
+async def test_told_at_once_gives_up_a_stuck_message_in_time_and_leaves_it_pending(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(notifications, "NOW_FOR_SECONDS", 0.2)
+    monkeypatch.setattr(notifications, "DELIVERY_GRACE_SECONDS", 0.1)
+    outbox = Stuck(tmp_path)
+    batch = NotificationBatch(
+        notifications=[notification(9, to=["p1", "p2", "p3"])],
+        people=[person(pid) for pid in ("p1", "p2", "p3")],
+    )
+    started = asyncio.get_running_loop().time()
+    (delivery,) = await ActivityEnvironment().run(NotificationActivities(outbox).notify_now, batch)
+    assert asyncio.get_running_loop().time() - started < 2
+    assert delivery.delivered == ["p1"] and delivery.pending == ["p2", "p3"]
