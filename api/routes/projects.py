@@ -36,6 +36,7 @@ from api.security import ParticipantToken as Token
 from archive.archivist import zip_of
 from archive.record import archive_files, register_from_events, report_page
 from domain import commands as cmd
+from domain.fields import clean_line
 from domain.models import Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
@@ -219,6 +220,10 @@ async def list_projects_of(
 ) -> ProjectPage:
     """One page of an organisation's projects (None: every organisation's, for ops), from
     Temporal visibility: the JSON API's and the console's one way."""
+    if territory is not None and clean_line(territory) != territory:
+        # Territories are kept cleaned (no control character): none can match this one, and
+        # Temporal's SQLite visibility fails on a NUL in a query.
+        return ProjectPage(projects=[], next_page_token=None)
     clauses = ['WorkflowType = "ProjectWorkflow"']
     if organisation is not None:
         clauses.append(f"{sa.COORDINATOR.name} = {_quoted(organisation)}")

@@ -374,6 +374,15 @@ async def test_fifty_partners_answering_at_once_are_all_recorded(http):
     assert view["phase"] == "action" and view["decisions"][0]["tally"]["consents"] == 50
 
 
+async def test_a_territory_no_project_can_have_lists_none(http):
+    """Territories are kept cleaned: a filter with a control character (a NUL made Temporal's
+    SQLite visibility fail, answered 503) matches nothing, and says so."""
+    for territory in ("Lyon\x00 8e", "Lyon\x05", " Lyon 8e"):
+        listed = await http.get("/projects", params={"territory": territory}, headers=COORD)
+        assert listed.status_code == 200, listed.text
+        assert listed.json() == {"projects": [], "next_page_token": None}
+
+
 async def test_list_filters_and_pagination(http):
     territory = f"Quartier-{uuid.uuid4().hex[:6]}"
     projects = [
