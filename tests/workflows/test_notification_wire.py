@@ -124,6 +124,20 @@ async def test_a_webhook_only_reader_is_not_sent_an_email(tmp_path):
     assert [m["to"] for m in outbox.read("wire")] == ["p1"]
 
 
+async def the_one_retried_batch(history) -> NotificationBatch:
+    """The project's only activity: the batch handed to notify_all, as it was sent."""
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert [a.activity_type.name for a in scheduled] == ["notify_all"]
+    return CONVERTER.payload_converter.from_payloads(
+        await CONVERTER.payload_codec.decode(list(scheduled[0].input.payloads)),
+        [NotificationBatch],
+    )[0]
+
+
 class DownOnceFor(OutboxAdapter):
     """The real outbox, with one mailbox down at the first try of each message."""
 
@@ -173,16 +187,7 @@ async def test_a_batch_is_told_at_once_and_what_failed_is_retried_naming_each_pe
         if e.HasField("marker_recorded_event_attributes")
     ]
     assert markers.count("core_local_activity") == 1
-    scheduled = [
-        e.activity_task_scheduled_event_attributes
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-    assert [a.activity_type.name for a in scheduled] == ["notify_all"]
-    batch = CONVERTER.payload_converter.from_payloads(
-        await CONVERTER.payload_codec.decode(list(scheduled[0].input.payloads)),
-        [NotificationBatch],
-    )[0]
+    batch = await the_one_retried_batch(history)
     assert [n.kind for n in batch.notifications] == ["project_launched", "phase_opened"]
     assert [p.participant_id for p in batch.people] == ["p2"]
     for n in batch.notifications:
@@ -265,16 +270,7 @@ async def test_a_batch_that_cannot_go_at_once_goes_whole_through_the_activity(de
         history = await d.handle.fetch_history()
     told = sorted((m["event_seq"], m["to"]) for m in adapter.read(spec.id))
     assert told == sorted((seq, p.id) for seq in (1, 2) for p in spec.participants)
-    scheduled = [
-        e.activity_task_scheduled_event_attributes
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-    assert [a.activity_type.name for a in scheduled] == ["notify_all"]
-    batch = CONVERTER.payload_converter.from_payloads(
-        await CONVERTER.payload_codec.decode(list(scheduled[0].input.payloads)),
-        [NotificationBatch],
-    )[0]
+    batch = await the_one_retried_batch(history)
     assert len(batch.people) == len(spec.participants) and batch.already_sent == []
 
 
