@@ -194,9 +194,9 @@ DELIVERY_GRACE_SECONDS = 0.5
 
 class Progress:
     """What one attempt of a batch delivered so far, told to Temporal for a retry (after a
-    crash or a transient failure) to skip: at most once a second, and always before the
-    attempt ends. Encoding it through the codec after every message was a twentieth of the
-    worker's time (py-spy); Temporal itself sends a heartbeat on at most every 48 s."""
+    crash or a transient failure) to skip: once a second on a long batch, and when an attempt
+    fails. Encoding it through the codec after every message was a twentieth of the worker's
+    time (py-spy); Temporal itself sends a heartbeat on at most every 48 s."""
 
     def __init__(self, sent: list[str], *, heartbeats: bool = True) -> None:
         self.sent = list(dict.fromkeys(sent))
@@ -217,9 +217,9 @@ class Progress:
     def beat(self, *, now: bool = False) -> None:
         """`now`: the attempt ends, tell what it delivered. Otherwise once a second, delivered
         or not: the heartbeat also tells Temporal the batch is alive."""
-        moment = time.monotonic()
         if not self.heartbeats:
             return
+        moment = time.monotonic()
         if (now and len(self.sent) > self._told) or (
             not now and moment - self._last >= HEARTBEAT_EVERY_SECONDS
         ):
@@ -339,11 +339,12 @@ class NotificationActivities:
         *,
         give_up: bool,
         until: float | None = None,
-    ) -> tuple[list[Delivery], list[tuple[Notification, list[tuple[str, str]]]]]:
-        """Every notification, every recipient in turn: one failing holds back no other.
-        Past `until` (a monotonic moment), the notifications not begun are left to a retry."""
+    ) -> tuple[list[Delivery], list[list[tuple[str, str]]]]:
+        """Every notification, every recipient in turn: one failing holds back no other. For
+        each notification, what happened and the (participant, reason) a retry may deliver;
+        past `until` (a monotonic moment), nobody more is begun."""
         deliveries: list[Delivery] = []
-        transient: list[tuple[Notification, list[tuple[str, str]]]] = []
+        transient: list[list[tuple[str, str]]] = []
         # One look-up per project and batch (a batch is one project's), at delivery time.
         books: dict[str, dict[str, Address]] = {}
         async with AsyncExitStack() as stack:
@@ -351,22 +352,15 @@ class NotificationActivities:
                 batch_context = getattr(channel, "batch", None)
                 await stack.enter_async_context(batch_context() if batch_context else nullcontext())
             for notification in batch.notifications:
-                recipients = batch.recipients_of(notification)
-                if until is not None and time.monotonic() >= until:
-                    deliveries.append(Delivery())
-                    transient.append(
-                        (notification, [(r.participant_id, "not begun") for r in recipients])
-                    )
-                    continue
                 if notification.project_id not in books:
                     books[notification.project_id] = await self.addresses(notification.project_id)
                 delivery, failed_now = await self._deliver(
-                    notification, recipients, books[notification.project_id], sent,
+                    notification, batch.recipients_of(notification),
+                    books[notification.project_id], sent,
                     give_up=give_up, until=until,
                 )  # fmt: skip
                 deliveries.append(delivery)
-                if failed_now:
-                    transient.append((notification, failed_now))
+                transient.append(failed_now)
         return deliveries, transient
 
     @activity.defn(name="notify_all")
@@ -388,12 +382,12 @@ class NotificationActivities:
             # next one knows what went out.
             sent.beat(now=True)
             raise
-        if transient:
+        if any(transient):
             sent.beat(now=True)
             raise TransientDeliveryError(
                 "; ".join(
                     f"{notification.kind} to {pid}: {why}"
-                    for notification, failed in transient
+                    for notification, failed in zip(batch.notifications, transient, strict=True)
                     for pid, why in failed
                 )
             )
@@ -409,8 +403,8 @@ class NotificationActivities:
         sent = Progress(list(batch.already_sent), heartbeats=False)
         until = time.monotonic() + NOW_FOR_SECONDS
         deliveries, transient = await self._each(batch, sent, give_up=False, until=until)
-        for delivery, (notification, failed) in zip(
-            deliveries, _by_notification(batch, transient), strict=True
+        for notification, delivery, failed in zip(
+            batch.notifications, deliveries, transient, strict=True
         ):
             pending = [pid for pid, _ in failed]
             delivery.pending = pending
@@ -421,10 +415,3 @@ class NotificationActivities:
                 and key.removeprefix(f"{notification.key}/").split("/")[0] in pending
             ]
         return deliveries
-
-
-def _by_notification(
-    batch: NotificationBatch, transient: list[tuple[Notification, list[tuple[str, str]]]]
-) -> list[tuple[Notification, list[tuple[str, str]]]]:
-    failed = {id(notification): pairs for notification, pairs in transient}
-    return [(n, failed.get(id(n), [])) for n in batch.notifications]

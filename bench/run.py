@@ -352,12 +352,11 @@ class Bench:
         """How many events one lifecycle wrote, and their bytes as Temporal stores them
         (payloads as sent: encrypted for Alliance)."""
         history = await self.client.get_workflow_handle(workflow_id).fetch_history()
-        kinds = Counter(
-            e.WhichOneof("attributes").removesuffix("_event_attributes") for e in history.events
-        )
+        kinds: Counter[str] = Counter()
         size: Counter[str] = Counter()
         for e in history.events:
             name = e.WhichOneof("attributes").removesuffix("_event_attributes")
+            kinds[name] += 1
             if e.HasField("activity_task_scheduled_event_attributes"):
                 name += ":" + e.activity_task_scheduled_event_attributes.activity_type.name
             size[name] += e.ByteSize()
@@ -715,10 +714,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "loaded_bare": loaded_b,
             }
 
-            (alliance_events, alliance_bytes), (bare_events, bare_bytes) = [
-                await bench.history_of(bench.last_alliance),
-                await bench.history_of(bench.last_bare),
-            ]
+            alliance_events, alliance_bytes = await bench.history_of(bench.last_alliance)
+            bare_events, bare_bytes = await bench.history_of(bench.last_bare)
             results["history_events_per_lifecycle"] = {
                 "alliance": alliance_events,
                 "bare": bare_events,

@@ -66,9 +66,9 @@ LOCAL_ACTIVITY_MARKER = {
 }  # fmt: skip
 
 
-def _patch_marker(path: str, payload: dict[str, Any]) -> bool:
-    """The SDK writes a patch marker's id in clear (workflow.patched): one of ours, nothing
-    else; and a local activity's bookkeeping (ours: the messages, the report and the closing
+def _sdk_marker(path: str, payload: dict[str, Any]) -> bool:
+    """What the SDK writes in clear in a marker: a patch's id (workflow.patched), one of ours,
+    nothing else; and a local activity's bookkeeping (ours: the messages, the report and the closing
     at their first try)."""
     from workflows.project import PATCHES
 
@@ -93,7 +93,7 @@ def clear_payloads(history: dict[str, Any]) -> list[str]:
         for path, p in payloads_in(history)
         if p["metadata"].get("encoding") != encrypted
         and "/searchAttributes/" not in path
-        and not _patch_marker(path, p)
+        and not _sdk_marker(path, p)
     ]
 
 

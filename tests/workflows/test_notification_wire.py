@@ -26,6 +26,7 @@ from activities.notifications import (
 )
 from domain.models import Language, Role
 from tests.helpers import CONVERTER, Driver, make_spec
+from tests.workflows.test_notifications import FlakyFor
 from worker import build_worker
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -55,25 +56,12 @@ def notification(seq: int, **kw) -> Notification:
     )
 
 
-class DownFor(OutboxAdapter):
-    """The real outbox, with one mailbox that cannot be reached for now."""
-
-    def __init__(self, outbox_dir, unreachable: str) -> None:
-        super().__init__(outbox_dir)
-        self.unreachable = unreachable
-
-    async def deliver(self, notification, recipient) -> None:
-        if recipient.participant_id == self.unreachable:
-            raise ConnectionError("mail server not answering")
-        await super().deliver(notification, recipient)
-
-
 async def test_progress_is_told_when_the_attempt_ends_not_after_every_message(tmp_path):
     ids = [f"p{n}" for n in range(1, 31)]
     batch = NotificationBatch(
         notifications=[notification(2, to=ids)], people=[person(pid) for pid in ids]
     )
-    outbox = DownFor(tmp_path, unreachable="p30")
+    outbox = FlakyFor(tmp_path, unreachable="p30")
     env = ActivityEnvironment()
     beats: list[list[str]] = []
     env.on_heartbeat = lambda *details: beats.append(list(details[0]))
@@ -211,7 +199,7 @@ async def test_told_at_once_stops_after_its_moment_and_leaves_the_rest_pending(
 
 
 async def test_told_at_once_returns_what_a_retry_may_still_deliver(tmp_path):
-    outbox = DownFor(tmp_path, unreachable="p2")
+    outbox = FlakyFor(tmp_path, unreachable="p2")
     batch = NotificationBatch(
         notifications=[notification(7, to=["p1", "p2", "p3"])],
         people=[person(pid) for pid in ("p1", "p2", "p3")],
