@@ -23,8 +23,9 @@ from api.pages import console, mail_links, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
 from api.routes import actions, health, participants, projects
-from api.security import Authenticator, TokenSigner
+from api.security import Authenticator
 from settings import Settings
+from texts.links import TokenSigner
 
 try:
     VERSION = importlib.metadata.version("alliance")

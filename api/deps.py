@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from api.errors import ApiError
 from api.gateway import ProjectGateway
 from api.observability import note_actor
-from api.security import Authenticator, Caller, Coordinator, ParticipantToken, TokenSigner
+from api.security import Authenticator, Caller, Coordinator
 from domain import commands as cmd
 from domain.actions import Action, action_for, role_refusal, who_may
 from domain.models import Role
 from domain.views import ActionResult, ParticipantPublic, ProjectView
 from settings import Settings
+from texts.links import ParticipantToken, TokenSigner
 
 
 async def _gateway(request: Request) -> ProjectGateway:

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from api.pages.i18n import explicit_language, texts
-from api.pages.words import REFUSALS
+from texts.i18n import explicit_language, texts
+from texts.words import REFUSALS
 
 
 class ErrorBody(BaseModel):

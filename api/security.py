@@ -1,19 +1,13 @@
-"""Who is calling: a coordinator (or ops) credential, or a participant's personal token.
-
-A personal token is a signature over {project, participant, role, token version}: no database.
-The workflow's state says who is active and at which version, so removing a participant or
-re-sending its link (version + 1) revokes the old token.
-"""
+"""Who is calling: a coordinator (or ops) credential, or a participant's personal token (signed
+and read by texts.links, which the mail uses too)."""
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
 from api.errors import ApiError
-from domain.models import Role
+from texts.links import ParticipantToken, TokenSigner
 
 
 @dataclass(frozen=True)
@@ -24,48 +18,7 @@ class Coordinator:
     ops: bool = False
 
 
-@dataclass(frozen=True)
-class ParticipantToken:
-    project_id: str
-    participant_id: str
-    role: Role
-    version: int
-
-
 Caller = Coordinator | ParticipantToken
-
-
-class TokenSigner:
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeSerializer(secret, salt="alliance-participant-token")
-
-    def sign(self, project_id: str, participant_id: str, role: Role | str, version: int) -> str:
-        return self._serializer.dumps([project_id, participant_id, Role(role).value, version])
-
-    def read(self, token: str) -> ParticipantToken | None:
-        try:
-            project_id, participant_id, role, version = self._serializer.loads(token)
-            return ParticipantToken(project_id, participant_id, Role(role), int(version))
-        except (BadSignature, ValueError, TypeError):
-            return None
-
-
-class UnsubscribeSigner:
-    """The one-click unsubscribe link of a participant's messages (RFC 8058): it names the
-    project and the participant, and only switches them to the essentials."""
-
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeSerializer(secret, salt="alliance-unsubscribe")
-
-    def sign(self, project_id: str, participant_id: str) -> str:
-        return self._serializer.dumps([project_id, participant_id])
-
-    def read(self, token: str) -> tuple[str, str] | None:
-        try:
-            project_id, participant_id = self._serializer.loads(token)
-            return str(project_id), str(participant_id)
-        except (BadSignature, ValueError, TypeError):
-            return None
 
 
 class Authenticator:

@@ -23,8 +23,8 @@ from icalendar import Event as CalendarEvent
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from activities.notifications import Notification, Recipient
-from api.pages import words
-from api.pages.i18n import Texts, texts
+from texts import words
+from texts.i18n import Texts, texts
 
 N_ = words.N_
 

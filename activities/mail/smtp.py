@@ -15,7 +15,7 @@ import aiosmtplib
 
 from activities.mail.compose import Sender, compose, wire_bytes
 from activities.notifications import Notification, PermanentDeliveryError, Recipient
-from api.security import TokenSigner, UnsubscribeSigner
+from texts.links import TokenSigner, UnsubscribeSigner
 
 if TYPE_CHECKING:
     from settings import Settings

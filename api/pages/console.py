@@ -28,14 +28,13 @@ from api.errors import ApiError
 from api.routes.projects import archived_projects_of, launch_project, list_projects_of
 from domain import commands as cmd
 from domain.models import Phase, Role
+from texts import words
+from texts.i18n import Texts, texts
 
-from . import forms, words
-from .i18n import Texts, texts
+from . import forms
 from .routes import (
     PAGE_HEADERS,
-    PageSession,
     Unavailable,
-    Visit,
     _gateway,
     _language,
     _page,
@@ -48,6 +47,7 @@ from .routes import (
     render_report,
     same_token,
 )
+from .sessions import PageSession, Visit
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("alliance.console")

@@ -9,18 +9,16 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from domain.actions import ACTIONS
+from texts import words
+from texts.i18n import Texts
 
-from . import words
-from .i18n import Texts
-
-if TYPE_CHECKING:
-    from .routes import Visit
+from .sessions import Visit
 
 __all__ = ["ACTIONS", "FORMS", "Errors", "values_of"]
 

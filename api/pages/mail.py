@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from activities.mail.catcher import message_files, read_message
+from texts.i18n import Texts, texts
+from texts.words import N_
 
-from .i18n import Texts, texts
 from .routes import _language, _render, not_found_page
-from .words import N_
 
 router = APIRouter(include_in_schema=False)
 

@@ -29,9 +29,9 @@ from activities.notifications import (
 from api.errors import ApiError
 from domain.fields import EMAIL_PATTERN
 from settings import Settings
+from texts.i18n import Texts, texts
 
 from .console import SignInLimiter, nonce_matches, signed_in, with_nonce
-from .i18n import Texts, texts
 from .routes import _gateway, _language, _render
 
 router = APIRouter(include_in_schema=False)

@@ -13,7 +13,6 @@ import json
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,21 +23,23 @@ from fastapi.staticfiles import StaticFiles
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from api.contacts import personal_data
 from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
 from api.routes.projects import archive_of, decision_register_of, download
-from api.security import TokenSigner
 from domain import commands as cmd
 from domain.actions import role_refusal
 from domain.models import Role
 from domain.views import ActionResult, PageData
+from texts import words
+from texts.i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
+from texts.links import TokenSigner
 
-from . import forms, words
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
+from . import forms
+from .sessions import PageSession, Visit
 
 router = APIRouter(include_in_schema=False)
 STATIC = StaticFiles(directory=Path(__file__).parent / "static")
@@ -66,16 +67,6 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self'; "
     "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
-
-
-class PageSession(BaseModel):
-    """Who this browser is for one project, set from a personal link."""
-
-    project_id: str
-    participant_id: str
-    role: Role
-    version: int
-    csrf: str
 
 
 def _sessions(request: Request) -> URLSafeSerializer:
@@ -198,13 +189,6 @@ def _unavailable(request: Request, error: ApiError) -> HTMLResponse:
     if error.headers and "Retry-After" in error.headers:
         response.headers["Retry-After"] = error.headers["Retry-After"]
     return response
-
-
-@dataclass
-class Visit:
-    session: PageSession
-    data: PageData
-    t: Texts
 
 
 async def _visit(request: Request, project_id: str) -> Visit | HTMLResponse:

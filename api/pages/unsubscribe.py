@@ -14,12 +14,12 @@ from fastapi.responses import Response
 
 from api.deps import update_id
 from api.errors import ApiError
-from api.security import UnsubscribeSigner
 from domain import commands as cmd
 from domain.models import NotificationPreference
 from domain.views import PageData
+from texts.i18n import Texts, texts
+from texts.links import UnsubscribeSigner
 
-from .i18n import Texts, texts
 from .routes import Unavailable, _gateway, _language, _page, _render, _unavailable
 
 router = APIRouter(include_in_schema=False)

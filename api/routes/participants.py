@@ -19,11 +19,11 @@ from api.deps import (
 )
 from api.errors import ACTION_ERRORS, ApiError
 from api.schemas import InvitationResponse, ParticipantCreate, ParticipantToken
-from api.security import ParticipantToken as Token
-from api.security import TokenSigner
 from domain import commands as cmd
 from domain.models import Participant, Phase
 from domain.views import ActionResult, ParticipantPublic
+from texts.links import ParticipantToken as Token
+from texts.links import TokenSigner
 
 router = APIRouter(
     prefix="/projects/{project_id}/participants", tags=["participants"], responses=ACTION_ERRORS

@@ -31,8 +31,7 @@ from api.schemas import (
     ProjectListItem,
     ProjectPage,
 )
-from api.security import Caller, Coordinator, TokenSigner
-from api.security import ParticipantToken as Token
+from api.security import Caller, Coordinator
 from archive.archivist import zip_of
 from archive.record import archive_files, register_from_events, report_page
 from domain import commands as cmd
@@ -42,6 +41,8 @@ from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
 from settings import Settings
+from texts.links import ParticipantToken as Token
+from texts.links import TokenSigner
 from workflows import search_attributes as sa
 
 router = APIRouter(prefix="/projects", tags=["projects"])

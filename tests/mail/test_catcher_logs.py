@@ -9,9 +9,9 @@ from activities.mail.catcher import MailCatcher
 from activities.mail.compose import Sender
 from activities.mail.smtp import MailAdapter, SmtpServer
 from activities.notifications import Address, Notification, Recipient
-from api.security import TokenSigner
 from domain.models import Language, Role
 from tests.helpers import free_port
+from texts.links import TokenSigner
 
 
 async def test_the_catcher_logs_no_address(tmp_path, caplog):

@@ -15,8 +15,8 @@ from icalendar import Calendar
 from activities.mail.compose import WIRE, Sender, compose, wire_bytes
 from activities.mail.smtp import reply_code
 from activities.notifications import Notification, Recipient
-from api.pages.i18n import catalog
 from domain.models import Language, Role
+from texts.i18n import catalog
 
 HOSTILE = '<script>alert("x")</script>\x07\x1b[31m<img src=x onerror=alert(1)>'
 SENDER = Sender("Alliance <alliance@example.org>", "https://alliance.example.org")

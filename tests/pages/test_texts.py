@@ -9,21 +9,21 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from api.pages.i18n import catalog, texts
-from api.pages.words import REFUSALS
 from tests.api_helpers import ApiProject
+from texts.i18n import catalog, texts
+from texts.words import REFUSALS
 
 ROOT = Path(__file__).parents[2]
 
 
 def extracted() -> set[str | tuple[str, str]]:
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    found = extract_from_dir(
-        ROOT / "api" / "pages",
-        method_map,
-        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
-    )
-    return {message for _, _, message, _, _ in found}
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    return {
+        message
+        for folder in (ROOT / "api" / "pages", ROOT / "texts")
+        for _, _, message, _, _ in extract_from_dir(folder, method_map, keywords=keywords)
+    }
 
 
 def test_every_text_of_the_pages_is_in_french_and_in_english():
@@ -39,7 +39,7 @@ def test_every_text_of_the_pages_is_in_french_and_in_english():
 def _ids(language: str) -> set:
     from babel.messages.pofile import read_po
 
-    path = ROOT / "api" / "pages" / "locales" / language / "LC_MESSAGES" / "messages.po"
+    path = ROOT / "texts" / "catalogues" / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as f:
         return {m.id for m in read_po(f) if m.id}
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from domain import events as ev
 from domain.models import Participant
 from domain.views import ProjectView
-
-from .i18n import Texts
+from texts.i18n import Texts
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention

@@ -10,8 +10,7 @@ adding a key at the end and keeping the old ones as long as a history encrypted 
 exists (Temporal's retention, or for ever for saved histories). A lost key makes the
 histories it encrypted unreadable: back the keys up (README, "Keys").
 
-    python -m codec new-key            # a fresh key, to add to ALLIANCE_CODEC_KEYS
-    python -m codec backup FILE        # the keys in use (settings or local run) into FILE
+The commands (new-key, backup) are in codec/__main__.py: `python -m codec`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,24 +115,3 @@ def restore(path: Path) -> dict[str, str]:
     for key in keys.values():
         decode_key(key)
     return keys
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] == ["new-key"]:
-        print(json.dumps({new_key_id(): new_key()}))
-        return 0
-    if argv[:1] == ["backup"] and len(argv) == 2:
-        from settings import Settings, with_local_secrets
-
-        settings = Settings()
-        if not settings.codec_keys:
-            settings = with_local_secrets(settings)
-        backup(settings.plain_codec_keys(), Path(argv[1]))
-        print(f"{len(settings.codec_keys)} key(s) written to {argv[1]}; keep it offline.")
-        return 0
-    print(__doc__.split("\n\n")[-1], file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

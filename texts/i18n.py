@@ -1,6 +1,6 @@
 """Texts in the reader's language and dates in the reader's time zone.
 
-The texts live in Babel catalogs (`locales/<lang>/LC_MESSAGES/messages.po`), never in code:
+The texts live in Babel catalogs (`catalogues/<lang>/LC_MESSAGES/messages.po`), never in code:
 French and English stay in step (a test checks every message has both). The catalogs are read
 as they are, at start: no compile step.
 """
@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 DEFAULT_TIME_ZONE = "Europe/Paris"
-LOCALES = Path(__file__).parent / "locales"
+LOCALES = Path(__file__).parent / "catalogues"
 
 
 @cache
