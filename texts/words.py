@@ -160,10 +160,10 @@ UNKNOWN_REFUSAL = N_("This action was refused.")
 FIELD_ERRORS = {
     "missing": N_("This field is required."),
     "value_error": N_("This field is empty: write something."),
-    "string_too_long": N_("This text is too long: {max_length} characters at most."),
-    "too_long": N_("Too many: {max_length} at most."),
-    "greater_than_equal": N_("Give a number of at least {ge}."),
-    "less_than_equal": N_("Give a number of at most {le}."),
+    "string_too_long": N_("This text is too long: %(max_length)s characters at most."),
+    "too_long": N_("Too many: %(max_length)s at most."),
+    "greater_than_equal": N_("Give a number of at least %(ge)s."),
+    "less_than_equal": N_("Give a number of at most %(le)s."),
     "float_parsing": N_("Give a number, such as 14 or 0,5."),
     "string_pattern_mismatch": N_("This is not in the expected form."),
     "enum": N_("Choose one of the options."),
@@ -178,7 +178,7 @@ FIELD_ERRORS = {
 # The launch form's own refusals, by the code of domain.commands.LaunchFields' errors.
 LAUNCH_ERRORS = {
     "same_email": N_(
-        "Rows {first} and {second} have the same e-mail address: one person takes part once."
+        "Rows %(first)s and %(second)s have the same e-mail address: one person takes part once."
     ),
     "no_facilitator": N_("The project needs a facilitator: give one row that role."),
     "no_coordinator": N_("The project needs a coordinator: give one row that role."),
@@ -215,55 +215,55 @@ def sentence(
 
     match data:
         case ev.ProjectLaunched():
-            return _("{who} launched the project", who=who(actor))
+            return _("%(who)s launched the project", who=who(actor))
         case ev.ParticipantInvited(participant=p):
-            return _("{who} joined the project as {role}", who=p.organisation_name,
+            return _("%(who)s joined the project as %(role)s", who=p.organisation_name,
                      role=_(ROLES[p.role]))  # fmt: skip
         case ev.ParticipantRemoved(participant_id=pid):
-            return _("{who} no longer takes part", who=who(pid))
+            return _("%(who)s no longer takes part", who=who(pid))
         case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
-            return _("The {phase} phase opened (round {round}), until {deadline}",
+            return _("The %(phase)s phase opened (round %(round)s), until %(deadline)s",
                      phase=_(PHASES[phase]), round=round_, deadline=t.moment(deadline))  # fmt: skip
         case ev.PhaseClosed(phase=phase):
-            return _("The {phase} phase closed", phase=_(PHASES[phase]))
+            return _("The %(phase)s phase closed", phase=_(PHASES[phase]))
         case ev.ContributionAdded(contribution=c):
-            return _("{who} contributed to the diagnosis", who=who(c.participant_id))
+            return _("%(who)s contributed to the diagnosis", who=who(c.participant_id))
         case ev.ProposalSubmitted(proposal=p):
-            return _("{who} proposed “{title}”", who=who(p.author_id), title=p.title)
+            return _("%(who)s proposed “%(title)s”", who=who(p.author_id), title=p.title)
         case ev.ProposalAmended(proposal_id=prop, participant_id=pid):
-            return _("{who} amended “{title}”", who=who(pid), title=proposals.get(prop, prop))
+            return _("%(who)s amended “%(title)s”", who=who(pid), title=proposals.get(prop, prop))
         case ev.ProposalEndorsed(proposal_id=prop, participant_id=pid):
-            return _("{who} endorsed “{title}”", who=who(pid), title=proposals.get(prop, prop))
+            return _("%(who)s endorsed “%(title)s”", who=who(pid), title=proposals.get(prop, prop))
         case ev.PlanSubmitted(plan=plan):
-            return _("The facilitator put the plan to decision (round {round})", round=plan.round)
+            return _("The facilitator put the plan to decision (round %(round)s)", round=plan.round)
         case ev.AnswerGiven(participant_id=pid, kind=kind):
             return {
-                "consent": _("{who} consented", who=who(pid)),
-                "object": _("{who} objected", who=who(pid)),
-                "abstain": _("{who} abstained", who=who(pid)),
+                "consent": _("%(who)s consented", who=who(pid)),
+                "object": _("%(who)s objected", who=who(pid)),
+                "abstain": _("%(who)s abstained", who=who(pid)),
             }[kind]
         case ev.DecisionReached(round=round_, outcome=outcome):
-            return _("Decision of round {round}: {outcome}", round=round_,
+            return _("Decision of round %(round)s: %(outcome)s", round=round_,
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
         case ev.OutcomeStated():
             return _("The facilitator stated the outcome")
         case ev.DeadlineExtended(deadline=deadline, reason=reason):
-            return _("The deadline was moved to {deadline}: {reason}",
+            return _("The deadline was moved to %(deadline)s: %(reason)s",
                      deadline=t.moment(deadline), reason=reason)  # fmt: skip
         case ev.ReminderSent(recipients=recipients) if recipients:
             return _("A reminder went to those who had not acted")
         case ev.DeadlineEscalated():
             return _("The deadline passed; the facilitator was told who had not acted")
         case ev.ProgressNoted(participant_id=pid):
-            return _("{who} noted progress", who=who(pid))
+            return _("%(who)s noted progress", who=who(pid))
         case ev.AssessmentGiven(participant_id=pid):
-            return _("{who} assessed the results", who=who(pid))
+            return _("%(who)s assessed the results", who=who(pid))
         case ev.ReportPublished():
             return _("The final report was published")
         case ev.ProjectClosed(outcome=outcome):
-            return _("The project closed: {outcome}", outcome=_(OUTCOMES[outcome]))
+            return _("The project closed: %(outcome)s", outcome=_(OUTCOMES[outcome]))
         case ev.ProjectCancelled(reason=reason):
-            return _("The project was cancelled: {reason}", reason=reason)
+            return _("The project was cancelled: %(reason)s", reason=reason)
     return None
 
 
@@ -274,8 +274,8 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
         return _("Nothing is expected of you right now.")
     by = t.moment(view.deadline)
     return {
-        "diagnosis": _("Your contribution to the diagnosis is expected by {by}.", by=by),
-        "co_design": _("The consolidated plan is expected from you by {by}.", by=by),
-        "decision": _("Your answer is expected by {by}.", by=by),
-        "evaluation": _("Your assessment of the results is expected by {by}.", by=by),
+        "diagnosis": _("Your contribution to the diagnosis is expected by %(by)s.", by=by),
+        "co_design": _("The consolidated plan is expected from you by %(by)s.", by=by),
+        "decision": _("Your answer is expected by %(by)s.", by=by),
+        "evaluation": _("Your assessment of the results is expected by %(by)s.", by=by),
     }.get(view.phase, _("Nothing is expected of you right now."))

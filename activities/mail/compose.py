@@ -114,10 +114,10 @@ def _when(value: str) -> datetime | None:
 
 ASKS = {
     # What a phase asks of those it waits for, by when: for subjects and reminders.
-    "diagnosis": N_("your contributions are expected before {day}"),
-    "co_design": N_("the plan is expected from you before {day}"),
-    "decision": N_("your answer is expected before {day}"),
-    "evaluation": N_("your assessment is expected before {day}"),
+    "diagnosis": N_("your contributions are expected before %(day)s"),
+    "co_design": N_("the plan is expected from you before %(day)s"),
+    "decision": N_("your answer is expected before %(day)s"),
+    "evaluation": N_("your assessment is expected before %(day)s"),
 }
 ASKS_IN_FULL = {
     "diagnosis": N_(
@@ -160,7 +160,7 @@ def letter_for(
     organisation = one_line(recipient.organisation_name)
     role = _(words.ROLES.get(recipient.role.value, recipient.role.value))
     why = _(
-        "You receive this message because you represent {organisation} as {role} in the project “{title}”.",
+        "You receive this message because you represent %(organisation)s as %(role)s in the project “%(title)s”.",
         organisation=organisation,
         role=role,
         title=title,
@@ -177,7 +177,7 @@ def letter_for(
         case "project_launched" | "participant_invited":
             paragraphs = [
                 _(
-                    "The project “{title}” is built together by several organisations, with a facilitator who keeps the process fair. You take part in it as {role} for {organisation}.",
+                    "The project “%(title)s” is built together by several organisations, with a facilitator who keeps the process fair. You take part in it as %(role)s for %(organisation)s.",
                     title=title,
                     role=role,
                     organisation=organisation,
@@ -185,17 +185,17 @@ def letter_for(
             ]
             if facts.get("territory"):
                 paragraphs.append(
-                    _("Territory: {territory}.", territory=one_line(facts["territory"]))
+                    _("Territory: %(territory)s.", territory=one_line(facts["territory"]))
                 )
             if facts.get("replaces"):
-                paragraphs.append(_("You take over from {who}.", who=one_line(facts["replaces"])))
+                paragraphs.append(_("You take over from %(who)s.", who=one_line(facts["replaces"])))
             paragraphs.append(
                 _(
-                    "Your page says what is expected of you and by when. The link below is personal: it lets you act for {organisation} without a password, so do not pass it on.",
+                    "Your page says what is expected of you and by when. The link below is personal: it lets you act for %(organisation)s without a password, so do not pass it on.",
                     organisation=organisation,
                 )
             )
-            return Letter(_("{tag} You are invited to take part in the project", tag=tag),
+            return Letter(_("%(tag)s You are invited to take part in the project", tag=tag),
                           paragraphs, why, button=page)  # fmt: skip
         case "link_resent" | "link_requested":
             first = (
@@ -206,11 +206,11 @@ def letter_for(
                 )
             )
             return Letter(
-                _("{tag} Your personal link", tag=tag),
+                _("%(tag)s Your personal link", tag=tag),
                 [
                     first,
                     _(
-                        "It lets you act for {organisation} without a password: do not pass it on.",
+                        "It lets you act for %(organisation)s without a password: do not pass it on.",
                         organisation=organisation,
                     ),
                 ],  # fmt: skip
@@ -219,15 +219,15 @@ def letter_for(
             )
         case "participant_removed":
             why = _(
-                "You receive this message because you represented {organisation} in the project “{title}”.",
+                "You receive this message because you represented %(organisation)s in the project “%(title)s”.",
                 organisation=organisation,
                 title=title,
             )
             return Letter(
-                _("{tag} You no longer take part in the project", tag=tag),
+                _("%(tag)s You no longer take part in the project", tag=tag),
                 [
                     _(
-                        "{organisation} no longer takes part in the project, and your personal link no longer works.",
+                        "%(organisation)s no longer takes part in the project, and your personal link no longer works.",
                         organisation=organisation,
                     )
                 ],  # fmt: skip
@@ -239,25 +239,25 @@ def letter_for(
             round_ = int(facts.get("round", "1") or 1)
             opened = (
                 _(
-                    "The {phase} phase is open until {moment}.",
+                    "The %(phase)s phase is open until %(moment)s.",
                     phase=_(words.PHASES.get(phase, phase)),
                     moment=t.moment(deadline),
                 )  # fmt: skip
                 if round_ <= 1
                 else _(
-                    "The {phase} phase is open again (round {round}) until {moment}.",
+                    "The %(phase)s phase is open again (round %(round)s) until %(moment)s.",
                     phase=_(words.PHASES.get(phase, phase)),
                     round=round_,
                     moment=t.moment(deadline),
                 )  # fmt: skip
             )
             if expected and phase in ASKS:
-                subject = _("{tag} {phase}: {ask}", tag=tag, phase=_phase(t, phase),
+                subject = _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, phase),
                             ask=_(ASKS[phase], day=day))  # fmt: skip
                 paragraphs = [opened, _(ASKS_IN_FULL[phase])]
             else:
                 subject = _(
-                    "{tag} {phase}: open until {day}", tag=tag, phase=_phase(t, phase), day=day
+                    "%(tag)s %(phase)s: open until %(day)s", tag=tag, phase=_phase(t, phase), day=day
                 )
                 paragraphs = (
                     [opened, _(OTHERS_DO.get(phase, ""))] if phase in OTHERS_DO else [opened]
@@ -285,10 +285,10 @@ def letter_for(
         case "phase_closed":
             cause = _(EARLY_CAUSES.get(facts.get("cause", ""), EARLY_CAUSES["facilitator"]))
             return Letter(
-                _("{tag} {phase}: closed before its deadline", tag=tag, phase=_phase(t, phase)),
+                _("%(tag)s %(phase)s: closed before its deadline", tag=tag, phase=_phase(t, phase)),
                 [
                     _(
-                        "The {phase} phase closed before its deadline: {cause}. Its entry is withdrawn from your calendar.",
+                        "The %(phase)s phase closed before its deadline: %(cause)s. Its entry is withdrawn from your calendar.",
                         phase=_(words.PHASES.get(phase, phase)),
                         cause=cause,
                     )
@@ -301,10 +301,10 @@ def letter_for(
         case "reminder_sent":
             ask = _(ASKS[phase], day=day) if phase in ASKS else ""
             return Letter(
-                _("{tag} Reminder: {ask}", tag=tag, ask=ask),
+                _("%(tag)s Reminder: %(ask)s", tag=tag, ask=ask),
                 [
                     _(
-                        "Reminder: {ask}. The deadline is {moment}.",
+                        "Reminder: %(ask)s. The deadline is %(moment)s.",
                         ask=ask,
                         moment=t.moment(deadline),
                     ),
@@ -317,15 +317,15 @@ def letter_for(
             missing = one_line(facts.get("missing", ""))
             paragraphs = [
                 _(
-                    "The deadline of the {phase} phase has passed.",
+                    "The deadline of the %(phase)s phase has passed.",
                     phase=_(words.PHASES.get(phase, phase)),
                 )
             ]
             if missing:
-                paragraphs.append(_("Still missing: {missing}.", missing=missing))
+                paragraphs.append(_("Still missing: %(missing)s.", missing=missing))
             paragraphs.append(_("From your page you can extend the deadline or close the phase."))
             return Letter(
-                _("{tag} {phase}: the deadline passed", tag=tag, phase=_phase(t, phase)),
+                _("%(tag)s %(phase)s: the deadline passed", tag=tag, phase=_phase(t, phase)),
                 paragraphs,
                 why,
                 button=page,
@@ -333,14 +333,14 @@ def letter_for(
         case "deadline_extended":
             return Letter(
                 _(
-                    "{tag} {phase}: deadline moved to {day}",
+                    "%(tag)s %(phase)s: deadline moved to %(day)s",
                     tag=tag,
                     phase=_phase(t, phase),
                     day=day,
                 ),
                 [
                     _(
-                        "The deadline of the {phase} phase is now {moment}.",
+                        "The deadline of the %(phase)s phase is now %(moment)s.",
                         phase=_(words.PHASES.get(phase, phase)),
                         moment=t.moment(deadline),
                     ),
@@ -356,10 +356,10 @@ def letter_for(
             )
         case "plan_submitted":
             return Letter(
-                _("{tag} The plan is submitted to decision", tag=tag),
+                _("%(tag)s The plan is submitted to decision", tag=tag),
                 [
                     _(
-                        "The facilitator submitted the plan (round {round}). Its summary:",
+                        "The facilitator submitted the plan (round %(round)s). Its summary:",
                         round=facts.get("round", "1"),
                     )
                 ],
@@ -369,19 +369,19 @@ def letter_for(
             )
         case "decision_reached":
             return Letter(
-                _("{tag} Decision: {outcome}", tag=tag, outcome=outcome),
+                _("%(tag)s Decision: %(outcome)s", tag=tag, outcome=outcome),
                 [
                     _(
-                        "The decision of round {round} is taken: {outcome}.",
+                        "The decision of round %(round)s is taken: %(outcome)s.",
                         round=facts.get("round", "1"),
                         outcome=outcome,
                     ),
                     _(
-                        "Rule: {rule}.",
+                        "Rule: %(rule)s.",
                         rule=_(words.RULES.get(facts.get("rule", ""), facts.get("rule", ""))),
                     ),
                     _(
-                        "Consents: {consents}. Objections: {objections}. Abstentions: {abstentions}. No answer: {silent}.",
+                        "Consents: %(consents)s. Objections: %(objections)s. Abstentions: %(abstentions)s. No answer: %(silent)s.",
                         consents=facts.get("consents", "0"),
                         objections=facts.get("objections", "0"),
                         abstentions=facts.get("abstentions", "0"),
@@ -393,7 +393,7 @@ def letter_for(
             )
         case "outcome_stated":
             return Letter(
-                _("{tag} The outcome of the project", tag=tag),
+                _("%(tag)s The outcome of the project", tag=tag),
                 [_("The facilitator stated the outcome of the project:")],
                 why,
                 quote=clean(facts.get("text", "")),
@@ -401,10 +401,10 @@ def letter_for(
             )
         case "report_published":
             return Letter(
-                _("{tag} The project is closed: its report is published", tag=tag),
+                _("%(tag)s The project is closed: its report is published", tag=tag),
                 [
                     _(
-                        "The project is closed: {outcome}. Your page keeps its story.",
+                        "The project is closed: %(outcome)s. Your page keeps its story.",
                         outcome=outcome,
                     ),
                     _(
@@ -416,10 +416,10 @@ def letter_for(
             )
         case "project_closed":
             return Letter(
-                _("{tag} The project is closed: {outcome}", tag=tag, outcome=outcome),
+                _("%(tag)s The project is closed: %(outcome)s", tag=tag, outcome=outcome),
                 [
                     _(
-                        "The project is closed: {outcome}. Your page keeps its story.",
+                        "The project is closed: %(outcome)s. Your page keeps its story.",
                         outcome=outcome,
                     )
                 ],
@@ -428,7 +428,7 @@ def letter_for(
             )
         case "project_cancelled":
             letter = Letter(
-                _("{tag} The project is cancelled", tag=tag),
+                _("%(tag)s The project is cancelled", tag=tag),
                 [
                     _("The project is cancelled. The reason given:")
                     if facts.get("reason")
@@ -444,7 +444,7 @@ def letter_for(
                 letter.calendar_title = _calendar_title(t, tag, phase)
             return letter
     return Letter(
-        _("{tag} News of the project", tag=tag),
+        _("%(tag)s News of the project", tag=tag),
         [_("There is news of the project on your page.")],
         why,
         button=page,
@@ -481,9 +481,9 @@ def _digest(
             text += f" « {letter.quote} »" if t.language == "fr" else f" “{letter.quote}”"
         items.append((title, text))
     return Letter(
-        _("{tag} Your daily digest: {n} pieces of news", tag=tag.strip(), n=len(items))
+        _("%(tag)s Your daily digest: %(n)s pieces of news", tag=tag.strip(), n=len(items))
         if len(items) != 1
-        else _("{tag} Your daily digest: 1 piece of news", tag=tag.strip()),
+        else _("%(tag)s Your daily digest: 1 piece of news", tag=tag.strip()),
         [
             _(
                 "What happened in the project since your last digest. You chose one message a day; your own reminders still come at once."
@@ -496,7 +496,7 @@ def _digest(
 
 
 def _calendar_title(t: Texts, tag: str, phase: str) -> str:
-    return t.gettext("{tag} {phase}: deadline", tag=tag, phase=_phase(t, phase))
+    return t.gettext("%(tag)s %(phase)s: deadline", tag=tag, phase=_phase(t, phase))
 
 
 def calendar_for(
@@ -589,16 +589,16 @@ def sign_in_letter(t: Texts, organisation: str, link: str, minutes: int) -> Lett
         _("Alliance: your sign-in link to the console"),
         [
             _(
-                "Someone (you, we hope) asked to sign in to the console of {organisation}.",
+                "Someone (you, we hope) asked to sign in to the console of %(organisation)s.",
                 organisation=one_line(organisation),
             ),  # fmt: skip
             _(
-                "The link below works once, for {minutes} minutes. If you did not ask for it, ignore this message: nothing happens without it.",
+                "The link below works once, for %(minutes)s minutes. If you did not ask for it, ignore this message: nothing happens without it.",
                 minutes=minutes,
             ),  # fmt: skip
         ],
         _(
-            "You receive this message because this address may sign in for {organisation}.",
+            "You receive this message because this address may sign in for %(organisation)s.",
             organisation=one_line(organisation),
         ),  # fmt: skip
         button=(_("Sign in to the console"), link),
@@ -618,7 +618,7 @@ def message_of(
     with the classic MIME classes: several times cheaper than `EmailMessage`'s header
     parsing, for a worker that writes every notification to every reader."""
     name = one_line(person_name)
-    greeting = t.gettext("Hello {name},", name=name) if name else t.gettext("Hello,")
+    greeting = t.gettext("Hello %(name)s,", name=name) if name else t.gettext("Hello,")
     text, html = render(letter, t, greeting)
     alternative = MIMEMultipart("alternative")
     alternative.attach(MIMEText(text, "plain", "utf-8"))

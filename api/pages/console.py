@@ -237,7 +237,7 @@ async def sign_in(request: Request) -> Response:
     keys = (f"address:{address}", f"organisation:{organisation.lower()}")
     wait = limiter.wait(*keys)
     if wait:
-        message = t.gettext("Too many attempts: try again in {seconds} seconds.", seconds=wait)
+        message = t.gettext("Too many attempts: try again in %(seconds)s seconds.", seconds=wait)
         return _sign_in_form(request, t, message, organisation, status=429, next_page=next_page)
     if not organisation or not credential:
         message = t.gettext("Write your organisation's identifier and its access key.")
@@ -499,7 +499,7 @@ def _same_organisations(launch: LaunchForm, t: Texts) -> dict[int, str]:
         key = forms.slug(name)
         if key in seen:
             notes[n] = t.gettext(
-                "Row {row} stands for the same organisation as row {other}: both will take part.",
+                "Row %(row)s stands for the same organisation as row %(other)s: both will take part.",
                 row=n + 1,
                 other=seen[key] + 1,
             )

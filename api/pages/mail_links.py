@@ -93,7 +93,7 @@ async def _asked(request: Request, field: str) -> tuple[Any, str, Response | Non
     email_key, address_key = f"email:{email.casefold()}", f"address:{address}"
     wait = max(by_email.wait(email_key), by_address.wait(address_key))
     if wait:
-        message = t.gettext("Too many requests: try again in {minutes} minutes.",
+        message = t.gettext("Too many requests: try again in %(minutes)s minutes.",
                             minutes=max(1, round(wait / 60)))  # fmt: skip
         return form, email, _sign_in_again(request, t, field, message, email, 429)
     by_email.failed(email_key)  # every request counts

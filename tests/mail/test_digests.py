@@ -67,18 +67,18 @@ async def test_every_message_a_daily_digest_or_the_essentials_only(timed, tmp_pa
         digests = new(await settled(folder), launch, day_one)
         assert [to(m) for m in digests] == ["p2"]
         digest = digests[0]
-        assert "résumé du jour\u202f: 5 nouvelles" in str(digest["Subject"])
+        assert "résumé du jour\u00a0: 5 nouvelles" in str(digest["Subject"])
         text = digest.get_body(("plain",)).get_content()
         for news in ("Le plan est soumis à la décision", "Co-conception : phase close avant son échéance",
                      "Décision : votre réponse est attendue"):  # fmt: skip
-            assert news.replace(" :", "\u202f:") in text
+            assert news.replace(" :", "\u00a0:") in text
         assert not [p for p in digest.walk() if p.get_content_type() == "text/calendar"]
 
         # The decision: essential, so p3 is told at once; p2 in tomorrow's digest.
         for pid in PARTNERS:
             await d.answer(pid)
         day_two = new(await settled(folder), launch, day_one, digests)
-        decided = {to(m) for m in day_two if "Décision\u202f: adopté" in str(m["Subject"])}
+        decided = {to(m) for m in day_two if "Décision\u00a0: adopté" in str(m["Subject"])}
         assert decided == {"coord", "fac", "obs", "p1", "p3"}
         await env.sleep(timedelta(days=1))
         later = new(await settled(folder), launch, day_one, digests, day_two)

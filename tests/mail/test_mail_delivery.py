@@ -34,7 +34,10 @@ def to(message: EmailMessage) -> str:
 
 def of_kind(messages: list[EmailMessage], subject_part: str) -> dict[str, EmailMessage]:
     # French subjects keep their no-break spaces (« Décision : »); written here as spaces.
-    return {to(m): m for m in messages if subject_part in str(m["Subject"]).replace("\u202f", " ")}
+    def spaced(subject: str) -> str:
+        return subject.replace("\u202f", " ").replace("\u00a0", " ")
+
+    return {to(m): m for m in messages if subject_part in spaced(str(m["Subject"]))}
 
 
 def text_of(message: EmailMessage) -> str:
@@ -123,7 +126,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     assert len(of_kind(messages, "Le plan est soumis")) == 5
     asked = of_kind(messages, "Décision : ")
     assert asked["p2"]["Subject"].startswith(
-        "[Jardins partagés] Décision\u202f: votre réponse est attendue avant le "
+        "[Jardins partagés] Décision\u00a0: votre réponse est attendue avant le "
     )
     assert "ouverte jusqu’au" in asked["coord"]["Subject"]  # the coordinator does not vote
     answer_links = [link for link in links_in(asked["p2"]) if "?answer=" in link]
@@ -164,7 +167,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     await project.ok("PUT", "/answer", "p2", {"kind": "consent"})
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Décision : adopté")) == 5)
     decided = text_of(of_kind(messages, "Décision : adopté")["p3"])
-    assert "Consentements\u202f: 3" in decided and "consentement" in decided.lower()
+    assert "Consentements\u00a0: 3" in decided and "consentement" in decided.lower()
     assert "Consents: 3" in text_of(of_kind(messages, "Decision: adopted")["fac"])
 
     # Implementation, then the evaluation; the report closes the project in one message.

@@ -39,7 +39,7 @@ class Coordinator(Person):
         await page.goto(f"{base}/")
         async with page.expect_navigation():
             await page.get_by_role(
-                "link", name="Coordinateurs : se connecter".replace(" :", "\u202f:")
+                "link", name="Coordinateurs : se connecter".replace(" :", "\u00a0:")
             ).click()
         await person.fill("Identifiant de l’organisation", organisation)
         await person.fill("Clé d’accès", credential)
@@ -105,7 +105,7 @@ async def test_a_coordinator_launches_from_the_form_and_hands_out_links(site, br
     title = f"Jardins partagés ({'avec' if js else 'sans'} JavaScript)"
     project_id = await launch_from_the_form(c, title)
     text = await c.text()
-    assert "Liens personnels\u202f: affichés une seule fois" in text
+    assert "Liens personnels\u00a0: affichés une seule fois" in text
     links = [await f.input_value() for f in await c.page.locator("input.link-value").all()]
     assert len(links) == 5 and all(
         f"{site.split(':')[0]}" in link or "/p/" in link for link in links
@@ -244,7 +244,7 @@ async def test_a_sixth_wrong_credential_in_a_minute_waits_and_so_does_a_right_on
         text = await page.inner_text("main")
         if attempt < 5:
             assert "ne correspondent pas" in text
-    assert re.search(r"Trop de tentatives\u202f: réessayez dans \d+ secondes", text)
+    assert re.search(r"Trop de tentatives\u00a0: réessayez dans \d+ secondes", text)
     await page.get_by_label("Clé d’accès").fill(COORDINATOR_CREDENTIAL)
     async with page.expect_navigation():
         await page.get_by_role("button", name="Se connecter").click()
@@ -358,11 +358,11 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     erase = c.page.locator("details", has_text="Effacer les données de Université Lyon 2")
     await erase.locator("summary").click()
     await erase.get_by_label(
-        "Remplacer aussi ce qu’elle a écrit par « [retiré] »".replace("« ", "«\u202f").replace(
-            " »", "\u202f»"
+        "Remplacer aussi ce qu’elle a écrit par « [retiré] »".replace("« ", "«\u00a0").replace(
+            " »", "\u00a0»"
         )
     ).check()
-    await erase.get_by_label("Je confirme\u202f: cet effacement est définitif").check()
+    await erase.get_by_label("Je confirme\u00a0: cet effacement est définitif").check()
     async with c.page.expect_navigation():
         await erase.get_by_role("button", name="Effacer les données de Université Lyon 2").click()
     assert "univ@example.org" not in await c.text()
@@ -376,10 +376,10 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     await listed(c, title, "diagnostic")
     await c.page.goto(f"{site}/console/projets/{project_id}")
     await c.fill("Pourquoi le projet est annulé (les partenaires le liront)", "Budget retiré")
-    await c.page.get_by_label("Je confirme l’annulation\u202f: elle est définitive").check()
+    await c.page.get_by_label("Je confirme l’annulation\u00a0: elle est définitive").check()
     await c.click("Annuler le projet")
     await listed(c, title, "annulé")
     mairie = await Person.arrive(browser, site, "Mairie", resent["Mairie du 8e"].rsplit("/p/")[1])
-    assert "Le projet a été annulé\u202f: Budget retiré" in await mairie.text()
+    assert "Le projet a été annulé\u00a0: Budget retiré" in await mairie.text()
     await mairie.leave()
     await c.leave()

@@ -47,7 +47,7 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
         await person.page.get_by_label("Ce que vous apportez").select_option(label=kind)
         await person.fill("Votre contribution", text)
         await person.click("Ajouter ma contribution")
-        assert "C’est fait : votre action est enregistrée." in await person.text()
+        assert "C’est fait : votre action est enregistrée." in await person.text()
     await p3.page.get_by_label("What you bring").select_option(label="An observation")
     await p3.fill("Your contribution", "Soils must be analysed first")
     await p3.click("Add my contribution")
@@ -87,7 +87,7 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await p2.page.get_by_label("Objection", exact=True).check()
     await p2.click("Envoyer ma réponse")  # no reason: refused, shown beside the form
     text = await p2.text()
-    assert "Il y a un problème" in text and "Dites pourquoi : une raison est nécessaire." in text
+    assert "Il y a un problème" in text and "Dites pourquoi : une raison est nécessaire." in text
     assert await p2.page.get_by_label("Objection", exact=True).is_checked()  # input kept
     await p2.check_accessibility("decision, with an error")
     await p2.screenshot("participant-error-375")
@@ -100,7 +100,7 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await p3.page.get_by_label("Abstention", exact=True).check()
     await p3.click("Send my answer")
     await scan("co-design, round 2")
-    assert "Décision du tour 1 : non adopté" in await p1.text()
+    assert "Décision du tour 1 : non adopté" in await p1.text()
     assert "a formulé une objection" in await obs.text()
 
     # -- round 2: the plan answers the objection; everyone consents
@@ -118,7 +118,7 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
         await person.page.get_by_label(label, exact=True).check()
         await person.click(button)
     await scan("evaluation")
-    assert "Tour 2 : adopté" in await p1.text()
+    assert "Tour 2 : adopté" in await p1.text()
 
     # -- evaluation: every partner scores the indicator; the report follows
     for person, button in ((p1, "Envoyer mon évaluation"), (p2, "Envoyer mon évaluation"),

@@ -21,8 +21,8 @@ async def test_a_participant_chooses_a_daily_digest_and_the_facilitator_sees_it(
 
     facilitator = await Person.arrive(browser, site, "facilitator", tokens(launched)["fac"])
     text = await facilitator.text()
-    assert "courriel\u202f: un résumé par jour (à 7 h)" in text
-    assert "courriel\u202f: tous les messages" in text
+    assert "courriel\u00a0: un résumé par jour (à 7 h)" in text
+    assert "courriel\u00a0: tous les messages" in text
     await facilitator.leave()
 
 
