@@ -9,7 +9,7 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONSAFEPATH=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY domain domain
 COPY workflows workflows
 COPY activities activities

@@ -161,3 +161,26 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
     assert run.returncode == 0
     with socket.socket() as s:  # the dev server went down with it
         assert s.connect_ex(("127.0.0.1", grpc)) != 0
+
+
+def test_the_built_package_carries_its_compiled_catalogues_templates_and_migrations(tmp_path):
+    """An installed Alliance (the image's `pip install .`) has what it reads at run time: the
+    build compiles the catalogues (setup.py), so no process ever reads a .po file."""
+    import zipfile
+
+    source = tmp_path / "source"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-local", str(ROOT), str(source)], check=True
+    )  # a clean tree: no .mo compiled beforehand
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path / "wheels"), str(source)],
+        check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "wheels").glob("alliance-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for language in ("fr", "en"):
+        assert f"texts/catalogues/{language}/LC_MESSAGES/messages.mo" in names
+    assert {"api/pages/templates/project.html", "activities/mail/templates/message.txt",
+            "api/pages/static/style.css", "codec/__main__.py",
+            "directory/migrations/env.py"} <= names  # fmt: skip
