@@ -59,6 +59,7 @@ from workflows.retention import SCHEDULE_ID, RetentionWorkflow
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "domain",
+        "texts",
         "activities",
         "workflows.search_attributes",
         "workflows.observed",

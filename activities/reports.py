@@ -1,5 +1,12 @@
-"""Publishing a project's final report. The workflow renders the text (pure, replayable);
-this activity stores it where people can fetch it."""
+"""Publishing a project's final report. The workflow hands over the report's facts (pure,
+replayable: domain/report.py); this activity writes them in words, where the catalogues are
+read (texts/report.py), in the project's language, and stores the text where people can
+fetch it. A corrected translation never touches the workflow's history.
+
+`ReportPublished.digest` covers the facts (domain.report.facts_digest), not the words: the
+same in every language, for every later correction of a translation, and for the archive,
+which folds the same facts from the project's events.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,16 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from domain.events import ReportPublished
+from domain.report import ReportFacts, facts_digest
+from texts.report import reader_of, report_markdown
 
 
 class ReportRequest(BaseModel):
     project_id: str
-    markdown: str
+    # Since 1.2: what the report says, written here in words.
+    facts: ReportFacts | None = None
+    # Before 1.2 the workflow wrote the text itself: a request recorded then is published as it is.
+    markdown: str | None = None
 
 
 class ReportActivities:
@@ -23,11 +35,16 @@ class ReportActivities:
 
     @activity.defn(name="publish_report")
     async def publish_report(self, request: ReportRequest) -> ReportPublished:
+        if request.facts is not None:
+            text = report_markdown(request.facts, reader_of(request.facts))
+            digest = facts_digest(request.facts)
+        else:
+            text = request.markdown or ""
+            digest = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         path = self.reports_dir / f"{request.project_id}.md"
         # Written whole then renamed, so a reader never sees half a report.
         tmp = path.with_suffix(".md.tmp")
-        tmp.write_text(request.markdown, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
-        digest = hashlib.sha256(request.markdown.encode("utf-8")).hexdigest()
-        return ReportPublished(location=str(path), digest=f"sha256:{digest}")
+        return ReportPublished(location=str(path), digest=digest)

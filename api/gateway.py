@@ -42,6 +42,7 @@ from archive.store import archive_store
 from domain import commands as cmd
 from domain.actions import action_for
 from domain.models import Outcome, Participant, Phase, ProjectSpec, Role
+from domain.report import ReportFacts
 from domain.views import (
     TIMELINE_LENGTH,
     UNDELIVERED_SHOWN,
@@ -54,6 +55,8 @@ from domain.views import (
 )
 from domain.views import view as project_view
 from settings import Settings
+from texts.report import printable as printable_report
+from texts.report import reader_of, report_markdown
 from workflows import search_attributes as sa
 from workflows.project import ActionBatch, BatchedAction, EventsQuery, ProjectWorkflow
 
@@ -376,11 +379,26 @@ class ProjectGateway:
                 return events
             events += page
 
-    async def report(self, project_id: str, phase: Phase | None = None) -> str | None:
+    async def report_facts(self, project_id: str, phase: Phase | None = None) -> ReportFacts:
+        """What the report and the people's register say: from the archive once the project
+        ended, else from the workflow."""
         archived = await self._archive_if_ended(project_id, phase) if phase else None
         if archived is None:
-            markdown, archived = await self._query(project_id, ProjectWorkflow.report)
-        return archived.files["report.md"].decode() if archived else markdown
+            facts, archived = await self._query(project_id, ProjectWorkflow.report_facts)
+        return archived.facts() if archived else facts
+
+    async def report(
+        self, project_id: str, phase: Phase | None, language: str, printable: bool = False
+    ) -> str:
+        """The final report in this language, in Markdown (or its printable page): as
+        archived once the project ended, else written now from the workflow's facts (the
+        one renderer either way)."""
+        archived = await self._archive_if_ended(project_id, phase) if phase else None
+        if archived is not None and (text := archived.report(language, printable)) is not None:
+            return text
+        facts = archived.facts() if archived else await self.report_facts(project_id)
+        t = reader_of(facts, language)
+        return printable_report(facts, t) if printable else report_markdown(facts, t)
 
     async def list(
         self, query: str, page_size: int, page_token: str | None

@@ -27,9 +27,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from archive.record import MANIFEST, archive_files, events_jsonl, intact, read_events
+from archive.record import (
+    MANIFEST,
+    REPORTS,
+    archive_files,
+    events_jsonl,
+    final_state,
+    intact,
+    read_events,
+)
 from archive.store import ArchiveStore, checked_key
 from domain import events as ev
+from domain.report import ReportFacts, report_facts
 from domain.state import ProjectState, redacted_event
 
 _SEGMENT = re.compile(r"/segments/(\d+)-(\d+)\.jsonl$")
@@ -73,6 +82,20 @@ class Archived:
 
     def events(self) -> list[ev.Event]:
         return read_events(self.files["events.jsonl"])
+
+    def facts(self) -> ReportFacts:
+        """What the report says, folded from the archived events (an archive written before
+        1.2 holds a state without the report's dates), with the erasures asked since."""
+        erased = [r["participant_id"] for r in self.manifest.get("redactions", [])]
+        return report_facts(final_state(self.events(), erased))
+
+    def report(self, language: str, printable: bool = False) -> str | None:
+        """The report as archived in this language (Markdown, or its printable page); None in
+        an archive written before 1.2, whose report.md is the English text of then: it is
+        written again from the archived facts."""
+        if "rapport.md" not in self.files:
+            return None
+        return self.files[f"{REPORTS[language]}.{'html' if printable else 'md'}"].decode()
 
     def zip(self) -> bytes:
         return zip_of(self.files, self.manifest.get("closed_at"))

@@ -1,6 +1,8 @@
 """A project's record, as the files of its archive: the events (JSON Lines), the final state,
-the report (Markdown and a printable HTML page), the decision register (CSV) and a manifest
-with each file's SHA-256.
+the final report in French and in English (`rapport.md` and `report.md`, each with its
+printable page), the decision register for machines (`decisions.csv`, as 1.0 wrote it) and
+for people (`registre.csv`, French, as spreadsheets open it), and a manifest with each file's
+SHA-256.
 
 Pure and deterministic: the same events give the same bytes, so a retried activity writes the
 same archive again. Only what the events hold goes in (no contact details: the directory stays
@@ -11,21 +13,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import io
 import json
 from typing import Any
 
-from markdown_it import MarkdownIt
-
 from domain import events as ev
+from domain.report import ReportFacts, report_facts
 from domain.state import ProjectState, fold, redact_state, redacted_event
-from domain.views import report_markdown
+from texts.register import register_csv
+from texts.report import printable, reader_of, report_markdown
 
 MANIFEST = "manifest.json"
-FILES = ("events.jsonl", "state.json", "report.md", "report.html", "decisions.csv")
-# Texts are escaped Markdown (domain.views.md): raw HTML stays text.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+# The report's file names, by language: French first, as its readers name it.
+REPORTS = {"fr": "rapport", "en": "report"}
 
 
 def _json(value: Any) -> bytes:
@@ -96,16 +96,14 @@ def register_from_events(events: list[ev.Event]) -> bytes:
     return decision_register(state, [redacted_event(e, state.redacted) for e in events])
 
 
-def report_page(title: str, markdown: str) -> bytes:
-    body = _MARKDOWN.render(markdown)
-    return (
-        '<!doctype html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        "<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;"
-        "padding:0 1rem;line-height:1.5}table{border-collapse:collapse}"
-        "td,th{border:1px solid #999;padding:.25rem .5rem}@media print{body{margin:0}}</style>\n"
-        f"</head>\n<body>\n{body}</body>\n</html>\n"
-    ).encode()
+def report_files(facts: ReportFacts) -> dict[str, bytes]:
+    """The report in each language, as Markdown and as its printable page."""
+    files = {}
+    for language, name in REPORTS.items():
+        t = reader_of(facts, language)
+        files[f"{name}.md"] = report_markdown(facts, t).encode()
+        files[f"{name}.html"] = printable(facts, t).encode()
+    return files
 
 
 def final_state(events: list[ev.Event], erased_later: list[str] = ()) -> ProjectState:
@@ -131,13 +129,14 @@ def archive_files(
     state = final_state(events, [r["participant_id"] for r in redactions])
     assert state.spec is not None
     shown = [redacted_event(e, state.redacted) for e in events]
-    markdown = report_markdown(state)
+    facts = report_facts(state)
     files = {
         "events.jsonl": events_jsonl(shown),
         "state.json": _json(state.model_dump(mode="json")),
-        "report.md": markdown.encode(),
-        "report.html": report_page(state.spec.title, markdown),
+        **report_files(facts),
         "decisions.csv": decision_register(state, shown),
+        # The register as a French spreadsheet opens it, dates in the project's time zone.
+        "registre.csv": register_csv(facts, reader_of(facts, "fr")),
     }
     manifest = {
         "project_id": state.spec.id,

@@ -134,6 +134,8 @@ class LaunchFields(Model):
     territory: Line
     description: Description = ""
     language: Language = Language.fr
+    # Where the project's own dates are read (its report and register): a zoneinfo name.
+    time_zone: TimeZone = "Europe/Paris"
     participants: list[ParticipantDraft] = Field(min_length=1, max_length=500)
     process: ProcessSettings = ProcessSettings()
 

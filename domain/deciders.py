@@ -203,6 +203,13 @@ def state_outcome(
             f"the outcome can be stated only after a decision; the project is in "
             f"{phase_words(state)}",
         )
+    if rules.concludes_evaluation(state) and state.phase == Phase.decision:
+        # Rules 2: the outcome speaks of the latest decision, until the next one opens.
+        raise Rejected(
+            "wrong_phase",
+            f"the outcome of round {state.decisions[-1].round} could be stated until the "
+            "next decision opened; state this round's once it is decided",
+        )
     return [ev.OutcomeStated(text=c.text)]
 
 

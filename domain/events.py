@@ -35,6 +35,9 @@ class EventData(BaseModel):
 class ProjectLaunched(EventData):
     type: Literal["project_launched"] = "project_launched"
     project: ProjectSpec
+    # The version of the rules the project runs under, for its whole life (rules.RULES):
+    # projects launched before 1.2 run under version 1, as they were recorded.
+    rules: int = 1
 
 
 class ParticipantInvited(EventData):
@@ -163,6 +166,13 @@ class ReminderSent(EventData):
     deadline: datetime | None = None
 
 
+class ConclusionRequested(EventData):
+    """Every partner assessed the results: the facilitator is asked for the conclusion, which
+    closes the evaluation (rules version 2)."""
+
+    type: Literal["conclusion_requested"] = "conclusion_requested"
+
+
 class DeadlineEscalated(EventData):
     type: Literal["deadline_escalated"] = "deadline_escalated"
     phase: Phase
@@ -230,6 +240,7 @@ AnyEventData = Annotated[
     | DeadlineExtended
     | ReminderSent
     | DeadlineEscalated
+    | ConclusionRequested
     | ProgressNoted
     | AssessmentGiven
     | NotificationFailed

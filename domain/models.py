@@ -9,7 +9,7 @@ they are built inside workflow code where both are forbidden.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -187,6 +187,8 @@ class ProjectSpec(Record):
     territory: str
     description: str = ""
     language: Language = Language.fr
+    # Where the project's dates are read: the report, the register (a participant reads its own).
+    time_zone: str = "Europe/Paris"
     # The coordinating organisation: the only organisation id that reaches search attributes.
     coordinator_organisation: str
     participants: list[Participant]
@@ -249,6 +251,30 @@ class Assessment(Record):
 class ProgressNote(Record):
     participant_id: str
     text: str
+    # When it was noted (absent in states carried across continue-as-new before 1.2).
+    at: datetime | None = None
+
+
+class PhasePeriod(Record):
+    """One opening of a phase, for the record: when it opened and closed, and why it closed."""
+
+    phase: Phase
+    round: int
+    opened_at: datetime
+    deadline: datetime
+    closed_at: datetime | None = None
+    # PhaseClosed's cause: "complete", "deadline", "facilitator", "plan_submitted".
+    cause: str | None = None
+
+
+class Statement(Record):
+    """The facilitator's outcome in words, for the round of the decision it speaks of."""
+
+    round: int
+    at: datetime
+    text: str
+    # Written while the evaluation was open: the conclusion of the project.
+    conclusion: bool = False
 
 
 class Tally(Record):
@@ -266,6 +292,7 @@ class Tally(Record):
 class IndicatorResult(Record):
     indicator_id: str
     name: str
+    target: str = ""
     mean_score: float | None
     count: int
     comments: list[str]

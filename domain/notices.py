@@ -68,6 +68,9 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             when = when or state.deadline
             deadline = when.isoformat() if when else ""
             return Notice(kind, list(recipients), {"phase": phase.value, "deadline": deadline})
+        case ev.ConclusionRequested():
+            deadline = state.deadline.isoformat() if state.deadline else ""
+            return Notice(kind, facilitators, {"phase": "evaluation", "deadline": deadline})
         case ev.DeadlineEscalated(phase=phase, missing=missing):
             facts = {"phase": phase.value, "missing": ", ".join(names.get(m, m) for m in missing)}
             return Notice(kind, facilitators, facts)
@@ -119,6 +122,7 @@ ESSENTIALS = frozenset(
         "link_resent",
         "participant_removed",
         "reminder_sent",
+        "conclusion_requested",
         "decision_reached",
         "report_published",
         "project_closed",
@@ -134,6 +138,7 @@ AT_ONCE_FOR_DIGESTS = frozenset(
         "link_resent",
         "participant_removed",
         "reminder_sent",
+        "conclusion_requested",
         "report_published",
         "project_closed",
         "project_cancelled",

@@ -100,10 +100,11 @@ class Project:
         return recorded
 
     @classmethod
-    def launch(cls, spec: ProjectSpec, now: datetime) -> Project:
+    def launch(cls, spec: ProjectSpec, now: datetime, rules_version: int = rules.RULES) -> Project:
         project = cls()
         coordinator = next(p.id for p in spec.participants if p.role == Role.coordinator)
-        project.record([ev.ProjectLaunched(project=spec)], coordinator, now)
+        launched = ev.ProjectLaunched(project=spec, rules=rules_version)
+        project.record([launched], coordinator, now)
         project.record([open_phase(project.state, Phase.diagnosis, 1, now)], coordinator, now)
         return project
 
@@ -128,16 +129,32 @@ class Project:
 
     def settle(self, now: datetime) -> list[ev.Event]:
         """Close the phase when everyone expected has acted and the process says so; again if
-        the next phase opens already complete (an evaluation with no indicator to score)."""
+        the next phase opens already complete (an evaluation with no indicator to score).
+        Under rules 2, once every partner has assessed, ask the facilitator for the conclusion
+        (once per evaluation)."""
         state = self.state
         recorded: list[ev.Event] = []
-        while (
-            state.spec is not None
-            and rules.is_complete(state)
-            and state.spec.process.settings_for(state.phase).close_when_complete
-        ):
+        while state.spec is not None:
+            if self._conclusion_due():
+                recorded += self.record([ev.ConclusionRequested()], ev.SYSTEM, now)
+            if not (
+                rules.is_complete(state)
+                and state.spec.process.settings_for(state.phase).close_when_complete
+            ):
+                break
             recorded += self.record(close_phase(state, now, "complete"), ev.SYSTEM, now)
         return recorded
+
+    def _conclusion_due(self) -> bool:
+        s = self.state
+        return (
+            rules.concludes_evaluation(s)
+            and s.phase == Phase.evaluation
+            and s.phase_open
+            and not s.concluded
+            and not s.conclusion_requested
+            and rules.partners_assessed(s)
+        )
 
     # -- time --------------------------------------------------------------------------------
 

@@ -1,9 +1,20 @@
-"""Decision rules and who is expected to act: pure functions over the state."""
+"""Decision rules and who is expected to act: pure functions over the state.
+
+The rules have versions, recorded at launch (ProjectLaunched.rules) so a project keeps the
+rules it began under, and its recorded history replays as it ran:
+1. (1.0, 1.1) the evaluation closes once every partner has assessed;
+2. (1.2) once every partner has assessed, the facilitator is asked for the conclusion, and
+   the evaluation closes when it is written (or at the deadline); an outcome is written for
+   the latest decision until the next decision opens.
+"""
 
 from __future__ import annotations
 
 from domain.models import AnswerKind, DecisionRule, Outcome, Participant, Phase, Role, Tally
 from domain.state import ProjectState
+
+# The rules a project launched now runs under.
+RULES = 2
 
 
 def voters(state: ProjectState) -> list[Participant]:
@@ -31,9 +42,29 @@ def has_acted(state: ProjectState, participant_id: str) -> bool:
         case Phase.decision:
             return participant_id in state.answers
         case Phase.evaluation:
-            return all(f"{participant_id}/{i}" in state.assessments for i in indicator_ids(state))
+            if is_facilitator(state, participant_id):
+                return state.concluded
+            return assessed(state, participant_id)
         case _:
             return True
+
+
+def assessed(state: ProjectState, participant_id: str) -> bool:
+    return all(f"{participant_id}/{i}" in state.assessments for i in indicator_ids(state))
+
+
+def is_facilitator(state: ProjectState, participant_id: str) -> bool:
+    who = state.participants.get(participant_id)
+    return who is not None and who.role == Role.facilitator
+
+
+def concludes_evaluation(state: ProjectState) -> bool:
+    """The facilitator's conclusion closes the evaluation (rules version 2)."""
+    return state.rules_version >= 2
+
+
+def partners_assessed(state: ProjectState) -> bool:
+    return all(assessed(state, p.id) for p in partners(state))
 
 
 def expected(state: ProjectState) -> list[Participant]:
@@ -46,7 +77,13 @@ def expected(state: ProjectState) -> list[Participant]:
 def expected_in(state: ProjectState, phase: Phase) -> list[Participant]:
     """Everyone the given phase waits for, with the participants as they are now."""
     match phase:
-        case Phase.diagnosis | Phase.evaluation:
+        case Phase.diagnosis:
+            return partners(state)
+        case Phase.evaluation:
+            # Under rules 2, the facilitator's conclusion once every partner has assessed.
+            if concludes_evaluation(state) and state.phase == Phase.evaluation:
+                if partners_assessed(state):
+                    return [p for p in state.active() if p.role == Role.facilitator]
             return partners(state)
         case Phase.co_design:
             return [p for p in state.active() if p.role == Role.facilitator]

@@ -21,15 +21,20 @@ from domain.models import (
     Outcome,
     Participant,
     Phase,
+    PhasePeriod,
     Plan,
     ProgressNote,
     ProjectSpec,
     Proposal,
+    Statement,
 )
 
 
 class ProjectState(BaseModel):
     spec: ProjectSpec | None = None
+    # The rules the project runs under (ProjectLaunched.rules; rules.RULES is the latest).
+    rules_version: int = 1
+    launched_at: datetime | None = None
     participants: dict[str, Participant] = Field(default_factory=dict)
     phase: Phase = Phase.launched
     phase_open: bool = False
@@ -51,6 +56,15 @@ class ProjectState(BaseModel):
     # Notifications some reader did not get (each notification_failed event): ops look.
     notifications_failed: int = 0
     outcome_statements: list[str] = Field(default_factory=list)
+    # The same statements, each with its round and date (the report shows them per round).
+    statements: list[Statement] = Field(default_factory=list)
+    # The facilitator concluded the evaluation now open (rules version 2).
+    concluded: bool = False
+    conclusion_requested: bool = False
+    # For the record: every opening of a phase, every plan submitted, when each round decided.
+    periods: list[PhasePeriod] = Field(default_factory=list)
+    plans: list[Plan] = Field(default_factory=list)
+    decided_at: dict[int, datetime] = Field(default_factory=dict)
     progress: list[ProgressNote] = Field(default_factory=list)
     # Keyed "participant_id/indicator_id": a later score replaces an earlier one.
     assessments: dict[str, Assessment] = Field(default_factory=dict)
@@ -145,8 +159,10 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
     data = event.data
     state.last_seq = event.seq
     match data:
-        case ev.ProjectLaunched(project=spec):
+        case ev.ProjectLaunched(project=spec, rules=version):
             state.spec = spec
+            state.rules_version = version
+            state.launched_at = event.at
             state.participants = {p.id: p.model_copy() for p in spec.participants}
         case ev.ParticipantInvited(participant=p):
             state.participants[p.id] = p.model_copy()
@@ -181,10 +197,17 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.answers = {}
             if phase == Phase.co_design:
                 state.plan = None
-        case ev.PhaseClosed():
+            state.concluded = state.conclusion_requested = False
+            state.periods.append(
+                PhasePeriod(phase=phase, round=round_, opened_at=event.at, deadline=deadline)
+            )
+        case ev.PhaseClosed(cause=cause):
             state.phase_open = False
             state.deadline = None
             state.reminders_pending = []
+            if state.periods and state.periods[-1].closed_at is None:
+                state.periods[-1].closed_at = event.at
+                state.periods[-1].cause = cause
         case ev.ContributionAdded(contribution=c):
             state.contributions.append(c)
         case ev.ProposalSubmitted(proposal=p):
@@ -199,10 +222,12 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 endorsements.append(pid)
         case ev.PlanSubmitted(plan=plan):
             state.plan = plan
+            state.plans.append(plan)
         case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason):
             state.answers[pid] = Answer(participant_id=pid, kind=kind, reason=reason)
-        case ev.DecisionReached(outcome=outcome, objections=objections):
+        case ev.DecisionReached(outcome=outcome, objections=objections, round=round_):
             state.decisions.append(data)
+            state.decided_at[round_] = event.at
             if outcome == Outcome.adopted:
                 state.adopted_plan = state.plan
                 state.outcome = Outcome.adopted
@@ -211,8 +236,19 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.objections_to_answer = dict(objections)
         case ev.OutcomeStated(text=text):
             state.outcome_statements.append(text)
+            # It speaks of the latest decision (a round not adopted, or the adopted plan).
+            round_ = state.decisions[-1].round if state.decisions else state.round
+            concludes = state.phase == Phase.evaluation and state.phase_open
+            state.statements.append(
+                Statement(round=round_, at=event.at, text=text, conclusion=concludes)
+            )
+            state.concluded = state.concluded or concludes
+        case ev.ConclusionRequested():
+            state.conclusion_requested = True
         case ev.DeadlineExtended(deadline=deadline):
             state.deadline = deadline
+            if state.periods and state.periods[-1].closed_at is None:
+                state.periods[-1].deadline = deadline
             state.escalated = False
             assert state.spec is not None
             offsets = state.spec.process.settings_for(state.phase).reminders
@@ -224,7 +260,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             # Reminders of a passed deadline are moot; an extension arms them again.
             state.reminders_pending = []
         case ev.ProgressNoted(participant_id=pid, text=text):
-            state.progress.append(ProgressNote(participant_id=pid, text=text))
+            state.progress.append(ProgressNote(participant_id=pid, text=text, at=event.at))
         case ev.AssessmentGiven(participant_id=pid, indicator_id=ind, score=score, comment=c):
             state.assessments[f"{pid}/{ind}"] = Assessment(
                 participant_id=pid, indicator_id=ind, score=score, comment=c

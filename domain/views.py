@@ -3,7 +3,6 @@ evaluation and the final report. Derived from the state, never stored in events.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from statistics import fmean
 
@@ -56,8 +55,13 @@ class ProjectView(BaseModel):
     territory: str
     description: str
     language: Language
+    # Where the project's own dates are read (its report, its register).
+    time_zone: str = "Europe/Paris"
+    # The rules it runs under (domain/rules.py): from 2, the evaluation waits for a conclusion.
+    rules_version: int = 1
     coordinator_organisation: str
     rule: DecisionRule
+    quorum: float = 0.5
     max_rounds: int
     phase: Phase
     phase_open: bool
@@ -290,8 +294,11 @@ def view(state: ProjectState) -> ProjectView:
         territory=spec.territory,
         description=spec.description,
         language=spec.language,
+        time_zone=spec.time_zone,
+        rules_version=state.rules_version,
         coordinator_organisation=spec.coordinator_organisation,
         rule=spec.process.rule,
+        quorum=spec.process.quorum,
         max_rounds=spec.process.max_rounds,
         phase=state.phase,
         phase_open=state.phase_open,
@@ -330,98 +337,13 @@ def results(state: ProjectState) -> list[IndicatorResult]:
             IndicatorResult(
                 indicator_id=indicator.id,
                 name=indicator.name,
+                target=indicator.target,
                 mean_score=round(fmean(a.score for a in given), 2) if given else None,
                 count=len(given),
                 comments=[a.comment for a in given if a.comment],
             )
         )
     return out
-
-
-_MARKUP = re.compile(r"([\\`*_\[\]()#!|~{}])")
-# What makes a list or a heading at the start of a line: "- ", "+ ", "=", "1. ", "1) ".
-_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+=.)])", re.MULTILINE)
-
-
-def md(text: str) -> str:
-    """A name or text as Markdown that shows it as typed: nothing a partner wrote becomes
-    markup (links, images, emphasis, headings, raw HTML) wherever the report is shown."""
-    escaped = _MARKUP.sub(r"\\\1", text)
-    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _LINE_START.sub(r"\1\\\2", escaped)
-
-
-def md_item(text: str) -> str:
-    """A text inside a list item: its later lines indented, so they stay in the item."""
-    return md(text).replace("\n", "\n  ")
-
-
-def md_cell(text: str) -> str:
-    return md(text).replace("\n", " ")
-
-
-def report_markdown(state: ProjectState) -> str:
-    """The final report, in Markdown; the same text whoever renders it. Every name and text
-    people typed is escaped (md)."""
-    v = view(state)
-    names = {pid: md(p.display_name) for pid, p in state.participants.items()}
-    indicator_names = {i.id: i.name for i in (v.adopted_plan.indicators if v.adopted_plan else [])}
-    lines = [
-        f"# {md(v.title)}",
-        "",
-        f"- Territory: {md(v.territory)}",
-        f"- Decision rule: {v.rule.value}",
-        f"- Rounds held: {len(v.decisions)}",
-        f"- Outcome: {v.outcome.value if v.outcome else 'pending'}",
-        "",
-        "## Partners",
-        "",
-    ]
-    lines += [
-        f"- {names[p.id]} ({p.organisation_kind.value}, {p.role.value})"
-        for p in v.participants
-        if p.active
-    ]
-    lines += ["", "## Decisions", ""]
-    for d in v.decisions:
-        t = d.tally
-        lines.append(
-            f"- Round {d.round}: {d.outcome.value} under {d.rule.value} "
-            f"({t.consents} consent, {t.objections} objection, {t.abstentions} abstention, "
-            f"{t.silent} silent, of {t.voters} voters)"
-        )
-        lines += [
-            f"  - objection from {names.get(pid, md(pid))}: {md(r).replace(chr(10), chr(10) + '    ')}"
-            for pid, r in d.objections.items()
-        ]
-    if v.outcome_statements:
-        lines += ["", "## Outcome as stated by the facilitator", ""]
-        lines += ["> " + md(text).replace("\n", "\n> ") for text in v.outcome_statements]
-    if v.adopted_plan:
-        lines += ["", "## Adopted plan", "", md(v.adopted_plan.summary)]
-    lines += ["", "## Results", ""]
-    if v.results:
-        lines += ["| indicator | mean score (1–5) | number of scores |", "|---|---|---|"]
-        for r in v.results:
-            mean = f"{r.mean_score:.2f}" if r.mean_score is not None else "-"
-            lines.append(f"| {md_cell(r.name)} | {mean} | {r.count} |")
-    else:
-        lines.append("The adopted plan had no indicator to assess.")
-    comments = [
-        f"- {md(indicator_names.get(a.indicator_id, a.indicator_id))}, "
-        f"{names.get(a.participant_id, md(a.participant_id))}: {md_item(a.comment)}"
-        for a in state.assessments.values()
-        if a.comment
-    ]
-    if comments:
-        lines += ["", "### Comments", "", *comments]
-    if v.progress:
-        lines += ["", "## Progress notes", ""]
-        lines += [
-            f"- {names.get(n.participant_id, md(n.participant_id))}: {md_item(n.text)}"
-            for n in v.progress
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def current_details(state: ProjectState) -> str:

@@ -269,6 +269,10 @@ class Driver:
                 ),
             )
 
+    async def conclude(self, text: str = "Les jardins sont ouverts et fréquentés.") -> ActionResult:
+        """The facilitator's conclusion, which closes the evaluation (rules 2)."""
+        return await self.act(cmd.StateOutcome(actor=actor("fac"), text=text))
+
 
 async def recorded_events(d: Driver, settings: Any) -> list[Any]:
     """Every event of the project, as the API reads them: the segments its past runs left in

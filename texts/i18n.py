@@ -111,22 +111,38 @@ class Texts:
             return ""
         local = when.astimezone(self.zone)
         if self.language == "fr":
-            pattern = "EEEE d MMMM y 'à' H 'h'" + (" mm" if local.minute else "")
+            pattern = f"EEEE {_day(local)} MMMM y 'à' H 'h'" + (" mm" if local.minute else "")
         else:
             pattern = "EEEE d MMMM y 'at' h:mm a"
+        return format_datetime(local, pattern, locale=self.language)
+
+    def when(self, when: datetime | None) -> str:
+        """A date and time without the weekday, for a record: "3 mars 2026 à 14 h",
+        "3 March 2026 at 2:00 PM"."""
+        if when is None:
+            return ""
+        local = when.astimezone(self.zone)
+        if self.language == "fr":
+            pattern = f"{_day(local)} MMMM y 'à' H 'h'" + (" mm" if local.minute else "")
+        else:
+            pattern = "d MMMM y 'at' h:mm a"
         return format_datetime(local, pattern, locale=self.language)
 
     def day(self, when: datetime | None) -> str:
         """The day alone, for a subject line: "vendredi 12 décembre", "Friday 12 December"."""
         if when is None:
             return ""
-        return format_datetime(when.astimezone(self.zone), "EEEE d MMMM", locale=self.language)
+        local = when.astimezone(self.zone)
+        day = _day(local) if self.language == "fr" else "d"
+        return format_datetime(local, f"EEEE {day} MMMM", locale=self.language)
 
     def date(self, when: datetime | None) -> str:
         """The date with its year, without the weekday: "3 mars 2026", "3 March 2026"."""
         if when is None:
             return ""
-        return format_datetime(when.astimezone(self.zone), "d MMMM y", locale=self.language)
+        local = when.astimezone(self.zone)
+        day = _day(local) if self.language == "fr" else "d"
+        return format_datetime(local, f"{day} MMMM y", locale=self.language)
 
     def spreadsheet_moment(self, when: datetime | None) -> str:
         """A local date and time a spreadsheet reads as one: "03/03/2026 14:00" in French,
@@ -147,6 +163,11 @@ class Texts:
     def local_input(self, when: datetime | None) -> str:
         """The value of a datetime-local input, in the reader's time zone."""
         return when.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M") if when else ""
+
+
+def _day(local: datetime) -> str:
+    """The day of the month in a French date: "1er mars", "3 mars"."""
+    return "'1er'" if local.day == 1 else "d"
 
 
 def texts(language: str | None, time_zone: str | None) -> Texts:

@@ -7,7 +7,7 @@ extraction); the pages call `Texts.gettext` on it.
 from __future__ import annotations
 
 from domain import events as ev
-from domain.models import Participant
+from domain.models import Participant, Tally
 from domain.views import ProjectView
 from texts.i18n import Texts
 
@@ -36,7 +36,7 @@ KINDS = {
     "association": N_("association"),
     "local_authority": N_("local authority"),
     "inhabitants": N_("inhabitants' group"),
-    "university": N_("university"),
+    "university": N_("university or laboratory"),
     "company": N_("company"),
     "public_body": N_("public body"),
     "other": N_("other organisation"),
@@ -57,17 +57,89 @@ ANSWER_HINTS = {
     "object": N_("I object: the plan must change (say why)"),
     "abstain": N_("I do not take a position"),
 }
+# A decision's outcome, said of the decision ("Décision : adoptée").
 OUTCOMES = {
     "adopted": N_("adopted"),
     "not_adopted": N_("not adopted"),
-    "no_quorum": N_("not adopted: too few answers (no quorum)"),
-    "cancelled": N_("cancelled"),
+    "no_quorum": N_("not adopted: quorum not reached"),
+    "cancelled": N_("not taken: the project was cancelled"),
+}
+# How a project ended, said of the project's end ("Le projet est clos : décision adoptée").
+PROJECT_OUTCOMES = {
+    "adopted": N_("decision adopted"),
+    "not_adopted": N_("decision not adopted"),
+    "no_quorum": N_("decision not adopted: quorum not reached"),
+    "cancelled": N_("project cancelled"),
 }
 RULES = {
-    "consent": N_("consent: adopted when no objection stands"),
-    "consensus": N_("consensus: adopted when every voter answered and none objected"),
-    "majority": N_("majority: adopted when consents are more than half of the answers"),
+    "consent": N_("consent (adopted when no objection stands)"),
+    "consensus": N_("consensus (adopted when every voter answered and none objected)"),
+    "majority": N_("majority (adopted when consents are more than half of the answers)"),
 }
+# The rule's name alone (a spreadsheet's column), and how a decision was taken by it.
+RULE_NAMES = {
+    "consent": N_("consent"),
+    "consensus": N_("consensus"),
+    "majority": N_("majority"),
+}
+RULE_MANNERS = {
+    "consent": N_("by consent"),
+    "consensus": N_("by consensus"),
+    "majority": N_("by majority"),
+}
+LANGUAGES = {"fr": "Français", "en": "English"}  # each in its own language, as menus show them
+# A link to the report in the other language, written in that language.
+REPORT_IN = {"fr": "Lire le rapport en français", "en": "Read the report in English"}
+# Why a phase closed (PhaseClosed.cause), for the phase it closed.
+CLOSINGS = {
+    ("diagnosis", "complete"): N_("every partner contributed"),
+    ("decision", "complete"): N_("every voter answered"),
+    ("evaluation", "complete"): N_("every partner assessed the results"),
+    ("co_design", "plan_submitted"): N_("the plan was put to decision"),
+}
+EARLY_CLOSINGS = {
+    "complete": N_("everyone expected has acted"),
+    "plan_submitted": N_("the plan was put to decision"),
+    "facilitator": N_("the facilitator closed it"),
+    "deadline": N_("at its deadline"),
+    "concluded": N_("the partners assessed the results and the facilitator concluded"),
+}
+
+
+def closing(t: Texts, phase: str, cause: str) -> str:
+    """Why a phase closed, in words: "tous les partenaires ont contribué"."""
+    words = CLOSINGS.get((phase, cause)) or EARLY_CLOSINGS.get(cause, EARLY_CLOSINGS["facilitator"])
+    return t.gettext(words)
+
+
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def phase_name(t: Texts, phase: str) -> str:
+    """A phase's name at the start of a line or a cell: "Diagnostic partagé"."""
+    return capitalised(t.gettext(PHASES.get(phase, N_("phase"))))
+
+
+def round_name(t: Texts, n: int) -> str:
+    """A round as people say it: "1er tour", "2e tour"; "round 1". French writes the ordinal
+    by the number's plural category (one: "1er", other: "2e")."""
+    return t.ngettext("round %(num)s", "round %(num)s", n)
+
+
+def tally_in_words(t: Texts, tally: Tally) -> str:
+    """ "3 consentements, 1 objection, 1 abstention, 0 sans réponse, sur 5 votants"."""
+    parts = [
+        t.ngettext("%(num)s consent", "%(num)s consents", tally.consents),
+        t.ngettext("%(num)s objection", "%(num)s objections", tally.objections),
+        t.ngettext("%(num)s abstention", "%(num)s abstentions", tally.abstentions),
+        t.ngettext("%(num)s without an answer", "%(num)s without an answer", tally.silent),
+    ]
+    return t.ngettext(
+        "%(answers)s, of %(num)s voter", "%(answers)s, of %(num)s voters", tally.voters,
+        answers=", ".join(parts),
+    )  # fmt: skip
+
 
 # How much e-mail a participant chose.
 PREFERENCES = {
@@ -93,6 +165,7 @@ MESSAGES = {
     "phase_closed": N_("the early closing of a phase"),
     "reminder_sent": N_("the reminder"),
     "deadline_escalated": N_("the missed deadline"),
+    "conclusion_requested": N_("the request for the conclusion"),
     "deadline_extended": N_("the extension"),
     "plan_submitted": N_("the plan"),
     "decision_reached": N_("the decision"),
@@ -222,10 +295,17 @@ def sentence(
         case ev.ParticipantRemoved(participant_id=pid):
             return _("%(who)s no longer takes part", who=who(pid))
         case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
-            return _("The %(phase)s phase opened (round %(round)s), until %(deadline)s",
-                     phase=_(PHASES[phase]), round=round_, deadline=t.moment(deadline))  # fmt: skip
-        case ev.PhaseClosed(phase=phase):
-            return _("The %(phase)s phase closed", phase=_(PHASES[phase]))
+            if round_ <= 1:
+                return _("The %(phase)s phase opened, until %(deadline)s",
+                         phase=_(PHASES[phase]), deadline=t.moment(deadline))  # fmt: skip
+            return _("The %(phase)s phase opened for %(round)s, until %(deadline)s",
+                     phase=_(PHASES[phase]), round=round_name(t, round_),
+                     deadline=t.moment(deadline))  # fmt: skip
+        case ev.PhaseClosed(phase=phase, cause=cause):
+            if cause == "deadline":
+                return _("The %(phase)s phase closed at its deadline", phase=_(PHASES[phase]))
+            return _("The %(phase)s phase closed: %(cause)s", phase=_(PHASES[phase]),
+                     cause=closing(t, phase, cause))  # fmt: skip
         case ev.ContributionAdded(contribution=c):
             return _("%(who)s contributed to the diagnosis", who=who(c.participant_id))
         case ev.ProposalSubmitted(proposal=p):
@@ -235,7 +315,8 @@ def sentence(
         case ev.ProposalEndorsed(proposal_id=prop, participant_id=pid):
             return _("%(who)s endorsed “%(title)s”", who=who(pid), title=proposals.get(prop, prop))
         case ev.PlanSubmitted(plan=plan):
-            return _("The facilitator put the plan to decision (round %(round)s)", round=plan.round)
+            return _("The facilitator put the plan of %(round)s to decision",
+                     round=round_name(t, plan.round))  # fmt: skip
         case ev.AnswerGiven(participant_id=pid, kind=kind):
             return {
                 "consent": _("%(who)s consented", who=who(pid)),
@@ -243,10 +324,14 @@ def sentence(
                 "abstain": _("%(who)s abstained", who=who(pid)),
             }[kind]
         case ev.DecisionReached(round=round_, outcome=outcome):
-            return _("Decision of round %(round)s: %(outcome)s", round=round_,
+            return _("Decision of %(round)s: %(outcome)s", round=round_name(t, round_),
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
         case ev.OutcomeStated():
             return _("The facilitator stated the outcome")
+        case ev.ConclusionRequested():
+            return _(
+                "Every partner assessed the results: the facilitator is asked for the conclusion"
+            )
         case ev.DeadlineExtended(deadline=deadline, reason=reason):
             return _("The deadline was moved to %(deadline)s: %(reason)s",
                      deadline=t.moment(deadline), reason=reason)  # fmt: skip
@@ -261,7 +346,7 @@ def sentence(
         case ev.ReportPublished():
             return _("The final report was published")
         case ev.ProjectClosed(outcome=outcome):
-            return _("The project closed: %(outcome)s", outcome=_(OUTCOMES[outcome]))
+            return _("The project closed: %(outcome)s", outcome=_(PROJECT_OUTCOMES[outcome]))
         case ev.ProjectCancelled(reason=reason):
             return _("The project was cancelled: %(reason)s", reason=reason)
     return None

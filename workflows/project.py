@@ -42,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import NotificationPreference, Outcome, Participant, Phase, ProjectSpec
     from domain.notices import next_digest, notice_for, routing
     from domain.project import Alarm, Project, Rejected
+    from domain.report import ReportFacts
+    from domain.report import report_facts as facts_of
     from domain.state import ProjectState, redacted_event
     from domain.views import (
         ActionResult,
@@ -50,9 +52,9 @@ with workflow.unsafe.imports_passed_through():
         action_result,
         current_details,
         page_data,
-        report_markdown,
         view,
     )
+    from texts.report import reader_of, report_markdown
     from workflows import search_attributes as sa
     from workflows.observed import Observed
 
@@ -142,7 +144,10 @@ class ProjectSummary(BaseModel):
 ONE_CLOSING_ACTIVITY = "1.1-one-closing-activity"
 # Messages, the report and the closing as local activities first (one marker event each).
 AT_ONCE = "1.1-at-once"
-PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE)
+# Projects launched from 1.2 run under rules 2 (domain/rules.py: the evaluation waits for the
+# facilitator's conclusion); those launched before keep rules 1 for their whole life.
+RULES_2 = "1.2-rules-2"
+PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2)
 
 # The update that carries several actions at once (group commit), and how its actions' commands
 # are read: as recorded, like each action's own update.
@@ -186,7 +191,8 @@ class ProjectWorkflow:
             launched_at = workflow.now()
             if input.launched_at is not None:
                 launched_at = min(input.launched_at, launched_at)  # never in the future
-            self.project = Project.launch(input.spec, launched_at)
+            rules_version = 2 if workflow.patched(RULES_2) else 1
+            self.project = Project.launch(input.spec, launched_at, rules_version)
             self._notified_through = 0
             self._digests: dict[str, list[DigestItem]] = {}
             self._digest_due: dict[str, datetime] = {}
@@ -608,7 +614,8 @@ class ProjectWorkflow:
         assert state.spec is not None
         report = await self._at_once_or_retried(
             ReportActivities.publish_report,
-            ReportRequest(project_id=state.spec.id, markdown=report_markdown(state)),
+            # The facts only: the activity writes them in words (a translation is no history).
+            ReportRequest(project_id=state.spec.id, facts=facts_of(state)),
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=REPORT_RETRY,
             summary="publish the final report",
@@ -847,8 +854,18 @@ class ProjectWorkflow:
 
     @workflow.query
     def report(self) -> str | None:
+        """The final report once published, in Markdown, in the project's language."""
         state = self.project.state
-        return report_markdown(state) if state.report else None
+        if not state.report:
+            return None
+        facts = facts_of(state)
+        return report_markdown(facts, reader_of(facts))
+
+    @workflow.query
+    def report_facts(self) -> ReportFacts:
+        """What the report and the people's register say so far, for the API to write in
+        its reader's language."""
+        return facts_of(self.project.state)
 
     @workflow.query
     def page(self, participant_id: str) -> PageData | None:

@@ -257,7 +257,10 @@ def letter_for(
                 paragraphs = [opened, _(ASKS_IN_FULL[phase])]
             else:
                 subject = _(
-                    "%(tag)s %(phase)s: open until %(day)s", tag=tag, phase=_phase(t, phase), day=day
+                    "%(tag)s %(phase)s: open until %(day)s",
+                    tag=tag,
+                    phase=_phase(t, phase),
+                    day=day,
                 )
                 paragraphs = (
                     [opened, _(OTHERS_DO.get(phase, ""))] if phase in OTHERS_DO else [opened]
@@ -310,6 +313,22 @@ def letter_for(
                     ),
                     _(ASKS_IN_FULL.get(phase, "")),
                 ],  # fmt: skip
+                why,
+                button=page,
+            )
+        case "conclusion_requested":
+            return Letter(
+                _(
+                    "%(tag)s Evaluation: your conclusion is expected before %(day)s",
+                    tag=tag,
+                    day=day,
+                ),
+                [
+                    _(
+                        "Every partner has assessed the results. Write the conclusion of the project on your page: the evaluation closes when you publish it, and the final report carries it."
+                    ),
+                    _("The deadline is %(moment)s.", moment=t.moment(deadline)),
+                ],
                 why,
                 button=page,
             )

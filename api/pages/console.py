@@ -750,19 +750,27 @@ async def act(request: Request, project_id: str, update: str) -> Response:
 
 
 @router.get("/console/projets/{project_id}/rapport")
-async def report(request: Request, project_id: str) -> Response:
+async def report(request: Request, project_id: str, lang: str | None = None) -> Response:
     visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return await render_report(request, visit, f"/console/projets/{quote(project_id)}")
+    return await render_report(request, visit, f"/console/projets/{quote(project_id)}", lang)
 
 
-@router.get("/console/projets/{project_id}/registre.csv")
-async def decision_register(request: Request, project_id: str) -> Response:
+@router.get("/console/projets/{project_id}/rapport.html")
+async def printable_report(request: Request, project_id: str, lang: str | None = None) -> Response:
     visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return await record_file(request, visit, "registre.csv")
+    return await render_report(request, visit, "", lang, printable=True)
+
+
+@router.get("/console/projets/{project_id}/registre.{extension}")
+async def decision_register(request: Request, project_id: str, extension: str) -> Response:
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await record_file(request, visit, f"registre.{extension}")
 
 
 @router.get("/console/projets/{project_id}/archive.zip")

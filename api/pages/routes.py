@@ -29,7 +29,7 @@ from api.contacts import personal_data
 from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
-from api.routes.projects import archive_of, decision_register_of, download
+from api.routes.projects import archive_of, download, people_register_of
 from domain import commands as cmd
 from domain.actions import role_refusal
 from domain.models import Role
@@ -42,6 +42,8 @@ from . import forms
 from .sessions import PageSession, Visit
 
 router = APIRouter(include_in_schema=False)
+# The register's files on the pages, by name: for people's spreadsheets.
+REGISTER_FORMATS = {"registre.csv": "excel", "registre.xlsx": "xlsx"}
 STATIC = StaticFiles(directory=Path(__file__).parent / "static")
 
 SESSION_COOKIE = "alliance_session"
@@ -394,11 +396,21 @@ def action_for_update(update: str) -> type[cmd.Command]:
 
 
 @router.get("/projets/{project_id}/rapport")
-async def report_page(request: Request, project_id: str) -> Response:
+async def report_page(request: Request, project_id: str, lang: str | None = None) -> Response:
     visit = await _visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return await render_report(request, visit, f"/projets/{quote(project_id)}")
+    return await render_report(request, visit, f"/projets/{quote(project_id)}", lang)
+
+
+@router.get("/projets/{project_id}/rapport.html")
+async def printable_report_page(
+    request: Request, project_id: str, lang: str | None = None
+) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await render_report(request, visit, "", lang, printable=True)
 
 
 @router.get("/projets/{project_id}/mes-donnees")
@@ -421,12 +433,12 @@ async def my_data_page(request: Request, project_id: str) -> Response:
     )
 
 
-@router.get("/projets/{project_id}/registre.csv")
-async def decision_register_page(request: Request, project_id: str) -> Response:
+@router.get("/projets/{project_id}/registre.{extension}")
+async def decision_register_page(request: Request, project_id: str, extension: str) -> Response:
     visit = await _visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return await record_file(request, visit, "registre.csv")
+    return await record_file(request, visit, f"registre.{extension}")
 
 
 @router.get("/projets/{project_id}/archive.zip")
@@ -438,16 +450,20 @@ async def archive_page(request: Request, project_id: str) -> Response:
 
 
 async def record_file(request: Request, visit: Visit, name: str) -> Response:
-    """The decision register or the archive (the coordinator's export before the end)."""
+    """The decision register, for the reader's spreadsheet in their language and time zone
+    (CSV or a workbook), or the archive (the coordinator's export before the end)."""
     gateway, view = _gateway(request), visit.data.view
     try:
-        if name == "registre.csv":
-            data = await decision_register_of(gateway, view.id, view)
-            response = download(data, "text/csv; charset=utf-8", f"decisions-{view.id}.csv")
-        else:
+        if name in REGISTER_FORMATS:
+            response = await people_register_of(
+                gateway, view.id, view, REGISTER_FORMATS[name], visit.t
+            )
+        elif name == "archive.zip":
             may_export = visit.data.me.role == Role.coordinator
             data, file_name = await archive_of(gateway, view.id, view, may_export)
             response = download(data, "application/zip", file_name)
+        else:
+            return _render(request, "not_found.html", visit.t, status=404)
     except ApiError as e:
         if e.status == 403:
             return _render(
@@ -464,17 +480,27 @@ async def action_address(project_id: str, update: str) -> Response:
     return RedirectResponse(f"/projets/{quote(project_id)}", status_code=303, headers=PAGE_HEADERS)
 
 
-async def render_report(request: Request, visit: Visit, back: str) -> Response:
-    project_id = visit.data.view.id
+async def render_report(
+    request: Request, visit: Visit, back: str, lang: str | None, printable: bool = False
+) -> Response:
+    """The final report, in the project's language unless the reader asks for the other one:
+    within the site's pages, or as a page of its own to print on A4."""
+    view = visit.data.view
+    language = lang if lang in LANGUAGES else view.language.value
+    markdown = None
     try:
-        view = visit.data.view
-        markdown = await _gateway(request).report(project_id, view.phase) if view.report else None
+        if view.report and printable:
+            page = await _gateway(request).report(view.id, view.phase, language, printable=True)
+            return HTMLResponse(page, headers=PAGE_HEADERS)
+        if view.report:
+            markdown = await _gateway(request).report(view.id, view.phase, language)
     except ApiError as e:
         return _unavailable(request, e)
     html = MARKDOWN.render(markdown) if markdown else None
     return _render(
-        request, "report.html", visit.t, view=visit.data.view, report_html=html, back=back
-    )
+        request, "report.html", visit.t, view=view, report_html=html, back=back,
+        report_language=language, other_language="en" if language == "fr" else "fr",
+    )  # fmt: skip
 
 
 @router.get("/langue")

@@ -33,16 +33,18 @@ from api.schemas import (
 )
 from api.security import Caller, Coordinator
 from archive.archivist import zip_of
-from archive.record import archive_files, register_from_events, report_page
+from archive.record import archive_files, register_from_events
 from domain import commands as cmd
 from domain.fields import clean_line
-from domain.models import Outcome, Phase, Role
+from domain.models import Language, Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
 from settings import Settings
+from texts.i18n import Texts, texts
 from texts.links import ParticipantToken as Token
 from texts.links import TokenSigner
+from texts.register import register_csv, register_xlsx
 from workflows import search_attributes as sa
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -347,34 +349,32 @@ async def get_events(
         **ERRORS,
         200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
     },
-    summary="The final report once the project is closed (?format=md for Markdown, "
-    "?format=html for a printable page); from the archive once it is written",
+    summary="The final report once the project is closed, in the project's language "
+    "(?lang=fr or ?lang=en for the other; ?format=md for Markdown, ?format=html for a page "
+    "to print on A4); from the archive once it is written",
 )
 async def get_report(
     project_id: str,
     caller: CurrentCaller,
     gateway: Gateway,
     format: Literal["json", "md", "html"] = "json",
+    lang: Language | None = None,
 ) -> Response:
     view = await readable_view(gateway, caller, project_id)
-    archived = await gateway.archived(project_id) if view.phase in ENDED else None
-    if archived and view.report:
-        markdown: str | None = archived.files["report.md"].decode()
-        printable = archived.files["report.html"]
-    else:
-        markdown = await gateway.report(project_id) if view.report else None
-        printable = report_page(view.title, markdown).decode() if markdown else ""
-    if markdown is None:
+    if view.report is None:
         raise ApiError(
             409,
             "no_report_yet",
             f"the report is published when the project closes "
             f"after its evaluation; the project is in {view.phase.value}",
         )
+    language = (lang or view.language).value
+    if format == "html":
+        page = await gateway.report(project_id, view.phase, language, printable=True)
+        return Response(page, media_type="text/html; charset=utf-8")
+    markdown = await gateway.report(project_id, view.phase, language)
     if format == "md":
         return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
-    if format == "html":
-        return Response(printable, media_type="text/html; charset=utf-8")
     return JSONResponse(
         {
             "project_id": project_id,
@@ -383,6 +383,7 @@ async def get_report(
             "decisions": [d.model_dump(mode="json") for d in view.decisions],
             "results": [r.model_dump(mode="json") for r in view.results],
             "digest": view.report.digest,
+            "language": language,
             "markdown": markdown,
         }
     )
@@ -425,18 +426,45 @@ def download(data: bytes, media_type: str, name: str) -> Response:
     )
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The people's register's file name, by language.
+REGISTER_NAMES = {"fr": "registre", "en": "register"}
+
+
+async def people_register_of(
+    gateway: ProjectGateway, project_id: str, view: ProjectView, format: str, t: Texts
+) -> Response:
+    """The register for people's spreadsheets, in the reader's language and time zone: CSV
+    (`excel`) or a workbook (`xlsx`, built now: openpyxl stamps the time into the file)."""
+    facts = await gateway.report_facts(project_id, view.phase)
+    name = f"{REGISTER_NAMES[t.language]}-{project_id}"
+    if format == "xlsx":
+        return download(register_xlsx(facts, t), XLSX, f"{name}.xlsx")
+    return download(register_csv(facts, t), "text/csv; charset=utf-8", f"{name}.csv")
+
+
 @router.get(
     "/{project_id}/decisions",
-    responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
-    summary="The decision register as CSV: each decision, each objection with the next "
-    "round's answer, the outcome stated (from the archive once the project ended)",
+    responses={**ERRORS, 200: {"content": {"text/csv": {}, XLSX: {}}}},
+    summary="The decision register: each decision, each objection with the next round's "
+    "answer, the outcome stated (from the archive once the project ended). As CSV for "
+    "programs by default (as 1.0 wrote it); ?format=excel for people's spreadsheets (French: "
+    "';', a BOM, local dates, words), ?format=xlsx as a workbook; ?lang= for the other "
+    "language",
 )
 async def get_decision_register(
-    project_id: str, caller: CurrentCaller, gateway: Gateway
+    project_id: str,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    format: Literal["csv", "excel", "xlsx"] = "csv",
+    lang: Language | None = None,
 ) -> Response:
     view = await readable_view(gateway, caller, project_id)
-    register = await decision_register_of(gateway, project_id, view)
-    return download(register, "text/csv; charset=utf-8", f"decisions-{project_id}.csv")
+    if format == "csv":
+        register = await decision_register_of(gateway, project_id, view)
+        return download(register, "text/csv; charset=utf-8", f"decisions-{project_id}.csv")
+    t = texts((lang or view.language).value, view.time_zone)
+    return await people_register_of(gateway, project_id, view, format, t)
 
 
 @router.get(

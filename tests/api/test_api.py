@@ -63,6 +63,7 @@ async def test_a_whole_project_through_the_api_with_an_objection_round(http):
         await project.ok(
             "POST", "/assessments", pid, {"scores": [{"indicator_id": indicator, "score": 4}]}
         )
+    await project.ok("POST", "/outcome", "fac", {"text": "Conclusion : les jardins vivent."})
 
     for _ in range(100):  # the report is published by an activity, then the project closes
         view = await project.view("obs")
@@ -75,7 +76,11 @@ async def test_a_whole_project_through_the_api_with_an_objection_round(http):
         "# Jardins partagés"
     )
     md = await project.call("GET", "/report?format=md", "obs")
-    assert md.headers["content-type"].startswith("text/markdown") and "Round 2: adopted" in md.text
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert "### 2e tour\u00a0: décision adoptée" in md.text  # the project's language
+    english = await project.call("GET", "/report?format=md&lang=en", "obs")
+    assert "### Round 2: decision adopted" in english.text
+    assert report["language"] == "fr" and "Conclusion : les jardins vivent." in report["markdown"]
     events = await project.ok("GET", "/events?after=0&limit=5", "coordinator-credential")
     assert [e["seq"] for e in events["events"]] == [1, 2, 3, 4, 5] and events["next_after"] == 5
     rest = await project.ok("GET", "/events?after=5&limit=1000", "p1")

@@ -125,6 +125,7 @@ async def test_the_view_and_events_name_no_server_file(http):
     await project.ok(
         "POST", "/assessments", "p1", {"scores": [{"indicator_id": indicator, "score": 4}]}
     )
+    await project.ok("POST", "/outcome", "fac", {"text": "Conclusion : les jardins vivent."})
     for _ in range(100):  # the report is published by an activity, moments later
         view = await project.view("p1")
         if view["report"]:

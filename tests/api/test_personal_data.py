@@ -86,6 +86,7 @@ async def test_a_whole_project_leaves_no_personal_data_in_temporal(http_factory,
             pid,
             {"scores": [{"indicator_id": f"{proposal}.i1", "score": 4}]},
         )
+    await project.ok("POST", "/outcome", "fac", {"text": "Conclusion : les jardins vivent."})
     await dev.client.get_workflow_handle(temporal_client.workflow_id(project.id)).result()
 
     # What the server stores, as the CLI shows it: every payload encrypted...
@@ -207,6 +208,7 @@ async def test_erasure_leaves_nothing_of_the_person_and_the_project_still_replay
             ]
         },
     )
+    await project.ok("POST", "/outcome", "fac", {"text": "Conclusion : les jardins vivent."})
     await dev.client.get_workflow_handle(temporal_client.workflow_id(project.id)).result()
     view = await project.view()
     assert view["phase"] == "closed", (view["phase"], view["pending"], view["expected"])

@@ -116,6 +116,7 @@ async def closed_project(http: httpx.AsyncClient) -> ApiProject:
         await project.ok(
             "POST", "/assessments", pid, {"scores": [{"indicator_id": indicator, "score": 4}]}
         )
+    await project.ok("POST", "/outcome", "fac", {"text": "Les jardins vivent."})
     return project
 
 
@@ -137,9 +138,13 @@ async def served(project: ApiProject, who: str) -> dict[str, bytes]:
         return response.content
 
     return {
-        "report.md": await body("/report?format=md"),
-        "report.html": await body("/report?format=html"),
+        # The report in the project's language (French), and in English on request.
+        "rapport.md": await body("/report?format=md"),
+        "rapport.html": await body("/report?format=html"),
+        "report.md": await body("/report?format=md&lang=en"),
+        "report.html": await body("/report?format=html&lang=en"),
         "decisions.csv": await body("/decisions"),
+        "registre.csv": await body("/decisions?format=excel"),
         "archive.zip": await body("/archive"),
     }
 
@@ -157,7 +162,8 @@ async def test_a_closed_projects_record_is_served_after_temporal_forgot_it(archi
     after = await served(project, "p2")
     # Byte for byte what was written, and what was served while Temporal still had it.
     assert after == before
-    for name in ("report.md", "report.html", "decisions.csv"):
+    for name in ("rapport.md", "rapport.html", "report.md", "report.html", "decisions.csv",
+                 "registre.csv"):  # fmt: skip
         assert after[name] == files[name]
         listed = json.loads(files[MANIFEST])["files"][name]
         assert hashlib.sha256(after[name]).hexdigest() == listed["sha256"]

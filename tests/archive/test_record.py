@@ -40,8 +40,9 @@ def test_the_archive_is_the_same_bytes_every_time_and_its_manifest_holds():
     project = objection_round()
     first, again = archive_files(project.events), archive_files(list(project.events))
     assert first == again  # a retried activity writes the same archive
-    assert set(first) == {"events.jsonl", "state.json", "report.md", "report.html",
-                          "decisions.csv", MANIFEST}  # fmt: skip
+    assert set(first) == {"events.jsonl", "state.json", "rapport.md", "rapport.html",
+                          "report.md", "report.html", "decisions.csv", "registre.csv",
+                          MANIFEST}  # fmt: skip
     assert intact(first)
     tampered = {**first, "report.md": first["report.md"] + b"!"}
     assert not intact(tampered)
@@ -73,6 +74,7 @@ def test_the_decision_register_names_each_objection_and_the_answer_it_got():
 
 
 def test_the_printable_report_escapes_what_people_typed():
-    page = archive_files(objection_round().events)["report.html"].decode()
-    body = page.split("<body>")[1]
-    assert "Terrain inondable, &lt;b&gt;" in body and "<b>" not in body
+    for name in ("rapport.html", "report.html"):
+        page = archive_files(objection_round().events)[name].decode()
+        body = page.split("<body>")[1]
+        assert "Terrain inondable, &lt;b&gt;" in body and "<b>" not in body

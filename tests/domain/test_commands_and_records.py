@@ -14,7 +14,7 @@ from domain.actions import ACTIONS, action_for
 from domain.models import Process
 from domain.project import Project, Rejected
 from domain.state import fold
-from domain.views import action_result, md, report_markdown
+from domain.views import action_result
 from tests.helpers import actor, make_spec
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -270,19 +270,6 @@ def test_the_workflow_defines_one_named_update_per_action():
     for action in ACTIONS:
         assert updates[action.update].arg_types == [cmd.as_recorded(action.command)]
         assert updates[action.update].validator is not None
-
-
-# -- the report shows what people typed, as typed -----------------------------------------------
-
-
-def test_the_report_escapes_names_and_texts():
-    assert md("[clic](http://x) <b>gras</b> & **moi**") == (
-        "\\[clic\\]\\(http://x\\) &lt;b&gt;gras&lt;/b&gt; &amp; \\*\\*moi\\*\\*"
-    )
-    assert md("# titre\n1. un") == "\\# titre\n1\\. un"
-    project = Project.launch(make_spec(1, title="<img src=x onerror=alert(1)>"), NOW)
-    report = report_markdown(project.state)
-    assert "<img" not in report and "&lt;img src=x onerror=alert\\(1\\)&gt;" in report
 
 
 def test_a_page_carries_no_one_s_own_settings_events():

@@ -74,8 +74,10 @@ def test_consent_is_adopted_iff_no_objection_stands(answers):
     assert decision.tally.silent == answers.count(None)
 
 
-def decision_project(partners: int, process: Process | None = None) -> Project:
-    project = Project.launch(make_spec(partners, process or Process()), NOW)
+def decision_project(
+    partners: int, process: Process | None = None, rules_version: int = rules.RULES
+) -> Project:
+    project = Project.launch(make_spec(partners, process or Process()), NOW, rules_version)
     for n in range(1, partners + 1):
         project.execute(cmd.AddContribution(actor=actor(f"p{n}"), kind="need", text="x"), NOW)
     proposal = project.execute(
@@ -203,11 +205,9 @@ class TestEachWayAPhaseCloses:
         assert project.state.phase == "evaluation"
         assert "deadline_escalated" not in [e.type for e in project.events]  # nobody was expected
 
-    def test_evaluation_closes_when_every_partner_scored_every_indicator(self):
-        project = decision_project(2, Process(action=PhaseSettings(duration=timedelta(0))))
-        for pid in ("p1", "p2"):
-            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
-        assert project.state.phase == "evaluation"  # action lasting 0 is skipped
+    def test_under_the_first_rules_evaluation_closes_when_every_partner_scored(self):
+        """Projects launched before 1.2 (rules 1) keep closing as they were recorded."""
+        project = self.evaluating(rules_version=1)
         indicator = project.state.adopted_plan.indicators[0].id
         project.execute(
             cmd.Assess(actor=actor("p1"), scores=[{"indicator_id": indicator, "score": 2}]), NOW
@@ -222,6 +222,69 @@ class TestEachWayAPhaseCloses:
             cmd.Assess(actor=actor("p2"), scores=[{"indicator_id": indicator, "score": 3}]), NOW
         )
         assert project.awaiting_report
+        assert "conclusion_requested" not in [e.type for e in project.events]
+
+    def test_evaluation_closes_when_the_facilitator_concludes_after_every_partner_scored(self):
+        project = self.evaluating()
+        indicator = project.state.adopted_plan.indicators[0].id
+        for pid in ("p1", "p2"):
+            assert [p.id for p in rules.pending(project.state)][-1] == "p2"
+            project.execute(
+                cmd.Assess(actor=actor(pid), scores=[{"indicator_id": indicator, "score": 4}]), NOW
+            )
+        # Every partner assessed: the facilitator is asked, once, and the phase stays open.
+        assert project.state.phase_open and not project.awaiting_report
+        assert [e.type for e in project.events].count("conclusion_requested") == 1
+        assert [p.id for p in rules.pending(project.state)] == ["fac"]
+        project.execute(cmd.StateOutcome(actor=actor("fac"), text="Les jardins vivent."), NOW)
+        assert project.awaiting_report
+        (conclusion,) = project.state.statements
+        assert conclusion.conclusion and conclusion.round == 1
+
+    def test_a_conclusion_written_early_closes_the_evaluation_with_the_last_score(self):
+        project = self.evaluating()
+        indicator = project.state.adopted_plan.indicators[0].id
+        project.execute(cmd.StateOutcome(actor=actor("fac"), text="Bilan"), NOW)
+        for pid in ("p1", "p2"):
+            project.execute(
+                cmd.Assess(actor=actor(pid), scores=[{"indicator_id": indicator, "score": 4}]), NOW
+            )
+        assert project.awaiting_report
+        assert "conclusion_requested" not in [e.type for e in project.events]
+
+    def test_an_evaluation_without_conclusion_closes_at_its_deadline(self):
+        project = self.evaluating()
+        project.on_time(project.state.deadline)
+        assert project.awaiting_report and not project.state.concluded
+
+    def test_the_outcome_of_a_round_is_written_until_the_next_decision_opens(self):
+        project = decision_project(1, Process(max_rounds=2))
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="non"), NOW)
+        assert project.state.phase == "co_design" and project.state.round == 2
+        project.execute(cmd.StateOutcome(actor=actor("fac"), text="Pas encore"), NOW)
+        assert project.state.statements[0].round == 1
+        plan = cmd.SubmitPlan(
+            actor=actor("fac"), proposal_ids=list(project.state.proposals), summary="s2",
+            objection_answers={"p1": "revu"},
+        )  # fmt: skip
+        project.execute(plan, NOW)
+        with pytest.raises(Rejected) as refused:
+            project.check(cmd.StateOutcome(actor=actor("fac"), text="trop tard"), NOW)
+        assert refused.value.code == "wrong_phase"
+        old = decision_project(1, Process(max_rounds=2), rules_version=1)
+        old.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="non"), NOW)
+        old.execute(plan, NOW)
+        assert old.state.phase == "decision"
+        old.execute(cmd.StateOutcome(actor=actor("fac"), text="accepté sous les règles 1"), NOW)
+
+    @staticmethod
+    def evaluating(rules_version: int = rules.RULES) -> Project:
+        process = Process(action=PhaseSettings(duration=timedelta(0)))
+        project = decision_project(2, process, rules_version)
+        for pid in ("p1", "p2"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+        assert project.state.phase == "evaluation"  # action lasting 0 is skipped
+        return project
 
 
 def test_facilitator_votes_only_when_the_process_says_so():
@@ -262,6 +325,7 @@ def test_nothing_is_recorded_while_the_report_is_published():
     project.execute(
         cmd.Assess(actor=actor("p1"), scores=[{"indicator_id": indicator, "score": 4}]), NOW
     )
+    project.execute(cmd.StateOutcome(actor=actor("fac"), text="Conclusion"), NOW)
     assert project.awaiting_report
     for command in (
         cmd.Cancel(actor=actor("coord"), reason="trop tard"),
@@ -348,9 +412,10 @@ def test_a_reminder_carries_its_own_deadline():
     assert reminder.data.recipients == ["p1", "p2"]
 
 
-def test_an_evaluation_with_no_indicator_to_score_closes_at_once():
+@pytest.mark.parametrize("rules_version", [1, rules.RULES])
+def test_an_evaluation_with_no_indicator_to_score_waits_only_for_the_conclusion(rules_version):
     project = Project.launch(
-        make_spec(1, Process(action=PhaseSettings(duration=timedelta(0)))), NOW
+        make_spec(1, Process(action=PhaseSettings(duration=timedelta(0)))), NOW, rules_version
     )
     project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
     proposal = project.execute(
@@ -358,7 +423,13 @@ def test_an_evaluation_with_no_indicator_to_score_closes_at_once():
     )[0].data.proposal.id
     project.execute(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal], summary="s"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
-    assert project.awaiting_report  # evaluation opened, complete, and closed in the same action
+    if rules_version == 1:
+        assert project.awaiting_report  # opened, complete, and closed in the same action
+        return
+    # No score to give: the facilitator is asked for the conclusion at once.
+    assert project.events[-1].type == "conclusion_requested" and project.state.phase_open
+    project.execute(cmd.StateOutcome(actor=actor("fac"), text="Rien à noter"), NOW)
+    assert project.awaiting_report
 
 
 def test_an_action_result_names_what_it_touched():

@@ -177,6 +177,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
         await project.ok(
             "POST", "/assessments", pid, {"scores": [{"indicator_id": indicator, "score": 4}]}
         )
+    await project.ok("POST", "/outcome", "fac", {"text": "Les jardins vivent."})
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "rapport est publié")) == 5)
     assert len(of_kind(messages, "its report is published")) == 1
     assert not of_kind(messages, "Le projet est clos : adopté")

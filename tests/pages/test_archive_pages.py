@@ -67,7 +67,9 @@ async def test_an_archived_project_is_listed_opened_and_downloaded_in_the_browse
                 "link", name="Registre des décisions (CSV)", exact=False
             ).click()
         register = (await (await downloading.value).path()).read_text()
-        assert register.startswith("round,date,rule") and "Terrain inondable" in register
+        # For the partner's spreadsheet: French, ";" between cells, a BOM for Excel.
+        assert register.startswith("\ufeffTour;Date;Règle;Quorum;Votants")
+        assert "Terrain inondable" in register
         await partner.screenshot("archived-project-375")
     finally:
         await partner.leave()

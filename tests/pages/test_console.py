@@ -164,7 +164,10 @@ async def test_a_coordinator_launches_from_the_form_and_hands_out_links(site, br
             .check()
         )
         await person.click("Envoyer mon évaluation")
-    await listed(c, title, "clos", "adopté")
+    await fac.reload()
+    await fac.fill("Énoncer l’issue pour les partenaires", "Les jardins vivent.")
+    await fac.click("Publier l’issue")
+    await listed(c, title, "terminé", "décision adoptée")
     await c.page.goto(f"{site}/console/projets/{project_id}")
     async with c.page.expect_navigation():
         await c.page.get_by_role("link", name="Lire le rapport final").click()

@@ -100,8 +100,8 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await p3.page.get_by_label("Abstention", exact=True).check()
     await p3.click("Send my answer")
     await scan("co-design, round 2")
-    assert "Décision du tour 1 : non adopté" in await p1.text()
-    assert "a formulé une objection" in await obs.text()
+    assert "Décision du 1er tour : non adoptée" in await p1.text()
+    assert "Objection\u00a0: Partenaire 2" in await obs.text()
 
     # -- round 2: the plan answers the objection; everyone consents
     await fac.reload()
@@ -118,7 +118,7 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
         await person.page.get_by_label(label, exact=True).check()
         await person.click(button)
     await scan("evaluation")
-    assert "Tour 2 : adopté" in await p1.text()
+    assert "2e tour : décision adoptée" in await p1.text()
 
     # -- evaluation: every partner scores the indicator; the report follows
     for person, button in ((p1, "Envoyer mon évaluation"), (p2, "Envoyer mon évaluation"),
@@ -130,6 +130,10 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
             .check()
         )
         await person.click(button)
+    # Every partner assessed: the facilitator is asked for the conclusion, which closes it.
+    await fac.reload()
+    await fac.fill("Énoncer l’issue pour les partenaires", "Les jardins vivent.")
+    await fac.click("Publier l’issue")
     for _ in range(100):
         await p1.reload()
         if "Lire le rapport final" in await p1.text():

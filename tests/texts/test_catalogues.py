@@ -13,9 +13,9 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from tests.api_helpers import ApiProject
 from texts.i18n import LANGUAGES, compiled_catalogue, translations
 from texts.words import REFUSALS
-from tests.api_helpers import ApiProject
 
 ROOT = Path(__file__).parents[2]
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}

@@ -54,6 +54,8 @@ async def objection_round_then_adopted(client: Client, task_queue: str) -> Drive
     await d.act(cmd.ClosePhase(actor=actor("fac")))
     indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
     await d.assess_all(PARTNERS, indicators)
+    if (await d.view()).phase_open:  # rules 2 (1.2): the evaluation waits for the conclusion
+        await d.conclude()
     await d.handle.result()
     return d
 
@@ -68,6 +70,8 @@ async def adopted(client: Client, task_queue: str, project_id: str = "history-ad
     await d.act(cmd.ClosePhase(actor=actor("fac")))
     indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
     await d.assess_all(PARTNERS, indicators)
+    if (await d.view()).phase_open:  # rules 2 (1.2): the evaluation waits for the conclusion
+        await d.conclude()
     await d.handle.result()
     return d
 

@@ -39,6 +39,11 @@ async def test_full_lifecycle_adopted_in_round_one(dev):
     view = await d.view()
     indicators = [i.id for i in view.adopted_plan.indicators]
     await d.assess_all(PARTNERS, indicators)
+    # Every partner assessed: the evaluation waits for the facilitator's conclusion.
+    view = await d.view()
+    assert view.phase == "evaluation" and view.phase_open and view.pending == ["fac"]
+    assert (await d.types())[-1] == "conclusion_requested"
+    await d.conclude()
 
     summary: ProjectSummary = await d.handle.result()
     assert summary.phase == "closed" and summary.outcome == "adopted"
@@ -95,6 +100,7 @@ async def test_a_report_not_written_at_first_try_is_retried_as_an_activity(dev, 
             await d.answer(pid)
         indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
         await d.assess_all(PARTNERS, indicators)
+        await d.conclude()
         for _ in range(100):  # the local activity failed: the activity is scheduled
             history = await d.handle.fetch_history()
             if any(e.HasField("activity_task_scheduled_event_attributes") for e in history.events):

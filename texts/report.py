@@ -1,0 +1,261 @@
+"""The final report in words, in any of our languages, from its facts (domain/report.py): one
+renderer for the project's page, the Markdown the API serves, the workflow's query, the
+published file and the archive's `rapport.md` / `report.md`.
+
+Markdown that renders in any viewer (headings, lists, pipe tables), every name and text people
+typed escaped so that it shows as typed and never becomes markup; and a printable HTML page
+of the same Markdown that keeps its layout on A4.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from markdown_it import MarkdownIt
+
+from domain.models import Phase, PhasePeriod, Statement
+from domain.report import Objection, ReportFacts, Round
+from texts import words
+from texts.i18n import Texts, texts
+
+N_ = words.N_
+# What people typed is escaped (md); raw HTML stays text all the same.
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+_MARKUP = re.compile(r"([\\`*_\[\]()#!|~{}])")
+# What makes a list or a heading at the start of a line: "- ", "+ ", "=", "1. ", "1) ".
+_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+=.)])", re.MULTILINE)
+
+
+def md(text: str) -> str:
+    """A name or text as Markdown that shows it as typed: nothing a partner wrote becomes
+    markup (links, images, emphasis, headings, raw HTML) wherever the report is shown."""
+    escaped = _MARKUP.sub(r"\\\1", text)
+    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _LINE_START.sub(r"\1\\\2", escaped)
+
+
+def md_item(text: str, indent: str = "  ") -> str:
+    """A text inside a list item: its later lines indented, so they stay in the item."""
+    return md(text).replace("\n", "\n" + indent)
+
+
+def md_cell(text: str) -> str:
+    return md(text).replace("\n", " ")
+
+
+def md_quote(text: str) -> str:
+    return "> " + md(text).replace("\n", "\n> ")
+
+
+def reader_of(facts: ReportFacts, language: str | None = None) -> Texts:
+    """The report's reader: the project's language unless another is asked, its time zone."""
+    return texts(language or facts.language.value, facts.time_zone)
+
+
+def heading(level: int, text: str) -> list[str]:
+    return ["", "#" * level + " " + text, ""]
+
+
+def fact(label: str, value: str) -> str:
+    """A list item "**Label :** value" (the label carries its own colon and space)."""
+    return f"- **{label}** {value}"
+
+
+def row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table_head(*titles: str) -> list[str]:
+    return [row(*titles), row(*("---" for _ in titles))]
+
+
+def report_markdown(facts: ReportFacts, t: Texts) -> str:
+    _ = t.gettext
+    lines = [f"# {md(facts.title)}", "", _("Final report of the co-construction project."), ""]
+    lines.append(fact(_("Territory:"), md(facts.territory)))
+    if facts.launched_at:
+        lines.append(fact(_("Launched:"), t.when(facts.launched_at)))
+    lines += [
+        fact(_("Outcome:"), outcome_in_words(facts, t)),
+        fact(_("Decision rule:"), _(words.RULES[facts.rule.value])),
+        fact(_("Quorum:"), quorum_in_words(facts.quorum, t)),
+    ]
+    if facts.description:
+        lines += [*heading(2, _("The project")), md(facts.description)]
+    lines += members(facts, t)
+    lines += course(facts, t)
+    lines += decisions(facts, t)
+    if facts.adopted_summary is not None and facts.adopted_round is not None:
+        lines += heading(2, _("The adopted plan"))
+        lines += [_("Adopted in %(round)s.", round=words.round_name(t, facts.adopted_round))]
+        lines += ["", md(facts.adopted_summary)]
+    lines += conclusion(facts, t)
+    lines += results(facts, t)
+    if facts.progress:
+        lines += heading(2, _("Progress of the implementation"))
+        for note in facts.progress:
+            said = _("%(who)s:", who=md(note.organisation))
+            when = t.date(note.at) + ", " if note.at else ""
+            lines.append(f"- {when}{said} {md_item(note.text)}")
+    return "\n".join(lines) + "\n"
+
+
+def outcome_in_words(facts: ReportFacts, t: Texts) -> str:
+    if facts.outcome is None:
+        return t.gettext("not decided yet")
+    if facts.adopted_round is not None:
+        return t.gettext(
+            "decision adopted in %(round)s", round=words.round_name(t, facts.adopted_round)
+        )
+    return t.gettext(words.PROJECT_OUTCOMES[facts.outcome.value])
+
+
+def quorum_in_words(quorum: float, t: Texts) -> str:
+    if quorum == 0:
+        return t.gettext("none: silence counts as consent")
+    return t.gettext("%(share)s of the voting partners must answer", share=t.percent(quorum))
+
+
+def members(facts: ReportFacts, t: Texts) -> list[str]:
+    _ = t.gettext
+    lines = heading(2, _("The partners"))
+    lines += table_head(_("Organisation"), _("Kind"), _("Role"))
+    for m in facts.members:
+        if m.active:
+            kind, role = _(words.KINDS[m.kind.value]), _(words.ROLES[m.role.value])
+            lines.append(row(md_cell(m.organisation), kind, role))
+    gone = [m for m in facts.members if not m.active]
+    if gone:
+        names = ", ".join(md(m.organisation) for m in gone)
+        lines += ["", _("No longer taking part: %(names)s.", names=names)]
+    return lines
+
+
+def course(facts: ReportFacts, t: Texts) -> list[str]:
+    _ = t.gettext
+    if not facts.periods:
+        return []
+    lines = heading(2, _("How the project went"))
+    lines += table_head(_("Phase"), _("Round"), _("Opened"), _("Closed"), _("How it closed"))
+    for p in facts.periods:
+        closed = t.when(p.closed_at) if p.closed_at else _("still open")
+        lines.append(
+            row(
+                words.phase_name(t, p.phase.value),
+                t.number(p.round),
+                t.when(p.opened_at),
+                closed,
+                closing_in_words(t, p, facts),
+            )
+        )
+    return lines
+
+
+def closing_in_words(t: Texts, period: PhasePeriod, facts: ReportFacts) -> str:
+    if period.cause is None:
+        return ""
+    if period.cause == "complete" and period.phase == Phase.evaluation and facts.conclusion:
+        return t.gettext(words.EARLY_CLOSINGS["concluded"])
+    return words.closing(t, period.phase.value, period.cause)
+
+
+def decisions(facts: ReportFacts, t: Texts) -> list[str]:
+    if not facts.rounds:
+        return []
+    lines = heading(2, t.gettext("The decisions"))[:-1]
+    for r in facts.rounds:
+        lines += heading(3, decision_title(r, t))
+        lines += [decided_in_words(r, t), "", "- " + words.tally_in_words(t, r.tally)]
+        for o in r.objections:
+            lines += objection_lines(o, r, t)
+        for s in r.statements:
+            lines += statement_lines(s, t)
+    return lines
+
+
+def decision_title(r: Round, t: Texts) -> str:
+    round_name = words.capitalised(words.round_name(t, r.round))
+    outcome = t.gettext(words.OUTCOMES[r.outcome.value])
+    return t.gettext("%(round)s: decision %(outcome)s", round=round_name, outcome=outcome)
+
+
+def decided_in_words(r: Round, t: Texts) -> str:
+    rule = t.gettext(words.RULE_MANNERS[r.rule.value])
+    if r.decided_at is None:
+        return t.gettext("Decided %(rule)s.", rule=rule)
+    return t.gettext("Decided %(rule)s on %(when)s.", rule=rule, when=t.when(r.decided_at))
+
+
+def objection_lines(o: Objection, r: Round, t: Texts) -> list[str]:
+    _ = t.gettext
+    said = _("Objection of %(who)s:", who=md(o.organisation))
+    lines = [f"- {said} {md_item(o.reason)}"]
+    if o.answer:
+        answered = _("The answer of the plan of %(round)s:", round=words.round_name(t, r.round + 1))
+        lines.append(f"  - {answered} {md_item(o.answer, '    ')}")
+    return lines
+
+
+def statement_lines(s: Statement, t: Texts) -> list[str]:
+    said = t.gettext("The outcome as the facilitator stated it, on %(when)s:", when=t.when(s.at))
+    return ["- " + said, "", md_quote(s.text), ""]
+
+
+def conclusion(facts: ReportFacts, t: Texts) -> list[str]:
+    _ = t.gettext
+    if not facts.conclusion and not facts.conclusion_missing:
+        return []
+    lines = heading(2, _("The conclusion of the facilitator"))
+    if facts.conclusion_missing:
+        return [*lines, _("The facilitator wrote no conclusion before the end of the evaluation.")]
+    for s in facts.conclusion:
+        lines += [_("Written on %(when)s:", when=t.when(s.at)), "", md_quote(s.text), ""]
+    return lines
+
+
+def results(facts: ReportFacts, t: Texts) -> list[str]:
+    _ = t.gettext
+    if facts.adopted_round is None:
+        return []
+    lines = heading(2, _("Results"))
+    if not facts.results:
+        return [*lines, _("The adopted plan had no indicator to assess.")]
+    lines += table_head(
+        _("Indicator"), _("Target"), _("Mean score (out of 5)"), _("Number of scores")
+    )
+    for r in facts.results:
+        mean = t.number(r.mean_score) if r.mean_score is not None else "–"
+        target = md_cell(r.target) or "–"
+        lines.append(row(md_cell(r.name), target, mean, t.number(r.count)))
+    if facts.comments:
+        lines += heading(3, _("Comments"))
+        for c in facts.comments:
+            said = _("%(indicator)s, %(who)s:", indicator=md(c.indicator), who=md(c.organisation))
+            lines.append(f"- {said} {md_item(c.text)}")
+    return lines
+
+
+def printable(facts: ReportFacts, t: Texts) -> str:
+    """The report as a page of its own, to print or save as PDF: the same Markdown, a layout
+    that holds on A4 (margins, no table or heading split across pages)."""
+    body = MARKDOWN.render(report_markdown(facts, t))
+    return (
+        f'<!doctype html>\n<html lang="{t.language}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(facts.title)}</title>\n<style>{PRINT_STYLE}</style>\n"
+        f"</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
+    )
+
+
+PRINT_STYLE = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:46rem;"
+    "margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}"
+    "table{border-collapse:collapse;width:100%;margin:0 0 1rem}"
+    "td,th{border:1px solid #999;padding:.25rem .5rem;text-align:left;vertical-align:top}"
+    "blockquote{margin:0 0 1rem;padding:.25rem 1rem;border-left:4px solid #6b6b6b}"
+    "@page{size:A4;margin:18mm 16mm}"
+    "@media print{body{margin:0;max-width:none;padding:0;font-size:10.5pt}"
+    "h1,h2,h3{break-after:avoid}table,tr,blockquote,li{break-inside:avoid}"
+    "a{color:inherit;text-decoration:none}}"
+)
