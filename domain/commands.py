@@ -141,35 +141,55 @@ class LaunchFields(Model):
 
     @model_validator(mode="after")
     def _participants_make_an_alliance(self) -> LaunchFields:
-        # Each refusal has a code of its own (the error's type) for the pages to say it in the
-        # reader's language; the English message is the JSON API's.
-        roles = {p.role for p in self.participants}
-        for needed in (Role.coordinator, Role.facilitator):
-            if needed not in roles:
-                raise PydanticCustomError(
+        problems = alliance_problems(
+            [(p.role, p.email) for p in self.participants], self.process.facilitator_votes
+        )
+        if problems:
+            raise problems[0]
+        return self
+
+
+def alliance_problems(
+    participants: list[tuple[Role, str | None]], facilitator_votes: bool
+) -> list[PydanticCustomError]:
+    """Everything that keeps these participants (role, e-mail) from making a project, all at
+    once (the launch form lists them together). Each has a code of its own (the error's type)
+    for the pages to say it in the reader's language; the English message is the JSON API's."""
+    problems = []
+    roles = {role for role, _ in participants}
+    for needed in (Role.coordinator, Role.facilitator):
+        if needed not in roles:
+            problems.append(
+                PydanticCustomError(
                     f"no_{needed.value}",
                     "a project needs at least one {role}",
                     {"role": needed.value},
                 )
-        if not roles & voting_roles(self.process.facilitator_votes):
-            raise PydanticCustomError(
+            )
+    if not roles & voting_roles(facilitator_votes):
+        problems.append(
+            PydanticCustomError(
                 "no_voter",
                 "a project needs at least one partner to decide (or facilitator_votes: true)",
             )
-        seen: dict[str, int] = {}
-        for n, p in enumerate(self.participants):
-            if p.email is None:
-                continue
-            email = p.email.casefold()
-            if email in seen:
-                raise PydanticCustomError(
+        )
+    seen: dict[str, int] = {}
+    for n, (_, email) in enumerate(participants):
+        if email is None:
+            continue
+        key = email.casefold()
+        if key in seen:
+            problems.append(
+                PydanticCustomError(
                     "same_email",
                     "participants {first} and {second} have the same e-mail {email!r}: "
                     "one person takes part once",
-                    {"first": seen[email] + 1, "second": n + 1, "email": p.email},
+                    {"first": seen[key] + 1, "second": n + 1, "email": email},
                 )
-            seen[email] = n
-        return self
+            )
+        else:
+            seen[key] = n
+    return problems
 
 
 # -- actions: each command's content, then the command ----------------------------------------

@@ -41,17 +41,12 @@ def spec_for(
     min_phase: timedelta = MIN_PHASE,
 ) -> ProjectSpec:
     """The project a coordinator's launch describes: ids given where left out."""
-    for phase in TIMED_PHASES:
-        duration = getattr(launch.process, phase.value).duration
-        if phase == Phase.action and duration == timedelta(0):
-            continue
-        if duration <= timedelta(0) or duration < min_phase:
-            raise Rejected(
-                "phase_too_short",
-                f"the {phase.value} phase lasts {duration}; a phase lasts at least "
-                f"{min_phase} (only action may be 0, to skip it)",
-                field=f"process.{phase.value}.duration",
-            )
+    too_short = short_phases(
+        {phase: getattr(launch.process, phase.value).duration for phase in TIMED_PHASES},
+        min_phase,
+    )
+    if too_short:
+        raise too_short[0]
     participants = [
         Participant(id=p.id or f"{p.role.value}-{n}", **p.model_dump(exclude={"id"}))
         for n, p in enumerate(launch.participants, start=1)
@@ -69,6 +64,24 @@ def spec_for(
         participants=participants,
         **launch.model_dump(exclude={"participants"}),
     )
+
+
+def short_phases(durations: dict[Phase, timedelta], min_phase: timedelta) -> list[Rejected]:
+    """Every phase that would be too short, all at once (the launch form lists them together)."""
+    refused = []
+    for phase, duration in durations.items():
+        if phase == Phase.action and duration == timedelta(0):
+            continue  # implementation lasting 0 is skipped
+        if duration <= timedelta(0) or duration < min_phase:
+            refused.append(
+                Rejected(
+                    "phase_too_short",
+                    f"the {phase.value} phase lasts {duration}; a phase lasts at least "
+                    f"{min_phase} (only action may be 0, to skip it)",
+                    field=f"process.{phase.value}.duration",
+                )
+            )
+    return refused
 
 
 class Project:

@@ -13,6 +13,7 @@ from domain import rules
 from domain.actions import available
 from domain.models import (
     Answer,
+    Assessment,
     Contribution,
     DecisionRule,
     IndicatorResult,
@@ -22,10 +23,12 @@ from domain.models import (
     Outcome,
     Participant,
     Phase,
+    PhasePeriod,
     Plan,
     ProgressNote,
     Proposal,
     Role,
+    Statement,
     Tally,
 )
 from domain.state import ProjectState, redacted_event
@@ -80,6 +83,10 @@ class ProjectView(BaseModel):
     adopted_plan: Plan | None
     outcome: Outcome | None
     outcome_statements: list[str]
+    # The same, each with the round it speaks of, its date, and whether it concludes.
+    statements: list[Statement] = Field(default_factory=list)
+    # Every opening of a phase: when it opened and closed, and why.
+    periods: list[PhasePeriod] = Field(default_factory=list)
     progress: list[ProgressNote]
     results: list[IndicatorResult]
     report: ReportSummary | None
@@ -209,6 +216,8 @@ class PageData(BaseModel):
     # The run holds only the latest events of a long project: the earlier ones of the timeline
     # are in the archive's segments (joined by the API).
     earlier_in_archive: bool = False
+    # This participant's own scores, by indicator: its evaluation form shows them again.
+    my_scores: dict[str, Assessment] = Field(default_factory=dict)
 
 
 TIMELINE_LENGTH = 200
@@ -237,6 +246,9 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
         undelivered=undelivered(events) if me.role in (Role.facilitator, Role.coordinator) else [],
         earlier_in_archive=len(events) < TIMELINE_LENGTH
         and (events[0].seq > 1 if events else state.last_seq > 0),
+        my_scores={
+            a.indicator_id: a for a in state.assessments.values() if a.participant_id == me.id
+        },
     )
 
 
@@ -317,6 +329,8 @@ def view(state: ProjectState) -> ProjectView:
         adopted_plan=state.adopted_plan,
         outcome=state.outcome,
         outcome_statements=state.outcome_statements,
+        statements=state.statements,
+        periods=state.periods,
         progress=state.progress,
         results=results(state),
         report=ReportSummary(digest=state.report.digest) if state.report else None,

@@ -90,6 +90,35 @@ RULE_MANNERS = {
 LANGUAGES = {"fr": "Français", "en": "English"}  # each in its own language, as menus show them
 # A link to the report in the other language, written in that language.
 REPORT_IN = {"fr": "Lire le rapport en français", "en": "Read the report in English"}
+# The time zones of mainland France and of the overseas departments and territories, first in
+# every time zone list; any other zoneinfo name is typed under "other".
+TIME_ZONES = {
+    "Europe/Paris": N_("Mainland France"),
+    "America/Guadeloupe": N_("Guadeloupe"),
+    "America/Martinique": N_("Martinique"),
+    "America/Cayenne": N_("French Guiana"),
+    "Indian/Reunion": N_("Réunion"),
+    "Indian/Mayotte": N_("Mayotte"),
+    "America/Miquelon": N_("Saint Pierre and Miquelon"),
+    "America/St_Barthelemy": N_("Saint Barthélemy"),
+    "America/Marigot": N_("Saint Martin"),
+    "Pacific/Noumea": N_("New Caledonia"),
+    "Pacific/Tahiti": N_("French Polynesia (Tahiti)"),
+    "Pacific/Marquesas": N_("French Polynesia (Marquesas)"),
+    "Pacific/Gambier": N_("French Polynesia (Gambier)"),
+    "Pacific/Wallis": N_("Wallis and Futuna"),
+    "Indian/Kerguelen": N_("French Southern and Antarctic Lands"),
+}
+OTHER_TIME_ZONE = "other"
+
+
+def other_time_zones() -> list[str]:
+    """Every other zoneinfo name, for the "other" of a time zone list."""
+    from zoneinfo import available_timezones
+
+    return sorted(available_timezones() - set(TIME_ZONES))
+
+
 # Why a phase closed (PhaseClosed.cause), for the phase it closed.
 CLOSINGS = {
     ("diagnosis", "complete"): N_("every partner contributed"),
@@ -104,6 +133,24 @@ EARLY_CLOSINGS = {
     "deadline": N_("at its deadline"),
     "concluded": N_("the partners assessed the results and the facilitator concluded"),
 }
+
+
+def closed_early(t: Texts, view: ProjectView) -> str | None:
+    """The phase that closed before its deadline, while the next one runs: "Tous les
+    partenaires ont contribué : la phase « diagnostic partagé » s’est close le 3 mars 2026 à
+    14 h." None when the last phase closed at its deadline."""
+    closed = [p for p in view.periods if p.closed_at is not None]
+    if not closed:
+        return None
+    last = closed[-1]
+    if last.cause in (None, "deadline") or last.closed_at >= last.deadline:
+        return None
+    return t.gettext(
+        "%(cause)s: the %(phase)s phase closed on %(when)s, before its deadline.",
+        cause=capitalised(closing(t, last.phase.value, last.cause)),
+        phase=t.gettext(PHASES[last.phase.value]),
+        when=t.when(last.closed_at),
+    )
 
 
 def closing(t: Texts, phase: str, cause: str) -> str:
@@ -244,7 +291,9 @@ FIELD_ERRORS = {
     "datetime_from_date_parsing": N_("Give a date and time."),
     "datetime_parsing": N_("Give a date and time."),
     "int_parsing": N_("Choose one of the options."),
-    "time_zone": N_("Unknown time zone: use a name such as Europe/Paris."),
+    "time_zone": N_(
+        "Unknown time zone: choose one in the list, or type a name such as Europe/Brussels."
+    ),
     "proposal_ids_empty": N_("Choose at least one proposal."),
     "scores_empty": N_("Give a score to at least one indicator."),
 }
@@ -355,6 +404,19 @@ def sentence(
 def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
     """What is expected of this participant now, and by when."""
     _ = t.gettext
+    concluding = view.rules_version >= 2 and view.phase == "evaluation" and view.phase_open
+    if concluding and me.role == "facilitator" and view.deadline is not None:
+        by = t.moment(view.deadline)
+        if me.id in view.pending:
+            return _(
+                "Every partner has assessed the results: your conclusion is expected by %(by)s. It closes the evaluation.",
+                by=by,
+            )
+        if not any(s.conclusion for s in view.statements):
+            return _(
+                "The partners are assessing the results: once they all have, your conclusion is expected, by %(by)s at the latest.",
+                by=by,
+            )
     if me.id not in view.pending or view.deadline is None:
         return _("Nothing is expected of you right now.")
     by = t.moment(view.deadline)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,7 +27,9 @@ from api.deps import coordinator_of
 from api.errors import ApiError
 from api.routes.projects import archived_projects_of, launch_project, list_projects_of
 from domain import commands as cmd
+from domain.commands import alliance_problems
 from domain.models import Phase, Role
+from domain.project import short_phases
 from texts import words
 from texts.i18n import Texts, texts
 
@@ -70,6 +72,15 @@ PRESET_NAMES = {
     "consensus": words.N_("Consensus"),
 }
 PHASES = ("diagnosis", "co_design", "decision", "action", "evaluation")
+# The phases that may close before their deadline once everyone expected has acted, and the
+# launch form's words for that choice (co-design closes by its plan; nobody acts in action).
+CLOSE_EARLY = {
+    "diagnosis": words.N_("Close the diagnosis as soon as every partner has contributed"),
+    "decision": words.N_("Close the decision as soon as every voter has answered"),
+    "evaluation": words.N_(
+        "Close the evaluation as soon as every partner has assessed and the facilitator has concluded"
+    ),
+}
 ROW_FIELDS = (
     "organisation_name",
     "organisation_kind",
@@ -78,6 +89,7 @@ ROW_FIELDS = (
     "email",
     "language",
     "time_zone",
+    "time_zone_other",
 )
 
 
@@ -353,7 +365,12 @@ class LaunchForm:
 
     @classmethod
     def blank(cls) -> LaunchForm:
-        values: dict[str, Any] = {"language": "fr", "preset": "consent"}
+        values: dict[str, Any] = {
+            "language": "fr",
+            "time_zone": "Europe/Paris",
+            "preset": "consent",
+        }
+        values.update({f"{phase}-early": "yes" for phase in CLOSE_EARLY})
         values.update(_preset_values("consent"))
         rows = [("coordinator", "association"), ("facilitator", "other"), ("partner", "other")]
         for n, (role, kind) in enumerate(rows):
@@ -410,6 +427,7 @@ def _launch_form(
         notes=notes or {},
         presets=PRESET_NAMES,
         phases=PHASES,
+        early=CLOSE_EARLY,
     )
 
 
@@ -437,17 +455,10 @@ async def launch(request: Request) -> Response:
         launch.values.update(_preset_values(values.get("preset", "consent")))
         return _launch_form(request, session, launch)
     notes = _same_organisations(launch, t)
-    unreadable = _unreadable_numbers(launch, t)
-    if unreadable:
-        errors = forms.Errors(
-            "launch", "launch", [(m, k) for k, m in unreadable.items()], unreadable
-        )
+    errors = _launch_problems(launch, t, request.app.state.settings.min_phase)
+    if errors:
         return _launch_form(request, session, launch, errors, notes, status=422)
-    try:
-        body = cmd.LaunchFields.model_validate(_launch_body(launch))
-    except ValidationError as e:
-        errors = _launch_errors(e, launch, t)
-        return _launch_form(request, session, launch, errors, notes, status=422)
+    body = cmd.LaunchFields.model_validate(_launch_body(launch))
     try:
         launched = await launch_project(
             _gateway(request),
@@ -541,11 +552,14 @@ def _launch_body(launch: LaunchForm) -> dict[str, Any]:
     for phase in PHASES:
         days = v.get(f"{phase}-days", "")
         process[phase] = {"duration": f"PT{int(_number(days, 0) * 24 * 60)}M"}
+        if phase in CLOSE_EARLY:
+            process[phase]["close_when_complete"] = v.get(f"{phase}-early") == "yes"
     return {
         "title": v.get("title", ""),
         "territory": v.get("territory", ""),
         "description": v.get("description", ""),
         "language": v.get("language", "fr"),
+        "time_zone": forms.time_zone(v) or "Europe/Paris",
         "participants": people,
         "process": process,
     }
@@ -572,15 +586,48 @@ def _field_id(loc: list[str], kept: list[int]) -> str:
     return loc[0]
 
 
-def _launch_errors(error: ValidationError, launch: LaunchForm, t: Texts) -> forms.Errors:
+def _launch_problems(launch: LaunchForm, t: Texts, min_phase: timedelta) -> forms.Errors:
+    """Everything the form's launch would be refused for, all at once, each beside its field
+    and in the summary at the top (the GOV.UK error summary): numbers that are not numbers,
+    fields out of bounds, an alliance without a coordinator, a facilitator or a voter, the
+    same e-mail twice, phases too short."""
     errors = forms.Errors("launch", "launch")
-    for problem in error.errors():
-        loc = [str(part) for part in problem["loc"]]
-        target = _field_id(loc, launch.kept)
-        message = _launch_message(problem, t, launch.kept)
-        if target not in errors.fields:
-            errors.fields[target] = message
-            errors.summary.append((message, target))
+
+    def refused(target: str, message: str) -> None:
+        if (message, target) in errors.summary:
+            return
+        errors.summary.append((message, target))
+        shown = errors.fields.get(target)
+        errors.fields[target] = f"{shown} {message}" if shown else message
+
+    for target, message in _unreadable_numbers(launch, t).items():
+        refused(target, message)
+    body = _launch_body(launch)
+    try:
+        cmd.LaunchFields.model_validate(body)
+    except ValidationError as e:
+        for problem in e.errors():
+            loc = [str(part) for part in problem["loc"]]
+            refused(_field_id(loc, launch.kept), _launch_message(problem, t, launch.kept))
+    # Checked by the model once its fields are valid: said now, with the rest.
+    people = [
+        (Role(p["role"]), p["email"]) for p in body["participants"] if p["role"] in Role.__members__
+    ]
+    for problem in alliance_problems(people, body["process"]["facilitator_votes"]):
+        kind = problem.type
+        target = "participants"
+        if kind == "same_email":
+            second = int(problem.context["second"]) - 1
+            target = f"p{launch.kept[second]}-email" if second < len(launch.kept) else target
+        refused(target, _launch_message({"type": kind, "ctx": problem.context}, t, launch.kept))
+    durations = {
+        Phase(phase): timedelta(days=_number(launch.values.get(f"{phase}-days"), 0))
+        for phase in PHASES
+        if f"{phase}-days" not in errors.fields
+    }
+    for short in short_phases(durations, min_phase):
+        phase = (short.field or "").split(".")[1]
+        refused(f"{phase}-days", words.refusal(t, short.code))
     return errors
 
 

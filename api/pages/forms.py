@@ -97,12 +97,20 @@ def _assessment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     return {"scores": scores}
 
 
+def time_zone(values: dict[str, Any], name: str = "time_zone") -> str | None:
+    """A time zone chosen in the list, or typed under "other"."""
+    chosen = _optional(values, name)
+    if chosen == words.OTHER_TIME_ZONE:
+        return _text(values, f"{name}_other").strip() or chosen
+    return chosen
+
+
 def _contact(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     return {
         "email": _text(values, "email"),
         "webhook_url": _text(values, "webhook_url"),
         "language": _optional(values, "language"),
-        "time_zone": _optional(values, "time_zone"),
+        "time_zone": time_zone(values),
         "notifications": _optional(values, "notifications"),
         "digest_hour": _optional(values, "digest_hour"),
     }
@@ -129,7 +137,7 @@ def person(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         "role": get("role") or "partner",
         "email": get("email") or None,
         "language": get("language") or "fr",
-        "time_zone": get("time_zone") or "Europe/Paris",
+        "time_zone": time_zone(values, f"{prefix}time_zone") or "Europe/Paris",
     }
 
 

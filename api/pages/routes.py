@@ -273,6 +273,7 @@ def _project(
         names=(names := {p.id: p.organisation_name for p in data.view.participants}),
         pending=[names.get(pid, pid) for pid in data.view.pending],
         expected=words.expected_of(t, data.view, data.me),
+        closed_early=words.closed_early(t, data.view),
         timeline=words.timeline(t, data.view, data.events),
         forms=forms.FORMS,
         values=values or {},

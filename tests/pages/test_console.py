@@ -165,8 +165,10 @@ async def test_a_coordinator_launches_from_the_form_and_hands_out_links(site, br
         )
         await person.click("Envoyer mon évaluation")
     await fac.reload()
-    await fac.fill("Énoncer l’issue pour les partenaires", "Les jardins vivent.")
-    await fac.click("Publier l’issue")
+    await fac.fill(
+        "Votre conclusion, pour les partenaires et le rapport final", "Les jardins vivent."
+    )
+    await fac.click("Publier la conclusion")
     await listed(c, title, "terminé", "décision adoptée")
     await c.page.goto(f"{site}/console/projets/{project_id}")
     async with c.page.expect_navigation():
@@ -231,6 +233,22 @@ async def test_careless_set_ups_are_refused_beside_their_field_with_the_form_kep
     await c.page.locator("#decision-days").fill("14")
     await c.click("Lancer le projet")
     assert "Le projet a besoin d’un facilitateur" in await c.text()
+
+    # Several mistakes at once: every one of them is said, in the summary with a link to its
+    # field and beside the field.
+    await c.page.locator("#title").fill("")
+    await c.page.locator("#quorum").fill("cent")
+    await c.page.locator("#diagnosis-days").fill("0,01")
+    await c.page.locator("#p2-email").fill("meme@example.org")  # row 1's address
+    await c.click("Lancer le projet")
+    summary = c.page.locator(".error-summary")
+    links = {await a.get_attribute("href") for a in await summary.locator("a").all()}
+    assert {"#title", "#quorum", "#diagnosis-days", "#participants", "#p2-email"} <= links
+    for field in ("title", "quorum", "diagnosis-days", "p2-email"):
+        assert await c.page.locator(f"#{field}-error").count() == 1, field
+    said = await summary.inner_text()
+    assert "Le projet a besoin d’un facilitateur" in said and "Les lignes 1 et 3" in said
+    await c.check_accessibility("the launch form, many mistakes")
     await c.leave()
 
 

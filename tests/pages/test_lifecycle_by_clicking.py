@@ -132,8 +132,10 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
         await person.click(button)
     # Every partner assessed: the facilitator is asked for the conclusion, which closes it.
     await fac.reload()
-    await fac.fill("Énoncer l’issue pour les partenaires", "Les jardins vivent.")
-    await fac.click("Publier l’issue")
+    await fac.fill(
+        "Votre conclusion, pour les partenaires et le rapport final", "Les jardins vivent."
+    )
+    await fac.click("Publier la conclusion")
     for _ in range(100):
         await p1.reload()
         if "Lire le rapport final" in await p1.text():

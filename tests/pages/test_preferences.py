@@ -29,12 +29,13 @@ async def test_a_participant_chooses_a_daily_digest_and_the_facilitator_sees_it(
 async def test_a_webhook_to_this_machine_is_refused_beside_its_field(site, browser):
     launched = await launch(site, partners=2)
     p1 = await Person.arrive(browser, site, "partner 1", tokens(launched)["p1"])
-    await p1.page.get_by_label("Adresse de webhook (facultatif)").fill(
+    await p1.page.get_by_text("Avancé\u00a0: envoyer les nouvelles du projet").click()
+    await p1.page.get_by_label("Adresse de notification automatique (webhook, facultative)").fill(
         "https://127.0.0.1:8000/hook"
     )
     await p1.click("Enregistrer mes réglages")
     assert "Cette adresse de webhook ne peut pas servir" in await p1.text()
-    field = p1.page.get_by_label("Adresse de webhook (facultatif)")
+    field = p1.page.get_by_label("Adresse de notification automatique (webhook, facultative)")
     assert await field.get_attribute("aria-invalid") == "true"
     assert await field.input_value() == "https://127.0.0.1:8000/hook"  # what was typed, kept
     await p1.leave()

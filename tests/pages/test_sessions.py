@@ -170,16 +170,25 @@ async def test_a_participant_changes_its_own_settings_on_its_page(site, browser)
     launched = await launch(site, partners=2)
     assert all(p["link"].endswith(f"/p/{p['token']}") for p in launched["participants"])
     p1 = await Person.arrive(browser, site, "partner 1", tokens(launched)["p1"])
-    await p1.fill("Fuseau horaire", "Mars/Olympus")
+    # A time zone elsewhere, typed: refused with the form kept when it is not a real one.
+    await p1.page.get_by_label("Fuseau horaire", exact=True).select_option(
+        label="Ailleurs\u00a0: indiquez le fuseau ci-dessous"
+    )
+    elsewhere = p1.page.get_by_label("Fuseau horaire d’ailleurs", exact=False)
+    await elsewhere.fill("Mars/Olympus")
     await p1.click("Enregistrer mes réglages")
     assert "Il y a un problème" in await p1.text()
-    assert await p1.page.get_by_label("Fuseau horaire").input_value() == "Mars/Olympus"  # kept
-    await p1.fill("Fuseau horaire", "America/Cayenne")
+    assert "Fuseau horaire inconnu" in await p1.text()
+    assert await elsewhere.input_value() == "Mars/Olympus"  # kept
+    # The overseas departments are in the list, in words.
+    await p1.page.get_by_label("Fuseau horaire", exact=True).select_option(label="Guyane")
     await p1.page.get_by_label("Langue des messages").select_option("en")
     await p1.click("Enregistrer mes réglages")
     text = await p1.text()
     assert "Done: your action is recorded." in text  # now in English, its new language
-    assert "America/Cayenne" in await p1.page.get_by_label("Time zone").input_value()
+    zone = p1.page.get_by_label("Time zone", exact=True)
+    assert await zone.input_value() == "America/Cayenne"
+    assert (await zone.locator("option:checked").inner_text()) == "French Guiana"
     # Everything Alliance holds about me, in one download.
     async with p1.page.expect_download() as downloading:
         await p1.page.get_by_role(
