@@ -222,6 +222,8 @@ MESSAGES = {
     "project_cancelled": N_("the cancellation"),
 }
 UNKNOWN_MESSAGE = N_("a message")
+# The messages that carry a personal link: when one fails, the coordinator sends a new one.
+INVITATIONS = frozenset({"project_launched", "participant_invited", "link_resent"})
 # Why a message was not delivered, as notifications.py and smtp.py record it (English, in the
 # history), by its words before the codes.
 DELIVERY_ERRORS = {

@@ -476,10 +476,13 @@ async def launch(request: Request) -> Response:
         message = words.refusal(t, e.code)
         errors = forms.Errors("launch", "launch", [(message, target)], {target: message})
         return _launch_form(request, session, launch, errors, notes, status=422)
+    # Invited by e-mail where an address was given (and mail is on): the rest by hand.
+    mail = request.app.state.settings.notifications == "email"
     links = [
-        {"name": p.organisation_name, "person": p.person_name, "role": p.role, "link": p.link}
-        for p in launched.participants
-    ]
+        {"name": p.organisation_name, "person": p.person_name, "role": p.role, "link": p.link,
+         "mailed": mail and drafted.email is not None}
+        for p, drafted in zip(launched.participants, body.participants, strict=True)
+    ]  # fmt: skip
     response = RedirectResponse(
         f"/console/projets/{quote(launched.project_id)}?lance=1",
         status_code=303,
@@ -782,6 +785,8 @@ async def act(request: Request, project_id: str, update: str) -> Response:
             "person": who.person_name if who else "",
             "role": result.role,
             "link": f"{request.app.state.settings.api_url}/p/{token}",
+            "mailed": request.app.state.settings.notifications == "email"
+            and bool(who and who.email),
         }
         _flash_links(request, done, project_id, [link])
 

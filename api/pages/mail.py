@@ -118,6 +118,24 @@ async def mail_message(request: Request, name: str) -> Response:
     )
 
 
+@router.get("/courrier/{name}/agenda.ics")
+async def mail_calendar(request: Request, name: str) -> Response:
+    """The message's calendar entry, for the calendar application of this machine to open."""
+    path = _file(request, name) if _local(request) else None
+    parts = [
+        p
+        for p in (read_message(path).walk() if path else [])
+        if p.get_content_type() == "text/calendar"
+    ]
+    if not parts:
+        return not_found_page(request)
+    return Response(
+        parts[0].get_content(),
+        media_type=f"text/calendar; charset=utf-8; method={parts[0].get_param('method') or 'REQUEST'}",
+        headers={**MESSAGE_HEADERS, "Content-Disposition": f'inline; filename="{name}.ics"'},
+    )
+
+
 @router.get("/courrier/{name}/html")
 async def mail_html(request: Request, name: str) -> Response:
     path = _file(request, name) if _local(request) else None

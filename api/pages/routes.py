@@ -96,6 +96,8 @@ def _render(
 ) -> HTMLResponse:
     # Where the language switch comes back to: a page someone can GET.
     context.setdefault("here", request.url.path)
+    # Links can be sent again by e-mail ("M'envoyer mon lien") when mail is on.
+    context.setdefault("links_by_mail", request.app.state.settings.notifications == "email")
     body = templates.get_template(name).render(
         t=t, _=t.gettext, ngettext=t.ngettext, words=words, **context
     )

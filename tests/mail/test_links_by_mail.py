@@ -104,8 +104,13 @@ async def test_the_mail_page_is_for_this_machine_only(mailing: Mailing):
     name = re.search(r'href="/courrier/([^"]+)"', page.text).group(1)
     shown = await mailing.http.get(f"/courrier/{name}/html")
     assert "sandbox" in shown.headers["content-security-policy"]
+    # Each calendar entry opens in this machine's calendar application.
+    ics = re.search(r'href="(/courrier/[^"]+/agenda\.ics)"', page.text).group(1)
+    entry = await mailing.http.get(ics)
+    assert entry.status_code == 200 and entry.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VCALENDAR" in entry.text and "METHOD:REQUEST" in entry.text
     # The same loopback connection under another name: a proxy, a tunnel, a rebinding page.
-    for path in ("/courrier", f"/courrier/{name}", f"/courrier/{name}/html"):
+    for path in ("/courrier", f"/courrier/{name}", f"/courrier/{name}/html", ics):
         response = await mailing.http.get(path, headers={"Host": "alliance.example.org"})
         assert response.status_code == 404 and "Vous êtes invité·e" not in response.text
 

@@ -64,12 +64,22 @@ async def test_an_archived_project_is_listed_opened_and_downloaded_in_the_browse
         await partner.check_accessibility("an archived project's page, for a partner, on a phone")
         async with partner.page.expect_download() as downloading:
             await partner.page.get_by_role(
-                "link", name="Registre des décisions (CSV)", exact=False
+                "link", name="pour un tableur (CSV)", exact=False
             ).click()
         register = (await (await downloading.value).path()).read_text()
         # For the partner's spreadsheet: French, ";" between cells, a BOM for Excel.
         assert register.startswith("\ufeffTour;Date;Règle;Quorum;Votants")
         assert "Terrain inondable" in register
+        async with partner.page.expect_download() as downloading:
+            await partner.page.get_by_role("link", name="Excel", exact=False).click()
+        download = await downloading.value
+        assert download.suggested_filename.endswith(".xlsx")
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO((await download.path()).read_bytes())).active
+        assert sheet["A1"].value == "Tour" and any(
+            "Terrain inondable" in str(c.value) for row in sheet.iter_rows() for c in row
+        )
         await partner.screenshot("archived-project-375")
     finally:
         await partner.leave()
