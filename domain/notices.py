@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import events as ev
 from domain import rules
-from domain.models import NotificationPreference, Role
+from domain.models import NotificationPreference, Outcome, Phase, Role
 from domain.state import ProjectState
 
 # Phase closings that come before the deadline: the calendar entry still open is withdrawn.
@@ -55,13 +55,19 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 # Who the phase waits for: their message asks, the others' informs.
                 "expected": ",".join(p.id for p in rules.expected_in(state, phase)),
             }
+            plan = next((p for p in reversed(state.plans) if p.round == round_), None)
+            if phase == Phase.decision and plan is not None:
+                facts["summary"] = plan.summary  # what the partners decide on
             return Notice(kind, everyone, facts)
         case ev.PhaseClosed(phase=phase, round=round_, cause=cause, deadline=deadline):
             if cause not in EARLY_CLOSINGS or (deadline is not None and event.at >= deadline):
                 return None  # closed at or after its deadline: its calendar entry is past
             return Notice(
-                kind, everyone, {"phase": phase.value, "round": str(round_), "cause": cause}
-            )
+                kind,
+                everyone,
+                {"phase": phase.value, "round": str(round_), "cause": cause,
+                 "closed": event.at.isoformat()},
+            )  # fmt: skip
         case ev.ReminderSent(phase=phase, recipients=recipients, deadline=when):
             if not recipients:
                 return None
@@ -93,7 +99,12 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 "objections": str(t.objections),
                 "abstentions": str(t.abstentions),
                 "silent": str(t.silent),
+                "voters": str(t.voters),
             }
+            plan = next((p for p in reversed(state.plans) if p.round == round_), None)
+            if plan is not None:
+                facts["summary"] = plan.summary
+            facts |= what_follows(state, round_, outcome)
             return Notice(kind, everyone, facts)
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
@@ -111,6 +122,24 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 facts |= {"phase": phase.value, "round": str(round_ or state.round)}
             return Notice(kind, everyone, facts)
     return None
+
+
+def what_follows(state: ProjectState, round_: int, outcome: Outcome) -> dict[str, str]:
+    """What happens after a decision, for its message: the phase that opened next (and until
+    when), or the end of the project. Read from the phases recorded, not the current one: the
+    message says what followed this decision, whenever it is written."""
+    for period in state.periods:
+        follows = (
+            period.round == round_ and period.phase in (Phase.action, Phase.evaluation)
+            if outcome == Outcome.adopted
+            else period.round == round_ + 1 and period.phase == Phase.co_design
+        )
+        if follows:
+            return {"next_phase": period.phase.value, "next_round": str(period.round),
+                    "next_deadline": period.deadline.isoformat()}  # fmt: skip
+    if outcome != Outcome.adopted:
+        return {"next_phase": "closed"}
+    return {}
 
 
 # What reaches someone who chose the essentials only: being invited or removed, their link,

@@ -23,6 +23,7 @@ from icalendar import Event as CalendarEvent
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from activities.notifications import Notification, Recipient
+from domain.models import Tally
 from texts import words
 from texts.i18n import Texts, texts
 
@@ -118,6 +119,8 @@ ASKS = {
     "co_design": N_("the plan is expected from you before %(day)s"),
     "decision": N_("your answer is expected before %(day)s"),
     "evaluation": N_("your assessment is expected before %(day)s"),
+    # The facilitator's, in an evaluation with nothing to score (rules 2).
+    "conclusion": N_("your conclusion is expected before %(day)s"),
 }
 ASKS_IN_FULL = {
     "diagnosis": N_(
@@ -130,6 +133,9 @@ ASKS_IN_FULL = {
         "Read the plan and give your answer: consent, objection (with your reason) or abstention. You can change it until the decision closes."
     ),
     "evaluation": N_("Assess the results of the adopted plan against its indicators."),
+    "conclusion": N_(
+        "Write the conclusion of the project on your page: the evaluation closes when you publish it, and the final report carries it."
+    ),
 }
 OTHERS_DO = {
     # What a phase is about, for those it does not wait for.
@@ -140,11 +146,6 @@ OTHERS_DO = {
     "decision": N_("The partners answer the plan: consent, objection or abstention."),
     "action": N_("The partners carry out the adopted plan and note its progress on their pages."),
     "evaluation": N_("The partners assess the results against the plan's indicators."),
-}
-EARLY_CAUSES = {
-    "complete": N_("everyone expected has acted"),
-    "plan_submitted": N_("the plan was submitted to decision"),
-    "facilitator": N_("the facilitator closed it"),
 }
 
 
@@ -245,16 +246,19 @@ def letter_for(
                 )  # fmt: skip
                 if round_ <= 1
                 else _(
-                    "The %(phase)s phase is open again (round %(round)s) until %(moment)s.",
+                    "The %(phase)s phase is open again for %(round)s, until %(moment)s.",
                     phase=_(words.PHASES.get(phase, phase)),
-                    round=round_,
+                    round=words.round_name(t, round_),
                     moment=t.moment(deadline),
                 )  # fmt: skip
             )
-            if expected and phase in ASKS:
+            asked = phase
+            if phase == "evaluation" and recipient.role.value == "facilitator":
+                asked = "conclusion"
+            if expected and asked in ASKS:
                 subject = _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, phase),
-                            ask=_(ASKS[phase], day=day))  # fmt: skip
-                paragraphs = [opened, _(ASKS_IN_FULL[phase])]
+                            ask=_(ASKS[asked], day=day))  # fmt: skip
+                paragraphs = [opened, _(ASKS_IN_FULL[asked])]
             else:
                 subject = _(
                     "%(tag)s %(phase)s: open until %(day)s",
@@ -282,19 +286,29 @@ def letter_for(
                         "Each choice below opens your page with it ticked: nothing is recorded until you send it there."
                     )
                 )
+            summary = clean(facts.get("summary", ""))
+            if phase == "decision" and summary:
+                # What the partners decide on, in its summary; the whole plan on their page.
+                paragraphs.append(_("The plan put to decision, in its summary:"))
+                if link:
+                    page = (_("Read the whole plan on my page"), f"{link}#plan")
             return Letter(subject, paragraphs, why, button=page, answers=answers,
+                          quote=summary if phase == "decision" else "",
                           calendar="REQUEST", calendar_title=_calendar_title(t, tag, phase),
                           deadline=deadline)  # fmt: skip
         case "phase_closed":
-            cause = _(EARLY_CAUSES.get(facts.get("cause", ""), EARLY_CAUSES["facilitator"]))
+            cause = words.capitalised(words.closing(t, phase, facts.get("cause", "facilitator")))
+            closed = _when(facts.get("closed", "")) or notification.at
             return Letter(
                 _("%(tag)s %(phase)s: closed before its deadline", tag=tag, phase=_phase(t, phase)),
                 [
                     _(
-                        "The %(phase)s phase closed before its deadline: %(cause)s. Its entry is withdrawn from your calendar.",
-                        phase=_(words.PHASES.get(phase, phase)),
+                        "%(cause)s: the %(phase)s phase closed on %(when)s, before its deadline.",
                         cause=cause,
-                    )
+                        phase=_(words.PHASES.get(phase, phase)),
+                        when=t.when(closed),
+                    ),
+                    _("Its entry is withdrawn from your calendar."),
                 ],  # fmt: skip
                 why,
                 button=page,
@@ -387,28 +401,34 @@ def letter_for(
                 button=page,
             )
         case "decision_reached":
+            round_ = int(facts.get("round", "1") or 1)
+            decided = _(words.OUTCOMES.get(facts.get("outcome", ""), words.OUTCOMES["not_adopted"]))
+            paragraphs = [
+                _(
+                    "The decision of %(round)s is taken: %(outcome)s.",
+                    round=words.round_name(t, round_),
+                    outcome=decided,
+                ),
+                _(
+                    "Rule: %(rule)s.",
+                    rule=_(words.RULES.get(facts.get("rule", ""), words.RULES["consent"])),
+                ),
+                words.capitalised(words.tally_in_words(t, _tally(facts))) + ".",
+                *_what_follows(t, facts),
+            ]
+            summary = clean(facts.get("summary", ""))
+            if summary:
+                paragraphs.append(
+                    _("The plan adopted:") if facts.get("outcome") == "adopted" else _("The plan:")
+                )
             return Letter(
-                _("%(tag)s Decision: %(outcome)s", tag=tag, outcome=outcome),
-                [
-                    _(
-                        "The decision of round %(round)s is taken: %(outcome)s.",
-                        round=facts.get("round", "1"),
-                        outcome=outcome,
-                    ),
-                    _(
-                        "Rule: %(rule)s.",
-                        rule=_(words.RULES.get(facts.get("rule", ""), facts.get("rule", ""))),
-                    ),
-                    _(
-                        "Consents: %(consents)s. Objections: %(objections)s. Abstentions: %(abstentions)s. No answer: %(silent)s.",
-                        consents=facts.get("consents", "0"),
-                        objections=facts.get("objections", "0"),
-                        abstentions=facts.get("abstentions", "0"),
-                        silent=facts.get("silent", "0"),
-                    ),
-                ],  # fmt: skip
+                _("%(tag)s Decision: %(outcome)s", tag=tag, outcome=decided),
+                paragraphs,
                 why,
-                button=page,
+                quote=summary,
+                button=(_("Read the plan and the answers on my page"), f"{link}#plan")
+                if link
+                else None,
             )
         case "outcome_stated":
             return Letter(
@@ -470,6 +490,35 @@ def letter_for(
     )
 
 
+def _tally(facts: dict[str, str]) -> Tally:
+    counts = {k: int(facts.get(k, "0") or 0) for k in ("consents", "objections", "abstentions", "silent")}
+    voters = int(facts.get("voters", "0") or 0) or sum(counts.values())
+    return Tally(voters=voters, **counts)
+
+
+def _what_follows(t: Texts, facts: dict[str, str]) -> list[str]:
+    """After a decision: the next round's co-design and its dates, the implementation, or the
+    end of the project."""
+    _ = t.gettext
+    following = facts.get("next_phase", "")
+    until = t.moment(_when(facts.get("next_deadline", "")))
+    if following == "co_design":
+        return [
+            _(
+                "The project goes back to co-design for %(round)s, until %(until)s: the facilitator prepares a new plan that answers each objection, then it is put to decision again.",
+                round=words.round_name(t, int(facts.get("next_round", "2") or 2)),
+                until=until,
+            )
+        ]
+    if following == "closed":
+        return [_("It was the last round the process allowed: the project ends without an adopted plan.")]
+    if following == "action":
+        return [_("The implementation begins now, until %(until)s.", until=until)]
+    if following == "evaluation":
+        return [_("The evaluation of the results begins now, until %(until)s.", until=until)]
+    return []
+
+
 def _digest(
     notification: Notification,
     recipient: Recipient,
@@ -497,12 +546,16 @@ def _digest(
         title = letter.subject.removeprefix(tag)
         text = " ".join(p for p in letter.paragraphs[:1] if p)
         if letter.quote:
-            text += f" « {letter.quote} »" if t.language == "fr" else f" “{letter.quote}”"
+            # French quotes hold their no-break spaces inside (« … »).
+            text += f" «\u00a0{letter.quote}\u00a0»" if t.language == "fr" else f" “{letter.quote}”"
         items.append((title, text))
     return Letter(
-        _("%(tag)s Your daily digest: %(n)s pieces of news", tag=tag.strip(), n=len(items))
-        if len(items) != 1
-        else _("%(tag)s Your daily digest: 1 piece of news", tag=tag.strip()),
+        t.ngettext(
+            "%(tag)s Your daily digest: %(num)s piece of news",
+            "%(tag)s Your daily digest: %(num)s pieces of news",
+            len(items),
+            tag=tag.strip(),
+        ),
         [
             _(
                 "What happened in the project since your last digest. You chose one message a day; your own reminders still come at once."

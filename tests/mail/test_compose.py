@@ -185,3 +185,48 @@ def test_headers_go_on_the_wire_as_compat32_writes_them(value):
             return type(e)
 
     assert written(WIRE) == written(compat32)
+
+
+def _decision_mail(project, language: str = "fr") -> str:
+    """The decision's message, written from the notice the engine gives its event."""
+    from domain.notices import notice_for
+
+    event = next(e for e in reversed(project.events) if e.type == "decision_reached")
+    notice = notice_for(project.state, event)
+    recipient = Recipient(
+        participant_id="p1", organisation_name="Ville de Lyon", role=Role.partner,
+        language=Language(language), time_zone="Europe/Paris", token_version=1,
+    )  # fmt: skip
+    notification = Notification(
+        key="project-x/9/decision_reached", project_id="x", project_title="Jardins",
+        kind="decision_reached", event_seq=event.seq, at=event.at, recipients=[recipient],
+        facts=notice.facts,
+    )  # fmt: skip
+    built = compose(notification, recipient, "zoe@example.org", "Zoé", LINK, SENDER)
+    return (
+        message_from_bytes(wire_bytes(built), policy=policy.default)
+        .get_body(("plain",))
+        .get_content()
+    )
+
+
+def test_a_decision_not_adopted_says_what_happens_next():
+    from domain import commands as cmd
+    from domain.models import Process
+    from tests.domain.test_domain import NOW, decision_project
+    from tests.helpers import actor
+
+    project = decision_project(1, Process(max_rounds=2))
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Trop cher"), NOW)
+    text = _decision_mail(project)
+    assert "La décision du 1er tour est prise\u00a0: non adoptée." in text
+    assert "0 consentement, 1 objection, 0 abstention, 0 sans réponse, sur 1 votant" in text
+    assert "Le projet repart en co-conception pour le 2e tour, jusqu’au" in text
+    assert "lundi 30 mars 2026" in text  # 28 days of co-design from 2 March, in Paris
+    # The last round allowed: the end of the project, said as such.
+    plan = cmd.SubmitPlan(actor=actor("fac"), proposal_ids=list(project.state.proposals),
+                          summary="Plan 2", objection_answers={"p1": "Moins cher"})  # fmt: skip
+    project.execute(plan, NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Encore"), NOW)
+    assert "C’était le dernier tour prévu par la démarche" in _decision_mail(project)
+    assert "the project ends without an adopted plan" in _decision_mail(project, "en")

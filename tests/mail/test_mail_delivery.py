@@ -129,6 +129,11 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
         "[Jardins partagés] Décision\u00a0: votre réponse est attendue avant le "
     )
     assert "ouverte jusqu’au" in asked["coord"]["Subject"]  # the coordinator does not vote
+    # The plan decided on, in its summary, and the way to the whole of it.
+    assert "Le plan soumis à décision, en résumé\u00a0:" in text_of(asked["p2"])
+    assert "Plan <b>un</b>" in text_of(asked["p2"])
+    assert "Plan &lt;b&gt;un&lt;/b&gt;" in asked["p2"].get_body(("html",)).get_content()
+    assert any(link.endswith("#plan") for link in links_in(asked["p2"]))
     answer_links = [link for link in links_in(asked["p2"]) if "?answer=" in link]
     assert [link.rsplit("=", 1)[1] for link in answer_links] == ["consent", "object", "abstain"]
     assert not [link for link in links_in(asked["coord"]) if "?answer=" in link]
@@ -167,8 +172,10 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     await project.ok("PUT", "/answer", "p2", {"kind": "consent"})
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Décision : adopté")) == 5)
     decided = text_of(of_kind(messages, "Décision : adopté")["p3"])
-    assert "Consentements\u00a0: 3" in decided and "consentement" in decided.lower()
-    assert "Consents: 3" in text_of(of_kind(messages, "Decision: adopted")["fac"])
+    assert "3 consentements, 0 objection, 0 abstention, 0 sans réponse, sur 3 votants" in decided
+    assert "Le plan adopté\u00a0:" in decided and "Plan <b>un</b>" in decided
+    assert "La mise en œuvre commence, jusqu’au" in decided  # what happens next, and until when
+    assert "3 consents" in text_of(of_kind(messages, "Decision: adopted")["fac"])
 
     # Implementation, then the evaluation; the report closes the project in one message.
     await project.ok("POST", "/close-phase", "fac", {"reason": "travaux finis"})
@@ -210,7 +217,7 @@ async def test_a_cancelled_project_withdraws_its_calendar_entry(mailing: Mailing
     # Why, in the reader's words, with the server's codes and never its text.
     assert re.search(
         r"the invitation, to Métropole de Lyon \([^)]*\): the mail server refused the address "
-        r"\(550 5\.1\.1\)</li>",
+        r"\(550 5\.1\.1\)\s*</li>",
         page.text,
     )
     assert "no such user" not in page.text
