@@ -2,12 +2,15 @@
 
     .venv/bin/python demo.py                     # launch, diagnosis, co-design, up to the decision
     .venv/bin/python demo.py --stop-at closed    # the whole story: an objection, round 2, adopted,
-                                                 # implementation, evaluation, the final report
+                                                 # implementation, evaluation, the conclusion, the
+                                                 # final report
+    .venv/bin/python demo.py --lang en           # the same project, run and told in English
 
 A shared-gardens project in Lyon 8e: the Maison des Associations coordinates, a neutral
 facilitator keeps the process fair, the municipality, an inhabitants' association and a
-university lab are partners, the Métropole watches as funder. Prints the project's API and
-Temporal UI links and each participant's personal token.
+university lab are partners, the Métropole watches as funder. Speaks the project's language
+(French unless --lang en), through the same catalogues as the pages; prints the project's
+links and each participant's personal link.
 """
 
 from __future__ import annotations
@@ -20,14 +23,72 @@ from typing import Any
 import httpx
 
 from settings import Settings, with_local_secrets
+from texts import words
+from texts.i18n import Texts, texts
 
 ORDER = ["diagnosis", "co_design", "decision", "action", "evaluation", "closed"]
 PARTNERS = ["mairie", "habitants", "labo"]
 
+# What the partners write, in the project's language.
+WRITTEN = {
+    "fr": {
+        "title": "Jardins partagés du quartier des États-Unis",
+        "description": "Transformer deux friches en jardins partagés, conçus avec les habitants.",
+        "contributions": [
+            (
+                "mairie",
+                "resource",
+                "Deux parcelles municipales en friche, rue Garon et rue Bataille",
+            ),
+            ("habitants", "need", "Des familles sans jardin veulent cultiver et se retrouver"),
+            ("labo", "observation", "Sols à analyser : anciens usages industriels possibles"),
+        ],
+        "proposal": "Deux jardins partagés en bacs",
+        "proposal_text": "Bacs hors-sol, un composteur collectif, une permanence le samedi.",
+        "indicators": [("Familles inscrites", "40"), ("Ateliers tenus", "12 par an")],
+        "amendment": "Analyse des sols avant installation",
+        "plan": "Jardins en bacs sur les deux parcelles",
+        "objection": "La parcelle rue Bataille est réservée à une école",
+        "plan_2": "Un jardin rue Garon, extensible",
+        "answer": "Seule la parcelle rue Garon est retenue",
+        "outcome": "Plan adopté par consentement au 2e tour",
+        "progress": "30 bacs installés, 38 familles inscrites",
+        "closing": "Installation terminée",
+        "comment": "Bonne dynamique",
+        "conclusion": "Le jardin de la rue Garon vit : 38 familles, un atelier par mois. "
+        "À étendre à la rue Bataille quand l'école aura déménagé.",
+        "try_text": "Un local pour les outils",
+    },
+    "en": {
+        "title": "Shared gardens in the États-Unis district",
+        "description": "Turning two wastelands into shared gardens, designed with the residents.",
+        "contributions": [
+            ("mairie", "resource", "Two unused council plots, rue Garon and rue Bataille"),
+            ("habitants", "need", "Families without a garden want to grow food and meet"),
+            ("labo", "observation", "Soils to analyse: possible former industrial uses"),
+        ],
+        "proposal": "Two shared gardens in raised beds",
+        "proposal_text": "Raised beds, a shared compost bin, open hours on Saturdays.",
+        "indicators": [("Families enrolled", "40"), ("Workshops held", "12 a year")],
+        "amendment": "Analyse the soils before installing",
+        "plan": "Raised-bed gardens on both plots",
+        "objection": "The rue Bataille plot is reserved for a school",
+        "plan_2": "One garden rue Garon, to be extended",
+        "answer": "Only the rue Garon plot is kept",
+        "outcome": "Plan adopted by consent in round 2",
+        "progress": "30 beds installed, 38 families enrolled",
+        "closing": "Installation finished",
+        "comment": "Good momentum",
+        "conclusion": "The rue Garon garden lives: 38 families, a workshop a month. "
+        "To be extended to rue Bataille once the school has moved.",
+        "try_text": "A shed for the tools",
+    },
+}
+
 PROJECT = {
-    "title": "Jardins partagés du quartier des États-Unis",
+    "title": WRITTEN["fr"]["title"],
     "territory": "Lyon 8e",
-    "description": "Transformer deux friches en jardins partagés, conçus avec les habitants.",
+    "description": WRITTEN["fr"]["description"],
     "participants": [
         {
             "id": "mda",
@@ -94,9 +155,10 @@ PROJECT = {
 
 
 class Demo:
-    def __init__(self, api: httpx.Client, credential: str) -> None:
+    def __init__(self, api: httpx.Client, credential: str, t: Texts) -> None:
         self.api = api
         self.credential = credential
+        self.t = t
         self.tokens: dict[str, str] = {}
         self.project_id = ""
 
@@ -109,14 +171,24 @@ class Demo:
             headers={"Authorization": f"Bearer {token}"},
         )
         if response.status_code >= 400:
-            sys.exit(f"{method} {path} as {who}: {response.status_code} {response.text}")
+            sys.exit(
+                self.t.gettext(
+                    "%(method)s %(path)s refused (%(status)s): %(answer)s",
+                    method=method,
+                    path=path,
+                    status=str(response.status_code),
+                    answer=response.text,
+                )  # fmt: skip
+            )
         return response.json()
 
     def next_steps(self, settings: Settings, phase: str) -> None:
+        _ = self.t.gettext
         base = f"{settings.api_url}/projects/{self.project_id}"
         partner = f'-H "Authorization: Bearer {self.tokens["mairie"]}"'
-        print("\nTry it yourself (as the Mairie, a partner):")
-        print(f"  in a browser: {settings.api_url}/p/{self.tokens['mairie']}")
+        print("\n" + _("Try it yourself, as the municipality (a partner):"))
+        link = f"{settings.api_url}/p/{self.tokens['mairie']}"
+        print("  " + _("in a browser: %(link)s", link=link))
         print(f"  curl -s {partner} {base}")
         if phase == "decision":
             print(
@@ -124,52 +196,87 @@ class Demo:
                 f'-d \'{{"kind": "consent"}}\' {base}/answer'
             )
         elif phase == "diagnosis":
+            text = WRITTEN[self.t.language]["try_text"]
             print(
                 f"  curl -s -X POST {partner} -H 'Content-Type: application/json' "
-                f'-d \'{{"kind": "need", "text": "Un local pour les outils"}}\' {base}/contributions'
+                f'-d \'{{"kind": "need", "text": "{text}"}}\' {base}/contributions'
             )
         elif phase == "closed":
             print(f"  curl -s {partner} '{base}/report?format=md'")
-        print(f"  (API documentation: {settings.api_url}/docs — 'Authorize' with a token)")
+            print(f"  curl -s {partner} -o registre.csv '{base}/decisions?format=excel'")
+        print(
+            "  "
+            + _(
+                "(the API's documentation: %(link)s, “Authorize” with a token)",
+                link=settings.api_url + "/docs",
+            )
+        )
 
     def launch(self, settings: Settings) -> None:
+        _ = self.t.gettext
+        written = WRITTEN[self.t.language]
+        body = {
+            **PROJECT,
+            "title": written["title"],
+            "description": written["description"],
+            "language": self.t.language,
+        }
         response = self.api.post(
-            "/projects", json=PROJECT, headers={"Authorization": f"Bearer {self.credential}"}
+            "/projects", json=body, headers={"Authorization": f"Bearer {self.credential}"}
         )
         if response.status_code != 201:
-            sys.exit(f"launch refused: {response.status_code} {response.text}")
+            sys.exit(_("The launch was refused (%(status)s): %(answer)s",
+                       status=str(response.status_code), answer=response.text))  # fmt: skip
         launched = response.json()
         self.project_id = launched["project_id"]
         self.tokens = {p["id"]: p["token"] for p in launched["participants"]}
-        print(f"Project launched: {launched['view']['title']}")
-        print(f"  API:         {launched['links']['api']}")
-        print(f"  Temporal UI: {launched['links']['ui']}")
+        print(_("Project launched: %(title)s", title=launched["view"]["title"]))
+        print("  " + _("Its API: %(link)s", link=launched["links"]["api"]))
         print(
-            "  Each participant's personal link (open it in a browser: their page, in their language):"
+            "  " + _("Its history, for ops (Temporal UI): %(link)s", link=launched["links"]["ui"])
+        )
+        print(
+            "  "
+            + _(
+                "Each participant's personal link (open it in a browser: their page, in their language):"
+            )
         )
         for p in launched["participants"]:
             who = p["organisation_name"] + (f" ({p['person_name']})" if p["person_name"] else "")
-            print(f"    {p['role']:<12} {who:<58} {settings.api_url}/p/{p['token']}")
-        print("  (the token at the end of each link also works as 'Authorization: Bearer <token>')")
+            role = _(words.ROLES[p["role"]])
+            print(f"    {role:<14} {who:<58} {settings.api_url}/p/{p['token']}")
+        print(
+            "  "
+            + _("(the end of each link, its token, also works as a “Bearer” token for the API)")
+        )
         if settings.notifications == "email" and settings.mail_catcher:
+            mailbox = settings.api_url + "/courrier"
             print(
-                f"  Everyone's mail (invitations, phases, calendar entries): {settings.api_url}/courrier"
+                "  "
+                + _(
+                    "Everyone's mail (invitations, phases, calendar entries): %(link)s",
+                    link=mailbox,
+                )
             )
 
 
-def run(stop_at: str) -> None:
+def run(stop_at: str, language: str) -> None:
+    t = texts(language, "Europe/Paris")
+    _ = t.gettext
+    written = WRITTEN[t.language]
     settings = with_local_secrets(Settings())
     credential = next(iter(settings.coordinator_credentials))
     with httpx.Client(base_url=settings.api_url, timeout=30) as api:
         try:
             api.get("/healthz")
         except httpx.HTTPError:
-            sys.exit(f"no Alliance API at {settings.api_url}: start it with ./scripts/run")
-        demo = Demo(api, credential)
+            sys.exit(_("No Alliance is answering at %(address)s: start it with ./scripts/run",
+                       address=settings.api_url))  # fmt: skip
+        demo = Demo(api, credential, t)
         demo.launch(settings)
 
         def reached(phase: str) -> bool:
-            print(f"→ now in {phase}")
+            print("→ " + _("now: %(phase)s", phase=_(words.PHASES[phase])))
             if ORDER.index(phase) < ORDER.index(stop_at):
                 return False
             demo.next_steps(settings, phase)
@@ -178,15 +285,7 @@ def run(stop_at: str) -> None:
         if reached("diagnosis"):
             return
 
-        for pid, kind, text in [
-            (
-                "mairie",
-                "resource",
-                "Deux parcelles municipales en friche, rue Garon et rue Bataille",
-            ),
-            ("habitants", "need", "Des familles sans jardin veulent cultiver et se retrouver"),
-            ("labo", "observation", "Sols à analyser : anciens usages industriels possibles"),
-        ]:
+        for pid, kind, text in written["contributions"]:
             result = demo.call("POST", "/contributions", pid, {"kind": kind, "text": text})
         if reached(result["phase"]):
             return
@@ -195,57 +294,42 @@ def run(stop_at: str) -> None:
             "/proposals",
             "habitants",
             {
-                "title": "Deux jardins partagés en bacs",
-                "description": "Bacs hors-sol, un composteur collectif, une permanence le samedi.",
-                "indicators": [
-                    {"name": "Familles inscrites", "target": "40"},
-                    {"name": "Ateliers tenus", "target": "12 par an"},
-                ],
+                "title": written["proposal"],
+                "description": written["proposal_text"],
+                "indicators": [{"name": n, "target": tg} for n, tg in written["indicators"]],
             },
         )["item_id"]
         demo.call(
-            "POST",
-            f"/proposals/{proposal}/amendments",
-            "labo",
-            {"text": "Analyse des sols avant installation"},
+            "POST", f"/proposals/{proposal}/amendments", "labo", {"text": written["amendment"]}
         )
         demo.call("POST", f"/proposals/{proposal}/endorsements", "mairie")
         result = demo.call(
-            "POST",
-            "/plan",
-            "facil",
-            {"proposal_ids": [proposal], "summary": "Jardins en bacs sur les deux parcelles"},
+            "POST", "/plan", "facil", {"proposal_ids": [proposal], "summary": written["plan"]}
         )
         if reached(result["phase"]):
             return
-        demo.call(
-            "PUT",
-            "/answer",
-            "mairie",
-            {"kind": "object", "reason": "La parcelle rue Bataille est réservée à une école"},
-        )
+        demo.call("PUT", "/answer", "mairie", {"kind": "object", "reason": written["objection"]})
         demo.call("PUT", "/answer", "habitants", {"kind": "consent"})
         result = demo.call("PUT", "/answer", "labo", {"kind": "consent"})
-        print(f"An objection sent the plan back: round {result['round']}")
+        print(_("An objection sent the plan back: now the %(round)s",
+                round=words.round_name(t, result["round"])))  # fmt: skip
         demo.call(
             "POST",
             "/plan",
             "facil",
             {
                 "proposal_ids": [proposal],
-                "summary": "Un jardin rue Garon, extensible",
-                "objection_answers": {"mairie": "Seule la parcelle rue Garon est retenue"},
+                "summary": written["plan_2"],
+                "objection_answers": {"mairie": written["answer"]},
             },
         )
         for pid in PARTNERS:
             result = demo.call("PUT", "/answer", pid, {"kind": "consent"})
-        demo.call("POST", "/outcome", "facil", {"text": "Plan adopté par consentement au 2e tour"})
+        demo.call("POST", "/outcome", "facil", {"text": written["outcome"]})
         if reached(result["phase"]):
             return
-        demo.call(
-            "POST", "/progress", "habitants", {"text": "30 bacs installés, 38 familles inscrites"}
-        )
-        result = demo.call("POST", "/close-phase", "facil", {"reason": "Installation terminée"})
+        demo.call("POST", "/progress", "habitants", {"text": written["progress"]})
+        result = demo.call("POST", "/close-phase", "facil", {"reason": written["closing"]})
         if reached(result["phase"]):
             return
         indicators = demo.call("GET", "", "coordinator")["adopted_plan"]["indicators"]
@@ -256,17 +340,26 @@ def run(stop_at: str) -> None:
                 pid,
                 {
                     "scores": [
-                        {"indicator_id": i["id"], "score": 3 + n % 3, "comment": "Bonne dynamique"}
+                        {"indicator_id": i["id"], "score": 3 + n % 3, "comment": written["comment"]}
                         for i in indicators
                     ]
                 },
             )
-        for _ in range(100):
+        # Every partner assessed: the facilitator's conclusion closes the evaluation.
+        print(_("Every partner assessed the results: the facilitator writes the conclusion"))
+        demo.call("POST", "/outcome", "facil", {"text": written["conclusion"]})
+        for _attempt in range(100):
             view = demo.call("GET", "", "coordinator")
             if view["phase"] == "closed":
                 break
             time.sleep(0.1)
         reached(view["phase"])
+        if view["phase"] == "closed":
+            print(
+                _(
+                    "The final report is on every participant's page (their personal link above), with the decision register for a spreadsheet."
+                )
+            )
 
 
 if __name__ == "__main__":
@@ -274,4 +367,7 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stop-at", choices=ORDER, default="decision")
-    run(parser.parse_args().stop_at)
+    parser.add_argument("--lang", choices=("fr", "en"), default="fr",
+                        help="the project's language, which the demo speaks (default: fr)")  # fmt: skip
+    arguments = parser.parse_args()
+    run(arguments.stop_at, arguments.lang)

@@ -250,12 +250,14 @@ class Bench:
                 for p in ids
             )
         )
+        # Since 1.2 the facilitator's conclusion closes the evaluation (bare does one more act).
+        await self.call("POST", f"{base}/outcome", tokens["fac"], {"text": "Conclusion"})
         await self.client.get_workflow_handle(temporal_client.workflow_id(pid)).result()
         self.last_alliance = temporal_client.workflow_id(pid)
-        return 1 + 4 * partners + 1
+        return 1 + 4 * partners + 2
 
     async def bare_lifecycle(self, partners: int) -> int:
-        actions = 4 * partners + 1
+        actions = 4 * partners + 2
         handle = await self.bare_client.start_workflow(
             BareLifecycle.run, actions, id=f"bare-{uuid.uuid4().hex}", task_queue=self.bare_queue
         )
@@ -265,6 +267,7 @@ class Bench:
         await act("plan")
         await asyncio.gather(*(act("answer") for _ in range(partners)))
         await asyncio.gather(*(act("assessment") for _ in range(partners)))
+        await act("conclusion")
         await handle.result()
         self.last_bare = handle.id
         return 1 + actions
