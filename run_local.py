@@ -29,6 +29,7 @@ import uvicorn
 import uvloop
 from temporalio.client import Client
 
+import startup
 import temporal_client
 from activities.mail.catcher import MailCatcher
 from api.codec_server import create_codec_app
@@ -293,7 +294,10 @@ async def wait_for_api(settings: Settings, api: Child, seconds: float = 60) -> N
 
 
 async def main() -> None:
-    settings = with_local_secrets(Settings())
+    # Its secrets go to the data directory: there and writable first, or one line saying so.
+    settings = startup.settings_or_exit()
+    startup.ensure_data_dir(settings)
+    settings = with_local_secrets(settings)
     configure_logging(settings)
     busy = busy_ports(settings)
     if busy:

@@ -32,6 +32,7 @@ from temporalio.client import (
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import startup
 import telemetry
 import temporal_client
 from activities.archive import ArchiveActivities, ClosingActivities
@@ -217,7 +218,10 @@ def build_worker(
 
 
 async def main() -> None:
-    settings = Settings()
+    # What the worker needs, checked before it connects (startup.py): or one line and exit
+    # code 2.
+    settings = startup.settings_or_exit()
+    await startup.ensure_startable(settings, "worker")
     configure_logging(settings)
     log = structlog.get_logger("alliance.worker")
     tracing = telemetry.tracer_provider(settings, "alliance-worker")

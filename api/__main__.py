@@ -8,13 +8,15 @@ from __future__ import annotations
 import uvicorn
 from temporalio.runtime import Runtime
 
+import startup
 from api.app import create_app
-from settings import Settings
 from telemetry import configure_logging, runtime
 
 
 def main() -> None:
-    settings = Settings()
+    # What the API needs, checked before it serves (startup.py): or one line and exit code 2.
+    settings = startup.settings_or_exit()
+    startup.ensure_startable_now(settings, "api")
     configure_logging(settings)
     # Temporal Core's log lines through Python's logging, as JSON lines like the rest.
     Runtime.set_default(runtime(settings, metrics=False), error_if_already_set=False)

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
+import startup
 import telemetry
-from api.errors import ApiError, install_error_handlers
-from api.gateway import ProjectGateway
+from api.errors import ApiError, ErrorBody, install_error_handlers
+from api.gateway import RETRY_AFTER, ProjectGateway
 from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_personal_data
 from api.pages import console, mail_links, unsubscribe
 from api.pages import mail as mail_pages
@@ -31,6 +37,63 @@ try:
     VERSION = importlib.metadata.version("alliance")
 except importlib.metadata.PackageNotFoundError:  # run from a source tree not installed
     VERSION = "unknown"
+
+log = structlog.get_logger("alliance.api")
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The contact directory's driver and pool, where an unreachable database shows.
+_DIRECTORY_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "directory.")
+
+
+async def storage_present(request: Request) -> None:
+    """No write while the data directory is gone: the directory's SQLite file, if it was there,
+    would take it into a deleted file and lose it. Two stat calls; reads go on (503 from
+    /readyz meanwhile)."""
+    if request.method in _READS:
+        return
+    problem = startup.data_dir_problem(request.app.state.settings)
+    if problem is not None:
+        raise ApiError(
+            503,
+            problem.code,
+            f"{problem.message}; nothing was recorded",
+            headers={"Retry-After": RETRY_AFTER},
+        )
+
+
+def _from_directory(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or any(
+        str(frame.f_globals.get("__name__", "")).startswith(_DIRECTORY_MODULES)
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+async def storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A store the API needs went away while it runs (the data directory, the contact
+    directory's database): 503 saying which, never a 500."""
+    settings = request.app.state.settings
+    problem = startup.data_dir_problem(settings)
+    if problem is None and _from_directory(exc):
+        named, fix = startup.directory_named(settings)
+        log.warning("contact directory unreachable", error=startup.directory_error(exc, settings))
+        problem = startup.Problem("directory_unavailable", f"{named} could not be reached; {fix}")
+    elif problem is None:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.exception("storage unavailable", route=route)
+        problem = startup.Problem(
+            "storage_unavailable",
+            f"a file or service the API needs could not be used ({type(exc).__name__}); ops "
+            "can see which in the log",
+        )
+    body = ErrorBody(
+        code=problem.code,
+        message=f"{problem.message}; try again in a few seconds, and tell ops if it lasts",
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER},
+    )
 
 
 class BodyLimit:
@@ -112,6 +175,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             "coordinator credential, or a participant's personal token."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(storage_present)],
     )
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
@@ -127,6 +191,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         settings.ops_credentials,
     )
     install_error_handlers(app)
+    for lost in (OSError, OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(lost, storage_unavailable)
     app.state.html_not_found = pages.not_found_page
     for module in (health, projects, participants, actions):
         app.include_router(module.router)
