@@ -170,7 +170,9 @@ def letter_for(
     phase = facts.get("phase", "")
     deadline = _when(facts.get("deadline", ""))
     day = t.day(deadline)
-    outcome = _(words.OUTCOMES.get(facts.get("outcome", ""), facts.get("outcome", "")))
+    # How the project ended, said of the project ("décision adoptée", "projet annulé").
+    ended = words.PROJECT_OUTCOMES.get(facts.get("outcome", ""))
+    outcome = _(ended) if ended else ""
     kind = notification.kind
     if kind == "digest":
         return _digest(notification, recipient, link, t, why, page)
@@ -316,7 +318,8 @@ def letter_for(
                 calendar_title=_calendar_title(t, tag, phase),
             )
         case "reminder_sent":
-            ask = _(ASKS[phase], day=day) if phase in ASKS else ""
+            # A phase that asks nothing is never reminded of; the implementation's words if so.
+            ask = _(ASKS.get(phase, ASKS["evaluation"]), day=day)
             return Letter(
                 _("%(tag)s Reminder: %(ask)s", tag=tag, ask=ask),
                 [
@@ -392,8 +395,8 @@ def letter_for(
                 _("%(tag)s The plan is submitted to decision", tag=tag),
                 [
                     _(
-                        "The facilitator submitted the plan (round %(round)s). Its summary:",
-                        round=facts.get("round", "1"),
+                        "The facilitator submitted the plan of %(round)s. Its summary:",
+                        round=words.round_name(t, int(facts.get("round", "1") or 1)),
                     )
                 ],
                 why,
@@ -491,7 +494,9 @@ def letter_for(
 
 
 def _tally(facts: dict[str, str]) -> Tally:
-    counts = {k: int(facts.get(k, "0") or 0) for k in ("consents", "objections", "abstentions", "silent")}
+    counts = {
+        k: int(facts.get(k, "0") or 0) for k in ("consents", "objections", "abstentions", "silent")
+    }
     voters = int(facts.get("voters", "0") or 0) or sum(counts.values())
     return Tally(voters=voters, **counts)
 
@@ -511,7 +516,11 @@ def _what_follows(t: Texts, facts: dict[str, str]) -> list[str]:
             )
         ]
     if following == "closed":
-        return [_("It was the last round the process allowed: the project ends without an adopted plan.")]
+        return [
+            _(
+                "It was the last round the process allowed: the project ends without an adopted plan."
+            )
+        ]
     if following == "action":
         return [_("The implementation begins now, until %(until)s.", until=until)]
     if following == "evaluation":

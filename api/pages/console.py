@@ -249,7 +249,11 @@ async def sign_in(request: Request) -> Response:
     keys = (f"address:{address}", f"organisation:{organisation.lower()}")
     wait = limiter.wait(*keys)
     if wait:
-        message = t.gettext("Too many attempts: try again in %(seconds)s seconds.", seconds=wait)
+        message = t.ngettext(
+            "Too many attempts: try again in %(num)s second.",
+            "Too many attempts: try again in %(num)s seconds.",
+            wait,
+        )
         return _sign_in_form(request, t, message, organisation, status=429, next_page=next_page)
     if not organisation or not credential:
         message = t.gettext("Write your organisation's identifier and its access key.")

@@ -93,8 +93,9 @@ async def _asked(request: Request, field: str) -> tuple[Any, str, Response | Non
     email_key, address_key = f"email:{email.casefold()}", f"address:{address}"
     wait = max(by_email.wait(email_key), by_address.wait(address_key))
     if wait:
-        message = t.gettext("Too many requests: try again in %(minutes)s minutes.",
-                            minutes=max(1, round(wait / 60)))  # fmt: skip
+        message = t.ngettext("Too many requests: try again in %(num)s minute.",
+                             "Too many requests: try again in %(num)s minutes.",
+                             max(1, round(wait / 60)))  # fmt: skip
         return form, email, _sign_in_again(request, t, field, message, email, 429)
     by_email.failed(email_key)  # every request counts
     by_address.failed(address_key)

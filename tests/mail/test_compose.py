@@ -144,7 +144,7 @@ def test_dates_are_in_the_readers_time_zone():
     text = message("phase_opened", "fr").get_body(("plain",)).get_content()
     # 17:00 UTC is noon in Montréal.
     assert "samedi 12 décembre 2026 à 12 h" in text
-    assert "avant le samedi 12 décembre" in str(message("phase_opened", "fr")["Subject"])
+    assert "au plus tard le samedi 12 décembre" in str(message("phase_opened", "fr")["Subject"])
 
 
 def test_what_a_mail_server_said_is_kept_as_codes_only():
@@ -219,7 +219,7 @@ def test_a_decision_not_adopted_says_what_happens_next():
     project = decision_project(1, Process(max_rounds=2))
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Trop cher"), NOW)
     text = _decision_mail(project)
-    assert "La décision du 1er tour est prise\u00a0: non adoptée." in text
+    assert "Décision du 1er tour\u00a0: non adoptée." in text
     assert "0 consentement, 1 objection, 0 abstention, 0 sans réponse, sur 1 votant" in text
     assert "Le projet repart en co-conception pour le 2e tour, jusqu’au" in text
     assert "lundi 30 mars 2026" in text  # 28 days of co-design from 2 March, in Paris

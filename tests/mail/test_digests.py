@@ -69,7 +69,7 @@ async def test_every_message_a_daily_digest_or_the_essentials_only(timed, tmp_pa
         digest = digests[0]
         assert "résumé du jour\u00a0: 5 nouvelles" in str(digest["Subject"])
         text = digest.get_body(("plain",)).get_content()
-        for news in ("Le plan est soumis à la décision", "Co-conception : phase close avant son échéance",
+        for news in ("Le plan est soumis à la décision", "Co-conception : phase terminée avant l’échéance",
                      "Décision : votre réponse est attendue"):  # fmt: skip
             assert news.replace(" :", "\u00a0:") in text
         assert not [p for p in digest.walk() if p.get_content_type() == "text/calendar"]

@@ -84,7 +84,8 @@ async def test_a_resent_link_is_emailed_and_the_old_one_stops_working(mailing: M
     project = await ApiProject.launch(mailing.http, everyone_with_an_address())
     messages = await mailing.wait_for(lambda ms: len(ms) >= 12)
     old = re.search(
-        rf"{re.escape(MAIL_SITE)}/p/\S+", text_of(of_kind(messages, "invité")["p3"])
+        rf"{re.escape(MAIL_SITE)}/p/\S+",
+        text_of(of_kind(messages, "Invitation à participer")["p3"]),
     ).group(0)
     await project.ok("POST", "/participants/p3/link", "coordinator-credential")
     messages = await mailing.wait_for(lambda ms: of_kind(ms, "Votre lien personnel"))
@@ -100,7 +101,7 @@ async def test_the_mail_page_is_for_this_machine_only(mailing: Mailing):
     await ApiProject.launch(mailing.http, everyone_with_an_address())
     await mailing.wait_for(lambda ms: len(ms) >= 12)
     page = await mailing.http.get("/courrier")
-    assert page.status_code == 200 and "Vous êtes invité·e" in page.text
+    assert page.status_code == 200 and "Invitation à participer au projet" in page.text
     name = re.search(r'href="/courrier/([^"]+)"', page.text).group(1)
     shown = await mailing.http.get(f"/courrier/{name}/html")
     assert "sandbox" in shown.headers["content-security-policy"]
@@ -112,7 +113,9 @@ async def test_the_mail_page_is_for_this_machine_only(mailing: Mailing):
     # The same loopback connection under another name: a proxy, a tunnel, a rebinding page.
     for path in ("/courrier", f"/courrier/{name}", f"/courrier/{name}/html", ics):
         response = await mailing.http.get(path, headers={"Host": "alliance.example.org"})
-        assert response.status_code == 404 and "Vous êtes invité·e" not in response.text
+        assert (
+            response.status_code == 404 and "Invitation à participer au projet" not in response.text
+        )
 
 
 async def test_one_click_unsubscribe_switches_to_the_essentials_and_a_get_changes_nothing(
@@ -121,7 +124,7 @@ async def test_one_click_unsubscribe_switches_to_the_essentials_and_a_get_change
     http = mailing.http
     project = await ApiProject.launch(http, everyone_with_an_address())
     messages = await mailing.wait_for(lambda ms: len(ms) >= 12)
-    invitation = of_kind(messages, "invité")["p1"]
+    invitation = of_kind(messages, "Invitation à participer")["p1"]
     # RFC 8058: the address, and the one-click POST the mail client may send.
     assert invitation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     address = str(invitation["List-Unsubscribe"]).strip("<>")
@@ -137,7 +140,10 @@ async def test_one_click_unsubscribe_switches_to_the_essentials_and_a_get_change
     # The mail client's POST: no cookie, no CSRF token, the signed address alone.
     done = await http.post(address, content=b"List-Unsubscribe=One-Click",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
-    assert done.status_code == 200 and "Désormais, vous ne recevez que l’essentiel" in done.text
+    assert (
+        done.status_code == 200
+        and "désormais, vous ne recevez de ce projet que l’essentiel" in done.text
+    )
     events = (await project.ok("GET", "/events?after=0&limit=1000", "coordinator-credential"))[
         "events"
     ]

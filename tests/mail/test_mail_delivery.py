@@ -68,11 +68,11 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
 
     # Launch: an invitation with the personal link, and the diagnosis in the calendar.
     messages = await mailing.wait_for(lambda ms: len(ms) >= 2 * len(everyone))
-    invited = of_kind(messages, "invité")
+    invited = of_kind(messages, "Invitation à participer")
     assert set(invited) == everyone - {"fac"}
     assert set(of_kind(messages, "You are invited")) == {"fac"}
     p1 = invited["p1"]
-    assert p1["Subject"] == "[Jardins partagés] Vous êtes invité·e à participer au projet"
+    assert p1["Subject"] == "[Jardins partagés] Invitation à participer au projet"
     assert "Bonjour Zoé Durand," in text_of(p1) and "Partenaire 1" in text_of(p1)
     assert "Zoé Durand" in str(p1["To"]) and p1["Content-Language"] == "fr"
     assert p1.get_body(("html",)) is not None
@@ -85,7 +85,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
 
     opened = of_kind(messages, "Diagnostic partagé :")
     assert set(opened) == everyone - {"fac"}
-    assert "vos contributions sont attendues avant le" in opened["p1"]["Subject"]
+    assert "vos contributions sont attendues au plus tard le" in opened["p1"]["Subject"]
     assert "ouverte jusqu’au" in opened["obs"]["Subject"]  # observers are not asked
     method, diagnosis = calendar_of(opened["p1"])
     assert method == "REQUEST"
@@ -101,8 +101,8 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     # Everyone contributed: the diagnosis closes early, its calendar entry is withdrawn.
     for pid in PARTNERS:
         await project.ok("POST", "/contributions", pid, {"kind": "need", "text": f"besoin {pid}"})
-    messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "close avant")) == 5)
-    method, withdrawn = calendar_of(of_kind(messages, "close avant")["p1"])
+    messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "terminée avant")) == 5)
+    method, withdrawn = calendar_of(of_kind(messages, "terminée avant")["p1"])
     assert method == "CANCEL" and withdrawn["UID"] == diagnosis["UID"]
     assert withdrawn["SEQUENCE"] > diagnosis["SEQUENCE"]
 
@@ -126,7 +126,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     assert len(of_kind(messages, "Le plan est soumis")) == 5
     asked = of_kind(messages, "Décision : ")
     assert asked["p2"]["Subject"].startswith(
-        "[Jardins partagés] Décision\u00a0: votre réponse est attendue avant le "
+        "[Jardins partagés] Décision\u00a0: votre réponse est attendue au plus tard le "
     )
     assert "ouverte jusqu’au" in asked["coord"]["Subject"]  # the coordinator does not vote
     # The plan decided on, in its summary, and the way to the whole of it.
@@ -150,8 +150,8 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     # p1 and p3 answer; the reminder goes to p2 alone.
     await project.ok("PUT", "/answer", "p1", {"kind": "consent"})
     await project.ok("PUT", "/answer", "p3", {"kind": "consent"})
-    messages = await mailing.wait_for(lambda ms: of_kind(ms, "Rappel"), seconds=30)
-    reminded = of_kind(messages, "Rappel")
+    messages = await mailing.wait_for(lambda ms: of_kind(ms, "Relance"), seconds=30)
+    reminded = of_kind(messages, "Relance")
     assert set(reminded) == {"p2"}
     assert "votre réponse est attendue" in text_of(reminded["p2"])
 
@@ -174,7 +174,9 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     decided = text_of(of_kind(messages, "Décision : adopté")["p3"])
     assert "3 consentements, 0 objection, 0 abstention, 0 sans réponse, sur 3 votants" in decided
     assert "Le plan adopté\u00a0:" in decided and "Plan <b>un</b>" in decided
-    assert "La mise en œuvre commence, jusqu’au" in decided  # what happens next, and until when
+    assert (
+        "La mise en œuvre commence maintenant et dure jusqu’au" in decided
+    )  # what happens next, and until when
     assert "3 consents" in text_of(of_kind(messages, "Decision: adopted")["fac"])
 
     # Implementation, then the evaluation; the report closes the project in one message.
@@ -187,7 +189,7 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     await project.ok("POST", "/outcome", "fac", {"text": "Les jardins vivent."})
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "rapport est publié")) == 5)
     assert len(of_kind(messages, "its report is published")) == 1
-    assert not of_kind(messages, "Le projet est clos : adopté")
+    assert not of_kind(messages, "Le projet est terminé")
 
     # Each message once, each with its own Message-ID.
     ids = [m["Message-ID"] for m in messages]

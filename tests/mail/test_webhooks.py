@@ -142,7 +142,7 @@ async def test_signed_events_reach_the_partners_tool_once_each(mailing: Mailing,
     await asyncio.sleep(3)
     assert [status for _, _, status in receiver.requests][8:] == [410]  # and nothing after
     page = await open_link(mailing.http, f"http://localhost/p/{project.tokens['p1']}")
-    assert "Votre webhook a répondu qu’il n’existe plus" in page.text
+    assert "Votre adresse de notification automatique a répondu qu’elle n’existe plus" in page.text
 
 
 async def test_a_webhook_to_a_private_address_is_refused(http):

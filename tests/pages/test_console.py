@@ -328,7 +328,7 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     assert await works(browser, site, invited["Université Lyon 2"], "Université Lyon 2")
 
     # Re-send: a new link for the Mairie; the one handed out at launch stops working.
-    await c.click("Renvoyer un lien personnel à Mairie du 8e")
+    await c.click("Envoyer un nouveau lien personnel à Mairie du 8e")
     resent = await shown_links(c)
     assert list(resent) == ["Mairie du 8e"]
     assert resent["Mairie du 8e"] != first["Mairie du 8e"]
@@ -350,7 +350,7 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     )
     await replace.get_by_label("Adresse e-mail (facultatif)").fill("")
     await replace.get_by_label("Organisation").fill("Collectif des habitants")
-    await replace.get_by_label("Pourquoi (facultatif)").fill("Nouvelle présidence")
+    await replace.get_by_label("Motif (facultatif)").fill("Nouvelle présidence")
     async with c.page.expect_navigation():
         await replace.get_by_role("button", name="Remplacer").click()
     replaced = await shown_links(c)
@@ -362,27 +362,33 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
 
     # Remove: nothing happens until the box is ticked; then the link stops working.
     people = c.page.locator("#participants")
-    remove = c.page.locator("details", has_text="Retirer Métropole de Lyon")
+    remove = c.page.locator("details", has_text="Retirer Métropole de Lyon du projet")
     await remove.locator("summary").click()
-    await remove.get_by_label("Pourquoi (cela lui sera dit)").fill("Hors du périmètre")
+    await remove.get_by_label("Motif (communiqué à la personne concernée)").fill(
+        "Hors du périmètre"
+    )
     async with c.page.expect_navigation():
-        await remove.get_by_role("button", name="Retirer Métropole de Lyon").click()
+        await remove.get_by_role("button", name="Retirer Métropole de Lyon du projet").click()
     assert "Cochez la case pour confirmer." in await c.text()
     assert "Métropole de Lyon" in await people.inner_text()
-    assert await remove.get_by_label("Pourquoi (cela lui sera dit)").input_value() == (
-        "Hors du périmètre"
-    )  # what was typed is kept
+    assert await remove.get_by_label(
+        "Motif (communiqué à la personne concernée)"
+    ).input_value() == ("Hors du périmètre")  # what was typed is kept
     assert await works(browser, site, first["Métropole de Lyon"], "Métropole de Lyon")
-    remove = c.page.locator("details", has_text="Retirer Métropole de Lyon")
-    await remove.get_by_label("Pourquoi (cela lui sera dit)").fill("Hors du périmètre")
+    remove = c.page.locator("details", has_text="Retirer Métropole de Lyon du projet")
+    await remove.get_by_label("Motif (communiqué à la personne concernée)").fill(
+        "Hors du périmètre"
+    )
     await remove.get_by_role("checkbox").check()
     async with c.page.expect_navigation():
-        await remove.get_by_role("button", name="Retirer Métropole de Lyon").click()
+        await remove.get_by_role("button", name="Retirer Métropole de Lyon du projet").click()
     assert "Métropole de Lyon" not in await people.inner_text()
     assert not await works(browser, site, first["Métropole de Lyon"], "Métropole de Lyon")
 
     # Erase, at the person's request: confirmed by a box; their details and link are gone.
-    erase = c.page.locator("details", has_text="Effacer les données de Université Lyon 2")
+    erase = c.page.locator(
+        "details", has_text="Effacer les données de la personne qui représente Université Lyon 2"
+    )
     await erase.locator("summary").click()
     await erase.get_by_label(
         "Remplacer aussi ce qu’elle a écrit par « [retiré] »".replace("« ", "«\u00a0").replace(
@@ -391,18 +397,20 @@ async def test_the_coordinator_invites_re_sends_replaces_removes_and_cancels(sit
     ).check()
     await erase.get_by_label("Je confirme\u00a0: cet effacement est définitif").check()
     async with c.page.expect_navigation():
-        await erase.get_by_role("button", name="Effacer les données de Université Lyon 2").click()
+        await erase.get_by_role(
+            "button", name="Effacer les données personnelles (Université Lyon 2)"
+        ).click()
     assert "univ@example.org" not in await c.text()
     assert "Université Lyon 2" not in await people.inner_text()
     assert not await works(browser, site, invited["Université Lyon 2"], "Université Lyon 2")
 
     # Cancel: confirmed by a box too; the partners then read why.
-    await c.fill("Pourquoi le projet est annulé (les partenaires le liront)", "Budget retiré")
+    await c.fill("Motif de l’annulation (les partenaires le liront)", "Budget retiré")
     await c.click("Annuler le projet")
     assert "Cochez la case pour confirmer." in await c.text()
     await listed(c, title, "diagnostic")
     await c.page.goto(f"{site}/console/projets/{project_id}")
-    await c.fill("Pourquoi le projet est annulé (les partenaires le liront)", "Budget retiré")
+    await c.fill("Motif de l’annulation (les partenaires le liront)", "Budget retiré")
     await c.page.get_by_label("Je confirme l’annulation\u00a0: elle est définitive").check()
     await c.click("Annuler le projet")
     await listed(c, title, "annulé")

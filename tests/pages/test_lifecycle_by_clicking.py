@@ -65,7 +65,7 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await p2.click("Soutenir cette proposition")
     assert "1 soutien" in await p2.text()
     await fac.reload()
-    assert "Le plan consolidé est attendu de vous avant le" in await fac.text()
+    assert "Votre plan consolidé est attendu avant le" in await fac.text()
     await fac.page.get_by_role("checkbox", name=re.compile("Jardins partagés en bacs")).check()
     await fac.fill("Résumé du plan", "Deux jardins en bacs, un composteur.")
     await fac.click("Soumettre le plan à décision")
@@ -87,14 +87,14 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await p2.page.get_by_label("Objection", exact=True).check()
     await p2.click("Envoyer ma réponse")  # no reason: refused, shown beside the form
     text = await p2.text()
-    assert "Il y a un problème" in text and "Dites pourquoi : une raison est nécessaire." in text
+    assert "Il y a un problème" in text and "Indiquez un motif : il est obligatoire." in text
     assert await p2.page.get_by_label("Objection", exact=True).is_checked()  # input kept
     await p2.check_accessibility("decision, with an error")
     await p2.screenshot("participant-error-375")
     # The language switch of a refused form's page leads back to the project page.
     switch = await p2.page.get_by_role("link", name="English").get_attribute("href")
     assert switch.endswith(f"retour=/projets/{project_id}")
-    await p2.fill("Votre raison", "La parcelle rue Garon est inondable")
+    await p2.fill("Votre motif", "La parcelle rue Garon est inondable")
     await p2.click("Envoyer ma réponse")
     await p3.reload()
     await p3.page.get_by_label("Abstention", exact=True).check()

@@ -10,7 +10,7 @@ async def test_a_participant_chooses_a_daily_digest_and_the_facilitator_sees_it(
     project = launched["project_id"]
     p1 = await Person.arrive(browser, site, "partner 1", tokens(launched)["p1"])
     await p1.page.get_by_label("Un résumé par jour").check()
-    await p1.page.get_by_label("Heure du résumé quotidien (votre heure)").select_option("7")
+    await p1.page.get_by_label("Heure du résumé quotidien (heure locale)").select_option("7")
     await p1.click("Enregistrer mes réglages")
     assert await p1.page.get_by_label("Un résumé par jour").is_checked()
     await p1.check_accessibility("settings with the e-mail choice")
@@ -34,7 +34,7 @@ async def test_a_webhook_to_this_machine_is_refused_beside_its_field(site, brows
         "https://127.0.0.1:8000/hook"
     )
     await p1.click("Enregistrer mes réglages")
-    assert "Cette adresse de webhook ne peut pas servir" in await p1.text()
+    assert "Cette adresse de notification automatique ne peut pas être utilisée" in await p1.text()
     field = p1.page.get_by_label("Adresse de notification automatique (webhook, facultative)")
     assert await field.get_attribute("aria-invalid") == "true"
     assert await field.input_value() == "https://127.0.0.1:8000/hook"  # what was typed, kept

@@ -174,7 +174,7 @@ async def test_a_participant_changes_its_own_settings_on_its_page(site, browser)
     await p1.page.get_by_label("Fuseau horaire", exact=True).select_option(
         label="Ailleurs\u00a0: indiquez le fuseau ci-dessous"
     )
-    elsewhere = p1.page.get_by_label("Fuseau horaire d’ailleurs", exact=False)
+    elsewhere = p1.page.get_by_label("Autre fuseau horaire", exact=False)
     await elsewhere.fill("Mars/Olympus")
     await p1.click("Enregistrer mes réglages")
     assert "Il y a un problème" in await p1.text()

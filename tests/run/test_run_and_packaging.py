@@ -142,14 +142,16 @@ async def test_the_run_command_serves_temporal_with_its_ui_a_worker_and_the_api(
             # The mail catcher kept the invitations; its local page shows them, links live.
             for _ in range(100):
                 mailbox = await http.get("/courrier")
-                if "Vous êtes invité·e" in mailbox.text:
+                if "Invitation à participer au projet" in mailbox.text:
                     break
                 time.sleep(0.1)
-            assert mailbox.status_code == 200 and "Vous êtes invité·e" in mailbox.text
+            assert (
+                mailbox.status_code == 200 and "Invitation à participer au projet" in mailbox.text
+            )
             assert f"Mail:         http://localhost:{api}/courrier" in output
             page = await browser.new_page()
             await page.goto(f"http://localhost:{api}/courrier")
-            await page.get_by_role("link", name="Vous êtes invité·e").first.click()
+            await page.get_by_role("link", name="Invitation à participer au projet").first.click()
             frame = page.frame_locator("iframe.mail-frame")
             await frame.get_by_role("link", name="Ouvrir ma page du projet").click()
             await page.wait_for_url(f"**/projets/{launched.json()['project_id']}", timeout=15_000)

@@ -94,9 +94,9 @@ def test_the_french_report_of_a_whole_project_says_what_funders_read():
     assert "1 consentement, 1 objection, 1 abstention, 0 sans réponse, sur 3 votants" in decisions
     assert "3 consentements, 0 objection, 0 abstention" in decisions
     assert "Objection de Ville de Lyon\u00a0: La parcelle est inondable" in decisions
-    assert "Réponse du plan du 2e tour\u00a0: Bacs surélevés de 60 cm" in decisions
+    assert "Réponse apportée par le plan du 2e tour\u00a0: Bacs surélevés de 60 cm" in decisions
     assert "> Revoir la parcelle." in decisions  # the outcome of round 1, under round 1
-    assert re.search(r"Décision prise au consentement le \d+ mars 2026 à \d+ h", decisions)
+    assert re.search(r"Décision prise par consentement le \d+ mars 2026 à \d+ h", decisions)
 
     assert "Deux jardins en bacs surélevés." in section(report, "Le plan adopté")
     assert "> Les jardins vivent ; on continue \\!" in section(
