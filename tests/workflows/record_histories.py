@@ -30,8 +30,10 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 PARTNERS = ["p1", "p2", "p3"]
 
 
-async def objection_round_then_adopted(client: Client, task_queue: str) -> Driver:
-    d = await Driver.start(client, make_spec(3, id="history-objection"), task_queue)
+async def objection_round_then_adopted(
+    client: Client, task_queue: str, project_id: str = "history-objection"
+) -> Driver:
+    d = await Driver.start(client, make_spec(3, id=project_id), task_queue)
     await d.contribute_all(PARTNERS)
     proposal = await d.propose("p1")
     await d.act(
@@ -85,6 +87,13 @@ async def adopted_at_once(client: Client, task_queue: str) -> Driver:
     """The adopted story on 1.1 telling its messages, its report and its closing at once
     (local activities: a marker each)."""
     return await adopted(client, task_queue, project_id="history-adopted-1-1-at-once")
+
+
+async def objection_round_concluded(client: Client, task_queue: str) -> Driver:
+    """The objection story on 1.2, under rules 2: once every partner has assessed, the
+    facilitator is asked for the conclusion, which closes the evaluation (a patch marker at the
+    launch)."""
+    return await objection_round_then_adopted(client, task_queue, "history-objection-1-2")
 
 
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
@@ -260,6 +269,8 @@ async def main() -> None:
                 (adopted_again, "adopted_one_closing_activity"),
                 # 1.1: messages, the report and the closing at once (local activities).
                 (adopted_at_once, "adopted_at_once"),
+                # 1.2: rules 2, the facilitator's conclusion closes the evaluation.
+                (objection_round_concluded, "objection_round_concluded"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

@@ -30,6 +30,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "adopted_one_closing_activity",
         "adopted_at_once",
         "notification_failed_at_once",
+        "objection_round_concluded",
     }
 
 
