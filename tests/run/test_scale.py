@@ -122,6 +122,8 @@ async def whole_project(d: Driver, progress: list[int]) -> ProjectSummary:
     indicator = (await view_of(d)).adopted_plan.indicators[0].id
     for pid in PARTNERS:
         await act(cmd.Assess(actor=actor(pid), scores=[{"indicator_id": indicator, "score": 4}]))
+    # Every partner assessed: the facilitator's conclusion closes the evaluation (rules 2).
+    await act(cmd.StateOutcome(actor=actor("fac"), text="Conclusion"))
     return await d.handle.result()
 
 
@@ -144,7 +146,7 @@ async def test_two_workers_one_killed_mid_lifecycle_and_twenty_projects_complete
         ]
         progress = [0]
         walks = [asyncio.create_task(whole_project(d, progress)) for d in drivers]
-        actions_per_project = 3 + 1 + 1 + 3 + 1 + 1 + 3
+        actions_per_project = 3 + 1 + 1 + 3 + 1 + 1 + 3 + 1
         # In the middle: about half of all the actions recorded, the rest to come.
         while progress[0] < 10 * actions_per_project:
             await asyncio.sleep(0.05)
