@@ -16,6 +16,7 @@ from activities.mail.compose import WIRE, Sender, compose, wire_bytes
 from activities.mail.smtp import reply_code
 from activities.notifications import Notification, Recipient
 from domain.models import Language, Role
+from tests.texts.readable import unreadable
 from texts.i18n import translations
 
 HOSTILE = '<script>alert("x")</script>\x07\x1b[31m<img src=x onerror=alert(1)>'
@@ -112,6 +113,8 @@ def test_every_message_in_both_languages_is_safe_and_complete(kind, language):
     # Says why the reader receives it, in the reader's language.
     why = "Vous recevez ce message" if language == "fr" else "You receive this message"
     assert why in text and why in html
+    if language == "fr":  # no code, no English word (what people typed aside)
+        assert not unreadable(text.replace(HOSTILE, "")), kind
     calendar = [p for p in m.walk() if p.get_content_type() == "text/calendar"]
     if kind in CALENDAR:
         cal = Calendar.from_ical(calendar[0].get_content())

@@ -126,7 +126,9 @@ async def test_the_coordinators_guide_walked_as_written(site_with_mail, browser)
     await walk.picture(c, "lancer-participants", "#row-2")
     await walk.picture(c, "lancer-demarche", "#process")
     await c.click("Lancer le projet")
-    assert "Les invitations, chacune avec son lien personnel, partent par courriel" in await c.text()
+    assert (
+        "Les invitations, chacune avec son lien personnel, partent par courriel" in await c.text()
+    )
     project_id = c.page.url.split("/console/projets/")[1].split("?")[0]
     await walk.picture(c, "invitations", ".links-once")
 

@@ -8,6 +8,7 @@ import asyncio
 import re
 
 from tests.pages.helpers import Person, api, launch, tokens
+from tests.texts.readable import unreadable
 
 
 async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
@@ -26,6 +27,8 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
         for person in everyone:
             await person.reload()
             await person.check_accessibility(phase)
+            if person is not p3:  # a French page: no code, no English word
+                assert not unreadable(await person.text()), (phase, person.name)
 
     # -- the personal link leaves no token behind, and the page is in the reader's language
     for person in everyone:
@@ -124,12 +127,18 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     for person, button in ((p1, "Envoyer mon évaluation"), (p2, "Envoyer mon évaluation"),
                            (p3, "Send my assessment")):  # fmt: skip
         await person.reload()
+        if person is p1:
+            assert "0 indicateur sur 1 noté" in await person.text()
         await (
             person.page.get_by_role("group", name=re.compile("Familles inscrites"))
             .get_by_label("4", exact=True)
             .check()
         )
         await person.click(button)
+        if person is p1:  # the score is kept on the form, and counted
+            assert "1 indicateur sur 1 noté" in await person.text()
+            group = person.page.get_by_role("group", name=re.compile("Familles inscrites"))
+            assert await group.get_by_label("4", exact=True).is_checked()
     # Every partner assessed: the facilitator is asked for the conclusion, which closes it.
     await fac.reload()
     await fac.fill(
