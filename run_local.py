@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import http.client
 import json
 import os
 import signal
@@ -117,6 +118,14 @@ def busy_ports(settings: Settings) -> list[str]:
             settings.smtp_port,
         )
     busy = []
+    # Two services given one port: the second would fail to start, and the run would wait on
+    # whichever answered there (seen with the mail catcher answering the API's health check).
+    by_port: dict[int, list[str]] = {}
+    for what, (_, port_number) in wanted.items():
+        by_port.setdefault(port_number, []).append(what)
+    for sharing in by_port.values():
+        if len(sharing) > 1:
+            busy.append(" and ".join(sharing) + " on one port")
     for what, address in wanted.items():
         with socket.socket() as s:
             s.settimeout(0.5)
@@ -287,7 +296,7 @@ async def wait_for_api(settings: Settings, api: Child, seconds: float = 60) -> N
         try:
             await asyncio.to_thread(urllib.request.urlopen, url, timeout=1)
             return
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if loop.time() > give_up:
                 raise SystemExit(f"the API did not answer at {url}") from None
             await asyncio.sleep(0.2)

@@ -97,10 +97,19 @@ def clear_payloads(history: dict[str, Any]) -> list[str]:
     ]
 
 
+_ports_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # The kernel may hand a port just released to the next bind: never give one twice, or two
+    # services of one test end up on the same port (seen: the mail catcher answering the API's).
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def actor(participant_id: str, version: int = 1) -> cmd.Actor:

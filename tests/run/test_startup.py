@@ -115,6 +115,37 @@ def test_missing_or_unusable_codec_keys_and_a_missing_token_secret_stop_the_proc
     assert "ALLIANCE_TOKEN_SECRET is not set" in refusal("api", env, ROOT)
 
 
+def test_the_run_command_refuses_two_services_given_one_port(tmp_path):
+    # Before: the mail catcher took the port first, the API could not, and the run crashed
+    # reading the catcher's SMTP greeting as the API's health check.
+    shared = free_port()
+    env = alliance_env(
+        tmp_path / "data",
+        ALLIANCE_API_PORT=str(shared),
+        ALLIANCE_SMTP_PORT=str(shared),
+        ALLIANCE_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        ALLIANCE_UI_PORT=str(free_port()),
+        ALLIANCE_CODEC_PORT=str(free_port()),
+        ALLIANCE_WORKER_METRICS_PORT=str(free_port()),
+    )
+    del env["ALLIANCE_NOTIFICATIONS"]  # the run command's default: e-mail to its catcher
+    done = subprocess.run(
+        [sys.executable, "run_local.py"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert (
+        f"already in use: the API (127.0.0.1:{shared}) and the mail catcher "
+        f"(127.0.0.1:{shared}) on one port" in done.stderr
+    ), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Alliance is running" not in done.stdout
+
+
 def test_uncompiled_catalogues_are_a_reason_not_to_start(tmp_path, monkeypatch):
     from texts import i18n
 
