@@ -147,7 +147,11 @@ class Http:
                     method, self.base_url + path, json=json, headers=headers
                 ) as r:
                     return Response(r.status, await r.text())
-            except (aiohttp.ClientConnectionResetError, aiohttp.ServerDisconnectedError):
+            except (
+                aiohttp.ClientConnectionResetError,
+                aiohttp.ServerDisconnectedError,
+                aiohttp.ClientOSError,  # "Can not write request body": the same, caught later
+            ):
                 # A kept-alive connection the server had just closed: the request never
                 # reached it, so sending it again is no retry of Alliance's work.
                 if attempt == 2:
