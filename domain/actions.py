@@ -18,8 +18,9 @@ from domain import commands as cmd
 from domain import deciders
 from domain import events as ev
 from domain.errors import Rejected
-from domain.models import Participant, Phase, Process, Role, voting_roles
+from domain.models import Participant, Phase, Role
 from domain.state import ProjectState
+from domain.steps.decision import approvals_of, approving_roles
 
 Decider = Callable[[ProjectState, Any, Participant, datetime], list[ev.EventData]]
 
@@ -38,19 +39,24 @@ class Action:
     # The action in words, for refusals: "only a partner may <words>".
     words: str
     decide: Decider
-    # Accepted only while this phase is open; None: in any phase of a running project.
+    # Accepted only while a step of this kind is open; None: in any step of a running project.
     phase: Phase | None = None
-    # What the phase accepts, for refusals: "<accepts> are accepted only during ...".
+    # What the step accepts, for refusals: "<accepts> are accepted only during ...".
     accepts: str = ""
-    # A vote: the facilitator may take it too when the process says `facilitator_votes`.
+    # An approval's answer: who may give it is the open decision's approvers (a template's
+    # approvals say which roles may ever answer, the facilitator's among them or not).
     vote: bool = False
+    # Other kinds of step that accept it too (the facilitator writes a decision's text).
+    also_in: frozenset[Phase] = frozenset()
 
-    def roles_under(self, process: Process | None) -> frozenset[Role]:
-        """Who may take this action under a process (None: under any process)."""
+    def roles_under(self, approving: frozenset[Role] | None) -> frozenset[Role]:
+        """Who may take this action, given the roles the project's approvals let answer
+        (None: under any template, whoever some template lets answer)."""
         if not self.vote:
             return self.roles
-        # Under any process: whoever some process lets vote.
-        return self.roles | voting_roles(process is None or process.facilitator_votes)
+        if approving is None:
+            return frozenset({Role.partner, Role.facilitator})
+        return approving
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -98,6 +104,7 @@ ACTIONS: tuple[Action, ...] = (
         deciders.submit_plan,
         Phase.co_design,
         "plans",
+        also_in=frozenset({Phase.decision}),
     ),
     Action(
         cmd.GiveAnswer,
@@ -193,17 +200,18 @@ def _roles_in_words(roles: frozenset[Role]) -> str:
     return " or ".join(sorted(r.value for r in roles))
 
 
-def who_may(action: Action, process: Process | None) -> str:
-    """ "only a partner may answer a decision", under a process (None: under any)."""
-    names = _roles_in_words(action.roles_under(process) if process else action.roles)
-    if action.vote and process is None:
+def who_may(action: Action, approving: frozenset[Role] | None) -> str:
+    """ "only a partner may answer a decision", given the roles the project's approvals let
+    answer (None: under any template)."""
+    names = _roles_in_words(action.roles_under(approving) if approving else action.roles)
+    if action.vote and approving is None:
         names += " (and the facilitator, when the process lets it vote)"
     return f"only a {names} may {action.words}"
 
 
-def role_refusal(action: Action, role: Role, process: Process | None) -> Rejected | None:
+def role_refusal(action: Action, role: Role, approving: frozenset[Role] | None) -> Rejected | None:
     """Why this role may not take this action, in words it can act on; None if it may."""
-    if role in action.roles_under(process):
+    if role in action.roles_under(approving):
         return None
     if role == Role.observer:
         return Rejected(
@@ -211,7 +219,7 @@ def role_refusal(action: Action, role: Role, process: Process | None) -> Rejecte
             f"observers follow the project and read everything, but do not act: "
             f"only a {_roles_in_words(action.roles)} may {action.words}",
         )
-    return Rejected("not_allowed", f"{who_may(action, process)}; you take part as {role.value}")
+    return Rejected("not_allowed", f"{who_may(action, approving)}; you take part as {role.value}")
 
 
 def over_refusal(state: ProjectState) -> Rejected | None:
@@ -223,10 +231,10 @@ def over_refusal(state: ProjectState) -> Rejected | None:
         )
     if state.is_over:
         return Rejected("project_over", "the project is closed; nothing more can be recorded")
-    if state.phase == Phase.evaluation and not state.phase_open and state.report is None:
+    if not state.phase_open and state.phase != Phase.launched and state.report is None:
         return Rejected(
             "project_over",
-            "the evaluation is closed and the final report is being published; "
+            f"the {state.phase.value} is closed and the final report is being published; "
             "nothing more can be recorded",
         )
     return None
@@ -237,7 +245,8 @@ def phase_refusal(action: Action, state: ProjectState) -> Rejected | None:
     over = over_refusal(state)
     if over is not None:
         return over
-    if action.phase is not None and (state.phase != action.phase or not state.phase_open):
+    accepted_in = {action.phase, *action.also_in}
+    if action.phase is not None and (state.phase not in accepted_in or not state.phase_open):
         return Rejected(
             "wrong_phase",
             f"{action.accepts} are accepted only during the {action.phase.value} phase; "
@@ -250,9 +259,23 @@ def available(state: ProjectState, who: Participant) -> list[Action]:
     """The actions the rules allow this participant now (the pages build their forms from it)."""
     if state.spec is None or not who.active:
         return []
-    process = state.spec.process
+    approving = approving_roles(state)
     return [
         a
         for a in ACTIONS
-        if role_refusal(a, who.role, process) is None and phase_refusal(a, state) is None
+        if role_refusal(a, who.role, approving) is None
+        and phase_refusal(a, state) is None
+        and takes_now(a, state, who)
     ]
+
+
+def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
+    """What the open step itself lets this participant do (its forms): answer an approval
+    it is an approver of, once the text is written; write the decision's text while none is."""
+    if action.vote:
+        return state.plan is not None and bool(approvals_of(state, who))
+    if action.update == "submit_plan" and state.phase == Phase.decision:
+        return state.plan is None
+    if action.update == "state_outcome":
+        return deciders.outcome_refusal(state) is None
+    return True

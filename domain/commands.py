@@ -127,6 +127,13 @@ class ProcessSettings(Model):
     evaluation: PhaseSettingsFields = _phase(Phase.evaluation)
 
 
+class TemplateChoice(Model):
+    """A template to launch from: its id, and a version (none: its latest)."""
+
+    id: Identifier = Field(examples=["appel-a-projets"])
+    version: int | None = Field(default=None, ge=1)
+
+
 class LaunchFields(Model):
     """What a coordinator launches (its organisation and the project id come from the API)."""
 
@@ -137,12 +144,34 @@ class LaunchFields(Model):
     # Where the project's own dates are read (its report and register): a zoneinfo name.
     time_zone: TimeZone = "Europe/Paris"
     participants: list[ParticipantDraft] = Field(min_length=1, max_length=500)
+    # The process template the project runs (none: co-construction version 1, set by
+    # `process`, as every 1.x launch).
+    template: TemplateChoice | None = None
+    # co-construction's settings, as in 1.x; with a template, its steps' durations go here.
     process: ProcessSettings = ProcessSettings()
+    # With a template: some steps' durations changed for this project, by step id.
+    durations: dict[Identifier, Duration] = Field(default_factory=dict, max_length=30)
 
     @model_validator(mode="after")
     def _participants_make_an_alliance(self) -> LaunchFields:
+        if self.template is not None and "process" in self.model_fields_set:
+            raise PydanticCustomError(
+                "template_and_process",
+                "give either a template or a process, not both: a template's steps carry "
+                "their own settings (change their durations with durations)",
+            )
+        if self.template is None and self.durations:
+            raise PydanticCustomError(
+                "durations_without_template",
+                "durations change a template's steps; without a template, set the phases' "
+                "durations in process",
+            )
+        # With a template, who approves is checked against it at launch.
+        votes = self.process.facilitator_votes if self.template is None else True
         problems = alliance_problems(
-            [(p.role, p.email) for p in self.participants], self.process.facilitator_votes
+            [(p.role, p.email) for p in self.participants],
+            votes,
+            decides=self.template is None,
         )
         if problems:
             raise problems[0]
@@ -150,7 +179,7 @@ class LaunchFields(Model):
 
 
 def alliance_problems(
-    participants: list[tuple[Role, str | None]], facilitator_votes: bool
+    participants: list[tuple[Role, str | None]], facilitator_votes: bool, decides: bool = True
 ) -> list[PydanticCustomError]:
     """Everything that keeps these participants (role, e-mail) from making a project, all at
     once (the launch form lists them together). Each has a code of its own (the error's type)
@@ -166,7 +195,7 @@ def alliance_problems(
                     {"role": needed.value},
                 )
             )
-    if not roles & voting_roles(facilitator_votes):
+    if decides and not roles & voting_roles(facilitator_votes):
         problems.append(
             PydanticCustomError(
                 "no_voter",
@@ -232,8 +261,11 @@ class EndorseProposal(Command):
 
 
 class PlanFields(Model):
-    proposal_ids: list[Identifier] = Field(min_length=1, max_length=50)
+    # In co-design, at least one; a decision's text written by the facilitator may have none.
+    proposal_ids: list[Identifier] = Field(default_factory=list, max_length=50)
     summary: LongText
+    # Indicators the plan adds to its proposals' (a decision's text has only these).
+    indicators: list[IndicatorDraft] = Field(default_factory=list, max_length=20)
     # From round 2 on: the objector's participant id -> how the plan answers its objection.
     objection_answers: dict[Identifier, LongText] = Field(default_factory=dict)
 
@@ -250,6 +282,8 @@ class AnswerFields(Model):
     kind: AnswerKind
     # Required with an objection, so that the next round can answer it.
     reason: Note | None = None
+    # The approval answered: needed only by a participant who answers two at once.
+    approval: Identifier | None = None
 
 
 class GiveAnswer(Command, AnswerFields):

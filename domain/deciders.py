@@ -11,11 +11,12 @@ from datetime import datetime
 
 from domain import commands as cmd
 from domain import events as ev
-from domain import rules
+from domain import rules, steps
 from domain.errors import Rejected
 from domain.fields import MAX_PHASE
 from domain.models import (
     AnswerKind,
+    Approval,
     Contribution,
     Indicator,
     Participant,
@@ -24,8 +25,10 @@ from domain.models import (
     Proposal,
     Role,
 )
-from domain.phases import close_after_plan, close_phase
-from domain.state import ProjectState
+from domain.state import ProjectState, answer_key
+from domain.steps.co_design import close_after_plan
+from domain.steps.decision import approvals_of
+from domain.templates import approvers_in_words
 
 # -- what deciders look up --------------------------------------------------------------------
 
@@ -103,7 +106,11 @@ def add_contribution(
     state: ProjectState, c: cmd.AddContribution, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
     contribution = Contribution(
-        id=f"contrib-{next_seq(state)}", participant_id=actor.id, kind=c.kind, text=c.text
+        id=f"contrib-{next_seq(state)}",
+        participant_id=actor.id,
+        kind=c.kind,
+        text=c.text,
+        round=state.round,
     )
     return [ev.ContributionAdded(contribution=contribution)]
 
@@ -148,6 +155,16 @@ def endorse_proposal(
 def submit_plan(
     state: ProjectState, c: cmd.SubmitPlan, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
+    """In co-design, the plan consolidates proposals (or is the facilitator's own, when none
+    came) and closes the step; in a decision step with no co-design before it, the
+    facilitator writes the text put to decision."""
+    in_decision = state.phase == Phase.decision
+    if in_decision and state.plan is not None:
+        raise Rejected(
+            "plan_already_set",
+            f"the text put to this decision was written (round {state.plan.round}); a new "
+            "text comes with the next round",
+        )
     chosen = [proposal(state, pid) for pid in dict.fromkeys(c.proposal_ids)]
     to_answer = state.objections_to_answer
     for objector, reason in to_answer.items():
@@ -167,20 +184,88 @@ def submit_plan(
             f"(objections to answer: {', '.join(to_answer) or 'none'})",
             field="objection_answers",
         )
+    seq = next_seq(state)
+    written = [
+        Indicator(id=f"plan-{seq}.i{n}", name=d.name, target=d.target)
+        for n, d in enumerate(c.indicators, start=1)
+    ]
     plan = Plan(
         round=state.round,
         proposal_ids=[pr.id for pr in chosen],
         summary=c.summary,
         # Copied and frozen: later amendments to a proposal do not change what was decided.
-        indicators=[i for pr in chosen for i in pr.indicators],
+        indicators=[i for pr in chosen for i in pr.indicators] + written,
         objection_answers=c.objection_answers,
     )
+    if in_decision:
+        step = state.current_step()
+        assert step is not None and step.duration is not None
+        late = state.deadline is None or state.deadline <= now
+        return [
+            ev.PlanSubmitted(
+                plan=plan, answers_open=True, deadline=now + step.duration if late else None
+            )
+        ]
     return [ev.PlanSubmitted(plan=plan), *close_after_plan(state, now)]
+
+
+def approval_answered(state: ProjectState, c: cmd.GiveAnswer, actor: Participant) -> Approval:
+    """The approval this answer is for: the one named, or the only one this participant
+    answers in the open step."""
+    step = state.current_step()
+    assert step is not None
+    mine = approvals_of(state, actor)
+    if c.approval is not None:
+        named = next((a for a in step.approvals if a.id == c.approval), None)
+        if named is None:
+            known = ", ".join(a.id for a in step.approvals)
+            raise Rejected(
+                "unknown_approval",
+                f"no approval {c.approval!r} in this decision (approvals: {known})",
+                field="approval",
+            )
+        if named not in mine:
+            raise Rejected(
+                "not_an_approver",
+                f"only the {approvers_in_words(named.approvers)} answer the approval "
+                f"{named.id!r} ({names_of(steps.decision.approvers(state, named))}); "
+                f"{actor.organisation_name} is not among them",
+            )
+        return named
+    if not mine:
+        said = "; ".join(
+            f"{a.id!r}: the {approvers_in_words(a.approvers)} "
+            f"({names_of(steps.decision.approvers(state, a))})"
+            for a in step.approvals
+        )
+        raise Rejected(
+            "not_an_approver",
+            f"{actor.organisation_name} does not answer this decision; who answers {said}",
+        )
+    if len(mine) > 1:
+        raise Rejected(
+            "approval_required",
+            f"you answer {len(mine)} approvals at once ({', '.join(a.id for a in mine)}): "
+            "say which one this answer is for",
+            field="approval",
+        )
+    return mine[0]
+
+
+def names_of(people: list[Participant]) -> str:
+    return ", ".join(p.organisation_name for p in people) or "nobody left"
 
 
 def give_answer(
     state: ProjectState, c: cmd.GiveAnswer, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
+    approval = approval_answered(state, c, actor)
+    if state.plan is None:
+        raise Rejected(
+            "text_not_written",
+            "the facilitator has not yet written the text put to this decision; you will be "
+            "told when it is",
+        )
     reason = c.reason or None
     if c.kind == AnswerKind.object and reason is None:
         raise Rejected(
@@ -188,28 +273,39 @@ def give_answer(
             "an objection needs a reason, so that the next round can answer it",
             field="reason",
         )
-    given = state.answers.get(actor.id)
+    given = state.answers.get(answer_key(approval.id, actor.id))
     if given is not None and (given.kind, given.reason) == (c.kind, reason):
         return []  # the same answer again: nothing changes
-    return [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason)]
+    step = state.current_step()
+    # Named when the step has several approvals; one alone needs no name (as before them).
+    named = approval.id if step is not None and len(step.approvals) > 1 else None
+    return [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason, approval=named)]
 
 
-def state_outcome(
-    state: ProjectState, c: cmd.StateOutcome, actor: Participant, now: datetime
-) -> list[ev.EventData]:
+def outcome_refusal(state: ProjectState) -> Rejected | None:
+    """Why the facilitator cannot state an outcome now; None when it can."""
     if not state.decisions:
-        raise Rejected(
+        return Rejected(
             "wrong_phase",
             f"the outcome can be stated only after a decision; the project is in "
             f"{phase_words(state)}",
         )
     if rules.concludes_evaluation(state) and state.phase == Phase.decision:
         # Rules 2: the outcome speaks of the latest decision, until the next one opens.
-        raise Rejected(
+        return Rejected(
             "wrong_phase",
             f"the outcome of round {state.decisions[-1].round} could be stated until the "
             "next decision opened; state this round's once it is decided",
         )
+    return None
+
+
+def state_outcome(
+    state: ProjectState, c: cmd.StateOutcome, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    refused = outcome_refusal(state)
+    if refused is not None:
+        raise refused
     return [ev.OutcomeStated(text=c.text)]
 
 
@@ -231,9 +327,11 @@ def extend_deadline(
         raise Rejected(
             "deadline_too_far", "a deadline can be set at most 5 years ahead", field="deadline"
         )
+    step = state.current_step()
+    named = None if step is None or step.id == step.kind.value else step.id
     return [
         ev.DeadlineExtended(
-            phase=state.phase, deadline=c.deadline, reason=c.reason, round=state.round
+            phase=state.phase, deadline=c.deadline, reason=c.reason, round=state.round, step=named
         )
     ]
 
@@ -249,7 +347,12 @@ def close_phase_now(
             "co_design closes when the facilitator submits the plan; submit the plan to open "
             "the decision",
         )
-    return close_phase(state, now, "facilitator")
+    if state.phase == Phase.decision and state.plan is None:
+        raise Rejected(
+            "text_required",
+            "write the text put to this decision first; the approvers then answer it",
+        )
+    return steps.close(state, now, "facilitator")
 
 
 def invite(
@@ -363,8 +466,12 @@ def cancel(
     state: ProjectState, c: cmd.Cancel, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
     open_phase = state.phase if state.phase_open else None
+    step = state.current_step() if open_phase else None
     return [
         ev.ProjectCancelled(
-            reason=c.reason, open_phase=open_phase, open_round=state.round if open_phase else None
+            reason=c.reason,
+            open_phase=open_phase,
+            open_round=state.round if open_phase else None,
+            open_step=None if step is None or step.id == step.kind.value else step.id,
         )
     ]

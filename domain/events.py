@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.models import (
     AnswerKind,
+    ApprovalResult,
     Contribution,
     DecisionRule,
     Outcome,
@@ -86,6 +87,8 @@ class PhaseOpened(EventData):
     phase: Phase
     round: int
     deadline: datetime
+    # The template's step, where its id is not its kind's (absent before templates).
+    step: str | None = None
 
 
 class PhaseClosed(EventData):
@@ -96,6 +99,8 @@ class PhaseClosed(EventData):
     cause: str
     # The deadline the phase had (absent in logs recorded before): closed before it or after.
     deadline: datetime | None = None
+    # The template's step, where its id is not its kind's (absent before templates).
+    step: str | None = None
 
 
 class ContributionAdded(EventData):
@@ -124,6 +129,10 @@ class ProposalEndorsed(EventData):
 class PlanSubmitted(EventData):
     type: Literal["plan_submitted"] = "plan_submitted"
     plan: Plan
+    # The text of a decision step (no co-design before it): its approvers answer from now.
+    answers_open: bool = False
+    # Written at or after the step's deadline: the answers get the step's whole duration.
+    deadline: datetime | None = None
 
 
 class AnswerGiven(EventData):
@@ -131,6 +140,8 @@ class AnswerGiven(EventData):
     participant_id: str
     kind: AnswerKind
     reason: str | None = None
+    # The approval answered (absent when the step had one approval, and before templates).
+    approval: str | None = None
 
 
 class DecisionReached(EventData):
@@ -141,6 +152,11 @@ class DecisionReached(EventData):
     outcome: Outcome
     # The objections standing at close, which the next round's plan must answer.
     objections: dict[str, str] = Field(default_factory=dict)
+    # The template's step, where its id is not its kind's (absent before templates).
+    step: str | None = None
+    # One result per approval (absent before templates: the one above is the partners').
+    # rule, tally and objections above are the first approval's; outcome is the step's.
+    approvals: list[ApprovalResult] = Field(default_factory=list)
 
 
 class OutcomeStated(EventData):
@@ -155,6 +171,8 @@ class DeadlineExtended(EventData):
     reason: str
     # The phase's round, naming its calendar entry (absent in logs recorded before).
     round: int | None = None
+    # The template's step, where its id is not its kind's (absent before templates).
+    step: str | None = None
 
 
 class ReminderSent(EventData):
@@ -164,6 +182,8 @@ class ReminderSent(EventData):
     recipients: list[str]
     # The deadline reminded of (absent in logs recorded before it was added).
     deadline: datetime | None = None
+    # The template's step, where its id is not its kind's (absent before templates).
+    step: str | None = None
 
 
 class ConclusionRequested(EventData):
@@ -177,6 +197,8 @@ class DeadlineEscalated(EventData):
     type: Literal["deadline_escalated"] = "deadline_escalated"
     phase: Phase
     missing: list[str]
+    # The template's step, where its id is not its kind's (absent before templates).
+    step: str | None = None
 
 
 class ProgressNoted(EventData):
@@ -218,6 +240,7 @@ class ProjectCancelled(EventData):
     # recorded before, and when none was open).
     open_phase: Phase | None = None
     open_round: int | None = None
+    open_step: str | None = None
 
 
 AnyEventData = Annotated[

@@ -58,6 +58,8 @@ class Phase(StrEnum):
     decision = "decision"
     action = "action"
     evaluation = "evaluation"
+    # A template's pause (a board meeting, a summer break): nobody is expected to act.
+    wait = "wait"
     closed = "closed"
     cancelled = "cancelled"
 
@@ -179,6 +181,136 @@ def voting_roles(facilitator_votes: bool) -> frozenset[Role]:
     return frozenset({Role.partner, Role.facilitator} if facilitator_votes else {Role.partner})
 
 
+# -- process templates (domain/templates.py checks them) -----------------------------------------
+
+
+class Words(Record):
+    """A name people read, in French and optionally in English (French stands in)."""
+
+    fr: str
+    en: str = ""
+
+    def said_in(self, language: Language | str) -> str:
+        return self.en if str(language) == Language.en.value and self.en else self.fr
+
+
+class Approvers(Record):
+    """Who answers an approval: participants with one of these roles, narrowed to these kinds
+    of organisation when kinds are given (kinds alone mean partners of those kinds), and
+    participants named by their id in the project."""
+
+    roles: list[Role] = []
+    organisation_kinds: list[OrganisationKind] = []
+    participants: list[str] = []
+
+    def includes(self, p: Participant) -> bool:
+        if p.id in self.participants:
+            return True
+        roles = self.roles or ([Role.partner] if self.organisation_kinds else [])
+        if p.role not in roles:
+            return False
+        return not self.organisation_kinds or p.organisation_kind in self.organisation_kinds
+
+    def roles_that_may(self) -> set[Role]:
+        """The roles some approver may have (the named participants' aside)."""
+        return set(self.roles or ([Role.partner] if self.organisation_kinds else []))
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.roles or self.organisation_kinds or self.participants)
+
+
+class Approval(Record):
+    id: str
+    name: Words | None = None
+    approvers: Approvers = Approvers(roles=[Role.partner])
+    rule: DecisionRule = DecisionRule.consent
+    # Share of the approvers who must answer; 0: silence is consent.
+    quorum: float = 0.5
+
+
+class Completion(StrEnum):
+    """How a decision step's approvals make its result: every one adopted, or any."""
+
+    all = "all"
+    any = "any"
+
+
+class LoopBack(Record):
+    """Where a decision not adopted sends the project: back to this step, for one more round,
+    while the rounds held stay under max_rounds; then the project ends not adopted."""
+
+    to: str
+    max_rounds: int = 3
+
+
+class Step(Record):
+    id: str
+    name: Words
+    kind: Phase
+    # How long the step lasts (a wait step may give `until` instead); action may be 0: skipped.
+    duration: timedelta | None = None
+    # A wait step's end: a date and time with its time zone.
+    until: datetime | None = None
+    # Offsets before the deadline.
+    reminders: list[timedelta] = []
+    close_when_complete: bool = True
+    # A decision step's approvals, running at once.
+    approvals: list[Approval] = []
+    completion: Completion = Completion.all
+    # A decision step's way back; none: the project ends not adopted.
+    if_not_adopted: LoopBack | None = None
+
+    def settings(self) -> PhaseSettings:
+        return PhaseSettings(
+            duration=self.duration or timedelta(0),
+            reminders=list(self.reminders),
+            close_when_complete=self.close_when_complete,
+        )
+
+
+class Template(Record):
+    id: str
+    version: int = 1
+    name: Words
+    description: Words = Words(fr="")
+    steps: list[Step]
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+    def index(self, step_id: str) -> int:
+        return next(n for n, s in enumerate(self.steps) if s.id == step_id)
+
+    def approval(self, approval_id: str) -> Approval | None:
+        return next(
+            (a for s in self.steps for a in s.approvals if a.id == approval_id),
+            None,
+        )
+
+
+class TemplateRef(Record):
+    """Which template a project runs: its id, version and the digest of that version."""
+
+    id: str
+    version: int
+    digest: str
+
+
+class LaunchedTemplate(Record):
+    """A project's own copy of its template (in its start input): a later version, or a
+    deleted template, never changes a project launched. `digest` is the version's as
+    published; `content` is what the project runs (with the launch's durations)."""
+
+    id: str
+    version: int
+    digest: str
+    content: Template
+
+    def ref(self) -> TemplateRef:
+        return TemplateRef(id=self.id, version=self.version, digest=self.digest)
+
+
 class ProjectSpec(Record):
     """A project as launched: the launch command's content, with its id and organisation."""
 
@@ -192,7 +324,10 @@ class ProjectSpec(Record):
     # The coordinating organisation: the only organisation id that reaches search attributes.
     coordinator_organisation: str
     participants: list[Participant]
+    # Launched before templates: co-construction v1 with these settings (templates.co_construction).
     process: Process = Process()
+    # The project's own copy of the template it runs (absent before templates).
+    template: LaunchedTemplate | None = None
 
 
 class Indicator(Record):
@@ -206,6 +341,8 @@ class Contribution(Record):
     participant_id: str
     kind: ContributionKind
     text: str
+    # The round of the diagnosis it was made in (absent before templates: the first).
+    round: int | None = None
 
 
 class Amendment(Record):
@@ -239,6 +376,8 @@ class Answer(Record):
     participant_id: str
     kind: AnswerKind
     reason: str | None = None
+    # The approval it answers (absent in states carried before templates: the partners').
+    approval: str = ""
 
 
 class Assessment(Record):
@@ -256,10 +395,12 @@ class ProgressNote(Record):
 
 
 class PhasePeriod(Record):
-    """One opening of a phase, for the record: when it opened and closed, and why it closed."""
+    """One opening of a step, for the record: when it opened and closed, and why it closed."""
 
     phase: Phase
     round: int
+    # The template's step (absent before templates, and where it is named as its kind).
+    step: str | None = None
     opened_at: datetime
     deadline: datetime
     closed_at: datetime | None = None
@@ -287,6 +428,19 @@ class Tally(Record):
     @property
     def answers(self) -> int:
         return self.consents + self.objections + self.abstentions
+
+
+class ApprovalResult(Record):
+    """One approval's result in a decision step: its rule, quorum, tally and outcome, and the
+    objections standing at close. Void when none of its approvers was left to answer."""
+
+    approval: str
+    rule: DecisionRule
+    quorum: float
+    tally: Tally
+    outcome: Outcome
+    objections: dict[str, str] = Field(default_factory=dict)
+    void: bool = False
 
 
 class IndicatorResult(Record):

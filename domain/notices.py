@@ -12,9 +12,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import events as ev
-from domain import rules
+from domain import steps
 from domain.models import NotificationPreference, Outcome, Phase, Role
-from domain.state import ProjectState
+from domain.state import ProjectState, step_id
 
 # Phase closings that come before the deadline: the calendar entry still open is withdrawn.
 EARLY_CLOSINGS = ("complete", "plan_submitted", "facilitator")
@@ -47,13 +47,14 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             if reason == "erased":
                 return None  # their details are gone: there is no one to write to
             return Notice(kind, [pid], {"reason": reason})
-        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
+        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline, step=named):
+            step = state.template.step(step_id(phase, named))
             facts = {
                 "phase": phase.value,
                 "round": str(round_),
                 "deadline": deadline.isoformat(),
-                # Who the phase waits for: their message asks, the others' informs.
-                "expected": ",".join(p.id for p in rules.expected_in(state, phase)),
+                # Who the step waits for: their message asks, the others' informs.
+                "expected": ",".join(p.id for p in steps.expected_in(state, step)),
             }
             plan = next((p for p in reversed(state.plans) if p.round == round_), None)
             if phase == Phase.decision and plan is not None:

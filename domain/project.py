@@ -13,12 +13,22 @@ from datetime import datetime, timedelta
 
 from domain import commands as cmd
 from domain import events as ev
-from domain import rules
+from domain import rules, steps, templates
 from domain.actions import Action, action_for, over_refusal, phase_refusal, role_refusal
 from domain.errors import Rejected
-from domain.models import TIMED_PHASES, Outcome, Participant, Phase, ProjectSpec, Role
-from domain.phases import close_phase, open_phase
+from domain.models import (
+    LaunchedTemplate,
+    Outcome,
+    Participant,
+    Phase,
+    Process,
+    ProjectSpec,
+    Role,
+    Template,
+)
 from domain.state import ProjectState, apply
+from domain.steps.decision import approving_roles
+from domain.steps.walk import first_step
 
 __all__ = ["Alarm", "Project", "Rejected", "spec_for"]
 
@@ -39,14 +49,36 @@ def spec_for(
     project_id: str,
     organisation: str,
     min_phase: timedelta = MIN_PHASE,
+    template: LaunchedTemplate | None = None,
+    now: datetime | None = None,
 ) -> ProjectSpec:
-    """The project a coordinator's launch describes: ids given where left out."""
-    too_short = short_phases(
-        {phase: getattr(launch.process, phase.value).duration for phase in TIMED_PHASES},
-        min_phase,
-    )
-    if too_short:
-        raise too_short[0]
+    """The project a coordinator's launch describes: ids given where left out, and its own
+    copy of its template (the one named, resolved by the caller; none named: co-construction
+    v1 with the launch's process settings)."""
+    if template is None:
+        process = Process.model_validate(launch.process.model_dump())
+        published = templates.co_construction()
+        template = LaunchedTemplate(
+            id=published.id,
+            version=published.version,
+            digest=templates.digest(published),
+            content=templates.co_construction(process),
+        )
+    else:
+        unknown = sorted(set(launch.durations) - {s.id for s in template.content.steps})
+        if unknown:
+            steps_known = ", ".join(s.id for s in template.content.steps)
+            raise Rejected(
+                "unknown_step",
+                f"the template has no step {unknown[0]!r} (steps: {steps_known})",
+                field=f"durations.{unknown[0]}",
+            )
+        template = template.model_copy(
+            update={"content": templates.with_durations(template.content, launch.durations)}
+        )
+    refused = launch_problems(template.content, min_phase, now)
+    if refused:
+        raise refused[0]
     participants = [
         Participant(id=p.id or f"{p.role.value}-{n}", **p.model_dump(exclude={"id"}))
         for n, p in enumerate(launch.participants, start=1)
@@ -58,27 +90,67 @@ def spec_for(
             "participant ids must be unique within a project",
             field="participants",
         )
+    for problem in templates.participant_problems(template.content, participants):
+        raise Rejected(
+            "approvers_empty" if problem.code == "approvers_empty" else "invalid_request",
+            problem.said(),
+            field="participants",
+        )
     return ProjectSpec(
         id=project_id,
         coordinator_organisation=organisation,
         participants=participants,
-        **launch.model_dump(exclude={"participants"}),
+        template=template,
+        **launch.model_dump(exclude={"participants", "template", "durations"}),
     )
 
 
-def short_phases(durations: dict[Phase, timedelta], min_phase: timedelta) -> list[Rejected]:
-    """Every phase that would be too short, all at once (the launch form lists them together)."""
+def launch_problems(
+    template: Template, min_phase: timedelta, now: datetime | None = None
+) -> list[Rejected]:
+    """Everything that keeps this template's steps from running, all at once (the launch form
+    lists them together): a step too short, a pause whose date is past."""
+    # A co-construction launch sets its durations through `process` (1.x), others through
+    # `durations`: the refusal names the field the launch wrote.
+    legacy = template.id == templates.DEFAULT_TEMPLATE and all(
+        s.id == s.kind.value for s in template.steps
+    )
+    refused = short_phases(
+        {
+            s.id: s.duration
+            for s in template.steps
+            if s.duration is not None and not (s.kind == Phase.wait and s.until is not None)
+        },
+        min_phase,
+        {s.id: s.kind for s in template.steps},
+        "process.{}.duration" if legacy else "durations.{}",
+    )
+    for problem in templates.problems(template, now):
+        if problem.code == "date_past":
+            refused.append(Rejected("date_past", problem.said(), field=f"steps.{problem.step}"))
+    return refused
+
+
+def short_phases(
+    durations: dict[str, timedelta],
+    min_phase: timedelta,
+    kinds: dict[str, Phase] | None = None,
+    field: str = "process.{}.duration",
+) -> list[Rejected]:
+    """Every step that would be too short, all at once (the launch form lists them together).
+    Steps are named by id; `kinds` gives their kinds where the id is not one."""
     refused = []
-    for phase, duration in durations.items():
-        if phase == Phase.action and duration == timedelta(0):
+    for step_id, duration in durations.items():
+        kind = (kinds or {}).get(step_id) or Phase(step_id)
+        if kind == Phase.action and duration == timedelta(0):
             continue  # implementation lasting 0 is skipped
         if duration <= timedelta(0) or duration < min_phase:
             refused.append(
                 Rejected(
                     "phase_too_short",
-                    f"the {phase.value} phase lasts {duration}; a phase lasts at least "
+                    f"the {step_id} phase lasts {duration}; a phase lasts at least "
                     f"{min_phase} (only action may be 0, to skip it)",
-                    field=f"process.{phase.value}.duration",
+                    field=field.format(step_id),
                 )
             )
     return refused
@@ -118,7 +190,7 @@ class Project:
         coordinator = next(p.id for p in spec.participants if p.role == Role.coordinator)
         launched = ev.ProjectLaunched(project=spec, rules=rules_version)
         project.record([launched], coordinator, now)
-        project.record([open_phase(project.state, Phase.diagnosis, 1, now)], coordinator, now)
+        project.record([first_step(project.state, now)], coordinator, now)
         return project
 
     # -- commands ----------------------------------------------------------------------------
@@ -150,12 +222,10 @@ class Project:
         while state.spec is not None:
             if self._conclusion_due():
                 recorded += self.record([ev.ConclusionRequested()], ev.SYSTEM, now)
-            if not (
-                rules.is_complete(state)
-                and state.spec.process.settings_for(state.phase).close_when_complete
-            ):
+            step = state.current_step()
+            if step is None or not (steps.is_complete(state) and step.close_when_complete):
                 break
-            recorded += self.record(close_phase(state, now, "complete"), ev.SYSTEM, now)
+            recorded += self.record(steps.close(state, now, "complete"), ev.SYSTEM, now)
         return recorded
 
     def _conclusion_due(self) -> bool:
@@ -190,25 +260,34 @@ class Project:
             # Past the deadline (a worker was down), a reminder would only confuse: the
             # escalation or the close below drops it.
             if state.deadline - offset <= now < state.deadline:
-                silent = [p.id for p in rules.pending(state)]
+                silent = [p.id for p in steps.pending(state)]
                 reminder = ev.ReminderSent(
-                    phase=state.phase, offset=offset, recipients=silent, deadline=state.deadline
+                    phase=state.phase,
+                    offset=offset,
+                    recipients=silent,
+                    deadline=state.deadline,
+                    step=self._named_step(),
                 )
                 recorded += self.record([reminder], ev.SYSTEM, now)
         if state.deadline <= now and not state.escalated:
-            missing = [p.id for p in rules.pending(state)]
+            missing = [p.id for p in steps.pending(state)]
+            named = self._named_step()
             if missing:
                 recorded += self.record(
-                    [ev.DeadlineEscalated(phase=state.phase, missing=missing)], ev.SYSTEM, now
+                    [ev.DeadlineEscalated(phase=state.phase, missing=missing, step=named)],
+                    ev.SYSTEM,
+                    now,
                 )
-            if state.phase == Phase.co_design:
+            if steps.stays_open_at_deadline(state):
                 if not missing:  # no active facilitator: still tell the record it passed
                     recorded += self.record(
-                        [ev.DeadlineEscalated(phase=state.phase, missing=[])], ev.SYSTEM, now
+                        [ev.DeadlineEscalated(phase=state.phase, missing=[], step=named)],
+                        ev.SYSTEM,
+                        now,
                     )
-                # With no plan there is nothing to decide on: the phase stays open.
+                # With no plan (or no text) there is nothing to decide on: it stays open.
                 return recorded
-            recorded += self.record(close_phase(state, now, "deadline"), ev.SYSTEM, now)
+            recorded += self.record(steps.close(state, now, "deadline"), ev.SYSTEM, now)
             recorded += self.settle(now)
         return recorded
 
@@ -221,8 +300,13 @@ class Project:
 
     @property
     def awaiting_report(self) -> bool:
-        s = self.state
-        return s.phase == Phase.evaluation and not s.phase_open and s.report is None
+        """The template's last step closed (an evaluation, or a decision that ends it): the
+        report is published, then the project closes."""
+        return awaiting_report(self.state)
+
+    def _named_step(self) -> str | None:
+        step = self.state.current_step()
+        return None if step is None or step.id == step.kind.value else step.id
 
     def _authorised_actor(self, action: Action, actor: cmd.Actor) -> Participant:
         state = self.state
@@ -236,8 +320,15 @@ class Project:
                 "stale_token",
                 "this personal link was replaced by a newer one; use the latest link you received",
             )
-        assert state.spec is not None
-        refused = role_refusal(action, who.role, state.spec.process)
+        refused = role_refusal(action, who.role, approving_roles(state))
         if refused:
             raise refused
         return who
+
+
+def awaiting_report(state: ProjectState) -> bool:
+    return (
+        state.phase not in (Phase.launched, Phase.closed, Phase.cancelled)
+        and not state.phase_open
+        and state.report is None
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from domain import events as ev
+from domain import templates
 from domain.models import (
     Amendment,
     Answer,
@@ -27,6 +28,8 @@ from domain.models import (
     ProjectSpec,
     Proposal,
     Statement,
+    Step,
+    Template,
 )
 
 
@@ -37,6 +40,8 @@ class ProjectState(BaseModel):
     launched_at: datetime | None = None
     participants: dict[str, Participant] = Field(default_factory=dict)
     phase: Phase = Phase.launched
+    # The template's step now (its id); the phase is its kind.
+    step: str = ""
     phase_open: bool = False
     round: int = 0
     deadline: datetime | None = None
@@ -47,6 +52,7 @@ class ProjectState(BaseModel):
     contributions: list[Contribution] = Field(default_factory=list)
     proposals: dict[str, Proposal] = Field(default_factory=dict)
     plan: Plan | None = None
+    # Keyed "approval/participant_id": a partner may approve in two approvals at once.
     answers: dict[str, Answer] = Field(default_factory=dict)
     # Objections that sent the previous round back: the next plan answers each of them.
     objections_to_answer: dict[str, str] = Field(default_factory=dict)
@@ -74,6 +80,36 @@ class ProjectState(BaseModel):
     erased: list[str] = Field(default_factory=list)
     redacted: list[str] = Field(default_factory=list)
     last_seq: int = 0
+    _template: Template | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _answers_by_approval(self) -> ProjectState:
+        # Carried before templates: keyed by participant, every answer the partners'.
+        if any("/" not in key for key in self.answers):
+            self.answers = {
+                answer_key(
+                    a.approval or templates.PARTNERS_APPROVAL, a.participant_id
+                ): a.model_copy(update={"approval": a.approval or templates.PARTNERS_APPROVAL})
+                for a in self.answers.values()
+            }
+        return self
+
+    @property
+    def template(self) -> Template:
+        """The template the project runs: its own copy, or (launched before templates)
+        co-construction v1 with its process's settings."""
+        if self._template is None:
+            assert self.spec is not None, "a project has a template once launched"
+            launched = self.spec.template
+            self._template = (
+                launched.content if launched else templates.co_construction(self.spec.process)
+            )
+        return self._template
+
+    def current_step(self) -> Step | None:
+        if not self.step:
+            return None
+        return self.template.step(self.step)
 
     @property
     def is_over(self) -> bool:
@@ -81,6 +117,15 @@ class ProjectState(BaseModel):
 
     def active(self) -> list[Participant]:
         return [p for p in self.participants.values() if p.active]
+
+
+def answer_key(approval: str, participant_id: str) -> str:
+    return f"{approval}/{participant_id}"
+
+
+def step_id(phase: Phase, step: str | None) -> str:
+    """A recorded step's id: named where it is not its kind's."""
+    return step or phase.value
 
 
 def redact_state(state: ProjectState, pid: str) -> None:
@@ -95,8 +140,9 @@ def redact_state(state: ProjectState, pid: str) -> None:
         k: p.model_copy(update={"title": gone, "description": gone}) if p.author_id == pid else p
         for k, p in state.proposals.items()
     }
-    if pid in state.answers and state.answers[pid].reason:
-        state.answers[pid] = state.answers[pid].model_copy(update={"reason": gone})
+    for key, answer in list(state.answers.items()):
+        if answer.participant_id == pid and answer.reason:
+            state.answers[key] = answer.model_copy(update={"reason": gone})
     state.progress = [
         n.model_copy(update={"text": gone}) if n.participant_id == pid else n
         for n in state.progress
@@ -105,14 +151,29 @@ def redact_state(state: ProjectState, pid: str) -> None:
         k: a.model_copy(update={"comment": gone}) if a.participant_id == pid and a.comment else a
         for k, a in state.assessments.items()
     }
-    state.decisions = [
-        d.model_copy(update={"objections": {**d.objections, pid: gone}})
-        if pid in d.objections
-        else d
-        for d in state.decisions
-    ]
+    state.decisions = [redacted_decision(d, {pid}) for d in state.decisions]
     if pid in state.objections_to_answer:
         state.objections_to_answer = {**state.objections_to_answer, pid: gone}
+
+
+def redacted_decision(data: ev.DecisionReached, erased: set[str]) -> ev.DecisionReached:
+    """A decision as it reads once these participants' texts were erased (the same object
+    when it quotes none of them)."""
+
+    def hidden(objections: dict[str, str]) -> dict[str, str]:
+        return {k: ev.REDACTED if k in erased else v for k, v in objections.items()}
+
+    quoted = set(data.objections) | {pid for r in data.approvals for pid in r.objections}
+    if not erased & quoted:
+        return data
+    return data.model_copy(
+        update={
+            "objections": hidden(data.objections),
+            "approvals": [
+                r.model_copy(update={"objections": hidden(r.objections)}) for r in data.approvals
+            ],
+        }
+    )
 
 
 def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
@@ -137,12 +198,11 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"text": gone})
         case ev.AssessmentGiven(participant_id=pid, comment=comment) if pid in erased and comment:
             data = data.model_copy(update={"comment": gone})
-        case ev.DecisionReached(objections=objections) if erased & set(objections):
-            data = data.model_copy(
-                update={
-                    "objections": {k: gone if k in erased else v for k, v in objections.items()}
-                }
-            )
+        case ev.DecisionReached():
+            redacted = redacted_decision(data, erased)
+            if redacted is data:
+                return event
+            data = redacted
         case _:
             return event
     return event.model_copy(update={"data": data})
@@ -169,8 +229,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ParticipantRemoved(participant_id=pid):
             if pid in state.participants:
                 state.participants[pid].active = False
-            # Removing a partner discards its answer (DESIGN: decision rules).
-            state.answers.pop(pid, None)
+            # Removing a partner discards its answers (DESIGN: decision rules).
+            for key in [k for k, a in state.answers.items() if a.participant_id == pid]:
+                del state.answers[key]
         case ev.ParticipantErased(participant_id=pid, texts_redacted=redact):
             if pid not in state.erased:
                 state.erased.append(pid)
@@ -184,22 +245,26 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.LinkResent(participant_id=pid, token_version=version):
             if pid in state.participants:
                 state.participants[pid].token_version = version
-        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
+        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline, step=named):
             state.phase = phase
+            state.step = step_id(phase, named)
             state.round = round_
             state.phase_open = True
             state.deadline = deadline
             state.escalated = False
-            assert state.spec is not None
-            offsets = state.spec.process.settings_for(phase).reminders
+            offsets = state.template.step(state.step).reminders
             state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
             if phase in (Phase.co_design, Phase.decision):
                 state.answers = {}
-            if phase == Phase.co_design:
+            # A plan is put to the decisions of its round: co-design, or a new round, starts
+            # without one.
+            if phase == Phase.co_design or (state.plan is not None and state.plan.round != round_):
                 state.plan = None
             state.concluded = state.conclusion_requested = False
             state.periods.append(
-                PhasePeriod(phase=phase, round=round_, opened_at=event.at, deadline=deadline)
+                PhasePeriod(
+                    phase=phase, round=round_, opened_at=event.at, deadline=deadline, step=named
+                )
             )
         case ev.PhaseClosed(cause=cause):
             state.phase_open = False
@@ -220,19 +285,28 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             endorsements = state.proposals[prop].endorsements if prop in state.proposals else None
             if endorsements is not None and pid not in endorsements:
                 endorsements.append(pid)
-        case ev.PlanSubmitted(plan=plan):
+        case ev.PlanSubmitted(plan=plan, deadline=deadline):
             state.plan = plan
             state.plans.append(plan)
-        case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason):
-            state.answers[pid] = Answer(participant_id=pid, kind=kind, reason=reason)
+            if deadline is not None:
+                _moved(state, deadline, event.at)
+        case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason, approval=approval):
+            approval = approval or _only_approval(state)
+            state.answers[answer_key(approval, pid)] = Answer(
+                participant_id=pid, kind=kind, reason=reason, approval=approval
+            )
         case ev.DecisionReached(outcome=outcome, objections=objections, round=round_):
             state.decisions.append(data)
             state.decided_at[round_] = event.at
             if outcome == Outcome.adopted:
                 state.adopted_plan = state.plan
-                state.outcome = Outcome.adopted
                 state.objections_to_answer = {}
+                # Adopted for good once no decision on the same plan follows.
+                if not templates.decided_again(state.template, state.step):
+                    state.outcome = Outcome.adopted
             else:
+                state.adopted_plan = None
+                state.outcome = None
                 state.objections_to_answer = dict(objections)
         case ev.OutcomeStated(text=text):
             state.outcome_statements.append(text)
@@ -246,13 +320,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ConclusionRequested():
             state.conclusion_requested = True
         case ev.DeadlineExtended(deadline=deadline):
-            state.deadline = deadline
-            if state.periods and state.periods[-1].closed_at is None:
-                state.periods[-1].deadline = deadline
-            state.escalated = False
-            assert state.spec is not None
-            offsets = state.spec.process.settings_for(state.phase).reminders
-            state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
+            _moved(state, deadline, event.at)
         case ev.ReminderSent(offset=offset):
             state.reminders_pending = [o for o in state.reminders_pending if o != offset]
         case ev.DeadlineEscalated():
@@ -282,6 +350,24 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.NotificationFailed():
             state.notifications_failed += 1
     return state
+
+
+def _moved(state: ProjectState, deadline: datetime, at: datetime) -> None:
+    """The open step's deadline moved: its reminders and escalation start again."""
+    state.deadline = deadline
+    if state.periods and state.periods[-1].closed_at is None:
+        state.periods[-1].deadline = deadline
+    state.escalated = False
+    offsets = state.template.step(state.step).reminders
+    state.reminders_pending = _pending_reminders(offsets, deadline, at)
+
+
+def _only_approval(state: ProjectState) -> str:
+    # Recorded without an approval: the step had one (every step before templates did).
+    step = state.current_step()
+    if step is not None and step.approvals:
+        return step.approvals[0].id
+    return templates.PARTNERS_APPROVAL
 
 
 def fold(events: Iterable[ev.Event]) -> ProjectState:

@@ -3,21 +3,26 @@ evaluation and the final report. Derived from the state, never stored in events.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import fmean
 
 from pydantic import BaseModel, Field
 
 from domain import events as ev
-from domain import rules
+from domain import steps as step_rules
+from domain import templates
 from domain.actions import available
 from domain.models import (
     Answer,
+    Approval,
+    Approvers,
     Assessment,
+    Completion,
     Contribution,
     DecisionRule,
     IndicatorResult,
     Language,
+    LoopBack,
     NotificationPreference,
     OrganisationKind,
     Outcome,
@@ -30,8 +35,40 @@ from domain.models import (
     Role,
     Statement,
     Tally,
+    TemplateRef,
+    Words,
 )
 from domain.state import ProjectState, redacted_event
+from domain.steps.decision import approvers as approvers_of
+from domain.steps.decision import tally as tally_of
+from domain.templates import digest
+
+
+class ApprovalView(BaseModel):
+    """One approval of a decision step: who answers it (the rule and, in this project, who),
+    by which rule and quorum, and its tally while its step is open."""
+
+    id: str
+    name: Words | None = None
+    approvers: Approvers
+    # The participants who answer it now.
+    approver_ids: list[str]
+    rule: DecisionRule
+    quorum: float
+    tally: Tally | None = None
+
+
+class StepView(BaseModel):
+    id: str
+    name: Words
+    kind: Phase
+    duration: timedelta | None = None
+    until: datetime | None = None
+    close_when_complete: bool = True
+    current: bool = False
+    approvals: list[ApprovalView] = Field(default_factory=list)
+    completion: Completion = Completion.all
+    if_not_adopted: LoopBack | None = None
 
 
 class ParticipantPublic(BaseModel):
@@ -63,6 +100,13 @@ class ProjectView(BaseModel):
     # The rules it runs under (domain/rules.py): from 2, the evaluation waits for a conclusion.
     rules_version: int = 1
     coordinator_organisation: str
+    # The template the project runs (its id, version and that version's digest) and its
+    # steps, the current one marked.
+    template: TemplateRef | None = None
+    steps: list[StepView] = Field(default_factory=list)
+    # The current step's id (its kind is `phase`).
+    step: str = ""
+    # The first decision's rule and quorum, and its rounds at most (every 1.x client reads them).
     rule: DecisionRule
     quorum: float = 0.5
     max_rounds: int
@@ -143,7 +187,7 @@ def action_result(state: ProjectState, recorded: list[ev.Event], fingerprint: st
         phase_open=state.phase_open,
         round=state.round,
         deadline=state.deadline,
-        pending=len(rules.pending(state)),
+        pending=len(step_rules.pending(state)),
         item_id=item_id,
         role=role,
         token_version=token_version,
@@ -240,8 +284,8 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
         view=view(state),
         me=me,
         actions=[a.update for a in available(state, me)],
-        facilitator_votes=state.spec.process.facilitator_votes,
-        quorum=state.spec.process.quorum,
+        facilitator_votes=Role.facilitator in step_rules.decision.approving_roles(state),
+        quorum=first_approval(state)[0].quorum,
         events=timeline(events, state.redacted),
         undelivered=undelivered(events) if me.role in (Role.facilitator, Role.coordinator) else [],
         earlier_in_archive=len(events) < TIMELINE_LENGTH
@@ -297,9 +341,63 @@ def _no_contacts(p: Participant) -> Participant:
     return p.model_copy(update={"email": None, "webhook_url": None})
 
 
+def first_approval(state: ProjectState) -> tuple[Approval, int]:
+    """The template's first approval and the most rounds its step holds: what the view's
+    rule, quorum and max_rounds say (one approval before templates)."""
+    for step in state.template.steps:
+        if step.approvals:
+            rounds = step.if_not_adopted.max_rounds if step.if_not_adopted else 1
+            return step.approvals[0], rounds
+    raise ValueError("a template has a decision step")
+
+
+def template_ref(state: ProjectState) -> TemplateRef:
+    assert state.spec is not None
+    if state.spec.template is not None:
+        return state.spec.template.ref()
+    # Launched before templates: co-construction v1, which its process's settings tune.
+    published = templates.co_construction()
+    return TemplateRef(id=published.id, version=published.version, digest=digest(published))
+
+
+def step_views(state: ProjectState) -> list[StepView]:
+    current = state.step if not state.is_over else ""
+    out = []
+    for step in state.template.steps:
+        is_current = step.id == current
+        out.append(
+            StepView(
+                id=step.id,
+                name=step.name,
+                kind=step.kind,
+                duration=step.duration,
+                until=step.until,
+                close_when_complete=step.close_when_complete,
+                current=is_current,
+                completion=step.completion,
+                if_not_adopted=step.if_not_adopted,
+                approvals=[
+                    ApprovalView(
+                        id=a.id,
+                        name=a.name,
+                        approvers=a.approvers,
+                        approver_ids=[p.id for p in approvers_of(state, a)],
+                        rule=a.rule,
+                        quorum=a.quorum,
+                        tally=tally_of(state, a) if is_current and state.phase_open else None,
+                    )
+                    for a in step.approvals
+                ],
+            )
+        )
+    return out
+
+
 def view(state: ProjectState) -> ProjectView:
     spec = state.spec
     assert spec is not None, "a project is viewed only after its launch"
+    approval, max_rounds = first_approval(state)
+    current = state.current_step()
     return ProjectView(
         id=spec.id,
         title=spec.title,
@@ -309,22 +407,27 @@ def view(state: ProjectState) -> ProjectView:
         time_zone=spec.time_zone,
         rules_version=state.rules_version,
         coordinator_organisation=spec.coordinator_organisation,
-        rule=spec.process.rule,
-        quorum=spec.process.quorum,
-        max_rounds=spec.process.max_rounds,
+        template=template_ref(state),
+        steps=step_views(state),
+        step=state.step,
+        rule=approval.rule,
+        quorum=approval.quorum,
+        max_rounds=max_rounds,
         phase=state.phase,
         phase_open=state.phase_open,
         round=state.round,
         deadline=state.deadline,
-        expected=[p.id for p in rules.expected(state)],
-        pending=[p.id for p in rules.pending(state)],
+        expected=[p.id for p in step_rules.expected(state)],
+        pending=[p.id for p in step_rules.pending(state)],
         participants=[ParticipantPublic(**p.model_dump()) for p in state.participants.values()],
         contributions=state.contributions,
         proposals=list(state.proposals.values()),
         plan=state.plan,
         objections_to_answer=state.objections_to_answer,
         answers=list(state.answers.values()),
-        tally=rules.tally(state) if state.phase == Phase.decision else None,
+        tally=tally_of(state, current.approvals[0])
+        if current is not None and current.approvals and state.phase == Phase.decision
+        else None,
         decisions=state.decisions,
         adopted_plan=state.adopted_plan,
         outcome=state.outcome,
@@ -367,11 +470,15 @@ def current_details(state: ProjectState) -> str:
         return f"{state.phase.value}: {outcome}"
     if not state.phase_open:
         return f"{state.phase.value}, round {state.round}: closing"
-    expected = rules.expected(state)
-    waiting = rules.pending(state)
-    head = f"{state.phase.value}, round {state.round}"
+    expected = step_rules.expected(state)
+    waiting = step_rules.pending(state)
+    step = state.current_step()
+    named = f" ({step.id})" if step is not None and step.id != step.kind.value else ""
+    head = f"{state.phase.value}{named}, round {state.round}"
     if state.phase == Phase.co_design:
         return f"{head}: waiting for the facilitator's plan"
+    if state.phase == Phase.decision and state.plan is None:
+        return f"{head}: waiting for the facilitator's text"
     if not expected:
         return f"{head}: in progress"
     who = "voters" if state.phase == Phase.decision else "partners"

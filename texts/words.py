@@ -23,6 +23,7 @@ PHASES = {
     "decision": N_("decision"),
     "action": N_("implementation"),
     "evaluation": N_("evaluation"),
+    "wait": N_("pause"),
     "closed": N_("closed"),
     "cancelled": N_("cancelled"),
 }
@@ -275,6 +276,19 @@ REFUSALS = {
     "temporal_unavailable": N_("Alliance cannot be reached right now: try again in a minute."),
     "no_worker": N_("Alliance cannot record anything right now: try again in a minute."),
     "worker_slow": N_("Alliance is slow to answer right now: try again in a minute."),
+    "not_an_approver": N_("This decision is answered by other partners: see who decides above."),
+    "approval_required": N_("You answer several approvals at once: choose the one you answer."),
+    "unknown_approval": N_("This approval is not part of the current decision."),
+    "text_not_written": N_(
+        "The facilitator has not yet written the text put to decision: you will be told when it is."
+    ),
+    "text_required": N_("Write the text put to decision first: the approvers then answer it."),
+    "plan_already_set": N_("The text put to this decision is written: a new one comes with the next round."),
+    "approvers_empty": N_(
+        "Nobody in this project can answer one of the template's approvals: invite someone who can, or choose another template."
+    ),
+    "unknown_step": N_("This step is not part of the chosen template."),
+    "date_past": N_("A pause of the template ends on a date already past: choose a later date."),
 }
 UNKNOWN_REFUSAL = N_("This action was refused.")
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
-from domain import rules
+from domain import steps
 from domain.state import ProjectState
 
 PHASE = SearchAttributeKey.for_keyword("AlliancePhase")
@@ -34,7 +34,7 @@ def values(state: ProjectState) -> dict[SearchAttributeKey, Any]:
         COORDINATOR: state.spec.coordinator_organisation,
         ROUND: state.round,
         DEADLINE: deadline,
-        PENDING: len(rules.pending(state)),
+        PENDING: len(steps.pending(state)),
         OUTCOME: state.outcome.value if state.outcome else None,
         UNDELIVERED: state.notifications_failed or None,
     }

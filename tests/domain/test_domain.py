@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain import commands as cmd
-from domain import rules
+from domain import rules, steps
 from domain.models import AnswerKind, DecisionRule, PhaseSettings, Process, Tally
 from domain.project import Project, Rejected, spec_for
 from domain.state import fold
@@ -228,14 +228,14 @@ class TestEachWayAPhaseCloses:
         project = self.evaluating()
         indicator = project.state.adopted_plan.indicators[0].id
         for pid in ("p1", "p2"):
-            assert [p.id for p in rules.pending(project.state)][-1] == "p2"
+            assert [p.id for p in steps.pending(project.state)][-1] == "p2"
             project.execute(
                 cmd.Assess(actor=actor(pid), scores=[{"indicator_id": indicator, "score": 4}]), NOW
             )
         # Every partner assessed: the facilitator is asked, once, and the phase stays open.
         assert project.state.phase_open and not project.awaiting_report
         assert [e.type for e in project.events].count("conclusion_requested") == 1
-        assert [p.id for p in rules.pending(project.state)] == ["fac"]
+        assert [p.id for p in steps.pending(project.state)] == ["fac"]
         project.execute(cmd.StateOutcome(actor=actor("fac"), text="Les jardins vivent."), NOW)
         assert project.awaiting_report
         (conclusion,) = project.state.statements
@@ -293,7 +293,7 @@ def test_facilitator_votes_only_when_the_process_says_so():
         project.check(cmd.GiveAnswer(actor=actor("fac"), kind="consent"), NOW)
     voting = decision_project(1, Process(facilitator_votes=True))
     voting.execute(cmd.GiveAnswer(actor=actor("fac"), kind="object", reason="non"), NOW)
-    assert [p.id for p in rules.expected(voting.state)] == ["fac", "p1"]
+    assert [p.id for p in steps.expected(voting.state)] == ["fac", "p1"]
 
 
 def test_reminders_whose_moment_passed_are_not_armed():
@@ -375,7 +375,7 @@ def test_a_replacement_cannot_leave_a_project_without_its_coordinator():
         ),
         NOW,
     )
-    assert [p.id for p in rules.expected(project.state)] == ["p1"]
+    assert [p.id for p in steps.expected(project.state)] == ["p1"]
 
 
 def test_reminders_overdue_at_the_deadline_are_dropped_not_sent_late():
@@ -475,7 +475,9 @@ def test_the_rule_returns_the_outcome_and_the_tally_behind_it():
     project = decision_project(3, Process(rule=DecisionRule.majority, quorum=0.6))
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="trop cher"), NOW)
-    outcome, counted = rules.decision(project.state)
+    step = project.state.current_step()
+    result = steps.decision.result(project.state, step.approvals[0])
+    outcome, counted = result.outcome, result.tally
     assert outcome == "not_adopted"  # 1 consent of 2 answers is not more than half
     assert (counted.voters, counted.consents, counted.objections, counted.silent) == (3, 1, 1, 1)
     project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)

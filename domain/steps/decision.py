@@ -1,0 +1,152 @@
+"""Decision: one or more approvals run at once on the round's plan (or, with no co-design
+before it, on the text the facilitator writes when the step opens). Each approval's approvers
+answer by its rule and quorum; the step's completion rule (all adopted, or any) makes the
+result; not adopted, the project goes back to the step the template names, for one more round,
+or ends not adopted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import events as ev
+from domain import rules, templates
+from domain.models import (
+    AnswerKind,
+    Approval,
+    ApprovalResult,
+    Completion,
+    Outcome,
+    Participant,
+    Phase,
+    Role,
+    Step,
+    Tally,
+)
+from domain.state import ProjectState, answer_key
+from domain.steps.base import Runner, facilitators
+from domain.steps.walk import enter_next, named, open_step
+
+
+def approvers(state: ProjectState, approval: Approval) -> list[Participant]:
+    return [p for p in state.active() if approval.approvers.includes(p)]
+
+
+def approving_roles(state: ProjectState) -> frozenset[Role]:
+    """The roles some approval of the project's template lets answer."""
+    return frozenset(
+        templates.roles_that_approve(state.template, list(state.participants.values()))
+    )
+
+
+def approvals_of(state: ProjectState, participant: Participant) -> list[Approval]:
+    """The approvals of the open decision step this participant answers."""
+    step = state.current_step()
+    if step is None or step.kind != Phase.decision:
+        return []
+    return [a for a in step.approvals if a.approvers.includes(participant)]
+
+
+def tally(state: ProjectState, approval: Approval) -> Tally:
+    voting = approvers(state, approval)
+    given = [state.answers.get(answer_key(approval.id, p.id)) for p in voting]
+    kinds = [a.kind for a in given if a is not None]
+    return Tally(
+        voters=len(voting),
+        consents=kinds.count(AnswerKind.consent),
+        objections=kinds.count(AnswerKind.object),
+        abstentions=kinds.count(AnswerKind.abstain),
+        silent=len(voting) - len(kinds),
+    )
+
+
+def standing_objections(state: ProjectState, approval: Approval) -> dict[str, str]:
+    voting = {p.id for p in approvers(state, approval)}
+    return {
+        a.participant_id: a.reason or ""
+        for a in state.answers.values()
+        if a.approval == approval.id and a.kind == AnswerKind.object and a.participant_id in voting
+    }
+
+
+def result(state: ProjectState, approval: Approval) -> ApprovalResult:
+    counted = tally(state, approval)
+    return ApprovalResult(
+        approval=approval.id,
+        rule=approval.rule,
+        quorum=approval.quorum,
+        tally=counted,
+        outcome=rules.outcome_of(approval.rule, counted, approval.quorum),
+        objections=standing_objections(state, approval),
+        void=counted.voters == 0,
+    )
+
+
+def step_outcome(step: Step, results: list[ApprovalResult]) -> Outcome:
+    """The step's result from its approvals' by its completion rule; a void approval (no
+    approver left) counts for neither side."""
+    counted = [r for r in results if not r.void]
+    if not counted:
+        return Outcome.no_quorum  # nobody left to decide
+    adopted = [r.outcome == Outcome.adopted for r in counted]
+    if all(adopted) if step.completion == Completion.all else any(adopted):
+        return Outcome.adopted
+    if all(r.outcome == Outcome.no_quorum for r in counted):
+        return Outcome.no_quorum
+    return Outcome.not_adopted
+
+
+def decided(state: ProjectState, step: Step) -> ev.DecisionReached:
+    results = [result(state, a) for a in step.approvals]
+    first = results[0]
+    objections: dict[str, str] = {}
+    for r in results:
+        for pid, reason in r.objections.items():
+            # One objector in two approvals at once: the next plan answers both reasons.
+            objections[pid] = f"{objections[pid]}\n{reason}" if pid in objections else reason
+    return ev.DecisionReached(
+        round=state.round,
+        rule=first.rule,
+        tally=first.tally,
+        outcome=step_outcome(step, results),
+        objections=objections,
+        step=named(step),
+        approvals=results,
+    )
+
+
+class Decision(Runner):
+    kind = Phase.decision
+    completes = True
+
+    def expected(self, state: ProjectState, step: Step) -> list[Participant]:
+        if state.plan is None:
+            return facilitators(state)  # the text put to decision comes first
+        return [p for p in state.active() if any(a.approvers.includes(p) for a in step.approvals)]
+
+    def has_acted(self, state: ProjectState, step: Step, participant_id: str) -> bool:
+        if state.plan is None:
+            return False
+        who = state.participants.get(participant_id)
+        return who is not None and all(
+            answer_key(a.id, participant_id) in state.answers
+            for a in step.approvals
+            if a.approvers.includes(who)
+        )
+
+    def stays_open_at_deadline(self, state: ProjectState, step: Step) -> bool:
+        return state.plan is None
+
+    def closing(
+        self, state: ProjectState, step: Step, now: datetime, closed: ev.PhaseClosed
+    ) -> list[ev.EventData]:
+        decision = decided(state, step)
+        if decision.outcome == Outcome.adopted:
+            return [closed, decision, *enter_next(state, step, now)]
+        loop = step.if_not_adopted
+        if loop is not None and state.round < loop.max_rounds:
+            back = state.template.step(loop.to)
+            return [closed, decision, open_step(state, back, state.round + 1, now)]
+        return [closed, decision, ev.ProjectClosed(outcome=Outcome.not_adopted)]
+
+
+RUNNER = Decision()

@@ -1,0 +1,48 @@
+"""The walk through a project's template: opening a step, and what follows one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import events as ev
+from domain import templates
+from domain.models import Phase, Step
+from domain.state import ProjectState
+
+
+def named(step: Step) -> str | None:
+    """How events name a step: not at all where its id is its kind's (so a co-construction
+    project records what every 1.x project recorded)."""
+    return None if step.id == step.kind.value else step.id
+
+
+def open_step(state: ProjectState, step: Step, round_: int, now: datetime) -> ev.PhaseOpened:
+    if step.kind == Phase.wait and step.until is not None:
+        deadline = step.until
+    else:
+        assert step.duration is not None
+        deadline = now + step.duration
+    return ev.PhaseOpened(phase=step.kind, round=round_, deadline=deadline, step=named(step))
+
+
+def first_step(state: ProjectState, now: datetime) -> ev.PhaseOpened:
+    return open_step(state, state.template.steps[0], 1, now)
+
+
+def enter_next(state: ProjectState, step: Step, now: datetime) -> list[ev.EventData]:
+    """The step that follows, opened in the same round; none at the template's end (the
+    project then publishes its report and closes)."""
+    following = templates.next_step(state.template, step.id)
+    if following is None:
+        return []
+    return [open_step(state, following, state.round, now)]
+
+
+def closed_event(state: ProjectState, step: Step, cause: str) -> ev.PhaseClosed:
+    return ev.PhaseClosed(
+        phase=step.kind,
+        round=state.round,
+        cause=cause,
+        deadline=state.deadline,
+        step=named(step),
+    )
