@@ -64,6 +64,10 @@ SANDBOX = SandboxedWorkflowRunner(
         "activities",
         "workflows.search_attributes",
         "workflows.observed",
+        "workflows.calls",
+        "workflows.messages",
+        "workflows.ops_view",
+        "workflows.segments",
         # Log records emitted inside a workflow are formatted there too: the renderer must
         # not be re-imported (and its environment reads refused) by the sandbox.
         "structlog",

@@ -24,13 +24,20 @@ class ErrorBody(BaseModel):
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        # Each problem of a refused document (a template's: step, field, code, message).
+        self.details = details
 
 
 # The error answers every route may give, for the OpenAPI.
@@ -100,9 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            ErrorBody(code=exc.code, message=_in_language(request, exc)).model_dump(
-                exclude_none=True
-            ),
+            ErrorBody(
+                code=exc.code, message=_in_language(request, exc), details=exc.details
+            ).model_dump(exclude_none=True),
             status_code=exc.status,
             # The message follows Accept-Language: caches must keep one per language.
             headers={**(exc.headers or {}), "Vary": "Accept-Language"},

@@ -695,7 +695,8 @@ class ProjectGateway:
 def _refusal_error(refused: temporal_client.ActionRefused) -> ApiError:
     if refused.code in _REVOKED:
         return ApiError(401, refused.code, refused.message, headers={"WWW-Authenticate": "Bearer"})
-    if refused.code == "not_allowed":
+    # Not this role, or not among the open decision's approvers (the message says who is).
+    if refused.code in ("not_allowed", "not_an_approver"):
         return ApiError(403, refused.code, refused.message)
     if refused.code == "idempotency_conflict":
         return ApiError(422, refused.code, refused.message)

@@ -18,8 +18,9 @@ import json
 from typing import Any
 
 from domain import events as ev
+from domain.models import ApprovalResult, Phase
 from domain.report import ReportFacts, report_facts
-from domain.state import ProjectState, fold, redact_state, redacted_event
+from domain.state import ProjectState, fold, redact_state, redacted_event, step_id
 from texts.register import register_csv
 from texts.report import printable, reader_of, report_markdown
 
@@ -45,11 +46,12 @@ def read_events(jsonl: bytes) -> list[ev.Event]:
 
 
 def decision_register(state: ProjectState, events: list[ev.Event]) -> bytes:
-    """One row per decision, one more per objection (with the next round's answer to it), and
-    the outcome stated."""
+    """One row per decision (per approval, where a decision step had several), one more per
+    objection (with the next round's answer to it), and the outcome stated. The columns of
+    1.0 first, then (since templates) the step and the approval."""
     assert state.spec is not None
-    quorum = state.spec.process.quorum
     names = {pid: p.organisation_name for pid, p in state.participants.items()}
+    template = state.template
     answers: dict[int, dict[str, str]] = {}
     for e in events:
         if isinstance(e.data, ev.PlanSubmitted):
@@ -71,22 +73,37 @@ def decision_register(state: ProjectState, events: list[ev.Event]) -> bytes:
             "objector",
             "objection",
             "answer_next_round",
+            "step",
+            "approval",
         ]  # fmt: skip
     )
     for e in events:
         data = e.data
         if isinstance(data, ev.DecisionReached):
-            t = data.tally
-            row = [data.round, e.at.isoformat(), data.rule.value, quorum, t.voters, t.consents,
-                   t.objections, t.abstentions, t.silent, data.outcome.value]  # fmt: skip
-            writer.writerow([*row, "", "", ""])
+            step = template.step(step_id(Phase.decision, data.step))
+            results = data.approvals or [
+                ApprovalResult(
+                    approval=step.approvals[0].id,
+                    rule=data.rule,
+                    quorum=step.approvals[0].quorum,
+                    tally=data.tally,
+                    outcome=data.outcome,
+                    objections=data.objections,
+                )
+            ]
             following = answers.get(data.round + 1, {})
-            for pid, reason in data.objections.items():
-                who = names.get(pid, pid)
-                writer.writerow([*row, who, reason, following.get(pid, "")])
+            for r in results:
+                t = r.tally
+                row = [data.round, e.at.isoformat(), r.rule.value, r.quorum, t.voters,
+                       t.consents, t.objections, t.abstentions, t.silent, r.outcome.value]  # fmt: skip
+                where = [step.id, r.approval]
+                writer.writerow([*row, "", "", "", *where])
+                for pid, reason in r.objections.items():
+                    who = names.get(pid, pid)
+                    writer.writerow([*row, who, reason, following.get(pid, ""), *where])
         elif isinstance(data, ev.OutcomeStated):
             writer.writerow(["", e.at.isoformat(), "", "", "", "", "", "", "", "outcome_stated",
-                             "", data.text, ""])  # fmt: skip
+                             "", data.text, "", "", ""])  # fmt: skip
     return out.getvalue().encode()
 
 

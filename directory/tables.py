@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,3 +55,18 @@ class ProjectRecord(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     # When the retention job erased its contacts.
     contacts_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TemplateVersion(Base):
+    """One version of an organisation's process template: the document as validated (its
+    canonical JSON) and its digest. Versions are never changed or deleted: a project keeps its
+    own copy anyway, and a version once shared stays what it was."""
+
+    __tablename__ = "templates"
+
+    organisation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -261,6 +261,9 @@ class Step(Record):
     # A decision step's way back; none: the project ends not adopted.
     if_not_adopted: LoopBack | None = None
 
+    def approval_by_id(self, approval_id: str) -> Approval:
+        return next(a for a in self.approvals if a.id == approval_id)
+
     def settings(self) -> PhaseSettings:
         return PhaseSettings(
             duration=self.duration or timedelta(0),

@@ -17,6 +17,9 @@ from pydantic import BaseModel
 
 from domain import rules
 from domain.models import (
+    Approval,
+    ApprovalResult,
+    Approvers,
     DecisionRule,
     IndicatorResult,
     Language,
@@ -27,8 +30,10 @@ from domain.models import (
     Role,
     Statement,
     Tally,
+    Words,
 )
-from domain.state import ProjectState
+from domain.state import ProjectState, step_id
+from domain.views import first_approval
 from domain.views import results as indicator_results
 
 
@@ -46,6 +51,20 @@ class Objection(BaseModel):
     answer: str = ""
 
 
+class ApprovalFact(BaseModel):
+    """One approval's result within a decision: who answered it, by which rule, how."""
+
+    id: str
+    name: Words | None
+    approvers: Approvers
+    rule: DecisionRule
+    quorum: float
+    tally: Tally
+    outcome: Outcome
+    # None of its approvers was left to answer.
+    void: bool = False
+
+
 class Round(BaseModel):
     round: int
     decided_at: datetime | None
@@ -55,6 +74,24 @@ class Round(BaseModel):
     outcome: Outcome
     objections: list[Objection]
     statements: list[Statement]
+    # The decision step, where the template has more than one (appel-a-projets' budget, then
+    # the partners'); its approvals, where the template is not co-construction's one.
+    step: str | None = None
+    step_name: Words | None = None
+    approvals: list[ApprovalFact] = []
+
+
+class StepFact(BaseModel):
+    id: str
+    name: Words
+    kind: Phase
+    approvals: list[ApprovalFact] = []
+
+
+class TemplateFact(BaseModel):
+    id: str
+    version: int
+    name: Words
 
 
 class Note(BaseModel):
@@ -78,6 +115,12 @@ class ReportFacts(BaseModel):
     time_zone: str
     launched_at: datetime | None
     periods: list[PhasePeriod]
+    # The template the project ran, and its steps (their names, and each decision's approvals).
+    template: TemplateFact | None = None
+    steps: list[StepFact] = []
+    # True when the template holds one approval only (co-construction): the report then says
+    # the rule and quorum at its head, as it always did.
+    one_approval: bool = True
     members: list[Member]
     rule: DecisionRule
     quorum: float
@@ -108,26 +151,45 @@ def report_facts(state: ProjectState) -> ReportFacts:
 
     # The plan of round n + 1 answers the objections that sent round n back.
     answers = {plan.round: plan.objection_answers for plan in state.plans}
-    rounds = [
-        Round(
-            round=d.round,
-            decided_at=state.decided_at.get(d.round),
-            rule=d.rule,
-            quorum=spec.process.quorum,
-            tally=d.tally,
-            outcome=d.outcome,
-            objections=[
-                Objection(
-                    organisation=organisation(pid),
-                    reason=reason,
-                    answer=answers.get(d.round + 1, {}).get(pid, ""),
-                )
-                for pid, reason in d.objections.items()
-            ],
-            statements=[s for s in state.statements if s.round == d.round and not s.conclusion],
+    template = state.template
+    approvals = [a for step in template.steps for a in step.approvals]
+    decision_steps = [s for s in template.steps if s.kind == Phase.decision]
+    one_approval = len(approvals) == 1
+    first, _ = first_approval(state)
+    rounds = []
+    when = decided_at(state)
+    for n, d in enumerate(state.decisions):
+        step = template.step(step_id(Phase.decision, d.step))
+        # Objections answered by the next plan are the last decision of a round's.
+        last_of_round = n + 1 == len(state.decisions) or state.decisions[n + 1].round != d.round
+        rounds.append(
+            Round(
+                round=d.round,
+                decided_at=when.get(n),
+                rule=d.rule,
+                quorum=d.approvals[0].quorum if d.approvals else first.quorum,
+                tally=d.tally,
+                outcome=d.outcome,
+                objections=[
+                    Objection(
+                        organisation=organisation(pid),
+                        reason=reason,
+                        answer=answers.get(d.round + 1, {}).get(pid, "") if last_of_round else "",
+                    )
+                    for pid, reason in d.objections.items()
+                ],
+                statements=[
+                    s
+                    for s in state.statements
+                    if s.round == d.round and not s.conclusion and last_of_round
+                ],
+                step=step.id if len(decision_steps) > 1 else None,
+                step_name=step.name if len(decision_steps) > 1 else None,
+                approvals=[]
+                if one_approval
+                else [approval_fact(step.approval_by_id(r.approval), r) for r in d.approvals],
+            )
         )
-        for d in state.decisions
-    ]
     adopted = state.adopted_plan
     if rules.concludes_evaluation(state):
         conclusion = [s for s in state.statements if s.conclusion]
@@ -157,10 +219,25 @@ def report_facts(state: ProjectState) -> ReportFacts:
             )  # fmt: skip
             for p in state.participants.values()
         ],
-        rule=spec.process.rule,
-        quorum=spec.process.quorum,
-        max_rounds=spec.process.max_rounds,
-        facilitator_votes=spec.process.facilitator_votes,
+        template=TemplateFact(
+            id=template.id,
+            version=spec.template.version if spec.template else template.version,
+            name=template.name,
+        ),
+        steps=[
+            StepFact(
+                id=s.id,
+                name=s.name,
+                kind=s.kind,
+                approvals=[approval_fact(a) for a in s.approvals],
+            )
+            for s in template.steps
+        ],
+        one_approval=one_approval,
+        rule=first.rule,
+        quorum=first.quorum,
+        max_rounds=max_rounds_of(state),
+        facilitator_votes=Role.facilitator in first.approvers.roles,
         rounds=rounds,
         adopted_round=adopted.round if adopted else None,
         adopted_summary=adopted.summary if adopted else None,
@@ -183,6 +260,40 @@ def report_facts(state: ProjectState) -> ReportFacts:
         outcome=state.outcome,
         phase=state.phase,
     )
+
+
+def approval_fact(approval: Approval, result: ApprovalResult | None = None) -> ApprovalFact:
+    return ApprovalFact(
+        id=approval.id,
+        name=approval.name,
+        approvers=approval.approvers,
+        rule=approval.rule,
+        quorum=approval.quorum,
+        tally=result.tally if result else Tally(voters=0, consents=0, objections=0,
+                                                 abstentions=0, silent=0),
+        outcome=result.outcome if result else Outcome.not_adopted,
+        void=result.void if result else False,
+    )  # fmt: skip
+
+
+def decided_at(state: ProjectState) -> dict[int, datetime]:
+    """When each decision (by its position) was reached: the close of its step's period."""
+    closes = [
+        p.closed_at for p in state.periods if p.phase == Phase.decision and p.closed_at is not None
+    ]
+    found = {n: at for n, at in enumerate(closes)}
+    # Recorded before periods were kept: the round's date.
+    for n, d in enumerate(state.decisions):
+        if n not in found and d.round in state.decided_at:
+            found[n] = state.decided_at[d.round]
+    return found
+
+
+def max_rounds_of(state: ProjectState) -> int:
+    for step in state.template.steps:
+        if step.if_not_adopted is not None:
+            return step.if_not_adopted.max_rounds
+    return 1
 
 
 def facts_digest(facts: ReportFacts) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -99,6 +100,17 @@ class ApiProject:
 
     async def view(self, who: str = "coordinator-credential") -> dict[str, Any]:
         return await self.ok("GET", "", who)
+
+    async def wait_for_report(self, seconds: float = 10) -> str:
+        """The final report in Markdown, once published (by an activity, as the project
+        closes)."""
+        for _ in range(int(seconds / 0.05)):
+            if (await self.view())["phase"] == "closed":
+                break
+            await asyncio.sleep(0.05)
+        response = await self.call("GET", "/report?format=md", "coordinator-credential")
+        assert response.status_code == 200, response.text
+        return response.text
 
     async def to_decision(self, partners: list[str]) -> str:
         for pid in partners:

@@ -17,9 +17,11 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.report import ReportFacts
+from domain.models import Approvers
+from domain.report import ApprovalFact, ReportFacts
 from texts import words
 from texts.i18n import Texts
+from texts.report import approval_name
 
 N_ = words.N_
 
@@ -38,9 +40,11 @@ COLUMNS = (
     N_("Objection"),
     N_("Answer in the next round"),
     N_("Outcome as the facilitator stated it"),
+    N_("Step"),
+    N_("Approval"),
 )
 # Columns that hold what people typed: always text, never a number, a date or a formula.
-TEXT_COLUMNS = frozenset({10, 11, 12, 13})
+TEXT_COLUMNS = frozenset({10, 11, 12, 13, 14, 15})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -60,27 +64,51 @@ class Row:
     objection: str = ""
     answer: str = ""
     statements: str = ""
+    step: str = ""
+    approval: str = ""
 
 
 def rows(facts: ReportFacts, t: Texts) -> list[Row]:
+    """One row per decision (per approval, where a decision had several), one more per
+    objection, each naming its step and approval."""
     out = []
-    for r in facts.rounds:
-        decision = Row(
-            round=r.round,
-            at=r.decided_at,
-            rule=t.gettext(words.RULE_NAMES[r.rule.value]),
-            quorum=r.quorum,
-            voters=r.tally.voters,
-            consents=r.tally.consents,
-            objections=r.tally.objections,
-            abstentions=r.tally.abstentions,
-            silent=r.tally.silent,
-            outcome=t.gettext(words.OUTCOMES[r.outcome.value]),
-        )
+    names = {s.id: s for s in facts.steps}
+    last_of_round = {r.round: n for n, r in enumerate(facts.rounds)}
+    for index, r in enumerate(facts.rounds):
+        step = names.get(r.step or "decision")
+        step_said = words.step_name(t, step.name if step else None, "decision")
+        approvals = r.approvals or [
+            ApprovalFact(
+                id="",
+                name=step.approvals[0].name if step and step.approvals else None,
+                approvers=step.approvals[0].approvers if step and step.approvals else Approvers(),
+                rule=r.rule,
+                quorum=r.quorum,
+                tally=r.tally,
+                outcome=r.outcome,
+            )
+        ]
         said = [s.text for s in r.statements]
-        if facts.adopted_round == r.round:
+        if facts.adopted_round == r.round and last_of_round[r.round] == index:
             said += [s.text for s in facts.conclusion]
-        out.append(_replace(decision, statements="\n\n".join(said)))
+        decision = None
+        for n, a in enumerate(approvals):
+            decision = Row(
+                round=r.round,
+                at=r.decided_at,
+                rule=t.gettext(words.RULE_NAMES[a.rule.value]),
+                quorum=a.quorum,
+                voters=a.tally.voters,
+                consents=a.tally.consents,
+                objections=a.tally.objections,
+                abstentions=a.tally.abstentions,
+                silent=a.tally.silent,
+                outcome=t.gettext(words.OUTCOMES[a.outcome.value]),
+                step=step_said,
+                approval=approval_name(t, a),
+            )
+            out.append(_replace(decision, statements="\n\n".join(said)) if n == 0 else decision)
+        assert decision is not None
         out += [
             _replace(decision, objector=o.organisation, objection=o.reason, answer=o.answer)
             for o in r.objections
@@ -123,6 +151,8 @@ def register_csv(facts: ReportFacts, t: Texts) -> bytes:
             row.objection,
             row.answer,
             row.statements,
+            row.step,
+            row.approval,
         ]
         writer.writerow([neutralised(cell) for cell in cells])
     return "\ufeff".encode() + out.getvalue().encode()
@@ -157,6 +187,8 @@ def register_xlsx(facts: ReportFacts, t: Texts) -> bytes:
             row.objection,
             row.answer,
             row.statements,
+            row.step,
+            row.approval,
         ]
         sheet.append([None] * len(values))
         line = sheet.max_row
@@ -173,7 +205,7 @@ def register_xlsx(facts: ReportFacts, t: Texts) -> bytes:
             "dd/mm/yyyy hh:mm" if t.language == "fr" else "yyyy-mm-dd hh:mm"
         )
         sheet.cell(row=line, column=4).number_format = "0%"
-    widths = (6, 17, 16, 9, 8, 14, 11, 12, 13, 26, 28, 48, 48, 48)
+    widths = (6, 17, 16, 9, 8, 14, 11, 12, 13, 26, 28, 48, 48, 48, 26, 26)
     for n, width in enumerate(widths):
         sheet.column_dimensions[chr(ord("A") + n)].width = width
     sheet.freeze_panes = "A2"

@@ -15,7 +15,7 @@ import re
 from markdown_it import MarkdownIt
 
 from domain.models import Phase, PhasePeriod, Statement
-from domain.report import Objection, ReportFacts, Round
+from domain.report import ApprovalFact, Objection, ReportFacts, Round
 from texts import words
 from texts.i18n import Texts, texts
 
@@ -77,14 +77,28 @@ def report_markdown(facts: ReportFacts, t: Texts) -> str:
     lines.append(fact(_("Territory:"), md(facts.territory)))
     if facts.launched_at:
         lines.append(fact(_("Launched:"), t.when(facts.launched_at)))
-    lines += [
-        fact(_("Outcome:"), outcome_in_words(facts, t)),
-        fact(_("Decision rule:"), _(words.RULES[facts.rule.value])),
-        fact(_("Quorum:"), quorum_in_words(facts.quorum, t)),
-    ]
+    lines.append(fact(_("Outcome:"), outcome_in_words(facts, t)))
+    if facts.template is not None:
+        lines.append(
+            fact(
+                _("Process:"),
+                _(
+                    "%(name)s, version %(version)s",
+                    name=md(facts.template.name.said_in(t.language)),
+                    version=t.number(facts.template.version),
+                ),
+            )
+        )
+    if facts.one_approval:
+        lines += [
+            fact(_("Decision rule:"), _(words.RULES[facts.rule.value])),
+            fact(_("Quorum:"), quorum_in_words(facts.quorum, t)),
+        ]
     if facts.description:
         lines += [*heading(2, _("The project")), md(facts.description)]
     lines += members(facts, t)
+    if not facts.one_approval:
+        lines += process_steps(facts, t)
     lines += course(facts, t)
     lines += decisions(facts, t)
     if facts.adopted_summary is not None and facts.adopted_round is not None:
@@ -118,6 +132,49 @@ def quorum_in_words(quorum: float, t: Texts) -> str:
     return t.gettext("%(share)s of the voting partners must answer", share=t.percent(quorum))
 
 
+def approval_name(t: Texts, approval: ApprovalFact) -> str:
+    if approval.name is not None and approval.name.fr:
+        return words.capitalised(approval.name.said_in(t.language))
+    return words.capitalised(words.approvers_in_words(t, approval.approvers))
+
+
+def process_steps(facts: ReportFacts, t: Texts) -> list[str]:
+    """The template's steps in order, each decision's approvals with who answers them, by
+    which rule and quorum (where the template has more than one approval)."""
+    _ = t.gettext
+    lines = heading(2, _("The steps of the process"))
+    for n, step in enumerate(facts.steps, start=1):
+        name = words.step_name(t, step.name, step.kind.value)
+        kind = t.gettext(words.PHASES[step.kind.value])
+        # The kind in words where the name does not already say it.
+        said_kind = "" if name.casefold() == kind.casefold() else f" ({kind})"
+        lines.append(f"{n}. {md(name)}{said_kind}")
+        for a in step.approvals:
+            named, who = approval_name(t, a), words.approvers_in_words(t, a.approvers)
+            said = _(
+                "%(approval)s: %(who)s; %(rule)s; quorum: %(quorum)s",
+                approval=md(named),
+                who=who,
+                rule=_(words.RULES[a.rule.value]),
+                quorum=approvers_quorum(a.quorum, t),
+            )
+            if named.casefold() == who.casefold():
+                said = _(
+                    "%(approval)s; %(rule)s; quorum: %(quorum)s",
+                    approval=md(named),
+                    rule=_(words.RULES[a.rule.value]),
+                    quorum=approvers_quorum(a.quorum, t),
+                )
+            lines.append(f"   - {said}")
+    return lines
+
+
+def approvers_quorum(quorum: float, t: Texts) -> str:
+    if quorum == 0:
+        return t.gettext("none: silence counts as consent")
+    return t.gettext("%(share)s of the approvers must answer", share=t.percent(quorum))
+
+
 def members(facts: ReportFacts, t: Texts) -> list[str]:
     _ = t.gettext
     lines = heading(2, _("The partners"))
@@ -143,7 +200,7 @@ def course(facts: ReportFacts, t: Texts) -> list[str]:
         closed = t.when(p.closed_at) if p.closed_at else _("still open")
         lines.append(
             row(
-                words.phase_name(t, p.phase.value),
+                md_cell(period_name(facts, p, t)),
                 t.number(p.round),
                 t.when(p.opened_at),
                 closed,
@@ -151,6 +208,12 @@ def course(facts: ReportFacts, t: Texts) -> list[str]:
             )
         )
     return lines
+
+
+def period_name(facts: ReportFacts, period: PhasePeriod, t: Texts) -> str:
+    step_id = period.step or period.phase.value
+    step = next((s for s in facts.steps if s.id == step_id), None)
+    return words.step_name(t, step.name if step else None, period.phase.value)
 
 
 def closing_in_words(t: Texts, period: PhasePeriod, facts: ReportFacts) -> str:
@@ -167,7 +230,11 @@ def decisions(facts: ReportFacts, t: Texts) -> list[str]:
     lines = heading(2, t.gettext("The decisions"))[:-1]
     for r in facts.rounds:
         lines += heading(3, decision_title(r, t))
-        lines += [decided_in_words(r, t), "", "- " + words.tally_in_words(t, r.tally)]
+        if r.approvals:
+            lines += [decided_on(r, t), ""]
+            lines += [approval_line(a, t) for a in r.approvals]
+        else:
+            lines += [decided_in_words(r, t), "", "- " + words.tally_in_words(t, r.tally)]
         for o in r.objections:
             lines += objection_lines(o, r, t)
         for s in r.statements:
@@ -178,7 +245,37 @@ def decisions(facts: ReportFacts, t: Texts) -> list[str]:
 def decision_title(r: Round, t: Texts) -> str:
     round_name = words.capitalised(words.round_name(t, r.round))
     outcome = t.gettext(words.OUTCOMES[r.outcome.value])
+    if r.step_name is not None:
+        return t.gettext(
+            "%(round)s, %(step)s: decision %(outcome)s",
+            round=round_name,
+            step=md(words.step_name(t, r.step_name, "decision")),
+            outcome=outcome,
+        )
     return t.gettext("%(round)s: decision %(outcome)s", round=round_name, outcome=outcome)
+
+
+def decided_on(r: Round, t: Texts) -> str:
+    if r.decided_at is None:
+        return ""
+    return t.gettext("Decided on %(when)s.", when=t.when(r.decided_at))
+
+
+def approval_line(a: ApprovalFact, t: Texts) -> str:
+    _ = t.gettext
+    name = md(approval_name(t, a))
+    if a.void:
+        return "- " + _(
+            "%(approval)s: none of its approvers was left; this approval did not count",
+            approval=name,
+        )
+    return "- " + _(
+        "%(approval)s, %(rule)s: %(tally)s; approval %(outcome)s",
+        approval=name,
+        rule=_(words.RULE_NAMES[a.rule.value]),
+        tally=words.tally_in_words(t, a.tally),
+        outcome=_(words.OUTCOMES[a.outcome.value]),
+    )
 
 
 def decided_in_words(r: Round, t: Texts) -> str:

@@ -7,7 +7,7 @@ extraction); the pages call `Texts.gettext` on it.
 from __future__ import annotations
 
 from domain import events as ev
-from domain.models import Participant, Tally
+from domain.models import Approvers, Participant, Role, Tally, Words
 from domain.views import ProjectView
 from texts.i18n import Texts
 
@@ -169,6 +169,37 @@ def phase_name(t: Texts, phase: str) -> str:
     return capitalised(t.gettext(PHASES.get(phase, N_("phase"))))
 
 
+# Who approves, said of a group ("les partenaires", "le facilitateur").
+APPROVER_ROLES = {
+    "partner": N_("the partners"),
+    "facilitator": N_("the facilitator"),
+}
+
+
+def approvers_in_words(t: Texts, approvers: Approvers, named: list[str] | None = None) -> str:
+    """Who answers an approval: "les partenaires de type collectivité", "le facilitateur",
+    or the organisations named."""
+    _ = t.gettext
+    roles = approvers.roles or ([Role.partner] if approvers.organisation_kinds else [])
+    groups = [_(APPROVER_ROLES.get(r.value, N_("the partners"))) for r in roles]
+    said = _(" and ").join(groups)
+    if approvers.organisation_kinds:
+        kinds = _(" or ").join(_(KINDS[k.value]) for k in approvers.organisation_kinds)
+        said = _("%(who)s of the kind %(kinds)s", who=said, kinds=kinds)
+    if named:
+        names = ", ".join(named)
+        said = _("%(who)s and %(names)s", who=said, names=names) if said else names
+    return said
+
+
+def step_name(t: Texts, name: Words | None, phase: str) -> str:
+    """A step's name as its template says it in the reader's language (French where no
+    English was written), or its kind's words."""
+    if name is not None and name.fr:
+        return capitalised(name.said_in(t.language))
+    return phase_name(t, phase)
+
+
 def round_name(t: Texts, n: int) -> str:
     """A round as people say it: "1er tour", "2e tour"; "round 1". French writes the ordinal
     by the number's plural category (one: "1er", other: "2e")."""
@@ -283,7 +314,9 @@ REFUSALS = {
         "The facilitator has not yet written the text put to decision: you will be told when it is."
     ),
     "text_required": N_("Write the text put to decision first: the approvers then answer it."),
-    "plan_already_set": N_("The text put to this decision is written: a new one comes with the next round."),
+    "plan_already_set": N_(
+        "The text put to this decision is written: a new one comes with the next round."
+    ),
     "approvers_empty": N_(
         "Nobody in this project can answer one of the template's approvals: invite someone who can, or choose another template."
     ),

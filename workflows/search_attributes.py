@@ -17,11 +17,13 @@ PENDING = SearchAttributeKey.for_int("AlliancePending")
 OUTCOME = SearchAttributeKey.for_keyword("AllianceOutcome")
 # How many notifications some reader did not get (unset while none failed).
 UNDELIVERED = SearchAttributeKey.for_int("AllianceUndelivered")
+# The template's step (its id; AlliancePhase is its kind): since 1.2.
+STEP = SearchAttributeKey.for_keyword("AllianceStep")
 
-ALL = (PHASE, TERRITORY, COORDINATOR, ROUND, DEADLINE, PENDING, OUTCOME, UNDELIVERED)
+ALL = (PHASE, TERRITORY, COORDINATOR, ROUND, DEADLINE, PENDING, OUTCOME, UNDELIVERED, STEP)
 
 
-def values(state: ProjectState) -> dict[SearchAttributeKey, Any]:
+def values(state: ProjectState, with_step: bool = True) -> dict[SearchAttributeKey, Any]:
     """What ops see of a project. The deadline is kept to the minute: enough to filter on, and
     the same whether the starter or the workflow computes it, so nothing is upserted twice."""
     assert state.spec is not None
@@ -37,4 +39,4 @@ def values(state: ProjectState) -> dict[SearchAttributeKey, Any]:
         PENDING: len(steps.pending(state)),
         OUTCOME: state.outcome.value if state.outcome else None,
         UNDELIVERED: state.notifications_failed or None,
-    }
+    } | ({STEP: state.step or None} if with_step else {})

@@ -34,12 +34,14 @@ from api.schemas import (
 from api.security import Caller, Coordinator
 from archive.archivist import zip_of
 from archive.record import archive_files, register_from_events
+from directory.templates import TemplateStore
 from domain import commands as cmd
 from domain.fields import clean_line
 from domain.models import Language, Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
+from process_templates.library import Library, UnknownTemplate
 from settings import Settings
 from texts.i18n import Texts, texts
 from texts.links import ParticipantToken as Token
@@ -105,8 +107,23 @@ async def launch_project(
         project_id = hashlib.sha256(f"{organisation}\x00{key}".encode()).hexdigest()[:16]
     else:
         project_id = uuid.uuid4().hex[:16]
+    launched_from = None
+    if body.template is not None:
+        directory = await gateway.contacts.directory()
+        books = Library(TemplateStore(directory), organisation)
+        try:
+            launched_from = await books.launched(body.template.id, body.template.version)
+        except UnknownTemplate as unknown:
+            raise ApiError(422, "unknown_template", f"{unknown.field}: {unknown.message}") from None
     try:
-        spec = spec_for(body, project_id, organisation, settings.min_phase)
+        spec = spec_for(
+            body,
+            project_id,
+            organisation,
+            settings.min_phase,
+            template=launched_from,
+            now=datetime.now(UTC),
+        )
     except Rejected as r:
         raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None
     launched_at = datetime.now(UTC)

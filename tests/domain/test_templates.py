@@ -607,3 +607,17 @@ def test_any_accepted_template_runs_to_an_end_under_any_order_of_actions(templat
     assert fold(project.events).model_dump() == project.state.model_dump()
     assert project.state.outcome in (Outcome.adopted, Outcome.not_adopted)
     event(f"ended {project.state.outcome.value} after {len(project.state.periods)} steps opened")
+
+
+def test_the_readmes_template_example_is_valid():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Process templates") :]
+    example = section[
+        section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))
+    ]
+    template = parse(read(example), NOW)
+    assert [s.kind for s in template.steps] == [Phase.diagnosis, Phase.wait, Phase.decision]
+    project = Project.launch(make_spec(2, template=launched(template)), NOW)
+    assert project.state.step == "idees"

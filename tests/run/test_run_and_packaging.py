@@ -185,4 +185,7 @@ def test_the_built_package_carries_its_compiled_catalogues_templates_and_migrati
         assert f"texts/catalogues/{language}/LC_MESSAGES/messages.mo" in names
     assert {"api/pages/templates/project.html", "activities/mail/templates/message.txt",
             "api/pages/static/style.css", "codec/__main__.py",
-            "directory/migrations/env.py"} <= names  # fmt: skip
+            "directory/migrations/env.py", "directory/migrations/versions/0004_templates.py",
+            "process_templates/builtin/co-construction.v1.yaml",
+            "process_templates/builtin/appel-a-projets.v1.yaml",
+            "domain/steps/decision.py"} <= names  # fmt: skip

@@ -43,8 +43,10 @@ def test_the_french_csv_opens_in_french_excel():
     assert rows[0] == ["Tour", "Date", "Règle", "Quorum", "Votants", "Consentements",
                        "Objections", "Abstentions", "Sans réponse", "Issue",
                        "Auteur de l’objection", "Objection", "Réponse au tour suivant",
-                       "Issue exprimée par le facilitateur"]  # fmt: skip
+                       "Issue exprimée par le facilitateur", "Étape", "Approbation"]  # fmt: skip
     first, objection, second = rows[1], rows[2], rows[3]
+    # Each row names its step and its approval (a template's decision may have several).
+    assert first[14:16] == ["Décision", "Les partenaires"] == objection[14:16]
     assert first[0] == "1" and first[2] == "consentement" and first[9] == "non adoptée"
     assert datetime.strptime(first[1], "%d/%m/%Y %H:%M")  # "03/03/2026 14:00", local time
     assert first[3] == "50\u00a0%" and first[4:9] == ["3", "1", "1", "1", "0"]

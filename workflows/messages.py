@@ -1,0 +1,267 @@
+"""Telling people: what the recorded events mean for whom (domain/notices.py), sent at once
+as a local activity, the rest retried by the notification activity for a day; digests kept
+for their readers' hour; a notification nobody could receive recorded as failed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, FailureError
+
+from activities.notifications import (
+    Delivery,
+    DigestItem,
+    Notification,
+    NotificationActivities,
+    NotificationBatch,
+    Recipient,
+)
+from domain import events as ev
+from domain.models import NotificationPreference
+from domain.notices import next_digest, notice_for, routing
+from domain.project import Project
+from workflows.calls import AT_ONCE
+from workflows.segments import position_after
+
+# Retried until the activity itself gives up on what is still failing (after 24 hours, in
+# activities/notifications.py), every 10 minutes at most: a mail server down for a while
+# delays mail and loses none.
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+
+Failures = list[tuple[Notification, dict[str, str]]]
+
+
+class Messenger:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        notified_through: int,
+        digests: dict[str, list[DigestItem]],
+        digest_due: dict[str, datetime],
+        recorded: Callable[[list[ev.Event]], None],
+        wake: Callable[[], None],
+    ) -> None:
+        self.project = project
+        self.notified_through = notified_through
+        # News waiting for each digest reader, and when their digest goes.
+        self.digests = digests
+        self.digest_due = digest_due
+        self.in_flight = 0
+        self._recorded = recorded
+        self._wake = wake
+
+    def dispatch(self) -> bool:
+        """Tell whoever each event recorded since the last dispatch concerns. True when an
+        author's texts were erased (the archive's segments then need rewriting)."""
+        state = self.project.state
+        batch: list[Notification] = []
+        erased_texts = False
+        events = self.project.events
+        for event in events[position_after(events, self.notified_through) :]:
+            if isinstance(event.data, ev.ParticipantUpdated):
+                self._replan_digest(event.data.participant_id)
+            erased = event.data
+            if isinstance(erased, ev.ParticipantErased) and erased.texts_redacted:
+                erased_texts = True
+            notice = notice_for(state, event)
+            self.notified_through = event.seq
+            if notice is None or not notice.recipients:
+                continue
+            route = routing(state, notice)
+            for pid in route.digest:
+                self._keep_for_digest(pid, DigestItem(
+                    kind=notice.kind, event_seq=event.seq, at=event.at, facts=notice.facts
+                ))  # fmt: skip
+            # Those not told by e-mail now still are through their webhook, if they have one.
+            webhook_only = [pid for pid in notice.recipients if pid not in route.now]
+            notification = Notification(
+                key=f"{workflow.info().workflow_id}/{event.seq}/{notice.kind}",
+                project_id=state.spec.id if state.spec else "",
+                project_title=state.spec.title if state.spec else "",
+                kind=notice.kind,
+                event_seq=event.seq,
+                at=event.at,
+                to=list(route.now) + webhook_only,
+                webhook_only=webhook_only,
+                facts=notice.facts,
+            )
+            batch.append(notification)
+        self._send(batch)
+        return erased_texts
+
+    def _send(self, batch: list[Notification]) -> None:
+        if batch:
+            self.in_flight += 1
+            # Each person the batch tells, written once (not once per notification).
+            named = dict.fromkeys(pid for n in batch for pid in n.to)
+            people = [self._recipient(pid) for pid in named]
+            asyncio.create_task(
+                self._notify_all(NotificationBatch(notifications=batch, people=people))
+            )
+
+    # -- digests ------------------------------------------------------------------------------
+
+    def next_digest_at(self) -> datetime | None:
+        return min(self.digest_due.values()) if self.digest_due else None
+
+    def _keep_for_digest(self, participant_id: str, item: DigestItem) -> None:
+        self.digests.setdefault(participant_id, []).append(item)
+        if participant_id not in self.digest_due:
+            p = self.project.state.participants[participant_id]
+            self.digest_due[participant_id] = next_digest(item.at, p.digest_hour, p.time_zone)
+            self._wake()  # a new moment for the timer
+
+    def _replan_digest(self, participant_id: str) -> None:
+        """A reader with news waiting changed their settings: the essentials drop it, every
+        message sends it now, a digest moves to the new hour or time zone."""
+        if participant_id not in self.digest_due:
+            return
+        p = self.project.state.participants[participant_id]
+        if p.notifications == NotificationPreference.essentials:
+            del self.digest_due[participant_id]
+            self.digests.pop(participant_id, None)
+        elif p.notifications == NotificationPreference.every:
+            self.digest_due[participant_id] = workflow.now()
+        else:
+            self.digest_due[participant_id] = next_digest(
+                workflow.now(), p.digest_hour, p.time_zone
+            )
+        self._wake()
+
+    def send_due_digests(self, everything: bool = False) -> None:
+        """One e-mail per reader whose digest hour came, with all the news kept for it."""
+        now = workflow.now()
+        state = self.project.state
+        batch: list[Notification] = []
+        for pid, due in sorted(self.digest_due.items()):
+            if due > now and not everything:
+                continue
+            items = self.digests.pop(pid, [])
+            del self.digest_due[pid]
+            who = state.participants.get(pid)
+            if not items or who is None or not who.active:
+                continue
+            batch.append(
+                Notification(
+                    key=f"{workflow.info().workflow_id}/digest/{pid}/{due.isoformat()}",
+                    project_id=state.spec.id if state.spec else "",
+                    project_title=state.spec.title if state.spec else "",
+                    kind="digest",
+                    event_seq=items[-1].event_seq,
+                    at=due,
+                    to=[pid],
+                    items=items,
+                )
+            )
+        self._send(batch)
+
+    # -- delivery -----------------------------------------------------------------------------
+
+    def _recipient(self, participant_id: str) -> Recipient:
+        p = self.project.state.participants[participant_id]
+        return Recipient(
+            participant_id=p.id,
+            organisation_name=p.organisation_name,
+            role=p.role,
+            language=p.language,
+            time_zone=p.time_zone,
+            token_version=p.token_version,
+        )
+
+    async def _notify_all(self, batch: NotificationBatch) -> None:
+        try:
+            if workflow.patched(AT_ONCE):
+                failures = await self._notified_at_once(batch)
+            else:
+                failures = await self._notified_by_activity(batch)
+        finally:
+            self.in_flight -= 1
+        # One event per notification that someone did not get, each reason once.
+        merged: dict[str, tuple[Notification, dict[str, str]]] = {}
+        for notification, failed in failures:
+            merged.setdefault(notification.key, (notification, {}))[1].update(failed)
+        for notification, failed in merged.values():
+            failed_event = ev.NotificationFailed(
+                about_seq=notification.event_seq,
+                recipients=list(failed),
+                error="; ".join(dict.fromkeys(why for why in failed.values() if why)),
+            )
+            # Recorded as any event: counted, and the search attribute ops filter on updated.
+            self._recorded(self.project.record([failed_event], ev.SYSTEM, workflow.now()))
+
+    async def _notified_at_once(self, batch: NotificationBatch) -> Failures:
+        """Since 1.1: the batch as a local activity, recorded in one marker event instead of an
+        activity's three and the workflow task it wakes (six in all); what it could not
+        deliver at once goes to the activity that retries for a day."""
+        try:
+            deliveries: list[Delivery] = await workflow.execute_local_activity_method(
+                NotificationActivities.notify_now,
+                batch,
+                # The activity gives up what is under way 1.5 s in (NOW_FOR_SECONDS and a
+                # message's grace) and returns it as pending; this is a last resort.
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                summary=f"notify {kinds(batch)}",
+            )
+        except FailureError:  # a local activity's failure comes unwrapped, as it was raised
+            # Not at once (a crash, a message stuck): all of it through the activity that
+            # retries; a message sent twice keeps its Message-ID, and receivers drop repeats.
+            return await self._notified_by_activity(batch)
+        failures = [
+            (n, d.failed) for n, d in zip(batch.notifications, deliveries, strict=True) if d.failed
+        ]
+        rest = [
+            (n.model_copy(update={"to": d.pending, "webhook_only": [
+                pid for pid in n.webhook_only if pid in d.pending
+            ], "recipients": []}), d.sent)
+            for n, d in zip(batch.notifications, deliveries, strict=True)
+            if d.pending
+        ]  # fmt: skip
+        if rest:
+            pending = {pid for n, _ in rest for pid in n.to}
+            retried = NotificationBatch(
+                notifications=[n for n, _ in rest],
+                people=[p for p in batch.people if p.participant_id in pending],
+                already_sent=[key for _, sent in rest for key in sent],
+            )
+            failures += await self._notified_by_activity(retried)
+        return failures
+
+    async def _notified_by_activity(self, batch: NotificationBatch) -> Failures:
+        try:
+            deliveries: list[Delivery] = await workflow.execute_activity_method(
+                NotificationActivities.notify_all,
+                batch,
+                # Time for every message of the batch; the heartbeat tells a stuck delivery
+                # from a long batch.
+                start_to_close_timeout=timedelta(
+                    seconds=60 + 5 * sum(len(n.participant_ids()) for n in batch.notifications)
+                ),
+                heartbeat_timeout=timedelta(seconds=60),
+                # The activity gives up on what still fails after 24 hours; past this, the
+                # batch is recorded as failed (a bug, a directory down) and the project goes on.
+                schedule_to_close_timeout=timedelta(hours=25),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"notify {kinds(batch)}",
+            )
+        except ActivityError as e:
+            return [
+                (n, dict.fromkeys(n.participant_ids(), str(e.cause or e)))
+                for n in batch.notifications
+            ]
+        return [
+            (n, d.failed) for n, d in zip(batch.notifications, deliveries, strict=True) if d.failed
+        ]
+
+
+def kinds(batch: NotificationBatch) -> str:
+    return ", ".join(dict.fromkeys(n.kind for n in batch.notifications))
