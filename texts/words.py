@@ -469,9 +469,129 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
     if me.id not in view.pending or view.deadline is None:
         return _("Nothing is expected of you right now.")
     by = t.moment(view.deadline)
+    if view.phase == "decision" and view.plan is None:
+        # A decision with no co-design before it: its text comes first.
+        return _("The text put to this decision is expected from you by %(by)s.", by=by)
     return {
         "diagnosis": _("Your contribution to the diagnosis is expected by %(by)s.", by=by),
         "co_design": _("The consolidated plan is expected from you by %(by)s.", by=by),
         "decision": _("Your answer is expected by %(by)s.", by=by),
         "evaluation": _("Your assessment of the results is expected by %(by)s.", by=by),
     }.get(view.phase, _("Nothing is expected of you right now."))
+
+
+# -- process templates on the console's pages --------------------------------------------------
+
+# What is wrong with a template, by the code of domain.templates.Problem (the English `message`
+# is the JSON API's). Placeholders are the problem's params.
+TEMPLATE_PROBLEMS = {
+    "not_a_template": N_("This is not a template: a template has an identifier, a name and steps."),
+    "unknown_kind": N_(
+        "Unknown kind “%(kind)s”: a step is a shared diagnosis, a co-design, a decision, an implementation, an evaluation or a pause."
+    ),
+    "invalid_field": N_("This value is not in the expected form."),
+    "unknown_field": N_("Unknown field “%(name)s”: check its spelling, or remove it."),
+    "name_required": N_("Give a name in French."),
+    "too_long": N_("This text is too long: %(limit)s characters at most."),
+    "wait_needs_one_end": N_("A pause lasts a number of days or until a date: give one of the two."),
+    "until_needs_time_zone": N_(
+        "Give the date with its time zone, for example 2027-01-15T09:00:00+01:00."
+    ),
+    "duration_required": N_("Give the step's duration."),
+    "duration_out_of_bounds": N_(
+        "A step lasts more than 0 days and at most 5 years (only an implementation may last 0: it is then skipped)."
+    ),
+    "too_many_reminders": N_("At most 10 reminders in one step."),
+    "reminder_out_of_bounds": N_(
+        "A reminder comes before the deadline: more than 0 days before it, and less than the step lasts."
+    ),
+    "no_approval": N_(
+        "A decision step needs at least one approval: say who approves, and by which rule."
+    ),
+    "too_many_approvals": N_("At most 5 approvals in one step."),
+    "invalid_id": N_("An identifier is made of letters, digits and . _ : - (64 at most)."),
+    "duplicate_approval": N_("Two approvals have the same identifier: give each its own."),
+    "no_approvers": N_(
+        "Say who approves: the partners, the facilitator, or the partners of some kinds of organisation."
+    ),
+    "role_cannot_approve": N_("Only the partners and the facilitator approve."),
+    "quorum_out_of_bounds": N_("The quorum is a share between 0 and 1 (0.5: half the approvers)."),
+    "invalid_template_id": N_(
+        "A template's identifier is made of lower-case letters, digits and dashes (64 at most), for example budget-2027."
+    ),
+    "invalid_version": N_("Versions are numbered from 1."),
+    "no_steps": N_("A template has at least one step."),
+    "too_many_steps": N_("At most 30 steps in a template."),
+    "no_decision": N_(
+        "A template has at least one decision step: the partners decide something."
+    ),
+    "duplicate_step": N_("Two steps have the identifier “%(id)s”: give each its own."),
+    "date_past": N_("This date is already past: a pause lasts until a later date."),
+    "until_only_for_wait": N_("Only a pause lasts until a date."),
+    "loop_to_missing_step": N_(
+        "When not adopted, the project goes back to “%(target)s”, which is no step of this template."
+    ),
+    "loop_forward": N_(
+        "When not adopted, the project goes back to “%(target)s”, which comes later: choose an earlier step, or this one."
+    ),
+    "rounds_out_of_bounds": N_("Give a number of rounds between 1 and 20."),
+    "approvals_only_for_decision": N_("Only a decision step has approvals."),
+    "loop_only_for_decision": N_("Only a decision step goes back when not adopted."),
+    "evaluation_without_plan": N_(
+        "An evaluation scores an adopted plan: put a decision step before it."
+    ),
+    "plan_never_decided": N_(
+        "The plan of a co-design is put to a decision: put a decision step after it."
+    ),
+    "unknown_approver": N_("This approval names participants who take no part in this project."),
+    "approvers_empty": N_(
+        "Nobody in this project can answer this approval: invite someone who can, or choose another process."
+    ),
+    "yaml_alias": N_(
+        "Line %(line)s: aliases (*name) are not accepted in a template: write the value out."
+    ),
+    "document_too_large": N_("A template weighs at most %(limit)s KB."),
+    "not_utf8": N_("The file is not UTF-8 text: save it as UTF-8."),
+    "yaml_unreadable": N_(
+        "Line %(line)s: this is not readable YAML (check the indentation and the colons)."
+    ),
+}
+UNKNOWN_TEMPLATE_PROBLEM = N_("Something in this template cannot be accepted.")
+# A template's fields, by their path in the document (a problem names the one to change).
+TEMPLATE_FIELDS = {
+    "id": N_("identifier"),
+    "version": N_("version"),
+    "name": N_("name"),
+    "name.fr": N_("name in French"),
+    "name.en": N_("name in English"),
+    "description": N_("description"),
+    "description.fr": N_("description in French"),
+    "description.en": N_("description in English"),
+    "steps": N_("steps"),
+    "kind": N_("kind"),
+    "duration": N_("duration"),
+    "until": N_("end date"),
+    "reminders": N_("reminders"),
+    "close_when_complete": N_("early closing"),
+    "approvals": N_("approvals"),
+    "approvers": N_("who approves"),
+    "rule": N_("rule"),
+    "quorum": N_("quorum"),
+    "completion": N_("how the approvals make the decision"),
+    "if_not_adopted": N_("when not adopted"),
+    "if_not_adopted.to": N_("step to go back to"),
+    "if_not_adopted.max_rounds": N_("most rounds"),
+}
+# How a decision step's approvals make its result (Completion).
+COMPLETIONS = {
+    "all": N_("adopted when every approval is"),
+    "any": N_("adopted as soon as one approval is"),
+}
+# When a step closes before its deadline (close_when_complete), by its kind.
+EARLY_STEP_CLOSINGS = {
+    "diagnosis": N_("Closes as soon as every partner has contributed"),
+    "decision": N_("Closes as soon as everyone who decides has answered"),
+    "evaluation": N_(
+        "Closes as soon as every partner has assessed and the facilitator has concluded"
+    ),
+}

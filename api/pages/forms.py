@@ -42,16 +42,20 @@ def _optional(values: dict[str, Any], name: str) -> str | None:
     return str(values[name]) if values.get(name) not in (None, "") else None
 
 
-def _proposal(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+def _indicators(values: dict[str, Any]) -> list[dict[str, str]]:
     indicators = []
     for n in (1, 2, 3):
         name = _text(values, f"indicator_{n}").strip()
         if name:
             indicators.append({"name": name, "target": _text(values, f"target_{n}")})
+    return indicators
+
+
+def _proposal(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     return {
         "title": _text(values, "title"),
         "description": _text(values, "description"),
-        "indicators": indicators,
+        "indicators": _indicators(values),
     }
 
 
@@ -65,6 +69,8 @@ def _plan(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
         "proposal_ids": values.get("proposal_ids[]", []),
         "summary": _text(values, "summary"),
         "objection_answers": answers,
+        # A decision's text may carry indicators of its own (none comes from proposals).
+        "indicators": _indicators(values),
     }
 
 
@@ -162,7 +168,12 @@ FORMS: dict[str, FormSpec] = {
     ),
     "submit_plan": FormSpec("plan", _plan),
     "answer": FormSpec(
-        "repondre", lambda v, _: {"kind": _text(v, "kind"), "reason": _optional(v, "reason")}
+        "repondre",
+        lambda v, _: {
+            "kind": _text(v, "kind"),
+            "reason": _optional(v, "reason"),
+            "approval": _optional(v, "approval"),
+        },
     ),
     "state_outcome": FormSpec("issue", lambda v, _: {"text": _text(v, "text")}),
     "extend_deadline": FormSpec("echeance", _deadline),
@@ -223,6 +234,9 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return "inviter"
     if update in ("remove_participant", "replace_participant", "resend_link", "erase_participant"):
         return f"{update}-{values.get('participant_id', '')}"
+    if update == "answer" and values.get("approval"):
+        # One form per approval for a participant who answers several at once.
+        return f"form-answer-{values['approval']}"
     return f"form-{update}"
 
 

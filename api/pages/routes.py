@@ -34,7 +34,7 @@ from domain import commands as cmd
 from domain.actions import role_refusal
 from domain.models import Role
 from domain.views import ActionResult, PageData
-from texts import words
+from texts import steps, words
 from texts.i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
 from texts.links import TokenSigner
 
@@ -277,6 +277,12 @@ def _project(
         expected=words.expected_of(t, data.view, data.me),
         closed_early=words.closed_early(t, data.view),
         timeline=words.timeline(t, data.view, data.events),
+        # The project's own steps, and the open decision's approvals, in words.
+        step_label=steps.step_label(t, data.view),
+        project_steps=steps.step_lines(t, data.view),
+        approvals=steps.approval_lines(t, data.view, data.me),
+        one_approval=steps.one_approval(data.view),
+        decisions=steps.decision_summaries(t, data.view),
         forms=forms.FORMS,
         values=values or {},
         errors=errors or forms.Errors(),

@@ -1,0 +1,112 @@
+"""A template's steps on the participants' pages: the project's own steps, who decides an
+approval (a partner who does not approve sees who does, and no form), one form per approval
+for a partner who answers two at once, and the facilitator writing a decision's text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api_helpers import COORD, bearer, project_body
+from tests.pages.helpers import Person, api, tokens
+
+
+async def launch_from(site: str, template: dict[str, Any], partners: int = 3) -> dict[str, Any]:
+    body = project_body(partners, template=template)
+    for p in body["participants"]:
+        if p["id"] == "p1":
+            p["organisation_kind"] = "local_authority"
+            p["organisation_name"] = "Ville de Lyon"
+    async with httpx.AsyncClient(base_url=site, timeout=10) as http:
+        response = await http.post("/projects", json=body, headers=COORD)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+async def as_participant(site: str, token: str, method: str, path: str, body: Any) -> None:
+    async with httpx.AsyncClient(base_url=site, timeout=10) as http:
+        response = await http.request(method, path, json=body, headers=bearer(token))
+        assert response.status_code in (200, 201), response.text
+
+
+async def test_a_partner_who_does_not_approve_sees_who_decides_and_no_form(site, browser):
+    launched = await launch_from(site, {"id": "appel-a-projets"})
+    project_id, keys = launched["project_id"], tokens(launched)
+    base = f"/projects/{project_id}"
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(
+            site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
+        )
+    await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
+    p2 = await Person.arrive(browser, site, "partner 2 (not a local authority)", keys["p2"])
+    text = await p2.text()
+    assert "Les étapes du projet" in text and "Approbation du budget (en cours)" in text
+    assert "Diagnostic partagé (faite)" in text
+    assert (
+        "Cette décision revient à Ville de Lyon, au plus tard le" in text
+        and "vous n’y répondez pas" in text
+    )
+    assert await p2.page.get_by_role("button", name="Envoyer ma réponse").count() == 0
+    await p2.check_accessibility("a decision someone else answers")
+    p1 = await Person.arrive(browser, site, "partner 1 (the local authority)", keys["p1"])
+    assert "Les collectivités\u00a0: répondent les partenaires de type collectivité" in (
+        await p1.text()
+    )
+    await p1.page.get_by_label("Consentement").check()
+    await p1.click("Envoyer ma réponse")
+    view = await api(site, "GET", base)
+    assert (view["step"], view["decisions"][0]["outcome"]) == ("decision", "adopted")
+    # The partners' decision is everyone's: p2 now has the form.
+    await p2.reload()
+    assert await p2.page.get_by_role("button", name="Envoyer ma réponse").count() == 1
+    await p1.leave()
+    await p2.leave()
+
+
+async def test_two_approvals_at_once_make_two_forms_and_a_text_written_on_the_page(site, browser):
+    template = {
+        "id": "double-approbation",
+        "name": {"fr": "Double approbation"},
+        "steps": [
+            {
+                "id": "vote",
+                "name": {"fr": "Vote"},
+                "kind": "decision",
+                "duration": "P7D",
+                "approvals": [
+                    {"id": "partners", "name": {"fr": "Les partenaires"}},
+                    {
+                        "id": "elus",
+                        "name": {"fr": "Les élus"},
+                        "approvers": {"organisation_kinds": ["local_authority"]},
+                    },
+                ],
+            }
+        ],
+    }
+    await api(site, "POST", "/templates", template)
+    launched = await launch_from(site, {"id": "double-approbation"}, partners=2)
+    keys = tokens(launched)
+    fac = await Person.arrive(browser, site, "the facilitator", keys["fac"])
+    assert "Le texte soumis à cette décision est attendu de votre part" in await fac.text()
+    await fac.fill("Le texte soumis à décision", "Ouvrir le jardin le samedi")
+    await fac.fill("Indicateur 1", "Samedis ouverts")
+    await fac.click("Soumettre le texte à décision")
+    p1 = await Person.arrive(browser, site, "partner 1 (in both approvals)", keys["p1"])
+    forms = p1.page.locator("form[id^=form-answer-]")
+    assert await forms.count() == 2
+    await p1.check_accessibility("two approvals at once")
+    elus = p1.page.locator("#form-answer-elus")
+    await elus.get_by_label("Objection").check()
+    await elus.get_by_label("Votre motif").fill("Le samedi, la mairie est fermée")
+    async with p1.page.expect_navigation():
+        await elus.get_by_role("button").click()
+    view = await api(site, "GET", f"/projects/{launched['project_id']}")
+    (answer,) = view["answers"]
+    assert (answer["approval"], answer["kind"]) == ("elus", "object")
+    assert view["plan"]["indicators"][0]["name"] == "Samedis ouverts"
+    # Its other form is still there, unanswered.
+    assert await p1.page.locator("#form-answer-partners").count() == 1
+    await fac.leave()
+    await p1.leave()

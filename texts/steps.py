@@ -1,0 +1,155 @@
+"""A project's steps and a decision's approvals in words, for the pages and the mail: the
+template's own names in the reader's language, who approves, by which rule, and so far how."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.models import Participant, Tally
+from domain.views import ApprovalView, ProjectView, StepView
+from texts import words
+from texts.i18n import Texts
+
+
+@dataclass(frozen=True)
+class StepLine:
+    name: str
+    kind: str
+    current: bool
+    # Already run at least once (a period of it opened).
+    done: bool
+
+
+@dataclass(frozen=True)
+class ApprovalLine:
+    id: str
+    name: str
+    # Who approves, as the template says it, and who that is in this project.
+    who: str
+    approvers: list[str]
+    rule: str
+    quorum: str
+    tally: Tally | None
+    mine: bool
+
+
+def current_step(view: ProjectView) -> StepView | None:
+    return next((s for s in view.steps if s.current), None)
+
+
+def step_label(t: Texts, view: ProjectView) -> str:
+    """The open step's name ("Approbation du budget"), or its kind's words."""
+    step = current_step(view)
+    if view.phase in ("closed", "cancelled") or step is None:
+        return t.gettext(words.PHASES[view.phase])
+    return words.step_name(t, step.name, step.kind.value)
+
+
+def step_lines(t: Texts, view: ProjectView) -> list[StepLine]:
+    ran = {p.step or p.phase.value for p in view.periods}
+    return [
+        StepLine(
+            name=words.step_name(t, s.name, s.kind.value),
+            kind=t.gettext(words.PHASES[s.kind.value]),
+            current=s.current and view.phase_open,
+            done=s.id in ran and not (s.current and view.phase_open),
+        )
+        for s in view.steps
+    ]
+
+
+def approval_name(t: Texts, approval: ApprovalView) -> str:
+    if approval.name is not None and approval.name.fr:
+        return words.capitalised(approval.name.said_in(t.language))
+    return words.capitalised(words.approvers_in_words(t, approval.approvers))
+
+
+def quorum_words(t: Texts, quorum: float) -> str:
+    if quorum == 0:
+        return t.gettext("none: silence counts as consent")
+    return t.gettext("%(share)s of the approvers must answer", share=t.percent(quorum))
+
+
+def approval_lines(t: Texts, view: ProjectView, me: Participant) -> list[ApprovalLine]:
+    """The open decision step's approvals: who answers each, by which rule, the tally so far,
+    and whether this participant is one of its approvers."""
+    step = current_step(view)
+    if step is None or view.phase != "decision" or not view.phase_open:
+        return []
+    names = {p.id: p.organisation_name for p in view.participants}
+    return [
+        ApprovalLine(
+            id=a.id,
+            name=approval_name(t, a),
+            who=words.approvers_in_words(t, a.approvers),
+            approvers=[names.get(pid, pid) for pid in a.approver_ids],
+            rule=t.gettext(words.RULES[a.rule.value]),
+            quorum=quorum_words(t, a.quorum),
+            tally=a.tally,
+            mine=me.id in a.approver_ids,
+        )
+        for a in step.approvals
+    ]
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    title: str
+    lines: list[str]
+    objections: dict[str, str]
+
+
+def one_approval(view: ProjectView) -> bool:
+    """The template holds one approval (co-construction): the rule and quorum are the
+    project's, said once."""
+    return sum(len(s.approvals) for s in view.steps) <= 1
+
+
+def decision_summaries(t: Texts, view: ProjectView) -> list[DecisionSummary]:
+    """Each decision reached: its round (and step, where the template has several decision
+    steps) and outcome, then its tally, per approval where there were several."""
+    _ = t.gettext
+    steps = {s.id: s for s in view.steps}
+    several_steps = sum(1 for s in view.steps if s.kind.value == "decision") > 1
+    single = one_approval(view)
+    out = []
+    for d in view.decisions:
+        round_name = words.capitalised(words.round_name(t, d.round))
+        outcome = _(words.OUTCOMES[d.outcome.value])
+        step = steps.get(d.step or "decision")
+        if several_steps and step is not None:
+            title = _(
+                "%(round)s, %(step)s: decision %(outcome)s",
+                round=round_name,
+                step=words.step_name(t, step.name, step.kind.value),
+                outcome=outcome,
+            )
+        else:
+            title = _("%(round)s: decision %(outcome)s", round=round_name, outcome=outcome)
+        if single or not d.approvals or step is None:
+            lines = [words.capitalised(words.tally_in_words(t, d.tally)) + "."]
+        else:
+            by_id = {a.id: a for a in step.approvals}
+            lines = []
+            for r in d.approvals:
+                view_of = by_id.get(r.approval)
+                name = approval_name(t, view_of) if view_of else r.approval
+                if r.void:
+                    lines.append(
+                        _(
+                            "%(approval)s: none of its approvers was left; this approval did not count",
+                            approval=name,
+                        )
+                    )
+                    continue
+                lines.append(
+                    _(
+                        "%(approval)s, %(rule)s: %(tally)s; approval %(outcome)s",
+                        approval=name,
+                        rule=_(words.RULE_NAMES[r.rule.value]),
+                        tally=words.tally_in_words(t, r.tally),
+                        outcome=_(words.OUTCOMES[r.outcome.value]),
+                    )
+                )
+        out.append(DecisionSummary(title=title, lines=lines, objections=dict(d.objections)))
+    return out
