@@ -12,8 +12,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import events as ev
-from domain import steps
-from domain.models import NotificationPreference, Outcome, Phase, Role
+from domain import steps, templates
+from domain.models import NotificationPreference, Outcome, Phase, PhasePeriod, Role, Step
 from domain.state import ProjectState, step_id
 
 # Phase closings that come before the deadline: the calendar entry still open is withdrawn.
@@ -25,6 +25,21 @@ class Notice:
     kind: str
     recipients: list[str]
     facts: dict[str, str] = field(default_factory=dict)
+
+
+def step_facts(state: ProjectState, phase: Phase, named: str | None) -> dict[str, str]:
+    """A step the template names apart from its kind: its id when it is not its kind's (the
+    calendar entry's: appel-a-projets decides twice in a round), and its names when they are
+    not its kind's usual ones (a consultation's "Décision sur le texte"), for the message to
+    say it. Co-construction's steps give neither: their messages read as in 1.x."""
+    facts = {"step": named} if named is not None else {}
+    if state.spec is None:
+        return facts
+    wanted = step_id(phase, named)
+    step = next((s for s in state.template.steps if s.id == wanted), None)
+    if step is not None and step.name != templates.usual_name(step.kind):
+        facts |= {"step_fr": step.name.fr, "step_en": step.name.en}
+    return facts
 
 
 def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
@@ -58,40 +73,65 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             }
             plan = next((p for p in reversed(state.plans) if p.round == round_), None)
             if phase == Phase.decision and plan is not None:
-                facts["summary"] = plan.summary  # what the partners decide on
+                # What the partners decide on (none yet when the facilitator writes the text).
+                facts["summary"] = plan.summary
+            facts |= step_facts(state, phase, named)
             return Notice(kind, everyone, facts)
-        case ev.PhaseClosed(phase=phase, round=round_, cause=cause, deadline=deadline):
+        case ev.PhaseClosed(phase=phase, round=round_, cause=cause, deadline=deadline, step=named):
             if cause not in EARLY_CLOSINGS or (deadline is not None and event.at >= deadline):
                 return None  # closed at or after its deadline: its calendar entry is past
             return Notice(
                 kind,
                 everyone,
                 {"phase": phase.value, "round": str(round_), "cause": cause,
-                 "closed": event.at.isoformat()},
+                 "closed": event.at.isoformat(), **step_facts(state, phase, named)},
             )  # fmt: skip
-        case ev.ReminderSent(phase=phase, recipients=recipients, deadline=when):
+        case ev.ReminderSent(phase=phase, recipients=recipients, deadline=when, step=named):
             if not recipients:
                 return None
             when = when or state.deadline
             deadline = when.isoformat() if when else ""
-            return Notice(kind, list(recipients), {"phase": phase.value, "deadline": deadline})
+            facts = {"phase": phase.value, "deadline": deadline, **step_facts(state, phase, named)}
+            return Notice(kind, list(recipients), facts)
         case ev.ConclusionRequested():
             deadline = state.deadline.isoformat() if state.deadline else ""
             return Notice(kind, facilitators, {"phase": "evaluation", "deadline": deadline})
-        case ev.DeadlineEscalated(phase=phase, missing=missing):
+        case ev.DeadlineEscalated(phase=phase, missing=missing, step=named):
             facts = {"phase": phase.value, "missing": ", ".join(names.get(m, m) for m in missing)}
-            return Notice(kind, facilitators, facts)
-        case ev.DeadlineExtended(phase=phase, deadline=deadline, reason=reason, round=round_):
+            return Notice(kind, facilitators, facts | step_facts(state, phase, named))
+        case ev.DeadlineExtended(
+            phase=phase, deadline=deadline, reason=reason, round=round_, step=named
+        ):
             facts = {
                 "phase": phase.value,
                 "round": str(round_ if round_ is not None else state.round),
                 "deadline": deadline.isoformat(),
                 "reason": reason,
+                **step_facts(state, phase, named),
             }
+            return Notice(kind, everyone, facts)
+        case ev.PlanSubmitted(plan=plan, answers_open=True, deadline=moved):
+            # The text of a decision step: its approvers are asked to answer it now.
+            step = _step_at(state, event)
+            facts = {
+                "round": str(plan.round),
+                "summary": plan.summary,
+                "answers_open": "yes",
+                "phase": Phase.decision.value,
+                "expected": ",".join(p.id for p in steps.expected_in(state, step))
+                if step is not None
+                else "",
+                "deadline": (moved or _deadline_at(state, event)).isoformat()
+                if (moved or _deadline_at(state, event))
+                else "",
+            }
+            if step is not None:
+                named = None if step.id == step.kind.value else step.id
+                facts |= step_facts(state, step.kind, named)
             return Notice(kind, everyone, facts)
         case ev.PlanSubmitted(plan=plan):
             return Notice(kind, everyone, {"round": str(plan.round), "summary": plan.summary})
-        case ev.DecisionReached(round=round_, rule=rule, outcome=outcome, tally=t):
+        case ev.DecisionReached(round=round_, rule=rule, outcome=outcome, tally=t, step=named):
             facts = {
                 "round": str(round_),
                 "rule": rule.value,
@@ -106,6 +146,18 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             if plan is not None:
                 facts["summary"] = plan.summary
             facts |= what_follows(state, round_, outcome)
+            facts |= step_facts(state, Phase.decision, named)
+            void = [r.approval for r in data.approvals if r.void]
+            if void:
+                # Nobody was left to answer these: the facilitator hears of it, by their names.
+                step = state.template.step(step_id(Phase.decision, named))
+                said = [step.approval_by_id(a).name for a in void]
+                facts["void_fr"] = ", ".join(
+                    n.fr if n else a for n, a in zip(said, void, strict=True)
+                )
+                facts["void_en"] = ", ".join(
+                    (n.en or n.fr) if n else a for n, a in zip(said, void, strict=True)
+                )
             return Notice(kind, everyone, facts)
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
@@ -117,12 +169,38 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             if state.report is not None:
                 return None  # told with the report
             return Notice(kind, everyone, {"outcome": outcome.value})
-        case ev.ProjectCancelled(reason=reason, open_phase=phase, open_round=round_):
+        case ev.ProjectCancelled(
+            reason=reason, open_phase=phase, open_round=round_, open_step=named
+        ):
             facts = {"reason": reason}
             if phase is not None:
                 facts |= {"phase": phase.value, "round": str(round_ or state.round)}
+                facts |= step_facts(state, phase, named)
             return Notice(kind, everyone, facts)
     return None
+
+
+def _period_at(state: ProjectState, event: ev.Event) -> PhasePeriod | None:
+    """The step period that was open when this event was recorded."""
+    found = None
+    for period in state.periods:
+        if period.opened_at <= event.at and (
+            period.closed_at is None or period.closed_at >= event.at
+        ):
+            found = period
+    return found
+
+
+def _step_at(state: ProjectState, event: ev.Event) -> Step | None:
+    period = _period_at(state, event)
+    if period is None:
+        return None
+    return state.template.step(step_id(period.phase, period.step))
+
+
+def _deadline_at(state: ProjectState, event: ev.Event) -> datetime | None:
+    period = _period_at(state, event)
+    return period.deadline if period is not None else None
 
 
 def what_follows(state: ProjectState, round_: int, outcome: Outcome) -> dict[str, str]:

@@ -110,6 +110,11 @@ _LEGACY_NAMES = {
 }
 
 
+def usual_name(kind: Phase) -> Words | None:
+    """The name co-construction gives a step of this kind (None for a pause)."""
+    return _LEGACY_NAMES.get(kind)
+
+
 def co_construction(process: Process | None = None) -> Template:
     """`co-construction` version 1 with a 1.x process's settings: the five phases, one approval
     by the partners (and the facilitator when it votes), back to co-design when not adopted.

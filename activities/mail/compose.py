@@ -104,9 +104,29 @@ def message_id(key: str, sender: Sender) -> str:
     return f"<{digest}@{sender.domain}>"
 
 
-def _phase(t: Texts, phase: str) -> str:
+def _phase(t: Texts, phase: str, facts: dict[str, str] | None = None) -> str:
+    """A step's name for a subject or a heading: the template's own when it names the step
+    (appel-a-projets' "Approbation du budget"), or its kind's words."""
+    named = _step_name(t, facts or {})
+    if named:
+        return named[:1].upper() + named[1:]
     name = t.gettext(words.PHASES.get(phase, phase))
     return name[:1].upper() + name[1:]
+
+
+def _step_name(t: Texts, facts: dict[str, str]) -> str:
+    if not facts.get("step_fr"):
+        return ""
+    return (facts.get("step_en") if t.language == "en" else "") or facts["step_fr"]
+
+
+def _in_sentence(t: Texts, phase: str, facts: dict[str, str]) -> str:
+    """A step's name inside a sentence ("la phase « Approbation du budget »"), or its kind's
+    words ("la phase de décision")."""
+    named = _step_name(t, facts)
+    if named:
+        return t.gettext("“%(name)s”", name=named)
+    return t.gettext(words.PHASES.get(phase, phase))
 
 
 def _when(value: str) -> datetime | None:
@@ -121,6 +141,8 @@ ASKS = {
     "evaluation": N_("your assessment is expected before %(day)s"),
     # The facilitator's, in an evaluation with nothing to score (rules 2).
     "conclusion": N_("your conclusion is expected before %(day)s"),
+    # The facilitator's, in a decision with no co-design before it.
+    "text": N_("the text put to decision is expected from you before %(day)s"),
 }
 ASKS_IN_FULL = {
     "diagnosis": N_(
@@ -135,6 +157,9 @@ ASKS_IN_FULL = {
     "evaluation": N_("Assess the results of the adopted plan against its indicators."),
     "conclusion": N_(
         "Write the conclusion of the project on your page: the evaluation closes when you publish it, and the final report carries it."
+    ),
+    "text": N_(
+        "Write on your page the text the partners will decide on: its approvers answer it once you publish it."
     ),
 }
 OTHERS_DO = {
@@ -243,13 +268,13 @@ def letter_for(
             opened = (
                 _(
                     "The %(phase)s phase is open until %(moment)s.",
-                    phase=_(words.PHASES.get(phase, phase)),
+                    phase=_in_sentence(t, phase, facts),
                     moment=t.moment(deadline),
                 )  # fmt: skip
                 if round_ <= 1
                 else _(
                     "The %(phase)s phase is open again for %(round)s, until %(moment)s.",
-                    phase=_(words.PHASES.get(phase, phase)),
+                    phase=_in_sentence(t, phase, facts),
                     round=words.round_name(t, round_),
                     moment=t.moment(deadline),
                 )  # fmt: skip
@@ -257,15 +282,21 @@ def letter_for(
             asked = phase
             if phase == "evaluation" and recipient.role.value == "facilitator":
                 asked = "conclusion"
+            if (
+                phase == "decision"
+                and recipient.role.value == "facilitator"
+                and not facts.get("summary")
+            ):
+                asked = "text"  # no co-design before it: the facilitator writes the text
             if expected and asked in ASKS:
-                subject = _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, phase),
+                subject = _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, phase, facts),
                             ask=_(ASKS[asked], day=day))  # fmt: skip
                 paragraphs = [opened, _(ASKS_IN_FULL[asked])]
             else:
                 subject = _(
                     "%(tag)s %(phase)s: open until %(day)s",
                     tag=tag,
-                    phase=_phase(t, phase),
+                    phase=_phase(t, phase, facts),
                     day=day,
                 )
                 paragraphs = (
@@ -278,7 +309,7 @@ def letter_for(
                         )
                     )
             answers = []
-            if expected and phase == "decision" and link:
+            if expected and asked == "decision" and link:
                 answers = [
                     (_(words.ANSWERS[k]), _(words.ANSWER_HINTS[k]), f"{link}?answer={k}")
                     for k in ANSWER_KINDS
@@ -296,18 +327,22 @@ def letter_for(
                     page = (_("Read the whole plan on my page"), f"{link}#plan")
             return Letter(subject, paragraphs, why, button=page, answers=answers,
                           quote=summary if phase == "decision" else "",
-                          calendar="REQUEST", calendar_title=_calendar_title(t, tag, phase),
+                          calendar="REQUEST", calendar_title=_calendar_title(t, tag, phase, facts),
                           deadline=deadline)  # fmt: skip
         case "phase_closed":
             cause = words.capitalised(words.closing(t, phase, facts.get("cause", "facilitator")))
             closed = _when(facts.get("closed", "")) or notification.at
             return Letter(
-                _("%(tag)s %(phase)s: closed before its deadline", tag=tag, phase=_phase(t, phase)),
+                _(
+                    "%(tag)s %(phase)s: closed before its deadline",
+                    tag=tag,
+                    phase=_phase(t, phase, facts),
+                ),
                 [
                     _(
                         "%(cause)s: the %(phase)s phase closed on %(when)s, before its deadline.",
                         cause=cause,
-                        phase=_(words.PHASES.get(phase, phase)),
+                        phase=_in_sentence(t, phase, facts),
                         when=t.when(closed),
                     ),
                     _("Its entry is withdrawn from your calendar."),
@@ -315,7 +350,7 @@ def letter_for(
                 why,
                 button=page,
                 calendar="CANCEL",
-                calendar_title=_calendar_title(t, tag, phase),
+                calendar_title=_calendar_title(t, tag, phase, facts),
             )
         case "reminder_sent":
             # A phase that asks nothing is never reminded of; the implementation's words if so.
@@ -354,14 +389,14 @@ def letter_for(
             paragraphs = [
                 _(
                     "The deadline of the %(phase)s phase has passed.",
-                    phase=_(words.PHASES.get(phase, phase)),
+                    phase=_in_sentence(t, phase, facts),
                 )
             ]
             if missing:
                 paragraphs.append(_("Still missing: %(missing)s.", missing=missing))
             paragraphs.append(_("From your page you can extend the deadline or close the phase."))
             return Letter(
-                _("%(tag)s %(phase)s: the deadline passed", tag=tag, phase=_phase(t, phase)),
+                _("%(tag)s %(phase)s: the deadline passed", tag=tag, phase=_phase(t, phase, facts)),
                 paragraphs,
                 why,
                 button=page,
@@ -371,13 +406,13 @@ def letter_for(
                 _(
                     "%(tag)s %(phase)s: deadline moved to %(day)s",
                     tag=tag,
-                    phase=_phase(t, phase),
+                    phase=_phase(t, phase, facts),
                     day=day,
                 ),
                 [
                     _(
                         "The deadline of the %(phase)s phase is now %(moment)s.",
-                        phase=_(words.PHASES.get(phase, phase)),
+                        phase=_in_sentence(t, phase, facts),
                         moment=t.moment(deadline),
                     ),
                     _("The entry in your calendar moves with it."),
@@ -387,9 +422,43 @@ def letter_for(
                 quote=clean(facts.get("reason", "")),
                 button=page,
                 calendar="REQUEST",
-                calendar_title=_calendar_title(t, tag, phase),
+                calendar_title=_calendar_title(t, tag, phase, facts),
                 deadline=deadline,
             )
+        case "plan_submitted" if facts.get("answers_open"):
+            # A decision's text, just written: its approvers are asked, the others told.
+            asked_now = me in facts.get("expected", "").split(",")
+            written = _(
+                "The facilitator wrote the text put to decision (%(round)s): the answers are open until %(moment)s.",
+                round=words.round_name(t, int(facts.get("round", "1") or 1)),
+                moment=t.moment(deadline) if deadline else "–",
+            )
+            answers = []
+            if asked_now and link:
+                answers = [
+                    (_(words.ANSWERS[k]), _(words.ANSWER_HINTS[k]), f"{link}?answer={k}")
+                    for k in ANSWER_KINDS
+                ]
+            subject = (
+                _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, phase, facts),
+                  ask=_(ASKS["decision"], day=day))
+                if asked_now
+                else _("%(tag)s %(phase)s: the text put to decision", tag=tag,
+                       phase=_phase(t, phase, facts))
+            )  # fmt: skip
+            paragraphs = [written, _(ASKS_IN_FULL["decision"])] if asked_now else [written]
+            if answers:
+                paragraphs.append(
+                    _(
+                        "Each choice below opens your page with it ticked: nothing is recorded until you send it there."
+                    )
+                )
+            paragraphs.append(_("The text put to decision:"))
+            return Letter(subject, paragraphs, why, button=page, answers=answers,
+                          quote=clean(facts.get("summary", "")),
+                          calendar="REQUEST" if deadline else None,
+                          calendar_title=_calendar_title(t, tag, phase, facts),
+                          deadline=deadline)  # fmt: skip
         case "plan_submitted":
             return Letter(
                 _("%(tag)s The plan is submitted to decision", tag=tag),
@@ -419,6 +488,17 @@ def letter_for(
                 words.capitalised(words.tally_in_words(t, _tally(facts))) + ".",
                 *_what_follows(t, facts),
             ]
+            if _step_name(t, facts):
+                # appel-a-projets decides twice in a round: say which step this was.
+                paragraphs.insert(0, _("Step: %(step)s.", step=_in_sentence(t, "decision", facts)))
+            void = facts.get("void_en" if t.language == "en" else "void_fr", "")
+            if void and recipient.role.value == "facilitator":
+                paragraphs.append(
+                    _(
+                        "Nobody was left to answer %(approvals)s: this did not count in the decision. Invite someone who can, if the next rounds need it.",
+                        approvals=void,
+                    )
+                )
             summary = clean(facts.get("summary", ""))
             if summary:
                 paragraphs.append(
@@ -483,7 +563,7 @@ def letter_for(
             if phase:
                 letter.paragraphs.append(_("The deadline in your calendar is withdrawn."))
                 letter.calendar = "CANCEL"
-                letter.calendar_title = _calendar_title(t, tag, phase)
+                letter.calendar_title = _calendar_title(t, tag, phase, facts)
             return letter
     return Letter(
         _("%(tag)s News of the project", tag=tag),
@@ -576,8 +656,8 @@ def _digest(
     )
 
 
-def _calendar_title(t: Texts, tag: str, phase: str) -> str:
-    return t.gettext("%(tag)s %(phase)s: deadline", tag=tag, phase=_phase(t, phase))
+def _calendar_title(t: Texts, tag: str, phase: str, facts: dict[str, str]) -> str:
+    return t.gettext("%(tag)s %(phase)s: deadline", tag=tag, phase=_phase(t, phase, facts))
 
 
 def calendar_for(
@@ -602,7 +682,10 @@ def calendar_for(
     entry = CalendarEvent()
     entry.add(
         "uid",
-        f"{notification.project_id}.{facts.get('phase')}.{facts.get('round', '1')}@{sender.domain}",
+        # A step the template names apart from its kind has an entry of its own (two decision
+        # steps in one round); otherwise the phase's, as every 1.x message gave it.
+        f"{notification.project_id}.{facts.get('step') or facts.get('phase')}."
+        f"{facts.get('round', '1')}@{sender.domain}",
     )
     entry.add("sequence", notification.event_seq)
     entry.add("dtstamp", notification.at or datetime.fromtimestamp(0).astimezone())
