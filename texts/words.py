@@ -6,8 +6,11 @@ extraction); the pages call `Texts.gettext` on it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from domain import events as ev
 from domain.models import Approvers, Participant, Role, Tally, Words
+from domain.templates import usual_name
 from domain.views import ProjectView
 from texts.i18n import Texts
 
@@ -368,21 +371,34 @@ def timeline(t: Texts, view: ProjectView, events: list[ev.Event]) -> list[tuple[
     """(when, what) for each event a participant cares about, newest first."""
     names = {p.id: p.organisation_name for p in view.participants}
     proposals = {p.id: p.title for p in view.proposals}
+    steps = {s.id: s for s in view.steps}
     lines = []
     for event in events:
-        text = sentence(t, event.data, names, proposals, event.actor)
+        text = sentence(t, event.data, names, proposals, event.actor, steps)
         if text:
             lines.append((t.moment(event.at), text))
     return lines[::-1]
 
 
 def sentence(
-    t: Texts, data: ev.EventData, names: dict[str, str], proposals: dict[str, str], actor: str
+    t: Texts,
+    data: ev.EventData,
+    names: dict[str, str],
+    proposals: dict[str, str],
+    actor: str,
+    steps: dict[str, Any] | None = None,
 ) -> str | None:
+    """One event in words; `steps` (the view's, by id) names a template's own steps."""
     _ = t.gettext
 
     def who(pid: str) -> str:
         return names.get(pid, pid)
+
+    def phase_said(phase: str, named: str | None = None) -> str:
+        step = (steps or {}).get(named or phase)
+        if step is not None and step.name != usual_name(step.kind):
+            return _("“%(name)s”", name=step.name.said_in(t.language))
+        return _(PHASES[phase])
 
     match data:
         case ev.ProjectLaunched():
@@ -392,17 +408,18 @@ def sentence(
                      role=_(ROLES[p.role]))  # fmt: skip
         case ev.ParticipantRemoved(participant_id=pid):
             return _("%(who)s no longer takes part", who=who(pid))
-        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline):
+        case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline, step=named):
             if round_ <= 1:
                 return _("The %(phase)s phase opened, until %(deadline)s",
-                         phase=_(PHASES[phase]), deadline=t.moment(deadline))  # fmt: skip
+                         phase=phase_said(phase, named), deadline=t.moment(deadline))  # fmt: skip
             return _("The %(phase)s phase opened for %(round)s, until %(deadline)s",
-                     phase=_(PHASES[phase]), round=round_name(t, round_),
+                     phase=phase_said(phase, named), round=round_name(t, round_),
                      deadline=t.moment(deadline))  # fmt: skip
-        case ev.PhaseClosed(phase=phase, cause=cause):
+        case ev.PhaseClosed(phase=phase, cause=cause, step=named):
             if cause == "deadline":
-                return _("The %(phase)s phase closed at its deadline", phase=_(PHASES[phase]))
-            return _("The %(phase)s phase closed: %(cause)s", phase=_(PHASES[phase]),
+                return _("The %(phase)s phase closed at its deadline",
+                         phase=phase_said(phase, named))  # fmt: skip
+            return _("The %(phase)s phase closed: %(cause)s", phase=phase_said(phase, named),
                      cause=closing(t, phase, cause))  # fmt: skip
         case ev.ContributionAdded(contribution=c):
             return _("%(who)s contributed to the diagnosis", who=who(c.participant_id))
@@ -412,6 +429,9 @@ def sentence(
             return _("%(who)s amended “%(title)s”", who=who(pid), title=proposals.get(prop, prop))
         case ev.ProposalEndorsed(proposal_id=prop, participant_id=pid):
             return _("%(who)s endorsed “%(title)s”", who=who(pid), title=proposals.get(prop, prop))
+        case ev.PlanSubmitted(plan=plan, answers_open=True):
+            return _("The facilitator wrote the text put to decision (%(round)s)",
+                     round=round_name(t, plan.round))  # fmt: skip
         case ev.PlanSubmitted(plan=plan):
             return _("The facilitator put the plan of %(round)s to decision",
                      round=round_name(t, plan.round))  # fmt: skip
@@ -421,6 +441,9 @@ def sentence(
                 "object": _("%(who)s objected", who=who(pid)),
                 "abstain": _("%(who)s abstained", who=who(pid)),
             }[kind]
+        case ev.DecisionReached(round=round_, outcome=outcome, step=named) if named:
+            return _("Decision of %(round)s, %(step)s: %(outcome)s", round=round_name(t, round_),
+                     step=phase_said("decision", named), outcome=_(OUTCOMES[outcome]))  # fmt: skip
         case ev.DecisionReached(round=round_, outcome=outcome):
             return _("Decision of %(round)s: %(outcome)s", round=round_name(t, round_),
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
@@ -493,7 +516,9 @@ TEMPLATE_PROBLEMS = {
     "unknown_field": N_("Unknown field “%(name)s”: check its spelling, or remove it."),
     "name_required": N_("Give a name in French."),
     "too_long": N_("This text is too long: %(limit)s characters at most."),
-    "wait_needs_one_end": N_("A pause lasts a number of days or until a date: give one of the two."),
+    "wait_needs_one_end": N_(
+        "A pause lasts a number of days or until a date: give one of the two."
+    ),
     "until_needs_time_zone": N_(
         "Give the date with its time zone, for example 2027-01-15T09:00:00+01:00."
     ),
@@ -522,9 +547,7 @@ TEMPLATE_PROBLEMS = {
     "invalid_version": N_("Versions are numbered from 1."),
     "no_steps": N_("A template has at least one step."),
     "too_many_steps": N_("At most 30 steps in a template."),
-    "no_decision": N_(
-        "A template has at least one decision step: the partners decide something."
-    ),
+    "no_decision": N_("A template has at least one decision step: the partners decide something."),
     "duplicate_step": N_("Two steps have the identifier “%(id)s”: give each its own."),
     "date_past": N_("This date is already past: a pause lasts until a later date."),
     "until_only_for_wait": N_("Only a pause lasts until a date."),
@@ -594,4 +617,8 @@ EARLY_STEP_CLOSINGS = {
     "evaluation": N_(
         "Closes as soon as every partner has assessed and the facilitator has concluded"
     ),
+}
+# A launch refused for its template, by the JSON API's code.
+LAUNCH_TEMPLATE_REFUSALS = {
+    "unknown_template": N_("This process is no longer offered: choose another one."),
 }
