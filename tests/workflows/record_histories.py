@@ -21,6 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 import temporal_client
 from domain import commands as cmd
 from domain.models import Process
+from domain.templates import parse
+from process_templates.builtin import builtin, launched
 from settings import Settings
 from tests.helpers import CONVERTER, TEST_CODEC_KEYS, Driver, actor, make_spec, short_process
 from worker import build_worker
@@ -94,6 +96,60 @@ async def objection_round_concluded(client: Client, task_queue: str) -> Driver:
     facilitator is asked for the conclusion, which closes the evaluation (a patch marker at the
     launch)."""
     return await objection_round_then_adopted(client, task_queue, "history-objection-1-2")
+
+
+async def call_for_projects(client: Client, task_queue: str) -> Driver:
+    """1.2's templates: appel-a-projets, the local authority's budget approval objected to and
+    looped back, approved in round 2, then the partners' majority; the step in AllianceStep
+    (a patch marker)."""
+    spec = make_spec(3, id="history-appel-a-projets", template=launched(builtin("appel-a-projets")))
+    d = await Driver.start(client, spec, task_queue)
+    await d.contribute_all(PARTNERS)
+    proposal = await d.propose("p1")
+    await d.plan([proposal])
+    await d.answer("p1", "object", "Le budget est trop lourd")  # p1 is the local authority
+    await d.plan([proposal], {"p1": "Un seul jardin la première année"})
+    await d.answer("p1")
+    await d.answer("p1")
+    await d.answer("p2")
+    await d.answer("p3", "object", "Je préfère l'autre parcelle")
+    await d.act(cmd.ClosePhase(actor=actor("fac")))
+    indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
+    await d.assess_all(PARTNERS, indicators)
+    await d.conclude()
+    await d.handle.result()
+    return d
+
+
+async def consultation_with_a_pause(client: Client, task_queue: str) -> Driver:
+    """1.2's templates: a diagnosis, a pause (a durable timer), then a decision on the text
+    the facilitator writes."""
+    template = parse(
+        {
+            "id": "consultation-pause",
+            "name": {"fr": "Consultation avec une pause"},
+            "steps": [
+                {"id": "diagnosis", "name": {"fr": "Diagnostic"}, "kind": "diagnosis",
+                 "duration": "P7D"},
+                {"id": "conseil", "name": {"fr": "Conseil municipal"}, "kind": "wait",
+                 "duration": "PT2S"},
+                {"id": "vote", "name": {"fr": "Vote"}, "kind": "decision", "duration": "P7D",
+                 "approvals": [{"id": "partners", "approvers": {"roles": ["partner"]}}]},
+            ],
+        }
+    )  # fmt: skip
+    spec = make_spec(2, id="history-consultation-pause", template=launched(template))
+    d = await Driver.start(client, spec, task_queue)
+    await d.contribute_all(["p1", "p2"])
+    for _ in range(100):  # the pause ends by its timer
+        if (await d.view()).step == "vote":
+            break
+        await asyncio.sleep(0.1)
+    await d.act(cmd.SubmitPlan(actor=actor("fac"), summary="Ouvrir le jardin le samedi"))
+    await d.answer("p1")
+    await d.answer("p2")
+    await d.handle.result()
+    return d
 
 
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
@@ -271,6 +327,9 @@ async def main() -> None:
                 (adopted_at_once, "adopted_at_once"),
                 # 1.2: rules 2, the facilitator's conclusion closes the evaluation.
                 (objection_round_concluded, "objection_round_concluded"),
+                # 1.2: process templates, the step in AllianceStep.
+                (call_for_projects, "call_for_projects"),
+                (consultation_with_a_pause, "consultation_with_a_pause"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

@@ -31,6 +31,8 @@ def test_there_are_saved_histories_of_each_behaviour():
         "adopted_at_once",
         "notification_failed_at_once",
         "objection_round_concluded",
+        "call_for_projects",
+        "consultation_with_a_pause",
     }
 
 
