@@ -27,6 +27,7 @@ from domain.models import (
 )
 from domain.project import Project, spec_for
 from domain.state import fold
+from domain.views import current_details
 from domain.steps.decision import approvals_of
 from domain.templates import Template, TemplateInvalid, parse
 from process_templates.builtin import builtin, builtin_templates, launched
@@ -267,6 +268,8 @@ def test_appel_a_projets_asks_the_local_authorities_then_the_partners():
     to_first_decision(project)
     assert (project.state.phase, project.state.step) == (Phase.decision, "budget")
     assert [p.id for p in steps.expected(project.state)] == ["p1"]
+    # The Temporal UI's details line names the step.
+    assert current_details(project.state) == "decision (budget), round 1: waiting for 1 of 1 voters"
     with pytest.raises(Rejected) as refused:
         project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
     assert refused.value.code == "not_an_approver"

@@ -73,3 +73,24 @@ async def test_a_new_project_needs_no_upsert_its_starter_set_them_all(dev):
     attrs = (await d.handle.describe()).typed_search_attributes
     assert attrs.get(sa.PENDING) == 2 and attrs.get(sa.PHASE) == "diagnosis"
     assert attrs.get(sa.DEADLINE) == view.deadline.replace(second=0, microsecond=0)
+
+
+async def test_ops_find_the_step_a_template_is_at(dev):
+    """AllianceStep names the step (its id), AlliancePhase its kind: two decision steps of a
+    call for projects are told apart, and the details line names the step."""
+    from process_templates.builtin import builtin, launched
+
+    territory = f"Quartier {uuid.uuid4().hex[:6]}"
+    spec = make_spec(3, territory=territory, template=launched(builtin("appel-a-projets")))
+    d = await Driver.start(dev.client, spec, dev.task_queue)
+    in_territory = f'AllianceTerritory = "{territory}"'
+    assert await eventually(
+        dev.client, f'AllianceStep = "diagnosis" AND {in_territory}', {d.handle.id}
+    ) == {d.handle.id}  # set by the starter
+    await d.contribute_all(["p1", "p2", "p3"])
+    await d.plan([await d.propose("p1")])
+    query = f'AlliancePhase = "decision" AND AllianceStep = "budget" AND {in_territory}'
+    assert await eventually(dev.client, query, {d.handle.id}) == {d.handle.id}
+    await d.answer("p1")  # the local authority approves the budget
+    query = f'AlliancePhase = "decision" AND AllianceStep = "decision" AND {in_territory}'
+    assert await eventually(dev.client, query, {d.handle.id}) == {d.handle.id}
