@@ -624,3 +624,21 @@ def test_the_readmes_template_example_is_valid():
     assert [s.kind for s in template.steps] == [Phase.diagnosis, Phase.wait, Phase.decision]
     project = Project.launch(make_spec(2, template=launched(template)), NOW)
     assert project.state.step == "idees"
+
+
+def test_a_state_carried_before_templates_keeps_its_answers():
+    """A 1.x project continued as new in the middle of a decision carried answers keyed by
+    participant: they are the partners' approval's, and the decision counts them."""
+    project = Project.launch(make_spec(2), NOW)
+    for pid in ("p1", "p2"):
+        project.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="Un besoin"), NOW)
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le plan"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    carried = project.state.model_dump(mode="json")
+    carried["answers"] = {"p1": {"participant_id": "p1", "kind": "consent"}}  # as 1.x kept it
+    carried["spec"]["template"] = None
+    resumed = Project.resumed(type(project.state).model_validate(carried), [])
+    assert list(resumed.state.answers) == ["partners/p1"]
+    assert [p.id for p in steps.pending(resumed.state)] == ["p2"]
+    resumed.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    assert resumed.state.decisions[-1].tally.consents == 2
