@@ -336,6 +336,10 @@ async def main() -> None:
     try:
         server = supervisor.start(Child("the Temporal dev server", dev_server_command(settings)))
         client = await wait_for_server(settings, server.process)
+        # Data kept from an earlier version: the attributes added since (AllianceStep, 1.2).
+        added = await temporal_client.add_missing_search_attributes(client)
+        if added:
+            log.info("search attributes registered", added=added)
         await ensure_retention_schedule(client, settings)
         if catches_mail(settings):
             await catcher.start()

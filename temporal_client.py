@@ -148,6 +148,24 @@ async def missing_search_attributes(client: Client) -> list[str]:
     return [key.name for key in sa.ALL if key.name not in listed.custom_attributes]
 
 
+async def add_missing_search_attributes(client: Client) -> list[str]:
+    """Register the search attributes a namespace lacks (a local run's data kept from an
+    earlier version: the dev server registers its flags' attributes only when it creates its
+    database). Returns those added."""
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    missing = await missing_search_attributes(client)
+    if missing:
+        kinds = {key.name: key.indexed_value_type.value for key in sa.ALL}
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={name: kinds[name] for name in missing},
+            )
+        )
+    return missing
+
+
 def workflow_id(project_id: str) -> str:
     return f"project-{project_id}"
 

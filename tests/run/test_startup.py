@@ -275,3 +275,25 @@ async def test_an_unreachable_directory_database_makes_readyz_and_a_launch_503(h
     assert launched.json()["code"] == "directory_unavailable"
     assert "ALLIANCE_DIRECTORY_URL" in launched.json()["message"]
     assert "hunter2" not in launched.text
+
+
+async def test_the_search_attributes_added_since_are_registered_on_kept_data():
+    """A local run's Temporal data made by an earlier version lacks AllianceStep (the dev
+    server registers its flags' attributes only when it creates its database): the run
+    command adds what is missing, so the new worker starts."""
+    import temporal_client
+    from temporalio.testing import WorkflowEnvironment
+
+    from tests.helpers import CONVERTER
+    from workflows import search_attributes as sa
+
+    async with await WorkflowEnvironment.start_local(
+        data_converter=CONVERTER,
+        dev_server_existing_path=temporal_client.temporal_binary("temporal"),
+        search_attributes=[k for k in sa.ALL if k is not sa.STEP],
+        ui=False,
+    ) as env:
+        assert await temporal_client.missing_search_attributes(env.client) == ["AllianceStep"]
+        assert await temporal_client.add_missing_search_attributes(env.client) == ["AllianceStep"]
+        assert await temporal_client.missing_search_attributes(env.client) == []
+        assert await temporal_client.add_missing_search_attributes(env.client) == []
