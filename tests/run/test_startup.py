@@ -281,9 +281,9 @@ async def test_the_search_attributes_added_since_are_registered_on_kept_data():
     """A local run's Temporal data made by an earlier version lacks AllianceStep (the dev
     server registers its flags' attributes only when it creates its database): the run
     command adds what is missing, so the new worker starts."""
-    import temporal_client
     from temporalio.testing import WorkflowEnvironment
 
+    import temporal_client
     from tests.helpers import CONVERTER
     from workflows import search_attributes as sa
 
