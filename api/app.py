@@ -25,7 +25,7 @@ import telemetry
 from api.errors import ApiError, ErrorBody, install_error_handlers
 from api.gateway import RETRY_AFTER, ProjectGateway
 from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_personal_data
-from api.pages import console, mail_links, unsubscribe
+from api.pages import console, mail_links, templates_console, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
 from api.routes import actions, health, participants, projects, templates
@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(console.router)
+    app.include_router(templates_console.router)
     if settings.notifications == "email":
         app.include_router(mail_links.router)
         app.include_router(unsubscribe.router)

@@ -26,11 +26,14 @@ from pydantic import BaseModel, ValidationError
 from api.deps import coordinator_of
 from api.errors import ApiError
 from api.routes.projects import archived_projects_of, launch_project, list_projects_of
+from directory.templates import TemplateStore
 from domain import commands as cmd
+from domain import templates as process
 from domain.commands import alliance_problems
-from domain.models import Phase, Role
+from domain.models import Participant, Phase, Role, Step, Template
 from domain.project import short_phases
-from texts import words
+from process_templates.library import Library
+from texts import process_words, words
 from texts.i18n import Texts, texts
 
 from . import forms
@@ -72,6 +75,8 @@ PRESET_NAMES = {
     "consensus": words.N_("Consensus"),
 }
 PHASES = ("diagnosis", "co_design", "decision", "action", "evaluation")
+# The template a launch runs when it names none: the process settings below tune it.
+DEFAULT_TEMPLATE = process.DEFAULT_TEMPLATE
 # The phases that may close before their deadline once everyone expected has acted, and the
 # launch form's words for that choice (co-design closes by its plan; nobody acts in action).
 CLOSE_EARLY = {
@@ -356,6 +361,96 @@ def _now() -> datetime:
 # -- launching ------------------------------------------------------------------------------
 
 
+async def library_of(request: Request, session: ConsoleSession) -> Library:
+    """The templates this organisation may launch from: built in, then its own."""
+    directory = await _gateway(request).contacts.directory()
+    return Library(TemplateStore(directory), session.organisation_id)
+
+
+@dataclass
+class StepOffer:
+    """A step of a template offered on the launch form, in words, with its duration field."""
+
+    step: Step
+    title: str
+    kind: str | None
+    # The element standing for the step (its errors), and its days field (none: a pause
+    # until a date).
+    block: str
+    field: str | None
+    days: str
+    length: str
+    # (element id, the approval in one sentence).
+    approvals: list[tuple[str, str]]
+    loop: str | None
+
+
+@dataclass
+class Offer:
+    """A template the launch form offers: its words, and its steps (co-construction's are the
+    process settings)."""
+
+    id: str
+    version: int
+    builtin: bool
+    name: str
+    description: str
+    line: str
+    template: Template
+    steps: list[StepOffer]
+
+    def step_of(self, step_id: str) -> StepOffer | None:
+        return next((s for s in self.steps if s.step.id == step_id), None)
+
+
+def _offer(t: Texts, template: Template, builtin: bool) -> Offer:
+    steps = []
+    for n, step in enumerate(template.steps):
+        block = f"step-{template.id}-{n}"
+        until = step.kind == Phase.wait and step.until is not None
+        lines = process_words.approvals(t, step)
+        steps.append(
+            StepOffer(
+                step=step,
+                title=process_words.step_title(t, step),
+                kind=process_words.kind_beside(t, step),
+                block=block,
+                field=None if until else f"d-{template.id}-{n}",
+                days=process_words.days_typed(t, step.duration),
+                length=process_words.step_length(t, step),
+                approvals=[(f"{block}-a{m}", a.line) for m, a in enumerate(lines)],
+                loop=process_words.loop(t, template, step) if step.kind == Phase.decision else None,
+            )
+        )
+    return Offer(
+        id=template.id,
+        version=template.version,
+        builtin=builtin,
+        name=template.name.said_in(t.language),
+        description=template.description.said_in(t.language),
+        line=process_words.steps_in_a_line(t, template.steps),
+        template=template,
+        steps=steps,
+    )
+
+
+async def _offers(request: Request, session: ConsoleSession, launch: LaunchForm) -> list[Offer]:
+    """Every template to launch from, each at the version the form showed (its latest the
+    first time), in the reader's words."""
+    t = _t(request)
+    books = await library_of(request, session)
+    offers = []
+    for summary in await books.list():
+        shown = str(launch.values.get(f"version-{summary.id}", ""))
+        found = None
+        if shown.isdigit() and int(shown) != summary.version:
+            found = await books.version(summary.id, int(shown))
+        found = found or await books.version(summary.id, summary.version)
+        if found is not None:
+            offers.append(_offer(t, found.template, summary.builtin))
+    return offers
+
+
 @dataclass
 class LaunchForm:
     """The launch form as typed: kept whole when something is refused."""
@@ -368,11 +463,12 @@ class LaunchForm:
     kept: list[int] = field(default_factory=list)
 
     @classmethod
-    def blank(cls) -> LaunchForm:
+    def blank(cls, template: str = DEFAULT_TEMPLATE) -> LaunchForm:
         values: dict[str, Any] = {
             "language": "fr",
             "time_zone": "Europe/Paris",
             "preset": "consent",
+            "template": template,
         }
         values.update({f"{phase}-early": "yes" for phase in CLOSE_EARLY})
         values.update(_preset_values("consent"))
@@ -383,6 +479,10 @@ class LaunchForm:
             values[f"p{n}-language"] = "fr"
             values[f"p{n}-time_zone"] = "Europe/Paris"
         return cls(values, len(rows), uuid.uuid4().hex)
+
+    @property
+    def template(self) -> str:
+        return str(self.values.get("template") or DEFAULT_TEMPLATE)
 
 
 def _preset_values(name: str) -> dict[str, Any]:
@@ -399,17 +499,22 @@ def _preset_values(name: str) -> dict[str, Any]:
 
 
 @router.get("/console/lancer")
-async def launch_page(request: Request) -> Response:
+async def launch_page(request: Request, modele: str | None = None) -> Response:
     session = _session(request)
     if session is None:
         return _to_sign_in(request)
-    return _launch_form(request, session, LaunchForm.blank())
+    launch = LaunchForm.blank()
+    offers = await _offers(request, session, launch)
+    if modele and any(o.id == modele for o in offers):
+        launch.values["template"] = modele
+    return await _launch_form(request, session, launch, offers)
 
 
-def _launch_form(
+async def _launch_form(
     request: Request,
     session: ConsoleSession,
     launch: LaunchForm,
+    offers: list[Offer],
     errors: forms.Errors | None = None,
     notes: dict[int, str] | None = None,
     status: int = 200,
@@ -432,6 +537,9 @@ def _launch_form(
         presets=PRESET_NAMES,
         phases=PHASES,
         early=CLOSE_EARLY,
+        offers=offers,
+        chosen=launch.template,
+        default_template=DEFAULT_TEMPLATE,
     )
 
 
@@ -447,22 +555,31 @@ async def launch(request: Request) -> Response:
     values = {k: str(v) for k, v in form.items() if k not in ("csrf_token",)}
     rows = max(1, min(100, int(values.get("rows", "3") or 3)))
     launch = LaunchForm(values, rows, values.get("launch_key") or uuid.uuid4().hex)
-    # Adding or removing a row, or applying a preset, re-renders the form (JavaScript off too).
+    offers = await _offers(request, session, launch)
+    chosen = next((o for o in offers if o.id == launch.template), None)
+    if chosen is None:  # a template deleted meanwhile, or a form made up: back to the default
+        launch.values["template"] = DEFAULT_TEMPLATE
+        chosen = next(o for o in offers if o.id == DEFAULT_TEMPLATE)
+    # Adding or removing a row, applying a preset or choosing a template re-renders the form
+    # (JavaScript off too).
     if "add_row" in values:
         launch.values.update({f"p{rows}-language": "fr", f"p{rows}-time_zone": "Europe/Paris"})
         launch.rows += 1
-        return _launch_form(request, session, launch)
+        return await _launch_form(request, session, launch, offers)
     if "remove_row" in values:
         _remove_row(launch, int(values["remove_row"]))
-        return _launch_form(request, session, launch)
+        return await _launch_form(request, session, launch, offers)
     if "apply_preset" in values:
         launch.values.update(_preset_values(values.get("preset", "consent")))
-        return _launch_form(request, session, launch)
+        return await _launch_form(request, session, launch, offers)
+    if "choose_template" in values:
+        return await _launch_form(request, session, launch, offers)
+    template = None if chosen.id == DEFAULT_TEMPLATE else chosen
     notes = _same_organisations(launch, t)
-    errors = _launch_problems(launch, t, request.app.state.settings.min_phase)
+    errors = _launch_problems(launch, t, request.app.state.settings.min_phase, template)
     if errors:
-        return _launch_form(request, session, launch, errors, notes, status=422)
-    body = cmd.LaunchFields.model_validate(_launch_body(launch))
+        return await _launch_form(request, session, launch, offers, errors, notes, status=422)
+    body = cmd.LaunchFields.model_validate(_launch_body(launch, template))
     try:
         launched = await launch_project(
             _gateway(request),
@@ -476,10 +593,11 @@ async def launch(request: Request) -> Response:
         if e.status != 422:
             return _unavailable(request, e)
         field = e.message.split(":", 1)[0] if ":" in e.message else None
-        target = _field_id(field.split("."), launch.kept) if field else "launch"
-        message = words.refusal(t, e.code)
+        target = _field_id(field.split("."), launch.kept, template) if field else "launch"
+        own = words.LAUNCH_TEMPLATE_REFUSALS.get(e.code)
+        message = t.gettext(own) if own else words.refusal(t, e.code)
         errors = forms.Errors("launch", "launch", [(message, target)], {target: message})
-        return _launch_form(request, session, launch, errors, notes, status=422)
+        return await _launch_form(request, session, launch, offers, errors, notes, status=422)
     # Invited by e-mail where an address was given (and mail is on): the rest by hand.
     mail = request.app.state.settings.notifications == "email"
     links = [
@@ -529,11 +647,17 @@ def _same_organisations(launch: LaunchForm, t: Texts) -> dict[int, str]:
 NUMBER_FIELDS = ("quorum", "max_rounds", *(f"{phase}-days" for phase in PHASES))
 
 
-def _unreadable_numbers(launch: LaunchForm, t: Texts) -> dict[str, str]:
+def _number_fields(template: Offer | None) -> list[str]:
+    if template is None:
+        return list(NUMBER_FIELDS)
+    return [s.field for s in template.steps if s.field is not None]
+
+
+def _unreadable_numbers(launch: LaunchForm, t: Texts, template: Offer | None) -> dict[str, str]:
     """Numbers that are not numbers (a French comma is one): said before anything else, so
     an empty or mistyped field never becomes a default silently."""
     refused = {}
-    for name in NUMBER_FIELDS:
+    for name in _number_fields(template):
         text = str(launch.values.get(name, "")).strip().replace(",", ".").replace(" ", "")
         try:
             float(text)
@@ -542,7 +666,20 @@ def _unreadable_numbers(launch: LaunchForm, t: Texts) -> dict[str, str]:
     return refused
 
 
-def _launch_body(launch: LaunchForm) -> dict[str, Any]:
+def _typed_durations(launch: LaunchForm, template: Offer) -> dict[str, timedelta]:
+    """The steps' durations the form changed from the template's (in days, as typed)."""
+    changed = {}
+    for s in template.steps:
+        if s.field is None or s.step.duration is None:
+            continue
+        typed = launch.values.get(s.field, s.days)
+        if _number(typed, None) == _number(s.days, None):
+            continue
+        changed[s.step.id] = timedelta(minutes=int(_number(typed, 0) * 24 * 60))
+    return changed
+
+
+def _launch_body(launch: LaunchForm, template: Offer | None = None) -> dict[str, Any]:
     v = launch.values
     launch.kept = [
         n
@@ -550,6 +687,22 @@ def _launch_body(launch: LaunchForm) -> dict[str, Any]:
         if v.get(f"p{n}-organisation_name", "").strip() or v.get(f"p{n}-email", "").strip()
     ]
     people = [forms.person(v, prefix=f"p{n}-") for n in launch.kept]
+    body: dict[str, Any] = {
+        "title": v.get("title", ""),
+        "territory": v.get("territory", ""),
+        "description": v.get("description", ""),
+        "language": v.get("language", "fr"),
+        "time_zone": forms.time_zone(v) or "Europe/Paris",
+        "participants": people,
+    }
+    if template is not None:
+        # A template's steps carry their own settings: only the durations changed are sent.
+        body["template"] = {"id": template.id, "version": template.version}
+        body["durations"] = {
+            step_id: f"PT{int(length.total_seconds() // 60)}M"
+            for step_id, length in _typed_durations(launch, template).items()
+        }
+        return body
     process: dict[str, Any] = {
         "rule": v.get("rule", "consent"),
         "quorum": _number(v.get("quorum"), 50) / 100,
@@ -561,18 +714,10 @@ def _launch_body(launch: LaunchForm) -> dict[str, Any]:
         process[phase] = {"duration": f"PT{int(_number(days, 0) * 24 * 60)}M"}
         if phase in CLOSE_EARLY:
             process[phase]["close_when_complete"] = v.get(f"{phase}-early") == "yes"
-    return {
-        "title": v.get("title", ""),
-        "territory": v.get("territory", ""),
-        "description": v.get("description", ""),
-        "language": v.get("language", "fr"),
-        "time_zone": forms.time_zone(v) or "Europe/Paris",
-        "participants": people,
-        "process": process,
-    }
+    return {**body, "process": process}
 
 
-def _number(text: Any, default: float) -> Any:
+def _number(text: Any, default: Any) -> Any:
     try:
         value = float(str(text).strip().replace(",", ".").replace(" ", ""))
     except ValueError:
@@ -580,7 +725,7 @@ def _number(text: Any, default: float) -> Any:
     return int(value) if value.is_integer() else value
 
 
-def _field_id(loc: list[str], kept: list[int]) -> str:
+def _field_id(loc: list[str], kept: list[int], template: Offer | None = None) -> str:
     """The launch form's element for an error's location."""
     if not loc:
         return "participants"
@@ -590,14 +735,23 @@ def _field_id(loc: list[str], kept: list[int]) -> str:
         return "participants"
     if loc[0] == "process" and len(loc) > 1:
         return f"{loc[1]}-days" if loc[1] in PHASES else loc[1]
+    if loc[0] in ("durations", "steps") and len(loc) > 1 and template is not None:
+        found = template.step_of(loc[1])
+        if found is not None:
+            return found.field if loc[0] == "durations" and found.field else found.block
+    if loc[0] in ("template", "durations", "steps"):
+        return "template"
     return loc[0]
 
 
-def _launch_problems(launch: LaunchForm, t: Texts, min_phase: timedelta) -> forms.Errors:
+def _launch_problems(
+    launch: LaunchForm, t: Texts, min_phase: timedelta, template: Offer | None = None
+) -> forms.Errors:
     """Everything the form's launch would be refused for, all at once, each beside its field
     and in the summary at the top (the GOV.UK error summary): numbers that are not numbers,
     fields out of bounds, an alliance without a coordinator, a facilitator or a voter, the
-    same e-mail twice, phases too short."""
+    same e-mail twice, phases too short; with a template, its steps too short, an approval
+    nobody among the participants can answer, a pause whose date is past."""
     errors = forms.Errors("launch", "launch")
 
     def refused(target: str, message: str) -> None:
@@ -607,35 +761,97 @@ def _launch_problems(launch: LaunchForm, t: Texts, min_phase: timedelta) -> form
         shown = errors.fields.get(target)
         errors.fields[target] = f"{shown} {message}" if shown else message
 
-    for target, message in _unreadable_numbers(launch, t).items():
+    for target, message in _unreadable_numbers(launch, t, template).items():
         refused(target, message)
-    body = _launch_body(launch)
+    body = _launch_body(launch, template)
     try:
         cmd.LaunchFields.model_validate(body)
     except ValidationError as e:
         for problem in e.errors():
             loc = [str(part) for part in problem["loc"]]
-            refused(_field_id(loc, launch.kept), _launch_message(problem, t, launch.kept))
+            if loc[:1] == ["durations"] and problem["type"] == "value_error":
+                message = words.refusal(t, "phase_too_short")  # a negative number of days
+            else:
+                message = _launch_message(problem, t, launch.kept)
+            refused(_field_id(loc, launch.kept, template), message)
     # Checked by the model once its fields are valid: said now, with the rest.
     people = [
         (Role(p["role"]), p["email"]) for p in body["participants"] if p["role"] in Role.__members__
     ]
-    for problem in alliance_problems(people, body["process"]["facilitator_votes"]):
+    votes = body["process"]["facilitator_votes"] if template is None else True
+    for problem in alliance_problems(people, votes, decides=template is None):
         kind = problem.type
         target = "participants"
         if kind == "same_email":
             second = int(problem.context["second"]) - 1
             target = f"p{launch.kept[second]}-email" if second < len(launch.kept) else target
         refused(target, _launch_message({"type": kind, "ctx": problem.context}, t, launch.kept))
-    durations = {
-        Phase(phase): timedelta(days=_number(launch.values.get(f"{phase}-days"), 0))
-        for phase in PHASES
-        if f"{phase}-days" not in errors.fields
-    }
-    for short in short_phases(durations, min_phase):
-        phase = (short.field or "").split(".")[1]
-        refused(f"{phase}-days", words.refusal(t, short.code))
+    if template is None:
+        durations = {
+            Phase(phase): timedelta(days=_number(launch.values.get(f"{phase}-days"), 0))
+            for phase in PHASES
+            if f"{phase}-days" not in errors.fields
+        }
+        for short in short_phases(durations, min_phase):
+            phase = (short.field or "").split(".")[1]
+            refused(f"{phase}-days", words.refusal(t, short.code))
+        return errors
+    for target, message in _template_problems(launch, t, min_phase, template, body):
+        refused(target, message)
     return errors
+
+
+def _template_problems(
+    launch: LaunchForm, t: Texts, min_phase: timedelta, offer: Offer, body: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """What keeps the chosen template from running with this form: (element, message)."""
+    found = []
+    typed = {
+        s.step.id: timedelta(days=_number(launch.values.get(s.field, s.days), 0))
+        for s in offer.steps
+        if s.field is not None and s.step.duration is not None
+    }
+    kinds = {s.step.id: s.step.kind for s in offer.steps}
+    for short in short_phases(typed, min_phase, kinds, "durations.{}"):
+        step = offer.step_of((short.field or "").split(".", 1)[1])
+        if step is not None and step.field is not None:
+            found.append((step.field, words.refusal(t, short.code)))
+    content = process.with_durations(offer.template, _typed_durations(launch, offer))
+    for problem in process.problems(content, _now()):
+        step = offer.step_of(problem.step or "")
+        if problem.code == "date_past" and step is not None:
+            found.append((step.block, words.refusal(t, "date_past")))
+    participants = []
+    for n, person in enumerate(body["participants"]):
+        try:
+            participants.append(Participant.model_validate({"id": f"row-{n}", **person}))
+        except ValidationError:
+            continue  # said beside its row already
+    for problem in process.participant_problems(content, participants):
+        step = offer.step_of(problem.step or "")
+        if step is None:
+            continue
+        parts = problem.field.split(".")
+        m = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        target = step.approvals[m][0] if m < len(step.approvals) else step.block
+        if problem.code == "approvers_empty":
+            approval = step.step.approvals[m]
+            who = process_words.who_approves(t, approval)
+            if approval.name is not None and approval.name.fr:
+                message = t.gettext(
+                    "Nobody among the participants can answer “%(approval)s” (%(who)s): invite an organisation that can, or choose another process.",
+                    approval=process_words.approval_name(t, approval),
+                    who=who,
+                )
+            else:
+                message = t.gettext(
+                    "Nobody among the participants can answer the approval of %(who)s: invite an organisation that can, or choose another process.",
+                    who=who,
+                )
+        else:
+            message = process_words.problem_message(t, problem)
+        found.append((target, message))
+    return found
 
 
 def _launch_message(problem: dict[str, Any], t: Texts, kept: list[int]) -> str:
