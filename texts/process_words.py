@@ -177,13 +177,21 @@ def loop(t: Texts, template: Template, step: Step) -> str:
 # -- what is wrong with a template -----------------------------------------------------------
 
 
-def problem_message(t: Texts, problem: Problem, overrides: dict[str, str] | None = None) -> str:
+def problem_message(
+    t: Texts,
+    problem: Problem,
+    overrides: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
+) -> str:
     """A problem in the reader's language, by its code; `overrides` says some codes otherwise
-    (a form asks for a quorum in %, a file as a share)."""
+    (a form asks for a quorum in %, a file as a share), `names` says steps by their names
+    rather than their ids (a form shows the names)."""
     message = (overrides or {}).get(problem.code) or words.TEMPLATE_PROBLEMS.get(problem.code)
     if message is None:
         return t.gettext(words.UNKNOWN_TEMPLATE_PROBLEM)
     params: dict[str, Any] = dict(problem.params)
+    if names and params.get("target") in names:
+        params["target"] = names[params["target"]]
     try:
         return t.gettext(message, **params) if "%(" in message else t.gettext(message)
     except (KeyError, TypeError, ValueError):

@@ -728,6 +728,7 @@ def edit_problems(t: Texts, edit: EditForm, template_id: str) -> tuple[Template 
 
     for target, message in unreadable.items():
         refused(target, message)
+    names = {s["id"].strip(): s["name_fr"].strip() for s in edit.steps if s["name_fr"].strip()}
     try:
         template = parse(document, _now())
     except TemplateInvalid as invalid:
@@ -735,7 +736,7 @@ def edit_problems(t: Texts, edit: EditForm, template_id: str) -> tuple[Template 
             target = problem_target(problem, edit)
             if target in unreadable:
                 continue  # its number is said already
-            refused(target, process_words.problem_message(t, problem, FORM_PROBLEMS))
+            refused(target, process_words.problem_message(t, problem, FORM_PROBLEMS, names))
         return None, errors
     return (None if errors else template), errors
 

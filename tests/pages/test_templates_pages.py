@@ -13,6 +13,7 @@ import pytest
 
 from tests.pages.helpers import api
 from tests.pages.test_console import Coordinator, fill_row
+from tests.texts.readable import unreadable
 from texts import words
 
 NBSP = "\u00a0"
@@ -123,6 +124,7 @@ async def test_a_project_is_launched_from_appel_a_projets_through_the_form(site,
     )
     assert await c.page.locator(f"{BUDGET} input").input_value() == "14"
     await c.check_accessibility("the launch form, appel-a-projets chosen")
+    assert not unreadable(said)
     await fits(c)
     await c.screenshot(f"console-launch-template-375-{'js' if js else 'nojs'}")
 
@@ -194,6 +196,7 @@ async def test_a_template_file_is_imported_and_imported_again_as_a_new_version(
     assert "Dépôt des idées" in text and "Relances 7 jours et 2 jours avant l’échéance" in text
     assert "Majorité" in text
     await c.check_accessibility("an imported template's page")
+    assert not unreadable(text)
     download = await c.page.request.get(
         f"{site}/console/modeles/budget-participatif/versions/1.yaml"
     )
@@ -211,6 +214,26 @@ async def test_a_template_file_is_imported_and_imported_again_as_a_new_version(
     assert c.page.url.endswith("?enregistre=2")
     versions = await c.page.locator("table").inner_text()
     assert "Version 2" in versions and "Version 1" in versions
+
+    # The YAML itself, changed as text: a new version; a mistake said with its step and field.
+    async with c.page.expect_navigation():
+        await c.page.get_by_role("link", name="Modifier le YAML lui-même").click()
+    yaml = c.page.get_by_label("Le modèle en YAML")
+    written = await yaml.input_value()
+    assert "P14D" in written
+    await yaml.fill(written.replace("P14D", "P0D"))
+    await c.click("Enregistrer une nouvelle version")
+    assert (
+        french("Étape « vote », durée : Une étape dure plus de 0 jour")
+        in await c.page.locator("#yaml-problems").inner_text()
+    )
+    assert "P0D" in await yaml.input_value()  # kept
+    await c.check_accessibility("the YAML page, a mistake")
+    await yaml.fill(written.replace("P14D", "P10D"))
+    await c.click("Enregistrer une nouvelle version")
+    assert c.page.url.endswith("?enregistre=3")
+    assert "Durée\u00a0: 10 jours" in await c.text()
+
     await c.page.goto(f"{site}/console/modeles")
     await c.page.get_by_label("Fichier du modèle (YAML)").set_input_files(tmp_path / "budget.yaml")
     await c.click("Importer ce fichier")
@@ -237,6 +260,7 @@ async def test_a_built_in_template_is_duplicated_and_changed_with_the_form(site,
     async with c.page.expect_navigation():
         await c.page.get_by_role("link", name="Modifier les étapes").click()
     await c.check_accessibility("the edit form")
+    assert not unreadable(await c.text())
     await fits(c)
     await c.screenshot(f"console-template-edit-375-{'js' if js else 'nojs'}")
 
@@ -266,6 +290,7 @@ async def test_a_built_in_template_is_duplicated_and_changed_with_the_form(site,
     versions = await c.page.locator("table").inner_text()
     assert "Version 2" in versions and "Version 1" in versions
     await c.check_accessibility("the changed template's page")
+    assert not unreadable(text)
 
     # A loop to a later step: refused beside the step's field, the form kept.
     async with c.page.expect_navigation():
@@ -274,7 +299,7 @@ async def test_a_built_in_template_is_duplicated_and_changed_with_the_form(site,
     await c.page.locator("#s3-days").fill("12")
     await c.click("Enregistrer une nouvelle version")
     beside = await c.page.locator("#s2-loop_to-error").inner_text()
-    assert french("qui vient après") in beside and "evaluation" in beside
+    assert french("revient à « Évaluation », qui vient après") in beside
     link = c.page.locator(".error-summary a")
     assert await link.count() == 1 and await link.get_attribute("href") == "#s2-loop_to"
     assert await c.page.locator("#s3-days").input_value() == "12"
