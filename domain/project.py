@@ -128,6 +128,11 @@ def launch_problems(
     for problem in templates.problems(template, now):
         if problem.code == "date_past":
             refused.append(Rejected("date_past", problem.said(), field=f"steps.{problem.step}"))
+        if problem.code == "reminder_out_of_bounds" and not legacy:
+            # A step made shorter at launch than one of its reminders.
+            refused.append(
+                Rejected("phase_too_short", problem.said(), field=f"durations.{problem.step}")
+            )
     return refused
 
 

@@ -226,14 +226,14 @@ def parse(data: Any, now: datetime | None = None) -> Template:
         raise TemplateInvalid(
             [Problem("not_a_template", "a template is a mapping with id, name and steps")]
         )
+    # Every problem at once: unknown fields beside the values the models refuse, or beside
+    # what the rules say of a template the models read.
     found = _unknown_fields(data, Template)
-    if found:
-        raise TemplateInvalid(found)
     try:
         template = Template.model_validate(data)
     except ValidationError as e:
-        raise TemplateInvalid([_from_pydantic(err, data) for err in e.errors()]) from None
-    found = problems(template, now)
+        raise TemplateInvalid(found + [_from_pydantic(err, data) for err in e.errors()]) from None
+    found += problems(template, now)
     if found:
         raise TemplateInvalid(found)
     return template

@@ -642,3 +642,28 @@ def test_a_state_carried_before_templates_keeps_its_answers():
     assert [p.id for p in steps.pending(resumed.state)] == ["p2"]
     resumed.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
     assert resumed.state.decisions[-1].tally.consents == 2
+
+
+def test_unknown_fields_are_said_with_the_other_problems():
+    document = minimal(
+        vote={**DECISION, "aprovals": [], "if_not_adopted": {"to": "nowhere"}},
+        pause={"kind": "vote", "duration": "P1D"},
+    )
+    found = {(p.code, p.step) for p in problems_of(document)}
+    assert found == {("unknown_field", "vote"), ("unknown_kind", "pause")}
+    document["steps"][1]["kind"] = "wait"
+    found = {(p.code, p.step) for p in problems_of(document)}
+    assert found == {("unknown_field", "vote"), ("loop_to_missing_step", "vote")}
+
+
+def test_a_step_shortened_at_launch_below_its_reminder_is_refused():
+    template = parse(
+        minimal(
+            idees={"kind": "diagnosis", "duration": "P21D", "reminders": ["P7D"]},
+            vote=DECISION,
+        )
+    )
+    fields = launch_fields(template={"id": "essai"}, durations={"idees": "P5D"})
+    with pytest.raises(Rejected) as refused:
+        spec_for(fields, "x", "mda", template=launched(template))
+    assert (refused.value.code, refused.value.field) == ("phase_too_short", "durations.idees")
