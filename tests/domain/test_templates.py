@@ -27,9 +27,9 @@ from domain.models import (
 )
 from domain.project import Project, spec_for
 from domain.state import fold
-from domain.views import current_details
 from domain.steps.decision import approvals_of
 from domain.templates import Template, TemplateInvalid, parse
+from domain.views import current_details
 from process_templates.builtin import builtin, builtin_templates, launched
 from process_templates.yaml_io import read, written
 from tests.helpers import actor, launch_fields, make_spec
