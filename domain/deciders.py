@@ -26,6 +26,7 @@ from domain.models import (
     Role,
 )
 from domain.state import ProjectState, answer_key
+from domain.steps import walk
 from domain.steps.co_design import close_after_plan
 from domain.steps.decision import approvals_of
 from domain.templates import approvers_in_words
@@ -328,7 +329,7 @@ def extend_deadline(
             "deadline_too_far", "a deadline can be set at most 5 years ahead", field="deadline"
         )
     step = state.current_step()
-    named = None if step is None or step.id == step.kind.value else step.id
+    named = None if step is None else walk.named(step)
     return [
         ev.DeadlineExtended(
             phase=state.phase, deadline=c.deadline, reason=c.reason, round=state.round, step=named
@@ -472,6 +473,6 @@ def cancel(
             reason=c.reason,
             open_phase=open_phase,
             open_round=state.round if open_phase else None,
-            open_step=None if step is None or step.id == step.kind.value else step.id,
+            open_step=None if step is None else walk.named(step),
         )
     ]

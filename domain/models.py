@@ -204,6 +204,8 @@ class Approvers(Record):
     participants: list[str] = []
 
     def includes(self, p: Participant) -> bool:
+        if p.role not in (Role.partner, Role.facilitator):
+            return False  # observers read, the coordinator runs the project: neither approves
         if p.id in self.participants:
             return True
         roles = self.roles or ([Role.partner] if self.organisation_kinds else [])
@@ -264,13 +266,6 @@ class Step(Record):
     def approval_by_id(self, approval_id: str) -> Approval:
         return next(a for a in self.approvals if a.id == approval_id)
 
-    def settings(self) -> PhaseSettings:
-        return PhaseSettings(
-            duration=self.duration or timedelta(0),
-            reminders=list(self.reminders),
-            close_when_complete=self.close_when_complete,
-        )
-
 
 class Template(Record):
     id: str
@@ -284,12 +279,6 @@ class Template(Record):
 
     def index(self, step_id: str) -> int:
         return next(n for n, s in enumerate(self.steps) if s.id == step_id)
-
-    def approval(self, approval_id: str) -> Approval | None:
-        return next(
-            (a for s in self.steps for a in s.approvals if a.id == approval_id),
-            None,
-        )
 
 
 class TemplateRef(Record):

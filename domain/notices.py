@@ -15,6 +15,7 @@ from domain import events as ev
 from domain import steps, templates
 from domain.models import NotificationPreference, Outcome, Phase, PhasePeriod, Role, Step
 from domain.state import ProjectState, step_id
+from domain.steps import walk
 
 # Phase closings that come before the deadline: the calendar entry still open is withdrawn.
 EARLY_CLOSINGS = ("complete", "plan_submitted", "facilitator")
@@ -37,7 +38,7 @@ def step_facts(state: ProjectState, phase: Phase, named: str | None) -> dict[str
         return facts
     wanted = step_id(phase, named)
     step = next((s for s in state.template.steps if s.id == wanted), None)
-    if step is not None and step.name != templates.usual_name(step.kind):
+    if step is not None and templates.named_apart(step):
         facts |= {"step_fr": step.name.fr, "step_en": step.name.en}
     return facts
 
@@ -126,8 +127,7 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 else "",
             }
             if step is not None:
-                named = None if step.id == step.kind.value else step.id
-                facts |= step_facts(state, step.kind, named)
+                facts |= step_facts(state, step.kind, walk.named(step))
             return Notice(kind, everyone, facts)
         case ev.PlanSubmitted(plan=plan):
             return Notice(kind, everyone, {"round": str(plan.round), "summary": plan.summary})
@@ -147,17 +147,11 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 facts["summary"] = plan.summary
             facts |= what_follows(state, round_, outcome)
             facts |= step_facts(state, Phase.decision, named)
-            void = [r.approval for r in data.approvals if r.void]
-            if void:
-                # Nobody was left to answer these: the facilitator hears of it, by their names.
-                step = state.template.step(step_id(Phase.decision, named))
-                said = [step.approval_by_id(a).name for a in void]
-                facts["void_fr"] = ", ".join(
-                    n.fr if n else a for n, a in zip(said, void, strict=True)
-                )
-                facts["void_en"] = ", ".join(
-                    (n.en or n.fr) if n else a for n, a in zip(said, void, strict=True)
-                )
+            step = state.template.step(step_id(Phase.decision, named))
+            if len(data.approvals) > 1 or any(r.void for r in data.approvals):
+                # Each approval's result, for the message to say them all (and the facilitator
+                # to hear of one nobody was left to answer).
+                facts |= approval_facts(step, data)
             return Notice(kind, everyone, facts)
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
@@ -178,6 +172,32 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 facts |= step_facts(state, phase, named)
             return Notice(kind, everyone, facts)
     return None
+
+
+def approval_facts(step: Step, decision: ev.DecisionReached) -> dict[str, str]:
+    """A decision's approvals as facts: each one's names, who approves (codes the message puts
+    in words), its rule, tally and outcome, and whether nobody was left to answer it."""
+    facts = {"approvals": str(len(decision.approvals))}
+    for n, r in enumerate(decision.approvals):
+        approval = step.approval_by_id(r.approval)
+        t = r.tally
+        facts |= {
+            f"approval_{n}_name_fr": approval.name.fr if approval.name else "",
+            f"approval_{n}_name_en": approval.name.en if approval.name else "",
+            f"approval_{n}_roles": ",".join(role.value for role in approval.approvers.roles),
+            f"approval_{n}_kinds": ",".join(
+                kind.value for kind in approval.approvers.organisation_kinds
+            ),
+            f"approval_{n}_rule": r.rule.value,
+            f"approval_{n}_outcome": r.outcome.value,
+            f"approval_{n}_void": "yes" if r.void else "",
+            f"approval_{n}_consents": str(t.consents),
+            f"approval_{n}_objections": str(t.objections),
+            f"approval_{n}_abstentions": str(t.abstentions),
+            f"approval_{n}_silent": str(t.silent),
+            f"approval_{n}_voters": str(t.voters),
+        }
+    return facts
 
 
 def _period_at(state: ProjectState, event: ev.Event) -> PhasePeriod | None:

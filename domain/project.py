@@ -27,6 +27,7 @@ from domain.models import (
     Template,
 )
 from domain.state import ProjectState, apply
+from domain.steps import walk
 from domain.steps.decision import approving_roles
 from domain.steps.walk import first_step
 
@@ -150,11 +151,12 @@ def short_phases(
         if kind == Phase.action and duration == timedelta(0):
             continue  # implementation lasting 0 is skipped
         if duration <= timedelta(0) or duration < min_phase:
+            what = f"the {step_id} phase" if field.startswith("process.") else f"step {step_id!r}"
             refused.append(
                 Rejected(
                     "phase_too_short",
-                    f"the {step_id} phase lasts {duration}; a phase lasts at least "
-                    f"{min_phase} (only action may be 0, to skip it)",
+                    f"{what} lasts {duration}; a step lasts at least {min_phase} (only an "
+                    "implementation may last 0, to skip it)",
                     field=field.format(step_id),
                 )
             )
@@ -311,7 +313,7 @@ class Project:
 
     def _named_step(self) -> str | None:
         step = self.state.current_step()
-        return None if step is None or step.id == step.kind.value else step.id
+        return None if step is None else walk.named(step)
 
     def _authorised_actor(self, action: Action, actor: cmd.Actor) -> Participant:
         state = self.state

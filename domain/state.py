@@ -83,8 +83,12 @@ class ProjectState(BaseModel):
     _template: Template | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _answers_by_approval(self) -> ProjectState:
-        # Carried before templates: keyed by participant, every answer the partners'.
+    def _carried_before_templates(self) -> ProjectState:
+        # Carried across continue-as-new before templates: no step (its id was its phase's,
+        # every 1.x step being co-construction's), answers keyed by participant (every one
+        # the partners' approval's).
+        if not self.step and self.phase not in (Phase.launched, Phase.closed, Phase.cancelled):
+            self.step = self.phase.value
         if any("/" not in key for key in self.answers):
             self.answers = {
                 answer_key(

@@ -115,6 +115,15 @@ def usual_name(kind: Phase) -> Words | None:
     return _LEGACY_NAMES.get(kind)
 
 
+def named_apart(step: Step) -> bool:
+    """Whether a step's name is not its kind's usual one (a French name alone, « Décision »,
+    is still the usual one): messages and pages then say the step by its name."""
+    usual = usual_name(step.kind)
+    if usual is None:
+        return True
+    return step.name.fr != usual.fr or bool(step.name.en and step.name.en != usual.en)
+
+
 def co_construction(process: Process | None = None) -> Template:
     """`co-construction` version 1 with a 1.x process's settings: the five phases, one approval
     by the partners (and the facilitator when it votes), back to co-design when not adopted.
@@ -176,10 +185,15 @@ def next_step(template: Template, step_id: str) -> Step | None:
 
 
 def decided_again(template: Template, step_id: str) -> bool:
-    """Whether a decision on the same plan follows this decision step (appel-a-projets: the
-    local authorities', then the partners'): adopted here, the plan is not adopted yet."""
-    following = next_step(template, step_id)
-    return following is not None and following.kind == Phase.decision
+    """Whether a later decision step decides on the same plan (appel-a-projets: the local
+    authorities', then the partners', a pause between them or not): adopted here, the plan is
+    not adopted for good yet. A co-design makes a new plan: what follows it is another."""
+    for step in template.steps[template.index(step_id) + 1 :]:
+        if step.kind == Phase.decision:
+            return True
+        if step.kind == Phase.co_design:
+            return False
+    return False
 
 
 def with_durations(template: Template, durations: dict[str, timedelta]) -> Template:
@@ -267,25 +281,25 @@ def _from_pydantic(err: Any, data: dict[str, Any]) -> Problem:
     return Problem("invalid_field", err["msg"], step, where, {"detail": err["msg"]})
 
 
-def _unknown_fields(data: Any, model: type[BaseModel], path: str = "") -> list[Problem]:
-    """Keys the models do not know: a typo in a hand-written file must not be ignored."""
+def _unknown_fields(data: Any, model: type[BaseModel], path: tuple[str, ...] = ()) -> list[Problem]:
+    """Keys the models do not know: a typo in a hand-written file must not be ignored. The
+    path is kept as parts (a step's id may hold a dot)."""
     if not isinstance(data, dict):
         return []
     found = []
     fields = model.model_fields
     for key, value in data.items():
-        here = f"{path}.{key}" if path else str(key)
+        here = (*path, str(key))
         if key not in fields:
-            parts = here.split(".")
-            # "steps.<id>.approvals.0.nom": the step said apart, the field within it.
-            step, where = (parts[1], ".".join(parts[2:])) if parts[0] == "steps" else (None, here)
+            # ("steps", "<id>", "approvals", "0", "nom"): the step said apart, the field in it.
+            step, where = (here[1], here[2:]) if here[0] == "steps" else (None, here)
             known = ", ".join(fields)
             found.append(
                 Problem(
                     "unknown_field",
                     f"unknown field {key!r} (known: {known})",
                     step,
-                    where,
+                    ".".join(where),
                     {"name": str(key), "known": known},
                 )
             )
@@ -295,12 +309,11 @@ def _unknown_fields(data: Any, model: type[BaseModel], path: str = "") -> list[P
             continue
         if isinstance(value, list):
             for n, item in enumerate(value):
-                label: object = n
-                if inner is Step and isinstance(item, dict) and isinstance(item.get("id"), str):
-                    label = item["id"]
-                elif inner is Step:
-                    label = f"#{n + 1}"
-                found += _unknown_fields(item, inner, f"{here}.{label}")
+                label = str(n)
+                if inner is Step:
+                    given = item.get("id") if isinstance(item, dict) else None
+                    label = given if isinstance(given, str) else f"#{n + 1}"
+                found += _unknown_fields(item, inner, (*here, label))
         else:
             found += _unknown_fields(value, inner, here)
     return found
@@ -654,9 +667,25 @@ def participant_problems(template: Template, participants: list[Participant]) ->
     """What a template cannot do with these participants (checked at launch): an approval
     with no one to answer it, a participant named who is not in the project."""
     found = []
-    known = {p.id for p in participants}
+    known = {p.id: p for p in participants}
     for step in template.steps:
         for n, approval in enumerate(step.approvals):
+            cannot = [
+                pid
+                for pid in approval.approvers.participants
+                if pid in known and known[pid].role not in APPROVER_ROLES
+            ]
+            if cannot:
+                found.append(
+                    Problem(
+                        "role_cannot_approve",
+                        f"approval {approval.id!r} names {', '.join(cannot)}, who take part as "
+                        "coordinator or observer: approvers are partners or the facilitator",
+                        step.id,
+                        f"approvals.{n}.approvers.participants",
+                        {"roles": ", ".join(known[pid].role.value for pid in cannot)},
+                    )
+                )
             missing = [pid for pid in approval.approvers.participants if pid not in known]
             if missing:
                 found.append(
@@ -669,7 +698,9 @@ def participant_problems(template: Template, participants: list[Participant]) ->
                         {"approval": approval.id, "who": ", ".join(missing)},
                     )
                 )
-            if not any(approval.approvers.includes(p) for p in participants):
+            if not any(
+                approval.approvers.includes(p) and p.role in APPROVER_ROLES for p in participants
+            ):
                 found.append(
                     Problem(
                         "approvers_empty",

@@ -77,6 +77,13 @@ def read(text: str | bytes) -> Any:
         ) from None
     except yaml.YAMLError as e:
         raise TemplateInvalid([Problem("yaml_unreadable", str(e))]) from None
+    except RecursionError:
+        raise too_deep() from None
+
+
+def too_deep() -> TemplateInvalid:
+    # Thousands of nested brackets in a few KiB: no template is shaped so.
+    return TemplateInvalid([Problem("too_deep", "the document nests too deeply to be a template")])
 
 
 def written(template: Template) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from markdown_it import MarkdownIt
 
@@ -132,10 +133,9 @@ def quorum_in_words(quorum: float, t: Texts) -> str:
     return t.gettext("%(share)s of the voting partners must answer", share=t.percent(quorum))
 
 
-def approval_name(t: Texts, approval: ApprovalFact) -> str:
-    if approval.name is not None and approval.name.fr:
-        return words.capitalised(approval.name.said_in(t.language))
-    return words.capitalised(words.approvers_in_words(t, approval.approvers))
+def approval_name(t: Texts, approval: Any) -> str:
+    """An approval's name (its view or its report's facts: both have a name and approvers)."""
+    return words.approval_name(t, approval.name, approval.approvers)
 
 
 def process_steps(facts: ReportFacts, t: Texts) -> list[str]:

@@ -4,9 +4,10 @@ template's own names in the reader's language, who approves, by which rule, and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from domain.models import Participant, Tally
-from domain.views import ApprovalView, ProjectView, StepView
+from domain.views import ProjectView, StepView
 from texts import words
 from texts.i18n import Texts
 
@@ -58,10 +59,9 @@ def step_lines(t: Texts, view: ProjectView) -> list[StepLine]:
     ]
 
 
-def approval_name(t: Texts, approval: ApprovalView) -> str:
-    if approval.name is not None and approval.name.fr:
-        return words.capitalised(approval.name.said_in(t.language))
-    return words.capitalised(words.approvers_in_words(t, approval.approvers))
+def approval_name(t: Texts, approval: Any) -> str:
+    """An approval's name (its view or its report's facts: both have a name and approvers)."""
+    return words.approval_name(t, approval.name, approval.approvers)
 
 
 def quorum_words(t: Texts, quorum: float) -> str:

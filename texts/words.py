@@ -10,7 +10,7 @@ from typing import Any
 
 from domain import events as ev
 from domain.models import Approvers, Participant, Role, Tally, Words
-from domain.templates import usual_name
+from domain.templates import named_apart
 from domain.views import ProjectView
 from texts.i18n import Texts
 
@@ -193,6 +193,13 @@ def approvers_in_words(t: Texts, approvers: Approvers, named: list[str] | None =
         names = ", ".join(named)
         said = _("%(who)s and %(names)s", who=said, names=names) if said else names
     return said
+
+
+def approval_name(t: Texts, name: Words | None, approvers: Approvers) -> str:
+    """An approval as people read it: its template's name, or who approves it in words."""
+    if name is not None and name.fr:
+        return capitalised(name.said_in(t.language))
+    return capitalised(approvers_in_words(t, approvers))
 
 
 def step_name(t: Texts, name: Words | None, phase: str) -> str:
@@ -396,7 +403,7 @@ def sentence(
 
     def phase_said(phase: str, named: str | None = None) -> str:
         step = (steps or {}).get(named or phase)
-        if step is not None and step.name != usual_name(step.kind):
+        if step is not None and named_apart(step):
             return _("“%(name)s”", name=step.name.said_in(t.language))
         return _(PHASES[phase])
 
@@ -578,6 +585,7 @@ TEMPLATE_PROBLEMS = {
     "yaml_unreadable": N_(
         "Line %(line)s: this is not readable YAML (check the indentation and the colons)."
     ),
+    "too_deep": N_("The document nests too deeply to be a template."),
 }
 UNKNOWN_TEMPLATE_PROBLEM = N_("Something in this template cannot be accepted.")
 # A template's fields, by their path in the document (a problem names the one to change).

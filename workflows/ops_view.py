@@ -25,7 +25,8 @@ class OpsView:
 
     def sync(self, state: ProjectState) -> None:
         if self._names_step is None:
-            # Checked once per run: a history recorded before AllianceStep replays without it.
+            # A history recorded before AllianceStep replays without it. Asked at the first
+            # sync of every run (the run's start), so the marker always stands there.
             self._names_step = workflow.patched(STEP_ATTRIBUTE)
         updates = []
         for key, value in sa.values(state, with_step=self._names_step).items():

@@ -23,7 +23,7 @@ from icalendar import Event as CalendarEvent
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from activities.notifications import Notification, Recipient
-from domain.models import Tally
+from domain.models import Approvers, Tally
 from texts import words
 from texts.i18n import Texts, texts
 
@@ -475,28 +475,35 @@ def letter_for(
         case "decision_reached":
             round_ = int(facts.get("round", "1") or 1)
             decided = _(words.OUTCOMES.get(facts.get("outcome", ""), words.OUTCOMES["not_adopted"]))
+            results = _approval_results(t, facts)
             paragraphs = [
                 _(
                     "The decision of %(round)s is taken: %(outcome)s.",
                     round=words.round_name(t, round_),
                     outcome=decided,
                 ),
-                _(
-                    "Rule: %(rule)s.",
-                    rule=_(words.RULES.get(facts.get("rule", ""), words.RULES["consent"])),
+                *(
+                    [line for line, _void in results]
+                    if len(results) > 1
+                    else [
+                        _(
+                            "Rule: %(rule)s.",
+                            rule=_(words.RULES.get(facts.get("rule", ""), words.RULES["consent"])),
+                        ),
+                        words.capitalised(words.tally_in_words(t, _tally(facts))) + ".",
+                    ]
                 ),
-                words.capitalised(words.tally_in_words(t, _tally(facts))) + ".",
                 *_what_follows(t, facts),
             ]
             if _step_name(t, facts):
                 # appel-a-projets decides twice in a round: say which step this was.
                 paragraphs.insert(0, _("Step: %(step)s.", step=_in_sentence(t, "decision", facts)))
-            void = facts.get("void_en" if t.language == "en" else "void_fr", "")
+            void = [name for name, is_void in _approval_names(t, facts) if is_void]
             if void and recipient.role.value == "facilitator":
                 paragraphs.append(
                     _(
                         "Nobody was left to answer %(approvals)s: this did not count in the decision. Invite someone who can, if the next rounds need it.",
-                        approvals=void,
+                        approvals=", ".join(void),
                     )
                 )
             summary = clean(facts.get("summary", ""))
@@ -654,6 +661,62 @@ def _digest(
         button=page,
         items=items,
     )
+
+
+def _approval_names(t: Texts, facts: dict[str, str]) -> list[tuple[str, bool]]:
+    """Each approval of a decision (when the notice gave them): its name in the reader's
+    language, or who approves it in words, and whether nobody was left to answer it."""
+    names = []
+    for n in range(int(facts.get("approvals", "0") or 0)):
+        name = facts.get(f"approval_{n}_name_fr", "")
+        if t.language == "en":
+            name = facts.get(f"approval_{n}_name_en", "") or name
+        if not name:
+            approvers = Approvers(
+                roles=[r for r in facts.get(f"approval_{n}_roles", "").split(",") if r],
+                organisation_kinds=[
+                    k for k in facts.get(f"approval_{n}_kinds", "").split(",") if k
+                ],
+            )
+            name = words.approvers_in_words(t, approvers)
+        names.append((t.gettext("“%(name)s”", name=name), bool(facts.get(f"approval_{n}_void"))))
+    return names
+
+
+def _approval_results(t: Texts, facts: dict[str, str]) -> list[tuple[str, bool]]:
+    """One line per approval: its name, rule, tally and outcome."""
+    _ = t.gettext
+    lines = []
+    for n, (name, void) in enumerate(_approval_names(t, facts)):
+        if void:
+            lines.append((_("%(approval)s: nobody was left to answer it.", approval=name), True))
+            continue
+        tally = Tally(
+            voters=int(facts.get(f"approval_{n}_voters", "0") or 0),
+            consents=int(facts.get(f"approval_{n}_consents", "0") or 0),
+            objections=int(facts.get(f"approval_{n}_objections", "0") or 0),
+            abstentions=int(facts.get(f"approval_{n}_abstentions", "0") or 0),
+            silent=int(facts.get(f"approval_{n}_silent", "0") or 0),
+        )
+        rule = words.RULE_NAMES.get(
+            facts.get(f"approval_{n}_rule", ""), words.RULE_NAMES["consent"]
+        )
+        outcome = words.OUTCOMES.get(
+            facts.get(f"approval_{n}_outcome", ""), words.OUTCOMES["not_adopted"]
+        )
+        lines.append(
+            (
+                _(
+                    "%(approval)s, %(rule)s: %(tally)s; approval %(outcome)s.",
+                    approval=name,
+                    rule=_(rule),
+                    tally=words.tally_in_words(t, tally),
+                    outcome=_(outcome),
+                ),
+                False,
+            )
+        )
+    return lines
 
 
 def _calendar_title(t: Texts, tag: str, phase: str, facts: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ from api.security import Caller, Coordinator
 from directory.templates import TemplateStore
 from domain.fields import Identifier
 from domain.models import Template
-from domain.templates import TemplateInvalid, parse
+from domain.templates import MAX_DOCUMENT_BYTES, TemplateInvalid, parse
 from process_templates.library import (
     Library,
     TemplateDetail,
@@ -24,7 +24,7 @@ from process_templates.library import (
     TemplateVersionOut,
     is_builtin,
 )
-from process_templates.yaml_io import read, written
+from process_templates.yaml_io import read, too_deep, too_large, written
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 
@@ -76,8 +76,12 @@ async def document_of(request: Request) -> Template:
         if kind in YAML_TYPES:
             data = read(raw)
         else:
+            if len(raw) > MAX_DOCUMENT_BYTES:
+                raise too_large(len(raw))
             try:
                 data = json.loads(raw)
+            except RecursionError:
+                raise too_deep() from None
             except (UnicodeDecodeError, json.JSONDecodeError) as e:
                 raise ApiError(
                     422,
@@ -85,7 +89,10 @@ async def document_of(request: Request) -> Template:
                     f"body: not JSON ({e}); send a template as JSON, or as YAML with "
                     "Content-Type: application/yaml",
                 ) from None
-        return parse(data, _now())
+        try:
+            return parse(data, _now())
+        except RecursionError:
+            raise too_deep() from None
     except TemplateInvalid as refused:
         raise invalid(refused) from None
 

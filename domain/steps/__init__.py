@@ -61,9 +61,14 @@ def is_complete(state: ProjectState) -> bool:
     """Everyone expected has acted, so a step that closes when complete may close now
     (co-design closes by its plan, and implementation and pauses wait for nobody)."""
     step = state.current_step()
-    if not state.phase_open or step is None or not runner_of(step).completes:
+    if not state.phase_open or step is None:
         return False
-    return not pending(state)
+    runner = runner_of(step)
+    return (
+        runner.closes_when_everyone_acted
+        and runner.has_something_to_close_on(state, step)
+        and not pending(state)
+    )
 
 
 def stays_open_at_deadline(state: ProjectState) -> bool:

@@ -14,8 +14,9 @@ from domain.steps.walk import enter_next
 
 class Runner:
     kind: Phase
-    # Closes as soon as everyone expected has acted, when the step says close_when_complete.
-    completes: bool = False
+    # May close as soon as everyone expected has acted (when its step says close_when_complete):
+    # co-design closes by its plan, implementation and pauses wait for nobody.
+    closes_when_everyone_acted: bool = False
 
     def expected(self, state: ProjectState, step: Step) -> list[Participant]:
         """Everyone the open step waits for, acted or not."""
@@ -27,7 +28,10 @@ class Runner:
     def stays_open_at_deadline(self, state: ProjectState, step: Step) -> bool:
         """At the deadline, the step stays open (the facilitator is told) when it has nothing
         to close on: a co-design without a plan, a decision without its text."""
-        return False
+        return not self.has_something_to_close_on(state, step)
+
+    def has_something_to_close_on(self, state: ProjectState, step: Step) -> bool:
+        return True
 
     def closing(
         self, state: ProjectState, step: Step, now: datetime, closed: ev.PhaseClosed

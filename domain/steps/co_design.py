@@ -22,8 +22,8 @@ class CoDesign(Runner):
     def has_acted(self, state: ProjectState, step: Step, participant_id: str) -> bool:
         return state.plan is not None
 
-    def stays_open_at_deadline(self, state: ProjectState, step: Step) -> bool:
-        return True
+    def has_something_to_close_on(self, state: ProjectState, step: Step) -> bool:
+        return False  # its plan closes it, never a deadline
 
 
 def close_after_plan(state: ProjectState, now: datetime) -> list[ev.EventData]:

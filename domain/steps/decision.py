@@ -116,7 +116,7 @@ def decided(state: ProjectState, step: Step) -> ev.DecisionReached:
 
 class Decision(Runner):
     kind = Phase.decision
-    completes = True
+    closes_when_everyone_acted = True
 
     def expected(self, state: ProjectState, step: Step) -> list[Participant]:
         if state.plan is None:
@@ -133,8 +133,9 @@ class Decision(Runner):
             if a.approvers.includes(who)
         )
 
-    def stays_open_at_deadline(self, state: ProjectState, step: Step) -> bool:
-        return state.plan is None
+    def has_something_to_close_on(self, state: ProjectState, step: Step) -> bool:
+        # No text yet: nothing to decide on, even with nobody left to write it.
+        return state.plan is not None
 
     def closing(
         self, state: ProjectState, step: Step, now: datetime, closed: ev.PhaseClosed

@@ -9,7 +9,7 @@ from domain.steps.base import Runner, partners
 
 class Diagnosis(Runner):
     kind = Phase.diagnosis
-    completes = True
+    closes_when_everyone_acted = True
 
     def expected(self, state: ProjectState, step: Step) -> list[Participant]:
         return partners(state)

@@ -11,7 +11,7 @@ from domain.steps.base import Runner, facilitators, partners
 
 class Evaluation(Runner):
     kind = Phase.evaluation
-    completes = True
+    closes_when_everyone_acted = True
 
     def expected(self, state: ProjectState, step: Step) -> list[Participant]:
         if (

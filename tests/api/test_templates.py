@@ -192,3 +192,25 @@ async def test_a_new_version_leaves_a_project_launched_from_the_first_unchanged(
     # Templates are the coordinators': a personal link may not read them.
     assert (await http.get("/templates", headers=bearer(project.tokens["p1"]))).status_code == 403
     assert COORDINATOR_CREDENTIAL
+
+
+async def test_a_hostile_document_is_refused_never_a_500(http):
+    deep_yaml = "steps: " + "[" * 20000 + "]" * 20000 + "\n"
+    refused = await http.post(
+        "/templates", content=deep_yaml.encode(),
+        headers={**COORD, "Content-Type": "application/yaml"},
+    )  # fmt: skip
+    assert refused.status_code == 422 and refused.json()["details"][0]["code"] == "too_deep"
+    deep_json = '{"steps": ' + "[" * 20000 + "]" * 20000 + "}"
+    refused = await http.post(
+        "/templates",
+        content=deep_json.encode(),
+        headers={**COORD, "Content-Type": "application/json"},
+    )
+    assert refused.status_code == 422 and refused.json()["details"][0]["code"] == "too_deep"
+    big = '{"id": "x", "name": {"fr": "' + "x" * 70_000 + '"}, "steps": []}'
+    refused = await http.post(
+        "/templates", content=big.encode(), headers={**COORD, "Content-Type": "application/json"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["details"][0]["code"] == "document_too_large"

@@ -635,13 +635,20 @@ def test_a_state_carried_before_templates_keeps_its_answers():
     project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le plan"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
     carried = project.state.model_dump(mode="json")
-    carried["answers"] = {"p1": {"participant_id": "p1", "kind": "consent"}}  # as 1.x kept it
+    # As 1.x kept it: answers keyed by participant, no step, no template.
+    carried["answers"] = {"p1": {"participant_id": "p1", "kind": "consent"}}
+    del carried["step"]
+    for period in carried["periods"]:
+        del period["step"]
     carried["spec"]["template"] = None
     resumed = Project.resumed(type(project.state).model_validate(carried), [])
-    assert list(resumed.state.answers) == ["partners/p1"]
+    assert (resumed.state.step, list(resumed.state.answers)) == ("decision", ["partners/p1"])
     assert [p.id for p in steps.pending(resumed.state)] == ["p2"]
-    resumed.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
-    assert resumed.state.decisions[-1].tally.consents == 2
+    # Its deadline passes as before: the rule applied to the answers given.
+    late = resumed.state.deadline + timedelta(minutes=1)
+    resumed.on_time(late)
+    assert resumed.state.decisions[-1].tally.consents == 1
+    assert resumed.state.phase == Phase.action
 
 
 def test_unknown_fields_are_said_with_the_other_problems():
@@ -667,3 +674,9 @@ def test_a_step_shortened_at_launch_below_its_reminder_is_refused():
     with pytest.raises(Rejected) as refused:
         spec_for(fields, "x", "mda", template=launched(template))
     assert (refused.value.code, refused.value.field) == ("phase_too_short", "durations.idees")
+
+
+def test_an_unknown_field_in_a_step_whose_id_holds_a_dot_names_that_step():
+    document = minimal(**{"vote.1": {**DECISION, "quorom": 0.5}})
+    (problem,) = problems_of(document)
+    assert (problem.code, problem.step, problem.field) == ("unknown_field", "vote.1", "quorom")

@@ -86,6 +86,39 @@ def test_the_facilitator_hears_of_an_approval_nobody_was_left_to_answer():
     to_first_decision(project)
     project.execute(cmd.RemoveParticipant(actor=actor("coord"), participant_id="p1"), NOW)
     to_facilitator = text_of(mail_of(project, "decision_reached", "fac", Role.facilitator))
-    assert "Plus personne ne pouvait répondre à Les collectivités" in to_facilitator
+    assert "Plus personne ne pouvait répondre à «\u00a0Les collectivités\u00a0»" in to_facilitator
     to_partner = text_of(mail_of(project, "decision_reached", "p2", Role.partner))
     assert "Plus personne" not in to_partner
+
+
+def test_a_decision_of_two_approvals_says_each_ones_tally_and_names_an_unnamed_one_in_words():
+    from domain.templates import parse
+
+    document = {
+        "id": "deux",
+        "name": {"fr": "Deux approbations"},
+        "steps": [
+            {
+                "id": "vote",
+                "name": {"fr": "Vote"},
+                "kind": "decision",
+                "duration": "P7D",
+                "approvals": [
+                    {"id": "partners", "name": {"fr": "Les partenaires"}},
+                    {"id": "elus", "approvers": {"organisation_kinds": ["local_authority"]}},
+                ],
+            }
+        ],
+    }
+    project = Project.launch(make_spec(2, template=launched(parse(document))), NOW)
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le texte"), NOW)
+    project.execute(cmd.RemoveParticipant(actor=actor("coord"), participant_id="p1"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent", approval="partners"), NOW)
+    text = text_of(mail_of(project, "decision_reached", "fac", Role.facilitator))
+    assert (
+        "«\u00a0Les partenaires\u00a0», consentement\u00a0: 1 consentement, 0 objection, "
+        "0 abstention, 0 sans réponse, sur 1 votant\u202f; approbation adoptée." in text
+    )
+    # The local authorities' approval has no name: said by who approves it; nobody was left.
+    assert "«\u00a0les partenaires de type collectivité\u00a0»\u00a0: plus personne" in text
+    assert "sur 0 votant" not in text
