@@ -680,3 +680,48 @@ def test_an_unknown_field_in_a_step_whose_id_holds_a_dot_names_that_step():
     document = minimal(**{"vote.1": {**DECISION, "quorom": 0.5}})
     (problem,) = problems_of(document)
     assert (problem.code, problem.step, problem.field) == ("unknown_field", "vote.1", "quorom")
+
+
+def test_a_plan_adopted_before_a_pause_and_another_decision_is_not_adopted_for_good():
+    document = minimal(
+        budget={
+            **DECISION,
+            "approvals": [
+                {"id": "budget", "approvers": {"organisation_kinds": ["local_authority"]}}
+            ],
+        },
+        conseil={"kind": "wait", "duration": "P7D"},
+        vote=DECISION,
+    )
+    project = Project.launch(make_spec(3, template=launched(parse(document))), NOW)
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le texte"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    assert project.state.step == "conseil"
+    assert project.state.outcome is None  # the partners have not decided yet
+
+
+def test_an_observer_or_the_coordinator_named_as_approver_is_refused_at_launch():
+    document = minimal(
+        vote={**DECISION, "approvals": [{"id": "x", "approvers": {"participants": ["obs", "p1"]}}]}
+    )
+    with pytest.raises(Rejected) as refused:
+        spec_for(
+            launch_fields(template={"id": "essai"}),
+            "x",
+            "mda",
+            template=launched(parse(document)),
+        )
+    # launch_fields' participants have no ids "obs" and "p1": named participants unknown.
+    assert refused.value.code == "invalid_request"
+    problems = templates.participant_problems(parse(document), make_spec(2).participants)
+    assert [p.code for p in problems] == ["role_cannot_approve"]
+    assert "obs, who take part as coordinator or observer" in problems[0].message
+
+
+def test_a_decision_without_its_text_never_closes_complete():
+    project = Project.launch(make_spec(2, template=launched(builtin("consultation"))), NOW)
+    for pid in ("p1", "p2"):
+        project.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="Un besoin"), NOW)
+    state = project.state
+    state.participants["fac"].active = False  # nobody left to write it (keeps_roles forbids it)
+    assert steps.pending(state) == [] and not steps.is_complete(state)
