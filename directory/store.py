@@ -151,10 +151,13 @@ class Directory:
             def _pragmas(dbapi_connection: Any, _: Any) -> None:
                 dbapi_connection.isolation_level = None  # we say BEGIN ourselves
                 cursor = dbapi_connection.cursor()
+                # First: switching to WAL takes a lock too, and without a busy timeout a
+                # process starting while another migrates the new file failed at once
+                # ("database is locked", seen with two workers starting together).
+                cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.execute("PRAGMA journal_mode=WAL")
                 # Durable at each checkpoint rather than each commit: safe with WAL.
                 cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
 
             @event.listens_for(engine.sync_engine, "begin")
