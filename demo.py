@@ -5,6 +5,9 @@
                                                  # implementation, evaluation, the conclusion, the
                                                  # final report
     .venv/bin/python demo.py --lang en           # the same project, run and told in English
+    .venv/bin/python demo.py --stop-at closed --template appel-a-projets
+                                                 # as a call for projects: the municipality
+                                                 # approves the budget, then the partners decide
 
 A shared-gardens project in Lyon 8e: the Maison des Associations coordinates, a neutral
 facilitator keeps the process fair, the municipality, an inhabitants' association and a
@@ -212,7 +215,7 @@ class Demo:
             )
         )
 
-    def launch(self, settings: Settings) -> None:
+    def launch(self, settings: Settings, template: str | None = None) -> None:
         _ = self.t.gettext
         written = WRITTEN[self.t.language]
         body = {
@@ -221,6 +224,10 @@ class Demo:
             "description": written["description"],
             "language": self.t.language,
         }
+        if template is not None:
+            # A template's steps carry their own settings: no process beside it.
+            del body["process"]
+            body["template"] = {"id": template}
         response = self.api.post(
             "/projects", json=body, headers={"Authorization": f"Bearer {self.credential}"}
         )
@@ -260,7 +267,7 @@ class Demo:
             )
 
 
-def run(stop_at: str, language: str) -> None:
+def run(stop_at: str, language: str, template: str | None = None) -> None:
     t = texts(language, "Europe/Paris")
     _ = t.gettext
     written = WRITTEN[t.language]
@@ -273,7 +280,7 @@ def run(stop_at: str, language: str) -> None:
             sys.exit(_("No Alliance is answering at %(address)s: start it with ./scripts/run",
                        address=settings.api_url))  # fmt: skip
         demo = Demo(api, credential, t)
-        demo.launch(settings)
+        demo.launch(settings, template)
 
         def reached(phase: str) -> bool:
             print("→ " + _("now: %(phase)s", phase=_(words.PHASES[phase])))
@@ -308,9 +315,17 @@ def run(stop_at: str, language: str) -> None:
         )
         if reached(result["phase"]):
             return
-        demo.call("PUT", "/answer", "mairie", {"kind": "object", "reason": written["objection"]})
-        demo.call("PUT", "/answer", "habitants", {"kind": "consent"})
-        result = demo.call("PUT", "/answer", "labo", {"kind": "consent"})
+        if template == "appel-a-projets":
+            # The municipality, the one local authority, approves the budget first (alone).
+            result = demo.call(
+                "PUT", "/answer", "mairie", {"kind": "object", "reason": written["objection"]}
+            )
+        else:
+            demo.call(
+                "PUT", "/answer", "mairie", {"kind": "object", "reason": written["objection"]}
+            )
+            demo.call("PUT", "/answer", "habitants", {"kind": "consent"})
+            result = demo.call("PUT", "/answer", "labo", {"kind": "consent"})
         print(_("An objection sent the plan back: now the %(round)s",
                 round=words.round_name(t, result["round"])))  # fmt: skip
         demo.call(
@@ -323,6 +338,9 @@ def run(stop_at: str, language: str) -> None:
                 "objection_answers": {"mairie": written["answer"]},
             },
         )
+        if template == "appel-a-projets":
+            demo.call("PUT", "/answer", "mairie", {"kind": "consent"})  # the budget approved
+            print(_("The budget approved: now every partner decides"))
         for pid in PARTNERS:
             result = demo.call("PUT", "/answer", pid, {"kind": "consent"})
         demo.call("POST", "/outcome", "facil", {"text": written["outcome"]})
@@ -369,5 +387,8 @@ if __name__ == "__main__":
     parser.add_argument("--stop-at", choices=ORDER, default="decision")
     parser.add_argument("--lang", choices=("fr", "en"), default="fr",
                         help="the project's language, which the demo speaks (default: fr)")  # fmt: skip
+    parser.add_argument("--template", choices=("appel-a-projets",), default=None,
+                        help="run the project from this built-in template (default: "
+                        "co-construction, tuned by its process)")  # fmt: skip
     arguments = parser.parse_args()
-    run(arguments.stop_at, arguments.lang)
+    run(arguments.stop_at, arguments.lang, arguments.template)
