@@ -177,6 +177,7 @@ ACTIONS: tuple[Action, ...] = (
         "assessments",
     ),
     Action(cmd.Cancel, "cancel", COORDINATOR, "cancel the project", deciders.cancel),
+    Action(cmd.LeaveProject, "leave_project", PARTNER, "leave the project", deciders.leave),
     Action(
         cmd.EraseParticipant,
         "erase_participant",

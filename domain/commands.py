@@ -372,6 +372,15 @@ class Cancel(Command, CancelFields):
     pass
 
 
+class LeaveFields(Model):
+    # Said to the coordinator and the facilitator, and kept in the project's record.
+    reason: Reason
+
+
+class LeaveProject(Command, LeaveFields):
+    pass
+
+
 class ErasureFields(Model):
     # Also replace what they wrote (contributions, proposals, reasons, notes, comments) by
     # "[retiré]"; left false, their texts stay as their organisation's contribution.

@@ -383,6 +383,14 @@ def replace(
     ]
 
 
+def leave(
+    state: ProjectState, c: cmd.LeaveProject, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """A partner leaves, with its reason: its link stops working, and nothing more is expected
+    of it (its answers in an open decision are dropped, the quorum counts without it)."""
+    return [ev.ParticipantRemoved(participant_id=actor.id, reason=c.reason, left=True)]
+
+
 def resend_link(
     state: ProjectState, c: cmd.ResendLink, actor: Participant, now: datetime
 ) -> list[ev.EventData]:

@@ -52,6 +52,8 @@ class ParticipantRemoved(EventData):
     type: Literal["participant_removed"] = "participant_removed"
     participant_id: str
     reason: str = ""
+    # The partner left by itself (from its page), rather than the coordinator removing it.
+    left: bool = False
 
 
 class ParticipantUpdated(EventData):

@@ -59,6 +59,11 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             return Notice(kind, [p.id], facts)
         case ev.LinkResent(participant_id=pid):
             return Notice(kind, [pid])
+        case ev.ParticipantRemoved(participant_id=pid, reason=reason, left=True):
+            # Those who run the project hear who left, and why; the partner saw it done.
+            coordinators = [p.id for p in state.active() if p.role == Role.coordinator]
+            facts = {"who": names.get(pid, pid), "reason": reason}
+            return Notice("participant_left", facilitators + coordinators, facts)
         case ev.ParticipantRemoved(participant_id=pid, reason=reason):
             if reason == "erased":
                 return None  # their details are gone: there is no one to write to
@@ -249,6 +254,7 @@ ESSENTIALS = frozenset(
         "participant_invited",
         "link_resent",
         "participant_removed",
+        "participant_left",
         "reminder_sent",
         "conclusion_requested",
         "decision_reached",

@@ -250,6 +250,7 @@ MESSAGES = {
     "participant_invited": N_("the invitation"),
     "link_resent": N_("the new personal link"),
     "participant_removed": N_("the notice of removal"),
+    "participant_left": N_("the notice that a partner left"),
     "phase_opened": N_("the opening of a phase"),
     "phase_closed": N_("the early closing of a phase"),
     "reminder_sent": N_("the reminder"),
@@ -413,6 +414,8 @@ def sentence(
         case ev.ParticipantInvited(participant=p):
             return _("%(who)s joined the project as %(role)s", who=p.organisation_name,
                      role=_(ROLES[p.role]))  # fmt: skip
+        case ev.ParticipantRemoved(participant_id=pid, reason=reason, left=True):
+            return _("%(who)s left the project: %(reason)s", who=who(pid), reason=reason)
         case ev.ParticipantRemoved(participant_id=pid):
             return _("%(who)s no longer takes part", who=who(pid))
         case ev.PhaseOpened(phase=phase, round=round_, deadline=deadline, step=named):

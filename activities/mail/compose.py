@@ -245,6 +245,19 @@ def letter_for(
                 why,
                 button=page,
             )
+        case "participant_left":
+            return Letter(
+                _("%(tag)s %(who)s left the project", tag=tag, who=one_line(facts.get("who", ""))),
+                [
+                    _(
+                        "%(who)s left the project. Nothing more is expected of it: its answers in an open decision no longer count, and the quorum counts without it. Its reason:",
+                        who=one_line(facts.get("who", "")),
+                    )
+                ],
+                why,
+                quote=clean(facts.get("reason", "")),
+                button=page,
+            )
         case "participant_removed":
             why = _(
                 "You receive this message because you represented %(organisation)s in the project “%(title)s”.",

@@ -199,6 +199,7 @@ FORMS: dict[str, FormSpec] = {
         "participants", lambda v, _: {"participant_id": _text(v, "participant_id")}
     ),
     "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
+    "leave_project": FormSpec("quitter", lambda v, _: {"reason": _text(v, "reason")}),
     "erase_participant": FormSpec(
         "participants",
         lambda v, _: {

@@ -300,7 +300,19 @@ async def act(request: Request, project_id: str, update: str) -> Response:
     visit = await _visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return await perform_form(request, visit, update, f"/projets/{quote(project_id)}")
+    return await perform_form(
+        request, visit, update, f"/projets/{quote(project_id)}", extra_check=_leaving_confirmed
+    )
+
+
+def _leaving_confirmed(update: str, values: dict[str, Any], t: Texts) -> forms.Errors | None:
+    """Leaving the project is confirmed by ticking a box: a slip of the finger changes
+    nothing (the link stops working at once)."""
+    if update == "leave_project" and values.get("confirm") != "yes":
+        anchor = forms.form_id(update, values)
+        message = t.gettext("Tick the box to confirm.")
+        return forms.Errors(update, anchor, [(message, f"{anchor}-error")], message=message)
+    return None
 
 
 # What the console adds after an action (the new personal links to show once).

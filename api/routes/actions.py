@@ -121,6 +121,17 @@ async def assess(
     return await acting.perform(**body.model_dump())
 
 
+@router.post(
+    "/leave",
+    summary="Leave the project, with a reason: the partner's link stops working and nothing "
+    "more is expected of it (partner)",
+)
+async def leave_project(
+    body: cmd.LeaveFields, acting: Annotated[Acting, acting_as(cmd.LeaveProject)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
 @router.post("/cancel", summary="Cancel the project, with a reason (coordinator)")
 async def cancel(
     body: cmd.CancelFields, acting: Annotated[Acting, acting_as(cmd.Cancel)]

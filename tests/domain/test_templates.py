@@ -725,3 +725,39 @@ def test_a_decision_without_its_text_never_closes_complete():
     state = project.state
     state.participants["fac"].active = False  # nobody left to write it (keeps_roles forbids it)
     assert steps.pending(state) == [] and not steps.is_complete(state)
+
+
+def test_a_partner_who_leaves_during_a_decision_is_no_longer_waited_for():
+    project = Project.launch(make_spec(3), NOW)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="Un besoin"), NOW)
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le plan"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="Trop cher"), NOW)
+    assert [p.id for p in steps.pending(project.state)] == ["p3"]
+    # p2 leaves: its objection no longer counts; p3 alone is awaited, then it decides.
+    project.execute(cmd.LeaveProject(actor=actor("p2"), reason="Nous fusionnons"), NOW)
+    left = project.events[-1].data
+    assert (left.type, left.participant_id, left.reason, left.left) == (
+        "participant_removed",
+        "p2",
+        "Nous fusionnons",
+        True,
+    )
+    assert [p.id for p in steps.pending(project.state)] == ["p3"]
+    project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+    decided = project.state.decisions[-1]
+    assert (decided.outcome, decided.tally.voters, decided.tally.objections) == ("adopted", 2, 0)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    assert refused.value.code == "not_a_participant"
+    # The facilitator and the coordinator are told who left, and why.
+    from domain.notices import notice_for
+
+    notice = notice_for(project.state, left_event(project))
+    assert notice.kind == "participant_left" and set(notice.recipients) == {"fac", "coord"}
+    assert notice.facts == {"who": "Partner 2", "reason": "Nous fusionnons"}
+
+
+def left_event(project: Project):
+    return next(e for e in project.events if getattr(e.data, "left", False))

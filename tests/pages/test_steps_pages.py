@@ -110,3 +110,25 @@ async def test_two_approvals_at_once_make_two_forms_and_a_text_written_on_the_pa
     assert await p1.page.locator("#form-answer-partners").count() == 1
     await fac.leave()
     await p1.leave()
+
+
+async def test_a_partner_leaves_from_its_page_and_the_facilitator_reads_why(site, browser):
+    from tests.pages.helpers import launch
+
+    launched = await launch(site, partners=2)
+    keys = tokens(launched)
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    await p1.fill("Pourquoi Partenaire 1 quitte le projet", "Nous fusionnons avec une autre")
+    await p1.click("Quitter le projet")
+    # Not confirmed: nothing recorded, the reason kept.
+    assert "Cochez la case pour confirmer" in await p1.text()
+    await p1.page.get_by_label("Je confirme que Partenaire 1 quitte le projet").check()
+    await p1.click("Quitter le projet")
+    assert "Ce lien ne fonctionne plus" in await p1.text()
+    fac = await Person.arrive(browser, site, "the facilitator", keys["fac"])
+    assert "Partenaire 1 a quitté le projet\u00a0: Nous fusionnons avec une autre" in (
+        await fac.text()
+    )
+    await fac.check_accessibility("the timeline after a partner left")
+    await p1.leave()
+    await fac.leave()
