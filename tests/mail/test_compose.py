@@ -29,6 +29,7 @@ FACTS = {
     "link_resent": {},
     "link_requested": {},
     "participant_removed": {"reason": HOSTILE},
+    "participant_left": {"who": HOSTILE, "reason": HOSTILE},
     "phase_opened": {"phase": "decision", "round": "2", "deadline": DEADLINE, "expected": "p1"},
     "phase_closed": {"phase": "diagnosis", "round": "1", "cause": "complete"},
     "reminder_sent": {"phase": "decision", "deadline": DEADLINE},
