@@ -48,6 +48,7 @@ from activities.retention import RetentionActivities, RetentionRun
 from activities.webhooks import WebhookAdapter
 from archive.archivist import Archivist
 from archive.store import ArchiveStore, archive_store
+from directory.cooperation import figures_provider
 from directory.store import LazyDirectory
 from settings import Settings
 from telemetry import configure_logging
@@ -191,9 +192,9 @@ def build_worker(
         [notifier or default_notifier(settings), webhooks], address_book(directory)
     )
     retention = RetentionActivities(directory)
-    reports = ReportActivities(settings.reports_dir)
+    reports = ReportActivities(settings.reports_dir, cooperation=figures_provider(directory))
     store = archive_store(settings)
-    archive = ArchiveActivities(Archivist(store))
+    archive = ArchiveActivities(Archivist(store, cooperation=figures_provider(directory)))
     closing = ClosingActivities(retention, archive)
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
     return AllianceWorker(

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from temporalio import activity
 
+from domain.cooperation import FiguresOf
 from domain.events import ReportPublished
 from domain.report import ReportFacts, facts_digest
 from texts.report import reader_of, report_markdown
@@ -30,13 +31,20 @@ class ReportRequest(BaseModel):
 
 
 class ReportActivities:
-    def __init__(self, reports_dir: Path) -> None:
+    def __init__(self, reports_dir: Path, cooperation: FiguresOf | None = None) -> None:
         self.reports_dir = reports_dir
+        # The cooperation questionnaire's figures, from the directory (none in tests that
+        # have no directory).
+        self.cooperation = cooperation
 
     @activity.defn(name="publish_report")
     async def publish_report(self, request: ReportRequest) -> ReportPublished:
         if request.facts is not None:
-            text = report_markdown(request.facts, reader_of(request.facts))
+            facts = request.facts
+            if self.cooperation is not None:
+                figures = await self.cooperation(facts.project_id, facts.cooperation_answered)
+                facts = facts.model_copy(update={"cooperation": figures})
+            text = report_markdown(facts, reader_of(facts))
             digest = facts_digest(request.facts)
         else:
             text = request.markdown or ""

@@ -28,7 +28,7 @@ from api.observability import ApiMetrics, RequestTelemetry, metrics_response, wi
 from api.pages import console, mail_links, templates_console, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
-from api.routes import actions, health, participants, projects, templates
+from api.routes import actions, health, organisation, participants, projects, templates
 from api.security import Authenticator
 from settings import Settings
 from texts.links import TokenSigner
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     for lost in (OSError, OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(lost, storage_unavailable)
     app.state.html_not_found = pages.not_found_page
-    for module in (health, projects, participants, actions, templates):
+    for module in (health, projects, participants, actions, templates, organisation):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(console.router)

@@ -82,6 +82,10 @@ class Contacts:
     async def directory(self) -> Directory:
         return await self._lazy.get()
 
+    @property
+    def lazy(self) -> LazyDirectory:
+        return self._lazy
+
     async def close(self) -> None:
         await self._lazy.close()
 

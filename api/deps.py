@@ -190,6 +190,13 @@ class Acting:
     # an action that is not confirmed at once can be followed (and re-sent safely).
     key: str
 
+    async def cooperate(self, answer: cmd.CooperationFields) -> ActionResult:
+        """The cooperation questionnaire: the answer to the directory, anonymously, and to the
+        project only that this partner answered."""
+        return await self.gateway.cooperate(
+            self.project_id, self.actor, answer, update_id(self.actor, self.key), self.key
+        )
+
     async def perform(self, **fields: Any) -> ActionResult:
         """One action, one straight line: update (validator) → events → fold → result."""
         try:

@@ -39,8 +39,10 @@ from api.errors import ApiError
 from api.observability import ApiMetrics
 from archive.archivist import Archived, ArchiveUnreadable, Archivist
 from archive.store import archive_store
+from directory.cooperation import CooperationStore, figures_provider
 from domain import commands as cmd
 from domain.actions import action_for
+from domain.cooperation import CooperationFigures
 from domain.models import Outcome, Participant, Phase, ProjectSpec, Role
 from domain.report import ReportFacts
 from domain.views import (
@@ -140,7 +142,8 @@ class ProjectGateway:
         # People's details live in the directory: written before an action, joined on reads.
         self.contacts = Contacts(settings)
         # A project's record once Temporal has forgotten it, and a long project's past runs.
-        self.archivist = Archivist(archive_store(settings))
+        self.cooperation = figures_provider(self.contacts.lazy)
+        self.archivist = Archivist(archive_store(settings), cooperation=self.cooperation)
 
     async def close(self) -> None:
         await self.contacts.close()
@@ -379,6 +382,40 @@ class ProjectGateway:
                 return events
             events += page
 
+    async def cooperate(
+        self,
+        project_id: str,
+        actor: cmd.Actor,
+        answer: cmd.CooperationFields,
+        update_id: str,
+        key: str,
+    ) -> ActionResult:
+        """A partner's answer to the cooperation questionnaire: kept in the directory with no
+        one's id (pending), then the project records that this partner answered; refused,
+        the answer is dropped; recorded, the directory confirms as many answers as the project
+        counts (a retry never counts twice, an answer left pending by a crash is not lost)."""
+        directory = await self.contacts.directory()
+        store = CooperationStore(directory)
+        view = await self.view(project_id)
+        scores = answer.model_dump(exclude={"comment"})
+        answer_id = await store.add_pending(
+            project_id, view.coordinator_organisation, scores, answer.comment
+        )
+        command = cmd.AnswerCooperation(actor=actor)
+        try:
+            result = await self.act(project_id, command, update_id, key)
+        except ApiError as e:
+            if 400 <= e.status < 500 and e.status != 202:
+                await store.drop(answer_id)
+            raise
+        answered = len((await self.view(project_id)).cooperation_answered)
+        await store.reconcile(project_id, answered)
+        return result
+
+    async def cooperation_figures(self, view: ProjectView) -> CooperationFigures:
+        """What may be shown of a project's cooperation answers (from three)."""
+        return await self.cooperation(view.id, len(view.cooperation_answered))
+
     async def report_facts(self, project_id: str, phase: Phase | None = None) -> ReportFacts:
         """What the report and the people's register say: from the archive once the project
         ended, else from the workflow."""
@@ -396,7 +433,12 @@ class ProjectGateway:
         archived = await self._archive_if_ended(project_id, phase) if phase else None
         if archived is not None and (text := archived.report(language, printable)) is not None:
             return text
-        facts = archived.facts() if archived else await self.report_facts(project_id)
+        if archived:
+            facts = archived.facts()
+        else:
+            facts = await self.report_facts(project_id)
+            figures = await self.cooperation(project_id, facts.cooperation_answered)
+            facts = facts.model_copy(update={"cooperation": figures})
         t = reader_of(facts, language)
         return printable_report(facts, t) if printable else report_markdown(facts, t)
 

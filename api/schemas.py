@@ -111,6 +111,19 @@ class ProjectListItem(BaseModel):
     closed_at: datetime | None = None
 
 
+class CooperationOut(BaseModel):
+    """The cooperation questionnaire's figures: how many answered, and (once the evaluation is
+    closed, from three answers) each question's mean, 1 to 5, and the comments, in no telling
+    order. No answer is ever tied to a partner."""
+
+    answered: int
+    shown: bool
+    # Why nothing is shown yet: "evaluation_open" or "fewer_than_three".
+    not_shown_because: str | None = None
+    means: dict[str, float] = {}
+    comments: list[str] = []
+
+
 class ProjectPage(BaseModel):
     projects: list[ProjectListItem]
     next_page_token: str | None

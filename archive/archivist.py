@@ -38,6 +38,7 @@ from archive.record import (
 )
 from archive.store import ArchiveStore, checked_key
 from domain import events as ev
+from domain.cooperation import CooperationFigures, FiguresOf
 from domain.report import ReportFacts, report_facts
 from domain.state import ProjectState, redacted_event
 
@@ -117,8 +118,10 @@ def zip_of(files: dict[str, bytes], closed_at: str | None) -> bytes:
 
 
 class Archivist:
-    def __init__(self, store: ArchiveStore) -> None:
+    def __init__(self, store: ArchiveStore, cooperation: FiguresOf | None = None) -> None:
         self.store = store
+        # The cooperation questionnaire's figures for the report's files, from the directory.
+        self.cooperation = cooperation
 
     # -- segments: the past runs of a long project -------------------------------------------
 
@@ -195,13 +198,23 @@ class Archivist:
                 asked.append(json.loads(data))
         return sorted(asked, key=lambda r: (r["at"], r["participant_id"]))
 
+    async def _cooperation(self, events: list[ev.Event]) -> CooperationFigures | None:
+        if self.cooperation is None or not events:
+            return None
+        state = final_state(events)
+        if state.spec is None:
+            return None
+        return await self.cooperation(state.spec.id, len(state.cooperation_answered))
+
     async def _rewrite(self, project_id: str) -> str:
         """Write the archive from the segments and the erasures asked so far, manifest last;
         again if an erasure arrived meanwhile (two writers end on the same archive)."""
         while True:
             redactions = await self._redactions(project_id)
             events = await self.segment_events(project_id)
-            files = archive_files(events, redactions=redactions)
+            files = archive_files(
+                events, redactions=redactions, cooperation=await self._cooperation(events)
+            )
             manifest = json.loads(files[MANIFEST])
             version = version_of(manifest)
             for name, data in files.items():

@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from domain import events as ev
+from domain.cooperation import CooperationFigures
 from domain.models import ApprovalResult, Phase
 from domain.report import ReportFacts, report_facts
 from domain.state import ProjectState, fold, redact_state, redacted_event, step_id
@@ -139,6 +140,7 @@ def archive_files(
     *,
     provisional: bool = False,
     redactions: list[dict[str, str]] = (),
+    cooperation: CooperationFigures | None = None,
 ) -> dict[str, bytes]:
     """Every file of the archive, the manifest last. `redactions` are erasures asked after the
     project closed ({participant_id, at, reason}): their texts are gone from every file, and
@@ -146,7 +148,7 @@ def archive_files(
     state = final_state(events, [r["participant_id"] for r in redactions])
     assert state.spec is not None
     shown = [redacted_event(e, state.redacted) for e in events]
-    facts = report_facts(state)
+    facts = report_facts(state).model_copy(update={"cooperation": cooperation})
     files = {
         "events.jsonl": events_jsonl(shown),
         "state.json": _json(state.model_dump(mode="json")),

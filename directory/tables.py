@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -70,3 +70,25 @@ class TemplateVersion(Base):
     document: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CooperationAnswerRow(Base):
+    """One partner's answer to the cooperation questionnaire, anonymous: no participant id,
+    no date, and keyed by a random id (SQLite keeps such a table in key order, not in the
+    order answers came). `confirmed` once the project recorded that someone answered."""
+
+    __tablename__ = "cooperation_answers"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    # The coordinating organisation: its console shows the figures across its projects.
+    organisation_id: Mapped[str] = mapped_column(String(64), index=True)
+    roles: Mapped[int] = mapped_column(Integer)
+    constraints: Mapped[int] = mapped_column(Integer)
+    language: Mapped[int] = mapped_column(Integer)
+    decisions: Mapped[int] = mapped_column(Integer)
+    neutrality: Mapped[int] = mapped_column(Integer)
+    again: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -176,6 +176,15 @@ ACTIONS: tuple[Action, ...] = (
         Phase.evaluation,
         "assessments",
     ),
+    Action(
+        cmd.AnswerCooperation,
+        "answer_cooperation",
+        PARTNER,
+        "answer the cooperation questionnaire",
+        deciders.answer_cooperation,
+        Phase.evaluation,
+        "answers to the cooperation questionnaire",
+    ),
     Action(cmd.Cancel, "cancel", COORDINATOR, "cancel the project", deciders.cancel),
     Action(cmd.LeaveProject, "leave_project", PARTNER, "leave the project", deciders.leave),
     Action(
@@ -279,4 +288,6 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
         return state.plan is None
     if action.update == "state_outcome":
         return deciders.outcome_refusal(state) is None
+    if action.update == "answer_cooperation":
+        return who.id not in state.cooperation_answered
     return True

@@ -372,6 +372,27 @@ class Cancel(Command, CancelFields):
     pass
 
 
+Score5 = Annotated[int, Field(ge=1, le=5)]
+
+
+class CooperationFields(Model):
+    """The cooperation questionnaire (domain/cooperation.py), 1 (not at all) to 5 (fully):
+    kept anonymously in the directory, never in the project's history."""
+
+    roles: Score5
+    constraints: Score5
+    language: Score5
+    decisions: Score5
+    neutrality: Score5
+    again: Score5
+    comment: Note = ""
+
+
+class AnswerCooperation(Command):
+    """That this partner answered the questionnaire: all the project records (its answer is
+    kept apart, anonymously)."""
+
+
 class LeaveFields(Model):
     # Said to the coordinator and the facilitator, and kept in the project's record.
     reason: Reason

@@ -453,6 +453,18 @@ def assess(
     ]
 
 
+def answer_cooperation(
+    state: ProjectState, c: cmd.AnswerCooperation, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    if actor.id in state.cooperation_answered:
+        raise Rejected(
+            "already_answered",
+            "you have answered the cooperation questionnaire already: each partner answers "
+            "it once, anonymously",
+        )
+    return [ev.CooperationAnswered(participant_id=actor.id)]
+
+
 def erase_participant(
     state: ProjectState, c: cmd.EraseParticipant, actor: Participant, now: datetime
 ) -> list[ev.EventData]:

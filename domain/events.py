@@ -203,6 +203,14 @@ class DeadlineEscalated(EventData):
     step: str | None = None
 
 
+class CooperationAnswered(EventData):
+    """A partner answered the cooperation questionnaire (so it answers once). Its answer is
+    not here: it is kept apart, with no one's id (domain/cooperation.py)."""
+
+    type: Literal["cooperation_answered"] = "cooperation_answered"
+    participant_id: str
+
+
 class ProgressNoted(EventData):
     type: Literal["progress_noted"] = "progress_noted"
     participant_id: str
@@ -266,6 +274,7 @@ AnyEventData = Annotated[
     | ReminderSent
     | DeadlineEscalated
     | ConclusionRequested
+    | CooperationAnswered
     | ProgressNoted
     | AssessmentGiven
     | NotificationFailed

@@ -16,6 +16,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain import rules
+from domain.cooperation import CooperationFigures
 from domain.models import (
     Approval,
     ApprovalResult,
@@ -139,6 +140,11 @@ class ReportFacts(BaseModel):
     progress: list[Note]
     outcome: Outcome | None
     phase: Phase
+    # How many partners answered the cooperation questionnaire, and (filled by whoever writes
+    # the report from the directory, where the answers are kept apart) what may be shown of
+    # them. Not in the digest: they are not the project's history's facts.
+    cooperation_answered: int = 0
+    cooperation: CooperationFigures | None = None
 
 
 def report_facts(state: ProjectState) -> ReportFacts:
@@ -259,6 +265,7 @@ def report_facts(state: ProjectState) -> ReportFacts:
         ],
         outcome=state.outcome,
         phase=state.phase,
+        cooperation_answered=len(state.cooperation_answered),
     )
 
 
@@ -299,6 +306,8 @@ def max_rounds_of(state: ProjectState) -> int:
 def facts_digest(facts: ReportFacts) -> str:
     """What ReportPublished.digest covers: the report's facts, not its words."""
     canonical = json.dumps(
-        facts.model_dump(mode="json", exclude={"phase"}), sort_keys=True, ensure_ascii=False
+        facts.model_dump(mode="json", exclude={"phase", "cooperation", "cooperation_answered"}),
+        sort_keys=True,
+        ensure_ascii=False,
     )
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -72,6 +72,8 @@ class ProjectState(BaseModel):
     plans: list[Plan] = Field(default_factory=list)
     decided_at: dict[int, datetime] = Field(default_factory=dict)
     progress: list[ProgressNote] = Field(default_factory=list)
+    # Who answered the cooperation questionnaire (not what: that is kept apart).
+    cooperation_answered: list[str] = Field(default_factory=list)
     # Keyed "participant_id/indicator_id": a later score replaces an earlier one.
     assessments: dict[str, Assessment] = Field(default_factory=dict)
     report: ev.ReportPublished | None = None
@@ -331,6 +333,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.escalated = True
             # Reminders of a passed deadline are moot; an extension arms them again.
             state.reminders_pending = []
+        case ev.CooperationAnswered(participant_id=pid):
+            if pid not in state.cooperation_answered:
+                state.cooperation_answered.append(pid)
         case ev.ProgressNoted(participant_id=pid, text=text):
             state.progress.append(ProgressNote(participant_id=pid, text=text, at=event.at))
         case ev.AssessmentGiven(participant_id=pid, indicator_id=ind, score=score, comment=c):

@@ -132,6 +132,8 @@ class ProjectView(BaseModel):
     # Every opening of a phase: when it opened and closed, and why.
     periods: list[PhasePeriod] = Field(default_factory=list)
     progress: list[ProgressNote]
+    # Who answered the cooperation questionnaire (its answers are anonymous, kept apart).
+    cooperation_answered: list[str] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -435,6 +437,7 @@ def view(state: ProjectState) -> ProjectView:
         statements=state.statements,
         periods=state.periods,
         progress=state.progress,
+        cooperation_answered=state.cooperation_answered,
         results=results(state),
         report=ReportSummary(digest=state.report.digest) if state.report else None,
         cancel_reason=state.cancel_reason,

@@ -108,6 +108,7 @@ def report_markdown(facts: ReportFacts, t: Texts) -> str:
         lines += ["", md(facts.adopted_summary)]
     lines += conclusion(facts, t)
     lines += results(facts, t)
+    lines += cooperation(facts, t)
     if facts.progress:
         lines += heading(2, _("Progress of the implementation"))
         for note in facts.progress:
@@ -331,6 +332,42 @@ def results(facts: ReportFacts, t: Texts) -> list[str]:
         for c in facts.comments:
             said = _("%(indicator)s, %(who)s:", indicator=md(c.indicator), who=md(c.organisation))
             lines.append(f"- {said} {md_item(c.text)}")
+    return lines
+
+
+def cooperation(facts: ReportFacts, t: Texts) -> list[str]:
+    """The cooperation questionnaire, anonymous: figures only from three answers, so that no
+    answer can be told apart; the comments in no telling order."""
+    _ = t.gettext
+    figures = facts.cooperation
+    if figures is None:
+        return []
+    lines = heading(2, _("The cooperation between the partners"))
+    if figures.answers == 0:
+        return [*lines, _("No partner answered the questionnaire on the cooperation.")]
+    if not figures.shown:
+        return [
+            *lines,
+            t.ngettext(
+                "%(num)s partner answered the questionnaire on the cooperation: its figures are shown from three answers, so that no answer can be told apart.",
+                "%(num)s partners answered the questionnaire on the cooperation: its figures are shown from three answers, so that no answer can be told apart.",
+                figures.answers,
+            ),
+        ]
+    lines += [
+        t.ngettext(
+            "%(num)s partner answered, anonymously, from 1 (not at all) to 5 (fully).",
+            "%(num)s partners answered, anonymously, from 1 (not at all) to 5 (fully).",
+            figures.answers,
+        ),
+        "",
+    ]
+    lines += table_head(_("Question"), _("Mean score (out of 5)"))
+    for question, mean in figures.means.items():
+        lines.append(row(_(words.COOPERATION_QUESTIONS[question]), t.number(mean)))
+    if figures.comments:
+        lines += heading(3, _("Their comments"))
+        lines += [f"- {md_item(c)}" for c in figures.comments]
     return lines
 
 

@@ -333,6 +333,9 @@ REFUSALS = {
     ),
     "unknown_step": N_("This step is not part of the chosen template."),
     "date_past": N_("A pause of the template ends on a date already past: choose a later date."),
+    "already_answered": N_(
+        "You have answered the questionnaire already: each partner answers it once."
+    ),
 }
 UNKNOWN_REFUSAL = N_("This action was refused.")
 
@@ -632,4 +635,23 @@ EARLY_STEP_CLOSINGS = {
 # A launch refused for its template, by the JSON API's code.
 LAUNCH_TEMPLATE_REFUSALS = {
     "unknown_template": N_("This process is no longer offered: choose another one."),
+}
+
+
+# The cooperation questionnaire (domain/cooperation.py): each question as a partner reads it,
+# answered from 1 (not at all) to 5 (fully).
+COOPERATION_QUESTIONS = {
+    "roles": N_("The role of each partner was clear"),
+    "constraints": N_("Each partner's constraints were respected"),
+    "language": N_("We built a common language"),
+    "decisions": N_("Decisions were really taken together"),
+    "neutrality": N_("The facilitator stayed neutral"),
+    "again": N_("I would work with these partners again"),
+}
+COOPERATION_SCALE = {
+    1: N_("1: not at all"),
+    2: N_("2: a little"),
+    3: N_("3: partly"),
+    4: N_("4: mostly"),
+    5: N_("5: fully"),
 }

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from api.deps import coordinator_of
 from api.errors import ApiError
 from api.routes.projects import archived_projects_of, launch_project, list_projects_of
+from directory.cooperation import CooperationStore
 from directory.templates import TemplateStore
 from domain import commands as cmd
 from domain import templates as process
@@ -47,6 +48,7 @@ from .routes import (
     _render,
     _secure,
     _unavailable,
+    cooperation_of,
     perform_form,
     record_file,
     render_report,
@@ -340,6 +342,8 @@ async def projects(
         )
     except ApiError:
         archived = None  # the store is down: the running projects still show
+    directory = await _gateway(request).contacts.directory()
+    cooperation = await CooperationStore(directory).organisation_figures(session.organisation_id)
     return _render(
         request,
         "console_projects.html",
@@ -348,6 +352,8 @@ async def projects(
         csrf=session.csrf,
         listing=listing,
         archived=archived,
+        cooperation=cooperation,
+        questions=words.COOPERATION_QUESTIONS,
         phase=chosen.value if chosen else "",
         territory=territoire or "",
         now=_now(),
@@ -926,7 +932,7 @@ async def _console_visit(request: Request, project_id: str) -> Visit | Response:
         csrf=session.csrf,
     )
     t = texts(_language(request, data.me.language), data.me.time_zone)
-    return Visit(page_session, data, t)
+    return Visit(page_session, data, t, await cooperation_of(request, data.view))
 
 
 async def _console(request: Request, project_id: str, flashed: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from domain.actions import ACTIONS
+from domain.cooperation import QUESTIONS
 from texts import words
 from texts.i18n import Texts
 
@@ -200,6 +201,13 @@ FORMS: dict[str, FormSpec] = {
     ),
     "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
     "leave_project": FormSpec("quitter", lambda v, _: {"reason": _text(v, "reason")}),
+    "answer_cooperation": FormSpec(
+        "cooperation",
+        lambda v, _: {
+            **{q: _optional(v, q) for q in QUESTIONS},
+            "comment": _text(v, "comment"),
+        },
+    ),
     "erase_participant": FormSpec(
         "participants",
         lambda v, _: {

@@ -29,11 +29,12 @@ from api.contacts import personal_data
 from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
-from api.routes.projects import archive_of, download, people_register_of
+from api.routes.projects import archive_of, download, evaluation_closed, people_register_of
 from domain import commands as cmd
 from domain.actions import role_refusal
+from domain.cooperation import CooperationFigures
 from domain.models import Role
-from domain.views import ActionResult, PageData
+from domain.views import ActionResult, PageData, ProjectView
 from texts import steps, words
 from texts.i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
 from texts.links import TokenSigner
@@ -223,7 +224,15 @@ async def _checked_visit(request: Request, project_id: str) -> Visit | HTMLRespo
         response.delete_cookie(SESSION_COOKIE, path=f"/projets/{quote(project_id)}")
         return response
     t = texts(_language(request, data.me.language), data.me.time_zone)
-    return Visit(session, data, t)
+    return Visit(session, data, t, await cooperation_of(request, data.view))
+
+
+async def cooperation_of(request: Request, view: ProjectView) -> CooperationFigures | None:
+    """The questionnaire's figures, once the evaluation is closed (none before: figures that
+    move as people answer would tell who said what)."""
+    if not evaluation_closed(view):
+        return None
+    return await _gateway(request).cooperation_figures(view)
 
 
 # -- the project page ----------------------------------------------------------------------
@@ -283,6 +292,9 @@ def _project(
         approvals=steps.approval_lines(t, data.view, data.me),
         one_approval=steps.one_approval(data.view),
         decisions=steps.decision_summaries(t, data.view),
+        cooperation=visit.cooperation,
+        questions=words.COOPERATION_QUESTIONS,
+        scale=words.COOPERATION_SCALE,
         forms=forms.FORMS,
         values=values or {},
         errors=errors or forms.Errors(),
@@ -364,14 +376,24 @@ async def perform_form(
         participant_id=visit.session.participant_id, token_version=visit.session.version
     )
     command_type = action_for_update(update)
+    key = str(form.get("action_key") or uuid.uuid4().hex)
     try:
-        command = command_type(actor=actor, **spec.fields(values, visit))
+        if update == "answer_cooperation":
+            # Its answer goes to the directory, anonymously; the project hears only that this
+            # partner answered.
+            answer = cmd.CooperationFields(**spec.fields(values, visit))
+        else:
+            command = command_type(actor=actor, **spec.fields(values, visit))
     except ValidationError as e:
         errors = forms.Errors.invalid(update, anchor, e, visit.t)
         return again(values={update: values}, errors=errors, status=422)
-    key = str(form.get("action_key") or uuid.uuid4().hex)
     try:
-        result = await _gateway(request).act(project_id, command, update_id(actor, key), key)
+        if update == "answer_cooperation":
+            result = await _gateway(request).cooperate(
+                project_id, actor, answer, update_id(actor, key), key
+            )
+        else:
+            result = await _gateway(request).act(project_id, command, update_id(actor, key), key)
     except ApiError as e:
         if e.status == 202:
             return _after(base, update, "recu")

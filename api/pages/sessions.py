@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from domain.cooperation import CooperationFigures
 from domain.models import Role
 from domain.views import PageData
 from texts.i18n import Texts
@@ -28,3 +29,5 @@ class Visit:
     session: PageSession
     data: PageData
     t: Texts
+    # The cooperation questionnaire's figures, once the evaluation closed (anonymous).
+    cooperation: CooperationFigures | None = None

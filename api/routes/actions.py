@@ -122,6 +122,18 @@ async def assess(
 
 
 @router.post(
+    "/cooperation",
+    status_code=201,
+    summary="Answer the cooperation questionnaire during the evaluation, once, anonymously: the "
+    "project records only that this partner answered (partner)",
+)
+async def answer_cooperation(
+    body: cmd.CooperationFields, acting: Annotated[Acting, acting_as(cmd.AnswerCooperation)]
+) -> ActionResult:
+    return await acting.cooperate(body)
+
+
+@router.post(
     "/leave",
     summary="Leave the project, with a reason: the partner's link stops working and nothing "
     "more is expected of it (partner)",

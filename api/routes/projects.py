@@ -23,6 +23,7 @@ from api.deps import (
 from api.errors import ERRORS, ApiError
 from api.gateway import ProjectGateway
 from api.schemas import (
+    CooperationOut,
     EventsPage,
     LaunchResponse,
     Links,
@@ -36,6 +37,7 @@ from archive.archivist import zip_of
 from archive.record import archive_files, register_from_events
 from directory.templates import TemplateStore
 from domain import commands as cmd
+from domain.cooperation import CooperationFigures
 from domain.fields import clean_line
 from domain.models import Language, Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
@@ -358,6 +360,40 @@ async def get_events(
         ],
         next_after=events[-1].seq if events else after,
     )
+
+
+def evaluation_closed(view: ProjectView) -> bool:
+    """The questionnaire's figures are shown once its step closed: no answer can then be
+    guessed from the figures moving after someone answered."""
+    return view.phase in ENDED or any(
+        p.phase == Phase.evaluation and p.closed_at is not None for p in view.periods
+    )
+
+
+def cooperation_out(answered: int, figures: CooperationFigures | None) -> CooperationOut:
+    if figures is None:
+        return CooperationOut(answered=answered, shown=False, not_shown_because="evaluation_open")
+    if not figures.shown:
+        return CooperationOut(
+            answered=figures.answers, shown=False, not_shown_because="fewer_than_three"
+        )
+    return CooperationOut(
+        answered=figures.answers, shown=True, means=figures.means, comments=figures.comments
+    )
+
+
+@router.get(
+    "/{project_id}/cooperation",
+    response_model=CooperationOut,
+    responses=ERRORS,
+    summary="The cooperation questionnaire's figures, anonymous: shown once the evaluation is "
+    "closed and from three answers (participants, the coordinator)",
+)
+async def cooperation(project_id: str, caller: CurrentCaller, gateway: Gateway) -> CooperationOut:
+    view = await readable_view(gateway, caller, project_id)
+    if not evaluation_closed(view):
+        return cooperation_out(len(view.cooperation_answered), None)
+    return cooperation_out(0, await gateway.cooperation_figures(view))
 
 
 @router.get(

@@ -205,3 +205,33 @@ def test_replicas_starting_together_on_a_new_postgresql_database_migrate_it_once
     assert [p.returncode for p in starting] == [0] * 4, outputs
     versions = server.psql(f"\\c {name}\nSELECT count(*) FROM alembic_version;")
     assert " 1\n" in versions, versions
+
+
+async def test_cooperation_answers_are_kept_anonymous_and_never_lost_or_counted_twice(directory):
+    """Written pending before the project records that someone answered, confirmed as many as
+    the project counts: a retry's second row stays pending, a row left pending by a crash is
+    confirmed when the count says one is missing; rows come back in key order, not in the
+    order they came."""
+    from directory.cooperation import CooperationStore
+    from directory.tables import CooperationAnswerRow
+
+    store = CooperationStore(directory)
+    scores = {q: 4 for q in ("roles", "constraints", "language", "decisions", "neutrality")}
+    ids = [
+        await store.add_pending("proj", "mda", {**scores, "again": n}, f"c{n}") for n in (1, 2, 3)
+    ]
+    assert (await store.project_figures("proj")).answers == 0  # none confirmed yet
+    await store.confirm(ids[0])
+    await store.drop(ids[1])  # the project refused it
+    await store.reconcile("proj", answered=2)  # ids[2] was left pending by a crash
+    await store.add_pending("proj", "mda", {**scores, "again": 5}, "a retry")
+    await store.reconcile("proj", answered=2)  # the retry's row is not counted twice
+    figures = await store.project_figures("proj")
+    assert figures.answers == 2 and not figures.shown and figures.means == {}
+    for n in (4, 5):
+        await store.add_pending("other", "mda", {**scores, "again": n}, "")
+    await store.reconcile("other", answered=2)
+    across = await store.organisation_figures("mda")
+    assert across.shown and across.answers == 4 and across.means["again"] == 3.25  # (1+3+4+5)/4
+    assert not hasattr(CooperationAnswerRow, "participant_id")
+    assert not hasattr(CooperationAnswerRow, "created_at")

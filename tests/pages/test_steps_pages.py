@@ -132,3 +132,42 @@ async def test_a_partner_leaves_from_its_page_and_the_facilitator_reads_why(site
     await fac.check_accessibility("the timeline after a partner left")
     await p1.leave()
     await fac.leave()
+
+
+async def test_partners_answer_the_cooperation_questionnaire_on_their_page(site, browser):
+    from tests.pages.helpers import launch
+
+    launched = await launch(site, partners=3)
+    keys = tokens(launched)
+    base = f"/projects/{launched['project_id']}"
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(
+            site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
+        )
+    await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+    # The plan has no indicator: the evaluation waits for the facilitator's conclusion.
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    assert "Vos réponses sont anonymes" in await p1.text()
+    await p1.check_accessibility("the cooperation questionnaire")
+    for question in ("roles", "constraints", "language", "decisions", "neutrality", "again"):
+        await p1.page.locator(f"#cooperation-{question}-4").check()
+    await p1.fill("Un commentaire sur la coopération (facultatif, anonyme)", "Bien mené")
+    await p1.click("Envoyer mes réponses, anonymement")
+    assert "Merci\u00a0: vos réponses sont enregistrées, anonymement" in await p1.text()
+    answer = {"roles": 2, "constraints": 2, "language": 2, "decisions": 2, "neutrality": 2,
+              "again": 2}  # fmt: skip
+    for pid in ("p2", "p3"):
+        await as_participant(site, keys[pid], "POST", f"{base}/cooperation", answer)
+    await as_participant(site, keys["fac"], "POST", f"{base}/outcome", {"text": "Conclusion"})
+    for _ in range(100):
+        if (await api(site, "GET", base))["phase"] == "closed":
+            break
+    await p1.reload()
+    text = await p1.text()
+    assert "3 partenaires ont répondu, anonymement" in text
+    assert "Le facilitateur est resté neutre" in text and "2,67" in text
+    assert "Bien mené" in text
+    await p1.check_accessibility("the cooperation's figures")
+    await p1.leave()
