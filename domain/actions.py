@@ -25,6 +25,8 @@ from domain.steps.decision import approvals_of, approving_roles
 Decider = Callable[[ProjectState, Any, Participant, datetime], list[ev.EventData]]
 
 PARTNER = frozenset({Role.partner})
+# Whoever takes part in the project's work (observers read).
+CONTRIBUTORS = frozenset({Role.partner, Role.facilitator, Role.coordinator})
 FACILITATOR = frozenset({Role.facilitator})
 COORDINATOR = frozenset({Role.coordinator})
 EVERYONE = frozenset(Role)
@@ -185,6 +187,31 @@ ACTIONS: tuple[Action, ...] = (
         Phase.evaluation,
         "answers to the cooperation questionnaire",
     ),
+    Action(
+        cmd.ProposeTerm,
+        "propose_term",
+        CONTRIBUTORS,
+        "propose a term for the glossary",
+        deciders.propose_term,
+    ),
+    Action(
+        cmd.ProposeDefinition,
+        "propose_definition",
+        CONTRIBUTORS,
+        "propose a definition",
+        deciders.propose_definition,
+    ),
+    Action(
+        cmd.CommentTerm, "comment_term", CONTRIBUTORS, "comment on a term", deciders.comment_term
+    ),
+    Action(
+        cmd.ValidateTerm,
+        "validate_term",
+        FACILITATOR,
+        "validate a term's definition",
+        deciders.validate_term,
+    ),
+    Action(cmd.MergeTerms, "merge_terms", FACILITATOR, "merge two terms", deciders.merge_terms),
     Action(cmd.Cancel, "cancel", COORDINATOR, "cancel the project", deciders.cancel),
     Action(cmd.LeaveProject, "leave_project", PARTNER, "leave the project", deciders.leave),
     Action(

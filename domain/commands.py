@@ -151,6 +151,9 @@ class LaunchFields(Model):
     process: ProcessSettings = ProcessSettings()
     # With a template: some steps' durations changed for this project, by step id.
     durations: dict[Identifier, Duration] = Field(default_factory=dict, max_length=30)
+    # Start from the common language of an earlier project of the same organisation (its id):
+    # its validated terms, validated here too.
+    glossary_from: Identifier | None = None
 
     @model_validator(mode="after")
     def _participants_make_an_alliance(self) -> LaunchFields:
@@ -391,6 +394,49 @@ class CooperationFields(Model):
 class AnswerCooperation(Command):
     """That this partner answered the questionnaire: all the project records (its answer is
     kept apart, anonymously)."""
+
+
+class TermFields(Model):
+    """A term of the project's common language and what it means here."""
+
+    term: Line = Field(examples=["tiers-lieu"])
+    definition: LongText = Field(
+        examples=["Un lieu ouvert où habitants, associations et entreprises travaillent ensemble"]
+    )
+
+
+class ProposeTerm(Command, TermFields):
+    pass
+
+
+class DefinitionFields(Model):
+    definition: LongText
+
+
+class ProposeDefinition(Command, DefinitionFields):
+    term_id: Identifier
+
+
+class CommentTerm(Command, TextFields):
+    term_id: Identifier
+
+
+class ValidationFields(Model):
+    # The definition the facilitator keeps for the term.
+    definition_id: Identifier
+
+
+class ValidateTerm(Command, ValidationFields):
+    term_id: Identifier
+
+
+class MergeFields(Model):
+    # The term the other is merged into (it keeps its definitions and comments).
+    into: Identifier
+
+
+class MergeTerms(Command, MergeFields):
+    term_id: Identifier
 
 
 class LeaveFields(Model):

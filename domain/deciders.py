@@ -24,6 +24,7 @@ from domain.models import (
     Plan,
     Proposal,
     Role,
+    Term,
 )
 from domain.state import ProjectState, answer_key
 from domain.steps import walk
@@ -451,6 +452,95 @@ def assess(
         if (given := state.assessments.get(f"{actor.id}/{s.indicator_id}")) is None
         or (given.score, given.comment) != (s.score, s.comment)
     ]
+
+
+def glossary_term(state: ProjectState, term_id: str) -> Term:
+    term = state.glossary.get(term_id)
+    if term is None:
+        known = ", ".join(state.glossary) or "none yet"
+        raise Rejected(
+            "unknown_term", f"no term {term_id!r} in the project's glossary (terms: {known})"
+        )
+    if term.merged_into is not None:
+        raise Rejected(
+            "term_merged",
+            f"{term.term!r} was merged into {state.glossary[term.merged_into].term!r}: "
+            f"act on that term ({term.merged_into})",
+        )
+    return term
+
+
+def propose_term(
+    state: ProjectState, c: cmd.ProposeTerm, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    same = [
+        t for t in state.glossary.values()
+        if t.merged_into is None and t.term.casefold() == c.term.casefold()
+    ]  # fmt: skip
+    if same:
+        raise Rejected(
+            "term_exists",
+            f"the glossary has {same[0].term!r} already ({same[0].id}): propose another "
+            "definition of it instead",
+            field="term",
+        )
+    tid = f"term-{next_seq(state)}"
+    return [
+        ev.TermProposed(
+            term_id=tid,
+            term=c.term,
+            participant_id=actor.id,
+            definition_id=f"{tid}.d1",
+            definition=c.definition,
+        )
+    ]
+
+
+def propose_definition(
+    state: ProjectState, c: cmd.ProposeDefinition, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    term = glossary_term(state, c.term_id)
+    return [
+        ev.DefinitionProposed(
+            term_id=term.id,
+            participant_id=actor.id,
+            definition_id=f"{term.id}.d{next_seq(state)}",
+            definition=c.definition,
+        )
+    ]
+
+
+def comment_term(
+    state: ProjectState, c: cmd.CommentTerm, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    term = glossary_term(state, c.term_id)
+    return [ev.TermCommented(term_id=term.id, participant_id=actor.id, text=c.text)]
+
+
+def validate_term(
+    state: ProjectState, c: cmd.ValidateTerm, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    term = glossary_term(state, c.term_id)
+    if c.definition_id not in {d.id for d in term.definitions}:
+        known = ", ".join(d.id for d in term.definitions)
+        raise Rejected(
+            "unknown_definition",
+            f"no definition {c.definition_id!r} of {term.term!r} (definitions: {known})",
+            field="definition_id",
+        )
+    if term.validated == c.definition_id:
+        return []  # validated already
+    return [ev.TermValidated(term_id=term.id, definition_id=c.definition_id)]
+
+
+def merge_terms(
+    state: ProjectState, c: cmd.MergeTerms, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    merged = glossary_term(state, c.term_id)
+    kept = glossary_term(state, c.into)
+    if merged.id == kept.id:
+        raise Rejected("same_term", "a term is not merged into itself", field="into")
+    return [ev.TermsMerged(term_id=merged.id, into_id=kept.id)]
 
 
 def answer_cooperation(

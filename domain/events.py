@@ -211,6 +211,49 @@ class CooperationAnswered(EventData):
     participant_id: str
 
 
+class TermProposed(EventData):
+    """A participant proposed a term of the project's common language, with a definition."""
+
+    type: Literal["term_proposed"] = "term_proposed"
+    term_id: str
+    term: str
+    participant_id: str
+    definition_id: str
+    definition: str
+
+
+class DefinitionProposed(EventData):
+    type: Literal["definition_proposed"] = "definition_proposed"
+    term_id: str
+    participant_id: str
+    definition_id: str
+    definition: str
+
+
+class TermCommented(EventData):
+    type: Literal["term_commented"] = "term_commented"
+    term_id: str
+    participant_id: str
+    text: str
+
+
+class TermValidated(EventData):
+    """The facilitator validated one definition of a term: the term is now linked from its
+    first use on each of the project's pages."""
+
+    type: Literal["term_validated"] = "term_validated"
+    term_id: str
+    definition_id: str
+
+
+class TermsMerged(EventData):
+    """The facilitator merged a term into another (two words for one thing)."""
+
+    type: Literal["terms_merged"] = "terms_merged"
+    term_id: str
+    into_id: str
+
+
 class ProgressNoted(EventData):
     type: Literal["progress_noted"] = "progress_noted"
     participant_id: str
@@ -275,6 +318,11 @@ AnyEventData = Annotated[
     | DeadlineEscalated
     | ConclusionRequested
     | CooperationAnswered
+    | TermProposed
+    | DefinitionProposed
+    | TermCommented
+    | TermValidated
+    | TermsMerged
     | ProgressNoted
     | AssessmentGiven
     | NotificationFailed

@@ -303,6 +303,13 @@ class LaunchedTemplate(Record):
         return TemplateRef(id=self.id, version=self.version, digest=self.digest)
 
 
+class GlossaryEntry(Record):
+    """A term and its definition, as a project starts from an earlier project's glossary."""
+
+    term: str
+    definition: str
+
+
 class ProjectSpec(Record):
     """A project as launched: the launch command's content, with its id and organisation."""
 
@@ -320,6 +327,37 @@ class ProjectSpec(Record):
     process: Process = Process()
     # The project's own copy of the template it runs (absent before templates).
     template: LaunchedTemplate | None = None
+    # The common language it starts from: an earlier project's validated terms.
+    glossary: list[GlossaryEntry] = []
+
+
+class Definition(Record):
+    id: str
+    # Who proposed it ("" for a term taken from an earlier project's glossary).
+    participant_id: str
+    text: str
+
+
+class TermComment(Record):
+    participant_id: str
+    text: str
+
+
+class Term(Record):
+    """A term of the project's common language: its definitions proposed, the comments on
+    them, and the one the facilitator validated (a validated term is linked from the pages)."""
+
+    id: str
+    term: str
+    proposed_by: str
+    definitions: list[Definition] = []
+    comments: list[TermComment] = []
+    validated: str | None = None
+    # Merged by the facilitator into another term: shown under that one.
+    merged_into: str | None = None
+
+    def definition(self) -> Definition | None:
+        return next((d for d in self.definitions if d.id == self.validated), None)
 
 
 class Indicator(Record):

@@ -17,6 +17,7 @@ from domain import rules, steps, templates
 from domain.actions import Action, action_for, over_refusal, phase_refusal, role_refusal
 from domain.errors import Rejected
 from domain.models import (
+    GlossaryEntry,
     LaunchedTemplate,
     Outcome,
     Participant,
@@ -52,6 +53,7 @@ def spec_for(
     min_phase: timedelta = MIN_PHASE,
     template: LaunchedTemplate | None = None,
     now: datetime | None = None,
+    glossary: list[GlossaryEntry] | None = None,
 ) -> ProjectSpec:
     """The project a coordinator's launch describes: ids given where left out, and its own
     copy of its template (the one named, resolved by the caller; none named: co-construction
@@ -102,7 +104,8 @@ def spec_for(
         coordinator_organisation=organisation,
         participants=participants,
         template=template,
-        **launch.model_dump(exclude={"participants", "template", "durations"}),
+        glossary=glossary or [],
+        **launch.model_dump(exclude={"participants", "template", "durations", "glossary_from"}),
     )
 
 

@@ -22,6 +22,7 @@ from domain.models import (
     ApprovalResult,
     Approvers,
     DecisionRule,
+    GlossaryEntry,
     IndicatorResult,
     Language,
     OrganisationKind,
@@ -145,6 +146,8 @@ class ReportFacts(BaseModel):
     # them. Not in the digest: they are not the project's history's facts.
     cooperation_answered: int = 0
     cooperation: CooperationFigures | None = None
+    # The common language: each validated term and its definition (merged ones in theirs).
+    glossary: list[GlossaryEntry] = []
 
 
 def report_facts(state: ProjectState) -> ReportFacts:
@@ -266,6 +269,11 @@ def report_facts(state: ProjectState) -> ReportFacts:
         outcome=state.outcome,
         phase=state.phase,
         cooperation_answered=len(state.cooperation_answered),
+        glossary=[
+            GlossaryEntry(term=term.term, definition=chosen.text)
+            for term in state.glossary.values()
+            if term.merged_into is None and (chosen := term.definition()) is not None
+        ],
     )
 
 

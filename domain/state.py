@@ -19,6 +19,7 @@ from domain.models import (
     Answer,
     Assessment,
     Contribution,
+    Definition,
     Outcome,
     Participant,
     Phase,
@@ -30,6 +31,8 @@ from domain.models import (
     Statement,
     Step,
     Template,
+    Term,
+    TermComment,
 )
 
 
@@ -74,6 +77,8 @@ class ProjectState(BaseModel):
     progress: list[ProgressNote] = Field(default_factory=list)
     # Who answered the cooperation questionnaire (not what: that is kept apart).
     cooperation_answered: list[str] = Field(default_factory=list)
+    # The project's common language, by term id.
+    glossary: dict[str, Term] = Field(default_factory=dict)
     # Keyed "participant_id/indicator_id": a later score replaces an earlier one.
     assessments: dict[str, Assessment] = Field(default_factory=dict)
     report: ev.ReportPublished | None = None
@@ -158,6 +163,15 @@ def redact_state(state: ProjectState, pid: str) -> None:
         for k, a in state.assessments.items()
     }
     state.decisions = [redacted_decision(d, {pid}) for d in state.decisions]
+    for term in state.glossary.values():
+        term.definitions = [
+            d.model_copy(update={"text": gone}) if d.participant_id == pid else d
+            for d in term.definitions
+        ]
+        term.comments = [
+            c.model_copy(update={"text": gone}) if c.participant_id == pid else c
+            for c in term.comments
+        ]
     if pid in state.objections_to_answer:
         state.objections_to_answer = {**state.objections_to_answer, pid: gone}
 
@@ -202,6 +216,12 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"reason": gone})
         case ev.ProgressNoted(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})
+        case ev.TermProposed(participant_id=pid) | ev.DefinitionProposed(participant_id=pid) if (
+            pid in erased
+        ):
+            data = data.model_copy(update={"definition": gone})
+        case ev.TermCommented(participant_id=pid) if pid in erased:
+            data = data.model_copy(update={"text": gone})
         case ev.AssessmentGiven(participant_id=pid, comment=comment) if pid in erased and comment:
             data = data.model_copy(update={"comment": gone})
         case ev.DecisionReached():
@@ -230,6 +250,18 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.rules_version = version
             state.launched_at = event.at
             state.participants = {p.id: p.model_copy() for p in spec.participants}
+            # The common language it starts from: validated already.
+            for n, entry in enumerate(spec.glossary, start=1):
+                tid = f"term-0.{n}"
+                state.glossary[tid] = Term(
+                    id=tid,
+                    term=entry.term,
+                    proposed_by="",
+                    definitions=[
+                        Definition(id=f"{tid}.d1", participant_id="", text=entry.definition)
+                    ],
+                    validated=f"{tid}.d1",
+                )
         case ev.ParticipantInvited(participant=p):
             state.participants[p.id] = p.model_copy()
         case ev.ParticipantRemoved(participant_id=pid):
@@ -333,6 +365,35 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.escalated = True
             # Reminders of a passed deadline are moot; an extension arms them again.
             state.reminders_pending = []
+        case ev.TermProposed(
+            term_id=tid, term=word, participant_id=pid, definition_id=did, definition=text
+        ):
+            state.glossary[tid] = Term(
+                id=tid,
+                term=word,
+                proposed_by=pid,
+                definitions=[Definition(id=did, participant_id=pid, text=text)],
+            )
+        case ev.DefinitionProposed(
+            term_id=tid, participant_id=pid, definition_id=did, definition=text
+        ):
+            if tid in state.glossary:
+                state.glossary[tid].definitions.append(
+                    Definition(id=did, participant_id=pid, text=text)
+                )
+        case ev.TermCommented(term_id=tid, participant_id=pid, text=text):
+            if tid in state.glossary:
+                state.glossary[tid].comments.append(TermComment(participant_id=pid, text=text))
+        case ev.TermValidated(term_id=tid, definition_id=did):
+            if tid in state.glossary:
+                state.glossary[tid].validated = did
+        case ev.TermsMerged(term_id=tid, into_id=into):
+            if tid in state.glossary and into in state.glossary:
+                merged, kept = state.glossary[tid], state.glossary[into]
+                merged.merged_into = into
+                # The merged term's definitions and comments are the kept one's from now on.
+                kept.definitions.extend(d for d in merged.definitions if d not in kept.definitions)
+                kept.comments.extend(merged.comments)
         case ev.CooperationAnswered(participant_id=pid):
             if pid not in state.cooperation_answered:
                 state.cooperation_answered.append(pid)

@@ -36,6 +36,7 @@ from domain.models import (
     Statement,
     Tally,
     TemplateRef,
+    Term,
     Words,
 )
 from domain.state import ProjectState, redacted_event
@@ -134,6 +135,9 @@ class ProjectView(BaseModel):
     progress: list[ProgressNote]
     # Who answered the cooperation questionnaire (its answers are anonymous, kept apart).
     cooperation_answered: list[str] = Field(default_factory=list)
+    # The project's common language: every term proposed, its definitions and comments, the
+    # one validated (merged terms point to the term they went into).
+    glossary: list[Term] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -232,6 +236,8 @@ def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
                 return p.id, p.token_version
             case ev.LinkResent(participant_id=pid, token_version=version):
                 return pid, version
+            case ev.TermProposed(term_id=tid) | ev.DefinitionProposed(term_id=tid):
+                return tid, None
     removed = [e.data.participant_id for e in recorded if isinstance(e.data, ev.ParticipantRemoved)]
     return (removed[0], None) if removed else (None, None)
 
@@ -438,6 +444,7 @@ def view(state: ProjectState) -> ProjectView:
         periods=state.periods,
         progress=state.progress,
         cooperation_answered=state.cooperation_answered,
+        glossary=list(state.glossary.values()),
         results=results(state),
         report=ReportSummary(digest=state.report.digest) if state.report else None,
         cancel_reason=state.cancel_reason,

@@ -109,6 +109,7 @@ def report_markdown(facts: ReportFacts, t: Texts) -> str:
     lines += conclusion(facts, t)
     lines += results(facts, t)
     lines += cooperation(facts, t)
+    lines += glossary(facts, t)
     if facts.progress:
         lines += heading(2, _("Progress of the implementation"))
         for note in facts.progress:
@@ -368,6 +369,18 @@ def cooperation(facts: ReportFacts, t: Texts) -> list[str]:
     if figures.comments:
         lines += heading(3, _("Their comments"))
         lines += [f"- {md_item(c)}" for c in figures.comments]
+    return lines
+
+
+def glossary(facts: ReportFacts, t: Texts) -> list[str]:
+    """The project's common language: each validated term and its definition."""
+    if not facts.glossary:
+        return []
+    lines = heading(2, t.gettext("The project's glossary"))
+    for entry in sorted(facts.glossary, key=lambda e: e.term.casefold()):
+        name = "**" + md(entry.term) + "**"
+        said = t.gettext("%(term)s:", term=name)
+        lines.append(f"- {said} {md_item(entry.definition)}")
     return lines
 
 

@@ -336,6 +336,11 @@ REFUSALS = {
     "already_answered": N_(
         "You have answered the questionnaire already: each partner answers it once."
     ),
+    "unknown_term": N_("This term is not in the project's glossary."),
+    "term_merged": N_("This term was merged into another: act on that one."),
+    "term_exists": N_("The glossary has this term already: propose another definition of it."),
+    "unknown_definition": N_("This definition is not one of the term's."),
+    "same_term": N_("Choose another term to merge it into."),
 }
 UNKNOWN_REFUSAL = N_("This action was refused.")
 
@@ -383,9 +388,10 @@ def timeline(t: Texts, view: ProjectView, events: list[ev.Event]) -> list[tuple[
     names = {p.id: p.organisation_name for p in view.participants}
     proposals = {p.id: p.title for p in view.proposals}
     steps = {s.id: s for s in view.steps}
+    terms = {term.id: term.term for term in view.glossary}
     lines = []
     for event in events:
-        text = sentence(t, event.data, names, proposals, event.actor, steps)
+        text = sentence(t, event.data, names, proposals, event.actor, steps, terms)
         if text:
             lines.append((t.moment(event.at), text))
     return lines[::-1]
@@ -398,6 +404,7 @@ def sentence(
     proposals: dict[str, str],
     actor: str,
     steps: dict[str, Any] | None = None,
+    terms: dict[str, str] | None = None,
 ) -> str | None:
     """One event in words; `steps` (the view's, by id) names a template's own steps."""
     _ = t.gettext
@@ -475,6 +482,12 @@ def sentence(
             return _("The deadline passed; the facilitator was told who had not acted")
         case ev.ProgressNoted(participant_id=pid):
             return _("%(who)s noted progress", who=who(pid))
+        case ev.TermProposed(participant_id=pid, term=word):
+            return _("%(who)s proposed the term “%(term)s” for the glossary", who=who(pid),
+                     term=word)  # fmt: skip
+        case ev.TermValidated(term_id=tid):
+            return _("The facilitator validated the definition of “%(term)s”",
+                     term=(terms or {}).get(tid, tid))  # fmt: skip
         case ev.AssessmentGiven(participant_id=pid):
             return _("%(who)s assessed the results", who=who(pid))
         case ev.ReportPublished():

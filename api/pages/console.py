@@ -49,6 +49,7 @@ from .routes import (
     _secure,
     _unavailable,
     cooperation_of,
+    glossary_page,
     perform_form,
     record_file,
     render_report,
@@ -1024,6 +1025,16 @@ async def act(request: Request, project_id: str, update: str) -> Response:
         console=await _console(request, project_id, {}),
         after=show_new_link,
         extra_check=_confirmation,
+    )
+
+
+@router.get("/console/projets/{project_id}/glossaire")
+async def console_glossary(request: Request, project_id: str, fait: str | None = None) -> Response:
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return glossary_page(
+        request, visit, action_base=f"/console/projets/{quote(project_id)}", done=fait
     )
 
 

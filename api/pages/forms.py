@@ -201,6 +201,24 @@ FORMS: dict[str, FormSpec] = {
     ),
     "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
     "leave_project": FormSpec("quitter", lambda v, _: {"reason": _text(v, "reason")}),
+    # The glossary's page.
+    "propose_term": FormSpec(
+        "glossaire", lambda v, _: {"term": _text(v, "term"), "definition": _text(v, "definition")}
+    ),
+    "propose_definition": FormSpec(
+        "glossaire",
+        lambda v, _: {"term_id": _text(v, "term_id"), "definition": _text(v, "definition")},
+    ),
+    "comment_term": FormSpec(
+        "glossaire", lambda v, _: {"term_id": _text(v, "term_id"), "text": _text(v, "text")}
+    ),
+    "validate_term": FormSpec(
+        "glossaire",
+        lambda v, _: {"term_id": _text(v, "term_id"), "definition_id": _text(v, "definition_id")},
+    ),
+    "merge_terms": FormSpec(
+        "glossaire", lambda v, _: {"term_id": _text(v, "term_id"), "into": _text(v, "into")}
+    ),
     "answer_cooperation": FormSpec(
         "cooperation",
         lambda v, _: {
@@ -230,6 +248,17 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
 }
 
 
+# The glossary page's forms: one per term (or definition), and the page they come back to.
+GLOSSARY_FORMS = {
+    "propose_term": "form-propose_term",
+    "propose_definition": "define-{term_id}",
+    "comment_term": "comment-{term_id}",
+    "validate_term": "validate-{definition_id}",
+    "merge_terms": "merge-{term_id}",
+}
+GLOSSARY_KEYS = ("term_id", "definition_id")
+
+
 def form_id(update: str, values: dict[str, Any]) -> str:
     """The id of the form element a submission came from (one form per proposal for
     amendments and endorsements)."""
@@ -243,6 +272,8 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return "inviter"
     if update in ("remove_participant", "replace_participant", "resend_link", "erase_participant"):
         return f"{update}-{values.get('participant_id', '')}"
+    if update in GLOSSARY_FORMS:
+        return GLOSSARY_FORMS[update].format(**{k: values.get(k, "") for k in GLOSSARY_KEYS})
     if update == "answer" and values.get("approval"):
         # One form per approval for a participant who answers several at once.
         return f"form-answer-{values['approval']}"

@@ -36,6 +36,7 @@ from domain.cooperation import CooperationFigures
 from domain.models import Role
 from domain.views import ActionResult, PageData, ProjectView
 from texts import steps, words
+from texts.glossary import Glosser
 from texts.i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
 from texts.links import TokenSigner
 
@@ -292,6 +293,10 @@ def _project(
         approvals=steps.approval_lines(t, data.view, data.me),
         one_approval=steps.one_approval(data.view),
         decisions=steps.decision_summaries(t, data.view),
+        # A validated term's first use on the page links to its glossary entry.
+        gloss=Glosser.of(
+            data.view.glossary, (action_base or f"/projets/{quote(data.view.id)}") + "/glossaire"
+        ),
         cooperation=visit.cooperation,
         questions=words.COOPERATION_QUESTIONS,
         scale=words.COOPERATION_SCALE,
@@ -304,6 +309,48 @@ def _project(
         action_key=uuid.uuid4().hex,
         webhook_secret=webhook_secret,
     )
+
+
+def glossary_page(
+    request: Request,
+    visit: Visit,
+    *,
+    action_base: str,
+    values: dict[str, Any] | None = None,
+    errors: forms.Errors | None = None,
+    done: str | None = None,
+    status: int = 200,
+    **_: Any,
+) -> HTMLResponse:
+    """The project's common language: its terms, their definitions and comments, and the
+    forms to propose, comment, validate and merge."""
+    data, t = visit.data, visit.t
+    return _render(
+        request,
+        "glossary.html",
+        t,
+        status=status,
+        here=f"{action_base}/glossaire",
+        action_base=action_base,
+        data=data,
+        view=data.view,
+        glossary=data.view.glossary,
+        names={p.id: p.organisation_name for p in data.view.participants},
+        gloss=Glosser.of(data.view.glossary, f"{action_base}/glossaire"),
+        values=values or {},
+        errors=errors or forms.Errors(),
+        done=done if done in forms.GLOSSARY_FORMS else None,
+        csrf=visit.session.csrf,
+        action_key=uuid.uuid4().hex,
+    )
+
+
+@router.get("/projets/{project_id}/glossaire")
+async def glossary(request: Request, project_id: str, fait: str | None = None) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return glossary_page(request, visit, action_base=f"/projets/{quote(project_id)}", done=fait)
 
 
 @router.post("/projets/{project_id}/{update}")
@@ -347,6 +394,8 @@ async def perform_form(
     project_id = visit.session.project_id
 
     def again(**kw: Any) -> HTMLResponse:
+        if update in forms.GLOSSARY_FORMS:
+            return glossary_page(request, visit, action_base=base, **kw)
         return _project(request, visit, here=base, action_base=base, console=console, **kw)
 
     form = await request.form()
@@ -426,6 +475,8 @@ def same_token(form: Any, expected: str) -> bool:
 
 def _after(base: str, update: str, what: str) -> RedirectResponse:
     anchor = forms.FORMS[update].anchor
+    if update in forms.GLOSSARY_FORMS:
+        base += "/glossaire"
     return RedirectResponse(
         f"{base}?{what}={update}#{anchor}", status_code=303, headers=PAGE_HEADERS
     )

@@ -122,6 +122,65 @@ async def assess(
 
 
 @router.post(
+    "/glossary",
+    status_code=201,
+    summary="Propose a term of the project's common language, with its definition "
+    "(partner, facilitator, coordinator)",
+)
+async def propose_term(
+    body: cmd.TermFields, acting: Annotated[Acting, acting_as(cmd.ProposeTerm)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.post(
+    "/glossary/{term_id}/definitions",
+    status_code=201,
+    summary="Propose another definition of a term (partner, facilitator, coordinator)",
+)
+async def propose_definition(
+    term_id: str,
+    body: cmd.DefinitionFields,
+    acting: Annotated[Acting, acting_as(cmd.ProposeDefinition)],
+) -> ActionResult:
+    return await acting.perform(term_id=term_id, **body.model_dump())
+
+
+@router.post(
+    "/glossary/{term_id}/comments",
+    status_code=201,
+    summary="Comment on a term (partner, facilitator, coordinator)",
+)
+async def comment_term(
+    term_id: str, body: cmd.TextFields, acting: Annotated[Acting, acting_as(cmd.CommentTerm)]
+) -> ActionResult:
+    return await acting.perform(term_id=term_id, **body.model_dump())
+
+
+@router.post(
+    "/glossary/{term_id}/validation",
+    summary="Validate one definition of a term: the term is then linked from its first use "
+    "on each of the project's pages (facilitator)",
+)
+async def validate_term(
+    term_id: str,
+    body: cmd.ValidationFields,
+    acting: Annotated[Acting, acting_as(cmd.ValidateTerm)],
+) -> ActionResult:
+    return await acting.perform(term_id=term_id, **body.model_dump())
+
+
+@router.post(
+    "/glossary/{term_id}/merge",
+    summary="Merge a term into another: two words for one thing (facilitator)",
+)
+async def merge_terms(
+    term_id: str, body: cmd.MergeFields, acting: Annotated[Acting, acting_as(cmd.MergeTerms)]
+) -> ActionResult:
+    return await acting.perform(term_id=term_id, **body.model_dump())
+
+
+@router.post(
     "/cooperation",
     status_code=201,
     summary="Answer the cooperation questionnaire during the evaluation, once, anonymously: the "

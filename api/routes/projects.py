@@ -39,7 +39,7 @@ from directory.templates import TemplateStore
 from domain import commands as cmd
 from domain.cooperation import CooperationFigures
 from domain.fields import clean_line
-from domain.models import Language, Outcome, Phase, Role
+from domain.models import GlossaryEntry, Language, Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
 from domain.views import ProjectView
 from domain.views import view as project_view
@@ -117,6 +117,9 @@ async def launch_project(
             launched_from = await books.launched(body.template.id, body.template.version)
         except UnknownTemplate as unknown:
             raise ApiError(422, "unknown_template", f"{unknown.field}: {unknown.message}") from None
+    glossary = (
+        await glossary_of(gateway, organisation, body.glossary_from) if body.glossary_from else []
+    )
     try:
         spec = spec_for(
             body,
@@ -125,6 +128,7 @@ async def launch_project(
             settings.min_phase,
             template=launched_from,
             now=datetime.now(UTC),
+            glossary=glossary,
         )
     except Rejected as r:
         raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None
@@ -173,6 +177,30 @@ async def launch_project(
             ui=f"{settings.ui_url}/namespaces/{settings.namespace}/workflows/project-{project_id}",
         ),
     )
+
+
+async def glossary_of(
+    gateway: ProjectGateway, organisation: str, project_id: str
+) -> list[GlossaryEntry]:
+    """The validated terms of an earlier project of this organisation (running, or ended and
+    archived), for a new project to start from."""
+    refused = ApiError(
+        422,
+        "unknown_project",
+        f"glossary_from: no project {project_id!r} of your organisation to take a glossary from",
+    )
+    try:
+        view = await gateway.view(project_id)
+    except ApiError as e:
+        if e.status != 404:
+            raise
+        archived = await gateway.archived(project_id)
+        if archived is None or archived.manifest.get("coordinator_organisation") != organisation:
+            raise refused from None
+        return archived.facts().glossary
+    if view.coordinator_organisation != organisation:
+        raise refused
+    return (await gateway.report_facts(project_id, view.phase)).glossary
 
 
 CONTACT_FIELDS = {"email", "webhook_url"}

@@ -761,3 +761,52 @@ def test_a_partner_who_leaves_during_a_decision_is_no_longer_waited_for():
 
 def left_event(project: Project):
     return next(e for e in project.events if getattr(e.data, "left", False))
+
+
+def test_the_glossary_is_built_proposed_commented_validated_and_merged():
+    project = Project.launch(make_spec(2), NOW)
+    project.execute(
+        cmd.ProposeTerm(actor=actor("p1"), term="Tiers-lieu", definition="Un lieu partagé"), NOW
+    )
+    (term,) = project.state.glossary.values()
+    with pytest.raises(Rejected) as refused:
+        project.execute(
+            cmd.ProposeTerm(actor=actor("p2"), term="tiers-lieu", definition="Autre"), NOW
+        )
+    assert refused.value.code == "term_exists"
+    project.execute(
+        cmd.ProposeDefinition(
+            actor=actor("p2"), term_id=term.id, definition="Un lieu ouvert à tous, géré ensemble"
+        ),
+        NOW,
+    )
+    project.execute(cmd.CommentTerm(actor=actor("fac"), term_id=term.id, text="Précis"), NOW)
+    with pytest.raises(Rejected) as refused:
+        project.execute(
+            cmd.ValidateTerm(actor=actor("p1"), term_id=term.id, definition_id="x"), NOW
+        )
+    assert refused.value.code == "not_allowed"  # the facilitator validates
+    second = project.state.glossary[term.id].definitions[1].id
+    project.execute(
+        cmd.ValidateTerm(actor=actor("fac"), term_id=term.id, definition_id=second), NOW
+    )
+    assert project.state.glossary[term.id].definition().text.startswith("Un lieu ouvert")
+    project.execute(
+        cmd.ProposeTerm(actor=actor("p2"), term="Third place", definition="Same thing"), NOW
+    )
+    other = next(t for t in project.state.glossary.values() if t.term == "Third place")
+    project.execute(cmd.MergeTerms(actor=actor("fac"), term_id=other.id, into=term.id), NOW)
+    kept = project.state.glossary[term.id]
+    assert project.state.glossary[other.id].merged_into == term.id
+    assert [d.text for d in kept.definitions][-1] == "Same thing"
+    # An observer reads the glossary, it does not write it.
+    with pytest.raises(Rejected):
+        project.execute(
+            cmd.ProposeTerm(actor=actor("obs"), term="Budget", definition="L'argent"), NOW
+        )
+    # Erased, a participant's definitions read "[retiré]"; the words stay.
+    project.execute(
+        cmd.EraseParticipant(actor=actor("coord"), participant_id="p2", redact_texts=True), NOW
+    )
+    assert [d.text for d in project.state.glossary[term.id].definitions][1] == "[retiré]"
+    assert fold(project.events).model_dump() == project.state.model_dump()

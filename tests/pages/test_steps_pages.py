@@ -171,3 +171,41 @@ async def test_partners_answer_the_cooperation_questionnaire_on_their_page(site,
     assert "Bien mené" in text
     await p1.check_accessibility("the cooperation's figures")
     await p1.leave()
+
+
+async def test_a_validated_term_is_linked_from_its_first_use_on_the_pages(site, browser):
+    from tests.pages.helpers import launch
+
+    launched = await launch(site, partners=3)
+    keys = tokens(launched)
+    base = f"/projects/{launched['project_id']}"
+    await as_participant(
+        site, keys["p1"], "POST", f"{base}/contributions",
+        {"kind": "need", "text": "Un tiers-lieu pour le quartier, et des tiers-lieux ailleurs"},
+    )  # fmt: skip
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    async with p1.page.expect_navigation():
+        await p1.page.get_by_role("link", name="Le glossaire du projet").click()
+    await p1.fill("Le terme", "Tiers-lieu")
+    await p1.fill("Ce qu’il veut dire dans ce projet", "Un lieu ouvert, géré ensemble")
+    await p1.click("Proposer ce terme")
+    assert "Tiers-lieu" in await p1.text() and "proposé" in await p1.text()
+    fac = await Person.arrive(browser, site, "the facilitator", keys["fac"])
+    await fac.page.goto(f"{site}/projets/{launched['project_id']}/glossaire")
+    # Not validated yet: its definitions are shown open, each with the facilitator's button.
+    await fac.click("Valider cette définition")
+    await fac.check_accessibility("the glossary")
+    # The project page: the term's first use links to its entry, the definition describing it.
+    await p1.page.goto(f"{site}/projets/{launched['project_id']}")
+    links = p1.page.locator("a.term")
+    assert await links.count() == 1  # its first use only
+    assert (await links.first.inner_text()).lower() == "tiers-lieu"
+    described_by = await links.first.get_attribute("aria-describedby")
+    definition = await p1.page.locator(f"#{described_by}").text_content()
+    assert definition == "Un lieu ouvert, géré ensemble"
+    await p1.check_accessibility("a page with a glossary link")
+    async with p1.page.expect_navigation():
+        await links.first.click()
+    assert p1.page.url.endswith("/glossaire#" + described_by.removeprefix("gloss-"))
+    await p1.leave()
+    await fac.leave()
