@@ -117,6 +117,25 @@ ACTIONS: tuple[Action, ...] = (
         Phase.decision,
         "answers",
         vote=True,
+        also_in=frozenset({Phase.charter}),
+    ),
+    Action(
+        cmd.PublishCharter,
+        "publish_charter",
+        FACILITATOR,
+        "publish a version of the charter",
+        deciders.publish_charter,
+        Phase.charter,
+        "versions of the charter",
+    ),
+    Action(
+        cmd.NoteCharter,
+        "note_charter",
+        CONTRIBUTORS,
+        "comment on the charter",
+        deciders.note_charter,
+        Phase.charter,
+        "comments on the charter",
     ),
     Action(
         cmd.StateOutcome, "state_outcome", FACILITATOR, "state the outcome", deciders.state_outcome
@@ -310,7 +329,11 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
     """What the open step itself lets this participant do (its forms): answer an approval
     it is an approver of, once the text is written; write the decision's text while none is."""
     if action.vote:
+        if state.phase == Phase.charter:
+            return not state.charter_awaiting and bool(approvals_of(state, who))
         return state.plan is not None and bool(approvals_of(state, who))
+    if action.update == "publish_charter":
+        return state.charter_awaiting
     if action.update == "submit_plan" and state.phase == Phase.decision:
         return state.plan is None
     if action.update == "state_outcome":

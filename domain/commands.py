@@ -42,10 +42,12 @@ from domain.fields import (
     WebhookUrl,
 )
 from domain.models import (
+    CHARTER_SECTIONS,
     DEFAULT_DURATIONS,
     AnswerKind,
     ContributionKind,
     DecisionRule,
+    Joining,
     Language,
     NotificationPreference,
     OrganisationKind,
@@ -394,6 +396,54 @@ class CooperationFields(Model):
 class AnswerCooperation(Command):
     """That this partner answered the questionnaire: all the project records (its answer is
     kept apart, anonymously)."""
+
+
+class GovernanceFields(Model):
+    """The charter's governance: the rule and quorum of later decisions whose template sets
+    none, and how an organisation joins."""
+
+    rule: DecisionRule = DecisionRule.consent
+    quorum: float = Field(default=0.5, ge=0, le=1)
+    joining: Joining = Joining.invitation
+
+
+class CharterFields(Model):
+    """A version of the partnership charter, section by section (CHARTER_SECTIONS)."""
+
+    sections: dict[str, LongText]
+    governance: GovernanceFields = GovernanceFields()
+    # What changes from the previous version, one line each (required from version 2 on).
+    changes: list[Line] = Field(default_factory=list, max_length=50)
+    # From version 2 on: the objector's participant id -> how this version answers it.
+    objection_answers: dict[Identifier, LongText] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_section(self) -> CharterFields:
+        missing = [s for s in CHARTER_SECTIONS if not self.sections.get(s)]
+        unknown = sorted(set(self.sections) - set(CHARTER_SECTIONS))
+        if missing or unknown:
+            raise PydanticCustomError(
+                "charter_sections",
+                "a charter has these sections, each written: {sections}"
+                + (" (unknown: {unknown})" if unknown else ""),
+                {"sections": ", ".join(CHARTER_SECTIONS), "unknown": ", ".join(unknown)},
+            )
+        return self
+
+
+class PublishCharter(Command, CharterFields):
+    pass
+
+
+class CharterNoteFields(Model):
+    section: str = Field(examples=["governance"])
+    text: LongText
+    # A new wording of the section, rather than a comment on it.
+    wording: bool = False
+
+
+class NoteCharter(Command, CharterNoteFields):
+    pass
 
 
 class TermFields(Model):

@@ -15,9 +15,13 @@ from domain import rules, steps
 from domain.errors import Rejected
 from domain.fields import MAX_PHASE
 from domain.models import (
+    CHARTER_SECTIONS,
     AnswerKind,
     Approval,
+    CharterNote,
+    CharterVersion,
     Contribution,
+    Governance,
     Indicator,
     Participant,
     Phase,
@@ -30,7 +34,7 @@ from domain.state import ProjectState, answer_key
 from domain.steps import walk
 from domain.steps.co_design import close_after_plan
 from domain.steps.decision import approvals_of
-from domain.templates import approvers_in_words
+from domain.templates import approvals_of_step, approvers_in_words
 
 # -- what deciders look up --------------------------------------------------------------------
 
@@ -218,9 +222,9 @@ def approval_answered(state: ProjectState, c: cmd.GiveAnswer, actor: Participant
     assert step is not None
     mine = approvals_of(state, actor)
     if c.approval is not None:
-        named = next((a for a in step.approvals if a.id == c.approval), None)
+        named = next((a for a in approvals_of_step(step) if a.id == c.approval), None)
         if named is None:
-            known = ", ".join(a.id for a in step.approvals)
+            known = ", ".join(a.id for a in approvals_of_step(step))
             raise Rejected(
                 "unknown_approval",
                 f"no approval {c.approval!r} in this decision (approvals: {known})",
@@ -238,7 +242,7 @@ def approval_answered(state: ProjectState, c: cmd.GiveAnswer, actor: Participant
         said = "; ".join(
             f"{a.id!r}: the {approvers_in_words(a.approvers)} "
             f"({names_of(steps.decision.approvers(state, a))})"
-            for a in step.approvals
+            for a in approvals_of_step(step)
         )
         raise Rejected(
             "not_an_approver",
@@ -262,7 +266,14 @@ def give_answer(
     state: ProjectState, c: cmd.GiveAnswer, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
     approval = approval_answered(state, c, actor)
-    if state.plan is None:
+    if state.phase == Phase.charter:
+        if state.charter_awaiting:
+            raise Rejected(
+                "charter_not_published",
+                "the facilitator has not yet published the version of the charter to answer; "
+                "you will be told when it is",
+            )
+    elif state.plan is None:
         raise Rejected(
             "text_not_written",
             "the facilitator has not yet written the text put to this decision; you will be "
@@ -353,6 +364,11 @@ def close_phase_now(
         raise Rejected(
             "text_required",
             "write the text put to this decision first; the approvers then answer it",
+        )
+    if state.phase == Phase.charter and state.charter_awaiting:
+        raise Rejected(
+            "text_required",
+            "publish the version of the charter first; the partners then answer it",
         )
     return steps.close(state, now, "facilitator")
 
@@ -452,6 +468,63 @@ def assess(
         if (given := state.assessments.get(f"{actor.id}/{s.indicator_id}")) is None
         or (given.score, given.comment) != (s.score, s.comment)
     ]
+
+
+def publish_charter(
+    state: ProjectState, c: cmd.PublishCharter, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """The facilitator's next version of the charter, while the step waits for one: the
+    partners answer it (earlier answers no longer count)."""
+    if not state.charter_awaiting:
+        number = state.charter.versions[-1].number if state.charter.versions else 0
+        raise Rejected(
+            "charter_being_answered",
+            f"version {number} of the charter is being answered; a new version follows an "
+            "objection",
+        )
+    for objector, reason in state.charter_objections.items():
+        if not c.objection_answers.get(objector, "").strip():
+            who = state.participants.get(objector)
+            name = who.display_name if who else objector
+            raise Rejected(
+                "objection_unanswered",
+                f"the new version must answer the objection of {name} ({objector}): {reason!r}",
+                field=f"objection_answers.{objector}",
+            )
+    number = len(state.charter.versions) + 1
+    if number > 1 and not c.changes:
+        raise Rejected(
+            "changes_required",
+            "say what changes from the previous version, one line each",
+            field="changes",
+        )
+    step = state.current_step()
+    assert step is not None and step.duration is not None
+    late = state.deadline is None or state.deadline <= now
+    version = CharterVersion(
+        number=number,
+        sections=dict(c.sections),
+        governance=Governance(**c.governance.model_dump()),
+        changes=list(c.changes),
+        objection_answers=dict(c.objection_answers),
+    )
+    return [ev.CharterPublished(version=version, deadline=now + step.duration if late else None)]
+
+
+def note_charter(
+    state: ProjectState, c: cmd.NoteCharter, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    if c.section not in CHARTER_SECTIONS:
+        raise Rejected(
+            "unknown_section",
+            f"no section {c.section!r} in the charter (sections: {', '.join(CHARTER_SECTIONS)})",
+            field="section",
+        )
+    version = state.charter.versions[-1].number if state.charter.versions else 0
+    note = CharterNote(
+        section=c.section, participant_id=actor.id, text=c.text, wording=c.wording, version=version
+    )
+    return [ev.CharterNoted(note=note)]
 
 
 def glossary_term(state: ProjectState, term_id: str) -> Term:

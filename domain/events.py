@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.models import (
     AnswerKind,
     ApprovalResult,
+    CharterNote,
+    CharterVersion,
     Contribution,
     DecisionRule,
     Outcome,
@@ -211,6 +213,41 @@ class CooperationAnswered(EventData):
     participant_id: str
 
 
+class CharterPublished(EventData):
+    """The facilitator published a version of the partnership charter: its partners answer
+    it (earlier answers no longer count). Published at or after the step's deadline, the
+    answers get the step's whole duration."""
+
+    type: Literal["charter_published"] = "charter_published"
+    version: CharterVersion
+    deadline: datetime | None = None
+
+
+class CharterNoted(EventData):
+    type: Literal["charter_noted"] = "charter_noted"
+    note: CharterNote
+
+
+class CharterReviewed(EventData):
+    """A version was not adopted (an objection stood): the facilitator writes the next one,
+    answering each objection; the step stays open."""
+
+    type: Literal["charter_reviewed"] = "charter_reviewed"
+    version: int
+    approvals: list[ApprovalResult]
+    objections: dict[str, str] = Field(default_factory=dict)
+
+
+class CharterAdopted(EventData):
+    """The charter adopted by consent: each organisation's consent and when (its
+    signatures)."""
+
+    type: Literal["charter_adopted"] = "charter_adopted"
+    version: int
+    approvals: list[ApprovalResult] = Field(default_factory=list)
+    signatures: dict[str, datetime] = Field(default_factory=dict)
+
+
 class TermProposed(EventData):
     """A participant proposed a term of the project's common language, with a definition."""
 
@@ -318,6 +355,10 @@ AnyEventData = Annotated[
     | DeadlineEscalated
     | ConclusionRequested
     | CooperationAnswered
+    | CharterPublished
+    | CharterNoted
+    | CharterReviewed
+    | CharterAdopted
     | TermProposed
     | DefinitionProposed
     | TermCommented

@@ -60,6 +60,8 @@ class Phase(StrEnum):
     evaluation = "evaluation"
     # A template's pause (a board meeting, a summer break): nobody is expected to act.
     wait = "wait"
+    # The partnership charter, adopted by every partner's consent (before the project).
+    charter = "charter"
     closed = "closed"
     cancelled = "cancelled"
 
@@ -226,9 +228,11 @@ class Approval(Record):
     id: str
     name: Words | None = None
     approvers: Approvers = Approvers(roles=[Role.partner])
-    rule: DecisionRule = DecisionRule.consent
+    # Not set: the rule and quorum of the adopted partnership charter (consent, and half of
+    # the approvers, without one), fixed when the decision opens.
+    rule: DecisionRule | None = None
     # Share of the approvers who must answer; 0: silence is consent.
-    quorum: float = 0.5
+    quorum: float | None = None
 
 
 class Completion(StrEnum):
@@ -301,6 +305,87 @@ class LaunchedTemplate(Record):
 
     def ref(self) -> TemplateRef:
         return TemplateRef(id=self.id, version=self.version, digest=self.digest)
+
+
+# -- the partnership charter -------------------------------------------------------------------
+
+# Its sections, in order (their titles and the French model's text: texts/charter.py).
+CHARTER_SECTIONS: tuple[str, ...] = (
+    "purpose",
+    "partners",
+    "commitments",
+    "governance",
+    "confidentiality",
+    "communication",
+    "membership",
+    "amendment",
+)
+
+
+class Joining(StrEnum):
+    """How an organisation joins the project once the charter is adopted."""
+
+    # The partners consent to the newcomer the coordinator or a partner proposes.
+    consent = "consent"
+    # The coordinator invites it.
+    invitation = "invitation"
+
+
+class Governance(Record):
+    """The charter's structured governance: the rule and quorum of every later decision
+    whose template sets none, and how an organisation joins."""
+
+    rule: DecisionRule = DecisionRule.consent
+    quorum: float = 0.5
+    joining: Joining = Joining.invitation
+
+
+class CharterVersion(Record):
+    number: int
+    # Section id -> its text (CHARTER_SECTIONS).
+    sections: dict[str, str]
+    governance: Governance = Governance()
+    # Each change from the previous version, in words.
+    changes: list[str] = []
+    # From version 2 on: the objector's participant id -> how this version answers it.
+    objection_answers: dict[str, str] = {}
+
+
+class RuleInForce(Record):
+    """The rule and quorum an approval decides by, fixed when its decision opened, and where
+    they come from: its template, the adopted charter, or the default (consent, half)."""
+
+    rule: DecisionRule
+    quorum: float
+    source: str  # "template", "charter" or "default"
+
+
+class CharterNote(Record):
+    """A participant's comment on a section, or a new wording it proposes for it."""
+
+    section: str
+    participant_id: str
+    text: str
+    wording: bool = False
+    # The version it speaks of.
+    version: int
+
+
+class Charter(Record):
+    versions: list[CharterVersion] = []
+    notes: list[CharterNote] = []
+    # The version adopted (by consent, or agreed before the project), when, and who
+    # consented when (the charter's signatures).
+    adopted: int | None = None
+    adopted_at: datetime | None = None
+    signatures: dict[str, datetime] = {}
+
+    def version(self, number: int | None) -> CharterVersion | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    @property
+    def in_force(self) -> CharterVersion | None:
+        return self.version(self.adopted)
 
 
 class GlossaryEntry(Record):
@@ -408,6 +493,8 @@ class Answer(Record):
     reason: str | None = None
     # The approval it answers (absent in states carried before templates: the partners').
     approval: str = ""
+    # When it was given (a charter's signature is dated; absent in states carried before).
+    at: datetime | None = None
 
 
 class Assessment(Record):

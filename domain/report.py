@@ -34,7 +34,7 @@ from domain.models import (
     Tally,
     Words,
 )
-from domain.state import ProjectState, step_id
+from domain.state import ProjectState, rule_for, step_id
 from domain.views import first_approval
 from domain.views import results as indicator_results
 
@@ -238,7 +238,7 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 id=s.id,
                 name=s.name,
                 kind=s.kind,
-                approvals=[approval_fact(a) for a in s.approvals],
+                approvals=[approval_fact(a, state=state) for a in s.approvals],
             )
             for s in template.steps
         ],
@@ -277,13 +277,17 @@ def report_facts(state: ProjectState) -> ReportFacts:
     )
 
 
-def approval_fact(approval: Approval, result: ApprovalResult | None = None) -> ApprovalFact:
+def approval_fact(
+    approval: Approval, result: ApprovalResult | None = None, state: ProjectState | None = None
+) -> ApprovalFact:
+    # A decision's rule as it decided; one to come, as it stands (maybe from the charter).
+    fixed = rule_for(state, approval) if state is not None else None
     return ApprovalFact(
         id=approval.id,
         name=approval.name,
         approvers=approval.approvers,
-        rule=approval.rule,
-        quorum=approval.quorum,
+        rule=result.rule if result else (fixed.rule if fixed else approval.rule),
+        quorum=result.quorum if result else (fixed.quorum if fixed else approval.quorum),
         tally=result.tally if result else Tally(voters=0, consents=0, objections=0,
                                                  abstentions=0, silent=0),
         outcome=result.outcome if result else Outcome.not_adopted,

@@ -17,8 +17,11 @@ from domain import templates
 from domain.models import (
     Amendment,
     Answer,
+    Approval,
     Assessment,
+    Charter,
     Contribution,
+    DecisionRule,
     Definition,
     Outcome,
     Participant,
@@ -28,6 +31,7 @@ from domain.models import (
     ProgressNote,
     ProjectSpec,
     Proposal,
+    RuleInForce,
     Statement,
     Step,
     Template,
@@ -79,6 +83,15 @@ class ProjectState(BaseModel):
     cooperation_answered: list[str] = Field(default_factory=list)
     # The project's common language, by term id.
     glossary: dict[str, Term] = Field(default_factory=dict)
+    # The partnership charter: its versions, notes, the one adopted and its signatures.
+    charter: Charter = Field(default_factory=Charter)
+    # The open charter step waits for the facilitator's next version.
+    charter_awaiting: bool = False
+    # The objections that sent a charter version back: the next version answers each.
+    charter_objections: dict[str, str] = Field(default_factory=dict)
+    # By approval id: the rule and quorum an open decision's approvals decide by (fixed when
+    # it opened: amending the charter never changes a decision already open).
+    rules_in_force: dict[str, RuleInForce] = Field(default_factory=dict)
     # Keyed "participant_id/indicator_id": a later score replaces an earlier one.
     assessments: dict[str, Assessment] = Field(default_factory=dict)
     report: ev.ReportPublished | None = None
@@ -163,6 +176,12 @@ def redact_state(state: ProjectState, pid: str) -> None:
         for k, a in state.assessments.items()
     }
     state.decisions = [redacted_decision(d, {pid}) for d in state.decisions]
+    state.charter.notes = [
+        n.model_copy(update={"text": gone}) if n.participant_id == pid else n
+        for n in state.charter.notes
+    ]
+    if pid in state.charter_objections:
+        state.charter_objections = {**state.charter_objections, pid: gone}
     for term in state.glossary.values():
         term.definitions = [
             d.model_copy(update={"text": gone}) if d.participant_id == pid else d
@@ -222,6 +241,14 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"definition": gone})
         case ev.TermCommented(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})
+        case ev.CharterNoted(note=note) if note.participant_id in erased:
+            data = data.model_copy(update={"note": note.model_copy(update={"text": gone})})
+        case ev.CharterReviewed(objections=objections) if erased & set(objections):
+            data = data.model_copy(
+                update={
+                    "objections": {k: gone if k in erased else v for k, v in objections.items()}
+                }
+            )
         case ev.AssessmentGiven(participant_id=pid, comment=comment) if pid in erased and comment:
             data = data.model_copy(update={"comment": gone})
         case ev.DecisionReached():
@@ -292,8 +319,13 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.escalated = False
             offsets = state.template.step(state.step).reminders
             state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
-            if phase in (Phase.co_design, Phase.decision):
+            if phase in (Phase.co_design, Phase.decision, Phase.charter):
                 state.answers = {}
+            if phase == Phase.charter:
+                # Its first version (or the next, after one was sent back) is to be written.
+                state.charter_awaiting = True
+            if phase == Phase.decision:
+                state.rules_in_force = rules_in_force(state, state.template.step(state.step))
             # A plan is put to the decisions of its round: co-design, or a new round, starts
             # without one.
             if phase == Phase.co_design or (state.plan is not None and state.plan.round != round_):
@@ -331,7 +363,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason, approval=approval):
             approval = approval or _only_approval(state)
             state.answers[answer_key(approval, pid)] = Answer(
-                participant_id=pid, kind=kind, reason=reason, approval=approval
+                participant_id=pid, kind=kind, reason=reason, approval=approval, at=event.at
             )
         case ev.DecisionReached(outcome=outcome, objections=objections, round=round_):
             state.decisions.append(data)
@@ -365,6 +397,25 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.escalated = True
             # Reminders of a passed deadline are moot; an extension arms them again.
             state.reminders_pending = []
+        case ev.CharterPublished(version=version, deadline=moved):
+            state.charter.versions.append(version)
+            state.charter_awaiting = False
+            state.charter_objections = {}
+            state.answers = {}  # a new version: every partner answers it
+            if moved is not None:
+                _moved(state, moved, event.at)
+        case ev.CharterNoted(note=note):
+            state.charter.notes.append(note)
+        case ev.CharterReviewed(objections=objections):
+            state.charter_awaiting = True
+            state.charter_objections = dict(objections)
+            state.answers = {}
+        case ev.CharterAdopted(version=number, signatures=signatures):
+            state.charter.adopted = number
+            state.charter.adopted_at = event.at
+            state.charter.signatures = dict(signatures)
+            state.charter_awaiting = False
+            state.charter_objections = {}
         case ev.TermProposed(
             term_id=tid, term=word, participant_id=pid, definition_id=did, definition=text
         ):
@@ -422,6 +473,35 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
     return state
 
 
+def rules_in_force(state: ProjectState, step: Step) -> dict[str, RuleInForce]:
+    """The rule and quorum of each approval of a decision opening now."""
+    state.rules_in_force = {}  # what a decision opening now decides by, fixed afresh
+    return {a.id: rule_for(state, a) for a in step.approvals}
+
+
+def rule_for(state: ProjectState, approval: Approval) -> RuleInForce:
+    """An approval's rule and quorum: fixed when its decision opened; otherwise (a decision
+    to come) its template's, else the charter in force's governance, else consent with half
+    of the approvers."""
+    fixed = state.rules_in_force.get(approval.id)
+    if fixed is not None:
+        return fixed
+    if approval.rule is not None and approval.quorum is not None:
+        return RuleInForce(rule=approval.rule, quorum=approval.quorum, source="template")
+    governance = state.charter.in_force.governance if state.charter.in_force else None
+    if governance is not None:
+        return RuleInForce(
+            rule=approval.rule or governance.rule,
+            quorum=governance.quorum if approval.quorum is None else approval.quorum,
+            source="charter",
+        )
+    return RuleInForce(
+        rule=approval.rule or DecisionRule.consent,
+        quorum=0.5 if approval.quorum is None else approval.quorum,
+        source="default" if approval.rule is None else "template",
+    )
+
+
 def _moved(state: ProjectState, deadline: datetime, at: datetime) -> None:
     """The open step's deadline moved: its reminders and escalation start again."""
     state.deadline = deadline
@@ -435,8 +515,8 @@ def _moved(state: ProjectState, deadline: datetime, at: datetime) -> None:
 def _only_approval(state: ProjectState) -> str:
     # Recorded without an approval: the step had one (every step before templates did).
     step = state.current_step()
-    if step is not None and step.approvals:
-        return step.approvals[0].id
+    if step is not None and templates.approvals_of_step(step):
+        return templates.approvals_of_step(step)[0].id
     return templates.PARTNERS_APPROVAL
 
 

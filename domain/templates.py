@@ -31,6 +31,7 @@ from domain.models import (
     Approval,
     Approvers,
     Completion,
+    DecisionRule,
     LaunchedTemplate,
     LoopBack,
     Participant,
@@ -57,6 +58,7 @@ __all__ = [
 
 # The kinds a step may have: the lifecycle's timed phases, and a pause.
 STEP_KINDS: tuple[Phase, ...] = (
+    Phase.charter,
     Phase.diagnosis,
     Phase.co_design,
     Phase.decision,
@@ -173,6 +175,25 @@ def co_construction(process: Process | None = None) -> Template:
             step(Phase.evaluation),
         ],
     )
+
+
+# A charter step with no approval of its own: every partner answers, and it is adopted when
+# all have answered and none objects (each consent is a signature).
+CHARTER_APPROVAL = Approval(
+    id="charter",
+    name=Words(fr="Les partenaires", en="The partners"),
+    approvers=Approvers(roles=[Role.partner]),
+    rule=DecisionRule.consent,
+    quorum=1.0,
+)
+# Kinds of step whose approvals partners answer.
+DECIDING = (Phase.decision, Phase.charter)
+
+
+def approvals_of_step(step: Step) -> list[Approval]:
+    if step.kind == Phase.charter and not step.approvals:
+        return [CHARTER_APPROVAL]
+    return list(step.approvals)
 
 
 def next_step(template: Template, step_id: str) -> Step | None:
@@ -487,7 +508,7 @@ def _approval_problems(step: Step, seen_approvals: set[str]) -> list[Problem]:
                     {"roles": ", ".join(r.value for r in wrong)},
                 )
             )
-        if not 0 <= approval.quorum <= 1:
+        if approval.quorum is not None and not 0 <= approval.quorum <= 1:
             found.append(
                 Problem(
                     "quorum_out_of_bounds",
@@ -584,7 +605,21 @@ def problems(template: Template, now: datetime | None = None) -> list[Problem]:
                     "until_only_for_wait", "only a wait step lasts until a date", step.id, "until"
                 )
             )
-        if step.kind == Phase.decision:
+        if step.kind == Phase.charter:
+            if step.approvals:
+                found += _approval_problems(step, seen_approvals)
+            loop = step.if_not_adopted
+            if loop is not None and loop.to != step.id:
+                found.append(
+                    Problem(
+                        "charter_loops_to_itself",
+                        "a charter not adopted goes back to itself (a new version): "
+                        f"if_not_adopted.to is {step.id!r}",
+                        step.id,
+                        "if_not_adopted.to",
+                    )
+                )
+        elif step.kind == Phase.decision:
             found += _approval_problems(step, seen_approvals)
             loop = step.if_not_adopted
             if loop is not None:
@@ -619,7 +654,7 @@ def problems(template: Template, now: datetime | None = None) -> list[Problem]:
                             "if_not_adopted.max_rounds",
                         )
                     )
-        else:
+        elif step.kind not in DECIDING:
             if step.approvals:
                 found.append(
                     Problem(
@@ -736,7 +771,7 @@ def roles_that_approve(template: Template, participants: list[Participant]) -> s
     roles: set[Role] = set()
     by_id = {p.id: p for p in participants}
     for step in template.steps:
-        for approval in step.approvals:
+        for approval in approvals_of_step(step):
             roles |= approval.approvers.roles_that_may()
             roles |= {by_id[pid].role for pid in approval.approvers.participants if pid in by_id}
     return roles

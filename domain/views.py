@@ -39,7 +39,7 @@ from domain.models import (
     Term,
     Words,
 )
-from domain.state import ProjectState, redacted_event
+from domain.state import ProjectState, redacted_event, rule_for
 from domain.steps.decision import approvers as approvers_of
 from domain.steps.decision import tally as tally_of
 from domain.templates import digest
@@ -56,6 +56,9 @@ class ApprovalView(BaseModel):
     approver_ids: list[str]
     rule: DecisionRule
     quorum: float
+    # Where the rule and quorum come from: "template", "charter" (the adopted charter's
+    # governance) or "default" (consent, half, with no charter).
+    rule_source: str = "template"
     tally: Tally | None = None
 
 
@@ -293,7 +296,7 @@ def page_data(state: ProjectState, events: list[ev.Event], participant_id: str) 
         me=me,
         actions=[a.update for a in available(state, me)],
         facilitator_votes=Role.facilitator in step_rules.decision.approving_roles(state),
-        quorum=first_approval(state)[0].quorum,
+        quorum=rule_for(state, first_approval(state)[0]).quorum,
         events=timeline(events, state.redacted),
         undelivered=undelivered(events) if me.role in (Role.facilitator, Role.coordinator) else [],
         earlier_in_archive=len(events) < TIMELINE_LENGTH
@@ -390,11 +393,12 @@ def step_views(state: ProjectState) -> list[StepView]:
                         name=a.name,
                         approvers=a.approvers,
                         approver_ids=[p.id for p in approvers_of(state, a)],
-                        rule=a.rule,
-                        quorum=a.quorum,
+                        rule=(fixed := rule_for(state, a)).rule,
+                        quorum=fixed.quorum,
+                        rule_source=fixed.source,
                         tally=tally_of(state, a) if is_current and state.phase_open else None,
                     )
-                    for a in step.approvals
+                    for a in templates.approvals_of_step(step)
                 ],
             )
         )
@@ -418,8 +422,8 @@ def view(state: ProjectState) -> ProjectView:
         template=template_ref(state),
         steps=step_views(state),
         step=state.step,
-        rule=approval.rule,
-        quorum=approval.quorum,
+        rule=rule_for(state, approval).rule,
+        quorum=rule_for(state, approval).quorum,
         max_rounds=max_rounds,
         phase=state.phase,
         phase_open=state.phase_open,

@@ -27,6 +27,7 @@ PHASES = {
     "action": N_("implementation"),
     "evaluation": N_("evaluation"),
     "wait": N_("pause"),
+    "charter": N_("partnership charter"),
     "closed": N_("closed"),
     "cancelled": N_("cancelled"),
 }
@@ -251,6 +252,9 @@ MESSAGES = {
     "link_resent": N_("the new personal link"),
     "participant_removed": N_("the notice of removal"),
     "participant_left": N_("the notice that a partner left"),
+    "charter_published": N_("the charter to answer"),
+    "charter_reviewed": N_("the charter sent back"),
+    "charter_adopted": N_("the charter adopted"),
     "phase_opened": N_("the opening of a phase"),
     "phase_closed": N_("the early closing of a phase"),
     "reminder_sent": N_("the reminder"),
@@ -341,6 +345,14 @@ REFUSALS = {
     "term_exists": N_("The glossary has this term already: propose another definition of it."),
     "unknown_definition": N_("This definition is not one of the term's."),
     "same_term": N_("Choose another term to merge it into."),
+    "charter_being_answered": N_(
+        "This version of the charter is being answered: a new version follows an objection."
+    ),
+    "charter_not_published": N_(
+        "The facilitator has not yet published the version of the charter to answer."
+    ),
+    "changes_required": N_("Say what changes from the previous version, one line each."),
+    "unknown_section": N_("This section is not one of the charter's."),
 }
 UNKNOWN_REFUSAL = N_("This action was refused.")
 

@@ -11,13 +11,14 @@ from datetime import datetime
 from domain import events as ev
 from domain.models import Participant, Phase, Step
 from domain.state import ProjectState
-from domain.steps import action, co_design, decision, diagnosis, evaluation, wait
+from domain.steps import action, charter, co_design, decision, diagnosis, evaluation, wait
 from domain.steps.base import Runner
 from domain.steps.walk import closed_event
 
 RUNNERS: dict[Phase, Runner] = {
     r.kind: r
     for r in (
+        charter.RUNNER,
         diagnosis.RUNNER,
         co_design.RUNNER,
         decision.RUNNER,

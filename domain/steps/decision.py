@@ -22,7 +22,7 @@ from domain.models import (
     Step,
     Tally,
 )
-from domain.state import ProjectState, answer_key
+from domain.state import ProjectState, answer_key, rule_for
 from domain.steps.base import Runner, facilitators
 from domain.steps.walk import enter_next, named, open_step
 
@@ -39,11 +39,11 @@ def approving_roles(state: ProjectState) -> frozenset[Role]:
 
 
 def approvals_of(state: ProjectState, participant: Participant) -> list[Approval]:
-    """The approvals of the open decision step this participant answers."""
+    """The approvals of the open decision (or charter) step this participant answers."""
     step = state.current_step()
-    if step is None or step.kind != Phase.decision:
+    if step is None or step.kind not in templates.DECIDING:
         return []
-    return [a for a in step.approvals if a.approvers.includes(participant)]
+    return [a for a in templates.approvals_of_step(step) if a.approvers.includes(participant)]
 
 
 def tally(state: ProjectState, approval: Approval) -> Tally:
@@ -70,12 +70,13 @@ def standing_objections(state: ProjectState, approval: Approval) -> dict[str, st
 
 def result(state: ProjectState, approval: Approval) -> ApprovalResult:
     counted = tally(state, approval)
+    rule = rule_for(state, approval)
     return ApprovalResult(
         approval=approval.id,
-        rule=approval.rule,
-        quorum=approval.quorum,
+        rule=rule.rule,
+        quorum=rule.quorum,
         tally=counted,
-        outcome=rules.outcome_of(approval.rule, counted, approval.quorum),
+        outcome=rules.outcome_of(rule.rule, counted, rule.quorum),
         objections=standing_objections(state, approval),
         void=counted.voters == 0,
     )

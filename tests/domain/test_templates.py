@@ -64,15 +64,17 @@ DECISION = {
 def test_the_built_in_templates_are_valid_and_co_construction_v1_is_the_1x_lifecycle():
     assert set(builtin_templates()) == {
         ("co-construction", 1),
+        ("co-construction", 2),
         ("appel-a-projets", 1),
+        ("appel-a-projets", 2),
         ("consultation", 1),
     }
     # What every 1.x project runs, derived from its process: the same document, the same digest.
-    assert builtin("co-construction") == templates.co_construction(Process())
-    assert templates.digest(builtin("co-construction")) == templates.digest(
+    assert builtin("co-construction", 1) == templates.co_construction(Process())
+    assert templates.digest(builtin("co-construction", 1)) == templates.digest(
         templates.co_construction()
     )
-    aap = builtin("appel-a-projets")
+    aap = builtin("appel-a-projets", 1)
     assert [s.id for s in aap.steps] == [
         "diagnosis",
         "co_design",
@@ -95,7 +97,7 @@ def test_a_template_written_out_in_yaml_reads_back_to_the_same_digest():
         assert again == template
         assert templates.digest(again) == templates.digest(template)
     # JSON, keys in another order, defaults spelled out: the same content, the same digest.
-    aap = builtin("appel-a-projets")
+    aap = builtin("appel-a-projets", 1)
     shuffled = json.loads(json.dumps(aap.model_dump(mode="json"), sort_keys=True))
     assert templates.digest(parse(dict(reversed(list(shuffled.items()))))) == (
         templates.digest(aap)
@@ -200,7 +202,7 @@ def test_yaml_is_read_safely():
 
 
 def test_a_launch_refuses_a_template_whose_approvers_are_not_in_the_project():
-    aap = launched(builtin("appel-a-projets"))
+    aap = launched(builtin("appel-a-projets", 1))
     with pytest.raises(Rejected) as refused:
         spec_for(launch_fields(template={"id": "appel-a-projets"}), "x", "mda", template=aap)
     assert refused.value.code == "approvers_empty"
@@ -208,7 +210,7 @@ def test_a_launch_refuses_a_template_whose_approvers_are_not_in_the_project():
     fields = launch_fields(template={"id": "appel-a-projets"})
     fields.participants[2].organisation_kind = OrganisationKind.local_authority
     spec = spec_for(fields, "x", "mda", template=aap)
-    assert spec.template.digest == templates.digest(builtin("appel-a-projets"))
+    assert spec.template.digest == templates.digest(builtin("appel-a-projets", 1))
     assert spec.template.content.steps[2].id == "budget"
 
 
@@ -234,7 +236,7 @@ def test_a_launch_takes_either_a_template_or_a_process_and_changes_durations_by_
 
 
 def aap_project(**kinds: str) -> Project:
-    spec = make_spec(3, template=launched(builtin("appel-a-projets")))
+    spec = make_spec(3, template=launched(builtin("appel-a-projets", 1)))
     for p in spec.participants:
         if p.id in kinds:
             p.organisation_kind = OrganisationKind(kinds[p.id])
@@ -385,6 +387,7 @@ def test_two_approvals_at_once_are_answered_each_by_name():
 # -- property: every accepted template runs to an end ----------------------------------------------
 
 KINDS_DRAWN = [
+    Phase.charter,
     Phase.diagnosis,
     Phase.co_design,
     Phase.decision,
@@ -424,6 +427,8 @@ def accepted_templates(draw) -> Template:
         zero = kind == Phase.action and draw(st.booleans())
         step["duration"] = "PT0S" if zero else f"P{draw(st.integers(1, 30))}D"
         step["close_when_complete"] = draw(st.booleans())
+        if kind == Phase.charter and draw(st.booleans()):
+            step["if_not_adopted"] = {"to": f"s{n}", "max_rounds": draw(st.integers(1, 3))}
         if kind == Phase.decision:
             step["approvals"] = [
                 {
@@ -511,6 +516,14 @@ def command_for(update: str, project: Project, who: Participant, draw) -> cmd.Co
             )
         case "close_phase":
             return cmd.ClosePhase(actor=me)
+        case "publish_charter":
+            return cmd.PublishCharter(
+                actor=me,
+                **charter_body(
+                    changes=["Un changement"] if state.charter.versions else [],
+                    objection_answers={k: "Réponse" for k in state.charter_objections},
+                ),
+            )
         case "remove_participant":
             partners = [p for p in state.active() if p.role == Role.partner]
             if len(partners) < 2:
@@ -531,6 +544,7 @@ def possible(update: str, project: Project) -> bool:
 
 
 TAKEN = {
+    "publish_charter",
     "add_contribution",
     "submit_proposal",
     "submit_plan",
@@ -810,3 +824,81 @@ def test_the_glossary_is_built_proposed_commented_validated_and_merged():
     )
     assert [d.text for d in project.state.glossary[term.id].definitions][1] == "[retiré]"
     assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+def charter_body(**more) -> dict:
+    from domain.models import CHARTER_SECTIONS
+
+    return {
+        "sections": {s: f"Texte de la section {s}" for s in CHARTER_SECTIONS},
+        "governance": {"rule": "majority", "quorum": 0.6, "joining": "consent"},
+        **more,
+    }
+
+
+def test_a_charter_adopted_by_consent_after_an_objection_sets_the_later_decisions_rule():
+    spec = make_spec(3, template=launched(builtin("co-construction")))
+    project = Project.launch(spec, NOW)
+    assert (project.state.phase, project.state.step) == (Phase.charter, "charter")
+    assert [p.id for p in steps.pending(project.state)] == ["fac"]  # the first version
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    assert refused.value.code == "charter_not_published"
+    project.execute(cmd.PublishCharter(actor=actor("fac"), **charter_body()), NOW)
+    project.execute(
+        cmd.NoteCharter(
+            actor=actor("p2"), section="governance", text="Plutôt le consensus", wording=True
+        ),
+        NOW,
+    )
+    project.execute(
+        cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="La majorité écrase les petits"),
+        NOW,
+    )
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+    # Sent back: the step stays open, the facilitator writes version 2 answering p1.
+    assert (project.state.phase, project.state.phase_open) == (Phase.charter, True)
+    assert project.state.charter_objections == {"p1": "La majorité écrase les petits"}
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.PublishCharter(actor=actor("fac"), **charter_body()), NOW)
+    assert refused.value.code == "objection_unanswered"
+    second = charter_body(
+        governance={"rule": "consent", "quorum": 0.5, "joining": "consent"},
+        changes=["Gouvernance : le consentement plutôt que la majorité"],
+        objection_answers={"p1": "Nous décidons par consentement"},
+    )
+    project.execute(cmd.PublishCharter(actor=actor("fac"), **second), NOW)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+    charter = project.state.charter
+    assert charter.adopted == 2 and set(charter.signatures) == {"p1", "p2", "p3"}
+    assert project.state.phase == Phase.diagnosis
+    # The decision, whose template sets no rule, takes the adopted charter's.
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="Un besoin"), NOW)
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le plan"), NOW)
+    assert project.state.rules_in_force["partners"].source == "charter"
+    assert project.state.rules_in_force["partners"].rule == "consent"
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+    assert project.state.decisions[-1].rule == "consent"  # not adopted under consent
+    assert project.state.decisions[-1].outcome == "not_adopted"
+    assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+def test_a_charter_not_adopted_after_its_last_version_ends_the_project():
+    document = minimal(
+        charter={
+            "kind": "charter",
+            "duration": "P7D",
+            "if_not_adopted": {"to": "charter", "max_rounds": 1},
+        },
+        vote=DECISION,
+    )
+    project = Project.launch(make_spec(2, template=launched(parse(document))), NOW)
+    project.execute(cmd.PublishCharter(actor=actor("fac"), **charter_body()), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    assert (project.state.phase, project.state.outcome) == (Phase.closed, Outcome.not_adopted)

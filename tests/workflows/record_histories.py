@@ -102,7 +102,9 @@ async def call_for_projects(client: Client, task_queue: str) -> Driver:
     """1.2's templates: appel-a-projets, the local authority's budget approval objected to and
     looped back, approved in round 2, then the partners' majority; the step in AllianceStep
     (a patch marker)."""
-    spec = make_spec(3, id="history-appel-a-projets", template=launched(builtin("appel-a-projets")))
+    spec = make_spec(
+        3, id="history-appel-a-projets", template=launched(builtin("appel-a-projets", 1))
+    )
     d = await Driver.start(client, spec, task_queue)
     await d.contribute_all(PARTNERS)
     proposal = await d.propose("p1")

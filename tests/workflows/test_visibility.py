@@ -81,7 +81,7 @@ async def test_ops_find_the_step_a_template_is_at(dev):
     from process_templates.builtin import builtin, launched
 
     territory = f"Quartier {uuid.uuid4().hex[:6]}"
-    spec = make_spec(3, territory=territory, template=launched(builtin("appel-a-projets")))
+    spec = make_spec(3, territory=territory, template=launched(builtin("appel-a-projets", 1)))
     d = await Driver.start(dev.client, spec, dev.task_queue)
     in_territory = f'AllianceTerritory = "{territory}"'
     assert await eventually(
