@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from domain import templates
 from domain.models import Approval, Phase, Step, Template, Words
 from domain.templates import Problem
 from texts import words
@@ -119,8 +120,24 @@ def approval_name(t: Texts, approval: Approval) -> str:
 
 def approvals(t: Texts, step: Step) -> list[ApprovalWords]:
     found = []
-    for a in step.approvals:
+    for a in templates.approvals_of_step(step):
         who = who_approves(t, a)
+        if a.rule is None or a.quorum is None:
+            # Decided by the partnership charter's governance, once adopted.
+            line = t.gettext(
+                "Who decides: %(who)s, by the rule and quorum of the adopted charter (without one: by consent, half of them answering)",
+                who=who,
+            )
+            found.append(
+                ApprovalWords(
+                    name=approval_name(t, a),
+                    who=words.capitalised(who),
+                    rule=t.gettext("The adopted charter's rule"),
+                    quorum=t.gettext("The adopted charter's quorum"),
+                    line=line,
+                )
+            )
+            continue
         manner = t.gettext(words.RULE_MANNERS.get(a.rule.value, words.N_("by consent")))
         if a.quorum == 0:
             line = t.gettext(

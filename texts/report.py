@@ -10,7 +10,6 @@ of the same Markdown that keeps its layout on A4.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -19,35 +18,11 @@ from domain.models import Phase, PhasePeriod, Statement
 from domain.report import ApprovalFact, Objection, ReportFacts, Round
 from texts import words
 from texts.i18n import Texts, texts
+from texts.markdown import md, md_cell, md_item, md_quote
 
 N_ = words.N_
 # What people typed is escaped (md); raw HTML stays text all the same.
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
-
-_MARKUP = re.compile(r"([\\`*_\[\]()#!|~{}])")
-# What makes a list or a heading at the start of a line: "- ", "+ ", "=", "1. ", "1) ".
-_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+=.)])", re.MULTILINE)
-
-
-def md(text: str) -> str:
-    """A name or text as Markdown that shows it as typed: nothing a partner wrote becomes
-    markup (links, images, emphasis, headings, raw HTML) wherever the report is shown."""
-    escaped = _MARKUP.sub(r"\\\1", text)
-    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _LINE_START.sub(r"\1\\\2", escaped)
-
-
-def md_item(text: str, indent: str = "  ") -> str:
-    """A text inside a list item: its later lines indented, so they stay in the item."""
-    return md(text).replace("\n", "\n" + indent)
-
-
-def md_cell(text: str) -> str:
-    return md(text).replace("\n", " ")
-
-
-def md_quote(text: str) -> str:
-    return "> " + md(text).replace("\n", "\n> ")
 
 
 def reader_of(facts: ReportFacts, language: str | None = None) -> Texts:

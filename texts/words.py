@@ -617,6 +617,7 @@ TEMPLATE_PROBLEMS = {
         "Line %(line)s: this is not readable YAML (check the indentation and the colons)."
     ),
     "too_deep": N_("The document nests too deeply to be a template."),
+    "charter_loops_to_itself": N_("A charter not adopted goes back to itself, for a new version."),
 }
 UNKNOWN_TEMPLATE_PROBLEM = N_("Something in this template cannot be accepted.")
 # A template's fields, by their path in the document (a problem names the one to change).

@@ -452,8 +452,9 @@ def edit_form_of(t: Texts, template: Template) -> EditForm:
                         "facilitator": "yes" if Role.facilitator in a.approvers.roles else "",
                         "kinds": [k.value for k in a.approvers.organisation_kinds],
                         "participants": " ".join(a.approvers.participants),
-                        "rule": a.rule.value,
-                        "quorum": _percent(t, a.quorum),
+                        # Empty: the adopted charter's rule and quorum.
+                        "rule": a.rule.value if a.rule else "",
+                        "quorum": _percent(t, a.quorum) if a.quorum is not None else "",
                     }
                     for a in s.approvals
                 ],
@@ -643,14 +644,15 @@ def document_of(
                         "organisation_kinds": [k for k in a["kinds"] if k in APPROVER_KINDS],
                         "participants": a["participants"].split(),
                     },
-                    "rule": a["rule"],
                 }
+                if a["rule"]:
+                    approval["rule"] = a["rule"]
                 if a["name_fr"].strip():
                     approval["name"] = {"fr": a["name_fr"].strip(), "en": a["name_en"].strip()}
-                quorum = _number(a["quorum"], None)
-                if quorum is None:
+                quorum = _number(a["quorum"], None) if a["quorum"].strip() else None
+                if a["quorum"].strip() and quorum is None:
                     unreadable[f"s{n}-a{m}-quorum"] = number
-                else:
+                elif quorum is not None:
                     approval["quorum"] = quorum / 100
                 approvals.append(approval)
             step["approvals"] = approvals
@@ -779,7 +781,8 @@ def _edit_page(
         steps=edit.steps,
         titles=titles,
         step_kinds=kinds,
-        rules=[(code, t.gettext(label)) for code, label in words.RULES.items()],
+        rules=[("", t.gettext("The adopted charter's rule"))]
+        + [(code, t.gettext(label)) for code, label in words.RULES.items()],
         completions=[(code, t.gettext(label)) for code, label in words.COMPLETIONS.items()],
         organisation_kinds=[(code, t.gettext(label)) for code, label in words.KINDS.items()],
         errors=errors or Errors(),

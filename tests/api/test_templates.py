@@ -12,7 +12,7 @@ from tests.conftest import COORDINATOR_CREDENTIAL
 
 
 def aap_body(**kw: Any) -> dict[str, Any]:
-    body = project_body(3, template={"id": "appel-a-projets"}, **kw)
+    body = project_body(3, template={"id": "appel-a-projets", "version": 1}, **kw)
     for p in body["participants"]:
         if p["id"] == "p1":
             p["organisation_kind"] = "local_authority"

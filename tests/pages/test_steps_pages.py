@@ -31,7 +31,7 @@ async def as_participant(site: str, token: str, method: str, path: str, body: An
 
 
 async def test_a_partner_who_does_not_approve_sees_who_decides_and_no_form(site, browser):
-    launched = await launch_from(site, {"id": "appel-a-projets"})
+    launched = await launch_from(site, {"id": "appel-a-projets", "version": 1})
     project_id, keys = launched["project_id"], tokens(launched)
     base = f"/projects/{project_id}"
     for pid in ("p1", "p2", "p3"):

@@ -17,7 +17,7 @@ from tests.texts.readable import unreadable
 from texts import words
 
 NBSP = "\u00a0"
-BUDGET = "#step-appel-a-projets-2"
+BUDGET = "#step-appel-a-projets-3"  # version 2: the charter first
 
 IMPORTED = """\
 id: budget-participatif
@@ -153,7 +153,7 @@ async def test_a_project_is_launched_from_appel_a_projets_through_the_form(site,
     assert "/console/projets/" in c.page.url, await c.text()
     project_id = c.page.url.rsplit("/", 1)[1].split("?")[0]
     view = await api(site, "GET", f"/projects/{project_id}")
-    assert view["template"]["id"] == "appel-a-projets" and view["template"]["version"] == 1
+    assert view["template"]["id"] == "appel-a-projets" and view["template"]["version"] == 2
     budget = next(s for s in view["steps"] if s["id"] == "budget")
     assert budget["duration"] == "P10D"
     assert {s["id"]: s["duration"] for s in view["steps"]}["diagnosis"] == "P21D"
@@ -264,24 +264,25 @@ async def test_a_built_in_template_is_duplicated_and_changed_with_the_form(site,
     await fits(c)
     await c.screenshot(f"console-template-edit-375-{'js' if js else 'nojs'}")
 
+    # Version 2 of appel-a-projets: the charter first, the budget the fourth step (s3).
     # Buttons that change the rows: a step added then removed, an approval added then
     # removed, each time the form coming back with what was typed.
-    await c.page.locator("#s2-days").fill("10")
-    await c.page.locator("#s2-a0-rule").select_option("majority")
+    await c.page.locator("#s3-days").fill("10")
+    await c.page.locator("#s3-a0-rule").select_option("majority")
     await c.click("Ajouter une étape")
-    assert await c.page.locator("#s6-name_fr").count() == 1
-    assert await c.page.locator("#s2-days").input_value() == "10"
-    await c.click("Retirer l’étape 7")
-    assert await c.page.locator("#s6-name_fr").count() == 0
-    await c.click("Ajouter une approbation à l’étape 3")
-    assert await c.page.locator("#s2-a1-rule").count() == 1
-    await c.click("Retirer l’approbation 2 de l’étape 3")
-    assert await c.page.locator("#s2-a1-rule").count() == 0
-    await c.click("Descendre l’étape 1")
-    assert await c.page.locator("#s0-id").input_value() == "co_design"
-    await c.click("Monter l’étape 2")
-    assert await c.page.locator("#s0-id").input_value() == "diagnosis"
-    assert await c.page.locator("#s2-a0-rule").input_value() == "majority"
+    assert await c.page.locator("#s7-name_fr").count() == 1
+    assert await c.page.locator("#s3-days").input_value() == "10"
+    await c.click("Retirer l’étape 8")
+    assert await c.page.locator("#s7-name_fr").count() == 0
+    await c.click("Ajouter une approbation à l’étape 4")
+    assert await c.page.locator("#s3-a1-rule").count() == 1
+    await c.click("Retirer l’approbation 2 de l’étape 4")
+    assert await c.page.locator("#s3-a1-rule").count() == 0
+    await c.click("Descendre l’étape 2")
+    assert await c.page.locator("#s1-id").input_value() == "co_design"
+    await c.click("Monter l’étape 3")
+    assert await c.page.locator("#s1-id").input_value() == "diagnosis"
+    assert await c.page.locator("#s3-a0-rule").input_value() == "majority"
     await c.click("Enregistrer une nouvelle version")
     assert c.page.url.endswith("/console/modeles/appel-lyon?enregistre=2"), await c.text()
     text = await c.text()
@@ -295,16 +296,16 @@ async def test_a_built_in_template_is_duplicated_and_changed_with_the_form(site,
     # A loop to a later step: refused beside the step's field, the form kept.
     async with c.page.expect_navigation():
         await c.page.get_by_role("link", name="Modifier les étapes").click()
-    await c.page.locator("#s2-loop_to").select_option("evaluation")
-    await c.page.locator("#s3-days").fill("12")
+    await c.page.locator("#s3-loop_to").select_option("evaluation")
+    await c.page.locator("#s4-days").fill("12")
     await c.click("Enregistrer une nouvelle version")
-    beside = await c.page.locator("#s2-loop_to-error").inner_text()
+    beside = await c.page.locator("#s3-loop_to-error").inner_text()
     assert french("revient à « Évaluation », qui vient après") in beside
     link = c.page.locator(".error-summary a")
-    assert await link.count() == 1 and await link.get_attribute("href") == "#s2-loop_to"
-    assert await c.page.locator("#s3-days").input_value() == "12"
+    assert await link.count() == 1 and await link.get_attribute("href") == "#s3-loop_to"
+    assert await c.page.locator("#s4-days").input_value() == "12"
     await c.check_accessibility("the edit form, a loop forward refused")
     detail = await api(site, "GET", "/templates/appel-lyon")
     assert [v["version"] for v in detail["versions"]] == [1, 2]
-    assert detail["latest"]["template"]["steps"][2]["approvals"][0]["rule"] == "majority"
+    assert detail["latest"]["template"]["steps"][3]["approvals"][0]["rule"] == "majority"
     await c.leave()

@@ -1,0 +1,138 @@
+"""The partnership charter in words: its sections' titles, the French model the facilitator
+starts from, and the charter as a document (Markdown for the page, the printable page, the
+report and the archive), written from its versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.models import CHARTER_SECTIONS, Charter, CharterVersion, Governance
+from texts import words
+from texts.i18n import Texts
+from texts.markdown import md, md_item
+
+N_ = words.N_
+
+SECTION_TITLES = {
+    "purpose": N_("Purpose of the partnership"),
+    "partners": N_("The partners and the role of each"),
+    "commitments": N_("Each one's commitments (time, resources, data)"),
+    "governance": N_("Governance: what is decided together, how, who facilitates"),
+    "confidentiality": N_("Confidentiality, use of names and logos"),
+    "communication": N_("Communication"),
+    "membership": N_("Joining and leaving the partnership"),
+    "amendment": N_("Amending this charter"),
+}
+JOINING = {
+    "consent": N_("a newcomer joins once the partners consent"),
+    "invitation": N_("a newcomer joins at the coordinator's invitation"),
+}
+
+# The French model the facilitator starts from (a first draft, to be rewritten together).
+MODEL_FR = {
+    "purpose": "Les partenaires s'associent pour concevoir et mener ensemble le projet « {title} » "
+    "sur le territoire {territory}, au service de ses habitants.",
+    "partners": "Chaque organisation signataire désigne une personne qui la représente. La "
+    "structure coordinatrice organise le projet ; le facilitateur, neutre, veille à l'équité "
+    "de la démarche et au langage commun ; les partenaires contribuent, proposent et décident.",
+    "commitments": "Chaque partenaire s'engage à participer aux étapes du projet, à partager "
+    "les informations et les données utiles, et à dire ce qu'il peut apporter en temps et en "
+    "moyens.",
+    "governance": "Les décisions sur le plan d'action sont prises ensemble, selon la règle et "
+    "le quorum indiqués ci-dessous. Le facilitateur anime les échanges et rend compte de "
+    "chaque décision.",
+    "confidentiality": "Les informations partagées restent entre les partenaires, sauf accord "
+    "contraire. Le nom et le logo d'un partenaire ne sont utilisés qu'avec son accord.",
+    "communication": "Les partenaires s'accordent sur ce qui est dit du projet, et par qui. "
+    "Chaque communication mentionne l'ensemble des partenaires.",
+    "membership": "Une organisation peut rejoindre le partenariat dans les conditions indiquées "
+    "ci-dessous. Un partenaire peut se retirer à tout moment, en disant pourquoi.",
+    "amendment": "Cette charte peut être modifiée à tout moment, par le consentement de tous "
+    "les partenaires.",
+}
+MODEL_EN = {
+    "purpose": "The partners join forces to design and run together the project “{title}” in "
+    "{territory}, for the good of its inhabitants.",
+    "partners": "Each signing organisation names a person who represents it. The coordinating "
+    "organisation runs the project; the neutral facilitator keeps the process fair and the "
+    "language common; the partners contribute, propose and decide.",
+    "commitments": "Each partner commits to taking part in the project's steps, to sharing "
+    "useful information and data, and to saying what time and means it can bring.",
+    "governance": "Decisions on the action plan are taken together, by the rule and quorum "
+    "below. The facilitator leads the discussions and reports each decision.",
+    "confidentiality": "What is shared stays among the partners unless agreed otherwise. A "
+    "partner's name and logo are used only with its consent.",
+    "communication": "The partners agree on what is said of the project, and by whom. Every "
+    "communication names all the partners.",
+    "membership": "An organisation may join the partnership as set out below. A partner may "
+    "leave at any time, saying why.",
+    "amendment": "This charter may be amended at any time by the consent of every partner.",
+}
+
+
+def model(language: str, title: str, territory: str) -> dict[str, str]:
+    texts = MODEL_EN if language == "en" else MODEL_FR
+    return {s: texts[s].format(title=title, territory=territory) for s in CHARTER_SECTIONS}
+
+
+def governance_in_words(t: Texts, governance: Governance) -> str:
+    quorum = (
+        t.gettext("none: silence counts as consent")
+        if governance.quorum == 0
+        else t.gettext("%(share)s of the approvers must answer", share=t.percent(governance.quorum))
+    )
+    return t.gettext(
+        "Later decisions whose process sets no rule: %(rule)s; quorum: %(quorum)s; %(joining)s.",
+        rule=t.gettext(words.RULES[governance.rule.value]),
+        quorum=quorum,
+        joining=t.gettext(JOINING[governance.joining.value]),
+    )
+
+
+def charter_markdown(
+    t: Texts,
+    title: str,
+    charter: Charter,
+    names: dict[str, str],
+    version: CharterVersion | None = None,
+) -> str:
+    """A version of the charter (the one in force, else the latest) as a document: its
+    sections, its governance in words, its signatures, and every version's changes."""
+    _ = t.gettext
+    shown = version or charter.in_force or (charter.versions[-1] if charter.versions else None)
+    if shown is None:
+        return ""
+    lines = [f"# {_('Partnership charter')} – {md(title)}", ""]
+    if charter.adopted == shown.number and charter.adopted_at is not None:
+        lines.append(
+            _(
+                "Version %(number)s, adopted on %(when)s.",
+                number=t.number(shown.number),
+                when=t.when(charter.adopted_at),
+            )
+        )
+    else:
+        lines.append(_("Version %(number)s, not adopted yet.", number=t.number(shown.number)))
+    for section in CHARTER_SECTIONS:
+        lines += ["", f"## {_(SECTION_TITLES[section])}", "", md(shown.sections.get(section, ""))]
+        if section == "governance":
+            lines += ["", governance_in_words(t, shown.governance)]
+    if charter.adopted == shown.number and charter.signatures:
+        lines += ["", f"## {_('Signatures')}", ""]
+        for pid, at in sorted(charter.signatures.items(), key=lambda s: s[1]):
+            lines.append(
+                "- "
+                + _(
+                    "%(who)s consented on %(when)s",
+                    who=md(names.get(pid, pid)),
+                    when=t.when(at) if isinstance(at, datetime) else "",
+                )
+            )
+    if len(charter.versions) > 1:
+        lines += ["", f"## {_('Its versions')}", ""]
+        for v in charter.versions:
+            changes = "; ".join(md(c) for c in v.changes) or _("the first version")
+            lines.append(
+                f"- {_('Version %(number)s:', number=t.number(v.number))} {md_item(changes)}"
+            )
+    return "\n".join(lines) + "\n"
