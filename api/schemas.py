@@ -9,7 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain import commands as cmd
-from domain.models import Outcome, Phase, Role
+from domain.models import CharterNote, CharterVersion, Governance, Outcome, Phase, Role
 from domain.views import ActionResult, ProjectView
 
 
@@ -122,6 +122,32 @@ class CooperationOut(BaseModel):
     not_shown_because: str | None = None
     means: dict[str, float] = {}
     comments: list[str] = []
+
+
+class SignatureOut(BaseModel):
+    participant_id: str
+    organisation: str
+    at: datetime
+
+
+class CharterOut(BaseModel):
+    """The partnership charter: every version (numbered, each change listed, the objections
+    that sent it back), the comments and wordings proposed, the version adopted and each
+    organisation's consent with its date; while its step is open, whether it waits for the
+    facilitator's next version and which objections that version answers; and the model in
+    the project's language, to start the first version from."""
+
+    project_id: str
+    step_open: bool
+    awaiting_version: bool
+    objections_to_answer: dict[str, str]
+    versions: list[CharterVersion]
+    notes: list[CharterNote]
+    adopted: int | None
+    adopted_at: datetime | None
+    signatures: list[SignatureOut]
+    governance_in_force: Governance | None
+    model: dict[str, str]
 
 
 class ProjectPage(BaseModel):

@@ -1,6 +1,7 @@
 """A project's record, as the files of its archive: the events (JSON Lines), the final state,
 the final report in French and in English (`rapport.md` and `report.md`, each with its
-printable page), the decision register for machines (`decisions.csv`, as 1.0 wrote it) and
+printable page), the partnership charter when the project has one (`charte.md` and
+`charter.md`, likewise), the decision register for machines (`decisions.csv`, as 1.0 wrote it) and
 for people (`registre.csv`, French, as spreadsheets open it), and a manifest with each file's
 SHA-256.
 
@@ -22,12 +23,14 @@ from domain.cooperation import CooperationFigures
 from domain.models import ApprovalResult, Phase
 from domain.report import ReportFacts, report_facts
 from domain.state import ProjectState, fold, redact_state, redacted_event, step_id
+from texts.charter import charter_markdown, charter_printable
 from texts.register import register_csv
 from texts.report import printable, reader_of, report_markdown
 
 MANIFEST = "manifest.json"
 # The report's file names, by language: French first, as its readers name it.
 REPORTS = {"fr": "rapport", "en": "report"}
+CHARTERS = {"fr": "charte", "en": "charter"}
 
 
 def _json(value: Any) -> bytes:
@@ -124,6 +127,19 @@ def report_files(facts: ReportFacts) -> dict[str, bytes]:
     return files
 
 
+def charter_files(facts: ReportFacts) -> dict[str, bytes]:
+    """The partnership charter in each language (`charte.md` and `charter.md`, each with its
+    printable page), with its versions and signatures; none in a project without one."""
+    if facts.charter is None:
+        return {}
+    files = {}
+    for language, name in CHARTERS.items():
+        t = reader_of(facts, language)
+        files[f"{name}.md"] = charter_markdown(t, facts.title, facts.charter).encode()
+        files[f"{name}.html"] = charter_printable(t, facts.title, facts.charter).encode()
+    return files
+
+
 def final_state(events: list[ev.Event], erased_later: list[str] = ()) -> ProjectState:
     """The state the events fold to, with the texts of those erased after the project closed
     read "[retiré]" as well."""
@@ -153,6 +169,7 @@ def archive_files(
         "events.jsonl": events_jsonl(shown),
         "state.json": _json(state.model_dump(mode="json")),
         **report_files(facts),
+        **charter_files(facts),
         "decisions.csv": decision_register(state, shown),
         # The register as a French spreadsheet opens it, dates in the project's time zone.
         "registre.csv": register_csv(facts, reader_of(facts, "fr")),

@@ -487,7 +487,7 @@ def publish_charter(
             who = state.participants.get(objector)
             name = who.display_name if who else objector
             raise Rejected(
-                "objection_unanswered",
+                "charter_objection_unanswered",
                 f"the new version must answer the objection of {name} ({objector}): {reason!r}",
                 field=f"objection_answers.{objector}",
             )

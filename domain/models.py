@@ -349,6 +349,8 @@ class CharterVersion(Record):
     changes: list[str] = []
     # From version 2 on: the objector's participant id -> how this version answers it.
     objection_answers: dict[str, str] = {}
+    # The objections that sent this version back (filled by the fold, not published).
+    objections: dict[str, str] = {}
 
 
 class RuleInForce(Record):

@@ -16,6 +16,7 @@ from domain import steps, templates
 from domain.models import NotificationPreference, Outcome, Phase, PhasePeriod, Role, Step
 from domain.state import ProjectState, step_id
 from domain.steps import walk
+from domain.steps.charter import versions_allowed
 
 # Phase closings that come before the deadline: the calendar entry still open is withdrawn.
 EARLY_CLOSINGS = ("complete", "plan_submitted", "facilitator")
@@ -158,6 +159,42 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 # to hear of one nobody was left to answer).
                 facts |= approval_facts(step, data)
             return Notice(kind, everyone, facts)
+        case ev.CharterPublished(version=version, deadline=moved):
+            # The partners are asked to answer it now; the others told.
+            step = _step_at(state, event)
+            deadline = moved or _deadline_at(state, event)
+            period = _period_at(state, event)
+            facts = {
+                "phase": Phase.charter.value,
+                # The step's calendar entry (its UID is the phase's and round's) moves with it.
+                "round": str(period.round if period is not None else state.round),
+                "version": str(version.number),
+                "changes": "\n".join(version.changes),
+                "expected": ",".join(
+                    p.id
+                    for p in state.active()
+                    if any(a.approvers.includes(p) for a in templates.approvals_of_step(step))
+                )
+                if step is not None
+                else "",
+                "deadline": deadline.isoformat() if deadline else "",
+            }
+            return Notice(kind, everyone, facts)
+        case ev.CharterReviewed(version=number, objections=objections):
+            step = _step_at(state, event)
+            last = step is not None and number >= versions_allowed(step)
+            facts = {
+                "phase": Phase.charter.value,
+                "version": str(number),
+                "objectors": ", ".join(names.get(pid, pid) for pid in objections),
+                "last": "yes" if last else "",
+                "deadline": (_deadline_at(state, event) or event.at).isoformat(),
+            }
+            return Notice(kind, everyone, facts)
+        case ev.CharterAdopted(version=number, signatures=signatures):
+            return Notice(
+                kind, everyone, {"version": str(number), "consents": str(len(signatures))}
+            )
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
         case ev.ReportPublished():
@@ -258,6 +295,9 @@ ESSENTIALS = frozenset(
         "reminder_sent",
         "conclusion_requested",
         "decision_reached",
+        "charter_published",
+        "charter_reviewed",
+        "charter_adopted",
         "report_published",
         "project_closed",
         "project_cancelled",

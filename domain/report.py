@@ -21,8 +21,10 @@ from domain.models import (
     Approval,
     ApprovalResult,
     Approvers,
+    Charter,
     DecisionRule,
     GlossaryEntry,
+    Governance,
     IndicatorResult,
     Language,
     OrganisationKind,
@@ -96,6 +98,72 @@ class TemplateFact(BaseModel):
     name: Words
 
 
+class Signature(BaseModel):
+    organisation: str
+    at: datetime
+
+
+class CharterVersionFact(BaseModel):
+    number: int
+    sections: dict[str, str]
+    governance: Governance
+    changes: list[str] = []
+    # The objections that sent this version back, each with how the next version answered it.
+    objections: list[Objection] = []
+
+
+class CharterFact(BaseModel):
+    """The partnership charter as the record tells it: every version, the one adopted, when,
+    and each organisation's consent with its date (its signatures)."""
+
+    versions: list[CharterVersionFact]
+    adopted: int | None = None
+    adopted_at: datetime | None = None
+    signatures: list[Signature] = []
+
+    @property
+    def in_force(self) -> CharterVersionFact | None:
+        return next((v for v in self.versions if v.number == self.adopted), None)
+
+    @property
+    def shown(self) -> CharterVersionFact | None:
+        """The version a document shows: the one in force, else the latest."""
+        return self.in_force or (self.versions[-1] if self.versions else None)
+
+
+def charter_fact(charter: Charter, names: dict[str, str]) -> CharterFact | None:
+    """The charter with every participant id resolved to its organisation's name (None
+    while no version is published)."""
+    if not charter.versions:
+        return None
+    following = {v.number: v.objection_answers for v in charter.versions}
+    return CharterFact(
+        versions=[
+            CharterVersionFact(
+                number=v.number,
+                sections=v.sections,
+                governance=v.governance,
+                changes=v.changes,
+                objections=[
+                    Objection(
+                        organisation=names.get(pid, pid),
+                        reason=reason,
+                        answer=following.get(v.number + 1, {}).get(pid, ""),
+                    )
+                    for pid, reason in v.objections.items()
+                ],
+            )
+            for v in charter.versions
+        ],
+        adopted=charter.adopted,
+        adopted_at=charter.adopted_at,
+        signatures=[
+            Signature(organisation=names.get(pid, pid), at=at)
+            for pid, at in sorted(charter.signatures.items(), key=lambda s: s[1])
+        ],
+    )
+
+
 class Note(BaseModel):
     organisation: str
     at: datetime | None
@@ -148,6 +216,8 @@ class ReportFacts(BaseModel):
     cooperation: CooperationFigures | None = None
     # The common language: each validated term and its definition (merged ones in theirs).
     glossary: list[GlossaryEntry] = []
+    # The partnership charter (None in a project without one).
+    charter: CharterFact | None = None
 
 
 def report_facts(state: ProjectState) -> ReportFacts:
@@ -161,8 +231,8 @@ def report_facts(state: ProjectState) -> ReportFacts:
     # The plan of round n + 1 answers the objections that sent round n back.
     answers = {plan.round: plan.objection_answers for plan in state.plans}
     template = state.template
-    approvals = [a for step in template.steps for a in step.approvals]
     decision_steps = [s for s in template.steps if s.kind == Phase.decision]
+    approvals = [a for step in decision_steps for a in step.approvals]
     one_approval = len(approvals) == 1
     first, _ = first_approval(state)
     rounds = []
@@ -243,8 +313,8 @@ def report_facts(state: ProjectState) -> ReportFacts:
             for s in template.steps
         ],
         one_approval=one_approval,
-        rule=first.rule,
-        quorum=first.quorum,
+        rule=rule_for(state, first).rule,
+        quorum=rule_for(state, first).quorum,
         max_rounds=max_rounds_of(state),
         facilitator_votes=Role.facilitator in first.approvers.roles,
         rounds=rounds,
@@ -274,6 +344,9 @@ def report_facts(state: ProjectState) -> ReportFacts:
             for term in state.glossary.values()
             if term.merged_into is None and (chosen := term.definition()) is not None
         ],
+        charter=charter_fact(
+            state.charter, {pid: p.organisation_name for pid, p in state.participants.items()}
+        ),
     )
 
 
@@ -310,7 +383,7 @@ def decided_at(state: ProjectState) -> dict[int, datetime]:
 
 def max_rounds_of(state: ProjectState) -> int:
     for step in state.template.steps:
-        if step.if_not_adopted is not None:
+        if step.if_not_adopted is not None and step.kind == Phase.decision:
             return step.if_not_adopted.max_rounds
     return 1
 
@@ -318,7 +391,12 @@ def max_rounds_of(state: ProjectState) -> int:
 def facts_digest(facts: ReportFacts) -> str:
     """What ReportPublished.digest covers: the report's facts, not its words."""
     canonical = json.dumps(
-        facts.model_dump(mode="json", exclude={"phase", "cooperation", "cooperation_answered"}),
+        facts.model_dump(
+            mode="json",
+            # A project without a charter digests as before charters were recorded.
+            exclude={"phase", "cooperation", "cooperation_answered"}
+            | ({"charter"} if facts.charter is None else set()),
+        ),
         sort_keys=True,
         ensure_ascii=False,
     )

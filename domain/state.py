@@ -182,6 +182,12 @@ def redact_state(state: ProjectState, pid: str) -> None:
     ]
     if pid in state.charter_objections:
         state.charter_objections = {**state.charter_objections, pid: gone}
+    state.charter.versions = [
+        v.model_copy(update={"objections": {**v.objections, pid: gone}})
+        if pid in v.objections
+        else v
+        for v in state.charter.versions
+    ]
     for term in state.glossary.values():
         term.definitions = [
             d.model_copy(update={"text": gone}) if d.participant_id == pid else d
@@ -244,11 +250,18 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
         case ev.CharterNoted(note=note) if note.participant_id in erased:
             data = data.model_copy(update={"note": note.model_copy(update={"text": gone})})
         case ev.CharterReviewed(objections=objections) if erased & set(objections):
-            data = data.model_copy(
-                update={
-                    "objections": {k: gone if k in erased else v for k, v in objections.items()}
-                }
-            )
+            hide = {k: gone if k in erased else v for k, v in objections.items()}
+            approvals = [
+                r.model_copy(
+                    update={
+                        "objections": {
+                            k: gone if k in erased else v for k, v in r.objections.items()
+                        }
+                    }
+                )
+                for r in data.approvals
+            ]
+            data = data.model_copy(update={"objections": hide, "approvals": approvals})
         case ev.AssessmentGiven(participant_id=pid, comment=comment) if pid in erased and comment:
             data = data.model_copy(update={"comment": gone})
         case ev.DecisionReached():
@@ -407,6 +420,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.CharterNoted(note=note):
             state.charter.notes.append(note)
         case ev.CharterReviewed(objections=objections):
+            # Kept on the version, for the record: the next version answers each.
+            last = state.charter.versions[-1]
+            state.charter.versions[-1] = last.model_copy(update={"objections": dict(objections)})
             state.charter_awaiting = True
             state.charter_objections = dict(objections)
             state.answers = {}

@@ -17,6 +17,7 @@ from domain.models import (
     Approval,
     Approvers,
     Assessment,
+    Charter,
     Completion,
     Contribution,
     DecisionRule,
@@ -141,6 +142,12 @@ class ProjectView(BaseModel):
     # The project's common language: every term proposed, its definitions and comments, the
     # one validated (merged terms point to the term they went into).
     glossary: list[Term] = Field(default_factory=list)
+    # The partnership charter: its versions, notes, the version adopted and its signatures;
+    # whether the open charter step waits for the facilitator's next version, and the
+    # objections that version answers.
+    charter: Charter = Field(default_factory=Charter)
+    charter_awaiting: bool = False
+    charter_objections: dict[str, str] = Field(default_factory=dict)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -353,12 +360,15 @@ def _no_contacts(p: Participant) -> Participant:
 
 
 def first_approval(state: ProjectState) -> tuple[Approval, int]:
-    """The template's first approval and the most rounds its step holds: what the view's
-    rule, quorum and max_rounds say (one approval before templates)."""
-    for step in state.template.steps:
-        if step.approvals:
+    """The template's first decision's approval and the most rounds its step holds: what the
+    view's rule, quorum and max_rounds say (one approval before templates); a charter's when
+    the template decides nothing else."""
+    deciding = [s for s in state.template.steps if s.kind in templates.DECIDING]
+    for step in sorted(deciding, key=lambda s: s.kind != Phase.decision):
+        approvals = templates.approvals_of_step(step)
+        if approvals:
             rounds = step.if_not_adopted.max_rounds if step.if_not_adopted else 1
-            return step.approvals[0], rounds
+            return approvals[0], rounds
     raise ValueError("a template has a decision step")
 
 
@@ -449,6 +459,9 @@ def view(state: ProjectState) -> ProjectView:
         progress=state.progress,
         cooperation_answered=state.cooperation_answered,
         glossary=list(state.glossary.values()),
+        charter=state.charter,
+        charter_awaiting=state.charter_awaiting,
+        charter_objections=state.charter_objections,
         results=results(state),
         report=ReportSummary(digest=state.report.digest) if state.report else None,
         cancel_reason=state.cancel_reason,

@@ -4,25 +4,15 @@ report and the archive), written from its versions."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from domain.models import CHARTER_SECTIONS, Charter, CharterVersion, Governance
+from domain.models import CHARTER_SECTIONS, Governance
+from domain.report import CharterFact
 from texts import words
 from texts.i18n import Texts
-from texts.markdown import md, md_item
+from texts.markdown import md, md_item, printable_page
 
 N_ = words.N_
 
-SECTION_TITLES = {
-    "purpose": N_("Purpose of the partnership"),
-    "partners": N_("The partners and the role of each"),
-    "commitments": N_("Each one's commitments (time, resources, data)"),
-    "governance": N_("Governance: what is decided together, how, who facilitates"),
-    "confidentiality": N_("Confidentiality, use of names and logos"),
-    "communication": N_("Communication"),
-    "membership": N_("Joining and leaving the partnership"),
-    "amendment": N_("Amending this charter"),
-}
+SECTION_TITLES = words.CHARTER_SECTION_TITLES
 JOINING = {
     "consent": N_("a newcomer joins once the partners consent"),
     "invitation": N_("a newcomer joins at the coordinator's invitation"),
@@ -30,21 +20,21 @@ JOINING = {
 
 # The French model the facilitator starts from (a first draft, to be rewritten together).
 MODEL_FR = {
-    "purpose": "Les partenaires s'associent pour concevoir et mener ensemble le projet « {title} » "
+    "purpose": "Les partenaires s’associent pour concevoir et mener ensemble le projet « {title} » "
     "sur le territoire {territory}, au service de ses habitants.",
     "partners": "Chaque organisation signataire désigne une personne qui la représente. La "
-    "structure coordinatrice organise le projet ; le facilitateur, neutre, veille à l'équité "
-    "de la démarche et au langage commun ; les partenaires contribuent, proposent et décident.",
-    "commitments": "Chaque partenaire s'engage à participer aux étapes du projet, à partager "
-    "les informations et les données utiles, et à dire ce qu'il peut apporter en temps et en "
+    "structure coordinatrice organise le projet ; le facilitateur, neutre, veille à l’équité "
+    "de la démarche et au langage commun ; les partenaires contribuent, proposent et décident.",
+    "commitments": "Chaque partenaire s’engage à participer aux étapes du projet, à partager "
+    "les informations et les données utiles, et à dire ce qu’il peut apporter en temps et en "
     "moyens.",
-    "governance": "Les décisions sur le plan d'action sont prises ensemble, selon la règle et "
+    "governance": "Les décisions sur le plan d’action sont prises ensemble, selon la règle et "
     "le quorum indiqués ci-dessous. Le facilitateur anime les échanges et rend compte de "
     "chaque décision.",
     "confidentiality": "Les informations partagées restent entre les partenaires, sauf accord "
-    "contraire. Le nom et le logo d'un partenaire ne sont utilisés qu'avec son accord.",
-    "communication": "Les partenaires s'accordent sur ce qui est dit du projet, et par qui. "
-    "Chaque communication mentionne l'ensemble des partenaires.",
+    "contraire. Le nom et le logo d’un partenaire ne sont utilisés qu’avec son accord.",
+    "communication": "Les partenaires s’accordent sur ce qui est dit du projet, et par qui. "
+    "Chaque communication mentionne l’ensemble des partenaires.",
     "membership": "Une organisation peut rejoindre le partenariat dans les conditions indiquées "
     "ci-dessous. Un partenaire peut se retirer à tout moment, en disant pourquoi.",
     "amendment": "Cette charte peut être modifiée à tout moment, par le consentement de tous "
@@ -89,50 +79,65 @@ def governance_in_words(t: Texts, governance: Governance) -> str:
     )
 
 
-def charter_markdown(
-    t: Texts,
-    title: str,
-    charter: Charter,
-    names: dict[str, str],
-    version: CharterVersion | None = None,
-) -> str:
-    """A version of the charter (the one in force, else the latest) as a document: its
-    sections, its governance in words, its signatures, and every version's changes."""
+def charter_lines(t: Texts, charter: CharterFact, level: int = 2) -> list[str]:
+    """The charter (the version in force, else the latest) as Markdown lines, its headings
+    from this level: its sections, its governance in words, its signatures, then every
+    version with its changes and the objections that sent it back, each with its answer."""
     _ = t.gettext
-    shown = version or charter.in_force or (charter.versions[-1] if charter.versions else None)
+    shown = charter.shown
     if shown is None:
-        return ""
-    lines = [f"# {_('Partnership charter')} – {md(title)}", ""]
+        return []
+    sub = "#" * level
     if charter.adopted == shown.number and charter.adopted_at is not None:
-        lines.append(
-            _(
-                "Version %(number)s, adopted on %(when)s.",
-                number=t.number(shown.number),
-                when=t.when(charter.adopted_at),
-            )
+        status = _(
+            "Version %(number)s, adopted on %(when)s.",
+            number=t.number(shown.number),
+            when=t.when(charter.adopted_at),
         )
     else:
-        lines.append(_("Version %(number)s, not adopted yet.", number=t.number(shown.number)))
+        status = _("Version %(number)s, not adopted yet.", number=t.number(shown.number))
+    lines = [status]
     for section in CHARTER_SECTIONS:
-        lines += ["", f"## {_(SECTION_TITLES[section])}", "", md(shown.sections.get(section, ""))]
+        lines += [
+            "",
+            f"{sub} {_(SECTION_TITLES[section])}",
+            "",
+            md(shown.sections.get(section, "")),
+        ]
         if section == "governance":
             lines += ["", governance_in_words(t, shown.governance)]
     if charter.adopted == shown.number and charter.signatures:
-        lines += ["", f"## {_('Signatures')}", ""]
-        for pid, at in sorted(charter.signatures.items(), key=lambda s: s[1]):
-            lines.append(
-                "- "
-                + _(
-                    "%(who)s consented on %(when)s",
-                    who=md(names.get(pid, pid)),
-                    when=t.when(at) if isinstance(at, datetime) else "",
-                )
-            )
-    if len(charter.versions) > 1:
-        lines += ["", f"## {_('Its versions')}", ""]
+        lines += ["", f"{sub} {_('Signatures')}", ""]
+        lines += [
+            "- " + _("%(who)s consented on %(when)s", who=md(s.organisation), when=t.when(s.at))
+            for s in charter.signatures
+        ]
+    if len(charter.versions) > 1 or shown.objections:
+        lines += ["", f"{sub} {_('Its versions')}", ""]
         for v in charter.versions:
             changes = "; ".join(md(c) for c in v.changes) or _("the first version")
             lines.append(
                 f"- {_('Version %(number)s:', number=t.number(v.number))} {md_item(changes)}"
             )
-    return "\n".join(lines) + "\n"
+            for o in v.objections:
+                said = _("Objection of %(who)s:", who=md(o.organisation))
+                lines.append(f"  - {said} {md_item(o.reason, '    ')}")
+                if o.answer:
+                    answered = _("Answered by the next version:")
+                    lines.append(f"    - {answered} {md_item(o.answer, '      ')}")
+    return lines
+
+
+def charter_markdown(t: Texts, title: str, charter: CharterFact) -> str:
+    """The charter as a document of its own (its page, its file in the archive)."""
+    heading = f"# {t.gettext('Partnership charter')} – {md(title)}"
+    return "\n".join([heading, "", *charter_lines(t, charter)]) + "\n"
+
+
+def charter_printable(t: Texts, title: str, charter: CharterFact) -> str:
+    """The charter as a page to print or save as PDF (A4)."""
+    return printable_page(
+        f"{t.gettext('Partnership charter')} – {title}",
+        charter_markdown(t, title, charter),
+        t.language,
+    )

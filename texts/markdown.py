@@ -3,7 +3,13 @@ images, emphasis, headings, raw HTML) wherever it is shown (the report, the char
 
 from __future__ import annotations
 
+import html
 import re
+
+from markdown_it import MarkdownIt
+
+# What people typed is escaped (md); raw HTML stays text all the same.
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 _MARKUP = re.compile(r"([\\`*_\[\]()#!|~{}])")
 # What makes a list or a heading at the start of a line: "- ", "+ ", "=", "1. ", "1) ".
@@ -29,3 +35,27 @@ def md_cell(text: str) -> str:
 
 def md_quote(text: str) -> str:
     return "> " + md(text).replace("\n", "\n> ")
+
+
+def printable_page(title: str, markdown: str, language: str) -> str:
+    """A document as a page of its own, to print or save as PDF: its Markdown, a layout that
+    holds on A4 (margins, no table or heading split across pages)."""
+    body = MARKDOWN.render(markdown)
+    return (
+        f'<!doctype html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{PRINT_STYLE}</style>\n"
+        f"</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
+    )
+
+
+PRINT_STYLE = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:46rem;"
+    "margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}"
+    "table{border-collapse:collapse;width:100%;margin:0 0 1rem}"
+    "td,th{border:1px solid #999;padding:.25rem .5rem;text-align:left;vertical-align:top}"
+    "blockquote{margin:0 0 1rem;padding:.25rem 1rem;border-left:4px solid #6b6b6b}"
+    "@page{size:A4;margin:18mm 16mm}"
+    "@media print{body{margin:0;max-width:none;padding:0;font-size:10.5pt}"
+    "h1,h2,h3{break-after:avoid}table,tr,blockquote,li{break-inside:avoid}"
+    "a{color:inherit;text-decoration:none}}"
+)

@@ -9,20 +9,16 @@ of the same Markdown that keeps its layout on A4.
 
 from __future__ import annotations
 
-import html
 from typing import Any
-
-from markdown_it import MarkdownIt
 
 from domain.models import Phase, PhasePeriod, Statement
 from domain.report import ApprovalFact, Objection, ReportFacts, Round
 from texts import words
+from texts.charter import charter_lines
 from texts.i18n import Texts, texts
-from texts.markdown import md, md_cell, md_item, md_quote
+from texts.markdown import md, md_cell, md_item, md_quote, printable_page
 
 N_ = words.N_
-# What people typed is escaped (md); raw HTML stays text all the same.
-MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def reader_of(facts: ReportFacts, language: str | None = None) -> Texts:
@@ -73,6 +69,9 @@ def report_markdown(facts: ReportFacts, t: Texts) -> str:
     if facts.description:
         lines += [*heading(2, _("The project")), md(facts.description)]
     lines += members(facts, t)
+    if facts.charter is not None:
+        lines += heading(2, _("Partnership charter"))
+        lines += charter_lines(t, facts.charter, level=3)
     if not facts.one_approval:
         lines += process_steps(facts, t)
     lines += course(facts, t)
@@ -362,22 +361,4 @@ def glossary(facts: ReportFacts, t: Texts) -> list[str]:
 def printable(facts: ReportFacts, t: Texts) -> str:
     """The report as a page of its own, to print or save as PDF: the same Markdown, a layout
     that holds on A4 (margins, no table or heading split across pages)."""
-    body = MARKDOWN.render(report_markdown(facts, t))
-    return (
-        f'<!doctype html>\n<html lang="{t.language}">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(facts.title)}</title>\n<style>{PRINT_STYLE}</style>\n"
-        f"</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
-    )
-
-
-PRINT_STYLE = (
-    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:46rem;"
-    "margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}"
-    "table{border-collapse:collapse;width:100%;margin:0 0 1rem}"
-    "td,th{border:1px solid #999;padding:.25rem .5rem;text-align:left;vertical-align:top}"
-    "blockquote{margin:0 0 1rem;padding:.25rem 1rem;border-left:4px solid #6b6b6b}"
-    "@page{size:A4;margin:18mm 16mm}"
-    "@media print{body{margin:0;max-width:none;padding:0;font-size:10.5pt}"
-    "h1,h2,h3{break-after:avoid}table,tr,blockquote,li{break-inside:avoid}"
-    "a{color:inherit;text-decoration:none}}"
-)
+    return printable_page(facts.title, report_markdown(facts, t), t.language)

@@ -70,11 +70,13 @@ def quorum_words(t: Texts, quorum: float) -> str:
     return t.gettext("%(share)s of the approvers must answer", share=t.percent(quorum))
 
 
-def approval_lines(t: Texts, view: ProjectView, me: Participant) -> list[ApprovalLine]:
-    """The open decision step's approvals: who answers each, by which rule, the tally so far,
-    and whether this participant is one of its approvers."""
+def approval_lines(
+    t: Texts, view: ProjectView, me: Participant, phase: str = "decision"
+) -> list[ApprovalLine]:
+    """The open decision step's approvals (or the charter's): who answers each, by which
+    rule, the tally so far, and whether this participant is one of its approvers."""
     step = current_step(view)
-    if step is None or view.phase != "decision" or not view.phase_open:
+    if step is None or view.phase != phase or not view.phase_open:
         return []
     names = {p.id: p.organisation_name for p in view.participants}
     return [
@@ -102,7 +104,7 @@ class DecisionSummary:
 def one_approval(view: ProjectView) -> bool:
     """The template holds one approval (co-construction): the rule and quorum are the
     project's, said once."""
-    return sum(len(s.approvals) for s in view.steps) <= 1
+    return sum(len(s.approvals) for s in view.steps if s.kind.value == "decision") <= 1
 
 
 def decision_summaries(t: Texts, view: ProjectView) -> list[DecisionSummary]:
@@ -153,3 +155,17 @@ def decision_summaries(t: Texts, view: ProjectView) -> list[DecisionSummary]:
                 )
         out.append(DecisionSummary(title=title, lines=lines, objections=dict(d.objections)))
     return out
+
+
+def rule_origin(t: Texts, view: ProjectView) -> str | None:
+    """Where the first decision's rule comes from, when it is not its template's: the adopted
+    charter, or the default while the charter is not adopted."""
+    for step in view.steps:
+        if step.kind.value == "decision" and step.approvals:
+            source = step.approvals[0].rule_source
+            if source == "charter":
+                return t.gettext("from the adopted charter")
+            if source == "default":
+                return t.gettext("until a charter gives another")
+            return None
+    return None

@@ -351,6 +351,10 @@ REFUSALS = {
     "charter_not_published": N_(
         "The facilitator has not yet published the version of the charter to answer."
     ),
+    "charter_objection_unanswered": N_(
+        "The new version must answer every objection that sent the previous one back."
+    ),
+    "no_charter_yet": N_("No version of the charter is published yet."),
     "changes_required": N_("Say what changes from the previous version, one line each."),
     "unknown_section": N_("This section is not one of the charter's."),
 }
@@ -494,6 +498,21 @@ def sentence(
             return _("The deadline passed; the facilitator was told who had not acted")
         case ev.ProgressNoted(participant_id=pid):
             return _("%(who)s noted progress", who=who(pid))
+        case ev.CharterPublished(version=version):
+            return _("The facilitator published version %(number)s of the charter",
+                     number=version.number)  # fmt: skip
+        case ev.CharterNoted(note=note) if note.wording:
+            return _("%(who)s proposed a new wording of “%(section)s”", who=who(note.participant_id),
+                     section=_(CHARTER_SECTION_TITLES.get(note.section, note.section)))  # fmt: skip
+        case ev.CharterNoted(note=note):
+            return _("%(who)s commented on “%(section)s”", who=who(note.participant_id),
+                     section=_(CHARTER_SECTION_TITLES.get(note.section, note.section)))  # fmt: skip
+        case ev.CharterReviewed(version=number):
+            return _("Version %(number)s of the charter was sent back by an objection",
+                     number=number)  # fmt: skip
+        case ev.CharterAdopted(version=number):
+            return _("The charter (version %(number)s) was adopted by the consent of every partner",
+                     number=number)  # fmt: skip
         case ev.TermProposed(participant_id=pid, term=word):
             return _("%(who)s proposed the term “%(term)s” for the glossary", who=who(pid),
                      term=word)  # fmt: skip
@@ -530,6 +549,15 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
     if me.id not in view.pending or view.deadline is None:
         return _("Nothing is expected of you right now.")
     by = t.moment(view.deadline)
+    if view.phase == "charter":
+        if view.charter_awaiting and view.charter.versions:
+            return _(
+                "The next version of the charter, answering each objection, is expected from you by %(by)s.",
+                by=by,
+            )
+        if view.charter_awaiting:
+            return _("The first version of the charter is expected from you by %(by)s.", by=by)
+        return _("Your answer to the charter is expected by %(by)s.", by=by)
     if view.phase == "decision" and view.plan is None:
         # A decision with no co-design before it: its text comes first.
         return _("The text put to this decision is expected from you by %(by)s.", by=by)
@@ -541,6 +569,19 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
     }.get(view.phase, _("Nothing is expected of you right now."))
 
 
+# The partnership charter's sections (domain.models.CHARTER_SECTIONS), as headings.
+CHARTER_SECTION_TITLES = {
+    "purpose": N_("Purpose of the partnership"),
+    "partners": N_("The partners and the role of each"),
+    "commitments": N_("Each one's commitments (time, resources, data)"),
+    "governance": N_("Governance: what is decided together, how, who facilitates"),
+    "confidentiality": N_("Confidentiality, use of names and logos"),
+    "communication": N_("Communication"),
+    "membership": N_("Joining and leaving the partnership"),
+    "amendment": N_("Amending this charter"),
+}
+
+
 # -- process templates on the console's pages --------------------------------------------------
 
 # What is wrong with a template, by the code of domain.templates.Problem (the English `message`
@@ -548,7 +589,7 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
 TEMPLATE_PROBLEMS = {
     "not_a_template": N_("This is not a template: a template has an identifier, a name and steps."),
     "unknown_kind": N_(
-        "Unknown kind “%(kind)s”: a step is a shared diagnosis, a co-design, a decision, an implementation, an evaluation or a pause."
+        "Unknown kind “%(kind)s”: a step is a shared diagnosis, a co-design, a decision, an implementation, an evaluation, a partnership charter or a pause."
     ),
     "invalid_field": N_("This value is not in the expected form."),
     "unknown_field": N_("Unknown field “%(name)s”: check its spelling, or remove it."),

@@ -143,6 +143,9 @@ ASKS = {
     "conclusion": N_("your conclusion is expected before %(day)s"),
     # The facilitator's, in a decision with no co-design before it.
     "text": N_("the text put to decision is expected from you before %(day)s"),
+    "charter": N_("your answer to the charter is expected before %(day)s"),
+    # The facilitator's, while the charter step waits for its next version.
+    "charter_version": N_("the charter's next version is expected from you before %(day)s"),
 }
 ASKS_IN_FULL = {
     "diagnosis": N_(
@@ -161,6 +164,12 @@ ASKS_IN_FULL = {
     "text": N_(
         "Write on your page the text the partners will decide on: its approvers answer it once you publish it."
     ),
+    "charter": N_(
+        "Read the charter on its page, comment on a section or propose a new wording if you wish, then give your answer: consent, objection (with your reason) or abstention. It is adopted by the consent of every partner."
+    ),
+    "charter_version": N_(
+        "Write the partnership charter on its page, section by section, from the model it offers (or the previous version, answering each objection): the partners answer it once you publish it."
+    ),
 }
 OTHERS_DO = {
     # What a phase is about, for those it does not wait for.
@@ -171,6 +180,9 @@ OTHERS_DO = {
     "decision": N_("The partners answer the plan: consent, objection or abstention."),
     "action": N_("The partners carry out the adopted plan and note its progress on their pages."),
     "evaluation": N_("The partners assess the results against the plan's indicators."),
+    "charter": N_(
+        "The facilitator writes the partnership charter; everyone taking part comments on it on its page, and the partners answer it."
+    ),
 }
 
 
@@ -301,6 +313,8 @@ def letter_for(
                 and not facts.get("summary")
             ):
                 asked = "text"  # no co-design before it: the facilitator writes the text
+            if phase == "charter" and recipient.role.value == "facilitator":
+                asked = "charter_version"
             if expected and asked in ASKS:
                 subject = _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, phase, facts),
                             ask=_(ASKS[asked], day=day))  # fmt: skip
@@ -367,7 +381,10 @@ def letter_for(
             )
         case "reminder_sent":
             # A phase that asks nothing is never reminded of; the implementation's words if so.
-            ask = _(ASKS.get(phase, ASKS["evaluation"]), day=day)
+            asked = phase
+            if phase == "charter" and recipient.role.value == "facilitator":
+                asked = "charter_version"
+            ask = _(ASKS.get(asked, ASKS["evaluation"]), day=day)
             return Letter(
                 _("%(tag)s Reminder: %(ask)s", tag=tag, ask=ask),
                 [
@@ -376,7 +393,7 @@ def letter_for(
                         ask=ask,
                         moment=t.moment(deadline),
                     ),
-                    _(ASKS_IN_FULL.get(phase, "")),
+                    _(ASKS_IN_FULL.get(asked, "")),
                 ],  # fmt: skip
                 why,
                 button=page,
@@ -472,6 +489,88 @@ def letter_for(
                           calendar="REQUEST" if deadline else None,
                           calendar_title=_calendar_title(t, tag, phase, facts),
                           deadline=deadline)  # fmt: skip
+        case "charter_published":
+            asked_now = me in facts.get("expected", "").split(",")
+            number = int(facts.get("version", "1") or 1)
+            written = _(
+                "The facilitator published version %(number)s of the partnership charter: the answers are open until %(moment)s.",
+                number=number,
+                moment=t.moment(deadline) if deadline else "–",
+            )
+            answers = []
+            if asked_now and link:
+                answers = [
+                    (_(words.ANSWERS[k]), _(words.ANSWER_HINTS[k]), f"{link}?answer={k}")
+                    for k in ANSWER_KINDS
+                ]
+            subject = (
+                _("%(tag)s %(phase)s: %(ask)s", tag=tag, phase=_phase(t, "charter", facts),
+                  ask=_(ASKS["charter"], day=day))
+                if asked_now
+                else _("%(tag)s %(phase)s: version %(number)s published", tag=tag,
+                       phase=_phase(t, "charter", facts), number=number)
+            )  # fmt: skip
+            paragraphs = [written]
+            if asked_now:
+                paragraphs.append(_(ASKS_IN_FULL["charter"]))
+            if answers:
+                paragraphs.append(
+                    _(
+                        "Each choice below opens the charter's page with it ticked: nothing is recorded until you send it there."
+                    )
+                )
+            changes = clean(facts.get("changes", ""))
+            if changes:
+                paragraphs.append(_("What changes from the previous version:"))
+            return Letter(subject, paragraphs, why, button=page, answers=answers, quote=changes,
+                          calendar="REQUEST" if deadline else None,
+                          calendar_title=_calendar_title(t, tag, "charter", facts),
+                          deadline=deadline)  # fmt: skip
+        case "charter_reviewed":
+            number = int(facts.get("version", "1") or 1)
+            objectors = one_line(facts.get("objectors", ""))
+            paragraphs = [
+                _(
+                    "Version %(number)s of the charter is not adopted: %(who)s objected.",
+                    number=number,
+                    who=objectors or "–",
+                )
+            ]
+            if facts.get("last"):
+                paragraphs.append(
+                    _(
+                        "It was the last version the process allowed: the project ends without an adopted charter."
+                    )
+                )
+                subject = _("%(tag)s The charter is not adopted", tag=tag)
+            elif recipient.role.value == "facilitator":
+                paragraphs.append(_(ASKS_IN_FULL["charter_version"]))
+                subject = _("%(tag)s %(phase)s: %(ask)s", tag=tag,
+                            phase=_phase(t, "charter", facts),
+                            ask=_(ASKS["charter_version"], day=day))  # fmt: skip
+            else:
+                paragraphs.append(
+                    _(
+                        "The facilitator writes version %(next)s, answering each objection; you will then answer it.",
+                        next=number + 1,
+                    )
+                )
+                subject = _("%(tag)s The charter goes to a new version", tag=tag)
+            return Letter(subject, paragraphs, why, button=page)
+        case "charter_adopted":
+            number = int(facts.get("version", "1") or 1)
+            return Letter(
+                _("%(tag)s The partnership charter is adopted", tag=tag),
+                [
+                    _(
+                        "Version %(number)s of the partnership charter is adopted by the consent of every partner: its page lists each organisation's consent with its date, and offers it to print.",
+                        number=number,
+                    ),
+                    _("The project itself begins now: its next step opens."),
+                ],
+                why,
+                button=page,
+            )
         case "plan_submitted":
             return Letter(
                 _("%(tag)s The plan is submitted to decision", tag=tag),

@@ -48,6 +48,8 @@ from .routes import (
     _render,
     _secure,
     _unavailable,
+    charter_document,
+    charter_page,
     cooperation_of,
     glossary_page,
     perform_form,
@@ -1036,6 +1038,26 @@ async def console_glossary(request: Request, project_id: str, fait: str | None =
     return glossary_page(
         request, visit, action_base=f"/console/projets/{quote(project_id)}", done=fait
     )
+
+
+@router.get("/console/projets/{project_id}/charte")
+async def console_charter(request: Request, project_id: str, fait: str | None = None) -> Response:
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return charter_page(
+        request, visit, action_base=f"/console/projets/{quote(project_id)}", done=fait
+    )
+
+
+@router.get("/console/projets/{project_id}/charte.html")
+async def console_printable_charter(
+    request: Request, project_id: str, lang: str | None = None
+) -> Response:
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return charter_document(request, visit, lang)
 
 
 @router.get("/console/projets/{project_id}/rapport")

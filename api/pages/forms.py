@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from domain.actions import ACTIONS
 from domain.cooperation import QUESTIONS
+from domain.models import CHARTER_SECTIONS
 from texts import words
 from texts.i18n import Texts
 
@@ -102,6 +103,42 @@ def _assessment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
                 }
             )
     return {"scores": scores}
+
+
+def _charter(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    """A version of the charter from its form: a text per section, the governance (its quorum
+    typed as a percentage), the changes one per line, an answer per objection."""
+    typed = _text(values, "quorum").strip().rstrip("%").strip().replace(",", ".")
+    try:
+        quorum: Any = float(typed) / 100
+    except ValueError:
+        quorum = typed or None
+    governance = {"rule": _optional(values, "rule"), "quorum": quorum,
+                  "joining": _optional(values, "joining")}  # fmt: skip
+    return {
+        "sections": {s: _text(values, f"section_{s}") for s in CHARTER_SECTIONS},
+        "governance": {k: v for k, v in governance.items() if v is not None},
+        "changes": [line.strip() for line in _text(values, "changes").splitlines() if line.strip()],
+        "objection_answers": {
+            key.removeprefix("objection_"): str(value)
+            for key, value in values.items()
+            if key.startswith("objection_")
+        },
+    }
+
+
+def charter_complete(update: str, values: dict[str, Any], t: Texts) -> Errors | None:
+    """Every section of a charter is written: each empty one is said beside its box."""
+    if update != "publish_charter":
+        return None
+    errors = Errors(update, "form-publish_charter")
+    for section in CHARTER_SECTIONS:
+        if not _text(values, f"section_{section}").strip():
+            name = f"section_{section}"
+            message = t.gettext("Write this section: every section of the charter is needed.")
+            errors.fields[name] = message
+            errors.summary.append((message, f"{update}-{name}"))
+    return errors or None
 
 
 def time_zone(values: dict[str, Any], name: str = "time_zone") -> str | None:
@@ -201,6 +238,16 @@ FORMS: dict[str, FormSpec] = {
     ),
     "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
     "leave_project": FormSpec("quitter", lambda v, _: {"reason": _text(v, "reason")}),
+    # The charter's page.
+    "publish_charter": FormSpec("charte", _charter),
+    "note_charter": FormSpec(
+        "charte",
+        lambda v, _: {
+            "section": _text(v, "section"),
+            "text": _text(v, "text"),
+            "wording": v.get("wording") == "yes",
+        },
+    ),
     # The glossary's page.
     "propose_term": FormSpec(
         "glossaire", lambda v, _: {"term": _text(v, "term"), "definition": _text(v, "definition")}
@@ -244,6 +291,8 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
     "same_email": {"update_my_contact": "email", "invite_participant": "email"},
     "webhook_refused": {"update_my_contact": "webhook_url"},
     "objection_unanswered": {"submit_plan": "summary"},
+    "charter_objection_unanswered": {"publish_charter": "objections"},
+    "changes_required": {"publish_charter": "changes"},
     "unknown_indicator": {"assess": "scores"},
 }
 
@@ -257,6 +306,8 @@ GLOSSARY_FORMS = {
     "merge_terms": "merge-{term_id}",
 }
 GLOSSARY_KEYS = ("term_id", "definition_id")
+# The charter page's forms: the next version, and a note per section.
+CHARTER_FORMS = {"publish_charter": "form-publish_charter", "note_charter": "note-{section}"}
 
 
 def form_id(update: str, values: dict[str, Any]) -> str:
@@ -274,6 +325,8 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return f"{update}-{values.get('participant_id', '')}"
     if update in GLOSSARY_FORMS:
         return GLOSSARY_FORMS[update].format(**{k: values.get(k, "") for k in GLOSSARY_KEYS})
+    if update == "note_charter":
+        return f"note-{values.get('section', '')}"
     if update == "answer" and values.get("approval"):
         # One form per approval for a participant who answers several at once.
         return f"form-answer-{values['approval']}"
@@ -355,6 +408,14 @@ def _field_name(form: str, loc: list[str]) -> str:
     if form == "submit_proposal" and loc[0] == "indicators" and len(loc) > 2:
         n = int(loc[1]) + 1
         return f"{'indicator' if loc[2] == 'name' else 'target'}_{n}"
+    if form == "publish_charter" and loc[0] == "governance":
+        return loc[1] if len(loc) > 1 else "rule"
+    if form == "publish_charter" and loc[0] == "sections" and len(loc) > 1:
+        return f"section_{loc[1]}"
+    if form == "publish_charter" and loc[0] == "objection_answers":
+        return "objections"
+    if form == "note_charter" and loc[0] == "section":
+        return "form"
     if form == "assess" and loc[0] == "scores":
         return "scores"
     if form == "invite_participant" and loc[0] == "participant" and len(loc) > 1:

@@ -34,7 +34,9 @@ from domain import commands as cmd
 from domain.actions import role_refusal
 from domain.cooperation import CooperationFigures
 from domain.models import Role
+from domain.report import charter_fact
 from domain.views import ActionResult, PageData, ProjectView
+from texts import charter as charter_texts
 from texts import steps, words
 from texts.glossary import Glosser
 from texts.i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
@@ -153,6 +155,8 @@ async def _personal_link(request: Request, token: str, answer: str | None) -> Re
     )
     target = f"/projets/{quote(claims.project_id)}"
     if answer in words.ANSWERS:
+        # The charter is answered on its page, a decision on the project's.
+        target += "/charte" if data.view.phase == "charter" else ""
         target += f"?reponse={answer}#repondre"
     response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
     if request.cookies.get(LANGUAGE_COOKIE) not in LANGUAGES:
@@ -292,6 +296,7 @@ def _project(
         project_steps=steps.step_lines(t, data.view),
         approvals=steps.approval_lines(t, data.view, data.me),
         one_approval=steps.one_approval(data.view),
+        rule_origin=steps.rule_origin(t, data.view),
         decisions=steps.decision_summaries(t, data.view),
         # A validated term's first use on the page links to its glossary entry.
         gloss=Glosser.of(
@@ -353,6 +358,101 @@ async def glossary(request: Request, project_id: str, fait: str | None = None) -
     return glossary_page(request, visit, action_base=f"/projets/{quote(project_id)}", done=fait)
 
 
+def charter_page(
+    request: Request,
+    visit: Visit,
+    *,
+    action_base: str,
+    values: dict[str, Any] | None = None,
+    errors: forms.Errors | None = None,
+    done: str | None = None,
+    status: int = 200,
+    **_: Any,
+) -> HTMLResponse:
+    """The partnership charter: the version being answered (or in force), each section with
+    its comments and proposed wordings, the answer form, the signatures and every version;
+    the facilitator's form for the next version, from the latest one or the model."""
+    data, t = visit.data, visit.t
+    view = data.view
+    names = {p.id: p.organisation_name for p in view.participants}
+    document = charter_fact(view.charter, names)
+    latest = view.charter.versions[-1] if view.charter.versions else None
+    return _render(
+        request,
+        "charter.html",
+        t,
+        status=status,
+        here=f"{action_base}/charte",
+        action_base=action_base,
+        data=data,
+        view=view,
+        me=data.me,
+        names=names,
+        document=document,
+        shown=document.shown if document else None,
+        latest=latest,
+        # The next version starts from the latest, or from the model in the project's language.
+        draft=latest.sections
+        if latest
+        else charter_texts.model(view.language.value, view.title, view.territory),
+        draft_governance=latest.governance if latest else None,
+        section_titles=charter_texts.SECTION_TITLES,
+        joining=charter_texts.JOINING,
+        governance_in_words=charter_texts.governance_in_words,
+        approvals=steps.approval_lines(t, view, data.me, phase="charter"),
+        gloss=Glosser.of(view.glossary, f"{action_base}/glossaire"),
+        values=values or {},
+        errors=errors or forms.Errors(),
+        done=done if done in forms.FORMS else None,
+        csrf=visit.session.csrf,
+        action_key=uuid.uuid4().hex,
+    )
+
+
+@router.get("/projets/{project_id}/charte")
+async def charter(
+    request: Request, project_id: str, fait: str | None = None, reponse: str | None = None
+) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    values = {"answer": {"kind": reponse}} if reponse in words.ANSWERS else {}
+    return charter_page(
+        request, visit, action_base=f"/projets/{quote(project_id)}", done=fait, values=values
+    )
+
+
+@router.get("/projets/{project_id}/charte.html")
+async def printable_charter(request: Request, project_id: str, lang: str | None = None) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return charter_document(request, visit, lang)
+
+
+def charter_document(request: Request, visit: Visit, lang: str | None) -> Response:
+    """The charter as a page of its own, to print or save as PDF, in the project's language
+    unless the reader asks for the other one."""
+    view = visit.data.view
+    names = {p.id: p.organisation_name for p in view.participants}
+    document = charter_fact(view.charter, names)
+    if document is None:
+        return _render(request, "not_found.html", visit.t, status=404)
+    language = lang if lang in LANGUAGES else view.language.value
+    page = charter_texts.charter_printable(texts(language, view.time_zone), view.title, document)
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
+def page_of(update: str, view: ProjectView) -> str:
+    """The page a form stands on, after the project's address: an answer during the charter
+    step is given on the charter's page."""
+    if update in forms.GLOSSARY_FORMS:
+        return "/glossaire"
+    if update in forms.CHARTER_FORMS or (update == "answer" and view.phase == "charter"):
+        return "/charte"
+    return ""
+
+
 @router.post("/projets/{project_id}/{update}")
 async def act(request: Request, project_id: str, update: str) -> Response:
     """One form, one action: the same update (and validator) as the JSON API."""
@@ -394,8 +494,11 @@ async def perform_form(
     project_id = visit.session.project_id
 
     def again(**kw: Any) -> HTMLResponse:
-        if update in forms.GLOSSARY_FORMS:
+        page = page_of(update, visit.data.view)
+        if page == "/glossaire":
             return glossary_page(request, visit, action_base=base, **kw)
+        if page == "/charte":
+            return charter_page(request, visit, action_base=base, **kw)
         return _project(request, visit, here=base, action_base=base, console=console, **kw)
 
     form = await request.form()
@@ -417,8 +520,8 @@ async def perform_form(
             code, status = "not_allowed", 403
         errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, code))
         return again(errors=errors, status=status)
-    if extra_check is not None:
-        errors = extra_check(update, values, visit.t)
+    for check in (forms.charter_complete, extra_check):
+        errors = check(update, values, visit.t) if check is not None else None
         if errors:
             return again(values={update: values}, errors=errors, status=422)
     actor = cmd.Actor(
@@ -445,7 +548,7 @@ async def perform_form(
             result = await _gateway(request).act(project_id, command, update_id(actor, key), key)
     except ApiError as e:
         if e.status == 202:
-            return _after(base, update, "recu")
+            return _after(base, update, "recu", visit.data.view)
         if e.status == 401:
             return _link_gone(request, visit.t)
         errors = forms.Errors.refused(update, anchor, words.refusal(visit.t, e.code), e.code)
@@ -457,7 +560,7 @@ async def perform_form(
         if isinstance(refreshed, Visit):
             visit = refreshed
         return again(done=update, webhook_secret=result.webhook_secret)
-    done = _after(base, update, "fait")
+    done = _after(base, update, "fait", visit.data.view)
     if update == "update_my_contact" and values.get("language") in LANGUAGES:
         # The browser follows the participant's new language.
         done.set_cookie(
@@ -473,10 +576,9 @@ def same_token(form: Any, expected: str) -> bool:
     return hmac.compare_digest(str(form.get("csrf_token", "")).encode(), expected.encode())
 
 
-def _after(base: str, update: str, what: str) -> RedirectResponse:
+def _after(base: str, update: str, what: str, view: ProjectView) -> RedirectResponse:
     anchor = forms.FORMS[update].anchor
-    if update in forms.GLOSSARY_FORMS:
-        base += "/glossaire"
+    base += page_of(update, view)
     return RedirectResponse(
         f"{base}?{what}={update}#{anchor}", status_code=303, headers=PAGE_HEADERS
     )

@@ -122,6 +122,31 @@ async def assess(
 
 
 @router.post(
+    "/charter",
+    status_code=201,
+    summary="Publish the next version of the partnership charter, section by section, with "
+    "its governance, each change listed and each objection answered; the partners then answer "
+    "it as a decision (facilitator)",
+)
+async def publish_charter(
+    body: cmd.CharterFields, acting: Annotated[Acting, acting_as(cmd.PublishCharter)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.post(
+    "/charter/notes",
+    status_code=201,
+    summary="Comment on a section of the charter, or propose a new wording of it "
+    "(partner, facilitator, coordinator)",
+)
+async def note_charter(
+    body: cmd.CharterNoteFields, acting: Annotated[Acting, acting_as(cmd.NoteCharter)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.post(
     "/glossary",
     status_code=201,
     summary="Propose a term of the project's common language, with its definition "

@@ -23,6 +23,7 @@ from api.deps import (
 from api.errors import ERRORS, ApiError
 from api.gateway import ProjectGateway
 from api.schemas import (
+    CharterOut,
     CooperationOut,
     EventsPage,
     LaunchResponse,
@@ -31,6 +32,7 @@ from api.schemas import (
     ProjectCreate,
     ProjectListItem,
     ProjectPage,
+    SignatureOut,
 )
 from api.security import Caller, Coordinator
 from archive.archivist import zip_of
@@ -41,10 +43,13 @@ from domain.cooperation import CooperationFigures
 from domain.fields import clean_line
 from domain.models import GlossaryEntry, Language, Outcome, Phase, Role
 from domain.project import Project, Rejected, spec_for
+from domain.report import charter_fact
 from domain.views import ProjectView
 from domain.views import view as project_view
 from process_templates.library import Library, UnknownTemplate
 from settings import Settings
+from texts.charter import charter_markdown, charter_printable
+from texts.charter import model as charter_model
 from texts.i18n import Texts, texts
 from texts.links import ParticipantToken as Token
 from texts.links import TokenSigner
@@ -422,6 +427,66 @@ async def cooperation(project_id: str, caller: CurrentCaller, gateway: Gateway) 
     if not evaluation_closed(view):
         return cooperation_out(len(view.cooperation_answered), None)
     return cooperation_out(0, await gateway.cooperation_figures(view))
+
+
+@router.get(
+    "/{project_id}/charter",
+    responses={
+        **ERRORS,
+        200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
+    },
+    summary="The partnership charter: its versions, notes, adoption and signatures (JSON); "
+    "?format=md for the document in Markdown, ?format=html for a page to print on A4, in the "
+    "project's language (?lang= for the other)",
+)
+async def get_charter(
+    project_id: str,
+    caller: CurrentCaller,
+    gateway: Gateway,
+    format: Literal["json", "md", "html"] = "json",
+    lang: Language | None = None,
+) -> Response:
+    view = await readable_view(gateway, caller, project_id)
+    language = (lang or view.language).value
+    names = {p.id: p.organisation_name for p in view.participants}
+    if format != "json":
+        document = charter_fact(view.charter, names)
+        if document is None:
+            raise ApiError(
+                409,
+                "no_charter_yet",
+                "no version of the charter is published yet: the facilitator writes the first "
+                "one during the charter step",
+            )
+        t = texts(language, view.time_zone)
+        if format == "html":
+            page = charter_printable(t, view.title, document)
+            return Response(page, media_type="text/html; charset=utf-8")
+        markdown = charter_markdown(t, view.title, document)
+        return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
+    return JSONResponse(charter_out(view, language).model_dump(mode="json"))
+
+
+def charter_out(view: ProjectView, language: str) -> CharterOut:
+    charter = view.charter
+    names = {p.id: p.organisation_name for p in view.participants}
+    in_force = charter.in_force
+    return CharterOut(
+        project_id=view.id,
+        step_open=view.phase == Phase.charter and view.phase_open,
+        awaiting_version=view.phase == Phase.charter and view.charter_awaiting,
+        objections_to_answer=view.charter_objections,
+        versions=charter.versions,
+        notes=charter.notes,
+        adopted=charter.adopted,
+        adopted_at=charter.adopted_at,
+        signatures=[
+            SignatureOut(participant_id=pid, organisation=names.get(pid, pid), at=at)
+            for pid, at in sorted(charter.signatures.items(), key=lambda s: s[1])
+        ],
+        governance_in_force=in_force.governance if in_force else None,
+        model=charter_model(language, view.title, view.territory),
+    )
 
 
 @router.get(

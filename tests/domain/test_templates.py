@@ -862,7 +862,7 @@ def test_a_charter_adopted_by_consent_after_an_objection_sets_the_later_decision
     assert project.state.charter_objections == {"p1": "La majorité écrase les petits"}
     with pytest.raises(Rejected) as refused:
         project.execute(cmd.PublishCharter(actor=actor("fac"), **charter_body()), NOW)
-    assert refused.value.code == "objection_unanswered"
+    assert refused.value.code == "charter_objection_unanswered"
     second = charter_body(
         governance={"rule": "consent", "quorum": 0.5, "joining": "consent"},
         changes=["Gouvernance : le consentement plutôt que la majorité"],
