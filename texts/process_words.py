@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from domain import templates
 from domain.models import Approval, Phase, Step, Template, Words
+from domain.steps.charter import CHARTER_VERSIONS
 from domain.templates import Problem
 from texts import words
 from texts.i18n import Texts
@@ -173,6 +174,13 @@ def completion(t: Texts, step: Step) -> str | None:
 def loop(t: Texts, template: Template, step: Step) -> str:
     """Where a decision not adopted sends the project."""
     back = step.if_not_adopted
+    if step.kind.value == "charter":
+        versions = back.max_rounds if back is not None else CHARTER_VERSIONS
+        return t.ngettext(
+            "When an objection stands: a new version, %(num)s version at most, then the project ends",
+            "When an objection stands: a new version, %(num)s versions at most, then the project ends",
+            versions,
+        )
     if back is None:
         return t.gettext("When not adopted: the project ends")
     target = next((s for s in template.steps if s.id == back.to), None)

@@ -62,6 +62,11 @@ ANSWER_HINTS = {
     "object": N_("I object: the plan must change (say why)"),
     "abstain": N_("I do not take a position"),
 }
+CHARTER_ANSWER_HINTS = {
+    "consent": N_("I can live with this charter"),
+    "object": N_("I object: the charter must change (say why)"),
+    "abstain": N_("I do not take a position"),
+}
 # A decision's outcome, said of the decision ("Décision : adoptée").
 OUTCOMES = {
     "adopted": N_("adopted"),

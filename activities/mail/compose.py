@@ -500,7 +500,7 @@ def letter_for(
             answers = []
             if asked_now and link:
                 answers = [
-                    (_(words.ANSWERS[k]), _(words.ANSWER_HINTS[k]), f"{link}?answer={k}")
+                    (_(words.ANSWERS[k]), _(words.CHARTER_ANSWER_HINTS[k]), f"{link}?answer={k}")
                     for k in ANSWER_KINDS
                 ]
             subject = (

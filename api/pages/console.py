@@ -80,8 +80,11 @@ PRESET_NAMES = {
     "consensus": words.N_("Consensus"),
 }
 PHASES = ("diagnosis", "co_design", "decision", "action", "evaluation")
-# The template a launch runs when it names none: the process settings below tune it.
+# The template the launch form offers first: its latest version (2: the charter first).
 DEFAULT_TEMPLATE = process.DEFAULT_TEMPLATE
+# Co-construction as 1.x ran it (version 1, no charter), tuned by the process settings below:
+# what a launch naming no template runs.
+SETTINGS_OFFER = "co-construction-1"
 # The phases that may close before their deadline once everyone expected has acted, and the
 # launch form's words for that choice (co-design closes by its plan; nobody acts in action).
 CLOSE_EARLY = {
@@ -428,7 +431,9 @@ def _offer(t: Texts, template: Template, builtin: bool) -> Offer:
                 days=process_words.days_typed(t, step.duration),
                 length=process_words.step_length(t, step),
                 approvals=[(f"{block}-a{m}", a.line) for m, a in enumerate(lines)],
-                loop=process_words.loop(t, template, step) if step.kind == Phase.decision else None,
+                loop=process_words.loop(t, template, step)
+                if step.kind in (Phase.decision, Phase.charter)
+                else None,
             )
         )
     return Offer(
@@ -457,7 +462,15 @@ async def _offers(request: Request, session: ConsoleSession, launch: LaunchForm)
         found = found or await books.version(summary.id, summary.version)
         if found is not None:
             offers.append(_offer(t, found.template, summary.builtin))
-    return offers
+    # After the built-in templates: co-construction as 1.x ran it, tuned by its settings.
+    legacy = _offer(t, process.co_construction(), True)
+    legacy.id = SETTINGS_OFFER
+    legacy.name = t.gettext("Co-construction without a charter (version 1)")
+    legacy.description = t.gettext(
+        "The five phases as in earlier versions, without a partnership charter: the decision rule and each phase's length are set below."
+    )
+    builtins = sum(1 for o in offers if o.builtin)
+    return [*offers[:builtins], legacy, *offers[builtins:]]
 
 
 @dataclass
@@ -548,7 +561,7 @@ async def _launch_form(
         early=CLOSE_EARLY,
         offers=offers,
         chosen=launch.template,
-        default_template=DEFAULT_TEMPLATE,
+        settings_offer=SETTINGS_OFFER,
     )
 
 
@@ -569,6 +582,7 @@ async def launch(request: Request) -> Response:
     if chosen is None:  # a template deleted meanwhile, or a form made up: back to the default
         launch.values["template"] = DEFAULT_TEMPLATE
         chosen = next(o for o in offers if o.id == DEFAULT_TEMPLATE)
+    chosen_settings = chosen.id == SETTINGS_OFFER
     # Adding or removing a row, applying a preset or choosing a template re-renders the form
     # (JavaScript off too).
     if "add_row" in values:
@@ -583,7 +597,7 @@ async def launch(request: Request) -> Response:
         return await _launch_form(request, session, launch, offers)
     if "choose_template" in values:
         return await _launch_form(request, session, launch, offers)
-    template = None if chosen.id == DEFAULT_TEMPLATE else chosen
+    template = None if chosen_settings else chosen
     notes = _same_organisations(launch, t)
     errors = _launch_problems(launch, t, request.app.state.settings.min_phase, template)
     if errors:
@@ -1035,9 +1049,8 @@ async def console_glossary(request: Request, project_id: str, fait: str | None =
     visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return glossary_page(
-        request, visit, action_base=f"/console/projets/{quote(project_id)}", done=fait
-    )
+    base = f"/console/projets/{quote(project_id)}"
+    return glossary_page(request, visit, action_base=base, done=fait, console=True)
 
 
 @router.get("/console/projets/{project_id}/charte")
@@ -1045,9 +1058,8 @@ async def console_charter(request: Request, project_id: str, fait: str | None = 
     visit = await _console_visit(request, project_id)
     if not isinstance(visit, Visit):
         return visit
-    return charter_page(
-        request, visit, action_base=f"/console/projets/{quote(project_id)}", done=fait
-    )
+    base = f"/console/projets/{quote(project_id)}"
+    return charter_page(request, visit, action_base=base, done=fait, console=True)
 
 
 @router.get("/console/projets/{project_id}/charte.html")

@@ -321,6 +321,7 @@ def glossary_page(
     visit: Visit,
     *,
     action_base: str,
+    console: bool = False,
     values: dict[str, Any] | None = None,
     errors: forms.Errors | None = None,
     done: str | None = None,
@@ -337,6 +338,7 @@ def glossary_page(
         status=status,
         here=f"{action_base}/glossaire",
         action_base=action_base,
+        console=console,
         data=data,
         view=data.view,
         glossary=data.view.glossary,
@@ -363,6 +365,7 @@ def charter_page(
     visit: Visit,
     *,
     action_base: str,
+    console: bool = False,
     values: dict[str, Any] | None = None,
     errors: forms.Errors | None = None,
     done: str | None = None,
@@ -384,6 +387,7 @@ def charter_page(
         status=status,
         here=f"{action_base}/charte",
         action_base=action_base,
+        console=console,
         data=data,
         view=view,
         me=data.me,
@@ -496,9 +500,9 @@ async def perform_form(
     def again(**kw: Any) -> HTMLResponse:
         page = page_of(update, visit.data.view)
         if page == "/glossaire":
-            return glossary_page(request, visit, action_base=base, **kw)
+            return glossary_page(request, visit, action_base=base, console=bool(console), **kw)
         if page == "/charte":
-            return charter_page(request, visit, action_base=base, **kw)
+            return charter_page(request, visit, action_base=base, console=bool(console), **kw)
         return _project(request, visit, here=base, action_base=base, console=console, **kw)
 
     form = await request.form()

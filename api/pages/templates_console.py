@@ -262,7 +262,9 @@ def step_words(t: Texts, template: Template) -> list[StepWords]:
             closing=process_words.closing(t, s),
             approvals=process_words.approvals(t, s),
             completion=process_words.completion(t, s),
-            loop=process_words.loop(t, template, s) if s.kind == Phase.decision else None,
+            loop=process_words.loop(t, template, s)
+            if s.kind in (Phase.decision, Phase.charter)
+            else None,
         )
         for n, s in enumerate(template.steps)
     ]

@@ -53,10 +53,20 @@ async def fill_row(c: Coordinator, n: int, organisation: str, role: str, email: 
     await c.page.locator(f"#p{n}-email").fill(email)
 
 
+async def choose_the_settings(c: Coordinator) -> None:
+    """Co-construction as 1.x ran it, tuned by the form's settings (the form offers version 2,
+    with its charter, first)."""
+    await c.page.get_by_label("Co-construction sans charte (version 1)").check()
+    if not c.javascript:  # the form comes back with the settings
+        await c.click("Choisir cette démarche")
+
+
 async def launch_from_the_form(c: Coordinator, title: str) -> str:
     async with c.page.expect_navigation():
         await c.page.get_by_role("link", name="Lancer un projet").first.click()
     await c.check_accessibility("the launch form")
+    assert await c.page.get_by_label("Co-construction", exact=True).is_checked()
+    await choose_the_settings(c)
     await c.fill("Titre", title)
     await c.fill("Territoire", territory_of(title))
     await c.click("Ajouter un participant")  # JavaScript or not: the form comes back longer
@@ -215,6 +225,7 @@ async def test_another_organisation_sees_none_of_it(site, browser):
 async def test_careless_set_ups_are_refused_beside_their_field_with_the_form_kept(site, browser):
     c = await Coordinator.sign_in(browser, site, width=375)
     await c.page.goto(f"{site}/console/lancer")
+    await choose_the_settings(c)
     await c.fill("Titre", "Un projet mal réglé")
     await c.fill("Territoire", "Lyon 8e")
     await fill_row(c, 0, "MDA", "coordinator", "meme@example.org")

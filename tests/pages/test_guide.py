@@ -124,7 +124,8 @@ async def test_the_coordinators_guide_walked_as_written(site_with_mail, browser)
         await c.page.locator(f"#p{n}-person_name").fill(person)
         await c.page.locator(f"#p{n}-email").fill(email)
     await walk.picture(c, "lancer-participants", "#row-2")
-    await walk.picture(c, "lancer-demarche", "#process")
+    assert await c.page.get_by_label("Co-construction", exact=True).is_checked()
+    await walk.picture(c, "lancer-demarche", "#steps-co-construction")
     await c.click("Lancer le projet")
     assert (
         "Les invitations, chacune avec son lien personnel, partent par courriel" in await c.text()
@@ -146,6 +147,23 @@ async def test_the_coordinators_guide_walked_as_written(site_with_mail, browser)
         await asyncio.sleep(0.1)
     token = {role_key(p): invitations[p[4]] for p in PEOPLE}
 
+    # -- La charte de partenariat: the facilitator writes it from the model, the partners consent
+    facilitator = await Person.arrive(browser, base, "facilitator", token["facil"])
+    async with facilitator.page.expect_navigation():
+        await facilitator.page.get_by_role("link", name="Ouvrir la charte de partenariat").click()
+    await facilitator.fill(
+        "Les engagements de chacun (temps, moyens, données)",
+        "La mairie prête deux parcelles rue Garon ; l’association anime les ateliers ; le "
+        "laboratoire analyse les sols.",
+    )
+    await walk.picture(facilitator, "charte-redaction", "#charte")
+    await facilitator.click("Publier la première version")
+    for who in ("mairie", "habitants", "labo"):
+        await act(base, project_id, token[who], "PUT", "/answer", {"kind": "consent"})
+    await c.page.goto(f"{base}/console/projets/{project_id}/charte")
+    assert "Version 1, adoptée le" in await c.text()
+    await walk.picture(c, "charte-adoptee", "section[aria-labelledby='signatures-title']")
+
     # -- Suivre un projet: the diagnosis, by the partners on their pages
     for who, text in (("mairie", "Deux parcelles rue Garon"), ("habitants", "Des familles sans jardin"),
                       ("labo", "Sols à analyser")):  # fmt: skip
@@ -160,7 +178,7 @@ async def test_the_coordinators_guide_walked_as_written(site_with_mail, browser)
         "title": "Deux jardins partagés en bacs", "description": "Bacs hors-sol, un composteur.",
         "indicators": [{"name": "Familles inscrites", "target": "40"}],
     })  # fmt: skip
-    facilitator = await Person.arrive(browser, base, "facilitator", token["facil"])
+    await facilitator.page.goto(f"{base}/projets/{project_id}")
     await facilitator.page.get_by_role("checkbox", name=re.compile("Deux jardins")).check()
     await facilitator.fill("Résumé du plan", "Deux jardins en bacs rue Garon, ouverts le samedi.")
     await walk.picture(facilitator, "facilitateur-plan", "#plan")

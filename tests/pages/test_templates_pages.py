@@ -99,7 +99,7 @@ async def test_a_project_is_launched_from_appel_a_projets_through_the_form(site,
         "Diagnostic partagé → Co-conception → Approbation du budget → Décision des partenaires"
         in (await choices.inner_text())
     )
-    assert await c.page.get_by_label("Co-construction").is_checked()
+    assert await c.page.get_by_label("Co-construction", exact=True).is_checked()
     title = f"Appel à projets du 8e ({'avec' if js else 'sans'} JavaScript)"
     await c.fill("Titre", title)
     await c.fill("Territoire", "Lyon 8e")

@@ -1,0 +1,82 @@
+"""The partnership charter in the browser: the facilitator writes the first version from the
+model on the charter's page; a partner proposes a wording and objects, from the answer link of
+its message; the facilitator's second version must answer the objection; once every partner
+consents, the page lists the signatures and offers the charter to print. axe on the page."""
+
+from __future__ import annotations
+
+import re
+
+from tests.pages.helpers import Person, api, tokens
+from tests.pages.test_steps_pages import as_participant, launch_from
+
+
+async def test_a_charter_written_objected_to_and_adopted_on_its_page(site, browser):
+    launched = await launch_from(site, {"id": "co-construction"})
+    project_id, keys = launched["project_id"], tokens(launched)
+    fac = await Person.arrive(browser, site, "the facilitator", keys["fac"])
+    assert "La première version de la charte est attendue de vous" in await fac.text()
+    async with fac.page.expect_navigation():
+        await fac.page.get_by_role("link", name="Ouvrir la charte de partenariat").click()
+    # The form starts from the model, in the project's words.
+    purpose = fac.page.get_by_label("Objet du partenariat", exact=True)
+    assert "« Jardins partagés »" in (await purpose.input_value()).replace("\u00a0", " ")
+    await fac.page.get_by_label("Règle de décision").select_option("majority")
+    await fac.fill("Quorum : le pourcentage des votants qui doivent répondre", "60")
+    await fac.check_accessibility("the charter's first version, to write")
+    await fac.click("Publier la première version")
+    assert "La version 1 est ouverte aux réponses" in await fac.text()
+
+    # A partner comes from its message's answer link: the charter's page, its objection ticked.
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    await p1.page.goto(f"{site}/p/{keys['p1']}?answer=object")
+    assert re.search(r"/projets/[^/]+/charte\?reponse=object", p1.page.url)
+    assert await p1.page.get_by_role("radio", name="Objection").is_checked()
+    governance = p1.page.locator("#note-governance")
+    await p1.page.get_by_text("Commenter « Gouvernance", exact=False).click()
+    await governance.get_by_label("Votre commentaire, ou la rédaction que vous proposez").fill(
+        "Les décisions se prennent par consentement."
+    )
+    await governance.get_by_label("C’est une nouvelle rédaction de la section").check()
+    async with p1.page.expect_navigation():
+        await governance.get_by_role("button", name="Envoyer").click()
+    assert "Ville de Lyon propose cette rédaction" in await p1.text()
+    await p1.page.get_by_role("radio", name="Objection").check()
+    await p1.fill("Votre motif", "La majorité écrase les petites structures.")
+    await p1.click("Envoyer ma réponse")
+    base = f"/projects/{project_id}"
+    for pid in ("p2", "p3"):
+        await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+
+    # Version 2 must answer the objection: refused until it does, beside its box.
+    await fac.reload()
+    text = await fac.text()
+    assert "La version 1 a été renvoyée par une objection" in text
+    await fac.fill("Ce qui change par rapport à la version 1", "Le consentement")
+    await fac.click("Publier la version 2")
+    assert "Il y a un problème" in await fac.text()
+    # Said beside the objection's box.
+    error = fac.page.locator("#publish_charter-objections-error")
+    assert "Ce champ est vide" in await error.inner_text()
+    await fac.check_accessibility("the charter's second version, refused")
+    await fac.fill(
+        "Votre réponse à l’objection de Ville de Lyon", "Nous décidons par consentement."
+    )
+    await fac.page.get_by_label("Règle de décision").select_option("consent")
+    await fac.click("Publier la version 2")
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+
+    await p1.page.goto(f"{site}/projets/{project_id}/charte")
+    text = await p1.text()
+    assert "Version 2, adoptée le" in text
+    assert "Ville de Lyon a consenti le" in text and "Partenaire 3 a consenti le" in text
+    assert "Objection de Ville de Lyon" in text and "Nous décidons par consentement." in text
+    await p1.check_accessibility("the adopted charter")
+    await p1.screenshot("charter")
+    printable = await p1.context.request.get(f"{site}/projets/{project_id}/charte.html")
+    assert printable.ok and "Charte de partenariat – Jardins partagés" in await printable.text()
+    view = await api(site, "GET", base)
+    assert view["phase"] == "diagnosis"
+    await p1.leave()
+    await fac.leave()
