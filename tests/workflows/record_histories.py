@@ -25,6 +25,7 @@ from domain.templates import parse
 from process_templates.builtin import builtin, launched
 from settings import Settings
 from tests.helpers import CONVERTER, TEST_CODEC_KEYS, Driver, actor, make_spec, short_process
+from texts.charter import model as charter_model
 from worker import build_worker
 from workflows import search_attributes as sa
 
@@ -150,6 +151,58 @@ async def consultation_with_a_pause(client: Client, task_queue: str) -> Driver:
     await d.act(cmd.SubmitPlan(actor=actor("fac"), summary="Ouvrir le jardin le samedi"))
     await d.answer("p1")
     await d.answer("p2")
+    await d.handle.result()
+    return d
+
+
+async def alliance_with_a_charter(client: Client, task_queue: str) -> Driver:
+    """1.2's alliance: co-construction version 2 opens on the partnership charter; version 1
+    (decisions by majority) is objected to, version 2 answers the objection, every partner
+    consents (the signatures); a term of the glossary is proposed and validated; a partner
+    leaves during the decision, which goes on by the charter's rule; the cooperation
+    questionnaire is answered; the facilitator concludes."""
+    spec = make_spec(
+        3, id="history-alliance-charter", template=launched(builtin("co-construction", 2))
+    )
+    d = await Driver.start(client, spec, task_queue)
+    sections = charter_model("fr", spec.title, spec.territory)
+    await d.act(cmd.PublishCharter(actor=actor("fac"), sections=sections,
+                                   governance={"rule": "majority", "quorum": 0.6}))  # fmt: skip
+    await d.act(
+        cmd.NoteCharter(actor=actor("p1"), section="governance", wording=True,
+                        text="Les décisions se prennent par consentement.")
+    )  # fmt: skip
+    await d.answer("p1", "object", "La majorité écrase les petites structures")
+    await d.answer("p2")
+    await d.answer("p3")
+    await d.act(
+        cmd.PublishCharter(
+            actor=actor("fac"), sections=sections,
+            governance={"rule": "consent", "quorum": 0.5, "joining": "consent"},
+            changes=["Gouvernance : le consentement plutôt que la majorité"],
+            objection_answers={"p1": "Nous décidons par consentement."},
+        )
+    )  # fmt: skip
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await d.contribute_all(PARTNERS)
+    term = await d.act(
+        cmd.ProposeTerm(actor=actor("p2"), term="Tiers-lieu", definition="Un lieu partagé")
+    )
+    definition = (await d.view()).glossary[0].definitions[0].id
+    await d.act(
+        cmd.ValidateTerm(actor=actor("fac"), term_id=term.item_id, definition_id=definition)
+    )
+    proposal = await d.propose("p1")
+    await d.plan([proposal])
+    await d.act(cmd.LeaveProject(actor=actor("p3"), reason="Notre association se dissout."))
+    await d.answer("p1")
+    await d.answer("p2")
+    await d.act(cmd.ClosePhase(actor=actor("fac")))  # the implementation, done
+    indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
+    await d.assess_all(["p1", "p2"], indicators)
+    await d.act(cmd.AnswerCooperation(actor=actor("p1")))
+    await d.conclude()
     await d.handle.result()
     return d
 
@@ -332,6 +385,9 @@ async def main() -> None:
                 # 1.2: process templates, the step in AllianceStep.
                 (call_for_projects, "call_for_projects"),
                 (consultation_with_a_pause, "consultation_with_a_pause"),
+                # 1.2: the alliance: a charter, the glossary, a partner leaving, the
+                # cooperation questionnaire.
+                (alliance_with_a_charter, "alliance_with_a_charter"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

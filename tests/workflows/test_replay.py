@@ -33,6 +33,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "objection_round_concluded",
         "call_for_projects",
         "consultation_with_a_pause",
+        "alliance_with_a_charter",
     }
 
 
