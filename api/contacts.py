@@ -111,6 +111,7 @@ class Contacts:
             # from the action's key, its entry in the command without them.
             newcomer_field = {
                 cmd.InviteParticipant: "participant",
+                cmd.ProposeNewcomer: "participant",
                 cmd.ReplaceParticipant: "replacement",
             }.get(type(command))
             if newcomer_field is not None:

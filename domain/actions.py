@@ -138,6 +138,27 @@ ACTIONS: tuple[Action, ...] = (
         "comments on the charter",
     ),
     Action(
+        cmd.ProposeNewcomer,
+        "propose_newcomer",
+        PARTNER | COORDINATOR,
+        "propose an organisation to join",
+        deciders.propose_newcomer,
+    ),
+    Action(
+        cmd.AnswerNewcomer,
+        "answer_newcomer",
+        PARTNER,
+        "answer a proposed newcomer",
+        deciders.answer_newcomer,
+    ),
+    Action(
+        cmd.ConsentToCharter,
+        "consent_to_charter",
+        PARTNER,
+        "consent to the charter in force",
+        deciders.consent_to_charter,
+    ),
+    Action(
         cmd.StateOutcome, "state_outcome", FACILITATOR, "state the outcome", deciders.state_outcome
     ),
     Action(
@@ -340,4 +361,12 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
         return deciders.outcome_refusal(state) is None
     if action.update == "answer_cooperation":
         return who.id not in state.cooperation_answered
+    if action.update == "propose_newcomer":
+        return deciders.joins_by_consent(state)
+    if action.update == "answer_newcomer":
+        return any(
+            n.status == "proposed" and who.id not in n.answers for n in state.newcomers.values()
+        )
+    if action.update == "consent_to_charter":
+        return state.charter.adopted is not None and who.id not in state.charter.signatures
     return True

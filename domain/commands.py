@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AwareDatetime,
@@ -319,6 +319,30 @@ class ClosePhase(Command, ReasonFields):
 
 class InviteParticipant(Command):
     participant: ParticipantDraft
+
+
+class ProposeNewcomer(Command):
+    """An organisation proposed to join; the partners consent first (the charter says so)."""
+
+    participant: ParticipantDraft
+
+
+class NewcomerAnswerFields(Model):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"kind": "object", "reason": "Un concurrent direct"}]}
+    )
+
+    kind: Literal[AnswerKind.consent, AnswerKind.object]
+    # Required with an objection: the proposer reads it.
+    reason: Note | None = None
+
+
+class AnswerNewcomer(Command, NewcomerAnswerFields):
+    newcomer_id: Identifier
+
+
+class ConsentToCharter(Command):
+    """A partner who joined after the charter's adoption consents to the charter in force."""
 
 
 class RemoveParticipant(Command, ReasonFields):

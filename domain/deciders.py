@@ -23,6 +23,7 @@ from domain.models import (
     Contribution,
     Governance,
     Indicator,
+    Joining,
     Participant,
     Phase,
     Plan,
@@ -373,10 +374,96 @@ def close_phase_now(
     return steps.close(state, now, "facilitator")
 
 
+def joins_by_consent(state: ProjectState) -> bool:
+    """The charter in force says an organisation joins once the partners consent."""
+    in_force = state.charter.in_force
+    return in_force is not None and in_force.governance.joining == Joining.consent
+
+
 def invite(
     state: ProjectState, c: cmd.InviteParticipant, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
+    if c.participant.role == Role.partner and joins_by_consent(state):
+        raise Rejected(
+            "joining_by_consent",
+            "the charter in force says an organisation joins once the partners consent: "
+            "propose it (POST /projects/{id}/newcomers)",
+        )
     return [ev.ParticipantInvited(participant=new_participant(state, c.participant))]
+
+
+def propose_newcomer(
+    state: ProjectState, c: cmd.ProposeNewcomer, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """An organisation proposed to join: the partners consent first (the proposing partner's
+    consent is its proposal). Consented by every partner already: it joins at once."""
+    if not joins_by_consent(state):
+        raise Rejected(
+            "joining_by_invitation",
+            "no charter in force says the partners consent to a newcomer: the coordinator "
+            "invites it (POST /projects/{id}/participants)",
+        )
+    if c.participant.role != Role.partner:
+        raise Rejected(
+            "newcomer_is_a_partner",
+            "an organisation proposed to join comes as a partner; the coordinator invites a "
+            "facilitator or an observer",
+            field="participant.role",
+        )
+    newcomer = new_participant(state, c.participant)
+    if newcomer.id in state.newcomers:
+        raise Rejected("already_exists", f"a newcomer {newcomer.id!r} was already proposed")
+    events: list[ev.EventData] = [ev.NewcomerProposed(newcomer=newcomer, proposed_by=actor.id)]
+    if actor.role == Role.partner:
+        events.append(ev.NewcomerAnswered(newcomer_id=newcomer.id, participant_id=actor.id,
+                                          kind=AnswerKind.consent))  # fmt: skip
+    consented = {actor.id} if actor.role == Role.partner else set()
+    return events + _newcomer_joins(state, newcomer, consented)
+
+
+def _newcomer_joins(
+    state: ProjectState, newcomer: Participant, consented: set[str]
+) -> list[ev.EventData]:
+    """The newcomer's invitation once every active partner consented."""
+    partners = {p.id for p in state.active() if p.role == Role.partner}
+    if partners <= consented:
+        return [ev.ParticipantInvited(participant=newcomer)]
+    return []
+
+
+def answer_newcomer(
+    state: ProjectState, c: cmd.AnswerNewcomer, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    found = state.newcomers.get(c.newcomer_id)
+    if found is None or found.status != "proposed":
+        pending = ", ".join(n for n, f in state.newcomers.items() if f.status == "proposed")
+        raise Rejected(
+            "unknown_newcomer",
+            f"no organisation {c.newcomer_id!r} is waiting for the partners' consent "
+            f"(waiting: {pending or 'none'})",
+        )
+    if c.kind == AnswerKind.object and not (c.reason or "").strip():
+        raise Rejected("reason_required", "an objection needs its reason", field="reason")
+    if found.answers.get(actor.id) == c.kind and not c.reason:
+        return []
+    answered = ev.NewcomerAnswered(newcomer_id=found.participant.id, participant_id=actor.id,
+                                   kind=c.kind, reason=c.reason)  # fmt: skip
+    if c.kind == AnswerKind.object:
+        return [answered, ev.NewcomerRefused(newcomer_id=found.participant.id)]
+    consented = {pid for pid, kind in found.answers.items() if kind == AnswerKind.consent}
+    return [answered, *_newcomer_joins(state, found.participant, consented | {actor.id})]
+
+
+def consent_to_charter(
+    state: ProjectState, c: cmd.ConsentToCharter, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """A partner who joined after the adoption consents to the charter in force."""
+    number = state.charter.adopted
+    if number is None:
+        raise Rejected("no_charter_in_force", "no charter is in force in this project yet")
+    if actor.id in state.charter.signatures:
+        raise Rejected("already_signed", "you already consented to the charter in force")
+    return [ev.CharterSigned(participant_id=actor.id, version=number)]
 
 
 def remove(
@@ -384,7 +471,21 @@ def remove(
 ) -> list[ev.EventData]:
     leaving = active_participant(state, c.participant_id)
     keeps_roles(state, leaving)
-    return [ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason)]
+    return [
+        ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason),
+        *newcomers_consented_without(state, leaving.id),
+    ]
+
+
+def newcomers_consented_without(state: ProjectState, gone: str) -> list[ev.EventData]:
+    """Newcomers every partner but the one going had consented to: they join now."""
+    joining: list[ev.EventData] = []
+    partners = {p.id for p in state.active() if p.role == Role.partner} - {gone}
+    for newcomer in state.newcomers.values():
+        consented = {pid for pid, kind in newcomer.answers.items() if kind == AnswerKind.consent}
+        if newcomer.status == "proposed" and partners and partners <= consented:
+            joining.append(ev.ParticipantInvited(participant=newcomer.participant))
+    return joining
 
 
 def replace(
@@ -405,7 +506,10 @@ def leave(
 ) -> list[ev.EventData]:
     """A partner leaves, with its reason: its link stops working, and nothing more is expected
     of it (its answers in an open decision are dropped, the quorum counts without it)."""
-    return [ev.ParticipantRemoved(participant_id=actor.id, reason=c.reason, left=True)]
+    return [
+        ev.ParticipantRemoved(participant_id=actor.id, reason=c.reason, left=True),
+        *newcomers_consented_without(state, actor.id),
+    ]
 
 
 def resend_link(

@@ -248,6 +248,41 @@ class CharterAdopted(EventData):
     signatures: dict[str, datetime] = Field(default_factory=dict)
 
 
+class NewcomerProposed(EventData):
+    """A partner or the coordinator proposed an organisation to join the partnership: the
+    charter in force says the partners consent first (its details are in the directory)."""
+
+    type: Literal["newcomer_proposed"] = "newcomer_proposed"
+    newcomer: Participant
+    proposed_by: str
+
+
+class NewcomerAnswered(EventData):
+    """A partner's answer to a newcomer: consent, or an objection with its reason."""
+
+    type: Literal["newcomer_answered"] = "newcomer_answered"
+    newcomer_id: str
+    participant_id: str
+    kind: AnswerKind
+    reason: str | None = None
+
+
+class NewcomerRefused(EventData):
+    """An objection stands: the newcomer does not join (it may be proposed again)."""
+
+    type: Literal["newcomer_refused"] = "newcomer_refused"
+    newcomer_id: str
+
+
+class CharterSigned(EventData):
+    """A partner who joined after the charter's adoption consented to the charter in force:
+    its signature, dated."""
+
+    type: Literal["charter_signed"] = "charter_signed"
+    participant_id: str
+    version: int
+
+
 class TermProposed(EventData):
     """A participant proposed a term of the project's common language, with a definition."""
 
@@ -359,6 +394,10 @@ AnyEventData = Annotated[
     | CharterNoted
     | CharterReviewed
     | CharterAdopted
+    | CharterSigned
+    | NewcomerProposed
+    | NewcomerAnswered
+    | NewcomerRefused
     | TermProposed
     | DefinitionProposed
     | TermCommented

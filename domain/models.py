@@ -390,6 +390,20 @@ class Charter(Record):
         return self.version(self.adopted)
 
 
+class Newcomer(Record):
+    """An organisation proposed to join the partnership while the charter in force says the
+    partners consent first: who proposed it, each partner's answer, and how it ended."""
+
+    participant: Participant
+    proposed_by: str
+    proposed_at: datetime | None = None
+    # Partner id -> consent or object; an objection's reason.
+    answers: dict[str, AnswerKind] = {}
+    reasons: dict[str, str] = {}
+    # "proposed", "joined" or "refused".
+    status: str = "proposed"
+
+
 class GlossaryEntry(Record):
     """A term and its definition, as a project starts from an earlier project's glossary."""
 

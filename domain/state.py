@@ -23,6 +23,7 @@ from domain.models import (
     Contribution,
     DecisionRule,
     Definition,
+    Newcomer,
     Outcome,
     Participant,
     Phase,
@@ -89,6 +90,8 @@ class ProjectState(BaseModel):
     charter_awaiting: bool = False
     # The objections that sent a charter version back: the next version answers each.
     charter_objections: dict[str, str] = Field(default_factory=dict)
+    # Organisations proposed to join while the charter says the partners consent first.
+    newcomers: dict[str, Newcomer] = Field(default_factory=dict)
     # By approval id: the rule and quorum an open decision's approvals decide by (fixed when
     # it opened: amending the charter never changes a decision already open).
     rules_in_force: dict[str, RuleInForce] = Field(default_factory=dict)
@@ -180,6 +183,9 @@ def redact_state(state: ProjectState, pid: str) -> None:
         n.model_copy(update={"text": gone}) if n.participant_id == pid else n
         for n in state.charter.notes
     ]
+    for newcomer in state.newcomers.values():
+        if pid in newcomer.reasons:
+            newcomer.reasons = {**newcomer.reasons, pid: gone}
     if pid in state.charter_objections:
         state.charter_objections = {**state.charter_objections, pid: gone}
     state.charter.versions = [
@@ -247,6 +253,8 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"definition": gone})
         case ev.TermCommented(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})
+        case ev.NewcomerAnswered(participant_id=pid, reason=reason) if pid in erased and reason:
+            data = data.model_copy(update={"reason": gone})
         case ev.CharterNoted(note=note) if note.participant_id in erased:
             data = data.model_copy(update={"note": note.model_copy(update={"text": gone})})
         case ev.CharterReviewed(objections=objections) if erased & set(objections):
@@ -304,6 +312,8 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 )
         case ev.ParticipantInvited(participant=p):
             state.participants[p.id] = p.model_copy()
+            if p.id in state.newcomers:  # the partners consented
+                state.newcomers[p.id].status = "joined"
         case ev.ParticipantRemoved(participant_id=pid):
             if pid in state.participants:
                 state.participants[pid].active = False
@@ -432,6 +442,18 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.charter.signatures = dict(signatures)
             state.charter_awaiting = False
             state.charter_objections = {}
+        case ev.CharterSigned(participant_id=pid):
+            state.charter.signatures = {**state.charter.signatures, pid: event.at}
+        case ev.NewcomerProposed(newcomer=who, proposed_by=by):
+            state.newcomers[who.id] = Newcomer(participant=who, proposed_by=by,
+                                               proposed_at=event.at)  # fmt: skip
+        case ev.NewcomerAnswered(newcomer_id=nid, participant_id=pid, kind=kind, reason=why):
+            found = state.newcomers[nid]
+            found.answers = {**found.answers, pid: kind}
+            if why:
+                found.reasons = {**found.reasons, pid: why}
+        case ev.NewcomerRefused(newcomer_id=nid):
+            state.newcomers[nid].status = "refused"
         case ev.TermProposed(
             term_id=tid, term=word, participant_id=pid, definition_id=did, definition=text
         ):

@@ -902,3 +902,77 @@ def test_a_charter_not_adopted_after_its_last_version_ends_the_project():
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
     assert (project.state.phase, project.state.outcome) == (Phase.closed, Outcome.not_adopted)
+
+
+def adopted_charter_project(joining: str) -> Project:
+    project = Project.launch(make_spec(3, template=launched(builtin("co-construction"))), NOW)
+    body = charter_body(governance={"rule": "consent", "quorum": 0.5, "joining": joining})
+    project.execute(cmd.PublishCharter(actor=actor("fac"), **body), NOW)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+    assert project.state.charter.adopted == 1
+    return project
+
+
+def newcomer(pid: str = "p9") -> dict:
+    return {"id": pid, "organisation_name": "Centre social Garon", "organisation_id": "cs-garon",
+            "organisation_kind": "association", "role": "partner"}  # fmt: skip
+
+
+def test_a_newcomer_joins_once_every_partner_consents_when_the_charter_says_so():
+    project = adopted_charter_project("consent")
+    # The coordinator's plain invitation is refused: the partners consent first.
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.InviteParticipant(actor=actor("coord"), participant=newcomer()), NOW)
+    assert refused.value.code == "joining_by_consent"
+    # An observer still comes at the coordinator's invitation.
+    observer = {**newcomer("o2"), "role": "observer", "organisation_id": "financeur"}
+    project.execute(cmd.InviteParticipant(actor=actor("coord"), participant=observer), NOW)
+    # A partner proposes: its proposal is its consent.
+    project.execute(cmd.ProposeNewcomer(actor=actor("p1"), participant=newcomer()), NOW)
+    assert project.state.newcomers["p9"].answers == {"p1": "consent"}
+    assert "p9" not in project.state.participants
+    assert "answer_newcomer" in [a.update for a in available(project.state, project.state.participants["p2"])]
+    assert "answer_newcomer" not in [a.update for a in available(project.state, project.state.participants["p1"])]
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AnswerNewcomer(actor=actor("p2"), newcomer_id="p9", kind="object"), NOW)
+    assert refused.value.code == "reason_required"
+    project.execute(cmd.AnswerNewcomer(actor=actor("p2"), newcomer_id="p9", kind="consent"), NOW)
+    assert "p9" not in project.state.participants
+    # The last partner still waited for leaves: the newcomer joins, every other having consented.
+    project.execute(cmd.LeaveProject(actor=actor("p3"), reason="Nous arrêtons."), NOW)
+    assert project.state.participants["p9"].active
+    assert project.state.newcomers["p9"].status == "joined"
+    # Joining after the adoption, it is asked to consent to the charter in force: signed, dated.
+    assert "consent_to_charter" in [a.update for a in available(project.state, project.state.participants["p9"])]
+    project.execute(cmd.ConsentToCharter(actor=actor("p9")), NOW + timedelta(days=2))
+    assert project.state.charter.signatures["p9"] == NOW + timedelta(days=2)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.ConsentToCharter(actor=actor("p9")), NOW)
+    assert refused.value.code == "already_signed"
+    assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+def test_an_objection_refuses_a_newcomer_and_invitation_stays_the_coordinators():
+    project = adopted_charter_project("consent")
+    project.execute(cmd.ProposeNewcomer(actor=actor("coord"), participant=newcomer()), NOW)
+    assert project.state.newcomers["p9"].answers == {}  # the coordinator does not decide
+    project.execute(
+        cmd.AnswerNewcomer(actor=actor("p3"), newcomer_id="p9", kind="object",
+                           reason="Un concurrent direct"),
+        NOW,
+    )  # fmt: skip
+    assert project.state.newcomers["p9"].status == "refused"
+    assert "p9" not in project.state.participants
+    with pytest.raises(Rejected) as refused:
+        project.execute(
+            cmd.AnswerNewcomer(actor=actor("p1"), newcomer_id="p9", kind="consent"), NOW
+        )
+    assert refused.value.code == "unknown_newcomer"
+    # A charter that leaves newcomers to the coordinator: no proposal, a plain invitation.
+    invited = adopted_charter_project("invitation")
+    with pytest.raises(Rejected) as refused:
+        invited.execute(cmd.ProposeNewcomer(actor=actor("p1"), participant=newcomer()), NOW)
+    assert refused.value.code == "joining_by_invitation"
+    invited.execute(cmd.InviteParticipant(actor=actor("coord"), participant=newcomer()), NOW)
+    assert invited.state.participants["p9"].active
