@@ -368,5 +368,5 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
             n.status == "proposed" and who.id not in n.answers for n in state.newcomers.values()
         )
     if action.update == "consent_to_charter":
-        return state.charter.adopted is not None and who.id not in state.charter.signatures
+        return who.id in state.charter_to_sign
     return True

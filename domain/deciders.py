@@ -461,8 +461,11 @@ def consent_to_charter(
     number = state.charter.adopted
     if number is None:
         raise Rejected("no_charter_in_force", "no charter is in force in this project yet")
-    if actor.id in state.charter.signatures:
-        raise Rejected("already_signed", "you already consented to the charter in force")
+    if actor.id not in state.charter_to_sign:
+        raise Rejected(
+            "already_signed",
+            "you already consented to the charter in force, or answered it at its adoption",
+        )
     return [ev.CharterSigned(participant_id=actor.id, version=number)]
 
 

@@ -195,6 +195,24 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             return Notice(
                 kind, everyone, {"version": str(number), "consents": str(len(signatures))}
             )
+        case ev.NewcomerProposed(newcomer=who, proposed_by=by):
+            # The partners are asked (the proposing partner consented by proposing).
+            partners = [p.id for p in state.active() if p.role == Role.partner and p.id != by]
+            facts = {"newcomer": who.organisation_name, "kind": who.organisation_kind.value,
+                     "proposed_by": names.get(by, by)}  # fmt: skip
+            return Notice(kind, partners, facts)
+        case ev.NewcomerRefused(newcomer_id=nid):
+            found = state.newcomers.get(nid)
+            if found is None:
+                return None
+            coordinators = [p.id for p in state.active() if p.role == Role.coordinator]
+            told = list(dict.fromkeys([found.proposed_by, *coordinators, *facilitators]))
+            # Refused at the first objection: its author and reason.
+            objector = next((pid for pid, k in found.answers.items() if k == "object"), "")
+            facts = {"newcomer": found.participant.organisation_name,
+                     "objector": names.get(objector, objector),
+                     "reason": found.reasons.get(objector, "")}  # fmt: skip
+            return Notice(kind, [pid for pid in told if pid in state.participants], facts)
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
         case ev.ReportPublished():

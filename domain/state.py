@@ -92,6 +92,8 @@ class ProjectState(BaseModel):
     charter_objections: dict[str, str] = Field(default_factory=dict)
     # Organisations proposed to join while the charter says the partners consent first.
     newcomers: dict[str, Newcomer] = Field(default_factory=dict)
+    # Partners who joined after the charter's adoption and have not consented to it yet.
+    charter_to_sign: list[str] = Field(default_factory=list)
     # By approval id: the rule and quorum an open decision's approvals decide by (fixed when
     # it opened: amending the charter never changes a decision already open).
     rules_in_force: dict[str, RuleInForce] = Field(default_factory=dict)
@@ -314,6 +316,8 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.participants[p.id] = p.model_copy()
             if p.id in state.newcomers:  # the partners consented
                 state.newcomers[p.id].status = "joined"
+            if state.charter.adopted is not None and p.role == "partner":
+                state.charter_to_sign.append(p.id)  # asked to consent to the charter in force
         case ev.ParticipantRemoved(participant_id=pid):
             if pid in state.participants:
                 state.participants[pid].active = False
@@ -444,6 +448,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.charter_objections = {}
         case ev.CharterSigned(participant_id=pid):
             state.charter.signatures = {**state.charter.signatures, pid: event.at}
+            state.charter_to_sign = [p for p in state.charter_to_sign if p != pid]
         case ev.NewcomerProposed(newcomer=who, proposed_by=by):
             state.newcomers[who.id] = Newcomer(participant=who, proposed_by=by,
                                                proposed_at=event.at)  # fmt: skip

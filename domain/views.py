@@ -24,6 +24,7 @@ from domain.models import (
     IndicatorResult,
     Language,
     LoopBack,
+    Newcomer,
     NotificationPreference,
     OrganisationKind,
     Outcome,
@@ -148,6 +149,10 @@ class ProjectView(BaseModel):
     charter: Charter = Field(default_factory=Charter)
     charter_awaiting: bool = False
     charter_objections: dict[str, str] = Field(default_factory=dict)
+    # Organisations proposed to join, the partners' answers, and how each ended.
+    newcomers: list[Newcomer] = Field(default_factory=list)
+    # Partners who joined after the charter's adoption, asked to consent to it.
+    charter_to_sign: list[str] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -234,6 +239,10 @@ def warnings_for(state: ProjectState, recorded: list[ev.Event]) -> list[Warning]
 
 def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
     """The id (and token version) of what an action created or touched, for its result."""
+    joined = [e for e in recorded if isinstance(e.data, ev.ParticipantInvited)]
+    if joined:  # a newcomer the partners' last consent let in, too
+        newcomer = joined[0].data.participant
+        return newcomer.id, newcomer.token_version
     for event in recorded:
         match event.data:
             case ev.ContributionAdded(contribution=c):
@@ -248,6 +257,10 @@ def item_of(recorded: list[ev.Event]) -> tuple[str | None, int | None]:
                 return pid, version
             case ev.TermProposed(term_id=tid) | ev.DefinitionProposed(term_id=tid):
                 return tid, None
+            case ev.NewcomerProposed(newcomer=who):
+                return who.id, None
+            case ev.NewcomerAnswered(newcomer_id=nid):
+                return nid, None
     removed = [e.data.participant_id for e in recorded if isinstance(e.data, ev.ParticipantRemoved)]
     return (removed[0], None) if removed else (None, None)
 
@@ -462,6 +475,8 @@ def view(state: ProjectState) -> ProjectView:
         charter=state.charter,
         charter_awaiting=state.charter_awaiting,
         charter_objections=state.charter_objections,
+        newcomers=list(state.newcomers.values()),
+        charter_to_sign=state.charter_to_sign,
         results=results(state),
         report=ReportSummary(digest=state.report.digest) if state.report else None,
         cancel_reason=state.cancel_reason,

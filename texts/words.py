@@ -260,6 +260,8 @@ MESSAGES = {
     "charter_published": N_("the charter to answer"),
     "charter_reviewed": N_("the charter sent back"),
     "charter_adopted": N_("the charter adopted"),
+    "newcomer_proposed": N_("the organisation proposed to join"),
+    "newcomer_refused": N_("the organisation refused"),
     "phase_opened": N_("the opening of a phase"),
     "phase_closed": N_("the early closing of a phase"),
     "reminder_sent": N_("the reminder"),
@@ -360,6 +362,18 @@ REFUSALS = {
         "The new version must answer every objection that sent the previous one back."
     ),
     "no_charter_yet": N_("No version of the charter is published yet."),
+    "joining_by_consent": N_(
+        "The charter in force says an organisation joins once the partners consent: propose it to them below."
+    ),
+    "joining_by_invitation": N_(
+        "No charter in force asks the partners' consent: the coordinator invites a new organisation."
+    ),
+    "newcomer_is_a_partner": N_(
+        "An organisation proposed to the partners joins as a partner; the coordinator invites a facilitator or an observer."
+    ),
+    "unknown_newcomer": N_("This organisation is no longer waiting for the partners' answer."),
+    "already_signed": N_("You already consented to the charter in force."),
+    "no_charter_in_force": N_("No charter is in force in this project yet."),
     "changes_required": N_("Say what changes from the previous version, one line each."),
     "unknown_section": N_("This section is not one of the charter's."),
 }
@@ -518,6 +532,15 @@ def sentence(
         case ev.CharterAdopted(version=number):
             return _("The charter (version %(number)s) was adopted by the consent of every partner",
                      number=number)  # fmt: skip
+        case ev.CharterSigned(participant_id=pid):
+            return _("%(who)s consented to the charter in force", who=who(pid))
+        case ev.NewcomerProposed(newcomer=p, proposed_by=by):
+            return _("%(who)s proposed that %(newcomer)s join the partnership", who=who(by),
+                     newcomer=p.organisation_name)  # fmt: skip
+        case ev.NewcomerAnswered(participant_id=pid, kind=kind) if kind == "object":
+            return _("%(who)s objected to a newcomer", who=who(pid))
+        case ev.NewcomerRefused():
+            return _("An organisation proposed to join was refused")
         case ev.TermProposed(participant_id=pid, term=word):
             return _("%(who)s proposed the term “%(term)s” for the glossary", who=who(pid),
                      term=word)  # fmt: skip
@@ -551,6 +574,14 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
                 "The partners are assessing the results: once they all have, your conclusion is expected, by %(by)s at the latest.",
                 by=by,
             )
+    if me.id in view.charter_to_sign:
+        return _(
+            "The charter in force asks your consent: read it on its page, then say that you consent to it."
+        )
+    if me.role == "partner" and any(
+        n.status == "proposed" and me.id not in n.answers for n in view.newcomers
+    ):
+        return _("An organisation proposed to join waits for your answer, below.")
     if me.id not in view.pending or view.deadline is None:
         return _("Nothing is expected of you right now.")
     by = t.moment(view.deadline)

@@ -571,6 +571,36 @@ def letter_for(
                 why,
                 button=page,
             )
+        case "newcomer_proposed":
+            newcomer = one_line(facts.get("newcomer", ""))
+            return Letter(
+                _("%(tag)s Should %(newcomer)s join the partnership?", tag=tag, newcomer=newcomer),
+                [
+                    _(
+                        "%(who)s proposes that %(newcomer)s (%(kind)s) join the partnership. The charter in force says an organisation joins once every partner consents: give your answer on your page, consent or objection with your reason.",
+                        who=one_line(facts.get("proposed_by", "")),
+                        newcomer=newcomer,
+                        kind=_(words.KINDS.get(facts.get("kind", ""), words.KINDS["other"])),
+                    )
+                ],
+                why,
+                button=(_("Answer on my page"), f"{link}#nouveaux") if link else None,
+            )
+        case "newcomer_refused":
+            newcomer = one_line(facts.get("newcomer", ""))
+            return Letter(
+                _("%(tag)s %(newcomer)s will not join the partnership", tag=tag, newcomer=newcomer),
+                [
+                    _(
+                        "%(objector)s objected to %(newcomer)s joining the partnership: it does not join. Its reason:",
+                        objector=one_line(facts.get("objector", "")),
+                        newcomer=newcomer,
+                    )
+                ],
+                why,
+                quote=clean(facts.get("reason", "")),
+                button=page,
+            )
         case "plan_submitted":
             return Letter(
                 _("%(tag)s The plan is submitted to decision", tag=tag),

@@ -236,6 +236,16 @@ FORMS: dict[str, FormSpec] = {
     "resend_link": FormSpec(
         "participants", lambda v, _: {"participant_id": _text(v, "participant_id")}
     ),
+    "propose_newcomer": FormSpec("nouveaux", lambda v, _: {"participant": person(v)}),
+    "answer_newcomer": FormSpec(
+        "nouveaux",
+        lambda v, _: {
+            "newcomer_id": _text(v, "newcomer_id"),
+            "kind": _text(v, "kind"),
+            "reason": _optional(v, "reason"),
+        },
+    ),
+    "consent_to_charter": FormSpec("signer", lambda v, _: {}),
     "cancel": FormSpec("annuler", lambda v, _: {"reason": _text(v, "reason")}),
     "leave_project": FormSpec("quitter", lambda v, _: {"reason": _text(v, "reason")}),
     # The charter's page.
@@ -307,7 +317,11 @@ GLOSSARY_FORMS = {
 }
 GLOSSARY_KEYS = ("term_id", "definition_id")
 # The charter page's forms: the next version, and a note per section.
-CHARTER_FORMS = {"publish_charter": "form-publish_charter", "note_charter": "note-{section}"}
+CHARTER_FORMS = {
+    "publish_charter": "form-publish_charter",
+    "note_charter": "note-{section}",
+    "consent_to_charter": "form-consent_to_charter",
+}
 
 
 def form_id(update: str, values: dict[str, Any]) -> str:
@@ -327,6 +341,8 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return GLOSSARY_FORMS[update].format(**{k: values.get(k, "") for k in GLOSSARY_KEYS})
     if update == "note_charter":
         return f"note-{values.get('section', '')}"
+    if update == "answer_newcomer":
+        return f"newcomer-{values.get('newcomer_id', '')}"
     if update == "answer" and values.get("approval"):
         # One form per approval for a participant who answers several at once.
         return f"form-answer-{values['approval']}"
@@ -335,6 +351,7 @@ def form_id(update: str, values: dict[str, Any]) -> str:
 
 # Forms whose fields are not one per page (one per proposal): their errors stand at the form.
 _FORM_LEVEL = {
+    "answer_newcomer",
     "amend_proposal",
     "endorse_proposal",
     "remove_participant",

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body
 
 from api.deps import Acting, CurrentCaller, Gateway, acting_as, caller_as_actor, update_id
 from api.errors import ACTION_ERRORS
+from api.schemas import ParticipantCreate
 from domain import commands as cmd
 from domain.views import ActionResult
 
@@ -144,6 +145,44 @@ async def note_charter(
     body: cmd.CharterNoteFields, acting: Annotated[Acting, acting_as(cmd.NoteCharter)]
 ) -> ActionResult:
     return await acting.perform(**body.model_dump())
+
+
+@router.post(
+    "/charter/consent",
+    status_code=201,
+    summary="Consent to the charter in force, having joined after its adoption: your dated "
+    "signature (partner)",
+)
+async def consent_to_charter(
+    acting: Annotated[Acting, acting_as(cmd.ConsentToCharter)],
+) -> ActionResult:
+    return await acting.perform()
+
+
+@router.post(
+    "/newcomers",
+    status_code=201,
+    summary="Propose an organisation to join as a partner, when the charter in force says the "
+    "partners consent first (partner: its proposal is its consent; coordinator). It joins "
+    "once every partner consents, and its invitation then goes by e-mail",
+)
+async def propose_newcomer(
+    body: ParticipantCreate, acting: Annotated[Acting, acting_as(cmd.ProposeNewcomer)]
+) -> ActionResult:
+    return await acting.perform(participant=body.model_dump())
+
+
+@router.put(
+    "/newcomers/{newcomer_id}/answer",
+    summary="Consent to a proposed newcomer, or object with a reason: an objection refuses it "
+    "(partner)",
+)
+async def answer_newcomer(
+    newcomer_id: str,
+    body: cmd.NewcomerAnswerFields,
+    acting: Annotated[Acting, acting_as(cmd.AnswerNewcomer)],
+) -> ActionResult:
+    return await acting.perform(newcomer_id=newcomer_id, **body.model_dump())
 
 
 @router.post(

@@ -136,3 +136,65 @@ async def test_a_project_without_a_charter_has_none_and_runs_as_before(http):
     assert refused.status_code == 409 and refused.json()["code"] == "wrong_phase"
     step = next(s for s in view["steps"] if s["kind"] == "decision")
     assert step["approvals"][0]["rule_source"] == "template"
+
+
+async def adopted(http, joining: str) -> ApiProject:
+    project = await ApiProject.launch(http, project_body(template={"id": "co-construction"}))
+    model = (await project.ok("GET", "/charter", "fac"))["model"]
+    body = charter_body(model, governance={"rule": "consent", "quorum": 0.5, "joining": joining})
+    await project.ok("POST", "/charter", "fac", body)
+    for pid in ("p1", "p2", "p3"):
+        await project.ok("PUT", "/answer", pid, {"kind": "consent"})
+    return project
+
+
+NEWCOMER = {
+    "organisation_name": "Centre social Garon",
+    "organisation_id": "cs-garon",
+    "organisation_kind": "association",
+    "role": "partner",
+    "person_name": "Aïcha Diallo",
+    "email": "accueil@cs-garon.example",
+}
+
+
+async def test_a_newcomer_joins_by_the_partners_consent_then_signs_the_charter(http):
+    project = await adopted(http, "consent")
+    invited = await project.call("POST", "/participants", "coordinator-credential", NEWCOMER)
+    assert invited.status_code == 409 and invited.json()["code"] == "joining_by_consent"
+    proposed = await project.ok("POST", "/newcomers", "p1", NEWCOMER)
+    newcomer_id = proposed["item_id"]
+    (waiting,) = (await project.view())["newcomers"]
+    assert waiting["status"] == "proposed" and waiting["answers"] == {"p1": "consent"}
+    assert "email" not in waiting["participant"] or not waiting["participant"]["email"]
+    refused = await project.call(
+        "PUT", f"/newcomers/{newcomer_id}/answer", "p2", {"kind": "object"}
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "reason_required"
+    await project.ok("PUT", f"/newcomers/{newcomer_id}/answer", "p2", {"kind": "consent"})
+    joined = await project.ok("PUT", f"/newcomers/{newcomer_id}/answer", "p3", {"kind": "consent"})
+    assert joined["item_id"] == newcomer_id and joined["token_version"]
+    people = await project.ok("GET", "/participants", "coordinator-credential")
+    assert next(p for p in people if p["id"] == newcomer_id)["email"] == NEWCOMER["email"]
+    link = await project.ok("POST", f"/participants/{newcomer_id}/link", "coordinator-credential")
+    project.tokens[newcomer_id] = link["participant"]["token"]
+    await project.ok("POST", "/charter/consent", newcomer_id)
+    again = await project.call("POST", "/charter/consent", newcomer_id)
+    assert again.status_code == 409 and again.json()["code"] == "already_signed"
+    charter = await project.ok("GET", "/charter", newcomer_id)
+    assert "Centre social Garon" in [s["organisation"] for s in charter["signatures"]]
+
+
+async def test_an_objection_refuses_a_newcomer_and_a_charter_of_invitation_keeps_invitations(http):
+    project = await adopted(http, "consent")
+    proposed = await project.ok("POST", "/newcomers", "coordinator-credential", NEWCOMER)
+    await project.ok(
+        "PUT", f"/newcomers/{proposed['item_id']}/answer", "p3",
+        {"kind": "object", "reason": "Un concurrent direct"},
+    )  # fmt: skip
+    (refused,) = (await project.view())["newcomers"]
+    assert refused["status"] == "refused" and refused["reasons"] == {"p3": "Un concurrent direct"}
+    invitation = await adopted(http, "invitation")
+    proposal = await invitation.call("POST", "/newcomers", "p1", NEWCOMER)
+    assert proposal.status_code == 409 and proposal.json()["code"] == "joining_by_invitation"
+    await invitation.ok("POST", "/participants", "coordinator-credential", NEWCOMER)

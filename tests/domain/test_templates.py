@@ -932,8 +932,12 @@ def test_a_newcomer_joins_once_every_partner_consents_when_the_charter_says_so()
     project.execute(cmd.ProposeNewcomer(actor=actor("p1"), participant=newcomer()), NOW)
     assert project.state.newcomers["p9"].answers == {"p1": "consent"}
     assert "p9" not in project.state.participants
-    assert "answer_newcomer" in [a.update for a in available(project.state, project.state.participants["p2"])]
-    assert "answer_newcomer" not in [a.update for a in available(project.state, project.state.participants["p1"])]
+    assert "answer_newcomer" in [
+        a.update for a in available(project.state, project.state.participants["p2"])
+    ]
+    assert "answer_newcomer" not in [
+        a.update for a in available(project.state, project.state.participants["p1"])
+    ]
     with pytest.raises(Rejected) as refused:
         project.execute(cmd.AnswerNewcomer(actor=actor("p2"), newcomer_id="p9", kind="object"), NOW)
     assert refused.value.code == "reason_required"
@@ -944,7 +948,9 @@ def test_a_newcomer_joins_once_every_partner_consents_when_the_charter_says_so()
     assert project.state.participants["p9"].active
     assert project.state.newcomers["p9"].status == "joined"
     # Joining after the adoption, it is asked to consent to the charter in force: signed, dated.
-    assert "consent_to_charter" in [a.update for a in available(project.state, project.state.participants["p9"])]
+    assert "consent_to_charter" in [
+        a.update for a in available(project.state, project.state.participants["p9"])
+    ]
     project.execute(cmd.ConsentToCharter(actor=actor("p9")), NOW + timedelta(days=2))
     assert project.state.charter.signatures["p9"] == NOW + timedelta(days=2)
     with pytest.raises(Rejected) as refused:

@@ -80,3 +80,51 @@ async def test_a_charter_written_objected_to_and_adopted_on_its_page(site, brows
     assert view["phase"] == "diagnosis"
     await p1.leave()
     await fac.leave()
+
+
+async def test_a_newcomer_proposed_on_the_page_joins_and_consents_to_the_charter(site, browser):
+    launched = await launch_from(site, {"id": "co-construction"})
+    project_id, keys = launched["project_id"], tokens(launched)
+    base = f"/projects/{project_id}"
+    model = (await api(site, "GET", f"{base}/charter"))["model"]
+    governance = {"rule": "consent", "quorum": 0.5, "joining": "consent"}
+    await as_participant(
+        site, keys["fac"], "POST", f"{base}/charter", {"sections": model, "governance": governance}
+    )
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    await p1.page.get_by_text("Proposer une organisation comme nouveau partenaire").click()
+    form = p1.page.locator("#form-propose_newcomer")
+    await form.get_by_label("Organisation", exact=True).fill("Centre social Garon")
+    await form.get_by_label("Adresse e-mail (facultatif)").fill("accueil@cs-garon.example")
+    async with p1.page.expect_navigation():
+        await form.get_by_role("button", name="La proposer aux partenaires").click()
+    assert "Proposée par Ville de Lyon" in await p1.text()
+    await p1.check_accessibility("an organisation proposed to join")
+
+    p2 = await Person.arrive(browser, site, "partner 2", keys["p2"])
+    text = await p2.text()
+    assert "Une organisation proposée pour entrer dans le partenariat attend votre réponse" in text
+    await p2.page.get_by_role("radio", name="Consentement").check()
+    await p2.click("Envoyer ma réponse pour Centre social Garon")
+    assert "Consentements à ce jour" in await p2.text()
+    await as_participant(
+        site, keys["p3"], "PUT",
+        f"{base}/newcomers/{(await api(site, 'GET', base))['newcomers'][0]['participant']['id']}/answer",
+        {"kind": "consent"},
+    )  # fmt: skip
+    view = await api(site, "GET", base)
+    newcomer = next(
+        p for p in view["participants"] if p["organisation_name"] == "Centre social Garon"
+    )
+    link = await api(site, "POST", f"{base}/participants/{newcomer['id']}/link")
+    arrived = await Person.arrive(browser, site, "the newcomer", link["participant"]["token"])
+    assert "La charte en vigueur attend votre consentement" in await arrived.text()
+    await arrived.page.goto(f"{site}/projets/{project_id}/charte")
+    await arrived.check_accessibility("the charter, to consent to")
+    await arrived.click("Je consens à la charte en vigueur")
+    assert "Centre social Garon a consenti le" in await arrived.text()
+    for person in (p1, p2, arrived):
+        await person.leave()
