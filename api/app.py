@@ -28,8 +28,17 @@ from api.observability import ApiMetrics, RequestTelemetry, metrics_response, wi
 from api.pages import console, mail_links, templates_console, unsubscribe
 from api.pages import mail as mail_pages
 from api.pages import routes as pages
-from api.routes import actions, health, organisation, participants, projects, templates
+from api.routes import (
+    actions,
+    charter_files,
+    health,
+    organisation,
+    participants,
+    projects,
+    templates,
+)
 from api.security import Authenticator
+from domain.models import CHARTER_FILE_LIMIT
 from settings import Settings
 from texts.links import TokenSigner
 
@@ -99,17 +108,20 @@ async def storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
 class BodyLimit:
     """413 for a body over the limit, whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, files: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths that carry a file (a charter's), with their own larger limit.
+        self.files = files or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.files.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit)
             return
         seen = 0
 
@@ -118,8 +130,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise ApiError(413, "body_too_large", self._message())
+                if seen > limit:
+                    raise ApiError(413, "body_too_large", self._message(limit))
             return message
 
         try:
@@ -127,13 +139,18 @@ class BodyLimit:
         except ApiError as e:
             if e.status != 413:
                 raise
-            await self._too_large(send)
+            await self._too_large(send, limit)
 
-    def _message(self) -> str:
-        return f"the request body is larger than {self.max_bytes // 1024} KiB"
+    def _message(self, limit: int) -> str:
+        if limit >= 1024 * 1024:
+            return (
+                f"the request body is larger than {limit // 1024 // 1024} MB: a charter's "
+                f"file may weigh up to {CHARTER_FILE_LIMIT // 1024 // 1024} MB"
+            )
+        return f"the request body is larger than {limit // 1024} KiB"
 
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"code": "body_too_large", "message": self._message()}).encode()
+    async def _too_large(self, send: Send, limit: int) -> None:
+        body = json.dumps({"code": "body_too_large", "message": self._message(limit)}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -194,7 +211,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     for lost in (OSError, OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(lost, storage_unavailable)
     app.state.html_not_found = pages.not_found_page
-    for module in (health, projects, participants, actions, templates, organisation):
+    for module in (health, projects, participants, actions, templates, organisation, charter_files):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(console.router)
@@ -208,7 +225,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.mount("/static", pages.STATIC, name="static")
     # Prometheus scrapes it; the compose file's reverse proxy does not serve it outside.
     app.add_api_route("/metrics", metrics_response, include_in_schema=False)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # A charter's file, and the multipart form around it.
+    with_file = CHARTER_FILE_LIMIT + 256 * 1024
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        files={"/charter-files": with_file, "/console/lancer": with_file},
+    )
     if tracing is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

@@ -9,7 +9,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain import commands as cmd
-from domain.models import CharterNote, CharterVersion, Governance, Outcome, Phase, Role
+from domain.models import (
+    AgreedCharter,
+    CharterNote,
+    CharterVersion,
+    Governance,
+    Outcome,
+    Phase,
+    Role,
+)
 from domain.views import ActionResult, ProjectView
 
 
@@ -147,6 +155,9 @@ class CharterOut(BaseModel):
     adopted_at: datetime | None
     signatures: list[SignatureOut]
     governance_in_force: Governance | None
+    # Agreed by the partners before the project (its date, its text or its file's name,
+    # size and SHA-256; the file at /projects/{id}/charter/document).
+    agreed: AgreedCharter | None = None
     model: dict[str, str]
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from archive import charter_file
 from archive.record import (
     MANIFEST,
     REPORTS,
@@ -36,7 +37,7 @@ from archive.record import (
     intact,
     read_events,
 )
-from archive.store import ArchiveStore, checked_key
+from archive.store import ArchiveStore, checked_key, organisation_key
 from domain import events as ev
 from domain.cooperation import CooperationFigures, FiguresOf
 from domain.report import ReportFacts, report_facts
@@ -61,11 +62,6 @@ class ArchiveUnreadable(Exception):
 def version_of(manifest: dict[str, Any]) -> str:
     listed = json.dumps(manifest["files"], sort_keys=True).encode()
     return hashlib.sha256(listed).hexdigest()[:16]
-
-
-def organisation_key(organisation: str) -> str:
-    # Organisation ids are free text: the index names them by a hash.
-    return hashlib.sha256(organisation.encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -206,6 +202,19 @@ class Archivist:
             return None
         return await self.cooperation(state.spec.id, len(state.cooperation_answered))
 
+    async def charter_document(self, events: list[ev.Event]) -> bytes | None:
+        """The file of the charter agreed before the project, from the archive store."""
+        launched = events[0].data if events else None
+        if not isinstance(launched, ev.ProjectLaunched):
+            return None
+        spec = launched.project
+        agreed = spec.charter_agreed
+        if agreed is None or agreed.document is None:
+            return None
+        return await charter_file.content(
+            self.store, spec.coordinator_organisation, agreed.document.sha256
+        )
+
     async def _rewrite(self, project_id: str) -> str:
         """Write the archive from the segments and the erasures asked so far, manifest last;
         again if an erasure arrived meanwhile (two writers end on the same archive)."""
@@ -213,7 +222,10 @@ class Archivist:
             redactions = await self._redactions(project_id)
             events = await self.segment_events(project_id)
             files = archive_files(
-                events, redactions=redactions, cooperation=await self._cooperation(events)
+                events,
+                redactions=redactions,
+                cooperation=await self._cooperation(events),
+                charter_document=await self.charter_document(events),
             )
             manifest = json.loads(files[MANIFEST])
             version = version_of(manifest)

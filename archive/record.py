@@ -1,7 +1,8 @@
 """A project's record, as the files of its archive: the events (JSON Lines), the final state,
 the final report in French and in English (`rapport.md` and `report.md`, each with its
 printable page), the partnership charter when the project has one (`charte.md` and
-`charter.md`, likewise), the decision register for machines (`decisions.csv`, as 1.0 wrote it) and
+`charter.md`, likewise; the file of a charter agreed before the project as `charte-signee.pdf`,
+`.odt` or `.docx`), the decision register for machines (`decisions.csv`, as 1.0 wrote it) and
 for people (`registre.csv`, French, as spreadsheets open it), and a manifest with each file's
 SHA-256.
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from domain import events as ev
 from domain.cooperation import CooperationFigures
-from domain.models import ApprovalResult, Phase
+from domain.models import CHARTER_FILE_TYPES, ApprovalResult, CharterDocument, Phase
 from domain.report import ReportFacts, report_facts
 from domain.state import ProjectState, fold, redact_state, redacted_event, step_id
 from texts.charter import charter_markdown, charter_printable
@@ -140,6 +141,12 @@ def charter_files(facts: ReportFacts) -> dict[str, bytes]:
     return files
 
 
+def charter_document_name(document: CharterDocument) -> str:
+    """The agreed charter's file in the archive: `charte-signee` with its own extension."""
+    extension = CHARTER_FILE_TYPES.get(document.media_type, "")
+    return f"charte-signee{extension}"
+
+
 def final_state(events: list[ev.Event], erased_later: list[str] = ()) -> ProjectState:
     """The state the events fold to, with the texts of those erased after the project closed
     read "[retiré]" as well."""
@@ -157,10 +164,12 @@ def archive_files(
     provisional: bool = False,
     redactions: list[dict[str, str]] = (),
     cooperation: CooperationFigures | None = None,
+    charter_document: bytes | None = None,
 ) -> dict[str, bytes]:
     """Every file of the archive, the manifest last. `redactions` are erasures asked after the
     project closed ({participant_id, at, reason}): their texts are gone from every file, and
-    the manifest says why."""
+    the manifest says why. `charter_document`: the file of a charter agreed before the
+    project, as the archive store keeps it."""
     state = final_state(events, [r["participant_id"] for r in redactions])
     assert state.spec is not None
     shown = [redacted_event(e, state.redacted) for e in events]
@@ -174,6 +183,9 @@ def archive_files(
         # The register as a French spreadsheet opens it, dates in the project's time zone.
         "registre.csv": register_csv(facts, reader_of(facts, "fr")),
     }
+    agreed = state.charter.agreed
+    if agreed is not None and agreed.document is not None and charter_document is not None:
+        files[charter_document_name(agreed.document)] = charter_document
     manifest = {
         "project_id": state.spec.id,
         "title": state.spec.title,

@@ -14,6 +14,7 @@ Keys are relative paths with "/" ("<project id>/manifest.json"); never "..".
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import uuid
@@ -28,6 +29,11 @@ def checked_key(key: str) -> str:
     if not _KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
         raise ValueError(f"not an archive key: {key!r}")
     return key
+
+
+def organisation_key(organisation: str) -> str:
+    # Organisation ids are free text: keys name them by a hash.
+    return hashlib.sha256(organisation.encode()).hexdigest()[:24]
 
 
 class ArchiveStore(Protocol):

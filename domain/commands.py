@@ -10,7 +10,7 @@ from the verified token, never from the request body, so a partner can act only 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -28,6 +28,7 @@ from domain.fields import (
     ClearableEmail,
     ClearableWebhookUrl,
     Description,
+    DocumentText,
     Duration,
     Email,
     Identifier,
@@ -136,6 +137,32 @@ class TemplateChoice(Model):
     version: int | None = Field(default=None, ge=1)
 
 
+class CharterFileRef(Model):
+    """A charter's file uploaded before the launch (POST /charter-files): its SHA-256."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{64}$", examples=["9f86d081884c7d65..."])
+
+
+class AgreedCharterFields(Model):
+    """A partnership charter the partners agreed before the project: the date, and its text
+    or its uploaded file; its governance if the launch gives it (rule, quorum, joining)."""
+
+    agreed_on: date
+    text: DocumentText | None = None
+    file: CharterFileRef | None = None
+    governance: GovernanceFields | None = None
+
+    @model_validator(mode="after")
+    def _text_or_file(self) -> AgreedCharterFields:
+        if bool(self.text) == (self.file is not None):
+            raise PydanticCustomError(
+                "charter_text_or_file",
+                "an agreed charter comes with its text or its file (uploaded first to "
+                "POST /charter-files), one of the two",
+            )
+        return self
+
+
 class LaunchFields(Model):
     """What a coordinator launches (its organisation and the project id come from the API)."""
 
@@ -156,6 +183,8 @@ class LaunchFields(Model):
     # Start from the common language of an earlier project of the same organisation (its id):
     # its validated terms, validated here too.
     glossary_from: Identifier | None = None
+    # The partners agreed their charter before the project: its charter step is skipped.
+    charter_agreed: AgreedCharterFields | None = None
 
     @model_validator(mode="after")
     def _participants_make_an_alliance(self) -> LaunchFields:

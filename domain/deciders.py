@@ -376,8 +376,8 @@ def close_phase_now(
 
 def joins_by_consent(state: ProjectState) -> bool:
     """The charter in force says an organisation joins once the partners consent."""
-    in_force = state.charter.in_force
-    return in_force is not None and in_force.governance.joining == Joining.consent
+    governance = state.charter.governance
+    return governance is not None and governance.joining == Joining.consent
 
 
 def invite(
@@ -458,7 +458,7 @@ def consent_to_charter(
     state: ProjectState, c: cmd.ConsentToCharter, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
     """A partner who joined after the adoption consents to the charter in force."""
-    number = state.charter.adopted
+    number = state.charter.number_in_force
     if number is None:
         raise Rejected("no_charter_in_force", "no charter is in force in this project yet")
     if actor.id not in state.charter_to_sign:

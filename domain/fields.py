@@ -62,6 +62,8 @@ LongText = Annotated[
 ShortNote = Annotated[str, StringConstraints(max_length=1000), BeforeValidator(clean_text)]
 Note = Annotated[str, StringConstraints(max_length=2000), BeforeValidator(clean_text)]
 Description = Annotated[str, StringConstraints(max_length=5000), BeforeValidator(clean_text)]
+# A whole document's text: a charter agreed before the project.
+DocumentText = Annotated[str, StringConstraints(max_length=50_000), BeforeValidator(clean_text)]
 # A reason people will read: required, so never empty.
 Reason = Annotated[
     str, StringConstraints(max_length=1000), BeforeValidator(clean_text), AfterValidator(_not_blank)

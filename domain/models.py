@@ -9,7 +9,7 @@ they are built inside workflow code where both are forbidden.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -373,6 +373,35 @@ class CharterNote(Record):
     version: int
 
 
+# The files a charter agreed before the project may come as, and their extensions.
+CHARTER_FILE_TYPES = {
+    "application/pdf": ".pdf",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+CHARTER_FILE_LIMIT = 10 * 1024 * 1024
+
+
+class CharterDocument(Record):
+    """The file of a charter agreed before the project: it lies in the archive store; the
+    project records only its name, size, kind and digest (the key it is found by)."""
+
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+
+
+class AgreedCharter(Record):
+    """A charter the partners agreed before the project: when, and its text or its file;
+    its governance where the launch structured it (else later decisions take the default)."""
+
+    agreed_on: date
+    text: str | None = None
+    document: CharterDocument | None = None
+    governance: Governance | None = None
+
+
 class Charter(Record):
     versions: list[CharterVersion] = []
     notes: list[CharterNote] = []
@@ -381,6 +410,8 @@ class Charter(Record):
     adopted: int | None = None
     adopted_at: datetime | None = None
     signatures: dict[str, datetime] = {}
+    # Agreed before the project (its launch says so): its charter step is skipped.
+    agreed: AgreedCharter | None = None
 
     def version(self, number: int | None) -> CharterVersion | None:
         return next((v for v in self.versions if v.number == number), None)
@@ -388,6 +419,20 @@ class Charter(Record):
     @property
     def in_force(self) -> CharterVersion | None:
         return self.version(self.adopted)
+
+    @property
+    def number_in_force(self) -> int | None:
+        """The version in force: adopted by consent, else 0 for the one agreed before."""
+        if self.adopted is not None:
+            return self.adopted
+        return 0 if self.agreed is not None else None
+
+    @property
+    def governance(self) -> Governance | None:
+        """The governance in force: the adopted version's, else the agreed charter's."""
+        if self.in_force is not None:
+            return self.in_force.governance
+        return self.agreed.governance if self.agreed is not None else None
 
 
 class Newcomer(Record):
@@ -430,6 +475,8 @@ class ProjectSpec(Record):
     template: LaunchedTemplate | None = None
     # The common language it starts from: an earlier project's validated terms.
     glossary: list[GlossaryEntry] = []
+    # A partnership charter agreed before the project (its charter step is then skipped).
+    charter_agreed: AgreedCharter | None = None
 
 
 class Definition(Record):

@@ -17,7 +17,10 @@ from domain import rules, steps, templates
 from domain.actions import Action, action_for, over_refusal, phase_refusal, role_refusal
 from domain.errors import Rejected
 from domain.models import (
+    AgreedCharter,
+    CharterDocument,
     GlossaryEntry,
+    Governance,
     LaunchedTemplate,
     Outcome,
     Participant,
@@ -54,6 +57,7 @@ def spec_for(
     template: LaunchedTemplate | None = None,
     now: datetime | None = None,
     glossary: list[GlossaryEntry] | None = None,
+    charter_document: CharterDocument | None = None,
 ) -> ProjectSpec:
     """The project a coordinator's launch describes: ids given where left out, and its own
     copy of its template (the one named, resolved by the caller; none named: co-construction
@@ -105,7 +109,45 @@ def spec_for(
         participants=participants,
         template=template,
         glossary=glossary or [],
-        **launch.model_dump(exclude={"participants", "template", "durations", "glossary_from"}),
+        charter_agreed=agreed_charter(launch.charter_agreed, charter_document, now),
+        **launch.model_dump(
+            exclude={"participants", "template", "durations", "glossary_from", "charter_agreed"}
+        ),
+    )
+
+
+def agreed_charter(
+    agreed: cmd.AgreedCharterFields | None,
+    document: CharterDocument | None,
+    now: datetime | None,
+) -> AgreedCharter | None:
+    """The charter agreed before the project as the project records it: its file by name,
+    size and digest only (the caller found it in the archive store)."""
+    if agreed is None:
+        return None
+    if now is not None and agreed.agreed_on > (now + timedelta(days=1)).date():
+        raise Rejected(
+            "date_future",
+            "a charter agreed before the project has a date that is not to come",
+            field="charter_agreed.agreed_on",
+        )
+    if agreed.file is not None and (document is None or document.sha256 != agreed.file.id):
+        raise Rejected(
+            "unknown_file",
+            "no charter file with this id: upload it first (POST /charter-files), then give "
+            "the id it answered",
+            field="charter_agreed.file.id",
+        )
+    governance = (
+        Governance.model_validate(agreed.governance.model_dump())
+        if agreed.governance is not None
+        else None
+    )
+    return AgreedCharter(
+        agreed_on=agreed.agreed_on,
+        text=agreed.text or None,
+        document=document if agreed.file is not None else None,
+        governance=governance,
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from domain import rules
 from domain.cooperation import CooperationFigures
 from domain.models import (
+    AgreedCharter,
     Approval,
     ApprovalResult,
     Approvers,
@@ -120,6 +121,8 @@ class CharterFact(BaseModel):
     adopted: int | None = None
     adopted_at: datetime | None = None
     signatures: list[Signature] = []
+    # Agreed by the partners before the project: its date, its text or its file.
+    agreed: AgreedCharter | None = None
 
     @property
     def in_force(self) -> CharterVersionFact | None:
@@ -134,7 +137,7 @@ class CharterFact(BaseModel):
 def charter_fact(charter: Charter, names: dict[str, str]) -> CharterFact | None:
     """The charter with every participant id resolved to its organisation's name (None
     while no version is published)."""
-    if not charter.versions:
+    if not charter.versions and charter.agreed is None:
         return None
     following = {v.number: v.objection_answers for v in charter.versions}
     return CharterFact(
@@ -161,6 +164,7 @@ def charter_fact(charter: Charter, names: dict[str, str]) -> CharterFact | None:
             Signature(organisation=names.get(pid, pid), at=at)
             for pid, at in sorted(charter.signatures.items(), key=lambda s: s[1])
         ],
+        agreed=charter.agreed,
     )
 
 

@@ -300,6 +300,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.rules_version = version
             state.launched_at = event.at
             state.participants = {p.id: p.model_copy() for p in spec.participants}
+            state.charter.agreed = spec.charter_agreed
             # The common language it starts from: validated already.
             for n, entry in enumerate(spec.glossary, start=1):
                 tid = f"term-0.{n}"
@@ -316,7 +317,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.participants[p.id] = p.model_copy()
             if p.id in state.newcomers:  # the partners consented
                 state.newcomers[p.id].status = "joined"
-            if state.charter.adopted is not None and p.role == "partner":
+            if state.charter.number_in_force is not None and p.role == "partner":
                 state.charter_to_sign.append(p.id)  # asked to consent to the charter in force
         case ev.ParticipantRemoved(participant_id=pid):
             if pid in state.participants:
@@ -531,7 +532,7 @@ def rule_for(state: ProjectState, approval: Approval) -> RuleInForce:
         return fixed
     if approval.rule is not None and approval.quorum is not None:
         return RuleInForce(rule=approval.rule, quorum=approval.quorum, source="template")
-    governance = state.charter.in_force.governance if state.charter.in_force else None
+    governance = state.charter.governance
     if governance is not None:
         return RuleInForce(
             rule=approval.rule or governance.rule,

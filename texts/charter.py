@@ -85,9 +85,13 @@ def charter_lines(t: Texts, charter: CharterFact, level: int = 2) -> list[str]:
     version with its changes and the objections that sent it back, each with its answer."""
     _ = t.gettext
     shown = charter.shown
+    sub = "#" * level
+    if charter.agreed is not None and charter.adopted is None:
+        return agreed_lines(t, charter, level) + (
+            versions_lines(t, charter, level) if shown else []
+        )
     if shown is None:
         return []
-    sub = "#" * level
     if charter.adopted == shown.number and charter.adopted_at is not None:
         status = _(
             "Version %(number)s, adopted on %(when)s.",
@@ -112,7 +116,51 @@ def charter_lines(t: Texts, charter: CharterFact, level: int = 2) -> list[str]:
             "- " + _("%(who)s consented on %(when)s", who=md(s.organisation), when=t.when(s.at))
             for s in charter.signatures
         ]
-    if len(charter.versions) > 1 or shown.objections:
+    return lines + versions_lines(t, charter, level)
+
+
+def agreed_lines(t: Texts, charter: CharterFact, level: int) -> list[str]:
+    """A charter agreed before the project: its date, its text or its file, its governance
+    where the launch gave it, and the signatures of the partners who joined since."""
+    _ = t.gettext
+    agreed = charter.agreed
+    assert agreed is not None
+    sub = "#" * level
+    lines = [_("Agreed by the partners before the project, on %(day)s.",
+               day=t.calendar_date(agreed.agreed_on))]  # fmt: skip
+    if agreed.text:
+        lines += ["", md(agreed.text)]
+    if agreed.document is not None:
+        document = agreed.document
+        lines += [
+            "",
+            _(
+                "Its document: %(name)s (%(size)s), kept in the archive; its SHA-256 "
+                "fingerprint: %(digest)s.",
+                name=md(document.name),
+                size=t.size(document.size),
+                digest=f"`{document.sha256}`",
+            ),
+        ]
+    if agreed.governance is not None:
+        lines += ["", f"{sub} {_(SECTION_TITLES['governance'])}", ""]
+        lines.append(governance_in_words(t, agreed.governance))
+    if charter.signatures:
+        lines += ["", f"{sub} {_('Signatures')}", ""]
+        lines += [
+            "- " + _("%(who)s consented on %(when)s", who=md(s.organisation), when=t.when(s.at))
+            for s in charter.signatures
+        ]
+    return lines
+
+
+def versions_lines(t: Texts, charter: CharterFact, level: int) -> list[str]:
+    """Every version with its changes and the objections that sent it back, each answered."""
+    _ = t.gettext
+    shown = charter.shown
+    sub = "#" * level
+    lines: list[str] = []
+    if shown is not None and (len(charter.versions) > 1 or shown.objections):
         lines += ["", f"{sub} {_('Its versions')}", ""]
         for v in charter.versions:
             changes = "; ".join(md(c) for c in v.changes) or _("the first version")

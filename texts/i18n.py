@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
@@ -143,6 +143,21 @@ class Texts:
         local = when.astimezone(self.zone)
         day = _day(local) if self.language == "fr" else "d"
         return format_datetime(local, f"{day} MMMM y", locale=self.language)
+
+    def calendar_date(self, day: date | None) -> str:
+        """A day of the calendar, with no time nor zone (a charter signed on that day):
+        "3 mars 2025", "3 March 2025"."""
+        if day is None:
+            return ""
+        pattern = "'1er'" if self.language == "fr" and day.day == 1 else "d"
+        return format_date(day, f"{pattern} MMMM y", locale=self.language)
+
+    def size(self, count: int) -> str:
+        """A file's size in words: "2,4 Mo", "2.4 MB", "820 ko"."""
+        kilo, mega = ("ko", "Mo") if self.language == "fr" else ("kB", "MB")
+        if count >= 1024 * 1024:
+            return f"{self.number(count / 1024 / 1024, 1)}\u00a0{mega}"
+        return f"{self.number(max(count / 1024, 1), 0)}\u00a0{kilo}"
 
     def spreadsheet_moment(self, when: datetime | None) -> str:
         """A local date and time a spreadsheet reads as one: "03/03/2026 14:00" in French,

@@ -344,6 +344,14 @@ REFUSALS = {
     ),
     "unknown_step": N_("This step is not part of the chosen template."),
     "date_past": N_("A pause of the template ends on a date already past: choose a later date."),
+    "date_future": N_("The charter was agreed on a day to come: give the day it was agreed."),
+    "unknown_file": N_("This charter file was not found: send the file again, then launch."),
+    "charter_file_refused": N_(
+        "The charter's file must be a PDF, an OpenDocument text or a Word document, up to 10 MB."
+    ),
+    "charter_file_unavailable": N_(
+        "The charter's file cannot be read just now: try again in a few minutes."
+    ),
     "already_answered": N_(
         "You have answered the questionnaire already: each partner answers it once."
     ),

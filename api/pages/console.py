@@ -48,6 +48,7 @@ from .routes import (
     _render,
     _secure,
     _unavailable,
+    agreed_charter_download,
     charter_document,
     charter_page,
     cooperation_of,
@@ -1060,6 +1061,14 @@ async def console_charter(request: Request, project_id: str, fait: str | None = 
         return visit
     base = f"/console/projets/{quote(project_id)}"
     return charter_page(request, visit, action_base=base, done=fait, console=True)
+
+
+@router.get("/console/projets/{project_id}/charte-signee")
+async def console_agreed_charter_file(request: Request, project_id: str) -> Response:
+    visit = await _console_visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await agreed_charter_download(request, visit)
 
 
 @router.get("/console/projets/{project_id}/charte.html")

@@ -30,6 +30,7 @@ from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
 from api.routes.projects import archive_of, download, evaluation_closed, people_register_of
+from archive import charter_file
 from domain import commands as cmd
 from domain.actions import role_refusal
 from domain.cooperation import CooperationFigures
@@ -432,6 +433,35 @@ async def printable_charter(request: Request, project_id: str, lang: str | None 
     if not isinstance(visit, Visit):
         return visit
     return charter_document(request, visit, lang)
+
+
+@router.get("/projets/{project_id}/charte-signee")
+async def agreed_charter_file(request: Request, project_id: str) -> Response:
+    visit = await _visit(request, project_id)
+    if not isinstance(visit, Visit):
+        return visit
+    return await agreed_charter_download(request, visit)
+
+
+async def agreed_charter_download(request: Request, visit: Visit) -> Response:
+    """The file of the charter agreed before the project, as it was sent."""
+    view = visit.data.view
+    agreed = view.charter.agreed
+    if agreed is None or agreed.document is None:
+        return _render(request, "not_found.html", visit.t, status=404)
+    data = await charter_file.content(
+        _gateway(request).archivist.store, view.coordinator_organisation, agreed.document.sha256
+    )
+    if data is None:
+        return _unavailable(
+            request, ApiError(503, "charter_file_unavailable", "the archive store is not reachable")
+        )
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in agreed.document.name)
+    return Response(
+        data,
+        media_type=agreed.document.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
 
 
 def charter_document(request: Request, visit: Visit, lang: str | None) -> Response:

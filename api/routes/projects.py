@@ -35,6 +35,7 @@ from api.schemas import (
     SignatureOut,
 )
 from api.security import Caller, Coordinator
+from archive import charter_file
 from archive.archivist import zip_of
 from archive.record import archive_files, register_from_events
 from directory.templates import TemplateStore
@@ -125,6 +126,12 @@ async def launch_project(
     glossary = (
         await glossary_of(gateway, organisation, body.glossary_from) if body.glossary_from else []
     )
+    agreed = body.charter_agreed
+    document = (
+        await charter_file.described(gateway.archivist.store, organisation, agreed.file.id)
+        if agreed is not None and agreed.file is not None
+        else None
+    )
     try:
         spec = spec_for(
             body,
@@ -134,6 +141,7 @@ async def launch_project(
             template=launched_from,
             now=datetime.now(UTC),
             glossary=glossary,
+            charter_document=document,
         )
     except Rejected as r:
         raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None
@@ -470,7 +478,6 @@ async def get_charter(
 def charter_out(view: ProjectView, language: str) -> CharterOut:
     charter = view.charter
     names = {p.id: p.organisation_name for p in view.participants}
-    in_force = charter.in_force
     return CharterOut(
         project_id=view.id,
         step_open=view.phase == Phase.charter and view.phase_open,
@@ -484,7 +491,8 @@ def charter_out(view: ProjectView, language: str) -> CharterOut:
             SignatureOut(participant_id=pid, organisation=names.get(pid, pid), at=at)
             for pid, at in sorted(charter.signatures.items(), key=lambda s: s[1])
         ],
-        governance_in_force=in_force.governance if in_force else None,
+        governance_in_force=charter.governance,
+        agreed=charter.agreed,
         model=charter_model(language, view.title, view.territory),
     )
 
@@ -560,7 +568,12 @@ async def archive_of(
             "only the project's coordinator can export it before it ends; its archive is open "
             "to every participant once written",
         )
-    files = archive_files(await gateway.all_events(project_id), provisional=True)
+    events = await gateway.all_events(project_id)
+    files = archive_files(
+        events,
+        provisional=True,
+        charter_document=await gateway.archivist.charter_document(events),
+    )
     return zip_of(files, None), f"alliance-{project_id}-provisoire.zip"
 
 

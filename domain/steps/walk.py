@@ -25,14 +25,30 @@ def open_step(state: ProjectState, step: Step, round_: int, now: datetime) -> ev
     return ev.PhaseOpened(phase=step.kind, round=round_, deadline=deadline, step=named(step))
 
 
+def skipped(state: ProjectState, step: Step) -> bool:
+    """A charter step is skipped when the partners agreed their charter before the project."""
+    return step.kind == Phase.charter and state.charter.agreed is not None
+
+
 def first_step(state: ProjectState, now: datetime) -> ev.PhaseOpened:
-    return open_step(state, state.template.steps[0], 1, now)
+    first = state.template.steps[0]
+    if skipped(state, first):
+        following = _following(state, first)
+        first = following if following is not None else first
+    return open_step(state, first, 1, now)
+
+
+def _following(state: ProjectState, step: Step) -> Step | None:
+    following = templates.next_step(state.template, step.id)
+    while following is not None and skipped(state, following):
+        following = templates.next_step(state.template, following.id)
+    return following
 
 
 def enter_next(state: ProjectState, step: Step, now: datetime) -> list[ev.EventData]:
     """The step that follows, opened in the same round; none at the template's end (the
     project then publishes its report and closes)."""
-    following = templates.next_step(state.template, step.id)
+    following = _following(state, step)
     if following is None:
         return []
     return [open_step(state, following, state.round, now)]
