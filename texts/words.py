@@ -401,6 +401,9 @@ FIELD_ERRORS = {
     "timezone_aware": N_("Give a date and time."),
     "datetime_from_date_parsing": N_("Give a date and time."),
     "datetime_parsing": N_("Give a date and time."),
+    "date_type": N_("Give a date."),
+    "date_parsing": N_("Give a date."),
+    "date_from_datetime_parsing": N_("Give a date."),
     "int_parsing": N_("Choose one of the options."),
     "time_zone": N_(
         "Unknown time zone: choose one in the list, or type a name such as Europe/Brussels."
@@ -414,6 +417,9 @@ LAUNCH_ERRORS = {
         "Rows %(first)s and %(second)s have the same e-mail address: one person takes part once."
     ),
     "no_facilitator": N_("The project needs a facilitator: give one row that role."),
+    "charter_text_or_file": N_(
+        "Give the agreed charter's file or its text, one of the two (or untick the box)."
+    ),
     "no_coordinator": N_("The project needs a coordinator: give one row that role."),
     "no_voter": N_("The project needs at least one partner to decide."),
     "duration_too_long": N_("A phase lasts at most 5 years."),

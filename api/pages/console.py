@@ -22,19 +22,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData, UploadFile
 
 from api.deps import coordinator_of
 from api.errors import ApiError
 from api.routes.projects import archived_projects_of, launch_project, list_projects_of
+from archive import charter_file
 from directory.cooperation import CooperationStore
 from directory.templates import TemplateStore
 from domain import commands as cmd
 from domain import templates as process
 from domain.commands import alliance_problems
-from domain.models import Participant, Phase, Role, Step, Template
+from domain.models import CHARTER_FILE_LIMIT, Participant, Phase, Role, Step, Template
 from domain.project import short_phases
 from process_templates.library import Library
 from texts import process_words, words
+from texts.charter import JOINING
 from texts.i18n import Texts, texts
 
 from . import forms
@@ -551,6 +554,7 @@ async def _launch_form(
         kinds=[(code, t.gettext(label)) for code, label in words.KINDS.items()],
         roles=[(code, t.gettext(label)) for code, label in words.ROLES.items()],
         rules=[(code, t.gettext(label)) for code, label in words.RULES.items()],
+        joinings=[(code, words.capitalised(t.gettext(label))) for code, label in JOINING.items()],
         session=session,
         csrf=session.csrf,
         launch=launch,
@@ -575,9 +579,14 @@ async def launch(request: Request) -> Response:
     form = await request.form()
     if not same_token(form, session.csrf):
         return _render(request, "refused.html", t, status=403, here="/console/lancer")
-    values = {k: str(v) for k, v in form.items() if k not in ("csrf_token",)}
+    values = {
+        k: str(v)
+        for k, v in form.items()
+        if k not in ("csrf_token",) and not isinstance(v, UploadFile)
+    }
     rows = max(1, min(100, int(values.get("rows", "3") or 3)))
     launch = LaunchForm(values, rows, values.get("launch_key") or uuid.uuid4().hex)
+    file_refused = await _keep_charter_file(request, session.organisation_id, form, launch, t)
     offers = await _offers(request, session, launch)
     chosen = next((o for o in offers if o.id == launch.template), None)
     if chosen is None:  # a template deleted meanwhile, or a form made up: back to the default
@@ -601,6 +610,9 @@ async def launch(request: Request) -> Response:
     template = None if chosen_settings else chosen
     notes = _same_organisations(launch, t)
     errors = _launch_problems(launch, t, request.app.state.settings.min_phase, template)
+    if file_refused:
+        errors.summary.insert(0, (file_refused, "charter_file"))
+        errors.fields["charter_file"] = file_refused
     if errors:
         return await _launch_form(request, session, launch, offers, errors, notes, status=422)
     body = cmd.LaunchFields.model_validate(_launch_body(launch, template))
@@ -636,6 +648,27 @@ async def launch(request: Request) -> Response:
     )
     _flash_links(request, response, launched.project_id, links, list(notes.values()))
     return response
+
+
+async def _keep_charter_file(
+    request: Request, organisation: str, form: FormData, launch: LaunchForm, t: Texts
+) -> str | None:
+    """A charter's file sent with the form: kept in the archive store at once, so that the
+    form shown again (a row added, a mistake to fix) carries it by its id; why not if not."""
+    upload = form.get("charter_file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(CHARTER_FILE_LIMIT + 1)
+    try:
+        kept = await charter_file.keep(
+            _gateway(request).archivist.store, organisation, upload.filename, data
+        )
+    except charter_file.NotACharterFile:
+        return words.refusal(t, "charter_file_refused")
+    launch.values.update(
+        {"charter_file_id": kept.sha256, "charter_file_name": kept.name, "charter_agreed": "yes"}
+    )
+    return None
 
 
 def _remove_row(launch: LaunchForm, row: int) -> None:
@@ -719,6 +752,8 @@ def _launch_body(launch: LaunchForm, template: Offer | None = None) -> dict[str,
         "time_zone": forms.time_zone(v) or "Europe/Paris",
         "participants": people,
     }
+    if v.get("charter_agreed") == "yes":
+        body["charter_agreed"] = _agreed_charter(v)
     if template is not None:
         # A template's steps carry their own settings: only the durations changed are sent.
         body["template"] = {"id": template.id, "version": template.version}
@@ -739,6 +774,23 @@ def _launch_body(launch: LaunchForm, template: Offer | None = None) -> dict[str,
         if phase in CLOSE_EARLY:
             process[phase]["close_when_complete"] = v.get(f"{phase}-early") == "yes"
     return {**body, "process": process}
+
+
+def _agreed_charter(v: dict[str, str]) -> dict[str, Any]:
+    """The charter the partners agreed before the project, from the launch form: its day,
+    its file (kept already) or its text, and its governance if the form gives its rule."""
+    agreed: dict[str, Any] = {"agreed_on": v.get("charter_agreed_on", "").strip() or None}
+    if v.get("charter_file_id"):
+        agreed["file"] = {"id": v["charter_file_id"]}
+    if v.get("charter_text", "").strip():
+        agreed["text"] = v["charter_text"]
+    if v.get("charter_rule"):
+        agreed["governance"] = {
+            "rule": v["charter_rule"],
+            "quorum": _number(v.get("charter_quorum"), 50) / 100,
+            "joining": v.get("charter_joining") or "invitation",
+        }
+    return agreed
 
 
 def _number(text: Any, default: Any) -> Any:
@@ -765,6 +817,10 @@ def _field_id(loc: list[str], kept: list[int], template: Offer | None = None) ->
             return found.field if loc[0] == "durations" and found.field else found.block
     if loc[0] in ("template", "durations", "steps"):
         return "template"
+    if loc[0] == "charter_agreed" and len(loc) > 1:
+        named = {"agreed_on": "charter_agreed_on", "file": "charter_file", "text": "charter_text"}
+        return named.get(loc[1], f"charter_{loc[2]}" if loc[1] == "governance" and len(loc) > 2
+                         else "charter_agreed")  # fmt: skip
     return loc[0]
 
 
@@ -799,6 +855,9 @@ def _launch_problems(
                 message = _launch_message(problem, t, launch.kept)
             refused(_field_id(loc, launch.kept, template), message)
     # Checked by the model once its fields are valid: said now, with the rest.
+    agreed = body.get("charter_agreed")
+    if agreed is not None and not agreed.get("file") and not agreed.get("text"):
+        refused("charter_agreed", t.gettext(words.LAUNCH_ERRORS["charter_text_or_file"]))
     people = [
         (Role(p["role"]), p["email"]) for p in body["participants"] if p["role"] in Role.__members__
     ]

@@ -36,7 +36,9 @@ async def test_a_charter_agreed_with_its_file_skips_the_charter_step(http):
         "size": len(PDF),
         "media_type": "application/pdf",
     }
-    assert (await send(http, "charte.odt", odt())).json()["media_type"].endswith("opendocument.text")
+    assert (
+        (await send(http, "charte.odt", odt())).json()["media_type"].endswith("opendocument.text")
+    )
     # Not a document of these kinds, whatever its name says; too heavy; without a credential.
     fake = await send(http, "charte.pdf", b"MZ\x90\x00 not a pdf")
     assert fake.status_code == 422 and fake.json()["code"] == "charter_file_refused"

@@ -128,3 +128,67 @@ async def test_a_newcomer_proposed_on_the_page_joins_and_consents_to_the_charter
     assert "Centre social Garon a consenti le" in await arrived.text()
     for person in (p1, p2, arrived):
         await person.leave()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def test_a_charter_agreed_before_is_given_at_launch_and_kept_with_the_project(site, browser):
+    from tests.pages.test_console import Coordinator, fill_row, territory_of
+
+    c = await Coordinator.sign_in(browser, site)
+    async with c.page.expect_navigation():
+        await c.page.get_by_role("link", name="Lancer un projet").first.click()
+    assert await c.page.get_by_label("Co-construction", exact=True).is_checked()
+    title = "Jardins partagés (charte signée en 2025)"
+    await c.fill("Titre", title)
+    await c.fill("Territoire", territory_of(title))
+    rows = [
+        ("Maison des Associations du 8e", "coordinator", "mda@example.org"),
+        ("Coopérative Facil", "facilitator", "facil@example.org"),
+        ("Mairie du 8e", "partner", "mairie@example.org"),
+    ]
+    for n, row in enumerate(rows):
+        await fill_row(c, n, *row)
+    # Ticked, but neither its file nor its text, nor its day: each said beside its field.
+    await c.page.get_by_label("Les partenaires ont adopté leur charte avant le projet").check()
+    await c.click("Lancer le projet")
+    text = await c.text()
+    assert "Indiquez une date." in text
+    assert "Joignez le fichier de la charte adoptée ou donnez son texte" in text
+    await c.check_accessibility("the launch form, an agreed charter incomplete")
+    # A file that is no document is refused; the form keeps the rest.
+    await c.page.set_input_files(
+        "#charter_file", files=[{"name": "charte.pdf", "mimeType": "application/pdf",
+                                 "buffer": b"not a pdf"}],
+    )  # fmt: skip
+    await c.page.locator("#charter_agreed_on").fill("2025-03-01")
+    await c.click("Lancer le projet")
+    assert "Le fichier de la charte doit être un PDF" in await c.text()
+    assert await c.page.locator("#p2-organisation_name").input_value() == "Mairie du 8e"
+    await c.page.set_input_files(
+        "#charter_file", files=[{"name": "Charte 2025.pdf", "mimeType": "application/pdf",
+                                 "buffer": PDF}],
+    )  # fmt: skip
+    await c.page.get_by_label("La règle de décision qu’elle fixe, le cas échéant").select_option(
+        "majority"
+    )
+    await c.click("Lancer le projet")
+    assert "/console/projets/" in c.page.url, await c.text()
+    project_id = c.page.url.rsplit("/", 1)[1].split("?")[0]
+    view = await api(site, "GET", f"/projects/{project_id}")
+    assert view["phase"] == "diagnosis"  # the charter step skipped
+    await c.page.goto(f"{site}/console/projets/{project_id}/charte")
+    text = await c.text()
+    assert "Adoptée par les partenaires avant le projet, le 1er mars 2025." in text
+    assert "majorité" in text.lower()
+    async with c.page.expect_download() as downloading:
+        await c.page.get_by_role("link", name=re.compile("Télécharger la charte")).click()
+    download = await downloading.value
+    assert download.suggested_filename == "Charte 2025.pdf"
+    with open(await download.path(), "rb") as saved:
+        assert saved.read() == PDF
+    await c.check_accessibility("the charter agreed before the project")
+    await c.page.goto(f"{site}/console/projets/{project_id}")
+    assert "adoptée avant le projet, le 1er mars 2025" in await c.text()
+    await c.leave()
