@@ -138,6 +138,20 @@ ACTIONS: tuple[Action, ...] = (
         "comments on the charter",
     ),
     Action(
+        cmd.AmendCharter,
+        "amend_charter",
+        FACILITATOR,
+        "propose an amendment of the charter",
+        deciders.amend_charter,
+    ),
+    Action(
+        cmd.AnswerAmendment,
+        "answer_amendment",
+        PARTNER,
+        "answer an amendment of the charter",
+        deciders.answer_amendment,
+    ),
+    Action(
         cmd.ProposeNewcomer,
         "propose_newcomer",
         PARTNER | COORDINATOR,
@@ -322,6 +336,9 @@ def phase_refusal(action: Action, state: ProjectState) -> Rejected | None:
     over = over_refusal(state)
     if over is not None:
         return over
+    suspended = suspension_refusal(action, state)
+    if suspended is not None:
+        return suspended
     accepted_in = {action.phase, *action.also_in}
     if action.phase is not None and (state.phase not in accepted_in or not state.phase_open):
         return Rejected(
@@ -330,6 +347,25 @@ def phase_refusal(action: Action, state: ProjectState) -> Rejected | None:
             f"the project is in {deciders.phase_words(state)}",
         )
     return None
+
+
+# The step's own actions besides those bound to a kind of step: they wait with it.
+STEP_ACTIONS = frozenset({"state_outcome", "extend_deadline", "close_phase"})
+
+
+def suspension_refusal(action: Action, state: ProjectState) -> Rejected | None:
+    """While the partners answer an amendment of the charter, the step under way waits: its
+    own actions are refused (the rest of the project goes on)."""
+    if state.amendment is None:
+        return None
+    if action.phase is None and action.update not in STEP_ACTIONS:
+        return None
+    return Rejected(
+        "step_suspended",
+        f"{deciders.phase_words(state)} is suspended while the partners answer the amendment "
+        f"of the charter (until {state.amendment.until.isoformat()}); it resumes after, its "
+        "deadline moved by the time taken",
+    )
 
 
 def available(state: ProjectState, who: Participant) -> list[Action]:
@@ -368,5 +404,13 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
             n.status == "proposed" and who.id not in n.answers for n in state.newcomers.values()
         )
     if action.update == "consent_to_charter":
-        return who.id in state.charter_to_sign
+        return who.id in state.charter_to_sign and state.amendment is None
+    if action.update == "amend_charter":
+        return (
+            state.charter.number_in_force is not None
+            and state.amendment is None
+            and state.phase != Phase.charter
+        )
+    if action.update == "answer_amendment":
+        return state.amendment is not None
     return True

@@ -488,6 +488,21 @@ class PublishCharter(Command, CharterFields):
     pass
 
 
+class AmendmentFields(CharterFields):
+    # How long the partners have to answer (14 days unless said).
+    answer_within: Duration = Field(default=timedelta(days=14), examples=["P14D"])
+
+
+class AmendCharter(Command, AmendmentFields):
+    """The facilitator proposes an amendment of the charter in force, later in the project:
+    the partners answer it by the same consent, the step under way suspended meanwhile."""
+
+
+class AnswerAmendment(Command, NewcomerAnswerFields):
+    """A partner's answer to the amendment of the charter: consent, or an objection with its
+    reason."""
+
+
 class CharterNoteFields(Model):
     section: str = Field(examples=["governance"])
     text: LongText

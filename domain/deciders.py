@@ -7,7 +7,7 @@ An action that would change nothing returns no event.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain import commands as cmd
 from domain import events as ev
@@ -616,6 +616,71 @@ def publish_charter(
         objection_answers=dict(c.objection_answers),
     )
     return [ev.CharterPublished(version=version, deadline=now + step.duration if late else None)]
+
+
+def amend_charter(
+    state: ProjectState, c: cmd.AmendCharter, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """An amendment of the charter in force, later in the project: the partners answer it by
+    the same consent; the step under way waits meanwhile."""
+    if state.charter.number_in_force is None:
+        raise Rejected(
+            "no_charter_in_force",
+            "no charter is in force in this project to amend: a charter is adopted in its step, "
+            "or agreed before the project at its launch",
+        )
+    if state.phase == Phase.charter:
+        raise Rejected(
+            "charter_step_open",
+            "the charter step is open: its next version is written there, not as an amendment",
+        )
+    if state.amendment is not None:
+        raise Rejected(
+            "amendment_open",
+            f"version {state.amendment.version} of the charter, an amendment, is being "
+            "answered; propose the next one once it is closed",
+        )
+    if not c.changes:
+        raise Rejected(
+            "changes_required",
+            "say what the amendment changes in the charter in force, one line each",
+            field="changes",
+        )
+    if c.answer_within <= timedelta(0):
+        raise Rejected(
+            "phase_too_short",
+            "the partners need time to answer the amendment: give them some days",
+            field="answer_within",
+        )
+    version = CharterVersion(
+        number=len(state.charter.versions) + 1,
+        sections=dict(c.sections),
+        governance=Governance(**c.governance.model_dump()),
+        changes=list(c.changes),
+        amendment=True,
+    )
+    return [ev.CharterAmendmentProposed(version=version, until=now + c.answer_within)]
+
+
+def answer_amendment(
+    state: ProjectState, c: cmd.AnswerAmendment, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    found = state.amendment
+    if found is None:
+        raise Rejected(
+            "no_amendment_open", "no amendment of the charter is waiting for the partners' answers"
+        )
+    if c.kind == AnswerKind.object and not (c.reason or "").strip():
+        raise Rejected(
+            "reason_required",
+            "an objection needs its reason: the facilitator answers it in a next amendment",
+            field="reason",
+        )
+    if found.answers.get(actor.id) == c.kind and found.reasons.get(actor.id) == (c.reason or None):
+        return []  # the same answer again: nothing changes
+    return [
+        ev.CharterAmendmentAnswered(participant_id=actor.id, kind=c.kind, reason=c.reason or None)
+    ]
 
 
 def note_charter(

@@ -274,6 +274,39 @@ class NewcomerRefused(EventData):
     newcomer_id: str
 
 
+class CharterAmendmentProposed(EventData):
+    """The facilitator proposed an amendment of the charter in force: the partners answer it
+    until `until`; the step under way is suspended meanwhile."""
+
+    type: Literal["charter_amendment_proposed"] = "charter_amendment_proposed"
+    version: CharterVersion
+    until: datetime
+
+
+class CharterAmendmentAnswered(EventData):
+    type: Literal["charter_amendment_answered"] = "charter_amendment_answered"
+    participant_id: str
+    kind: AnswerKind
+    reason: str | None = None
+
+
+class CharterAmendmentClosed(EventData):
+    """The amendment is adopted (every partner consented: their consents are the charter's
+    signatures) or not (an objection, or a partner silent at its day); the suspended step
+    resumes, its deadline moved by the time the amendment took."""
+
+    type: Literal["charter_amendment_closed"] = "charter_amendment_closed"
+    version: int
+    adopted: bool
+    cause: str  # "complete" or "deadline"
+    signatures: dict[str, datetime] = {}
+    objections: dict[str, str] = {}
+    # Partners who had not answered by its day.
+    missing: list[str] = []
+    # The suspended step's new deadline.
+    deadline: datetime | None = None
+
+
 class CharterSigned(EventData):
     """A partner who joined after the charter's adoption consented to the charter in force:
     its signature, dated."""
@@ -395,6 +428,9 @@ AnyEventData = Annotated[
     | CharterReviewed
     | CharterAdopted
     | CharterSigned
+    | CharterAmendmentProposed
+    | CharterAmendmentAnswered
+    | CharterAmendmentClosed
     | NewcomerProposed
     | NewcomerAnswered
     | NewcomerRefused

@@ -351,6 +351,8 @@ class CharterVersion(Record):
     objection_answers: dict[str, str] = {}
     # The objections that sent this version back (filled by the fold, not published).
     objections: dict[str, str] = {}
+    # An amendment of the charter in force, proposed later in the project.
+    amendment: bool = False
 
 
 class RuleInForce(Record):
@@ -433,6 +435,20 @@ class Charter(Record):
         if self.in_force is not None:
             return self.in_force.governance
         return self.agreed.governance if self.agreed is not None else None
+
+
+class CharterAmendment(Record):
+    """An amendment of the charter in force being answered: the step under way is suspended
+    until every partner answered or its day came, then resumes, its deadline extended by the
+    time taken."""
+
+    version: int
+    opened_at: datetime
+    until: datetime
+    # Partner id -> consent, object or abstain; an objection's reason; when each answered.
+    answers: dict[str, AnswerKind] = {}
+    reasons: dict[str, str] = {}
+    answered_at: dict[str, datetime] = {}
 
 
 class Newcomer(Record):

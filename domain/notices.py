@@ -195,6 +195,22 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             return Notice(
                 kind, everyone, {"version": str(number), "consents": str(len(signatures))}
             )
+        case ev.CharterAmendmentProposed(version=version, until=until):
+            # The partners are asked to answer it; the others told the step waits meanwhile.
+            partners = [p.id for p in state.active() if p.role == Role.partner]
+            facts = {"version": str(version.number), "until": until.isoformat(),
+                     "changes": "\n".join(version.changes), "expected": ",".join(partners)}  # fmt: skip
+            return Notice(kind, everyone, facts)
+        case ev.CharterAmendmentClosed(version=number, adopted=adopted, deadline=moved) as closed:
+            facts = {
+                "version": str(number),
+                "adopted": "yes" if adopted else "",
+                "objectors": ", ".join(names.get(pid, pid) for pid in closed.objections),
+                "missing": ", ".join(names.get(pid, pid) for pid in closed.missing),
+            }
+            if moved is not None:
+                facts["deadline"] = moved.isoformat()
+            return Notice(kind, everyone, facts)
         case ev.NewcomerProposed(newcomer=who, proposed_by=by):
             # The partners are asked (the proposing partner consented by proposing).
             partners = [p.id for p in state.active() if p.role == Role.partner and p.id != by]
@@ -316,6 +332,8 @@ ESSENTIALS = frozenset(
         "charter_published",
         "charter_reviewed",
         "charter_adopted",
+        "charter_amendment_proposed",
+        "charter_amendment_closed",
         "report_published",
         "project_closed",
         "project_cancelled",

@@ -31,6 +31,7 @@ from domain.models import (
     Template,
 )
 from domain.state import ProjectState, apply
+from domain.steps import charter as charter_step
 from domain.steps import walk
 from domain.steps.decision import approving_roles
 from domain.steps.walk import first_step
@@ -272,6 +273,11 @@ class Project:
         state = self.state
         recorded: list[ev.Event] = []
         while state.spec is not None:
+            if state.amendment is not None:
+                if not charter_step.amendment_complete(state):
+                    break  # the step waits for the amendment
+                closed = charter_step.amendment_closed(state, now, "complete")
+                recorded += self.record([closed], ev.SYSTEM, now)
             if self._conclusion_due():
                 recorded += self.record([ev.ConclusionRequested()], ev.SYSTEM, now)
             step = state.current_step()
@@ -295,6 +301,8 @@ class Project:
 
     def next_alarm(self) -> Alarm | None:
         state = self.state
+        if state.amendment is not None and state.phase not in (Phase.closed, Phase.cancelled):
+            return Alarm(state.amendment.until, "amendment")  # the step's own wait with it
         if not state.phase_open or state.deadline is None:
             return None
         alarms = [Alarm(state.deadline - offset, "reminder") for offset in state.reminders_pending]
@@ -306,6 +314,11 @@ class Project:
         """Record what is due at `now`: reminders, then the deadline's escalation and close."""
         state = self.state
         recorded: list[ev.Event] = []
+        if state.amendment is not None and state.phase not in (Phase.closed, Phase.cancelled):
+            if state.amendment.until > now:
+                return recorded
+            closed = charter_step.amendment_closed(state, now, "deadline")
+            return self.record([closed], ev.SYSTEM, now) + self.settle(now)
         if not state.phase_open or state.deadline is None:
             return recorded
         for offset in list(state.reminders_pending):

@@ -111,6 +111,8 @@ class CharterVersionFact(BaseModel):
     changes: list[str] = []
     # The objections that sent this version back, each with how the next version answered it.
     objections: list[Objection] = []
+    # An amendment of the charter in force, later in the project.
+    amendment: bool = False
 
 
 class CharterFact(BaseModel):
@@ -147,6 +149,7 @@ def charter_fact(charter: Charter, names: dict[str, str]) -> CharterFact | None:
                 sections=v.sections,
                 governance=v.governance,
                 changes=v.changes,
+                amendment=v.amendment,
                 objections=[
                     Objection(
                         organisation=names.get(pid, pid),

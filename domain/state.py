@@ -20,6 +20,7 @@ from domain.models import (
     Approval,
     Assessment,
     Charter,
+    CharterAmendment,
     Contribution,
     DecisionRule,
     Definition,
@@ -94,6 +95,8 @@ class ProjectState(BaseModel):
     newcomers: dict[str, Newcomer] = Field(default_factory=dict)
     # Partners who joined after the charter's adoption and have not consented to it yet.
     charter_to_sign: list[str] = Field(default_factory=list)
+    # An amendment of the charter being answered: the step under way is suspended.
+    amendment: CharterAmendment | None = None
     # By approval id: the rule and quorum an open decision's approvals decide by (fixed when
     # it opened: amending the charter never changes a decision already open).
     rules_in_force: dict[str, RuleInForce] = Field(default_factory=dict)
@@ -447,6 +450,37 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.charter.signatures = dict(signatures)
             state.charter_awaiting = False
             state.charter_objections = {}
+        case ev.CharterAmendmentProposed(version=version, until=until):
+            state.charter.versions.append(version)
+            state.amendment = CharterAmendment(
+                version=version.number, opened_at=event.at, until=until
+            )
+        case ev.CharterAmendmentAnswered(participant_id=pid, kind=kind, reason=why):
+            if state.amendment is not None:
+                found = state.amendment
+                found.answers = {**found.answers, pid: kind}
+                found.reasons = {k: v for k, v in found.reasons.items() if k != pid}
+                if why:
+                    found.reasons[pid] = why
+                found.answered_at = {**found.answered_at, pid: event.at}
+        case ev.CharterAmendmentClosed(version=number, adopted=adopted, deadline=moved) as closed:
+            if adopted:
+                state.charter.adopted = number
+                state.charter.adopted_at = event.at
+                state.charter.signatures = dict(closed.signatures)
+                state.charter_to_sign = [
+                    p for p in state.charter_to_sign if p not in closed.signatures
+                ]
+            else:
+                version = state.charter.version(number)
+                if version is not None:
+                    index = state.charter.versions.index(version)
+                    state.charter.versions[index] = version.model_copy(
+                        update={"objections": dict(closed.objections)}
+                    )
+            state.amendment = None
+            if moved is not None:
+                _moved(state, moved, event.at)
         case ev.CharterSigned(participant_id=pid):
             state.charter.signatures = {**state.charter.signatures, pid: event.at}
             state.charter_to_sign = [p for p in state.charter_to_sign if p != pid]

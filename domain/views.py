@@ -18,6 +18,7 @@ from domain.models import (
     Approvers,
     Assessment,
     Charter,
+    CharterAmendment,
     Completion,
     Contribution,
     DecisionRule,
@@ -42,6 +43,7 @@ from domain.models import (
     Words,
 )
 from domain.state import ProjectState, redacted_event, rule_for
+from domain.steps.charter import amendment_expected
 from domain.steps.decision import approvers as approvers_of
 from domain.steps.decision import tally as tally_of
 from domain.templates import digest
@@ -153,6 +155,10 @@ class ProjectView(BaseModel):
     newcomers: list[Newcomer] = Field(default_factory=list)
     # Partners who joined after the charter's adoption, asked to consent to it.
     charter_to_sign: list[str] = Field(default_factory=list)
+    # An amendment of the charter being answered (the step under way suspended meanwhile),
+    # and the partners whose answer it waits for.
+    amendment: CharterAmendment | None = None
+    amendment_pending: list[str] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -477,6 +483,12 @@ def view(state: ProjectState) -> ProjectView:
         charter_objections=state.charter_objections,
         newcomers=list(state.newcomers.values()),
         charter_to_sign=state.charter_to_sign,
+        amendment=state.amendment,
+        amendment_pending=[
+            p.id
+            for p in amendment_expected(state)
+            if state.amendment is not None and p.id not in state.amendment.answers
+        ],
         results=results(state),
         report=ReportSummary(digest=state.report.digest) if state.report else None,
         cancel_reason=state.cancel_reason,
@@ -512,6 +524,13 @@ def current_details(state: ProjectState) -> str:
         return f"{state.phase.value}: {outcome}"
     if not state.phase_open:
         return f"{state.phase.value}, round {state.round}: closing"
+    if state.amendment is not None:
+        partners = amendment_expected(state)
+        waiting_for = [p for p in partners if p.id not in state.amendment.answers]
+        return (
+            f"{state.phase.value}, round {state.round}: suspended, an amendment of the charter "
+            f"waiting for {len(waiting_for)} of {len(partners)} partners"
+        )
     expected = step_rules.expected(state)
     waiting = step_rules.pending(state)
     step = state.current_step()

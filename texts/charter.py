@@ -101,6 +101,9 @@ def charter_lines(t: Texts, charter: CharterFact, level: int = 2) -> list[str]:
     else:
         status = _("Version %(number)s, not adopted yet.", number=t.number(shown.number))
     lines = [status]
+    if charter.agreed is not None:
+        lines += ["", _("It amends the charter agreed before the project, on %(day)s.",
+                        day=t.calendar_date(charter.agreed.agreed_on))]  # fmt: skip
     for section in CHARTER_SECTIONS:
         lines += [
             "",
@@ -154,6 +157,12 @@ def agreed_lines(t: Texts, charter: CharterFact, level: int) -> list[str]:
     return lines
 
 
+def version_label(t: Texts, number: int, amendment: bool) -> str:
+    if amendment:
+        return t.gettext("Version %(number)s (amendment):", number=t.number(number))
+    return t.gettext("Version %(number)s:", number=t.number(number))
+
+
 def versions_lines(t: Texts, charter: CharterFact, level: int) -> list[str]:
     """Every version with its changes and the objections that sent it back, each answered."""
     _ = t.gettext
@@ -164,9 +173,7 @@ def versions_lines(t: Texts, charter: CharterFact, level: int) -> list[str]:
         lines += ["", f"{sub} {_('Its versions')}", ""]
         for v in charter.versions:
             changes = "; ".join(md(c) for c in v.changes) or _("the first version")
-            lines.append(
-                f"- {_('Version %(number)s:', number=t.number(v.number))} {md_item(changes)}"
-            )
+            lines.append(f"- {version_label(t, v.number, v.amendment)} {md_item(changes)}")
             for o in v.objections:
                 said = _("Objection of %(who)s:", who=md(o.organisation))
                 lines.append(f"  - {said} {md_item(o.reason, '    ')}")

@@ -262,6 +262,8 @@ MESSAGES = {
     "charter_adopted": N_("the charter adopted"),
     "newcomer_proposed": N_("the organisation proposed to join"),
     "newcomer_refused": N_("the organisation refused"),
+    "charter_amendment_proposed": N_("the amendment of the charter to answer"),
+    "charter_amendment_closed": N_("the end of the amendment of the charter"),
     "phase_opened": N_("the opening of a phase"),
     "phase_closed": N_("the early closing of a phase"),
     "reminder_sent": N_("the reminder"),
@@ -382,6 +384,16 @@ REFUSALS = {
     "unknown_newcomer": N_("This organisation is no longer waiting for the partners' answer."),
     "already_signed": N_("You already consented to the charter in force."),
     "no_charter_in_force": N_("No charter is in force in this project yet."),
+    "step_suspended": N_(
+        "The step under way is suspended while the partners answer an amendment of the charter: it resumes once they all have."
+    ),
+    "amendment_open": N_(
+        "An amendment of the charter is being answered: propose the next one once it is closed."
+    ),
+    "no_amendment_open": N_("No amendment of the charter is waiting for answers."),
+    "charter_step_open": N_(
+        "The charter step is open: its next version is written there, not as an amendment."
+    ),
     "changes_required": N_("Say what changes from the previous version, one line each."),
     "unknown_section": N_("This section is not one of the charter's."),
 }
@@ -548,6 +560,19 @@ def sentence(
                      number=number)  # fmt: skip
         case ev.CharterSigned(participant_id=pid):
             return _("%(who)s consented to the charter in force", who=who(pid))
+        case ev.CharterAmendmentProposed(version=version):
+            return _("The facilitator proposed an amendment of the charter (version %(number)s); "
+                     "the step under way is suspended meanwhile", number=version.number)  # fmt: skip
+        case ev.CharterAmendmentAnswered(participant_id=pid, kind=kind):
+            if kind == "object":
+                return _("%(who)s objected to the amendment of the charter", who=who(pid))
+            return _("%(who)s consented to the amendment of the charter", who=who(pid))
+        case ev.CharterAmendmentClosed(version=number, adopted=True):
+            return _("The amendment of the charter (version %(number)s) was adopted by the "
+                     "consent of every partner; the step under way resumes", number=number)  # fmt: skip
+        case ev.CharterAmendmentClosed(version=number):
+            return _("The amendment of the charter (version %(number)s) was not adopted: the "
+                     "charter in force stays; the step under way resumes", number=number)  # fmt: skip
         case ev.NewcomerProposed(newcomer=p, proposed_by=by):
             return _("%(who)s proposed that %(newcomer)s join the partnership", who=who(by),
                      newcomer=p.organisation_name)  # fmt: skip
@@ -588,6 +613,17 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
                 "The partners are assessing the results: once they all have, your conclusion is expected, by %(by)s at the latest.",
                 by=by,
             )
+    if view.amendment is not None:
+        by = t.moment(view.amendment.until)
+        if me.id in view.amendment_pending:
+            return _(
+                "An amendment of the charter waits for your answer, by %(by)s, on the charter's page: the step under way is suspended until every partner answered.",
+                by=by,
+            )
+        return _(
+            "The partners answer an amendment of the charter until %(by)s: the step under way is suspended meanwhile.",
+            by=by,
+        )
     if me.id in view.charter_to_sign:
         return _(
             "The charter in force asks your consent: read it on its page, then say that you consent to it."

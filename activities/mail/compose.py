@@ -586,6 +586,65 @@ def letter_for(
                 why,
                 button=(_("Answer on my page"), f"{link}#nouveaux") if link else None,
             )
+        case "charter_amendment_proposed":
+            asked_now = me in facts.get("expected", "").split(",")
+            number = int(facts.get("version", "1") or 1)
+            until = _when(facts.get("until", ""))
+            paragraphs = [
+                _(
+                    "The facilitator proposes an amendment of the partnership charter (version %(number)s). The step under way is suspended until every partner answered, by %(moment)s at the latest; it then resumes, its deadline moved by the time taken.",
+                    number=number,
+                    moment=t.moment(until) if until else "–",
+                )
+            ]
+            if asked_now:
+                paragraphs.append(
+                    _(
+                        "Read it on the charter's page, then answer there: consent, or object with your reason. It is adopted only if every partner consents."
+                    )
+                )
+            paragraphs.append(_("What it changes:"))
+            subject = (
+                _("%(tag)s An amendment of the charter awaits your answer", tag=tag)
+                if asked_now
+                else _("%(tag)s An amendment of the charter is proposed", tag=tag)
+            )
+            return Letter(subject, paragraphs, why, quote=clean(facts.get("changes", "")),
+                          button=page)  # fmt: skip
+        case "charter_amendment_closed":
+            number = int(facts.get("version", "1") or 1)
+            if facts.get("adopted"):
+                subject = _("%(tag)s The amendment of the charter is adopted", tag=tag)
+                paragraphs = [
+                    _(
+                        "Every partner consented: version %(number)s of the charter is in force. Its page lists each organisation's consent with its date.",
+                        number=number,
+                    )
+                ]
+            else:
+                subject = _("%(tag)s The amendment of the charter is not adopted", tag=tag)
+                why_not = (
+                    _("%(who)s objected.", who=one_line(facts["objectors"]))
+                    if facts.get("objectors")
+                    else _(
+                        "%(who)s did not answer in time.", who=one_line(facts.get("missing", ""))
+                    )
+                )
+                paragraphs = [
+                    _(
+                        "Version %(number)s of the charter is not adopted: the charter in force stays.",
+                        number=number,
+                    ),
+                    why_not,
+                ]
+            if deadline is not None:
+                paragraphs.append(
+                    _(
+                        "The step under way resumes; its deadline is now %(moment)s.",
+                        moment=t.moment(deadline),
+                    )  # fmt: skip
+                )
+            return Letter(subject, paragraphs, why, button=page)
         case "newcomer_refused":
             newcomer = one_line(facts.get("newcomer", ""))
             return Letter(

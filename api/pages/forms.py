@@ -127,11 +127,23 @@ def _charter(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     }
 
 
+def _amendment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    """An amendment of the charter in force: its sections and governance as amended, the
+    changes, and the days the partners have to answer."""
+    typed = _text(values, "answer_days").strip().replace(",", ".")
+    try:
+        within: Any = f"PT{int(float(typed) * 24 * 60)}M"
+    except ValueError:
+        within = typed or None
+    fields = {k: v for k, v in _charter(values, visit).items() if k != "objection_answers"}
+    return {**fields, **({"answer_within": within} if within is not None else {})}
+
+
 def charter_complete(update: str, values: dict[str, Any], t: Texts) -> Errors | None:
     """Every section of a charter is written: each empty one is said beside its box."""
-    if update != "publish_charter":
+    if update not in ("publish_charter", "amend_charter"):
         return None
-    errors = Errors(update, "form-publish_charter")
+    errors = Errors(update, f"form-{update}")
     for section in CHARTER_SECTIONS:
         if not _text(values, f"section_{section}").strip():
             name = f"section_{section}"
@@ -250,6 +262,10 @@ FORMS: dict[str, FormSpec] = {
     "leave_project": FormSpec("quitter", lambda v, _: {"reason": _text(v, "reason")}),
     # The charter's page.
     "publish_charter": FormSpec("charte", _charter),
+    "amend_charter": FormSpec("charte", _amendment),
+    "answer_amendment": FormSpec(
+        "modification", lambda v, _: {"kind": _text(v, "kind"), "reason": _optional(v, "reason")}
+    ),
     "note_charter": FormSpec(
         "charte",
         lambda v, _: {
@@ -295,14 +311,19 @@ FORMS: dict[str, FormSpec] = {
 
 # The field a refusal is about, per form, so its message stands beside it.
 REFUSAL_FIELDS: dict[str, dict[str, str]] = {
-    "reason_required": {"answer": "reason", "extend_deadline": "reason"},
+    "reason_required": {
+        "answer": "reason",
+        "extend_deadline": "reason",
+        "answer_amendment": "reason",
+    },
+    "phase_too_short": {"amend_charter": "answer_days"},
     "deadline_not_later": {"extend_deadline": "deadline"},
     "deadline_too_far": {"extend_deadline": "deadline"},
     "same_email": {"update_my_contact": "email", "invite_participant": "email"},
     "webhook_refused": {"update_my_contact": "webhook_url"},
     "objection_unanswered": {"submit_plan": "summary"},
     "charter_objection_unanswered": {"publish_charter": "objections"},
-    "changes_required": {"publish_charter": "changes"},
+    "changes_required": {"publish_charter": "changes", "amend_charter": "changes"},
     "unknown_indicator": {"assess": "scores"},
 }
 
@@ -321,6 +342,8 @@ CHARTER_FORMS = {
     "publish_charter": "form-publish_charter",
     "note_charter": "note-{section}",
     "consent_to_charter": "form-consent_to_charter",
+    "amend_charter": "form-amend_charter",
+    "answer_amendment": "form-answer_amendment",
 }
 
 
@@ -425,10 +448,12 @@ def _field_name(form: str, loc: list[str]) -> str:
     if form == "submit_proposal" and loc[0] == "indicators" and len(loc) > 2:
         n = int(loc[1]) + 1
         return f"{'indicator' if loc[2] == 'name' else 'target'}_{n}"
-    if form == "publish_charter" and loc[0] == "governance":
+    if form in ("publish_charter", "amend_charter") and loc[0] == "governance":
         return loc[1] if len(loc) > 1 else "rule"
-    if form == "publish_charter" and loc[0] == "sections" and len(loc) > 1:
+    if form in ("publish_charter", "amend_charter") and loc[0] == "sections" and len(loc) > 1:
         return f"section_{loc[1]}"
+    if form == "amend_charter" and loc[0] == "answer_within":
+        return "answer_days"
     if form == "publish_charter" and loc[0] == "objection_answers":
         return "objections"
     if form == "note_charter" and loc[0] == "section":

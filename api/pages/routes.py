@@ -381,6 +381,8 @@ def charter_page(
     names = {p.id: p.organisation_name for p in view.participants}
     document = charter_fact(view.charter, names)
     latest = view.charter.versions[-1] if view.charter.versions else None
+    amending = view.phase != "charter"
+    basis = view.charter.in_force if amending else latest
     return _render(
         request,
         "charter.html",
@@ -396,14 +398,18 @@ def charter_page(
         document=document,
         shown=document.shown if document else None,
         latest=latest,
-        # The next version starts from the latest, or from the model in the project's language.
-        draft=latest.sections
-        if latest
+        # The next version starts from the latest (an amendment from the charter in force),
+        # or from the model in the project's language.
+        draft=basis.sections
+        if basis
         else charter_texts.model(view.language.value, view.title, view.territory),
-        draft_governance=latest.governance if latest else None,
+        draft_governance=view.charter.governance
+        if amending
+        else (basis.governance if basis else None),
         section_titles=charter_texts.SECTION_TITLES,
         joining=charter_texts.JOINING,
         governance_in_words=charter_texts.governance_in_words,
+        version_label=charter_texts.version_label,
         approvals=steps.approval_lines(t, view, data.me, phase="charter"),
         gloss=Glosser.of(view.glossary, f"{action_base}/glossaire"),
         values=values or {},

@@ -160,6 +160,32 @@ async def consent_to_charter(
 
 
 @router.post(
+    "/charter/amendments",
+    status_code=201,
+    summary="Propose an amendment of the charter in force, later in the project: its sections "
+    "and governance as amended, each change listed, and how long the partners have to answer "
+    "(answer_within, 14 days unless said). The step under way is suspended until every "
+    "partner answered or that day came, then resumes, its deadline moved by the time taken "
+    "(facilitator)",
+)
+async def amend_charter(
+    body: cmd.AmendmentFields, acting: Annotated[Acting, acting_as(cmd.AmendCharter)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.put(
+    "/charter/amendment/answer",
+    summary="Answer the amendment of the charter: consent, or object with a reason. Adopted "
+    "once every partner consents; one objection keeps the charter in force (partner)",
+)
+async def answer_amendment(
+    body: cmd.NewcomerAnswerFields, acting: Annotated[Acting, acting_as(cmd.AnswerAmendment)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.post(
     "/newcomers",
     status_code=201,
     summary="Propose an organisation to join as a partner, when the charter in force says the "

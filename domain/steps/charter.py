@@ -71,3 +71,45 @@ class CharterStep(Runner):
 
 
 RUNNER = CharterStep()
+
+
+# -- amending the charter in force, later in the project -------------------------------------
+
+
+def amendment_expected(state: ProjectState) -> list[Participant]:
+    """Who answers the amendment: every active partner (the same consent as the charter's)."""
+    return [p for p in state.active() if p.role == "partner"]
+
+
+def amendment_complete(state: ProjectState) -> bool:
+    found = state.amendment
+    return found is not None and all(p.id in found.answers for p in amendment_expected(state))
+
+
+def amendment_closed(state: ProjectState, now: datetime, cause: str) -> ev.CharterAmendmentClosed:
+    """The amendment's end: adopted when every partner consented; otherwise not (an
+    objection, or a partner silent at its day). The suspended step's deadline moves by the
+    time the amendment took."""
+    found = state.amendment
+    assert found is not None
+    expected = [p.id for p in amendment_expected(state)]
+    missing = [pid for pid in expected if pid not in found.answers]
+    objections = {
+        pid: found.reasons.get(pid, "")
+        for pid in expected
+        if found.answers.get(pid) == AnswerKind.object
+    }
+    adopted = bool(expected) and not missing and not objections
+    signatures = {pid: found.answered_at.get(pid, now) for pid in expected} if adopted else {}
+    moved = None
+    if state.deadline is not None and state.phase_open:
+        moved = state.deadline + (now - found.opened_at)
+    return ev.CharterAmendmentClosed(
+        version=found.version,
+        adopted=adopted,
+        cause=cause,
+        signatures=signatures,
+        objections=objections,
+        missing=missing,
+        deadline=moved,
+    )

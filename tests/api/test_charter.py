@@ -198,3 +198,39 @@ async def test_an_objection_refuses_a_newcomer_and_a_charter_of_invitation_keeps
     proposal = await invitation.call("POST", "/newcomers", "p1", NEWCOMER)
     assert proposal.status_code == 409 and proposal.json()["code"] == "joining_by_invitation"
     await invitation.ok("POST", "/participants", "coordinator-credential", NEWCOMER)
+
+
+async def test_an_amendment_suspends_the_step_then_the_amended_charter_rules(http):
+    project = await adopted(http, "invitation")
+    before = await project.view()
+    assert before["phase"] == "diagnosis"
+    model = (await project.ok("GET", "/charter", "fac"))["model"]
+    amendment = charter_body(
+        model,
+        governance={"rule": "majority", "quorum": 0.5, "joining": "invitation"},
+        changes=["Gouvernance : la majorité plutôt que le consentement"],
+        answer_within="P10D",
+    )
+    by_partner = await project.call("POST", "/charter/amendments", "p1", amendment)
+    assert by_partner.status_code == 403
+    await project.ok("POST", "/charter/amendments", "fac", amendment)
+    view = await project.view()
+    assert view["amendment"]["version"] == 2 and view["amendment_pending"] == ["p1", "p2", "p3"]
+    suspended = await project.call("POST", "/contributions", "p1", {"kind": "need", "text": "X"})
+    assert suspended.status_code == 409 and suspended.json()["code"] == "step_suspended"
+    again = await project.call("POST", "/charter/amendments", "fac", amendment)
+    assert again.status_code == 409 and again.json()["code"] == "amendment_open"
+    for pid in ("p1", "p2", "p3"):
+        await project.ok("PUT", "/charter/amendment/answer", pid, {"kind": "consent"})
+    view = await project.view()
+    assert view["amendment"] is None and view["phase"] == "diagnosis"
+    assert view["deadline"] > before["deadline"]  # moved by the time the amendment took
+    charter = await project.ok("GET", "/charter", "obs")
+    assert charter["adopted"] == 2 and charter["versions"][1]["amendment"]
+    assert charter["governance_in_force"]["rule"] == "majority"
+    await project.ok("POST", "/contributions", "p1", {"kind": "need", "text": "Des jardins"})
+    none_open = await project.call("PUT", "/charter/amendment/answer", "p1", {"kind": "consent"})
+    assert none_open.status_code == 409 and none_open.json()["code"] == "no_amendment_open"
+    text = (await project.call("GET", "/charter?format=md", "p1")).text
+    assert "Version 2, adoptée le" in text
+    assert "Version 2 (modification)\u00a0: Gouvernance : la majorité" in text

@@ -982,3 +982,101 @@ def test_an_objection_refuses_a_newcomer_and_invitation_stays_the_coordinators()
     assert refused.value.code == "joining_by_invitation"
     invited.execute(cmd.InviteParticipant(actor=actor("coord"), participant=newcomer()), NOW)
     assert invited.state.participants["p9"].active
+
+
+def test_an_amendment_suspends_the_step_and_extends_its_deadline_by_the_time_taken():
+    project = adopted_charter_project("invitation")
+    state = project.state
+    assert state.phase == Phase.diagnosis
+    deadline = state.deadline
+    project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="Un besoin"), NOW)
+    # The facilitator proposes an amendment: the rule becomes the majority.
+    later = NOW + timedelta(days=2)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AmendCharter(actor=actor("fac"), **charter_body()), later)
+    assert refused.value.code == "changes_required"
+    amended = charter_body(
+        governance={"rule": "majority", "quorum": 0.5, "joining": "invitation"},
+        changes=["Gouvernance : la majorité"],
+        answer_within="P7D",
+    )
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), later)
+    assert state.amendment is not None and state.amendment.version == 2
+    assert state.charter.versions[-1].amendment and state.charter.adopted == 1
+    # The step waits: a contribution is refused, its deadline alarm gives way to the amendment's.
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AddContribution(actor=actor("p2"), kind="need", text="X"), later)
+    assert refused.value.code == "step_suspended"
+    assert project.next_alarm().kind == "amendment"
+    assert "suspended, an amendment of the charter waiting for 3 of 3" in current_details(state)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), later)
+    assert refused.value.code == "amendment_open"
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AnswerAmendment(actor=actor("p1"), kind="object"), later)
+    assert refused.value.code == "reason_required"
+    # Every partner consents three days later: adopted, each consent dated; the step resumes.
+    answered = later + timedelta(days=3)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AnswerAmendment(actor=actor(pid), kind="consent"), answered)
+    assert state.amendment is None and state.charter.adopted == 2
+    assert state.charter.signatures == {"p1": answered, "p2": answered, "p3": answered}
+    assert state.deadline == deadline + timedelta(days=3)
+    project.execute(cmd.AddContribution(actor=actor("p2"), kind="need", text="X"), answered)
+    # The decision to come takes the amended charter's rule.
+    assert state.charter.governance.rule == "majority"
+    assert fold(project.events).model_dump() == state.model_dump()
+
+
+def test_an_amendment_objected_to_or_left_unanswered_keeps_the_charter_in_force():
+    project = adopted_charter_project("invitation")
+    state = project.state
+    amended = charter_body(changes=["Gouvernance : la majorité"], answer_within="P7D")
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), NOW)
+    project.execute(cmd.AnswerAmendment(actor=actor("p1"), kind="consent"), NOW)
+    project.execute(
+        cmd.AnswerAmendment(actor=actor("p2"), kind="object", reason="Pas la majorité"), NOW
+    )
+    project.execute(cmd.AnswerAmendment(actor=actor("p3"), kind="consent"), NOW)
+    assert state.amendment is None and state.charter.adopted == 1
+    assert state.charter.versions[-1].objections == {"p2": "Pas la majorité"}
+    # A second amendment nobody but p1 answers: at its day, not adopted; the step resumes.
+    deadline = state.deadline
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), NOW)
+    project.execute(cmd.AnswerAmendment(actor=actor("p1"), kind="consent"), NOW)
+    day = NOW + timedelta(days=7)
+    assert project.next_alarm().at == day
+    recorded = project.on_time(day)
+    closed = recorded[0].data
+    assert isinstance(closed, ev.CharterAmendmentClosed)
+    assert (closed.adopted, closed.cause, closed.missing) == (False, "deadline", ["p2", "p3"])
+    assert state.charter.adopted == 1 and state.deadline == deadline + timedelta(days=7)
+    assert project.next_alarm().kind != "amendment"
+    assert fold(project.events).model_dump() == state.model_dump()
+
+
+def test_a_charter_agreed_before_the_project_skips_its_step_and_can_be_amended():
+    agreed = {"agreed_on": "2025-03-01", "text": "Notre charte",
+              "governance": {"rule": "majority", "quorum": 0.6, "joining": "consent"}}  # fmt: skip
+    fields = launch_fields(template={"id": "co-construction"}, charter_agreed=agreed)
+    with pytest.raises(Rejected) as refused:  # agreed on a day to come
+        spec_for(fields, "x", "org", template=launched(builtin("co-construction")),
+                 now=datetime(2025, 2, 1, tzinfo=UTC))  # fmt: skip
+    assert refused.value.code == "date_future"
+    spec = make_spec(
+        3,
+        template=launched(builtin("co-construction")),
+        charter_agreed=spec_for(
+            fields, "x", "org", template=launched(builtin("co-construction")), now=NOW
+        ).charter_agreed,
+    )
+    project = Project.launch(spec, NOW)
+    state = project.state
+    assert state.phase == Phase.diagnosis and state.charter.number_in_force == 0
+    assert state.charter.governance.rule == "majority"
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **charter_body(changes=["Écrite"])), NOW)
+    assert state.amendment.version == 1
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AnswerAmendment(actor=actor(pid), kind="consent"), NOW)
+    assert state.charter.adopted == 1 and state.charter.number_in_force == 1
+    assert fold(project.events).model_dump() == state.model_dump()
