@@ -192,3 +192,54 @@ async def test_a_charter_agreed_before_is_given_at_launch_and_kept_with_the_proj
     await c.page.goto(f"{site}/console/projets/{project_id}")
     assert "adoptée avant le projet, le 1er mars 2025" in await c.text()
     await c.leave()
+
+
+async def test_an_amendment_proposed_and_answered_on_the_charter_page(site, browser):
+    launched = await launch_from(site, {"id": "co-construction"})
+    project_id, keys = launched["project_id"], tokens(launched)
+    base = f"/projects/{project_id}"
+    model = (await api(site, "GET", f"{base}/charter"))["model"]
+    await as_participant(site, keys["fac"], "POST", f"{base}/charter", {"sections": model})
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+    before = await api(site, "GET", base)
+    assert before["phase"] == "diagnosis"
+
+    fac = await Person.arrive(browser, site, "the facilitator", keys["fac"])
+    await fac.page.goto(f"{site}/projets/{project_id}/charte")
+    form = fac.page.locator("#form-amend_charter")
+    # Without saying what changes: refused beside its box, the rest kept.
+    await form.get_by_label("Nombre de jours laissés aux partenaires pour répondre").fill("10")
+    await fac.click("Proposer la modification aux partenaires")
+    assert "Il y a un problème" in await fac.text()
+    await fac.check_accessibility("an amendment refused")
+    await fac.page.locator("#form-amend_charter").get_by_label(
+        "Ce que la modification change"
+    ).fill("Communication : chaque partenaire relit les communiqués")
+    await fac.click("Proposer la modification aux partenaires")
+    text = await fac.text()
+    assert "La version 2, une modification, est ouverte aux réponses des partenaires" in text
+
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    assert "Une modification de la charte attend votre réponse" in await p1.text()
+    async with p1.page.expect_navigation():
+        await p1.page.get_by_role("link", name="Répondre à la modification de la charte").click()
+    await p1.check_accessibility("an amendment to answer")
+    answer = p1.page.locator("#form-answer_amendment")
+    await answer.get_by_role("radio", name="Objection").check()
+    await p1.click("Envoyer ma réponse à la modification")
+    assert "Il y a un problème" in await p1.text()  # an objection needs its reason
+    await p1.page.locator("#form-answer_amendment").get_by_role("radio", name="Consentement").check()
+    await p1.click("Envoyer ma réponse à la modification")
+    assert "Votre réponse pour l’instant\u00a0: Consentement" in await p1.text()
+    for pid in ("p2", "p3"):
+        await as_participant(
+            site, keys[pid], "PUT", f"{base}/charter/amendment/answer", {"kind": "consent"}
+        )
+    await p1.reload()
+    text = await p1.text()
+    assert "Version 2, adoptée le" in text and "Version 2 (modification)" in text
+    view = await api(site, "GET", base)
+    assert view["amendment"] is None and view["deadline"] >= before["deadline"]
+    await p1.leave()
+    await fac.leave()
