@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
 from domain import commands as cmd
-from domain.models import Process
+from domain.models import AgreedCharter, Governance, Process
 from domain.templates import parse
 from process_templates.builtin import builtin, launched
 from settings import Settings
@@ -207,6 +207,50 @@ async def alliance_with_a_charter(client: Client, task_queue: str) -> Driver:
     return d
 
 
+async def charter_agreed_then_amended(client: Client, task_queue: str) -> Driver:
+    """1.2's charter agreed before the project (its step skipped) and amended later: a first
+    amendment objected to (the charter in force stays), a second adopted by every partner
+    while the diagnosis waits; an organisation proposed by a partner joins by the partners'
+    consent and signs the charter in force; then the project runs to its conclusion."""
+    agreed = AgreedCharter(
+        agreed_on=date(2025, 3, 1),
+        text="Les partenaires décident ensemble, par consentement.",
+        governance=Governance(rule="consent", quorum=0.5, joining="consent"),
+    )
+    spec = make_spec(3, id="history-charter-agreed", charter_agreed=agreed,
+                     template=launched(builtin("co-construction", 2)))  # fmt: skip
+    d = await Driver.start(client, spec, task_queue)
+    sections = charter_model("fr", spec.title, spec.territory)
+    amendment = {"sections": sections, "answer_within": timedelta(days=10),
+                 "governance": {"rule": "consent", "quorum": 0.5, "joining": "consent"},
+                 "changes": ["Communication : chaque partenaire relit les communiqués"]}  # fmt: skip
+    await d.act(cmd.AmendCharter(actor=actor("fac"), **amendment))
+    await d.act(cmd.AnswerAmendment(actor=actor("p1"), kind="consent"))
+    await d.act(cmd.AnswerAmendment(actor=actor("p2"), kind="object", reason="Trop lourd"))
+    await d.act(cmd.AnswerAmendment(actor=actor("p3"), kind="consent"))
+    await d.act(cmd.AmendCharter(actor=actor("fac"), **amendment))
+    for pid in PARTNERS:
+        await d.act(cmd.AnswerAmendment(actor=actor(pid), kind="consent"))
+    newcomer = {"id": "p9", "organisation_name": "Centre social", "organisation_id": "cs",
+                "organisation_kind": "association", "role": "partner"}  # fmt: skip
+    await d.act(cmd.ProposeNewcomer(actor=actor("p1"), participant=newcomer))
+    await d.act(cmd.AnswerNewcomer(actor=actor("p2"), newcomer_id="p9", kind="consent"))
+    await d.act(cmd.AnswerNewcomer(actor=actor("p3"), newcomer_id="p9", kind="consent"))
+    await d.act(cmd.ConsentToCharter(actor=actor("p9")))
+    partners = [*PARTNERS, "p9"]
+    await d.contribute_all(partners)
+    proposal = await d.propose("p1")
+    await d.plan([proposal])
+    for pid in partners:
+        await d.answer(pid)
+    await d.act(cmd.ClosePhase(actor=actor("fac")))  # the implementation, done
+    indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
+    await d.assess_all(partners, indicators)
+    await d.conclude()
+    await d.handle.result()
+    return d
+
+
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
     spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
     d = await Driver.start(client, spec, task_queue)
@@ -388,6 +432,8 @@ async def main() -> None:
                 # 1.2: the alliance: a charter, the glossary, a partner leaving, the
                 # cooperation questionnaire.
                 (alliance_with_a_charter, "alliance_with_a_charter"),
+                # 1.2: a charter agreed before the project, amended later, a newcomer.
+                (charter_agreed_then_amended, "charter_agreed_then_amended"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

@@ -34,6 +34,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "call_for_projects",
         "consultation_with_a_pause",
         "alliance_with_a_charter",
+        "charter_agreed_then_amended",
     }
 
 
