@@ -191,6 +191,8 @@ def redact_state(state: ProjectState, pid: str) -> None:
     for newcomer in state.newcomers.values():
         if pid in newcomer.reasons:
             newcomer.reasons = {**newcomer.reasons, pid: gone}
+    if state.amendment is not None and pid in state.amendment.reasons:
+        state.amendment.reasons = {**state.amendment.reasons, pid: gone}
     if pid in state.charter_objections:
         state.charter_objections = {**state.charter_objections, pid: gone}
     state.charter.versions = [
@@ -260,6 +262,13 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"text": gone})
         case ev.NewcomerAnswered(participant_id=pid, reason=reason) if pid in erased and reason:
             data = data.model_copy(update={"reason": gone})
+        case ev.CharterAmendmentAnswered(participant_id=pid, reason=reason) if (
+            pid in erased and reason
+        ):
+            data = data.model_copy(update={"reason": gone})
+        case ev.CharterAmendmentClosed(objections=objections) if erased & set(objections):
+            hide = {k: gone if k in erased else v for k, v in objections.items()}
+            data = data.model_copy(update={"objections": hide})
         case ev.CharterNoted(note=note) if note.participant_id in erased:
             data = data.model_copy(update={"note": note.model_copy(update={"text": gone})})
         case ev.CharterReviewed(objections=objections) if erased & set(objections):

@@ -26,7 +26,7 @@ from domain.models import (
     Role,
 )
 from domain.project import Project, spec_for
-from domain.state import fold
+from domain.state import fold, redacted_event
 from domain.steps.decision import approvals_of
 from domain.templates import Template, TemplateInvalid, parse
 from domain.views import current_details
@@ -1053,6 +1053,13 @@ def test_an_amendment_objected_to_or_left_unanswered_keeps_the_charter_in_force(
     assert state.charter.adopted == 1 and state.deadline == deadline + timedelta(days=7)
     assert project.next_alarm().kind != "amendment"
     assert fold(project.events).model_dump() == state.model_dump()
+    # Erased, p2's objection reads "[retiré]" in the state and in the events shown.
+    project.execute(
+        cmd.EraseParticipant(actor=actor("coord"), participant_id="p2", redact_texts=True), day
+    )
+    assert state.charter.versions[1].objections == {"p2": "[retiré]"}
+    shown = [redacted_event(e, state.redacted).data for e in project.events]
+    assert "Pas la majorité" not in json.dumps([d.model_dump(mode="json") for d in shown])
 
 
 def test_a_charter_agreed_before_the_project_skips_its_step_and_can_be_amended():

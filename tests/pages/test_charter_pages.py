@@ -213,9 +213,11 @@ async def test_an_amendment_proposed_and_answered_on_the_charter_page(site, brow
     await fac.click("Proposer la modification aux partenaires")
     assert "Il y a un problème" in await fac.text()
     await fac.check_accessibility("an amendment refused")
-    await fac.page.locator("#form-amend_charter").get_by_label(
-        "Ce que la modification change"
-    ).fill("Communication : chaque partenaire relit les communiqués")
+    await (
+        fac.page.locator("#form-amend_charter")
+        .get_by_label("Ce que la modification change")
+        .fill("Communication : chaque partenaire relit les communiqués")
+    )
     await fac.click("Proposer la modification aux partenaires")
     text = await fac.text()
     assert "La version 2, une modification, est ouverte aux réponses des partenaires" in text
@@ -229,7 +231,9 @@ async def test_an_amendment_proposed_and_answered_on_the_charter_page(site, brow
     await answer.get_by_role("radio", name="Objection").check()
     await p1.click("Envoyer ma réponse à la modification")
     assert "Il y a un problème" in await p1.text()  # an objection needs its reason
-    await p1.page.locator("#form-answer_amendment").get_by_role("radio", name="Consentement").check()
+    await (
+        p1.page.locator("#form-answer_amendment").get_by_role("radio", name="Consentement").check()
+    )
     await p1.click("Envoyer ma réponse à la modification")
     assert "Votre réponse pour l’instant\u00a0: Consentement" in await p1.text()
     for pid in ("p2", "p3"):
