@@ -29,8 +29,11 @@ def media_type_of(data: bytes) -> str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
-                if "mimetype" in names and archive.read("mimetype").strip() == ODT.encode():
-                    return ODT
+                # Read a few bytes only: a crafted archive may expand far beyond its size.
+                if "mimetype" in names and archive.getinfo("mimetype").file_size < 100:
+                    with archive.open("mimetype") as kind:
+                        if kind.read(100).strip() == ODT.encode():
+                            return ODT
                 if "word/document.xml" in names:
                     return DOCX
         except (zipfile.BadZipFile, KeyError, OSError):

@@ -32,6 +32,7 @@ from domain.models import (
     Term,
 )
 from domain.state import ProjectState, answer_key
+from domain.steps import charter as charter_step
 from domain.steps import walk
 from domain.steps.co_design import close_after_plan
 from domain.steps.decision import approvals_of
@@ -659,7 +660,10 @@ def amend_charter(
         changes=list(c.changes),
         amendment=True,
     )
-    return [ev.CharterAmendmentProposed(version=version, until=now + c.answer_within)]
+    asked = [p.id for p in state.active() if p.role == Role.partner]
+    return [
+        ev.CharterAmendmentProposed(version=version, until=now + c.answer_within, expected=asked)
+    ]
 
 
 def answer_amendment(
@@ -823,11 +827,14 @@ def cancel(
 ) -> list[ev.EventData]:
     open_phase = state.phase if state.phase_open else None
     step = state.current_step() if open_phase else None
+    # An amendment being answered ends with the project, not adopted.
+    ended = [charter_step.amendment_closed(state, now, "cancelled")] if state.amendment else []
     return [
+        *ended,
         ev.ProjectCancelled(
             reason=c.reason,
             open_phase=open_phase,
             open_round=state.round if open_phase else None,
             open_step=None if step is None else walk.named(step),
-        )
+        ),
     ]

@@ -281,6 +281,8 @@ class CharterAmendmentProposed(EventData):
     type: Literal["charter_amendment_proposed"] = "charter_amendment_proposed"
     version: CharterVersion
     until: datetime
+    # The partners asked (a partner joining meanwhile is not: it never saw the proposal).
+    expected: list[str] = []
 
 
 class CharterAmendmentAnswered(EventData):

@@ -445,6 +445,8 @@ class CharterAmendment(Record):
     version: int
     opened_at: datetime
     until: datetime
+    # The partners asked when it was proposed (empty: every active partner).
+    expected: list[str] = []
     # Partner id -> consent, object or abstain; an objection's reason; when each answered.
     answers: dict[str, AnswerKind] = {}
     reasons: dict[str, str] = {}

@@ -201,6 +201,8 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             facts = {"version": str(version.number), "until": until.isoformat(),
                      "changes": "\n".join(version.changes), "expected": ",".join(partners)}  # fmt: skip
             return Notice(kind, everyone, facts)
+        case ev.CharterAmendmentClosed(cause="cancelled"):
+            return None  # the cancellation's own message says the project ended
         case ev.CharterAmendmentClosed(version=number, adopted=adopted, deadline=moved) as closed:
             facts = {
                 "version": str(number),

@@ -301,13 +301,19 @@ class Project:
 
     def next_alarm(self) -> Alarm | None:
         state = self.state
-        if state.amendment is not None and state.phase not in (Phase.closed, Phase.cancelled):
+        amending = state.amendment is not None and state.phase not in (
+            Phase.closed,
+            Phase.cancelled,
+        )
+        if amending and state.phase != Phase.wait:
             return Alarm(state.amendment.until, "amendment")  # the step's own wait with it
         if not state.phase_open or state.deadline is None:
-            return None
+            return Alarm(state.amendment.until, "amendment") if amending else None
         alarms = [Alarm(state.deadline - offset, "reminder") for offset in state.reminders_pending]
         if not state.escalated:
             alarms.append(Alarm(state.deadline, "deadline"))
+        if amending:  # a pause goes on while the partners answer
+            alarms.append(Alarm(state.amendment.until, "amendment"))
         return min(alarms, key=lambda a: a.at, default=None)
 
     def on_time(self, now: datetime) -> list[ev.Event]:
@@ -315,10 +321,13 @@ class Project:
         state = self.state
         recorded: list[ev.Event] = []
         if state.amendment is not None and state.phase not in (Phase.closed, Phase.cancelled):
-            if state.amendment.until > now:
-                return recorded
-            closed = charter_step.amendment_closed(state, now, "deadline")
-            return self.record([closed], ev.SYSTEM, now) + self.settle(now)
+            if state.amendment.until <= now:
+                closed = charter_step.amendment_closed(state, now, "deadline")
+                recorded += self.record([closed], ev.SYSTEM, now) + self.settle(now)
+            elif state.phase != Phase.wait:
+                return recorded  # the step is suspended: its own alarms wait
+        if state.spec is None or state.is_over:
+            return recorded
         if not state.phase_open or state.deadline is None:
             return recorded
         for offset in list(state.reminders_pending):

@@ -133,7 +133,9 @@ class CharterFact(BaseModel):
     @property
     def shown(self) -> CharterVersionFact | None:
         """The version a document shows: the one in force, else the latest."""
-        return self.in_force or (self.versions[-1] if self.versions else None)
+        # An amendment never adopted is not the charter: the version before it is shown.
+        drafts = [v for v in self.versions if not v.amendment]
+        return self.in_force or (drafts[-1] if drafts else None)
 
 
 def charter_fact(charter: Charter, names: dict[str, str]) -> CharterFact | None:

@@ -459,10 +459,10 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.charter.signatures = dict(signatures)
             state.charter_awaiting = False
             state.charter_objections = {}
-        case ev.CharterAmendmentProposed(version=version, until=until):
+        case ev.CharterAmendmentProposed(version=version, until=until, expected=asked):
             state.charter.versions.append(version)
             state.amendment = CharterAmendment(
-                version=version.number, opened_at=event.at, until=until
+                version=version.number, opened_at=event.at, until=until, expected=list(asked)
             )
         case ev.CharterAmendmentAnswered(participant_id=pid, kind=kind, reason=why):
             if state.amendment is not None:

@@ -166,10 +166,10 @@ def version_label(t: Texts, number: int, amendment: bool) -> str:
 def versions_lines(t: Texts, charter: CharterFact, level: int) -> list[str]:
     """Every version with its changes and the objections that sent it back, each answered."""
     _ = t.gettext
-    shown = charter.shown
     sub = "#" * level
     lines: list[str] = []
-    if shown is not None and (len(charter.versions) > 1 or shown.objections):
+    versions = charter.versions
+    if versions and (len(versions) > 1 or versions[-1].objections or versions[-1].amendment):
         lines += ["", f"{sub} {_('Its versions')}", ""]
         for v in charter.versions:
             changes = "; ".join(md(c) for c in v.changes) or _("the first version")

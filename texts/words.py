@@ -600,6 +600,17 @@ def sentence(
 def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
     """What is expected of this participant now, and by when."""
     _ = t.gettext
+    if view.amendment is not None:
+        by = t.moment(view.amendment.until)
+        if me.id in view.amendment_pending:
+            return _(
+                "An amendment of the charter waits for your answer, by %(by)s, on the charter's page: the step under way is suspended until every partner answered.",
+                by=by,
+            )
+        return _(
+            "The partners answer an amendment of the charter until %(by)s: the step under way is suspended meanwhile.",
+            by=by,
+        )
     concluding = view.rules_version >= 2 and view.phase == "evaluation" and view.phase_open
     if concluding and me.role == "facilitator" and view.deadline is not None:
         by = t.moment(view.deadline)
@@ -613,17 +624,6 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
                 "The partners are assessing the results: once they all have, your conclusion is expected, by %(by)s at the latest.",
                 by=by,
             )
-    if view.amendment is not None:
-        by = t.moment(view.amendment.until)
-        if me.id in view.amendment_pending:
-            return _(
-                "An amendment of the charter waits for your answer, by %(by)s, on the charter's page: the step under way is suspended until every partner answered.",
-                by=by,
-            )
-        return _(
-            "The partners answer an amendment of the charter until %(by)s: the step under way is suspended meanwhile.",
-            by=by,
-        )
     if me.id in view.charter_to_sign:
         return _(
             "The charter in force asks your consent: read it on its page, then say that you consent to it."

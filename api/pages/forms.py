@@ -133,7 +133,7 @@ def _amendment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     typed = _text(values, "answer_days").strip().replace(",", ".")
     try:
         within: Any = f"PT{int(float(typed) * 24 * 60)}M"
-    except ValueError:
+    except (ValueError, OverflowError):
         within = typed or None
     fields = {k: v for k, v in _charter(values, visit).items() if k != "objection_answers"}
     return {**fields, **({"answer_within": within} if within is not None else {})}
@@ -264,7 +264,8 @@ FORMS: dict[str, FormSpec] = {
     "publish_charter": FormSpec("charte", _charter),
     "amend_charter": FormSpec("charte", _amendment),
     "answer_amendment": FormSpec(
-        "modification", lambda v, _: {"kind": _text(v, "kind"), "reason": _optional(v, "reason")}
+        "repondre-modification",
+        lambda v, _: {"kind": _text(v, "kind"), "reason": _optional(v, "reason")},
     ),
     "note_charter": FormSpec(
         "charte",

@@ -29,6 +29,7 @@ from api.contacts import personal_data
 from api.deps import update_id
 from api.errors import ApiError
 from api.gateway import ProjectGateway
+from api.routes.charter_files import attachment
 from api.routes.projects import archive_of, download, evaluation_closed, people_register_of
 from archive import charter_file
 from domain import commands as cmd
@@ -410,6 +411,7 @@ def charter_page(
         joining=charter_texts.JOINING,
         governance_in_words=charter_texts.governance_in_words,
         version_label=charter_texts.version_label,
+        amended=view.charter.version(view.amendment.version) if view.amendment else None,
         approvals=steps.approval_lines(t, view, data.me, phase="charter"),
         gloss=Glosser.of(view.glossary, f"{action_base}/glossaire"),
         values=values or {},
@@ -462,11 +464,10 @@ async def agreed_charter_download(request: Request, visit: Visit) -> Response:
         return _unavailable(
             request, ApiError(503, "charter_file_unavailable", "the archive store is not reachable")
         )
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in agreed.document.name)
     return Response(
         data,
         media_type=agreed.document.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+        headers={"Content-Disposition": attachment(agreed.document.name)},
     )
 
 

@@ -4,6 +4,7 @@ names it by the id answered), and read back by the project's participants."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
@@ -86,9 +87,15 @@ async def charter_document(project_id: str, caller: CurrentCaller, gateway: Gate
             "the charter's file cannot be read from the archive store now; try again later, "
             "and tell the people running Alliance if it lasts",
         )
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in document.name)
     return Response(
         data,
         media_type=document.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+        headers={"Content-Disposition": attachment(document.name)},
     )
+
+
+def attachment(name: str) -> str:
+    """A download's header with its name as sent: an ASCII fallback, and the name itself
+    encoded (RFC 6266), so "Charte cœur.pdf" arrives as it was."""
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -77,8 +77,10 @@ RUNNER = CharterStep()
 
 
 def amendment_expected(state: ProjectState) -> list[Participant]:
-    """Who answers the amendment: every active partner (the same consent as the charter's)."""
-    return [p for p in state.active() if p.role == "partner"]
+    """Who answers the amendment: every partner asked when it was proposed and still active
+    (the same consent as the charter's)."""
+    asked = state.amendment.expected if state.amendment is not None else []
+    return [p for p in state.active() if p.role == "partner" and (not asked or p.id in asked)]
 
 
 def amendment_complete(state: ProjectState) -> bool:
@@ -101,8 +103,17 @@ def amendment_closed(state: ProjectState, now: datetime, cause: str) -> ev.Chart
     }
     adopted = bool(expected) and not missing and not objections
     signatures = {pid: found.answered_at.get(pid, now) for pid in expected} if adopted else {}
+    # The step's deadline moves by the time taken: not a pause's date (it was not suspended),
+    # nor a deadline already passed (the step was told then), nor at a cancellation.
     moved = None
-    if state.deadline is not None and state.phase_open:
+    if (
+        cause != "cancelled"
+        and state.deadline is not None
+        and state.phase_open
+        and state.phase != Phase.wait
+        and not state.escalated
+        and state.deadline > found.opened_at
+    ):
         moved = state.deadline + (now - found.opened_at)
     return ev.CharterAmendmentClosed(
         version=found.version,

@@ -24,7 +24,7 @@ from domain.models import (
 )
 from domain.state import ProjectState, answer_key, rule_for
 from domain.steps.base import Runner, facilitators
-from domain.steps.walk import enter_next, named, open_step
+from domain.steps.walk import enter_next, named, open_step, reopened
 
 
 def approvers(state: ProjectState, approval: Approval) -> list[Participant]:
@@ -146,7 +146,7 @@ class Decision(Runner):
             return [closed, decision, *enter_next(state, step, now)]
         loop = step.if_not_adopted
         if loop is not None and state.round < loop.max_rounds:
-            back = state.template.step(loop.to)
+            back = reopened(state, state.template.step(loop.to))
             return [closed, decision, open_step(state, back, state.round + 1, now)]
         return [closed, decision, ev.ProjectClosed(outcome=Outcome.not_adopted)]
 

@@ -45,6 +45,13 @@ def _following(state: ProjectState, step: Step) -> Step | None:
     return following
 
 
+def reopened(state: ProjectState, step: Step) -> Step:
+    """The step a loop goes back to: past a charter step the partners agreed before."""
+    if not skipped(state, step):
+        return step
+    return _following(state, step) or step
+
+
 def enter_next(state: ProjectState, step: Step, now: datetime) -> list[ev.EventData]:
     """The step that follows, opened in the same round; none at the template's end (the
     project then publishes its report and closes)."""

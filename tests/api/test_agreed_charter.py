@@ -27,12 +27,12 @@ async def send(http, name: str, data: bytes, headers=COORD):
 
 
 async def test_a_charter_agreed_with_its_file_skips_the_charter_step(http):
-    sent = await send(http, "Charte signée 2025.pdf", PDF)
+    sent = await send(http, "Charte signée cœur 2025.pdf", PDF)
     assert sent.status_code == 201, sent.text
     kept = sent.json()
     assert kept == {
         "id": hashlib.sha256(PDF).hexdigest(),
-        "name": "Charte signée 2025.pdf",
+        "name": "Charte signée cœur 2025.pdf",
         "size": len(PDF),
         "media_type": "application/pdf",
     }
@@ -61,7 +61,7 @@ async def test_a_charter_agreed_with_its_file_skips_the_charter_step(http):
     charter = await project.ok("GET", "/charter", "p2")
     assert charter["agreed"]["agreed_on"] == "2025-03-01"
     assert charter["agreed"]["document"] == {
-        "name": "Charte signée 2025.pdf", "sha256": kept["id"], "size": len(PDF),
+        "name": "Charte signée cœur 2025.pdf", "sha256": kept["id"], "size": len(PDF),
         "media_type": "application/pdf",
     }  # fmt: skip
     assert charter["versions"] == [] and charter["adopted"] is None
@@ -69,9 +69,12 @@ async def test_a_charter_agreed_with_its_file_skips_the_charter_step(http):
     document = await project.call("GET", "/charter/document", "p3")
     assert document.status_code == 200 and document.content == PDF
     assert document.headers["content-type"] == "application/pdf"
+    # Its name as sent, even beyond Latin-1 (RFC 6266), with a plain fallback.
+    disposition = document.headers["content-disposition"]
+    assert "filename*=UTF-8''Charte%20sign%C3%A9e%20c%C5%93ur%202025.pdf" in disposition
     markdown = (await project.call("GET", "/charter?format=md", "obs")).text
     assert "Adoptée par les partenaires avant le projet, le 1er mars 2025." in markdown
-    assert kept["id"] in markdown and "Charte signée 2025.pdf" in markdown
+    assert kept["id"] in markdown and "Charte signée cœur 2025.pdf" in markdown
     # The later decision takes the agreed charter's rule and quorum, and says so.
     decision = next(s for s in view["steps"] if s["kind"] == "decision")
     assert (decision["approvals"][0]["rule"], decision["approvals"][0]["rule_source"]) == (

@@ -17,6 +17,7 @@ from domain import steps, templates
 from domain.actions import available
 from domain.errors import Rejected
 from domain.models import (
+    AgreedCharter,
     AnswerKind,
     OrganisationKind,
     Outcome,
@@ -1087,3 +1088,58 @@ def test_a_charter_agreed_before_the_project_skips_its_step_and_can_be_amended()
         project.execute(cmd.AnswerAmendment(actor=actor(pid), kind="consent"), NOW)
     assert state.charter.adopted == 1 and state.charter.number_in_force == 1
     assert fold(project.events).model_dump() == state.model_dump()
+
+
+def test_an_amendment_ends_with_a_cancellation_and_asks_only_the_partners_of_its_day():
+    project = adopted_charter_project("invitation")
+    state = project.state
+    amended = charter_body(changes=["Gouvernance : la majorité"], answer_within="P7D")
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), NOW)
+    assert state.amendment.expected == ["p1", "p2", "p3"]
+    # A partner invited meanwhile was not asked: the others' consents adopt it.
+    project.execute(cmd.InviteParticipant(actor=actor("coord"), participant=newcomer()), NOW)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AnswerAmendment(actor=actor(pid), kind="consent"), NOW)
+    assert state.amendment is None and state.charter.adopted == 2
+    # Cancelled while an amendment is open: it ends too, not adopted.
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), NOW)
+    project.execute(cmd.Cancel(actor=actor("coord"), reason="Le financement s'arrête"), NOW)
+    closed = [e.data for e in project.events if isinstance(e.data, ev.CharterAmendmentClosed)]
+    assert (closed[-1].adopted, closed[-1].cause, closed[-1].deadline) == (False, "cancelled", None)
+    assert state.amendment is None and state.phase == Phase.cancelled
+    assert project.next_alarm() is None
+    assert fold(project.events).model_dump() == state.model_dump()
+
+
+def test_an_amendment_after_a_passed_deadline_does_not_move_it_again():
+    project = adopted_charter_project("invitation")
+    state = project.state
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="X"), NOW)
+    assert state.phase == Phase.co_design
+    passed = state.deadline + timedelta(hours=1)
+    project.on_time(passed)  # no plan: the co-design stays open, the facilitator told
+    assert state.escalated and state.phase == Phase.co_design
+    deadline = state.deadline
+    amended = charter_body(changes=["Communication"], answer_within="P2D")
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), passed)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.AnswerAmendment(actor=actor(pid), kind="consent"), passed)
+    assert state.deadline == deadline and state.escalated
+    escalations = [e for e in project.events if isinstance(e.data, ev.DeadlineEscalated)]
+    assert len(escalations) == 1
+
+
+def test_a_decision_looping_back_to_an_agreed_charter_reopens_the_step_after_it():
+    document = minimal(
+        charter={"kind": "charter", "duration": "P7D"},
+        vote={**DECISION, "if_not_adopted": {"to": "charter", "max_rounds": 2}},
+    )
+    agreed = AgreedCharter(agreed_on=datetime(2025, 3, 1).date(), text="Notre charte")
+    spec = make_spec(2, template=launched(parse(document)), charter_agreed=agreed)
+    project = Project.launch(spec, NOW)
+    assert project.state.step == "vote"
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le texte"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    assert (project.state.step, project.state.round) == ("vote", 2)

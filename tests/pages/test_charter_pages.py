@@ -218,6 +218,9 @@ async def test_an_amendment_proposed_and_answered_on_the_charter_page(site, brow
         .get_by_label("Ce que la modification change")
         .fill("Communication : chaque partenaire relit les communiqués")
     )
+    await fac.page.locator("#amend_charter-section_communication").fill(
+        "Chaque partenaire relit les communiqués avant leur diffusion."
+    )
     await fac.click("Proposer la modification aux partenaires")
     text = await fac.text()
     assert "La version 2, une modification, est ouverte aux réponses des partenaires" in text
@@ -227,6 +230,9 @@ async def test_an_amendment_proposed_and_answered_on_the_charter_page(site, brow
     async with p1.page.expect_navigation():
         await p1.page.get_by_role("link", name="Répondre à la modification de la charte").click()
     await p1.check_accessibility("an amendment to answer")
+    amended = await p1.page.locator("#modification").inner_text()
+    assert "La modification proposée\u00a0: version 2" in amended
+    assert "Chaque partenaire relit les communiqués avant leur diffusion." in amended
     answer = p1.page.locator("#form-answer_amendment")
     await answer.get_by_role("radio", name="Objection").check()
     await p1.click("Envoyer ma réponse à la modification")
