@@ -120,6 +120,15 @@ ACTIONS: tuple[Action, ...] = (
         also_in=frozenset({Phase.charter}),
     ),
     Action(
+        cmd.JudgeObjection,
+        "judge_objection",
+        FACILITATOR,
+        "judge an objection",
+        deciders.judge_objection,
+        Phase.decision,
+        "judgements of objections",
+    ),
+    Action(
         cmd.PublishCharter,
         "publish_charter",
         FACILITATOR,
@@ -391,6 +400,8 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
         return state.plan is not None and bool(approvals_of(state, who))
     if action.update == "publish_charter":
         return state.charter_awaiting
+    if action.update == "judge_objection":
+        return state.plan is not None and any(a.kind == "object" for a in state.answers.values())
     if action.update == "submit_plan" and state.phase == Phase.decision:
         return state.plan is None
     if action.update == "state_outcome":

@@ -49,6 +49,7 @@ from domain.models import (
     ContributionKind,
     DecisionRule,
     Joining,
+    Judgement,
     Language,
     NotificationPreference,
     OrganisationKind,
@@ -322,6 +323,32 @@ class AnswerFields(Model):
 
 class GiveAnswer(Command, AnswerFields):
     pass
+
+
+class JudgementFields(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"judgement": "concern", "harm": False, "known": False,
+                 "safe_to_try": True, "reason": "Un risque à suivre, pas un tort : essayons."}
+            ]
+        }
+    )  # fmt: skip
+
+    # The approval the objection was given in (needed when the step has several).
+    approval: Identifier | None = None
+    judgement: Judgement
+    # The questions sociocratic practice asks, answered with the judgement.
+    harm: bool
+    known: bool
+    safe_to_try: bool
+    # Shown to everyone.
+    reason: Reason
+
+
+class JudgeObjection(Command, JudgementFields):
+    # The objector.
+    participant_id: Identifier
 
 
 class StateOutcome(Command, TextFields):

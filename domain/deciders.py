@@ -21,9 +21,11 @@ from domain.models import (
     CharterNote,
     CharterVersion,
     Contribution,
+    DecisionRule,
     Governance,
     Indicator,
     Joining,
+    ObjectionJudgement,
     Participant,
     Phase,
     Plan,
@@ -31,7 +33,7 @@ from domain.models import (
     Role,
     Term,
 )
-from domain.state import ProjectState, answer_key
+from domain.state import ProjectState, answer_key, rule_for
 from domain.steps import charter as charter_step
 from domain.steps import walk
 from domain.steps.co_design import close_after_plan
@@ -295,6 +297,49 @@ def give_answer(
     # Named when the step has several approvals; one alone needs no name (as before them).
     named = approval.id if step is not None and len(step.approvals) > 1 else None
     return [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason, approval=named)]
+
+
+def judge_objection(
+    state: ProjectState, c: cmd.JudgeObjection, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """The facilitator judges a standing objection under consent: valid (it blocks) or a
+    concern (recorded, it does not), with a reason everyone reads."""
+    step = state.current_step()
+    assert step is not None
+    approvals = approvals_of_step(step)
+    if c.approval is None and len(approvals) > 1:
+        raise Rejected(
+            "approval_required",
+            f"this decision has {len(approvals)} approvals ({', '.join(a.id for a in approvals)})"
+            ": say in which the objection was given",
+            field="approval",
+        )
+    approval = next((a for a in approvals if a.id == (c.approval or approvals[0].id)), None)
+    if approval is None:
+        raise Rejected("unknown_approval", f"this decision has no approval {c.approval!r}",
+                       field="approval")  # fmt: skip
+    if rule_for(state, approval).rule != DecisionRule.consent:
+        raise Rejected(
+            "not_under_consent",
+            f"objections are judged under consent; this decision is taken by "
+            f"{rule_for(state, approval).rule.value}, where every answer counts as given",
+        )
+    given = state.answers.get(answer_key(approval.id, c.participant_id))
+    if given is None or given.kind != AnswerKind.object:
+        standing = ", ".join(steps.decision.standing_objections(state, approval)) or "none"
+        raise Rejected(
+            "no_such_objection",
+            f"{c.participant_id!r} has no objection standing in this decision "
+            f"(objections: {standing})",
+            field="participant_id",
+        )
+    judgement = ObjectionJudgement(
+        judgement=c.judgement, reason=c.reason, harm=c.harm, known=c.known,
+        safe_to_try=c.safe_to_try,
+    )  # fmt: skip
+    named = approval.id if len(approvals) > 1 else None
+    return [ev.ObjectionJudged(participant_id=c.participant_id, approval=named,
+                               judgement=judgement)]  # fmt: skip
 
 
 def outcome_refusal(state: ProjectState) -> Rejected | None:

@@ -19,6 +19,7 @@ from domain.models import (
     CharterVersion,
     Contribution,
     DecisionRule,
+    ObjectionJudgement,
     Outcome,
     Participant,
     Phase,
@@ -161,6 +162,19 @@ class DecisionReached(EventData):
     # One result per approval (absent before templates: the one above is the partners').
     # rule, tally and objections above are the first approval's; outcome is the step's.
     approvals: list[ApprovalResult] = Field(default_factory=list)
+    # Objections judged concerns: recorded, not blocking, not for the next plan to answer.
+    concerns: dict[str, str] = Field(default_factory=dict)
+
+
+class ObjectionJudged(EventData):
+    """The facilitator judged an objection under consent: valid (it blocks) or a concern
+    (it does not), with its reason and its answers to the judgement's questions."""
+
+    type: Literal["objection_judged"] = "objection_judged"
+    participant_id: str
+    # Named when the step has several approvals.
+    approval: str | None = None
+    judgement: ObjectionJudgement
 
 
 class OutcomeStated(EventData):
@@ -419,6 +433,7 @@ AnyEventData = Annotated[
     | PlanSubmitted
     | AnswerGiven
     | DecisionReached
+    | ObjectionJudged
     | OutcomeStated
     | DeadlineExtended
     | ReminderSent

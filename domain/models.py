@@ -88,6 +88,13 @@ class AnswerKind(StrEnum):
     abstain = "abstain"
 
 
+class Judgement(StrEnum):
+    """The facilitator's judgement of an objection under consent (sociocratic practice)."""
+
+    valid = "valid"  # the proposal must change: it blocks
+    concern = "concern"  # recorded and shown, does not block; checked at the evaluation
+
+
 class ContributionKind(StrEnum):
     need = "need"
     resource = "resource"
@@ -568,6 +575,30 @@ class Plan(Record):
     objection_answers: dict[str, str] = Field(default_factory=dict)
 
 
+class ObjectionJudgement(Record):
+    """How the facilitator judged an objection, with its reason (shown to everyone) and its
+    answers to the questions sociocratic practice asks."""
+
+    judgement: Judgement
+    reason: str
+    # Would the proposal cause harm, or move the group backwards?
+    harm: bool
+    # Is that harm known, or only anticipated?
+    known: bool
+    # Is it safe enough to try, with a review?
+    safe_to_try: bool
+    at: datetime | None = None
+
+
+class ConcernToCheck(Record):
+    """An objection judged a concern in an adopted decision: a point for the evaluation."""
+
+    round: int
+    participant_id: str
+    objection: str
+    reason: str
+
+
 class Answer(Record):
     participant_id: str
     kind: AnswerKind
@@ -622,6 +653,8 @@ class Tally(Record):
     objections: int
     abstentions: int
     silent: int
+    # Objections judged concerns (among the objections): they do not block under consent.
+    concerns: int = 0
 
     @property
     def answers(self) -> int:
@@ -639,6 +672,8 @@ class ApprovalResult(Record):
     outcome: Outcome
     objections: dict[str, str] = Field(default_factory=dict)
     void: bool = False
+    # The facilitator's judgement of each objection it judged (the others counted as valid).
+    judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
 
 
 class IndicatorResult(Record):

@@ -231,6 +231,10 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                      "objector": names.get(objector, objector),
                      "reason": found.reasons.get(objector, "")}  # fmt: skip
             return Notice(kind, [pid for pid in told if pid in state.participants], facts)
+        case ev.ObjectionJudged(participant_id=pid, judgement=judged):
+            # The objector hears how its objection was weighed, and why.
+            facts = {"judgement": judged.judgement.value, "reason": judged.reason}
+            return Notice(kind, [pid], facts)
         case ev.OutcomeStated(text=text):
             return Notice(kind, everyone, {"text": text})
         case ev.ReportPublished():

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from domain import events as ev
 from domain import rules
 from domain.cooperation import CooperationFigures
 from domain.models import (
@@ -28,6 +29,7 @@ from domain.models import (
     Governance,
     IndicatorResult,
     Language,
+    ObjectionJudgement,
     OrganisationKind,
     Outcome,
     Phase,
@@ -54,6 +56,10 @@ class Objection(BaseModel):
     reason: str
     # How the next round's plan answered it ("" when no plan followed).
     answer: str = ""
+    # The facilitator's judgement under consent ("valid" or "concern"; None: not judged)
+    # and its reason.
+    judgement: str | None = None
+    judged_because: str = ""
 
 
 class ApprovalFact(BaseModel):
@@ -136,6 +142,11 @@ class CharterFact(BaseModel):
         # An amendment never adopted is not the charter: the version before it is shown.
         drafts = [v for v in self.versions if not v.amendment]
         return self.in_force or (drafts[-1] if drafts else None)
+
+
+def judgement_of(decision: ev.DecisionReached, pid: str) -> ObjectionJudgement | None:
+    """The facilitator's judgement of a partner's objection in a decision, if any."""
+    return next((r.judgements[pid] for r in decision.approvals if pid in r.judgements), None)
 
 
 def charter_fact(charter: Charter, names: dict[str, str]) -> CharterFact | None:
@@ -263,8 +274,11 @@ def report_facts(state: ProjectState) -> ReportFacts:
                         organisation=organisation(pid),
                         reason=reason,
                         answer=answers.get(d.round + 1, {}).get(pid, "") if last_of_round else "",
+                        judgement=judged.judgement.value if judged else None,
+                        judged_because=judged.reason if judged else "",
                     )
-                    for pid, reason in d.objections.items()
+                    for pid, reason in {**d.objections, **d.concerns}.items()
+                    for judged in [judgement_of(d, pid)]
                 ],
                 statements=[
                     s

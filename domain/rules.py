@@ -15,7 +15,7 @@ from domain.models import DecisionRule, Outcome, Participant, Role, Tally
 from domain.state import ProjectState
 
 # The rules a project launched now runs under.
-RULES = 2
+RULES = 3
 
 
 def partners(state: ProjectState) -> list[Participant]:
@@ -41,6 +41,12 @@ def concludes_evaluation(state: ProjectState) -> bool:
     return state.rules_version >= 2
 
 
+def judges_objections(state: ProjectState) -> bool:
+    """Under consent, the facilitator judges each objection before the decision closes
+    (rules version 3): valid, it blocks; a concern, it does not."""
+    return state.rules_version >= 3
+
+
 def partners_assessed(state: ProjectState) -> bool:
     return all(assessed(state, p.id) for p in partners(state))
 
@@ -56,8 +62,8 @@ def outcome_of(rule: DecisionRule, tally: Tally, quorum: float) -> Outcome:
         return Outcome.no_quorum
     match rule:
         case DecisionRule.consent:
-            # Silence is not an objection.
-            adopted = tally.objections == 0
+            # Silence is not an objection; an objection judged a concern does not block.
+            adopted = tally.objections - tally.concerns == 0
         case DecisionRule.consensus:
             adopted = tally.silent == 0 and tally.objections == 0
         case DecisionRule.majority:

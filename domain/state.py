@@ -21,10 +21,13 @@ from domain.models import (
     Assessment,
     Charter,
     CharterAmendment,
+    ConcernToCheck,
     Contribution,
     DecisionRule,
     Definition,
+    Judgement,
     Newcomer,
+    ObjectionJudgement,
     Outcome,
     Participant,
     Phase,
@@ -65,6 +68,10 @@ class ProjectState(BaseModel):
     answers: dict[str, Answer] = Field(default_factory=dict)
     # Objections that sent the previous round back: the next plan answers each of them.
     objections_to_answer: dict[str, str] = Field(default_factory=dict)
+    # The facilitator's judgements of the open decision's objections, keyed as answers.
+    judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
+    # Objections judged concerns in adopted decisions: points for the evaluation to check.
+    concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
     decisions: list[ev.DecisionReached] = Field(default_factory=list)
     adopted_plan: Plan | None = None
     outcome: Outcome | None = None
@@ -361,6 +368,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
             if phase in (Phase.co_design, Phase.decision, Phase.charter):
                 state.answers = {}
+                state.judgements = {}
             if phase == Phase.charter:
                 # Its first version (or the next, after one was sent back) is to be written.
                 state.charter_awaiting = True
@@ -405,19 +413,35 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.answers[answer_key(approval, pid)] = Answer(
                 participant_id=pid, kind=kind, reason=reason, approval=approval, at=event.at
             )
+            # A new answer is judged afresh, if it is still an objection.
+            state.judgements.pop(answer_key(approval, pid), None)
+        case ev.ObjectionJudged(participant_id=pid, approval=approval, judgement=judged):
+            approval = approval or _only_approval(state)
+            state.judgements[answer_key(approval, pid)] = judged.model_copy(update={"at": event.at})
         case ev.DecisionReached(outcome=outcome, objections=objections, round=round_):
             state.decisions.append(data)
             state.decided_at[round_] = event.at
             if outcome == Outcome.adopted:
                 state.adopted_plan = state.plan
                 state.objections_to_answer = {}
+                for r in data.approvals:
+                    for pid, reason in r.objections.items():
+                        judged = r.judgements.get(pid)
+                        if judged is not None and judged.judgement == Judgement.concern:
+                            state.concerns_to_check.append(
+                                ConcernToCheck(round=round_, participant_id=pid,
+                                               objection=reason, reason=judged.reason)
+                            )  # fmt: skip
                 # Adopted for good once no decision on the same plan follows.
                 if not templates.decided_again(state.template, state.step):
                     state.outcome = Outcome.adopted
             else:
                 state.adopted_plan = None
                 state.outcome = None
-                state.objections_to_answer = dict(objections)
+                # Concerns are recorded, not answered: the next plan answers the others.
+                state.objections_to_answer = {
+                    pid: reason for pid, reason in objections.items() if pid not in data.concerns
+                }
         case ev.OutcomeStated(text=text):
             state.outcome_statements.append(text)
             # It speaks of the latest decision (a round not adopted, or the adopted plan).

@@ -20,6 +20,7 @@ from domain.models import (
     Charter,
     CharterAmendment,
     Completion,
+    ConcernToCheck,
     Contribution,
     DecisionRule,
     IndicatorResult,
@@ -27,6 +28,7 @@ from domain.models import (
     LoopBack,
     Newcomer,
     NotificationPreference,
+    ObjectionJudgement,
     OrganisationKind,
     Outcome,
     Participant,
@@ -159,6 +161,10 @@ class ProjectView(BaseModel):
     # and the partners whose answer it waits for.
     amendment: CharterAmendment | None = None
     amendment_pending: list[str] = Field(default_factory=list)
+    # The facilitator's judgements of the open decision's objections ("approval/participant"),
+    # and the concerns of adopted decisions the evaluation checks.
+    judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
+    concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -484,6 +490,8 @@ def view(state: ProjectState) -> ProjectView:
         newcomers=list(state.newcomers.values()),
         charter_to_sign=state.charter_to_sign,
         amendment=state.amendment,
+        judgements=state.judgements,
+        concerns_to_check=state.concerns_to_check,
         amendment_pending=[
             p.id
             for p in amendment_expected(state)

@@ -98,6 +98,15 @@ class ApiProject:
         assert response.status_code in (200, 201), f"{method} {path} as {who}: {response.text}"
         return response.json()
 
+    async def judge(
+        self, pid: str, judgement: str = "valid", reason: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """The facilitator judges a partner's objection (a consent decision waits for it)."""
+        valid = judgement == "valid"
+        body = {"judgement": judgement, "harm": valid, "known": valid, "safe_to_try": not valid,
+                "reason": reason or ("Un tort avéré" if valid else "À vérifier"), **kw}  # fmt: skip
+        return await self.ok("PUT", f"/objections/{pid}/judgement", "fac", body)
+
     async def view(self, who: str = "coordinator-credential") -> dict[str, Any]:
         return await self.ok("GET", "", who)
 

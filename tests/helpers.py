@@ -116,6 +116,21 @@ def actor(participant_id: str, version: int = 1) -> cmd.Actor:
     return cmd.Actor(participant_id=participant_id, token_version=version)
 
 
+def judged(participant_id: str, judgement: str = "valid", **kw: Any) -> cmd.JudgeObjection:
+    """The facilitator's judgement of an objection (rules 3: a consent decision waits for it)."""
+    valid = judgement == "valid"
+    return cmd.JudgeObjection(
+        actor=actor("fac"),
+        participant_id=participant_id,
+        judgement=judgement,
+        harm=valid,
+        known=valid,
+        safe_to_try=not valid,
+        reason=kw.pop("reason", "La proposition nuirait au groupe" if valid else "À vérifier"),
+        **kw,
+    )
+
+
 def make_spec(partners: int = 3, process: Process | None = None, **kw: Any) -> ProjectSpec:
     people = [
         Participant(
@@ -263,6 +278,10 @@ class Driver:
         self, pid: str, kind: str = "consent", reason: str | None = None
     ) -> ActionResult:
         return await self.act(cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason))
+
+    async def judge(self, pid: str, judgement: str = "valid", **kw: Any) -> ActionResult:
+        """The facilitator judges an objection (a consent decision waits for it)."""
+        return await self.act(judged(pid, judgement, **kw))
 
     async def assess_all(
         self, partners: list[str], indicator_ids: list[str], score: int = 4

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.models import Approvers
-from domain.report import ApprovalFact, ReportFacts
+from domain.report import ApprovalFact, Objection, ReportFacts
 from texts import words
 from texts.i18n import Texts
 from texts.report import approval_name
+from texts.steps import Judged, judgement_in_words
 
 N_ = words.N_
 
@@ -42,9 +43,10 @@ COLUMNS = (
     N_("Outcome as the facilitator stated it"),
     N_("Step"),
     N_("Approval"),
+    N_("Judgement of the objection"),
 )
 # Columns that hold what people typed: always text, never a number, a date or a formula.
-TEXT_COLUMNS = frozenset({10, 11, 12, 13, 14, 15})
+TEXT_COLUMNS = frozenset({10, 11, 12, 13, 14, 15, 16})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -66,6 +68,7 @@ class Row:
     statements: str = ""
     step: str = ""
     approval: str = ""
+    judgement: str = ""
 
 
 def rows(facts: ReportFacts, t: Texts) -> list[Row]:
@@ -110,10 +113,24 @@ def rows(facts: ReportFacts, t: Texts) -> list[Row]:
             out.append(_replace(decision, statements="\n\n".join(said)) if n == 0 else decision)
         assert decision is not None
         out += [
-            _replace(decision, objector=o.organisation, objection=o.reason, answer=o.answer)
+            _replace(
+                decision,
+                objector=o.organisation,
+                objection=o.reason,
+                answer=o.answer,
+                judgement=judgement_said(o, t),
+            )  # fmt: skip
             for o in r.objections
         ]
     return out
+
+
+def judgement_said(o: Objection, t: Texts) -> str:
+    if o.judgement is None:
+        return ""
+    return words.capitalised(
+        judgement_in_words(t, Judged("", o.reason, o.judgement, o.judged_because))
+    )
 
 
 def _replace(row: Row, **changes: object) -> Row:
@@ -153,6 +170,7 @@ def register_csv(facts: ReportFacts, t: Texts) -> bytes:
             row.statements,
             row.step,
             row.approval,
+            row.judgement,
         ]
         writer.writerow([neutralised(cell) for cell in cells])
     return "\ufeff".encode() + out.getvalue().encode()
@@ -189,6 +207,7 @@ def register_xlsx(facts: ReportFacts, t: Texts) -> bytes:
             row.statements,
             row.step,
             row.approval,
+            row.judgement,
         ]
         sheet.append([None] * len(values))
         line = sheet.max_row

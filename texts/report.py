@@ -17,6 +17,7 @@ from texts import words
 from texts.charter import charter_lines
 from texts.i18n import Texts, texts
 from texts.markdown import md, md_cell, md_item, md_quote, printable_page
+from texts.steps import Judged, judgement_in_words
 
 N_ = words.N_
 
@@ -265,6 +266,9 @@ def objection_lines(o: Objection, r: Round, t: Texts) -> list[str]:
     _ = t.gettext
     said = _("Objection of %(who)s:", who=md(o.organisation))
     lines = [f"- {said} {md_item(o.reason)}"]
+    if o.judgement is not None:
+        judged = judgement_in_words(t, Judged("", o.reason, o.judgement, o.judged_because))
+        lines.append(f"  - {md_item(words.capitalised(judged), '    ')}")
     if o.answer:
         answered = _("The answer of the plan of %(round)s:", round=words.round_name(t, r.round + 1))
         lines.append(f"  - {answered} {md_item(o.answer, '    ')}")

@@ -95,10 +95,76 @@ def approval_lines(
 
 
 @dataclass(frozen=True)
+class Judged:
+    """An objection as the facilitator judged it (None: not judged, so valid)."""
+
+    participant_id: str
+    reason: str
+    judgement: str | None = None
+    because: str = ""
+
+
+@dataclass(frozen=True)
 class DecisionSummary:
     title: str
     lines: list[str]
     objections: dict[str, str]
+    # Every objection of the decision with its judgement, concerns included.
+    judged: list[Judged] = ()
+
+
+def judged_objections(approvals: list[Any]) -> list[Judged]:
+    """Each objection of a decision's approvals, with the facilitator's judgement."""
+    out: list[Judged] = []
+    for r in approvals:
+        for pid, reason in r.objections.items():
+            j = r.judgements.get(pid)
+            out.append(Judged(pid, reason, j.judgement.value if j else None, j.reason if j else ""))
+    return out
+
+
+@dataclass(frozen=True)
+class Standing(Judged):
+    """An objection standing in the open decision: its key ("approval/participant") and its
+    approval's id where the step has several."""
+
+    key: str = ""
+    approval: str | None = None
+
+
+def standing_objections(view: ProjectView) -> list[Standing]:
+    """The open consent decision's objections, each with its judgement so far."""
+    if view.phase.value != "decision" or not view.phase_open or view.plan is None:
+        return []
+    step = next((s for s in view.steps if s.id == view.step), None)
+    if step is None or not step.approvals:
+        return []
+    consent = {a.id for a in step.approvals if a.rule.value == "consent"}
+    several = len(step.approvals) > 1
+    out = []
+    for a in view.answers:
+        approval = a.approval or step.approvals[0].id
+        if a.kind.value != "object" or approval not in consent:
+            continue
+        key = f"{approval}/{a.participant_id}"
+        j = view.judgements.get(key)
+        out.append(
+            Standing(a.participant_id, a.reason or "", j.judgement.value if j else None,
+                     j.reason if j else "", key=key, approval=approval if several else None)
+        )  # fmt: skip
+    return out
+
+
+def judgement_in_words(t: Texts, judged: Judged) -> str:
+    """ "judged a concern: <reason>", "judged valid: <reason>", or "not judged: it counted as
+    valid"."""
+    if judged.judgement is None and isinstance(judged, Standing):
+        return t.gettext("not judged yet: unless judged, it counts as valid at the close")
+    if judged.judgement is None:
+        return t.gettext("not judged: it counted as valid")
+    if judged.judgement == "concern":
+        return t.gettext("judged a concern (it does not block): %(reason)s", reason=judged.because)
+    return t.gettext("judged valid (the proposal must change): %(reason)s", reason=judged.because)
 
 
 def one_approval(view: ProjectView) -> bool:
@@ -153,7 +219,11 @@ def decision_summaries(t: Texts, view: ProjectView) -> list[DecisionSummary]:
                         outcome=_(words.OUTCOMES[r.outcome.value]),
                     )
                 )
-        out.append(DecisionSummary(title=title, lines=lines, objections=dict(d.objections)))
+        judged = judged_objections(d.approvals)
+        out.append(
+            DecisionSummary(title=title, lines=lines, objections=dict(d.objections),
+                            judged=judged if any(j.judgement for j in judged) else [])
+        )  # fmt: skip
     return out
 
 

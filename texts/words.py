@@ -272,6 +272,7 @@ MESSAGES = {
     "deadline_extended": N_("the extension"),
     "plan_submitted": N_("the plan"),
     "decision_reached": N_("the decision"),
+    "objection_judged": N_("the judgement of your objection"),
     "outcome_stated": N_("the outcome"),
     "report_published": N_("the report"),
     "project_closed": N_("the closing"),
@@ -391,6 +392,10 @@ REFUSALS = {
         "An amendment of the charter is being answered: propose the next one once it is closed."
     ),
     "no_amendment_open": N_("No amendment of the charter is waiting for answers."),
+    "not_under_consent": N_(
+        "Objections are judged under consent only: under this rule every answer counts as given."
+    ),
+    "no_such_objection": N_("This partner has no objection standing in this decision."),
     "charter_step_open": N_(
         "The charter step is open: its next version is written there, not as an amendment."
     ),
@@ -398,6 +403,17 @@ REFUSALS = {
     "unknown_section": N_("This section is not one of the charter's."),
 }
 UNKNOWN_REFUSAL = N_("This action was refused.")
+
+# The facilitator's judgement of an objection, and the questions it answers with it.
+JUDGEMENTS = {
+    "valid": N_("Valid: the proposal must change (it blocks)"),
+    "concern": N_("A concern: recorded and checked at the evaluation (it does not block)"),
+}
+JUDGEMENT_QUESTIONS = {
+    "harm": N_("Would the proposal cause harm, or move the group backwards?"),
+    "known": N_("Is that harm known (rather than only anticipated)?"),
+    "safe_to_try": N_("Is it safe enough to try, with a review?"),
+}
 
 # A field's error, by pydantic's error type.
 FIELD_ERRORS = {
@@ -528,6 +544,12 @@ def sentence(
         case ev.DecisionReached(round=round_, outcome=outcome):
             return _("Decision of %(round)s: %(outcome)s", round=round_name(t, round_),
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
+        case ev.ObjectionJudged(participant_id=pid, judgement=j) if j.judgement == "concern":
+            return _("The facilitator judged the objection of %(who)s a concern: it does not block",
+                     who=who(pid))  # fmt: skip
+        case ev.ObjectionJudged(participant_id=pid):
+            return _("The facilitator judged the objection of %(who)s valid: it blocks",
+                     who=who(pid))  # fmt: skip
         case ev.OutcomeStated():
             return _("The facilitator stated the outcome")
         case ev.ConclusionRequested():
@@ -644,6 +666,11 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
         if view.charter_awaiting:
             return _("The first version of the charter is expected from you by %(by)s.", by=by)
         return _("Your answer to the charter is expected by %(by)s.", by=by)
+    if view.phase == "decision" and me.role == "facilitator" and view.plan is not None:
+        return _(
+            "Each objection waits for your judgement, by %(by)s: valid, it blocks; a concern, it does not. The decision closes once each is judged.",
+            by=by,
+        )
     if view.phase == "decision" and view.plan is None:
         # A decision with no co-design before it: its text comes first.
         return _("The text put to this decision is expected from you by %(by)s.", by=by)

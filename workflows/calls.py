@@ -19,7 +19,10 @@ AT_ONCE = "1.1-at-once"
 RULES_2 = "1.2-rules-2"
 # Since 1.2 the ops view names the step (AllianceStep): histories recorded before set none.
 STEP_ATTRIBUTE = "1.2-step-attribute"
-PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2, STEP_ATTRIBUTE)
+# Projects launched since objections are judged run under rules 3 (a consent decision waits
+# for the facilitator's judgement of each objection before it closes).
+RULES_3 = "1.2-rules-3"
+PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2, STEP_ATTRIBUTE, RULES_3)
 
 # A report or an archive that cannot be written is retried until ops fix the cause (a store
 # down, a full disk); the project waits, and nothing is lost.

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         PATCHES,
         REPORT_RETRY,
         RULES_2,
+        RULES_3,
         STEP_ATTRIBUTE,
         at_once_or_retried,
     )
@@ -167,7 +168,9 @@ class ProjectWorkflow:
             launched_at = workflow.now()
             if input.launched_at is not None:
                 launched_at = min(input.launched_at, launched_at)  # never in the future
-            rules_version = 2 if workflow.patched(RULES_2) else 1
+            rules_version = 1
+            if workflow.patched(RULES_2):
+                rules_version = 3 if workflow.patched(RULES_3) else 2
             self.project = Project.launch(input.spec, launched_at, rules_version)
             notified_through, archived_through = 0, 0
             digests: dict[str, list[DigestItem]] = {}

@@ -645,6 +645,23 @@ def letter_for(
                     )  # fmt: skip
                 )
             return Letter(subject, paragraphs, why, button=page)
+        case "objection_judged":
+            concern = facts.get("judgement") == "concern"
+            subject = (
+                _("%(tag)s Your objection is recorded as a concern", tag=tag)
+                if concern
+                else _("%(tag)s Your objection is judged valid", tag=tag)
+            )
+            said = (
+                _(
+                    "The facilitator judged your objection a concern: it is recorded and shown, does not block the decision, and the evaluation will check it. The reason given:"
+                )
+                if concern
+                else _(
+                    "The facilitator judged your objection valid: the proposal must change, and the next plan answers it. The reason given:"
+                )
+            )
+            return Letter(subject, [said], why, quote=clean(facts.get("reason", "")), button=page)
         case "newcomer_refused":
             newcomer = one_line(facts.get("newcomer", ""))
             return Letter(

@@ -263,6 +263,19 @@ FORMS: dict[str, FormSpec] = {
     # The charter's page.
     "publish_charter": FormSpec("charte", _charter),
     "amend_charter": FormSpec("charte", _amendment),
+    "judge_objection": FormSpec(
+        "repondre",
+        lambda v, _: {
+            "participant_id": _text(v, "participant_id"),
+            "approval": _optional(v, "approval"),
+            "judgement": _text(v, "judgement"),
+            **{
+                q: {"yes": True, "no": False}.get(_text(v, q))
+                for q in ("harm", "known", "safe_to_try")
+            },
+            "reason": _text(v, "reason"),
+        },
+    ),
     "answer_amendment": FormSpec(
         "repondre-modification",
         lambda v, _: {"kind": _text(v, "kind"), "reason": _optional(v, "reason")},
@@ -367,6 +380,9 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return f"note-{values.get('section', '')}"
     if update == "answer_newcomer":
         return f"newcomer-{values.get('newcomer_id', '')}"
+    if update == "judge_objection":
+        # One form per objection, named by its key ("approval/participant").
+        return "judge-" + str(values.get("key", "")).replace("/", "-")
     if update == "answer" and values.get("approval"):
         # One form per approval for a participant who answers several at once.
         return f"form-answer-{values['approval']}"
@@ -376,6 +392,7 @@ def form_id(update: str, values: dict[str, Any]) -> str:
 # Forms whose fields are not one per page (one per proposal): their errors stand at the form.
 _FORM_LEVEL = {
     "answer_newcomer",
+    "judge_objection",
     "amend_proposal",
     "endorse_proposal",
     "remove_participant",

@@ -300,6 +300,10 @@ def _project(
         one_approval=steps.one_approval(data.view),
         rule_origin=steps.rule_origin(t, data.view),
         decisions=steps.decision_summaries(t, data.view),
+        standing=steps.standing_objections(data.view),
+        judgement_in_words=steps.judgement_in_words,
+        judgement_questions=words.JUDGEMENT_QUESTIONS.items(),
+        judgements=words.JUDGEMENTS.items(),
         # A validated term's first use on the page links to its glossary entry.
         gloss=Glosser.of(
             data.view.glossary, (action_base or f"/projets/{quote(data.view.id)}") + "/glossaire"

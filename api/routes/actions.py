@@ -122,6 +122,21 @@ async def assess(
     return await acting.perform(**body.model_dump())
 
 
+@router.put(
+    "/objections/{participant_id}/judgement",
+    summary="Judge a partner's objection under consent (facilitator): valid (the proposal must "
+    "change: it blocks) or concern (recorded, it does not block, and the evaluation checks it), "
+    "with the answers to the judgement's questions and a reason everyone reads. An objection "
+    "not judged by the close counts as valid; the decision waits for the judgements (rules 3)",
+)
+async def judge_objection(
+    participant_id: str,
+    body: cmd.JudgementFields,
+    acting: Annotated[Acting, acting_as(cmd.JudgeObjection)],
+) -> ActionResult:
+    return await acting.perform(participant_id=participant_id, **body.model_dump())
+
+
 @router.post(
     "/charter",
     status_code=201,

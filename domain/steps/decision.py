@@ -15,6 +15,9 @@ from domain.models import (
     Approval,
     ApprovalResult,
     Completion,
+    DecisionRule,
+    Judgement,
+    ObjectionJudgement,
     Outcome,
     Participant,
     Phase,
@@ -56,7 +59,33 @@ def tally(state: ProjectState, approval: Approval) -> Tally:
         objections=kinds.count(AnswerKind.object),
         abstentions=kinds.count(AnswerKind.abstain),
         silent=len(voting) - len(kinds),
+        concerns=len(judged(state, approval, Judgement.concern)),
     )
+
+
+def judged(
+    state: ProjectState, approval: Approval, kind: Judgement | None = None
+) -> dict[str, ObjectionJudgement]:
+    """The standing objections of this approval the facilitator judged (of one kind)."""
+    found = {}
+    for pid in standing_objections(state, approval):
+        judgement = state.judgements.get(answer_key(approval.id, pid))
+        if judgement is not None and (kind is None or judgement.judgement == kind):
+            found[pid] = judgement
+    return found
+
+
+def unjudged(state: ProjectState, step: Step) -> list[str]:
+    """Objections under consent the facilitator has yet to judge (rules version 3)."""
+    if not rules.judges_objections(state):
+        return []
+    return [
+        answer_key(a.id, pid)
+        for a in step.approvals
+        if rule_for(state, a).rule == DecisionRule.consent
+        for pid in standing_objections(state, a)
+        if answer_key(a.id, pid) not in state.judgements
+    ]
 
 
 def standing_objections(state: ProjectState, approval: Approval) -> dict[str, str]:
@@ -79,6 +108,7 @@ def result(state: ProjectState, approval: Approval) -> ApprovalResult:
         outcome=rules.outcome_of(rule.rule, counted, rule.quorum),
         objections=standing_objections(state, approval),
         void=counted.voters == 0,
+        judgements=judged(state, approval),
     )
 
 
@@ -100,10 +130,18 @@ def decided(state: ProjectState, step: Step) -> ev.DecisionReached:
     results = [result(state, a) for a in step.approvals]
     first = results[0]
     objections: dict[str, str] = {}
+    concerns: dict[str, str] = {}
     for r in results:
         for pid, reason in r.objections.items():
+            judgement = r.judgements.get(pid)
+            if judgement is not None and judgement.judgement == Judgement.concern:
+                concerns[pid] = reason  # recorded; the next plan need not answer it
+                continue
             # One objector in two approvals at once: the next plan answers both reasons.
             objections[pid] = f"{objections[pid]}\n{reason}" if pid in objections else reason
+    for pid in list(concerns):
+        if pid in objections:  # valid in another approval: it is answered there
+            del concerns[pid]
     return ev.DecisionReached(
         round=state.round,
         rule=first.rule,
@@ -112,6 +150,7 @@ def decided(state: ProjectState, step: Step) -> ev.DecisionReached:
         objections=objections,
         step=named(step),
         approvals=results,
+        concerns=concerns,
     )
 
 
@@ -122,13 +161,20 @@ class Decision(Runner):
     def expected(self, state: ProjectState, step: Step) -> list[Participant]:
         if state.plan is None:
             return facilitators(state)  # the text put to decision comes first
-        return [p for p in state.active() if any(a.approvers.includes(p) for a in step.approvals)]
+        voters = [p for p in state.active() if any(a.approvers.includes(p) for a in step.approvals)]
+        if unjudged(state, step):  # the facilitator judges each objection before the close
+            voters += [f for f in facilitators(state) if f not in voters]
+        return voters
 
     def has_acted(self, state: ProjectState, step: Step, participant_id: str) -> bool:
         if state.plan is None:
             return False
         who = state.participants.get(participant_id)
-        return who is not None and all(
+        if who is None:
+            return False
+        if who.role == Role.facilitator and unjudged(state, step):
+            return False
+        return all(
             answer_key(a.id, participant_id) in state.answers
             for a in step.approvals
             if a.approvers.includes(who)

@@ -32,7 +32,8 @@ async def test_a_whole_project_through_the_api_with_an_objection_round(http):
     assert (await project.view("p1"))["phase"] == "decision"
     await project.ok("PUT", "/answer", "p1", {"kind": "consent"})
     await project.ok("PUT", "/answer", "p2", {"kind": "object", "reason": "Terrain inondable"})
-    result = await project.ok("PUT", "/answer", "p3", {"kind": "abstain"})
+    await project.ok("PUT", "/answer", "p3", {"kind": "abstain"})
+    result = await project.judge("p2")
     assert (result["phase"], result["round"]) == ("co_design", 2)
     await project.ok("POST", f"/proposals/{proposal}/amendments", "p2", {"text": "Bacs surélevés"})
 

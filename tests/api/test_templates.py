@@ -45,6 +45,7 @@ async def test_a_call_for_projects_runs_end_to_end_over_http(http):
     assert "Ville de Lyon" in refused.json()["message"]
     # An objection in the budget approval: back to co-design, round 2.
     await project.ok("PUT", "/answer", "p1", {"kind": "object", "reason": "Budget trop lourd"})
+    await project.judge("p1")
     view = await project.view()
     assert (view["phase"], view["round"]) == ("co_design", 2)
     await project.ok(

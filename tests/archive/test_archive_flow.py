@@ -100,6 +100,7 @@ async def closed_project(http: httpx.AsyncClient) -> ApiProject:
     await project.ok("PUT", "/answer", "p1", {"kind": "consent"})
     await project.ok("PUT", "/answer", "p2", {"kind": "object", "reason": "Terrain inondable"})
     await project.ok("PUT", "/answer", "p3", {"kind": "abstain"})
+    await project.judge("p2")
     await project.ok("POST", f"/proposals/{proposal}/amendments", "p2", {"text": "Bacs surélevés"})
     await project.ok(
         "POST",

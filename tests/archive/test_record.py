@@ -9,7 +9,7 @@ import json
 from archive.record import MANIFEST, archive_files, intact
 from domain import commands as cmd
 from tests.domain.test_domain import NOW, decision_project
-from tests.helpers import actor
+from tests.helpers import actor, judged
 
 
 def objection_round():
@@ -19,6 +19,7 @@ def objection_round():
         cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="Terrain inondable, <b>"), NOW
     )
     project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="abstain"), NOW)
+    project.execute(judged("p2"), NOW)
     assert project.state.phase == "co_design" and project.state.round == 2
     proposal = next(iter(project.state.proposals))
     project.execute(

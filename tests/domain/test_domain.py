@@ -13,7 +13,7 @@ from domain import rules, steps
 from domain.models import AnswerKind, DecisionRule, PhaseSettings, Process, Tally
 from domain.project import Project, Rejected, spec_for
 from domain.state import fold
-from tests.helpers import actor, launch_fields, make_spec
+from tests.helpers import actor, judged, launch_fields, make_spec
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -260,6 +260,8 @@ class TestEachWayAPhaseCloses:
     def test_the_outcome_of_a_round_is_written_until_the_next_decision_opens(self):
         project = decision_project(1, Process(max_rounds=2))
         project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="non"), NOW)
+        assert project.state.phase == "decision"  # the facilitator judges the objection first
+        project.execute(judged("p1"), NOW)
         assert project.state.phase == "co_design" and project.state.round == 2
         project.execute(cmd.StateOutcome(actor=actor("fac"), text="Pas encore"), NOW)
         assert project.state.statements[0].round == 1
@@ -482,3 +484,69 @@ def test_the_rule_returns_the_outcome_and_the_tally_behind_it():
     assert (counted.voters, counted.consents, counted.objections, counted.silent) == (3, 1, 1, 1)
     project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
     assert project.state.decisions[-1].outcome == "adopted"  # 2 of 3, quorum met
+
+
+class TestObjectionsWeighed:
+    """Under consent (rules 3), the facilitator judges each objection before the close."""
+
+    def test_a_concern_lets_the_decision_pass_and_goes_to_the_evaluation(self):
+        project = decision_project(3)
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Risque"), NOW)
+        for pid in ("p2", "p3"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+        state = project.state
+        assert state.phase == "decision" and [p.id for p in steps.pending(state)] == ["fac"]
+        with pytest.raises(Rejected) as refused:
+            project.execute(judged("p2"), NOW)
+        assert refused.value.code == "no_such_objection"
+        project.execute(judged("p1", "concern", reason="Un risque à suivre"), NOW)
+        (decision,) = state.decisions
+        assert decision.outcome == "adopted" and decision.tally.concerns == 1
+        assert decision.concerns == {"p1": "Risque"} and decision.objections == {}
+        judgement = decision.approvals[0].judgements["p1"]
+        assert (judgement.judgement, judgement.reason, judgement.safe_to_try) == (
+            "concern", "Un risque à suivre", True
+        )  # fmt: skip
+        (point,) = state.concerns_to_check
+        assert (point.participant_id, point.objection, point.reason) == (
+            "p1", "Risque", "Un risque à suivre"
+        )  # fmt: skip
+        assert fold(project.events).model_dump() == state.model_dump()
+
+    def test_a_valid_objection_blocks_and_the_next_plan_must_answer_it(self):
+        project = decision_project(2, Process(max_rounds=2))
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Tort"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="Doute"), NOW)
+        project.execute(judged("p2", "concern"), NOW)
+        project.execute(judged("p1", "valid"), NOW)
+        assert (project.state.phase, project.state.round) == ("co_design", 2)
+        # Only the valid objection is to be answered; the concern is recorded.
+        assert project.state.objections_to_answer == {"p1": "Tort"}
+        plan = cmd.SubmitPlan(actor=actor("fac"), proposal_ids=list(project.state.proposals),
+                              summary="s2")  # fmt: skip
+        with pytest.raises(Rejected) as refused:
+            project.execute(plan, NOW)
+        assert refused.value.code == "objection_unanswered" and "p1" in refused.value.message
+
+    def test_a_changed_answer_is_judged_afresh_and_an_unjudged_one_counts_as_valid(self):
+        project = decision_project(2)
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="A"), NOW)
+        project.execute(judged("p1", "concern"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="B"), NOW)
+        assert project.state.judgements == {}
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+        assert project.state.phase == "decision"  # waits for the judgement
+        project.on_time(project.state.deadline)
+        (decision,) = project.state.decisions
+        assert decision.outcome == "not_adopted" and decision.objections == {"p1": "B"}
+
+    def test_under_majority_or_rules_2_nothing_waits_for_a_judgement(self):
+        old = decision_project(2, rules_version=2)
+        old.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="A"), NOW)
+        old.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+        assert old.state.decisions[0].outcome == "not_adopted"  # closed at once, as before
+        majority = decision_project(2, Process(rule="majority"))
+        majority.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="A"), NOW)
+        with pytest.raises(Rejected) as refused:
+            majority.execute(judged("p1"), NOW)
+        assert refused.value.code == "not_under_consent"

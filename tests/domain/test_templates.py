@@ -33,7 +33,7 @@ from domain.templates import Template, TemplateInvalid, parse
 from domain.views import current_details
 from process_templates.builtin import builtin, builtin_templates, launched
 from process_templates.yaml_io import read, written
-from tests.helpers import actor, launch_fields, make_spec
+from tests.helpers import actor, judged, launch_fields, make_spec
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -306,6 +306,7 @@ def test_an_objection_in_the_budget_approval_loops_back_to_co_design_and_both_de
     project = aap_project()
     to_first_decision(project)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Budget"), NOW)
+    project.execute(judged("p1"), NOW)
     assert (project.state.phase, project.state.round) == (Phase.co_design, 2)
     assert project.state.objections_to_answer == {"p1": "Budget"}
     plan = cmd.SubmitPlan(
@@ -348,6 +349,7 @@ def test_a_consultation_decides_on_the_facilitators_text():
     assert project.state.phase_open and project.state.phase == Phase.decision
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    project.execute(judged("p1"), NOW)
     # Back to the decision itself, round 2: a new text answering the objection.
     assert (project.state.step, project.state.round, project.state.plan) == ("decision", 2, None)
     project.execute(text.model_copy(update={"objection_answers": {"p1": "Modifié"}}), NOW)
@@ -749,7 +751,7 @@ def test_a_partner_who_leaves_during_a_decision_is_no_longer_waited_for():
     project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le plan"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="Trop cher"), NOW)
-    assert [p.id for p in steps.pending(project.state)] == ["p3"]
+    assert [p.id for p in steps.pending(project.state)] == ["p3", "fac"]  # fac: to judge it
     # p2 leaves: its objection no longer counts; p3 alone is awaited, then it decides.
     project.execute(cmd.LeaveProject(actor=actor("p2"), reason="Nous fusionnons"), NOW)
     left = project.events[-1].data
@@ -884,6 +886,7 @@ def test_a_charter_adopted_by_consent_after_an_objection_sets_the_later_decision
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+    project.execute(judged("p1"), NOW)
     assert project.state.decisions[-1].rule == "consent"  # not adopted under consent
     assert project.state.decisions[-1].outcome == "not_adopted"
     assert fold(project.events).model_dump() == project.state.model_dump()
@@ -1142,4 +1145,5 @@ def test_a_decision_looping_back_to_an_agreed_charter_reopens_the_step_after_it(
     project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le texte"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Non"), NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    project.execute(judged("p1"), NOW)
     assert (project.state.step, project.state.round) == ("vote", 2)

@@ -218,10 +218,11 @@ def test_a_decision_not_adopted_says_what_happens_next():
     from domain import commands as cmd
     from domain.models import Process
     from tests.domain.test_domain import NOW, decision_project
-    from tests.helpers import actor
+    from tests.helpers import actor, judged
 
     project = decision_project(1, Process(max_rounds=2))
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Trop cher"), NOW)
+    project.execute(judged("p1"), NOW)
     text = _decision_mail(project)
     assert "Décision du 1er tour\u00a0: non adoptée." in text
     assert "0 consentement, 1 objection, 0 abstention, 0 sans réponse, sur 1 votant" in text
@@ -232,5 +233,6 @@ def test_a_decision_not_adopted_says_what_happens_next():
                           summary="Plan 2", objection_answers={"p1": "Moins cher"})  # fmt: skip
     project.execute(plan, NOW)
     project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Encore"), NOW)
+    project.execute(judged("p1"), NOW)
     assert "C’était le dernier tour prévu par la démarche" in _decision_mail(project)
     assert "the project ends without an adopted plan" in _decision_mail(project, "en")

@@ -43,7 +43,8 @@ def test_the_french_csv_opens_in_french_excel():
     assert rows[0] == ["Tour", "Date", "Règle", "Quorum", "Votants", "Consentements",
                        "Objections", "Abstentions", "Sans réponse", "Issue",
                        "Auteur de l’objection", "Objection", "Réponse au tour suivant",
-                       "Issue exprimée par le facilitateur", "Étape", "Approbation"]  # fmt: skip
+                       "Issue exprimée par le facilitateur", "Étape", "Approbation",
+                       "Jugement de l’objection"]  # fmt: skip
     first, objection, second = rows[1], rows[2], rows[3]
     # Each row names its step and its approval (a template's decision may have several).
     assert first[14:16] == ["Décision", "Les partenaires"] == objection[14:16]
@@ -56,6 +57,11 @@ def test_the_french_csv_opens_in_french_excel():
         "La parcelle est inondable",
         "Bacs surélevés de 60 cm",
     ]
+    # The facilitator's judgement of the objection, with its reason.
+    assert objection[16] == (
+        "Jugée valable (la proposition doit changer)\u00a0: Un risque avéré pour les familles"
+    )
+    assert first[16] == ""
     assert second[9] == "adoptée" and "Les jardins vivent" in second[13]
 
 

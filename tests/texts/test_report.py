@@ -12,7 +12,7 @@ from domain import commands as cmd
 from domain.models import Process
 from domain.project import Project
 from domain.report import facts_digest, report_facts
-from tests.helpers import actor, make_spec
+from tests.helpers import actor, judged, make_spec
 from tests.texts.readable import unreadable
 from texts.report import md, printable, reader_of, report_markdown
 
@@ -41,6 +41,7 @@ def a_whole_project() -> Project:
     do(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="La parcelle est inondable"))
     do(cmd.GiveAnswer(actor=actor("p2"), kind="consent"))
     do(cmd.GiveAnswer(actor=actor("p3"), kind="abstain"))
+    do(judged("p1", reason="Un risque avéré pour les familles"))
     do(cmd.StateOutcome(actor=actor("fac"), text="Revoir la parcelle."))
     do(cmd.SubmitPlan(
         actor=actor("fac"), proposal_ids=[proposal], summary="Deux jardins en bacs surélevés.",

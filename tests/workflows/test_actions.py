@@ -77,6 +77,8 @@ async def test_an_objection_sends_the_plan_back_and_round_two_adopts_it(dev):
     await d.answer("p2", "object", "Le terrain est inondable")
     await d.answer("p2", "object", "Le terrain est inondable en hiver")  # changed until close
     result = await d.answer("p3", "abstain")
+    assert (result.phase, result.round) == ("decision", 1)  # the objection waits for judgement
+    result = await d.judge("p2")
     assert (result.phase, result.round) == ("co_design", 2)
     view = await d.view()
     assert view.plan is None and view.answers == [] and [p.id for p in view.proposals] == [proposal]
