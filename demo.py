@@ -52,6 +52,7 @@ WRITTEN = {
         "amendment": "Analyse des sols avant installation",
         "plan": "Jardins en bacs sur les deux parcelles",
         "objection": "La parcelle rue Bataille est réservée à une école",
+        "judgement": "Un tort avéré : le plan doit changer de parcelle",
         "plan_2": "Un jardin rue Garon, extensible",
         "answer": "Seule la parcelle rue Garon est retenue",
         "outcome": "Plan adopté par consentement au 2e tour",
@@ -76,6 +77,7 @@ WRITTEN = {
         "amendment": "Analyse the soils before installing",
         "plan": "Raised-bed gardens on both plots",
         "objection": "The rue Bataille plot is reserved for a school",
+        "judgement": "A known harm: the plan must move to another plot",
         "plan_2": "One garden rue Garon, to be extended",
         "answer": "Only the rue Garon plot is kept",
         "outcome": "Plan adopted by consent in round 2",
@@ -326,6 +328,10 @@ def run(stop_at: str, language: str, template: str | None = None) -> None:
             )
             demo.call("PUT", "/answer", "habitants", {"kind": "consent"})
             result = demo.call("PUT", "/answer", "labo", {"kind": "consent"})
+        # Under consent, the facilitator weighs the objection: valid, it sends the plan back.
+        judged = {"judgement": "valid", "harm": True, "known": True, "safe_to_try": False,
+                  "reason": written["judgement"]}  # fmt: skip
+        result = demo.call("PUT", "/objections/mairie/judgement", "facil", judged)
         print(_("An objection sent the plan back: now the %(round)s",
                 round=words.round_name(t, result["round"])))  # fmt: skip
         demo.call(

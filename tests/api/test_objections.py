@@ -68,9 +68,7 @@ async def test_a_concern_does_not_block_and_a_valid_objection_must_be_answered(h
 
     await project.ok("POST", "/close-phase", "fac", {"reason": "fini"})
     report = (await finish(project)).replace("\\", "")  # Markdown's escapes aside
-    assert (
-        "Jugée comme une préoccupation (elle ne bloque pas)\u00a0: Une usure à suivre" in report
-    )
+    assert "Jugée comme une préoccupation (elle ne bloque pas)\u00a0: Une usure à suivre" in report
     assert "Jugée valable (la proposition doit changer)\u00a0: Un tort avéré" in report
     register = await project.call("GET", "/decisions?format=excel", "coordinator-credential")
     assert "Un tort avéré pour la santé des enfants" in register.content.decode("utf-8-sig")
