@@ -165,6 +165,8 @@ class ProjectView(BaseModel):
     # and the concerns of adopted decisions the evaluation checks.
     judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
+    # Every plan put to decision, round after round (their versions, side by side on pages).
+    plans: list[Plan] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -491,6 +493,7 @@ def view(state: ProjectState) -> ProjectView:
         charter_to_sign=state.charter_to_sign,
         amendment=state.amendment,
         judgements=state.judgements,
+        plans=state.plans,
         concerns_to_check=state.concerns_to_check,
         amendment_pending=[
             p.id

@@ -40,6 +40,7 @@ from domain.report import charter_fact
 from domain.views import ActionResult, PageData, ProjectView
 from texts import charter as charter_texts
 from texts import steps, words
+from texts.diff import word_diff
 from texts.glossary import Glosser
 from texts.i18n import DEFAULT_LANGUAGE, LANGUAGES, Texts, texts
 from texts.links import TokenSigner
@@ -301,6 +302,7 @@ def _project(
         rule_origin=steps.rule_origin(t, data.view),
         decisions=steps.decision_summaries(t, data.view),
         standing=steps.standing_objections(data.view),
+        word_diff=word_diff,
         judgement_in_words=steps.judgement_in_words,
         judgement_questions=words.JUDGEMENT_QUESTIONS.items(),
         judgements=words.JUDGEMENTS.items(),

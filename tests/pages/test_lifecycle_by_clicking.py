@@ -128,6 +128,12 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await fac.fill("Résumé du plan", "Deux jardins en bacs surélevés.")
     await fac.fill(re.compile("Réponse du plan à l’objection de"), "Bacs surélevés de 60 cm")
     await fac.click("Soumettre le plan à décision")
+    # The two versions side by side, word by word, the objection's answer beside them.
+    await p2.reload()
+    versions = p2.page.get_by_role("group", name="Ce qui a changé depuis le plan du 1er tour")
+    assert await versions.locator("del").all_inner_texts() == ["bacs,", "un composteur."]
+    assert await versions.locator("ins").all_inner_texts() == ["bacs", "surélevés."]
+    await p2.check_accessibility("the plan's two versions side by side")
     for person, button, label in (
         (p1, "Envoyer ma réponse", "Consentement"),
         (p2, "Envoyer ma réponse", "Consentement"),

@@ -145,11 +145,20 @@ async def test_partners_answer_the_cooperation_questionnaire_on_their_page(site,
             site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
         )
     await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
-    for pid in ("p1", "p2", "p3"):
+    # An objection the facilitator judges a concern: adopted, and a point for the evaluation.
+    objection = {"kind": "object", "reason": "L'arrosage en été"}
+    await as_participant(site, keys["p1"], "PUT", f"{base}/answer", objection)
+    for pid in ("p2", "p3"):
         await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+    judgement = {"judgement": "concern", "harm": False, "known": False, "safe_to_try": True,
+                 "reason": "Un risque à suivre"}  # fmt: skip
+    await as_participant(site, keys["fac"], "PUT", f"{base}/objections/p1/judgement", judgement)
     # The plan has no indicator: the evaluation waits for the facilitator's conclusion.
     p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
-    assert "Vos réponses sont anonymes" in await p1.text()
+    text = await p1.text()
+    assert "Vos réponses sont anonymes" in text
+    assert "Points à vérifier : les préoccupations exprimées" in text
+    assert "L’arrosage en été" in text or "L'arrosage en été" in text
     await p1.check_accessibility("the cooperation questionnaire")
     for question in ("roles", "constraints", "language", "decisions", "neutrality", "again"):
         await p1.page.locator(f"#cooperation-{question}-4").check()
