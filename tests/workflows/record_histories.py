@@ -251,6 +251,32 @@ async def charter_agreed_then_amended(client: Client, task_queue: str) -> Driver
     return d
 
 
+async def objections_weighed(client: Client, task_queue: str) -> Driver:
+    """1.2's rules 3: under consent, round 1's objections wait for the facilitator's
+    judgements (a concern, a valid one: not adopted); round 2's plan answers the valid one,
+    an objection judged a concern lets it pass; the concern is a point for the evaluation."""
+    d = await Driver.start(client, make_spec(3, id="history-objections-weighed"), task_queue)
+    await d.contribute_all(PARTNERS)
+    proposal = await d.propose("p1")
+    await d.plan([proposal])
+    await d.answer("p1", "object", "Un risque d'usure")
+    await d.answer("p2", "object", "Le terrain est pollué")
+    await d.answer("p3")
+    await d.judge("p1", "concern", reason="Une usure à suivre")
+    await d.judge("p2", "valid", reason="Un tort avéré")
+    await d.plan([proposal], {"p2": "Des bacs hors-sol"})
+    await d.answer("p1", "object", "L'arrosage l'été")
+    await d.answer("p2")
+    await d.answer("p3")
+    await d.judge("p1", "concern", reason="À vérifier à l'évaluation")
+    await d.act(cmd.ClosePhase(actor=actor("fac")))  # the implementation, done
+    indicators = [i.id for i in (await d.view()).adopted_plan.indicators]
+    await d.assess_all(PARTNERS, indicators)
+    await d.conclude()
+    await d.handle.result()
+    return d
+
+
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
     spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
     d = await Driver.start(client, spec, task_queue)
@@ -434,6 +460,8 @@ async def main() -> None:
                 (alliance_with_a_charter, "alliance_with_a_charter"),
                 # 1.2: a charter agreed before the project, amended later, a newcomer.
                 (charter_agreed_then_amended, "charter_agreed_then_amended"),
+                # 1.2: rules 3, objections weighed under consent.
+                (objections_weighed, "objections_weighed"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

@@ -35,6 +35,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "consultation_with_a_pause",
         "alliance_with_a_charter",
         "charter_agreed_then_amended",
+        "objections_weighed",
     }
 
 
