@@ -166,6 +166,16 @@ class DecisionReached(EventData):
     concerns: dict[str, str] = Field(default_factory=dict)
 
 
+class CollegeEmptied(EventData):
+    """A college of a weighted majority lost its last member: its weight goes to the others
+    in proportion (each weight an exact fraction, "1/2")."""
+
+    type: Literal["college_emptied"] = "college_emptied"
+    approval: str
+    college: str
+    weights: dict[str, str]
+
+
 class ObjectionJudged(EventData):
     """The facilitator judged an objection under consent: valid (it blocks) or a concern
     (it does not), with its reason and its answers to the judgement's questions."""
@@ -434,6 +444,7 @@ AnyEventData = Annotated[
     | AnswerGiven
     | DecisionReached
     | ObjectionJudged
+    | CollegeEmptied
     | OutcomeStated
     | DeadlineExtended
     | ReminderSent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -231,6 +232,28 @@ class Approvers(Record):
         return not (self.roles or self.organisation_kinds or self.participants)
 
 
+class College(Record):
+    """A college of a weighted majority: its members among the approval's approvers, and its
+    weight, a whole percentage (40) or an exact fraction ("1/3"); none under the SCIC
+    preset means equal weights."""
+
+    id: str
+    name: Words | None = None
+    members: Approvers
+    weight: int | str | None = None
+
+
+def weight_of(value: int | str | None) -> Fraction | None:
+    """A college's weight as an exact fraction of the votes (None when unreadable)."""
+    if value is None:
+        return None
+    try:
+        share = Fraction(value) / 100 if isinstance(value, int) else Fraction(value.strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    return share
+
+
 class Approval(Record):
     id: str
     name: Words | None = None
@@ -240,6 +263,19 @@ class Approval(Record):
     rule: DecisionRule | None = None
     # Share of the approvers who must answer; 0: silence is consent.
     quorum: float | None = None
+    # A majority by weighted colleges (cooperatives' proportional count), and its preset:
+    # "scic", no college above half nor below a tenth of the votes.
+    colleges: list[College] = []
+    preset: str | None = None
+
+    def weights(self) -> dict[str, Fraction]:
+        """Each college's weight: as written, or equal under the SCIC preset."""
+        if self.preset == "scic" and all(c.weight is None for c in self.colleges):
+            return {c.id: Fraction(1, len(self.colleges)) for c in self.colleges}
+        return {c.id: weight_of(c.weight) or Fraction(0) for c in self.colleges}
+
+    def college_of(self, p: Participant) -> str | None:
+        return next((c.id for c in self.colleges if c.members.includes(p)), None)
 
 
 class Completion(StrEnum):
@@ -661,6 +697,16 @@ class Tally(Record):
         return self.consents + self.objections + self.abstentions
 
 
+class CollegeResult(Record):
+    """One college's part of a weighted majority: its weight (an exact fraction, "2/5"), its
+    tally, and what it gives the result: its weight times its share of consents."""
+
+    college: str
+    weight: str
+    tally: Tally
+    contributes: float
+
+
 class ApprovalResult(Record):
     """One approval's result in a decision step: its rule, quorum, tally and outcome, and the
     objections standing at close. Void when none of its approvers was left to answer."""
@@ -674,6 +720,9 @@ class ApprovalResult(Record):
     void: bool = False
     # The facilitator's judgement of each objection it judged (the others counted as valid).
     judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
+    # A weighted majority: each college's part, and the weighted share of consents.
+    colleges: list[CollegeResult] = Field(default_factory=list)
+    weighted: float | None = None
 
 
 class IndicatorResult(Record):

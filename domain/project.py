@@ -33,7 +33,7 @@ from domain.models import (
 from domain.state import ProjectState, apply
 from domain.steps import charter as charter_step
 from domain.steps import walk
-from domain.steps.decision import approving_roles
+from domain.steps.decision import approving_roles, colleges_emptied
 from domain.steps.walk import first_step
 
 __all__ = ["Alarm", "Project", "Rejected", "spec_for"]
@@ -100,7 +100,9 @@ def spec_for(
         )
     for problem in templates.participant_problems(template.content, participants):
         raise Rejected(
-            "approvers_empty" if problem.code == "approvers_empty" else "invalid_request",
+            problem.code
+            if problem.code in ("approvers_empty", "college_empty")
+            else "invalid_request",
             problem.said(),
             field="participants",
         )
@@ -273,6 +275,9 @@ class Project:
         state = self.state
         recorded: list[ev.Event] = []
         while state.spec is not None:
+            emptied = colleges_emptied(state)
+            if emptied:
+                recorded += self.record(emptied, ev.SYSTEM, now)
             if state.amendment is not None:
                 if not charter_step.amendment_complete(state):
                     break  # the step waits for the amendment

@@ -36,6 +36,7 @@ from domain.models import (
     PhasePeriod,
     Role,
     Statement,
+    Step,
     Tally,
     Words,
 )
@@ -76,6 +77,16 @@ class ApprovalFact(BaseModel):
     void: bool = False
 
 
+class CollegePart(BaseModel):
+    college: str
+    name: Words | None = None
+    weight: str
+    tally: Tally
+    contributes: float
+    # The approval's weighted share of consents (on its last college's line, for the total).
+    total: float | None = None
+
+
 class Round(BaseModel):
     round: int
     decided_at: datetime | None
@@ -90,6 +101,9 @@ class Round(BaseModel):
     step: str | None = None
     step_name: Words | None = None
     approvals: list[ApprovalFact] = []
+    # Weighted colleges: each college's part (its name, weight, tally, what it gives), and
+    # the weighted share of consents, per approval that has them.
+    colleges: list[CollegePart] = []
 
 
 class StepFact(BaseModel):
@@ -142,6 +156,27 @@ class CharterFact(BaseModel):
         # An amendment never adopted is not the charter: the version before it is shown.
         drafts = [v for v in self.versions if not v.amendment]
         return self.in_force or (drafts[-1] if drafts else None)
+
+
+def college_parts(step: Step, decision: ev.DecisionReached) -> list[CollegePart]:
+    parts = []
+    for r in decision.approvals:
+        if not r.colleges:
+            continue
+        approval = step.approval_by_id(r.approval)
+        names = {c.id: c.name for c in approval.colleges}
+        for n, c in enumerate(r.colleges):
+            parts.append(
+                CollegePart(
+                    college=c.college,
+                    name=names.get(c.college),
+                    weight=c.weight,
+                    tally=c.tally,
+                    contributes=c.contributes,
+                    total=r.weighted if n == len(r.colleges) - 1 else None,
+                )
+            )
+    return parts
 
 
 def judgement_of(decision: ev.DecisionReached, pid: str) -> ObjectionJudgement | None:
@@ -290,6 +325,7 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 approvals=[]
                 if one_approval
                 else [approval_fact(step.approval_by_id(r.approval), r) for r in d.approvals],
+                colleges=college_parts(step, d),
             )
         )
     adopted = state.adopted_plan

@@ -72,6 +72,8 @@ class ProjectState(BaseModel):
     judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
     # Objections judged concerns in adopted decisions: points for the evaluation to check.
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
+    # Weighted colleges' weights once one was emptied (approval -> college -> "1/2").
+    college_weights: dict[str, dict[str, str]] = Field(default_factory=dict)
     decisions: list[ev.DecisionReached] = Field(default_factory=list)
     adopted_plan: Plan | None = None
     outcome: Outcome | None = None
@@ -415,6 +417,8 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             )
             # A new answer is judged afresh, if it is still an objection.
             state.judgements.pop(answer_key(approval, pid), None)
+        case ev.CollegeEmptied(approval=approval, weights=weights):
+            state.college_weights = {**state.college_weights, approval: dict(weights)}
         case ev.ObjectionJudged(participant_id=pid, approval=approval, judgement=judged):
             approval = approval or _only_approval(state)
             state.judgements[answer_key(approval, pid)] = judged.model_copy(update={"at": event.at})

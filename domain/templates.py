@@ -22,6 +22,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +43,7 @@ from domain.models import (
     Template,
     TemplateRef,
     Words,
+    weight_of,
 )
 
 __all__ = [
@@ -517,6 +519,71 @@ def _approval_problems(step: Step, seen_approvals: set[str]) -> list[Problem]:
                     f"{where}.quorum",
                 )
             )
+        found += college_problems(approval, step.id, where)
+    return found
+
+
+def college_problems(approval: Approval, step_id: str, where: str) -> list[Problem]:
+    """A weighted majority's colleges: under majority only (consent and consensus stay one
+    voice per partner), weights readable and summing to 100 %, the SCIC preset's bounds."""
+    if not approval.colleges and approval.preset is None:
+        return []
+    found: list[Problem] = []
+
+    def problem(code: str, message: str, field: str, **params: Any) -> None:
+        found.append(Problem(code, message, step_id, f"{where}.{field}", params))
+
+    if approval.preset not in (None, "scic"):
+        problem("unknown_preset", "the only preset of colleges is scic", "preset")
+    if approval.rule != DecisionRule.majority:
+        problem(
+            "colleges_need_majority",
+            "colleges weigh a majority vote; under consent or consensus each partner is one "
+            "voice: set rule: majority, or remove the colleges",
+            "rule",
+        )
+    if not approval.colleges:
+        problem("no_colleges", "the scic preset needs colleges", "colleges")
+        return found
+    ids = [c.id for c in approval.colleges]
+    for n, college in enumerate(approval.colleges):
+        if not _ID.match(college.id) or ids.count(college.id) > 1:
+            problem("invalid_college", "each college has an id of its own (letters, digits and "
+                    ". _ : -)", f"colleges.{n}.id")  # fmt: skip
+        if college.members.is_empty:
+            problem("no_college_members", f"college {college.id!r} names no members: give "
+                    "kinds of organisation, roles or participants", f"colleges.{n}.members")  # fmt: skip
+        scic_equal = approval.preset == "scic" and all(c.weight is None for c in approval.colleges)
+        if not scic_equal:
+            share = weight_of(college.weight)
+            if share is None or share <= 0:
+                problem(
+                    "invalid_weight",
+                    f"college {college.id!r}: a weight is a whole percentage (40) or an exact "
+                    'fraction ("1/3")',
+                    f"colleges.{n}.weight",
+                    college=college.id,
+                )
+    weights = approval.weights()
+    if all(w > 0 for w in weights.values()) and sum(weights.values()) != 1:
+        total = sum(weights.values()) * 100
+        problem(
+            "weights_sum",
+            f"the colleges' weights sum to {float(total):g} %: they must sum to 100 %",
+            "colleges",
+            total=f"{float(total):g}",
+        )
+    if approval.preset == "scic":
+        for n, college in enumerate(approval.colleges):
+            w = weights.get(college.id, Fraction(0))
+            if w > Fraction(1, 2) or w < Fraction(1, 10):
+                problem(
+                    "scic_bounds",
+                    f"college {college.id!r} holds {float(w * 100):g} % of the votes: in a SCIC "
+                    "no college holds more than 50 % nor less than 10 %",
+                    f"colleges.{n}.weight",
+                    college=college.id,
+                )
     return found
 
 
@@ -733,6 +800,20 @@ def participant_problems(template: Template, participants: list[Participant]) ->
                         {"approval": approval.id, "who": ", ".join(missing)},
                     )
                 )
+            for c in approval.colleges:
+                if not any(
+                    approval.approvers.includes(p) and c.members.includes(p) for p in participants
+                ):
+                    found.append(
+                        Problem(
+                            "college_empty",
+                            f"college {c.id!r} of approval {approval.id!r} has nobody among "
+                            "the participants: invite one of its members, or change the colleges",
+                            step.id,
+                            f"approvals.{n}.colleges",
+                            {"approval": approval.id, "college": c.id},
+                        )
+                    )
             if not any(
                 approval.approvers.includes(p) and p.role in APPROVER_ROLES for p in participants
             ):

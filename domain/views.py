@@ -19,6 +19,7 @@ from domain.models import (
     Assessment,
     Charter,
     CharterAmendment,
+    College,
     Completion,
     ConcernToCheck,
     Contribution,
@@ -62,6 +63,8 @@ class ApprovalView(BaseModel):
     approver_ids: list[str]
     rule: DecisionRule
     quorum: float
+    # A weighted majority's colleges, as the template defines them.
+    colleges: list[College] = Field(default_factory=list)
     # Where the rule and quorum come from: "template", "charter" (the adopted charter's
     # governance) or "default" (consent, half, with no charter).
     rule_source: str = "template"
@@ -429,6 +432,7 @@ def step_views(state: ProjectState) -> list[StepView]:
                         id=a.id,
                         name=a.name,
                         approvers=a.approvers,
+                        colleges=a.colleges,
                         approver_ids=[p.id for p in approvers_of(state, a)],
                         rule=(fixed := rule_for(state, a)).rule,
                         quorum=fixed.quorum,

@@ -17,7 +17,7 @@ from texts import words
 from texts.charter import charter_lines
 from texts.i18n import Texts, texts
 from texts.markdown import md, md_cell, md_item, md_quote, printable_page
-from texts.steps import Judged, judgement_in_words
+from texts.steps import Judged, college_lines, judgement_in_words
 
 N_ = words.N_
 
@@ -212,6 +212,7 @@ def decisions(facts: ReportFacts, t: Texts) -> list[str]:
             lines += [approval_line(a, t) for a in r.approvals]
         else:
             lines += [decided_in_words(r, t), "", "- " + words.tally_in_words(t, r.tally)]
+        lines += ["- " + md(line) for line in college_lines(t, r.colleges)]
         for o in r.objections:
             lines += objection_lines(o, r, t)
         for s in r.statements:

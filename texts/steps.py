@@ -4,6 +4,7 @@ template's own names in the reader's language, who approves, by which rule, and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from domain.models import Participant, Tally
@@ -155,6 +156,54 @@ def standing_objections(view: ProjectView) -> list[Standing]:
     return out
 
 
+@dataclass(frozen=True)
+class _Part:
+    college: str
+    name: Any
+    weight: str
+    tally: Tally
+    contributes: float
+    total: float | None
+
+
+def college_parts_of(step: StepView, decision: Any) -> list[_Part]:
+    """The colleges' parts of a decision, named as the step's approvals name them."""
+    names = {c.id: c.name for a in step.approvals for c in a.colleges}
+    parts = []
+    for r in decision.approvals:
+        for n, c in enumerate(r.colleges):
+            parts.append(_Part(c.college, names.get(c.college), c.weight, c.tally,
+                               c.contributes, r.weighted if n == len(r.colleges) - 1 else None))  # fmt: skip
+    return parts
+
+
+def college_lines(t: Texts, parts: list[Any]) -> list[str]:
+    """A weighted majority in words: each college, its weight, its tally and what it gives;
+    then the weighted share of consents and what it decided."""
+    _ = t.gettext
+    lines = []
+    for c in parts:
+        name = c.name.said_in(t.language) if c.name is not None else c.college
+        weight = Fraction(c.weight)
+        lines.append(
+            _(
+                "College %(college)s (%(weight)s of the votes): %(tally)s; it gives %(share)s",
+                college=name,
+                weight=t.percent(float(weight)),
+                tally=words.tally_in_words(t, c.tally),
+                share=t.percent(c.contributes),
+            )
+        )
+        if c.total is not None:
+            lines.append(
+                _(
+                    "Weighted by colleges: %(share)s of the votes consent (adopted above half)",
+                    share=t.percent(c.total),
+                )
+            )
+    return lines
+
+
 def judgement_in_words(t: Texts, judged: Judged) -> str:
     """ "judged a concern: <reason>", "judged valid: <reason>", or "not judged: it counted as
     valid"."""
@@ -219,6 +268,8 @@ def decision_summaries(t: Texts, view: ProjectView) -> list[DecisionSummary]:
                         outcome=_(words.OUTCOMES[r.outcome.value]),
                     )
                 )
+        if any(r.colleges for r in d.approvals) and step is not None:
+            lines += college_lines(t, college_parts_of(step, d))
         judged = judged_objections(d.approvals)
         out.append(
             DecisionSummary(title=title, lines=lines, objections=dict(d.objections),

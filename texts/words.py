@@ -347,6 +347,9 @@ REFUSALS = {
     ),
     "unknown_step": N_("This step is not part of the chosen template."),
     "date_past": N_("A pause of the template ends on a date already past: choose a later date."),
+    "college_empty": N_(
+        "A college of the process has nobody among the participants: invite one of its members, or choose another process."
+    ),
     "date_future": N_("The charter was agreed on a day to come: give the day it was agreed."),
     "unknown_file": N_("This charter file was not found: send the file again, then launch."),
     "charter_file_refused": N_(
@@ -757,6 +760,25 @@ TEMPLATE_PROBLEMS = {
     ),
     "plan_never_decided": N_(
         "The plan of a co-design is put to a decision: put a decision step after it."
+    ),
+    "colleges_need_majority": N_(
+        "Colleges weigh a majority vote: under consent or consensus each partner is one voice. Set the rule to majority, or remove the colleges."
+    ),
+    "unknown_preset": N_("The only preset of colleges is scic."),
+    "no_colleges": N_("The SCIC preset needs colleges."),
+    "invalid_college": N_("Each college has an identifier of its own."),
+    "no_college_members": N_(
+        "This college names no members: give kinds of organisation, roles or participants."
+    ),
+    "invalid_weight": N_(
+        "A college's weight is a whole percentage (40) or an exact fraction (1/3)."
+    ),
+    "weights_sum": N_("The colleges' weights sum to %(total)s %%: they must sum to 100 %%."),
+    "scic_bounds": N_(
+        "In a SCIC no college holds more than half of the votes, nor less than a tenth."
+    ),
+    "college_empty": N_(
+        "A college of this approval has nobody among the participants: invite one of its members, or change the colleges."
     ),
     "unknown_approver": N_("This approval names participants who take no part in this project."),
     "approvers_empty": N_(

@@ -7,6 +7,7 @@ or ends not adopted."""
 from __future__ import annotations
 
 from datetime import datetime
+from fractions import Fraction
 
 from domain import events as ev
 from domain import rules, templates
@@ -14,6 +15,7 @@ from domain.models import (
     AnswerKind,
     Approval,
     ApprovalResult,
+    CollegeResult,
     Completion,
     DecisionRule,
     Judgement,
@@ -97,19 +99,103 @@ def standing_objections(state: ProjectState, approval: Approval) -> dict[str, st
     }
 
 
+def college_weights(state: ProjectState, approval: Approval) -> dict[str, Fraction]:
+    """The colleges' weights now: as the template says, or as redistributed when one was
+    emptied."""
+    moved = state.college_weights.get(approval.id)
+    if moved is not None:
+        return {c: Fraction(w) for c, w in moved.items()}
+    return approval.weights()
+
+
+def college_results(state: ProjectState, approval: Approval) -> list[CollegeResult]:
+    weights = college_weights(state, approval)
+    voting = approvers(state, approval)
+    out = []
+    for college in approval.colleges:
+        members = [p for p in voting if approval.college_of(p) == college.id]
+        given = [state.answers.get(answer_key(approval.id, p.id)) for p in members]
+        kinds = [a.kind for a in given if a is not None]
+        counted = Tally(
+            voters=len(members),
+            consents=kinds.count(AnswerKind.consent),
+            objections=kinds.count(AnswerKind.object),
+            abstentions=kinds.count(AnswerKind.abstain),
+            silent=len(members) - len(kinds),
+        )
+        weight = weights.get(college.id, Fraction(0))
+        # Abstentions count as answers, as in a plain majority.
+        share = Fraction(counted.consents, counted.answers) if counted.answers else Fraction(0)
+        out.append(CollegeResult(college=college.id, weight=str(weight), tally=counted,
+                                 contributes=float(weight * share)))  # fmt: skip
+    return out
+
+
+def weighted_outcome(results: list[CollegeResult], quorum: float) -> tuple[Outcome, Fraction]:
+    """Cooperatives' proportional count: each college gives its weight times its share of
+    consents among its answers; adopted above one half (exactly half is not); the quorum is
+    met college by college (an emptied college, of weight 0, asks none)."""
+    counted = [r for r in results if Fraction(r.weight) > 0]
+    if not counted or any(r.tally.voters == 0 for r in counted):
+        return Outcome.no_quorum, Fraction(0)
+    for r in counted:
+        if quorum > 0 and r.tally.answers / r.tally.voters < quorum:
+            return Outcome.no_quorum, Fraction(0)
+    total = sum(
+        (Fraction(r.weight) * Fraction(r.tally.consents, r.tally.answers) for r in counted
+         if r.tally.answers),
+        Fraction(0),
+    )  # fmt: skip
+    return (Outcome.adopted if total > Fraction(1, 2) else Outcome.not_adopted), total
+
+
 def result(state: ProjectState, approval: Approval) -> ApprovalResult:
     counted = tally(state, approval)
     rule = rule_for(state, approval)
+    outcome = rules.outcome_of(rule.rule, counted, rule.quorum)
+    colleges: list[CollegeResult] = []
+    weighted = None
+    if approval.colleges and rule.rule == DecisionRule.majority and counted.voters:
+        colleges = college_results(state, approval)
+        outcome, total = weighted_outcome(colleges, rule.quorum)
+        weighted = float(total)
     return ApprovalResult(
         approval=approval.id,
         rule=rule.rule,
         quorum=rule.quorum,
         tally=counted,
-        outcome=rules.outcome_of(rule.rule, counted, rule.quorum),
+        outcome=outcome,
         objections=standing_objections(state, approval),
         void=counted.voters == 0,
         judgements=judged(state, approval),
+        colleges=colleges,
+        weighted=weighted,
     )
+
+
+def colleges_emptied(state: ProjectState) -> list[ev.CollegeEmptied]:
+    """A college that lost its last member gives its weight to the others, in proportion
+    (recorded once, the other colleges keeping at least one member)."""
+    found = []
+    for step in state.template.steps:
+        for approval in step.approvals:
+            if not approval.colleges:
+                continue
+            weights = college_weights(state, approval)
+            voting = approvers(state, approval)
+            alive = {approval.college_of(p) for p in voting}
+            for college in approval.colleges:
+                if college.id in alive or weights.get(college.id, Fraction(0)) == 0:
+                    continue
+                rest = sum((w for c, w in weights.items() if c != college.id), Fraction(0))
+                if rest == 0:
+                    continue  # nobody left to give it to
+                weights = {
+                    c: Fraction(0) if c == college.id else w / rest for c, w in weights.items()
+                }
+                found.append(ev.CollegeEmptied(approval=approval.id, college=college.id,
+                                               weights={c: str(w) for c, w in weights.items()}))  # fmt: skip
+    return found
 
 
 def step_outcome(step: Step, results: list[ApprovalResult]) -> Outcome:

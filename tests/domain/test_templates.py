@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -1147,3 +1148,99 @@ def test_a_decision_looping_back_to_an_agreed_charter_reopens_the_step_after_it(
     project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
     project.execute(judged("p1"), NOW)
     assert (project.state.step, project.state.round) == ("vote", 2)
+
+
+def colleges_template(**approval) -> dict:
+    colleges = [
+        {"id": "collectivites", "members": {"organisation_kinds": ["local_authority"]},
+         "weight": 40},
+        {"id": "habitants", "members": {"organisation_kinds": ["inhabitants"]}, "weight": 20},
+        {"id": "autres", "members": {"organisation_kinds": ["university", "company",
+                                                             "association"]}, "weight": 40},
+    ]  # fmt: skip
+    vote = {
+        "kind": "decision",
+        "duration": "P7D",
+        "approvals": [{"id": "partners", "approvers": {"roles": ["partner"]}, "rule": "majority",
+                       "quorum": 0.5, "colleges": colleges, **approval}],
+    }  # fmt: skip
+    return minimal(vote=vote)
+
+
+def test_a_weighted_majority_counts_each_college_by_its_weight():
+    project = Project.launch(make_spec(5, template=launched(parse(colleges_template()))), NOW)
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le texte"), NOW)
+    answers = {"p1": "object", "p2": "consent", "p3": "consent", "p4": "consent",
+               "p5": "object"}  # fmt: skip
+    for pid, kind in answers.items():
+        reason = "Non" if kind == "object" else None
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind=kind, reason=reason), NOW)
+    (decision,) = project.state.decisions
+    (result,) = decision.approvals
+    # One voice each: 3 consents of 5, a majority. Weighted: 0 × 40 % + 1 × 20 % + 2/3 × 40 %
+    # = 46.7 %: not adopted.
+    assert result.tally.consents == 3 and result.tally.answers == 5
+    assert decision.outcome == "not_adopted" and round(result.weighted, 4) == round(7 / 15, 4)
+    parts = {c.college: (c.weight, c.tally.consents, c.tally.answers) for c in result.colleges}
+    assert parts == {"collectivites": ("2/5", 0, 1), "habitants": ("1/5", 1, 1),
+                     "autres": ("2/5", 2, 3)}  # fmt: skip
+    # The report says each college's part, and the weighted result.
+    from domain.report import report_facts
+    from texts.i18n import texts
+    from texts.report import report_markdown
+
+    report = report_markdown(report_facts(project.state), texts("fr", "Europe/Paris"))
+    report = report.replace("\\", "")
+    assert "Collège autres (40\u00a0% des voix)\u00a0: 2 consentements" in report
+    assert "Pondéré par collèges\u00a0: 47\u00a0% des voix consentent" in report
+
+
+def test_a_college_emptied_gives_its_weight_to_the_others_in_proportion():
+    project = Project.launch(make_spec(5, template=launched(parse(colleges_template()))), NOW)
+    project.execute(cmd.LeaveProject(actor=actor("p2"), reason="Le conseil de quartier cesse"), NOW)
+    emptied = [e.data for e in project.events if isinstance(e.data, ev.CollegeEmptied)]
+    assert [(e.college, e.weights) for e in emptied] == [
+        ("habitants", {"collectivites": "1/2", "habitants": "0", "autres": "1/2"})
+    ]
+    project.execute(cmd.SubmitPlan(actor=actor("fac"), summary="Le texte"), NOW)
+    for pid in ("p1", "p3", "p4", "p5"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+    assert project.state.decisions[0].outcome == "adopted"
+    assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+def test_weightings_that_cannot_be_are_refused():
+    def codes(document: dict) -> set[str]:
+        try:
+            parse(document, NOW)
+        except TemplateInvalid as invalid:
+            return {p.code for p in invalid.problems}
+        return set()
+
+    def with_approval(**approval) -> dict:
+        return colleges_template(**approval)
+
+    assert codes(with_approval()) == set()
+    assert "colleges_need_majority" in codes(with_approval(rule="consent"))
+    uneven = with_approval()
+    uneven["steps"][0]["approvals"][0]["colleges"][0]["weight"] = 30
+    assert "weights_sum" in codes(uneven)
+    thirds = with_approval()
+    for c in thirds["steps"][0]["approvals"][0]["colleges"]:
+        c["weight"] = "1/3"
+    assert codes(thirds) == set()  # exact thirds sum to 100 %
+    unreadable = with_approval()
+    unreadable["steps"][0]["approvals"][0]["colleges"][1]["weight"] = "un cinquième"
+    assert "invalid_weight" in codes(unreadable)
+    # The SCIC preset: no college above 50 % nor below 10 %; equal weights when none given.
+    greedy = with_approval(preset="scic")
+    greedy["steps"][0]["approvals"][0]["colleges"][0]["weight"] = 60
+    greedy["steps"][0]["approvals"][0]["colleges"][2]["weight"] = 20
+    assert "scic_bounds" in codes(greedy)
+    equal = with_approval(preset="scic")
+    for c in equal["steps"][0]["approvals"][0]["colleges"]:
+        c.pop("weight")
+    assert codes(equal) == set()
+    assert parse(equal, NOW).steps[0].approvals[0].weights() == {
+        "collectivites": Fraction(1, 3), "habitants": Fraction(1, 3), "autres": Fraction(1, 3)
+    }  # fmt: skip
