@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # The shortest phase a launch accepts (action may be 0: skipped). Tests and the benchmark
     # lower it to run whole lifecycles in seconds.
     min_phase: timedelta = MIN_PHASE
+    # How many partners' answers one partner may hold by delegation at once (read at launch).
+    max_delegations: int = Field(default=2, ge=1, le=20)
 
     # -- the contact directory (directory/): people's details, outside Temporal --
     # A SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/alliance. Unset: a

@@ -120,6 +120,20 @@ ACTIONS: tuple[Action, ...] = (
         also_in=frozenset({Phase.charter}),
     ),
     Action(
+        cmd.DelegateAnswer,
+        "delegate_answer",
+        PARTNER,
+        "delegate your answer",
+        deciders.delegate_answer,
+    ),
+    Action(
+        cmd.RevokeDelegation,
+        "revoke_delegation",
+        PARTNER,
+        "revoke a delegation",
+        deciders.revoke_delegation,
+    ),
+    Action(
         cmd.JudgeObjection,
         "judge_objection",
         FACILITATOR,
@@ -397,7 +411,15 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
     if action.vote:
         if state.phase == Phase.charter:
             return not state.charter_awaiting and bool(approvals_of(state, who))
-        return state.plan is not None and bool(approvals_of(state, who))
+        holds = any(d.delegate == who.id and d.ended is None for d in state.delegations.values())
+        return state.plan is not None and (bool(approvals_of(state, who)) or holds)
+    if action.update == "delegate_answer":
+        return not any(
+            d.ended is None and who.id in (d.delegator, d.delegate)
+            for d in state.delegations.values()
+        )
+    if action.update == "revoke_delegation":
+        return any(d.ended is None and d.delegator == who.id for d in state.delegations.values())
     if action.update == "publish_charter":
         return state.charter_awaiting
     if action.update == "judge_objection":

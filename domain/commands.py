@@ -325,6 +325,27 @@ class GiveAnswer(Command, AnswerFields):
     pass
 
 
+class DelegationFields(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"to": "p2"}, {"to": "p2", "until": "2027-01-15T18:00:00+01:00"}]
+        }
+    )
+
+    # The partner who will answer for you.
+    to: Identifier
+    # Until this moment (a period); absent: for the decision open now only.
+    until: Moment | None = None
+
+
+class DelegateAnswer(Command, DelegationFields):
+    pass
+
+
+class RevokeDelegation(Command):
+    delegation_id: Identifier
+
+
 class JudgementFields(Model):
     model_config = ConfigDict(
         json_schema_extra={

@@ -22,6 +22,7 @@ from domain.models import (
     CharterVersion,
     Contribution,
     DecisionRule,
+    Delegation,
     Governance,
     Indicator,
     Joining,
@@ -31,6 +32,7 @@ from domain.models import (
     Plan,
     Proposal,
     Role,
+    Step,
     Term,
 )
 from domain.state import ProjectState, answer_key, rule_for
@@ -269,7 +271,14 @@ def names_of(people: list[Participant]) -> str:
 def give_answer(
     state: ProjectState, c: cmd.GiveAnswer, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
-    approval = approval_answered(state, c, actor)
+    held = delegations_held(state, actor.id, now) if state.phase == Phase.decision else []
+    try:
+        approval: Approval | None = approval_answered(state, c, actor)
+    except Rejected as refused:
+        # Not an approver, but answering for partners who are: their answers only.
+        if refused.code != "not_an_approver" or not held or c.approval is not None:
+            raise
+        approval = None
     if state.phase == Phase.charter:
         if state.charter_awaiting:
             raise Rejected(
@@ -290,13 +299,152 @@ def give_answer(
             "an objection needs a reason, so that the next round can answer it",
             field="reason",
         )
-    given = state.answers.get(answer_key(approval.id, actor.id))
-    if given is not None and (given.kind, given.reason) == (c.kind, reason):
-        return []  # the same answer again: nothing changes
     step = state.current_step()
-    # Named when the step has several approvals; one alone needs no name (as before them).
-    named = approval.id if step is not None and len(step.approvals) > 1 else None
-    return [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason, approval=named)]
+    assert step is not None
+    several = len(step.approvals) > 1
+    own: list[ev.EventData] = []
+    if approval is not None:
+        given = state.answers.get(answer_key(approval.id, actor.id))
+        if given is None or (given.kind, given.reason, given.by) != (c.kind, reason, None):
+            # Named when the step has several approvals; one alone needs no name.
+            named = approval.id if several else None
+            own = [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason,
+                                  approval=named)]  # fmt: skip
+    return own + answers_for(state, step, held, actor.id, c.kind, reason)
+
+
+def delegations_held(state: ProjectState, delegate: str, now: datetime) -> list[Delegation]:
+    """The delegations this partner holds for the decision open now, from active partners."""
+    return [
+        d
+        for d in state.delegations.values()
+        if d.delegate == delegate
+        and d.active(state.step, state.round, now)
+        and (who := state.participants.get(d.delegator)) is not None
+        and who.active
+    ]
+
+
+def answers_for(
+    state: ProjectState,
+    step: Step,
+    held: list[Delegation],
+    delegate: str,
+    kind: AnswerKind,
+    reason: str | None,
+) -> list[ev.EventData]:
+    """The delegate's answer, given for each partner who delegated to it, in each of its
+    approvals, unless that partner answered itself (its own answer always wins)."""
+    out: list[ev.EventData] = []
+    several = len(step.approvals) > 1
+    for d in held:
+        who = state.participants[d.delegator]
+        for a in step.approvals:
+            if not a.approvers.includes(who):
+                continue
+            given = state.answers.get(answer_key(a.id, who.id))
+            if given is not None and given.by is None:
+                continue  # it answered itself
+            if given is not None and (given.kind, given.reason, given.by) == (kind, reason,
+                                                                               delegate):  # fmt: skip
+                continue
+            out.append(ev.AnswerGiven(participant_id=who.id, kind=kind, reason=reason,
+                                      approval=a.id if several else None, by=delegate))  # fmt: skip
+    return out
+
+
+def delegate_answer(
+    state: ProjectState, c: cmd.DelegateAnswer, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """A partner delegates its answer to another partner: for the decision open now, or
+    until a moment. A delegate never passes a delegation on; nobody holds more than the set
+    number at once."""
+    to = state.participants.get(c.to)
+    if to is None or not to.active or to.role != Role.partner or to.id == actor.id:
+        partners = ", ".join(p.id for p in state.active() if p.role == Role.partner
+                             and p.id != actor.id)  # fmt: skip
+        raise Rejected("unknown_delegate", f"{c.to!r} is not another partner of this project "
+                       f"(partners: {partners or 'none'})", field="to")  # fmt: skip
+    if c.until is None and (state.phase != Phase.decision or not state.phase_open):
+        raise Rejected(
+            "no_decision_open",
+            "no decision is open: delegate for a period instead (until a date)",
+            field="until",
+        )
+    if c.until is not None and c.until <= now:
+        raise Rejected("deadline_not_later", "a delegation lasts until a moment to come",
+                       field="until")  # fmt: skip
+    live = [d for d in state.delegations.values() if d.ended is None]
+    if any(d.delegate == actor.id for d in live):
+        raise Rejected(
+            "delegation_chain",
+            "you answer for another partner: a delegate never passes a delegation on",
+        )
+    if any(d.delegator == to.id for d in live):
+        raise Rejected(
+            "delegation_chain",
+            f"{to.organisation_name} has delegated its own answer: a delegation is never passed on",
+            field="to",
+        )
+    if any(d.delegator == actor.id for d in live):
+        raise Rejected(
+            "already_delegated",
+            "you delegated your answer already: revoke that delegation first",
+        )
+    held = [d for d in live if d.delegate == to.id]
+    limit = state.spec.max_delegations if state.spec is not None else 2
+    if len(held) >= limit:
+        raise Rejected(
+            "too_many_delegations",
+            f"{to.organisation_name} answers for {len(held)} partners already, the most one "
+            "partner may",
+            field="to",
+        )
+    delegation = Delegation(
+        id=f"delegation-{next_seq(state)}",
+        delegator=actor.id,
+        delegate=to.id,
+        step=state.step if c.until is None else None,
+        round=state.round if c.until is None else None,
+        until=c.until,
+    )
+    given: list[ev.EventData] = [ev.AnswerDelegated(delegation=delegation)]
+    # The delegate answered already in the decision open now: that answer counts at once.
+    step = state.current_step()
+    if state.phase == Phase.decision and state.phase_open and step is not None:
+        answered = next(
+            (a for a in state.answers.values() if a.participant_id == to.id and a.by is None),
+            None,
+        )
+        active = delegation.model_copy(update={"given_at": now})
+        if answered is not None and active.active(state.step, state.round, now):
+            given += answers_for(state, step, [active], to.id, answered.kind, answered.reason)
+    return given
+
+
+def revoke_delegation(
+    state: ProjectState, c: cmd.RevokeDelegation, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    found = state.delegations.get(c.delegation_id)
+    if found is None or found.delegator != actor.id or found.ended is not None:
+        raise Rejected("unknown_delegation", "you have no delegation in force with this id",
+                       field="delegation_id")  # fmt: skip
+    if any(a.participant_id == actor.id and a.by == found.delegate for a in state.answers.values()):
+        raise Rejected(
+            "delegation_used",
+            "your delegate has answered for you in this decision: the delegation stays in the "
+            "record; answer yourself to change it (your own answer always wins)",
+        )
+    return [ev.DelegationEnded(delegation_id=found.id, why="revoked", participant_id=actor.id)]
+
+
+def delegations_dropped(state: ProjectState, gone: str) -> list[ev.EventData]:
+    """A partner leaving drops the delegations it gave and those it held."""
+    return [
+        ev.DelegationEnded(delegation_id=d.id, why="left", participant_id=gone)
+        for d in state.delegations.values()
+        if d.ended is None and gone in (d.delegator, d.delegate)
+    ]
 
 
 def judge_objection(
@@ -521,6 +669,7 @@ def remove(
     leaving = active_participant(state, c.participant_id)
     keeps_roles(state, leaving)
     return [
+        *delegations_dropped(state, leaving.id),
         ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason),
         *newcomers_consented_without(state, leaving.id),
     ]
@@ -556,6 +705,7 @@ def leave(
     """A partner leaves, with its reason: its link stops working, and nothing more is expected
     of it (its answers in an open decision are dropped, the quorum counts without it)."""
     return [
+        *delegations_dropped(state, actor.id),
         ev.ParticipantRemoved(participant_id=actor.id, reason=c.reason, left=True),
         *newcomers_consented_without(state, actor.id),
     ]

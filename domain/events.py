@@ -19,6 +19,7 @@ from domain.models import (
     CharterVersion,
     Contribution,
     DecisionRule,
+    Delegation,
     ObjectionJudgement,
     Outcome,
     Participant,
@@ -147,6 +148,25 @@ class AnswerGiven(EventData):
     reason: str | None = None
     # The approval answered (absent when the step had one approval, and before templates).
     approval: str | None = None
+    # The delegate who answered for this participant (absent: the participant itself).
+    by: str | None = None
+
+
+class AnswerDelegated(EventData):
+    """A partner delegated its answer to another partner (one decision, or a period)."""
+
+    type: Literal["answer_delegated"] = "answer_delegated"
+    delegation: Delegation
+
+
+class DelegationEnded(EventData):
+    """A delegation revoked by its delegator, or dropped when one of the two left."""
+
+    type: Literal["delegation_ended"] = "delegation_ended"
+    delegation_id: str
+    # "revoked", or "left" (by whom: participant_id).
+    why: str
+    participant_id: str
 
 
 class DecisionReached(EventData):
@@ -444,6 +464,8 @@ AnyEventData = Annotated[
     | AnswerGiven
     | DecisionReached
     | ObjectionJudged
+    | AnswerDelegated
+    | DelegationEnded
     | CollegeEmptied
     | OutcomeStated
     | DeadlineExtended

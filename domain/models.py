@@ -536,6 +536,8 @@ class ProjectSpec(Record):
     template: LaunchedTemplate | None = None
     # The common language it starts from: an earlier project's validated terms.
     glossary: list[GlossaryEntry] = []
+    # How many delegations one partner may hold at once (a setting, read at launch).
+    max_delegations: int = 2
     # A partnership charter agreed before the project (its charter step is then skipped).
     charter_agreed: AgreedCharter | None = None
 
@@ -635,6 +637,34 @@ class ConcernToCheck(Record):
     reason: str
 
 
+class Delegation(Record):
+    """A partner's answer delegated to another partner: for one decision (its step and
+    round) or for a period (until). The delegate's answer counts for both."""
+
+    id: str
+    delegator: str
+    delegate: str
+    step: str | None = None
+    round: int | None = None
+    until: datetime | None = None
+    given_at: datetime | None = None
+    # Ended: revoked by the delegator, or dropped when one of them left.
+    ended: str | None = None
+    ended_at: datetime | None = None
+
+    def active(self, step: str, round_: int, now: datetime) -> bool:
+        """In force for this decision at this moment."""
+        if self.ended is not None:
+            return False
+        if self.step is not None:
+            return (self.step, self.round) == (step, round_)
+        return (
+            self.until is not None
+            and (self.given_at is None or self.given_at <= now)
+            and (now < self.until)
+        )
+
+
 class Answer(Record):
     participant_id: str
     kind: AnswerKind
@@ -643,6 +673,8 @@ class Answer(Record):
     approval: str = ""
     # When it was given (a charter's signature is dated; absent in states carried before).
     at: datetime | None = None
+    # The delegate who gave it for this participant (None: the participant itself).
+    by: str | None = None
 
 
 class Assessment(Record):
@@ -723,6 +755,8 @@ class ApprovalResult(Record):
     # A weighted majority: each college's part, and the weighted share of consents.
     colleges: list[CollegeResult] = Field(default_factory=list)
     weighted: float | None = None
+    # Answers a delegate gave: the approver's id -> its delegate's.
+    delegated: dict[str, str] = Field(default_factory=dict)
 
 
 class IndicatorResult(Record):

@@ -231,6 +231,20 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                      "objector": names.get(objector, objector),
                      "reason": found.reasons.get(objector, "")}  # fmt: skip
             return Notice(kind, [pid for pid in told if pid in state.participants], facts)
+        case ev.AnswerDelegated(delegation=d):
+            facts = {"delegator": names.get(d.delegator, d.delegator)}
+            if d.until is not None:
+                facts["until"] = d.until.isoformat()
+            return Notice(kind, [d.delegate], facts)
+        case ev.DelegationEnded(delegation_id=did, why=why, participant_id=gone):
+            found = state.delegations.get(did)
+            if found is None:
+                return None
+            # The other one of the two is told (a revocation: the delegate).
+            told = found.delegate if gone == found.delegator else found.delegator
+            facts = {"why": why, "who": names.get(gone, gone),
+                     "delegator": names.get(found.delegator, found.delegator)}  # fmt: skip
+            return Notice(kind, [told], facts)
         case ev.ObjectionJudged(participant_id=pid, judgement=judged):
             # The objector hears how its objection was weighed, and why.
             facts = {"judgement": judged.judgement.value, "reason": judged.reason}

@@ -59,6 +59,7 @@ def spec_for(
     now: datetime | None = None,
     glossary: list[GlossaryEntry] | None = None,
     charter_document: CharterDocument | None = None,
+    max_delegations: int = 2,
 ) -> ProjectSpec:
     """The project a coordinator's launch describes: ids given where left out, and its own
     copy of its template (the one named, resolved by the caller; none named: co-construction
@@ -113,6 +114,7 @@ def spec_for(
         template=template,
         glossary=glossary or [],
         charter_agreed=agreed_charter(launch.charter_agreed, charter_document, now),
+        max_delegations=max_delegations,
         **launch.model_dump(
             exclude={"participants", "template", "durations", "glossary_from", "charter_agreed"}
         ),

@@ -104,6 +104,8 @@ class Round(BaseModel):
     # Weighted colleges: each college's part (its name, weight, tally, what it gives), and
     # the weighted share of consents, per approval that has them.
     colleges: list[CollegePart] = []
+    # Who answered for whom: (the organisation, its delegate's).
+    delegated: list[tuple[str, str]] = []
 
 
 class StepFact(BaseModel):
@@ -326,6 +328,11 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 if one_approval
                 else [approval_fact(step.approval_by_id(r.approval), r) for r in d.approvals],
                 colleges=college_parts(step, d),
+                delegated=[
+                    (organisation(pid), organisation(by))
+                    for r in d.approvals
+                    for pid, by in r.delegated.items()
+                ],
             )
         )
     adopted = state.adopted_plan

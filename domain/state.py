@@ -25,6 +25,7 @@ from domain.models import (
     Contribution,
     DecisionRule,
     Definition,
+    Delegation,
     Judgement,
     Newcomer,
     ObjectionJudgement,
@@ -72,6 +73,8 @@ class ProjectState(BaseModel):
     judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
     # Objections judged concerns in adopted decisions: points for the evaluation to check.
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
+    # Answers delegated, in force or ended (kept for the record).
+    delegations: dict[str, Delegation] = Field(default_factory=dict)
     # Weighted colleges' weights once one was emptied (approval -> college -> "1/2").
     college_weights: dict[str, dict[str, str]] = Field(default_factory=dict)
     decisions: list[ev.DecisionReached] = Field(default_factory=list)
@@ -343,8 +346,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ParticipantRemoved(participant_id=pid):
             if pid in state.participants:
                 state.participants[pid].active = False
-            # Removing a partner discards its answers (DESIGN: decision rules).
-            for key in [k for k, a in state.answers.items() if a.participant_id == pid]:
+            # Removing a partner discards its answers (DESIGN: decision rules), and those it
+            # gave for others as their delegate.
+            for key in [k for k, a in state.answers.items() if pid in (a.participant_id, a.by)]:
                 del state.answers[key]
         case ev.ParticipantErased(participant_id=pid, texts_redacted=redact):
             if pid not in state.erased:
@@ -413,10 +417,18 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason, approval=approval):
             approval = approval or _only_approval(state)
             state.answers[answer_key(approval, pid)] = Answer(
-                participant_id=pid, kind=kind, reason=reason, approval=approval, at=event.at
-            )
+                participant_id=pid, kind=kind, reason=reason, approval=approval, at=event.at,
+                by=data.by,
+            )  # fmt: skip
             # A new answer is judged afresh, if it is still an objection.
             state.judgements.pop(answer_key(approval, pid), None)
+        case ev.AnswerDelegated(delegation=given):
+            state.delegations[given.id] = given.model_copy(update={"given_at": event.at})
+        case ev.DelegationEnded(delegation_id=did, why=why):
+            if did in state.delegations:
+                state.delegations[did] = state.delegations[did].model_copy(
+                    update={"ended": why, "ended_at": event.at}
+                )
         case ev.CollegeEmptied(approval=approval, weights=weights):
             state.college_weights = {**state.college_weights, approval: dict(weights)}
         case ev.ObjectionJudged(participant_id=pid, approval=approval, judgement=judged):

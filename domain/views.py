@@ -24,6 +24,7 @@ from domain.models import (
     ConcernToCheck,
     Contribution,
     DecisionRule,
+    Delegation,
     IndicatorResult,
     Language,
     LoopBack,
@@ -170,6 +171,8 @@ class ProjectView(BaseModel):
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
     # Every plan put to decision, round after round (their versions, side by side on pages).
     plans: list[Plan] = Field(default_factory=list)
+    # Answers delegated, in force or ended.
+    delegations: list[Delegation] = Field(default_factory=list)
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -498,6 +501,7 @@ def view(state: ProjectState) -> ProjectView:
         amendment=state.amendment,
         judgements=state.judgements,
         plans=state.plans,
+        delegations=list(state.delegations.values()),
         concerns_to_check=state.concerns_to_check,
         amendment_pending=[
             p.id

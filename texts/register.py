@@ -44,9 +44,10 @@ COLUMNS = (
     N_("Step"),
     N_("Approval"),
     N_("Judgement of the objection"),
+    N_("Answers by delegation"),
 )
 # Columns that hold what people typed: always text, never a number, a date or a formula.
-TEXT_COLUMNS = frozenset({10, 11, 12, 13, 14, 15, 16})
+TEXT_COLUMNS = frozenset({10, 11, 12, 13, 14, 15, 16, 17})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -69,6 +70,7 @@ class Row:
     step: str = ""
     approval: str = ""
     judgement: str = ""
+    delegated: str = ""
 
 
 def rows(facts: ReportFacts, t: Texts) -> list[Row]:
@@ -110,6 +112,11 @@ def rows(facts: ReportFacts, t: Texts) -> list[Row]:
                 step=step_said,
                 approval=approval_name(t, a),
             )
+            if n == 0 and r.delegated:
+                decision = _replace(decision, delegated="; ".join(
+                    t.gettext("%(delegate)s for %(who)s", delegate=by, who=who)
+                    for who, by in r.delegated
+                ))  # fmt: skip
             out.append(_replace(decision, statements="\n\n".join(said)) if n == 0 else decision)
         assert decision is not None
         out += [
@@ -171,6 +178,7 @@ def register_csv(facts: ReportFacts, t: Texts) -> bytes:
             row.step,
             row.approval,
             row.judgement,
+            row.delegated,
         ]
         writer.writerow([neutralised(cell) for cell in cells])
     return "\ufeff".encode() + out.getvalue().encode()
@@ -208,6 +216,7 @@ def register_xlsx(facts: ReportFacts, t: Texts) -> bytes:
             row.step,
             row.approval,
             row.judgement,
+            row.delegated,
         ]
         sheet.append([None] * len(values))
         line = sheet.max_row

@@ -213,6 +213,13 @@ def decisions(facts: ReportFacts, t: Texts) -> list[str]:
         else:
             lines += [decided_in_words(r, t), "", "- " + words.tally_in_words(t, r.tally)]
         lines += ["- " + md(line) for line in college_lines(t, r.colleges)]
+        lines += [
+            "- "
+            + t.gettext(
+                "%(delegate)s answered for %(who)s, by delegation", delegate=md(by), who=md(who)
+            )  # fmt: skip
+            for who, by in r.delegated
+        ]
         for o in r.objections:
             lines += objection_lines(o, r, t)
         for s in r.statements:

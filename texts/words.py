@@ -273,6 +273,8 @@ MESSAGES = {
     "plan_submitted": N_("the plan"),
     "decision_reached": N_("the decision"),
     "objection_judged": N_("the judgement of your objection"),
+    "answer_delegated": N_("the delegation of an answer"),
+    "delegation_ended": N_("the end of a delegation"),
     "outcome_stated": N_("the outcome"),
     "report_published": N_("the report"),
     "project_closed": N_("the closing"),
@@ -395,6 +397,19 @@ REFUSALS = {
         "An amendment of the charter is being answered: propose the next one once it is closed."
     ),
     "no_amendment_open": N_("No amendment of the charter is waiting for answers."),
+    "unknown_delegate": N_("Choose another partner of the project to answer for you."),
+    "no_decision_open": N_("No decision is open: delegate for a period, until a date."),
+    "delegation_chain": N_(
+        "A delegation is never passed on: a partner who answers for another does not delegate, and one who delegated does not answer for others."
+    ),
+    "already_delegated": N_("You delegated your answer already: revoke that delegation first."),
+    "too_many_delegations": N_(
+        "This partner answers for as many partners as one may already: choose another."
+    ),
+    "unknown_delegation": N_("You have no delegation in force with this identifier."),
+    "delegation_used": N_(
+        "Your delegate has answered for you in this decision: the delegation stays; answer yourself to change it."
+    ),
     "not_under_consent": N_(
         "Objections are judged under consent only: under this rule every answer counts as given."
     ),
@@ -535,6 +550,9 @@ def sentence(
         case ev.PlanSubmitted(plan=plan):
             return _("The facilitator put the plan of %(round)s to decision",
                      round=round_name(t, plan.round))  # fmt: skip
+        case ev.AnswerGiven(participant_id=pid, by=by) if by:
+            return _("%(who)s answered for %(for)s, who had delegated its answer", who=who(by),
+                     **{"for": who(pid)})  # fmt: skip
         case ev.AnswerGiven(participant_id=pid, kind=kind):
             return {
                 "consent": _("%(who)s consented", who=who(pid)),
@@ -547,6 +565,13 @@ def sentence(
         case ev.DecisionReached(round=round_, outcome=outcome):
             return _("Decision of %(round)s: %(outcome)s", round=round_name(t, round_),
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
+        case ev.AnswerDelegated(delegation=d):
+            return _("%(who)s delegated its answer to %(delegate)s", who=who(d.delegator),
+                     delegate=who(d.delegate))  # fmt: skip
+        case ev.DelegationEnded(why="revoked", participant_id=pid):
+            return _("%(who)s revoked its delegation", who=who(pid))
+        case ev.DelegationEnded(participant_id=pid):
+            return _("A delegation ended, %(who)s having left", who=who(pid))
         case ev.ObjectionJudged(participant_id=pid, judgement=j) if j.judgement == "concern":
             return _("The facilitator judged the objection of %(who)s a concern: it does not block",
                      who=who(pid))  # fmt: skip

@@ -645,6 +645,34 @@ def letter_for(
                     )  # fmt: skip
                 )
             return Letter(subject, paragraphs, why, button=page)
+        case "answer_delegated":
+            delegator = one_line(facts.get("delegator", ""))
+            until = _when(facts.get("until", ""))
+            said = (
+                _(
+                    "%(who)s asks you to answer for it until %(moment)s: in each decision until then, your answer counts for both, unless it answers itself.",
+                    who=delegator,
+                    moment=t.moment(until),
+                )
+                if until
+                else _(
+                    "%(who)s asks you to answer for it in the decision open now: your answer counts for both, unless it answers itself.",
+                    who=delegator,
+                )
+            )
+            return Letter(_("%(tag)s %(who)s delegates its answer to you", tag=tag, who=delegator),
+                          [said], why, button=page)  # fmt: skip
+        case "delegation_ended":
+            who = one_line(facts.get("who", ""))
+            said = (
+                _("%(who)s revoked its delegation: you no longer answer for it.", who=who)
+                if facts.get("why") == "revoked"
+                else _(
+                    "%(who)s left the project: the delegation between you ends, and each answers for itself again.",
+                    who=who,
+                )
+            )
+            return Letter(_("%(tag)s A delegation ends", tag=tag), [said], why, button=page)
         case "objection_judged":
             concern = facts.get("judgement") == "concern"
             subject = (

@@ -127,6 +127,22 @@ def _charter(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     }
 
 
+def _delegation(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    """A delegation from its form: the partner, and for a period its end (the reader's own
+    time, as a datetime-local input gives it)."""
+    typed = _text(values, "until").strip()
+    until: Any = None
+    if values.get("scope") == "period":
+        try:
+            until = datetime.fromisoformat(typed)
+        except ValueError:
+            until = typed or ""
+        else:
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=visit.t.zone)
+    return {"to": _text(values, "to"), "until": until}
+
+
 def _amendment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     """An amendment of the charter in force: its sections and governance as amended, the
     changes, and the days the partners have to answer."""
@@ -263,6 +279,10 @@ FORMS: dict[str, FormSpec] = {
     # The charter's page.
     "publish_charter": FormSpec("charte", _charter),
     "amend_charter": FormSpec("charte", _amendment),
+    "delegate_answer": FormSpec("deleguer", _delegation),
+    "revoke_delegation": FormSpec(
+        "deleguer", lambda v, _: {"delegation_id": _text(v, "delegation_id")}
+    ),
     "judge_objection": FormSpec(
         "repondre",
         lambda v, _: {
@@ -331,7 +351,9 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
         "answer_amendment": "reason",
     },
     "phase_too_short": {"amend_charter": "answer_days"},
-    "deadline_not_later": {"extend_deadline": "deadline"},
+    "deadline_not_later": {"extend_deadline": "deadline", "delegate_answer": "until"},
+    "unknown_delegate": {"delegate_answer": "to"},
+    "no_decision_open": {"delegate_answer": "until"},
     "deadline_too_far": {"extend_deadline": "deadline"},
     "same_email": {"update_my_contact": "email", "invite_participant": "email"},
     "webhook_refused": {"update_my_contact": "webhook_url"},
@@ -392,6 +414,7 @@ def form_id(update: str, values: dict[str, Any]) -> str:
 # Forms whose fields are not one per page (one per proposal): their errors stand at the form.
 _FORM_LEVEL = {
     "answer_newcomer",
+    "revoke_delegation",
     "judge_objection",
     "amend_proposal",
     "endorse_proposal",

@@ -122,6 +122,31 @@ async def assess(
     return await acting.perform(**body.model_dump())
 
 
+@router.post(
+    "/delegations",
+    status_code=201,
+    summary="Delegate your answer to another partner of the project (partner): for the decision "
+    "open now, or until a moment (until). Its answer counts for both, once each; your own "
+    "answer always wins. A delegate never passes a delegation on (409 delegation_chain); "
+    "nobody holds more than the set number at once (409 too_many_delegations)",
+)
+async def delegate_answer(
+    body: cmd.DelegationFields, acting: Annotated[Acting, acting_as(cmd.DelegateAnswer)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
+@router.delete(
+    "/delegations/{delegation_id}",
+    summary="Revoke your delegation, until your delegate has answered for you (partner); it "
+    "stays in the record",
+)
+async def revoke_delegation(
+    delegation_id: str, acting: Annotated[Acting, acting_as(cmd.RevokeDelegation)]
+) -> ActionResult:
+    return await acting.perform(delegation_id=delegation_id)
+
+
 @router.put(
     "/objections/{participant_id}/judgement",
     summary="Judge a partner's objection under consent (facilitator): valid (the proposal must "

@@ -142,6 +142,7 @@ async def launch_project(
             now=datetime.now(UTC),
             glossary=glossary,
             charter_document=document,
+            max_delegations=settings.max_delegations,
         )
     except Rejected as r:
         raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None

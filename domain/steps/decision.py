@@ -170,6 +170,11 @@ def result(state: ProjectState, approval: Approval) -> ApprovalResult:
         judgements=judged(state, approval),
         colleges=colleges,
         weighted=weighted,
+        delegated={
+            a.participant_id: a.by
+            for p in approvers(state, approval)
+            if (a := state.answers.get(answer_key(approval.id, p.id))) is not None and a.by
+        },
     )
 
 

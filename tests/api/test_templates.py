@@ -100,8 +100,8 @@ async def test_a_call_for_projects_runs_end_to_end_over_http(http):
     ) in report
     register = await project.call("GET", "/decisions?format=excel", "coordinator-credential")
     lines = register.content.decode("utf-8-sig").splitlines()
-    assert lines[0].endswith(";Étape;Approbation;Jugement de l’objection")
-    assert lines[-1].endswith(";Décision des partenaires;Les partenaires;")  # no judgement
+    assert lines[0].endswith(";Étape;Approbation;Jugement de l’objection;Réponses par délégation")
+    assert lines[-1].endswith(";Décision des partenaires;Les partenaires;;")  # no judgement
 
 
 async def test_templates_are_saved_as_versions_and_refused_with_the_step_named(http):

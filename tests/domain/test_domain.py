@@ -550,3 +550,66 @@ class TestObjectionsWeighed:
         with pytest.raises(Rejected) as refused:
             majority.execute(judged("p1"), NOW)
         assert refused.value.code == "not_under_consent"
+
+
+class TestDelegation:
+    """A partner's answer delegated to another partner: it counts for both, once each."""
+
+    def test_a_delegated_answer_counts_for_both_and_the_partners_own_wins(self):
+        project = decision_project(3)
+        project.execute(cmd.DelegateAnswer(actor=actor("p1"), to="p2"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+        answers = {a.participant_id: (a.kind, a.by) for a in project.state.answers.values()}
+        assert answers == {"p2": ("consent", None), "p1": ("consent", "p2")}
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.RevokeDelegation(actor=actor("p1"),
+                                                 delegation_id="delegation-" + "x"), NOW)  # fmt: skip
+        assert refused.value.code == "unknown_delegation"
+        (given,) = project.state.delegations.values()
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.RevokeDelegation(actor=actor("p1"), delegation_id=given.id), NOW)
+        assert refused.value.code == "delegation_used"
+        # Its own answer always wins, and the delegate's later change leaves it be.
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="abstain"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="abstain"), NOW)
+        answers = {a.participant_id: (a.kind, a.by) for a in project.state.answers.values()}
+        assert answers["p1"] == ("abstain", None)
+        project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+        decided = project.state.decisions[-1]
+        assert (decided.tally.answers, decided.tally.abstentions) == (3, 2)
+        assert fold(project.events).model_dump() == project.state.model_dump()
+
+    def test_a_delegation_is_never_passed_on_nor_held_beyond_the_limit(self):
+        project = decision_project(4)
+        project.execute(cmd.DelegateAnswer(actor=actor("p1"), to="p2"), NOW)
+        for command, code in (
+            (cmd.DelegateAnswer(actor=actor("p2"), to="p3"), "delegation_chain"),  # A→B→C
+            (cmd.DelegateAnswer(actor=actor("p2"), to="p1"), "delegation_chain"),  # A→B→A
+            (cmd.DelegateAnswer(actor=actor("p3"), to="p1"), "delegation_chain"),  # C→A→B
+            (cmd.DelegateAnswer(actor=actor("p1"), to="p3"), "already_delegated"),
+            (cmd.DelegateAnswer(actor=actor("p3"), to="p3"), "unknown_delegate"),
+        ):
+            with pytest.raises(Rejected) as refused:
+                project.execute(command, NOW)
+            assert refused.value.code == code, command
+        project.execute(cmd.DelegateAnswer(actor=actor("p3"), to="p2"), NOW)
+        with pytest.raises(Rejected) as refused:  # p2 holds two: the most, by default
+            project.execute(cmd.DelegateAnswer(actor=actor("p4"), to="p2"), NOW)
+        assert refused.value.code == "too_many_delegations"
+
+    def test_a_revoked_delegation_no_longer_counts_and_leaving_drops_them(self):
+        project = decision_project(3)
+        project.execute(cmd.DelegateAnswer(actor=actor("p1"), to="p2"), NOW)
+        (given,) = project.state.delegations.values()
+        project.execute(cmd.RevokeDelegation(actor=actor("p1"), delegation_id=given.id), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+        assert [a.participant_id for a in project.state.answers.values()] == ["p2"]
+        assert project.state.delegations[given.id].ended == "revoked"  # kept in the record
+        project.execute(cmd.DelegateAnswer(actor=actor("p3"), to="p2"), NOW)
+        # The delegate answered already: its answer counts for p3 at once.
+        assert project.state.answers["partners/p3"].by == "p2"
+        project.execute(cmd.LeaveProject(actor=actor("p2"), reason="Nous partons"), NOW)
+        ended = [d for d in project.state.delegations.values() if d.ended == "left"]
+        assert [d.delegator for d in ended] == ["p3"]
+        assert "partners/p3" not in project.state.answers  # expected again
+        assert fold(project.events).model_dump() == project.state.model_dump()

@@ -1244,3 +1244,16 @@ def test_weightings_that_cannot_be_are_refused():
     assert parse(equal, NOW).steps[0].approvals[0].weights() == {
         "collectivites": Fraction(1, 3), "habitants": Fraction(1, 3), "autres": Fraction(1, 3)
     }  # fmt: skip
+
+
+def test_a_delegated_answer_counts_in_the_delegators_approval_where_the_delegate_is_none():
+    project = aap_project()
+    to_first_decision(project)  # the budget: the local authority (p1) alone approves it
+    project.execute(cmd.DelegateAnswer(actor=actor("p1"), to="p2"), NOW)
+    with pytest.raises(Rejected) as refused:  # p2 answers no approval of its own here
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent", approval="budget"), NOW)
+    assert refused.value.code == "not_an_approver"
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+    (budget,) = project.state.decisions
+    assert budget.outcome == "adopted" and budget.tally.consents == 1
+    assert fold(project.events).model_dump() == project.state.model_dump()

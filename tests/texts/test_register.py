@@ -44,7 +44,7 @@ def test_the_french_csv_opens_in_french_excel():
                        "Objections", "Abstentions", "Sans réponse", "Issue",
                        "Auteur de l’objection", "Objection", "Réponse au tour suivant",
                        "Issue exprimée par le facilitateur", "Étape", "Approbation",
-                       "Jugement de l’objection"]  # fmt: skip
+                       "Jugement de l’objection", "Réponses par délégation"]  # fmt: skip
     first, objection, second = rows[1], rows[2], rows[3]
     # Each row names its step and its approval (a template's decision may have several).
     assert first[14:16] == ["Décision", "Les partenaires"] == objection[14:16]

@@ -1,0 +1,39 @@
+"""Answers delegated, over HTTP: a delegated answer counts once for each partner in the tally;
+A→B→A and A→B→C are refused with 409; a revoked delegation no longer counts; the register
+says who answered for whom."""
+
+from __future__ import annotations
+
+from tests.api_helpers import ApiProject, project_body
+
+PARTNERS = ["p1", "p2", "p3", "p4"]
+
+
+async def test_a_delegated_answer_counts_once_for_each_partner(http):
+    project = await ApiProject.launch(http, project_body(4))
+    await project.to_decision(PARTNERS)
+    await project.ok("POST", "/delegations", "p1", {"to": "p2"})
+    for who, body in (("p2", {"to": "p3"}), ("p2", {"to": "p1"}), ("p3", {"to": "p1"})):
+        chain = await project.call("POST", "/delegations", who, body)
+        assert chain.status_code == 409 and chain.json()["code"] == "delegation_chain", body
+    # p3 delegates, then revokes: its answer is no longer given by p2.
+    await project.ok("POST", "/delegations", "p3", {"to": "p2"})
+    view = await project.view()
+    revoked = next(d for d in view["delegations"] if d["delegator"] == "p3")
+    await project.ok("DELETE", f"/delegations/{revoked['id']}", "p3")
+    await project.ok("PUT", "/answer", "p2", {"kind": "consent"})
+    view = await project.view()
+    by = {a["participant_id"]: a["by"] for a in view["answers"]}
+    assert by == {"p2": None, "p1": "p2"}
+    assert view["tally"]["consents"] == 2 and view["tally"]["silent"] == 2
+    used = next(d for d in view["delegations"] if d["delegator"] == "p1")
+    refused = await project.call("DELETE", f"/delegations/{used['id']}", "p1")
+    assert refused.status_code == 409 and refused.json()["code"] == "delegation_used"
+    await project.ok("PUT", "/answer", "p3", {"kind": "consent"})
+    await project.ok("PUT", "/answer", "p4", {"kind": "abstain"})
+    view = await project.view()
+    (decided,) = view["decisions"]
+    assert decided["approvals"][0]["delegated"] == {"p1": "p2"}
+    assert (decided["tally"]["consents"], decided["tally"]["abstentions"]) == (3, 1)
+    register = await project.call("GET", "/decisions?format=excel", "coordinator-credential")
+    assert "Partenaire 2 pour Partenaire 1" in register.content.decode("utf-8-sig")
