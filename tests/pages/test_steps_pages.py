@@ -218,3 +218,35 @@ async def test_a_validated_term_is_linked_from_its_first_use_on_the_pages(site, 
     assert p1.page.url.endswith("/glossaire#" + described_by.removeprefix("gloss-"))
     await p1.leave()
     await fac.leave()
+
+
+async def test_a_partner_delegates_its_answer_on_its_page(site, browser):
+    from tests.pages.helpers import launch
+
+    launched = await launch(site, partners=3)
+    keys = tokens(launched)
+    base = f"/projects/{launched['project_id']}"
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(
+            site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
+        )
+    await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
+    p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
+    await p1.page.get_by_text("Demander à un autre partenaire de répondre à votre place").click()
+    await p1.page.get_by_label("Le partenaire qui répond à votre place").select_option("p2")
+    await p1.check_accessibility("the delegation form")
+    await p1.click("Déléguer ma réponse")
+    assert "Partenaire 2 répond à votre place dans cette décision" in await p1.text()
+    p2 = await Person.arrive(browser, site, "partner 2", keys["p2"])
+    assert "Partenaire 1 vous a demandé de répondre à sa place dans cette décision" in await p2.text()
+    await p2.page.get_by_label("Consentement", exact=True).check()
+    await p2.click("Envoyer ma réponse")
+    view = await api(site, "GET", base)
+    assert {a["participant_id"]: a["by"] for a in view["answers"]} == {"p2": None, "p1": "p2"}
+    await p1.reload()
+    assert "Révoquer cette délégation" in await p1.text()
+    await p1.click("Révoquer cette délégation")  # refused: the delegate has answered
+    assert "Votre délégué a répondu pour vous dans cette décision" in await p1.text()
+    await p1.check_accessibility("a revocation refused")
+    await p1.leave()
+    await p2.leave()
