@@ -90,6 +90,15 @@ ACTIONS: tuple[Action, ...] = (
         "amendments",
     ),
     Action(
+        cmd.WithdrawProposal,
+        "withdraw_proposal",
+        PARTNER,
+        "withdraw your proposal",
+        deciders.withdraw_proposal,
+        Phase.co_design,
+        "withdrawals of proposals",
+    ),
+    Action(
         cmd.EndorseProposal,
         "endorse_proposal",
         PARTNER,

@@ -342,6 +342,15 @@ class DelegateAnswer(Command, DelegationFields):
     pass
 
 
+class ReasonOptional(Model):
+    reason: ShortNote = ""
+
+
+class WithdrawProposal(Command):
+    proposal_id: Identifier
+    reason: ShortNote = ""
+
+
 class RevokeDelegation(Command):
     delegation_id: Identifier
 

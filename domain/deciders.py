@@ -178,6 +178,13 @@ def submit_plan(
             "text comes with the next round",
         )
     chosen = [proposal(state, pid) for pid in dict.fromkeys(c.proposal_ids)]
+    for p in chosen:
+        if p.withdrawn:
+            raise Rejected(
+                "proposal_withdrawn",
+                f"the proposal {p.id!r} ({p.title}) was withdrawn by its author",
+                field="proposal_ids",
+            )
     to_answer = state.objections_to_answer
     for objector, reason in to_answer.items():
         if not c.objection_answers.get(objector, "").strip():
@@ -311,6 +318,18 @@ def give_answer(
             own = [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason,
                                   approval=named)]  # fmt: skip
     return own + answers_for(state, step, held, actor.id, c.kind, reason)
+
+
+def withdraw_proposal(
+    state: ProjectState, c: cmd.WithdrawProposal, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """Its author withdraws a proposal before the plan: it stays in the record, withdrawn."""
+    found = proposal(state, c.proposal_id)
+    if found.author_id != actor.id:
+        raise Rejected("not_the_author", "only its author withdraws a proposal")
+    if found.withdrawn:
+        return []
+    return [ev.ProposalWithdrawn(proposal_id=found.id, participant_id=actor.id, reason=c.reason)]
 
 
 def delegations_held(state: ProjectState, delegate: str, now: datetime) -> list[Delegation]:

@@ -152,6 +152,13 @@ class AnswerGiven(EventData):
     by: str | None = None
 
 
+class ProposalWithdrawn(EventData):
+    type: Literal["proposal_withdrawn"] = "proposal_withdrawn"
+    proposal_id: str
+    participant_id: str
+    reason: str = ""
+
+
 class AnswerDelegated(EventData):
     """A partner delegated its answer to another partner (one decision, or a period)."""
 
@@ -465,6 +472,7 @@ AnyEventData = Annotated[
     | DecisionReached
     | ObjectionJudged
     | AnswerDelegated
+    | ProposalWithdrawn
     | DelegationEnded
     | CollegeEmptied
     | OutcomeStated

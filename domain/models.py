@@ -600,6 +600,9 @@ class Proposal(Record):
     indicators: list[Indicator] = Field(default_factory=list)
     amendments: list[Amendment] = Field(default_factory=list)
     endorsements: list[str] = Field(default_factory=list)
+    # Withdrawn by its author before the plan: kept in the record, no longer chosen.
+    withdrawn: bool = False
+    withdrawn_reason: str = ""
 
 
 class Plan(Record):

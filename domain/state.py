@@ -405,6 +405,11 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ProposalAmended(proposal_id=prop, participant_id=pid, text=text):
             if prop in state.proposals:
                 state.proposals[prop].amendments.append(Amendment(participant_id=pid, text=text))
+        case ev.ProposalWithdrawn(proposal_id=prop, reason=why):
+            if prop in state.proposals:
+                state.proposals[prop] = state.proposals[prop].model_copy(
+                    update={"withdrawn": True, "withdrawn_reason": why}
+                )
         case ev.ProposalEndorsed(proposal_id=prop, participant_id=pid):
             endorsements = state.proposals[prop].endorsements if prop in state.proposals else None
             if endorsements is not None and pid not in endorsements:

@@ -229,6 +229,10 @@ FORMS: dict[str, FormSpec] = {
         "propositions",
         lambda v, _: {"proposal_id": _text(v, "proposal_id"), "text": _text(v, "text")},
     ),
+    "withdraw_proposal": FormSpec(
+        "propositions",
+        lambda v, _: {"proposal_id": _text(v, "proposal_id"), "reason": _text(v, "reason")},
+    ),
     "endorse_proposal": FormSpec(
         "propositions", lambda v, _: {"proposal_id": _text(v, "proposal_id")}
     ),
@@ -390,6 +394,8 @@ def form_id(update: str, values: dict[str, Any]) -> str:
         return f"amend-{values.get('proposal_id', '')}"
     if update == "endorse_proposal":
         return f"endorse-{values.get('proposal_id', '')}"
+    if update == "withdraw_proposal":
+        return f"withdraw-{values.get('proposal_id', '')}"
     if update == "submit_proposal":
         return "proposer"
     if update == "invite_participant":
@@ -414,6 +420,7 @@ def form_id(update: str, values: dict[str, Any]) -> str:
 # Forms whose fields are not one per page (one per proposal): their errors stand at the form.
 _FORM_LEVEL = {
     "answer_newcomer",
+    "withdraw_proposal",
     "revoke_delegation",
     "judge_objection",
     "amend_proposal",

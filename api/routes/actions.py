@@ -123,6 +123,20 @@ async def assess(
 
 
 @router.post(
+    "/proposals/{proposal_id}/withdrawal",
+    status_code=201,
+    summary="Withdraw your proposal during the co-design, before the plan (its author); it "
+    "stays in the record, withdrawn, and no plan may choose it",
+)
+async def withdraw_proposal(
+    proposal_id: str,
+    acting: Annotated[Acting, acting_as(cmd.WithdrawProposal)],
+    body: Annotated[cmd.ReasonOptional | None, Body()] = None,
+) -> ActionResult:
+    return await acting.perform(proposal_id=proposal_id, reason=body.reason if body else "")
+
+
+@router.post(
     "/delegations",
     status_code=201,
     summary="Delegate your answer to another partner of the project (partner): for the decision "

@@ -37,3 +37,25 @@ async def test_a_delegated_answer_counts_once_for_each_partner(http):
     assert (decided["tally"]["consents"], decided["tally"]["abstentions"]) == (3, 1)
     register = await project.call("GET", "/decisions?format=excel", "coordinator-credential")
     assert "Partenaire 2 pour Partenaire 1" in register.content.decode("utf-8-sig")
+
+
+async def test_a_proposal_withdrawn_by_its_author_stays_in_the_record_and_is_not_chosen(http):
+    project = await ApiProject.launch(http)
+    for pid in ("p1", "p2", "p3"):
+        await project.ok("POST", "/contributions", pid, {"kind": "need", "text": "Un besoin"})
+    first = await project.ok("POST", "/proposals", "p1",
+                             {"title": "Jardin", "description": "En bacs"})  # fmt: skip
+    second = await project.ok("POST", "/proposals", "p2",
+                              {"title": "Verger", "description": "Des arbres"})  # fmt: skip
+    not_mine = await project.call("POST", f"/proposals/{first['item_id']}/withdrawal", "p2")
+    assert not_mine.status_code == 409 and not_mine.json()["code"] == "not_the_author"
+    await project.ok("POST", f"/proposals/{first['item_id']}/withdrawal", "p1",
+                     {"reason": "Le verger suffit"})  # fmt: skip
+    (withdrawn,) = [p for p in (await project.view())["proposals"] if p["withdrawn"]]
+    assert (withdrawn["id"], withdrawn["withdrawn_reason"]) == (first["item_id"],
+                                                                 "Le verger suffit")  # fmt: skip
+    refused = await project.call("POST", "/plan", "fac",
+                                 {"proposal_ids": [first["item_id"]], "summary": "Le jardin"})  # fmt: skip
+    assert refused.status_code == 409 and refused.json()["code"] == "proposal_withdrawn"
+    await project.ok("POST", "/plan", "fac",
+                     {"proposal_ids": [second["item_id"]], "summary": "Le verger"})  # fmt: skip

@@ -238,7 +238,9 @@ async def test_a_partner_delegates_its_answer_on_its_page(site, browser):
     await p1.click("Déléguer ma réponse")
     assert "Partenaire 2 répond à votre place dans cette décision" in await p1.text()
     p2 = await Person.arrive(browser, site, "partner 2", keys["p2"])
-    assert "Partenaire 1 vous a demandé de répondre à sa place dans cette décision" in await p2.text()
+    assert (
+        "Partenaire 1 vous a demandé de répondre à sa place dans cette décision" in await p2.text()
+    )
     await p2.page.get_by_label("Consentement", exact=True).check()
     await p2.click("Envoyer ma réponse")
     view = await api(site, "GET", base)
