@@ -90,6 +90,13 @@ ACTIONS: tuple[Action, ...] = (
         "amendments",
     ),
     Action(
+        cmd.EditProject,
+        "edit_project",
+        COORDINATOR,
+        "change the project",
+        deciders.edit_project,
+    ),
+    Action(
         cmd.WithdrawProposal,
         "withdraw_proposal",
         PARTNER,

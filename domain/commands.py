@@ -342,6 +342,25 @@ class DelegateAnswer(Command, DelegationFields):
     pass
 
 
+class EditFields(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"durations": {"decision": "P21D"},
+                          "reason": "Les élus se réunissent le 20"}]
+        }
+    )  # fmt: skip
+
+    title: Line | None = None
+    description: Description | None = None
+    # New durations of steps not opened yet, by step id.
+    durations: dict[Identifier, Duration] = Field(default_factory=dict, max_length=30)
+    reason: Reason
+
+
+class EditProject(Command, EditFields):
+    pass
+
+
 class ReasonOptional(Model):
     reason: ShortNote = ""
 

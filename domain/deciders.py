@@ -320,6 +320,42 @@ def give_answer(
     return own + answers_for(state, step, held, actor.id, c.kind, reason)
 
 
+def edit_project(
+    state: ProjectState, c: cmd.EditProject, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """The coordinator changes the title, the description, or the durations of steps not
+    opened yet; every change is an event with its reason."""
+    assert state.spec is not None
+    opened = {p.step or p.phase.value for p in state.periods} | {state.step}
+    ids = {s.id for s in state.template.steps}
+    for step_id, length in c.durations.items():
+        if step_id not in ids:
+            raise Rejected("unknown_step", f"the template has no step {step_id!r} (steps: "
+                           f"{', '.join(s.id for s in state.template.steps)})",
+                           field=f"durations.{step_id}")  # fmt: skip
+        if step_id in opened:
+            raise Rejected(
+                "step_already_opened",
+                f"the step {step_id!r} has opened already: extend its deadline instead",
+                field=f"durations.{step_id}",
+            )
+        kind = state.template.step(step_id).kind
+        if length <= timedelta(0) and kind != Phase.action:
+            raise Rejected("phase_too_short", "a step lasts some time (only an implementation "
+                           "may last 0, to skip it)", field=f"durations.{step_id}")  # fmt: skip
+    title = c.title if c.title is not None and c.title != state.spec.title else None
+    description = (
+        c.description
+        if c.description is not None and c.description != state.spec.description
+        else None
+    )
+    durations = {k: v for k, v in c.durations.items() if state.template.step(k).duration != v}
+    if title is None and description is None and not durations:
+        return []  # nothing changes
+    return [ev.ProjectEdited(title=title, description=description, durations=durations,
+                             reason=c.reason)]  # fmt: skip
+
+
 def withdraw_proposal(
     state: ProjectState, c: cmd.WithdrawProposal, actor: Participant, now: datetime
 ) -> list[ev.EventData]:

@@ -152,6 +152,17 @@ class AnswerGiven(EventData):
     by: str | None = None
 
 
+class ProjectEdited(EventData):
+    """The coordinator changed the project's title or description, or the durations of steps
+    not opened yet (layered on its copy of the template), with a reason."""
+
+    type: Literal["project_edited"] = "project_edited"
+    title: str | None = None
+    description: str | None = None
+    durations: dict[str, timedelta] = Field(default_factory=dict)
+    reason: str
+
+
 class ProposalWithdrawn(EventData):
     type: Literal["proposal_withdrawn"] = "proposal_withdrawn"
     proposal_id: str
@@ -473,6 +484,7 @@ AnyEventData = Annotated[
     | ObjectionJudged
     | AnswerDelegated
     | ProposalWithdrawn
+    | ProjectEdited
     | DelegationEnded
     | CollegeEmptied
     | OutcomeStated

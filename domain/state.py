@@ -73,6 +73,9 @@ class ProjectState(BaseModel):
     judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
     # Objections judged concerns in adopted decisions: points for the evaluation to check.
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
+    # Steps' durations the coordinator changed after the launch (steps not opened yet), layered
+    # on the project's copy of its template.
+    duration_overrides: dict[str, timedelta] = Field(default_factory=dict)
     # Answers delegated, in force or ended (kept for the record).
     delegations: dict[str, Delegation] = Field(default_factory=dict)
     # Weighted colleges' weights once one was emptied (approval -> college -> "1/2").
@@ -145,8 +148,9 @@ class ProjectState(BaseModel):
         if self._template is None:
             assert self.spec is not None, "a project has a template once launched"
             launched = self.spec.template
-            self._template = (
-                launched.content if launched else templates.co_construction(self.spec.process)
+            self._template = templates.with_durations(
+                launched.content if launched else templates.co_construction(self.spec.process),
+                self.duration_overrides,
             )
         return self._template
 
@@ -405,6 +409,15 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ProposalAmended(proposal_id=prop, participant_id=pid, text=text):
             if prop in state.proposals:
                 state.proposals[prop].amendments.append(Amendment(participant_id=pid, text=text))
+        case ev.ProjectEdited(title=title, description=description, durations=durations):
+            if state.spec is not None:
+                changes = {k: v for k, v in (("title", title), ("description", description))
+                           if v is not None}  # fmt: skip
+                if changes:
+                    state.spec = state.spec.model_copy(update=changes)
+            if durations:
+                state.duration_overrides = {**state.duration_overrides, **durations}
+                state._template = None  # read again, with the new durations
         case ev.ProposalWithdrawn(proposal_id=prop, reason=why):
             if prop in state.proposals:
                 state.proposals[prop] = state.proposals[prop].model_copy(

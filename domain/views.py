@@ -171,6 +171,8 @@ class ProjectView(BaseModel):
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
     # Every plan put to decision, round after round (their versions, side by side on pages).
     plans: list[Plan] = Field(default_factory=list)
+    # Steps' durations changed after the launch, over the template's (by step id).
+    duration_overrides: dict[str, timedelta] = Field(default_factory=dict)
     # Answers delegated, in force or ended.
     delegations: list[Delegation] = Field(default_factory=list)
     results: list[IndicatorResult]
@@ -502,6 +504,7 @@ def view(state: ProjectState) -> ProjectView:
         judgements=state.judgements,
         plans=state.plans,
         delegations=list(state.delegations.values()),
+        duration_overrides=state.duration_overrides,
         concerns_to_check=state.concerns_to_check,
         amendment_pending=[
             p.id

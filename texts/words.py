@@ -397,6 +397,9 @@ REFUSALS = {
         "An amendment of the charter is being answered: propose the next one once it is closed."
     ),
     "no_amendment_open": N_("No amendment of the charter is waiting for answers."),
+    "step_already_opened": N_(
+        "This step has opened already: extend its deadline instead of changing its duration."
+    ),
     "not_the_author": N_("Only its author withdraws a proposal."),
     "proposal_withdrawn": N_("This proposal was withdrawn by its author: choose others."),
     "unknown_delegate": N_("Choose another partner of the project to answer for you."),
@@ -567,6 +570,8 @@ def sentence(
         case ev.DecisionReached(round=round_, outcome=outcome):
             return _("Decision of %(round)s: %(outcome)s", round=round_name(t, round_),
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
+        case ev.ProjectEdited(reason=reason):
+            return _("The coordinator changed the project: %(reason)s", reason=reason)
         case ev.ProposalWithdrawn(proposal_id=prop, participant_id=pid):
             return _("%(who)s withdrew “%(title)s”", who=who(pid), title=proposals.get(prop, prop))
         case ev.AnswerDelegated(delegation=d):

@@ -122,6 +122,18 @@ async def assess(
     return await acting.perform(**body.model_dump())
 
 
+@router.patch(
+    "",
+    summary="Change the project's title or description, or the durations of steps not opened yet "
+    "(coordinator), with a reason: each change is an event, layered on the project's copy of "
+    "its template (the view's duration_overrides)",
+)
+async def edit_project(
+    body: cmd.EditFields, acting: Annotated[Acting, acting_as(cmd.EditProject)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
 @router.post(
     "/proposals/{proposal_id}/withdrawal",
     status_code=201,

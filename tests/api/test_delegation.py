@@ -59,3 +59,28 @@ async def test_a_proposal_withdrawn_by_its_author_stays_in_the_record_and_is_not
     assert refused.status_code == 409 and refused.json()["code"] == "proposal_withdrawn"
     await project.ok("POST", "/plan", "fac",
                      {"proposal_ids": [second["item_id"]], "summary": "Le verger"})  # fmt: skip
+
+
+async def test_the_coordinator_changes_the_title_and_a_step_not_opened_yet(http):
+    project = await ApiProject.launch(http)
+    before = await project.view()
+    changed = await project.ok(
+        "PATCH", "", "coordinator-credential",
+        {"title": "Jardins partagés du 8e", "durations": {"decision": "P21D"},
+         "reason": "Les élus se réunissent le 20"},
+    )  # fmt: skip
+    assert changed["seqs"]
+    view = await project.view()
+    assert view["title"] == "Jardins partagés du 8e"
+    assert view["duration_overrides"] == {"decision": "P21D"}
+    assert view["template"] == before["template"]  # its version and digest, unchanged
+    decision = next(s for s in view["steps"] if s["id"] == "decision")
+    assert decision["duration"] == "P21D"
+    opened = await project.call("PATCH", "", "coordinator-credential",
+                                {"durations": {"diagnosis": "P3D"}, "reason": "Plus court"})  # fmt: skip
+    assert opened.status_code == 409 and opened.json()["code"] == "step_already_opened"
+    by_partner = await project.call("PATCH", "", "p1", {"title": "X", "reason": "y"})
+    assert by_partner.status_code == 403
+    events = await project.ok("GET", "/events", "coordinator-credential")
+    edited = [e for e in events["events"] if e["data"]["type"] == "project_edited"]
+    assert edited[0]["data"]["reason"] == "Les élus se réunissent le 20"
