@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     min_phase: timedelta = MIN_PHASE
     # How many partners' answers one partner may hold by delegation at once (read at launch).
     max_delegations: int = Field(default=2, ge=1, le=20)
+    # How long after closing a step by hand the facilitator may reopen it (read at launch).
+    reopen_within: timedelta = timedelta(days=7)
 
     # -- the contact directory (directory/): people's details, outside Temporal --
     # A SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/alliance. Unset: a

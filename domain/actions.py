@@ -90,6 +90,13 @@ ACTIONS: tuple[Action, ...] = (
         "amendments",
     ),
     Action(
+        cmd.ReopenStep,
+        "reopen_step",
+        FACILITATOR,
+        "reopen a step closed by mistake",
+        deciders.reopen_step,
+    ),
+    Action(
         cmd.EditProject,
         "edit_project",
         COORDINATOR,
@@ -429,6 +436,8 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
             return not state.charter_awaiting and bool(approvals_of(state, who))
         holds = any(d.delegate == who.id and d.ended is None for d in state.delegations.values())
         return state.plan is not None and (bool(approvals_of(state, who)) or holds)
+    if action.update == "reopen_step":
+        return state.reopenable is not None
     if action.update == "delegate_answer":
         return not any(
             d.ended is None and who.id in (d.delegator, d.delegate)

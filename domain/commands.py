@@ -342,6 +342,14 @@ class DelegateAnswer(Command, DelegationFields):
     pass
 
 
+class ReasonFieldsRequired(Model):
+    reason: Reason
+
+
+class ReopenStep(Command, ReasonFieldsRequired):
+    """The facilitator reopens a step it closed by mistake."""
+
+
 class EditFields(Model):
     model_config = ConfigDict(
         json_schema_extra={

@@ -320,6 +320,39 @@ def give_answer(
     return own + answers_for(state, step, held, actor.id, c.kind, reason)
 
 
+def reopen_step(
+    state: ProjectState, c: cmd.ReopenStep, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """The facilitator reopens a step it closed by hand before its deadline, within the
+    window, as long as nobody has acted in the step that followed."""
+    point = state.reopenable
+    if point is None:
+        raise Rejected(
+            "nothing_to_reopen",
+            "only a step you closed by hand before its deadline can be reopened, as long as "
+            "nobody has acted in the step that followed",
+        )
+    window = state.spec.reopen_within if state.spec is not None else timedelta(days=7)
+    if now - point.closed_at > window:
+        raise Rejected(
+            "reopen_window_passed",
+            f"the step was closed on {point.closed_at.isoformat()}: a step is reopened within "
+            f"{window.days} days of its close",
+        )
+    left = point.deadline - point.closed_at
+    step = state.template.step(point.step)
+    return [
+        ev.StepReopened(
+            phase=point.phase,
+            round=point.round,
+            step=walk.named(step),
+            deadline=now + left,
+            reason=c.reason,
+            voided=len(state.decisions) > point.decisions,
+        )
+    ]
+
+
 def edit_project(
     state: ProjectState, c: cmd.EditProject, actor: Participant, now: datetime
 ) -> list[ev.EventData]:

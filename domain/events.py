@@ -152,6 +152,19 @@ class AnswerGiven(EventData):
     by: str | None = None
 
 
+class StepReopened(EventData):
+    """The facilitator reopened a step it closed by mistake, with a reason: the step is as it
+    was, its deadline set anew; a decision its close reached is void."""
+
+    type: Literal["step_reopened"] = "step_reopened"
+    phase: Phase
+    round: int
+    step: str | None = None
+    deadline: datetime
+    reason: str
+    voided: bool = False
+
+
 class ProjectEdited(EventData):
     """The coordinator changed the project's title or description, or the durations of steps
     not opened yet (layered on its copy of the template), with a reason."""
@@ -202,6 +215,8 @@ class DecisionReached(EventData):
     approvals: list[ApprovalResult] = Field(default_factory=list)
     # Objections judged concerns: recorded, not blocking, not for the next plan to answer.
     concerns: dict[str, str] = Field(default_factory=dict)
+    # Set by the fold when its step was reopened: the decision is void, not erased.
+    voided: bool = False
 
 
 class CollegeEmptied(EventData):
@@ -485,6 +500,7 @@ AnyEventData = Annotated[
     | AnswerDelegated
     | ProposalWithdrawn
     | ProjectEdited
+    | StepReopened
     | DelegationEnded
     | CollegeEmptied
     | OutcomeStated

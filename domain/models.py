@@ -517,6 +517,26 @@ class GlossaryEntry(Record):
     definition: str
 
 
+class ReopenPoint(Record):
+    """A step the facilitator closed by hand before its deadline, as it stood then: reopened
+    within the window, as long as nobody acted in the step that followed."""
+
+    step: str
+    phase: Phase
+    round: int
+    closed_at: datetime
+    deadline: datetime
+    answers: dict[str, Answer] = {}
+    judgements: dict[str, ObjectionJudgement] = {}
+    plan: Plan | None = None
+    objections_to_answer: dict[str, str] = {}
+    adopted_plan: Plan | None = None
+    outcome: Outcome | None = None
+    decisions: int = 0
+    concerns: int = 0
+    rules_in_force: dict[str, RuleInForce] = {}
+
+
 class ProjectSpec(Record):
     """A project as launched: the launch command's content, with its id and organisation."""
 
@@ -538,6 +558,8 @@ class ProjectSpec(Record):
     glossary: list[GlossaryEntry] = []
     # How many delegations one partner may hold at once (a setting, read at launch).
     max_delegations: int = 2
+    # How long after a close by hand the facilitator may reopen the step (a setting).
+    reopen_within: timedelta = timedelta(days=7)
     # A partnership charter agreed before the project (its charter step is then skipped).
     charter_agreed: AgreedCharter | None = None
 

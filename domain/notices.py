@@ -231,6 +231,11 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                      "objector": names.get(objector, objector),
                      "reason": found.reasons.get(objector, "")}  # fmt: skip
             return Notice(kind, [pid for pid in told if pid in state.participants], facts)
+        case ev.StepReopened(phase=phase, round=round_, step=named, deadline=deadline,
+                             reason=reason):  # fmt: skip
+            facts = {"phase": phase.value, "round": str(round_), "deadline": deadline.isoformat(),
+                     "reason": reason, **step_facts(state, phase, named)}  # fmt: skip
+            return Notice(kind, everyone, facts)
         case ev.AnswerDelegated(delegation=d):
             facts = {"delegator": names.get(d.delegator, d.delegator)}
             if d.until is not None:

@@ -60,6 +60,7 @@ def spec_for(
     glossary: list[GlossaryEntry] | None = None,
     charter_document: CharterDocument | None = None,
     max_delegations: int = 2,
+    reopen_within: timedelta | None = None,
 ) -> ProjectSpec:
     """The project a coordinator's launch describes: ids given where left out, and its own
     copy of its template (the one named, resolved by the caller; none named: co-construction
@@ -115,6 +116,7 @@ def spec_for(
         glossary=glossary or [],
         charter_agreed=agreed_charter(launch.charter_agreed, charter_document, now),
         max_delegations=max_delegations,
+        **({"reopen_within": reopen_within} if reopen_within is not None else {}),
         **launch.model_dump(
             exclude={"participants", "template", "durations", "glossary_from", "charter_agreed"}
         ),

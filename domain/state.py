@@ -37,6 +37,7 @@ from domain.models import (
     ProgressNote,
     ProjectSpec,
     Proposal,
+    ReopenPoint,
     RuleInForce,
     Statement,
     Step,
@@ -73,6 +74,8 @@ class ProjectState(BaseModel):
     judgements: dict[str, ObjectionJudgement] = Field(default_factory=dict)
     # Objections judged concerns in adopted decisions: points for the evaluation to check.
     concerns_to_check: list[ConcernToCheck] = Field(default_factory=list)
+    # A step closed by hand before its deadline, as it stood: the facilitator may reopen it.
+    reopenable: ReopenPoint | None = None
     # Steps' durations the coordinator changed after the launch (steps not opened yet), layered
     # on the project's copy of its template.
     duration_overrides: dict[str, timedelta] = Field(default_factory=dict)
@@ -319,9 +322,20 @@ def _pending_reminders(
     return sorted((o for o in offsets if deadline - o > now), reverse=True)
 
 
+# Someone acting in a step: the step closed before it can no longer be reopened.
+ACTED = frozenset({
+    "contribution_added", "proposal_submitted", "proposal_amended", "proposal_endorsed",
+    "proposal_withdrawn", "plan_submitted", "answer_given", "progress_noted",
+    "assessment_given", "outcome_stated", "objection_judged", "cooperation_answered",
+    "charter_published", "charter_noted",
+})  # fmt: skip
+
+
 def apply(state: ProjectState, event: ev.Event) -> ProjectState:
     data = event.data
     state.last_seq = event.seq
+    if state.reopenable is not None and data.type in ACTED:
+        state.reopenable = None
     match data:
         case ev.ProjectLaunched(project=spec, rules=version):
             state.spec = spec
@@ -395,6 +409,17 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 )
             )
         case ev.PhaseClosed(cause=cause):
+            state.reopenable = None
+            if cause == "facilitator" and state.deadline is not None and event.at < state.deadline:
+                state.reopenable = ReopenPoint(
+                    step=state.step, phase=state.phase, round=state.round, closed_at=event.at,
+                    deadline=state.deadline, answers=dict(state.answers),
+                    judgements=dict(state.judgements), plan=state.plan,
+                    objections_to_answer=dict(state.objections_to_answer),
+                    adopted_plan=state.adopted_plan, outcome=state.outcome,
+                    decisions=len(state.decisions), concerns=len(state.concerns_to_check),
+                    rules_in_force=dict(state.rules_in_force),
+                )  # fmt: skip
             state.phase_open = False
             state.deadline = None
             state.reminders_pending = []
@@ -409,6 +434,33 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ProposalAmended(proposal_id=prop, participant_id=pid, text=text):
             if prop in state.proposals:
                 state.proposals[prop].amendments.append(Amendment(participant_id=pid, text=text))
+        case ev.StepReopened(deadline=deadline, voided=voided):
+            point = state.reopenable
+            if point is not None:
+                if state.periods and state.periods[-1].closed_at is None:
+                    state.periods[-1].closed_at = event.at
+                    state.periods[-1].cause = "reopened"
+                if voided:
+                    state.decisions = [
+                        d.model_copy(update={"voided": True}) if n >= point.decisions else d
+                        for n, d in enumerate(state.decisions)
+                    ]
+                state.concerns_to_check = state.concerns_to_check[: point.concerns]
+                state.phase, state.step, state.round = point.phase, point.step, point.round
+                state.answers = dict(point.answers)
+                state.judgements = dict(point.judgements)
+                state.plan = point.plan
+                state.objections_to_answer = dict(point.objections_to_answer)
+                state.adopted_plan, state.outcome = point.adopted_plan, point.outcome
+                state.rules_in_force = dict(point.rules_in_force)
+                state.phase_open = True
+                state.periods.append(
+                    PhasePeriod(phase=point.phase, round=point.round,
+                                step=None if point.step == point.phase.value else point.step,
+                                opened_at=event.at, deadline=deadline)
+                )  # fmt: skip
+                state.reopenable = None
+                _moved(state, deadline, event.at)
         case ev.ProjectEdited(title=title, description=description, durations=durations):
             if state.spec is not None:
                 changes = {k: v for k, v in (("title", title), ("description", description))
@@ -602,11 +654,13 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.ReportPublished():
             state.report = data
         case ev.ProjectClosed(outcome=outcome):
+            state.reopenable = None
             state.phase = Phase.closed
             state.phase_open = False
             state.deadline = None
             state.outcome = outcome
         case ev.ProjectCancelled(reason=reason):
+            state.reopenable = None
             state.phase = Phase.cancelled
             state.phase_open = False
             state.deadline = None

@@ -270,6 +270,8 @@ def decision_summaries(t: Texts, view: ProjectView) -> list[DecisionSummary]:
                 )
         if any(r.colleges for r in d.approvals) and step is not None:
             lines += college_lines(t, college_parts_of(step, d))
+        if d.voided:
+            lines.append(_("This decision does not stand: its step was reopened."))
         judged = judged_objections(d.approvals)
         out.append(
             DecisionSummary(title=title, lines=lines, objections=dict(d.objections),

@@ -274,6 +274,7 @@ MESSAGES = {
     "decision_reached": N_("the decision"),
     "objection_judged": N_("the judgement of your objection"),
     "answer_delegated": N_("the delegation of an answer"),
+    "step_reopened": N_("the reopening of a step"),
     "delegation_ended": N_("the end of a delegation"),
     "outcome_stated": N_("the outcome"),
     "report_published": N_("the report"),
@@ -397,6 +398,10 @@ REFUSALS = {
         "An amendment of the charter is being answered: propose the next one once it is closed."
     ),
     "no_amendment_open": N_("No amendment of the charter is waiting for answers."),
+    "nothing_to_reopen": N_(
+        "Only a step you closed by hand before its deadline can be reopened, as long as nobody has acted in the step that followed."
+    ),
+    "reopen_window_passed": N_("This step was closed too long ago to be reopened."),
     "step_already_opened": N_(
         "This step has opened already: extend its deadline instead of changing its duration."
     ),
@@ -570,6 +575,9 @@ def sentence(
         case ev.DecisionReached(round=round_, outcome=outcome):
             return _("Decision of %(round)s: %(outcome)s", round=round_name(t, round_),
                      outcome=_(OUTCOMES[outcome]))  # fmt: skip
+        case ev.StepReopened(phase=phase, step=named, reason=reason):
+            return _("The facilitator reopened the %(phase)s phase: %(reason)s",
+                     phase=phase_said(phase, named), reason=reason)  # fmt: skip
         case ev.ProjectEdited(reason=reason):
             return _("The coordinator changed the project: %(reason)s", reason=reason)
         case ev.ProposalWithdrawn(proposal_id=prop, participant_id=pid):

@@ -645,6 +645,23 @@ def letter_for(
                     )  # fmt: skip
                 )
             return Letter(subject, paragraphs, why, button=page)
+        case "step_reopened":
+            return Letter(
+                _("%(tag)s %(phase)s: reopened until %(day)s", tag=tag,
+                  phase=_phase(t, phase, facts), day=day),
+                [
+                    _("The facilitator reopened the %(phase)s phase, closed by mistake: it is as it was, until %(moment)s. A decision its close reached does not stand.",
+                      phase=_in_sentence(t, phase, facts), moment=t.moment(deadline)),
+                    _("The entry in your calendar moves with it."),
+                    _("The reason given:"),
+                ],
+                why,
+                quote=clean(facts.get("reason", "")),
+                button=page,
+                calendar="REQUEST",
+                calendar_title=_calendar_title(t, tag, phase, facts),
+                deadline=deadline,
+            )  # fmt: skip
         case "answer_delegated":
             delegator = one_line(facts.get("delegator", ""))
             until = _when(facts.get("until", ""))

@@ -248,6 +248,7 @@ FORMS: dict[str, FormSpec] = {
     "state_outcome": FormSpec("issue", lambda v, _: {"text": _text(v, "text")}),
     "extend_deadline": FormSpec("echeance", _deadline),
     "close_phase": FormSpec("echeance", lambda v, _: {"reason": _text(v, "reason")}),
+    "reopen_step": FormSpec("echeance", lambda v, _: {"reason": _text(v, "reason")}),
     "note_progress": FormSpec("avancement", lambda v, _: {"text": _text(v, "text")}),
     "assess": FormSpec("evaluer", _assessment),
     "update_my_contact": FormSpec("preferences", _contact),

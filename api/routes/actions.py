@@ -122,6 +122,20 @@ async def assess(
     return await acting.perform(**body.model_dump())
 
 
+@router.post(
+    "/reopening",
+    status_code=201,
+    summary="Reopen the step you closed by hand before its deadline (facilitator), with a "
+    "reason, within ALLIANCE_REOPEN_WITHIN (7 days) and as long as nobody has acted in the "
+    "step that followed: the step is as it was, its deadline set anew (the time it had left); "
+    "a decision its close reached is void, not erased",
+)
+async def reopen_step(
+    body: cmd.ReasonFieldsRequired, acting: Annotated[Acting, acting_as(cmd.ReopenStep)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
+
+
 @router.patch(
     "",
     summary="Change the project's title or description, or the durations of steps not opened yet "

@@ -143,6 +143,7 @@ async def launch_project(
             glossary=glossary,
             charter_document=document,
             max_delegations=settings.max_delegations,
+            reopen_within=settings.reopen_within,
         )
     except Rejected as r:
         raise ApiError(422, r.code, f"{r.field}: {r.message}" if r.field else r.message) from None

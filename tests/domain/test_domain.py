@@ -613,3 +613,46 @@ class TestDelegation:
         assert [d.delegator for d in ended] == ["p3"]
         assert "partners/p3" not in project.state.answers  # expected again
         assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+class TestReopening:
+    """A step closed by mistake is reopened, as it was, with the time it had left."""
+
+    def test_a_decision_closed_by_mistake_is_reopened_and_its_decision_is_void(self):
+        project = decision_project(3, Process(max_rounds=2))
+        state = project.state
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+        left = state.deadline - NOW
+        project.execute(cmd.ClosePhase(actor=actor("fac"), reason="fini"), NOW)
+        assert state.phase == "co_design" and state.decisions[-1].outcome == "no_quorum"
+        later = NOW + timedelta(days=1)
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.ReopenStep(actor=actor("p1"), reason="Oups"), later)
+        assert refused.value.code == "not_allowed"
+        project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Clos par erreur"), later)
+        assert (state.phase, state.round, state.phase_open) == ("decision", 1, True)
+        assert state.deadline == later + left
+        assert state.decisions[-1].voided
+        assert [a.participant_id for a in state.answers.values()] == ["p1"]  # as it was
+        assert [p.cause for p in state.periods][-2:] == ["reopened", None]
+        for pid in ("p2", "p3"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), later)
+        assert [d.outcome for d in state.decisions] == ["no_quorum", "adopted"]
+        with pytest.raises(Rejected) as refused:  # nothing closed by hand since
+            project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Encore"), later)
+        assert refused.value.code == "nothing_to_reopen"
+        assert fold(project.events).model_dump() == state.model_dump()
+
+    def test_no_reopening_once_someone_acted_after_or_past_the_window(self):
+        project = Project.launch(make_spec(2), NOW)
+        project.execute(cmd.AddContribution(actor=actor("p1"), kind="need", text="x"), NOW)
+        project.execute(cmd.ClosePhase(actor=actor("fac"), reason="assez"), NOW)
+        assert project.state.phase == "co_design"
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Oups"),
+                            NOW + timedelta(days=8))  # fmt: skip
+        assert refused.value.code == "reopen_window_passed"
+        project.execute(cmd.SubmitProposal(actor=actor("p1"), title="t", description="d"), NOW)
+        with pytest.raises(Rejected) as refused:
+            project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Oups"), NOW)
+        assert refused.value.code == "nothing_to_reopen"
