@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import commands as cmd
-from domain import deciders
+from domain import deciders, rules
 from domain import events as ev
 from domain.errors import Rejected
 from domain.models import Participant, Phase, Role
@@ -396,7 +396,7 @@ def phase_refusal(action: Action, state: ProjectState) -> Rejected | None:
 
 
 # The step's own actions besides those bound to a kind of step: they wait with it.
-STEP_ACTIONS = frozenset({"state_outcome", "extend_deadline", "close_phase"})
+STEP_ACTIONS = frozenset({"state_outcome", "extend_deadline", "close_phase", "reopen_step"})
 
 
 def suspension_refusal(action: Action, state: ProjectState) -> Rejected | None:
@@ -434,21 +434,32 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
     if action.vote:
         if state.phase == Phase.charter:
             return not state.charter_awaiting and bool(approvals_of(state, who))
-        holds = any(d.delegate == who.id and d.ended is None for d in state.delegations.values())
+        holds = any(
+            d.delegate == who.id and deciders.in_force(state, d, None)
+            for d in state.delegations.values()
+        )
         return state.plan is not None and (bool(approvals_of(state, who)) or holds)
     if action.update == "reopen_step":
         return state.reopenable is not None
     if action.update == "delegate_answer":
         return not any(
-            d.ended is None and who.id in (d.delegator, d.delegate)
+            deciders.in_force(state, d, None) and who.id in (d.delegator, d.delegate)
             for d in state.delegations.values()
         )
     if action.update == "revoke_delegation":
-        return any(d.ended is None and d.delegator == who.id for d in state.delegations.values())
+        return any(
+            deciders.in_force(state, d, None) and d.delegator == who.id
+            for d in state.delegations.values()
+        )
+
     if action.update == "publish_charter":
         return state.charter_awaiting
     if action.update == "judge_objection":
-        return state.plan is not None and any(a.kind == "object" for a in state.answers.values())
+        return (
+            rules.judges_objections(state)
+            and state.plan is not None
+            and any(a.kind == "object" for a in state.answers.values())
+        )
     if action.update == "submit_plan" and state.phase == Phase.decision:
         return state.plan is None
     if action.update == "state_outcome":

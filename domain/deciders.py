@@ -317,7 +317,8 @@ def give_answer(
             named = approval.id if several else None
             own = [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason,
                                   approval=named)]  # fmt: skip
-    return own + answers_for(state, step, held, actor.id, c.kind, reason)
+    answered = approval.id if approval is not None else None
+    return own + answers_for(state, step, held, actor.id, c.kind, reason, answered)
 
 
 def reopen_step(
@@ -331,6 +332,11 @@ def reopen_step(
             "nothing_to_reopen",
             "only a step you closed by hand before its deadline can be reopened, as long as "
             "nobody has acted in the step that followed",
+        )
+    if point.phase == Phase.charter:
+        raise Rejected(
+            "charter_not_reopened",
+            "a charter step is not reopened: its adoption stands; amend the charter instead",
         )
     window = state.spec.reopen_within if state.spec is not None else timedelta(days=7)
     if now - point.closed_at > window:
@@ -420,16 +426,19 @@ def answers_for(
     delegate: str,
     kind: AnswerKind,
     reason: str | None,
+    answered: str | None = None,
 ) -> list[ev.EventData]:
-    """The delegate's answer, given for each partner who delegated to it, in each of its
-    approvals, unless that partner answered itself (its own answer always wins)."""
+    """The delegate's answer, given for each partner who delegated to it, unless that
+    partner answered itself (its own answer always wins): in the approval the delegate
+    answered when the partner is one of its approvers, else in each of the partner's."""
     out: list[ev.EventData] = []
     several = len(step.approvals) > 1
     for d in held:
         who = state.participants[d.delegator]
-        for a in step.approvals:
-            if not a.approvers.includes(who):
-                continue
+        theirs = [a for a in step.approvals if a.approvers.includes(who)]
+        if answered is not None and any(a.id == answered for a in theirs):
+            theirs = [a for a in theirs if a.id == answered]
+        for a in theirs:
             given = state.answers.get(answer_key(a.id, who.id))
             if given is not None and given.by is None:
                 continue  # it answered itself
@@ -462,7 +471,7 @@ def delegate_answer(
     if c.until is not None and c.until <= now:
         raise Rejected("deadline_not_later", "a delegation lasts until a moment to come",
                        field="until")  # fmt: skip
-    live = [d for d in state.delegations.values() if d.ended is None]
+    live = [d for d in state.delegations.values() if in_force(state, d, now)]
     if any(d.delegate == actor.id for d in live):
         raise Rejected(
             "delegation_chain",
@@ -526,6 +535,16 @@ def revoke_delegation(
     return [ev.DelegationEnded(delegation_id=found.id, why="revoked", participant_id=actor.id)]
 
 
+def in_force(state: ProjectState, d: Delegation, now: datetime | None) -> bool:
+    """Not ended, and not run out: its decision still open, or its period not over (without
+    a moment, a period counts as in force)."""
+    if d.ended is not None:
+        return False
+    if d.step is not None:
+        return (d.step, d.round) == (state.step, state.round) and state.phase_open
+    return now is None or (d.until is not None and now < d.until)
+
+
 def delegations_dropped(state: ProjectState, gone: str) -> list[ev.EventData]:
     """A partner leaving drops the delegations it gave and those it held."""
     return [
@@ -540,6 +559,12 @@ def judge_objection(
 ) -> list[ev.EventData]:
     """The facilitator judges a standing objection under consent: valid (it blocks) or a
     concern (recorded, it does not), with a reason everyone reads."""
+    if not rules.judges_objections(state):
+        raise Rejected(
+            "judgements_not_in_these_rules",
+            "this project was launched before objections were judged: under its rules every "
+            "objection blocks",
+        )
     step = state.current_step()
     assert step is not None
     approvals = approvals_of_step(step)
@@ -782,6 +807,7 @@ def replace(
         keeps_roles(state, leaving)
     newcomer = new_participant(state, c.replacement, replacing=leaving.id)
     return [
+        *delegations_dropped(state, leaving.id),
         ev.ParticipantRemoved(participant_id=leaving.id, reason=c.reason or "replaced"),
         ev.ParticipantInvited(participant=newcomer, replaces=leaving.id),
     ]
@@ -1100,6 +1126,7 @@ def erase_participant(
     recorded: list[ev.EventData] = []
     if who.active:
         keeps_roles(state, who)
+        recorded += delegations_dropped(state, who.id)
         recorded.append(ev.ParticipantRemoved(participant_id=who.id, reason="erased"))
     recorded.append(ev.ParticipantErased(participant_id=who.id, texts_redacted=c.redact_texts))
     return recorded

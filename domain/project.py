@@ -103,7 +103,7 @@ def spec_for(
     for problem in templates.participant_problems(template.content, participants):
         raise Rejected(
             problem.code
-            if problem.code in ("approvers_empty", "college_empty")
+            if problem.code in ("approvers_empty", "college_empty", "approver_college")
             else "invalid_request",
             problem.said(),
             field="participants",

@@ -106,6 +106,8 @@ class Round(BaseModel):
     colleges: list[CollegePart] = []
     # Who answered for whom: (the organisation, its delegate's).
     delegated: list[tuple[str, str]] = []
+    # Its step was reopened: this decision does not stand.
+    voided: bool = False
 
 
 class StepFact(BaseModel):
@@ -328,6 +330,7 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 if one_approval
                 else [approval_fact(step.approval_by_id(r.approval), r) for r in d.approvals],
                 colleges=college_parts(step, d),
+                voided=d.voided,
                 delegated=[
                     (organisation(pid), organisation(by))
                     for r in d.approvals

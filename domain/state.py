@@ -192,8 +192,34 @@ def redact_state(state: ProjectState, pid: str) -> None:
         for k, p in state.proposals.items()
     }
     for key, answer in list(state.answers.items()):
-        if answer.participant_id == pid and answer.reason:
+        # A delegated answer's reason is its delegate's words.
+        if (answer.by or answer.participant_id) == pid and answer.reason:
             state.answers[key] = answer.model_copy(update={"reason": gone})
+    state.concerns_to_check = [
+        c.model_copy(update={"objection": gone}) if c.participant_id == pid else c
+        for c in state.concerns_to_check
+    ]
+    state.proposals = {
+        k: p.model_copy(update={"withdrawn_reason": gone})
+        if p.author_id == pid and p.withdrawn_reason
+        else p
+        for k, p in state.proposals.items()
+    }
+    if state.reopenable is not None:
+        state.reopenable = state.reopenable.model_copy(
+            update={
+                "answers": {
+                    k: a.model_copy(update={"reason": gone})
+                    if (a.by or a.participant_id) == pid and a.reason
+                    else a
+                    for k, a in state.reopenable.answers.items()
+                },
+                "objections_to_answer": {
+                    k: gone if k == pid else v
+                    for k, v in state.reopenable.objections_to_answer.items()
+                },
+            }
+        )
     state.progress = [
         n.model_copy(update={"text": gone}) if n.participant_id == pid else n
         for n in state.progress
@@ -237,15 +263,20 @@ def redacted_decision(data: ev.DecisionReached, erased: set[str]) -> ev.Decision
     """A decision as it reads once these participants' texts were erased (the same object
     when it quotes none of them)."""
 
-    def hidden(objections: dict[str, str]) -> dict[str, str]:
-        return {k: ev.REDACTED if k in erased else v for k, v in objections.items()}
+    # A delegated objection's words are its delegate's.
+    authors = {k: v for r in data.approvals for k, v in r.delegated.items()}
 
-    quoted = set(data.objections) | {pid for r in data.approvals for pid in r.objections}
-    if not erased & quoted:
+    def hidden(objections: dict[str, str]) -> dict[str, str]:
+        return {k: ev.REDACTED if authors.get(k, k) in erased else v for k, v in objections.items()}
+
+    quoted = set(data.objections) | set(data.concerns)
+    quoted |= {pid for r in data.approvals for pid in r.objections}
+    if not erased & {authors.get(k, k) for k in quoted}:
         return data
     return data.model_copy(
         update={
             "objections": hidden(data.objections),
+            "concerns": hidden(data.concerns),
             "approvals": [
                 r.model_copy(update={"objections": hidden(r.objections)}) for r in data.approvals
             ],
@@ -269,7 +300,11 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             )
         case ev.ProposalAmended(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})
-        case ev.AnswerGiven(participant_id=pid, reason=reason) if pid in erased and reason:
+        case ev.AnswerGiven(participant_id=pid, reason=reason, by=by) if (
+            by or pid
+        ) in erased and reason:
+            data = data.model_copy(update={"reason": gone})
+        case ev.ProposalWithdrawn(participant_id=pid, reason=reason) if pid in erased and reason:
             data = data.model_copy(update={"reason": gone})
         case ev.ProgressNoted(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})

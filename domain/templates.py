@@ -91,10 +91,19 @@ DEFAULT_VERSION = 1
 PARTNERS_APPROVAL = "partners"
 
 
+# Fields added after templates were first published, left out of the canonical JSON while
+# unset: a template written before them keeps its digest.
+_LATER_APPROVAL_FIELDS = {"colleges": [], "preset": None}
+
+
 def canonical_json(template: Template) -> str:
-    return json.dumps(
-        template.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    document = template.model_dump(mode="json")
+    for step in document.get("steps", []):
+        for approval in step.get("approvals", []):
+            for name, unset in _LATER_APPROVAL_FIELDS.items():
+                if name in approval and approval[name] == unset:
+                    del approval[name]
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(template: Template) -> str:
@@ -800,10 +809,21 @@ def participant_problems(template: Template, participants: list[Participant]) ->
                         {"approval": approval.id, "who": ", ".join(missing)},
                     )
                 )
+            approvers_here = [p for p in participants if approval.approvers.includes(p)]
+            for p in approvers_here if approval.colleges else []:
+                if sum(1 for c in approval.colleges if c.members.includes(p)) != 1:
+                    found.append(
+                        Problem(
+                            "approver_college",
+                            f"{p.organisation_name} answers approval {approval.id!r} but belongs "
+                            "to no college, or to several: each approver is in exactly one",
+                            step.id,
+                            f"approvals.{n}.colleges",
+                            {"approval": approval.id, "who": p.organisation_name},
+                        )
+                    )
             for c in approval.colleges:
-                if not any(
-                    approval.approvers.includes(p) and c.members.includes(p) for p in participants
-                ):
+                if not any(approval.college_of(p) == c.id for p in approvers_here):
                     found.append(
                         Problem(
                             "college_empty",

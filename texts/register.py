@@ -108,7 +108,8 @@ def rows(facts: ReportFacts, t: Texts) -> list[Row]:
                 objections=a.tally.objections,
                 abstentions=a.tally.abstentions,
                 silent=a.tally.silent,
-                outcome=t.gettext(words.OUTCOMES[a.outcome.value]),
+                outcome=t.gettext(words.OUTCOMES[a.outcome.value])
+                + (" – " + t.gettext("void: its step was reopened") if r.voided else ""),
                 step=step_said,
                 approval=approval_name(t, a),
             )

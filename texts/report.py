@@ -213,6 +213,8 @@ def decisions(facts: ReportFacts, t: Texts) -> list[str]:
         else:
             lines += [decided_in_words(r, t), "", "- " + words.tally_in_words(t, r.tally)]
         lines += ["- " + md(line) for line in college_lines(t, r.colleges)]
+        if r.voided:
+            lines.append("- " + t.gettext("This decision does not stand: its step was reopened."))
         lines += [
             "- "
             + t.gettext(

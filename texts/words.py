@@ -350,6 +350,9 @@ REFUSALS = {
     ),
     "unknown_step": N_("This step is not part of the chosen template."),
     "date_past": N_("A pause of the template ends on a date already past: choose a later date."),
+    "approver_college": N_(
+        "A participant who approves belongs to no college of the process, or to several: each approver is in exactly one."
+    ),
     "college_empty": N_(
         "A college of the process has nobody among the participants: invite one of its members, or choose another process."
     ),
@@ -398,6 +401,12 @@ REFUSALS = {
         "An amendment of the charter is being answered: propose the next one once it is closed."
     ),
     "no_amendment_open": N_("No amendment of the charter is waiting for answers."),
+    "charter_not_reopened": N_(
+        "A charter step is not reopened: its adoption stands. Amend the charter instead."
+    ),
+    "judgements_not_in_these_rules": N_(
+        "This project was launched before objections were judged: under its rules every objection blocks."
+    ),
     "nothing_to_reopen": N_(
         "Only a step you closed by hand before its deadline can be reopened, as long as nobody has acted in the step that followed."
     ),
@@ -818,6 +827,9 @@ TEMPLATE_PROBLEMS = {
     "weights_sum": N_("The colleges' weights sum to %(total)s %%: they must sum to 100 %%."),
     "scic_bounds": N_(
         "In a SCIC no college holds more than half of the votes, nor less than a tenth."
+    ),
+    "approver_college": N_(
+        "An approver of this approval belongs to no college, or to several: each approver is in exactly one."
     ),
     "college_empty": N_(
         "A college of this approval has nobody among the participants: invite one of its members, or change the colleges."

@@ -656,3 +656,37 @@ class TestReopening:
         with pytest.raises(Rejected) as refused:
             project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Oups"), NOW)
         assert refused.value.code == "nothing_to_reopen"
+
+
+class TestFromTheReview:
+    """What a review of issue 27's first parts found, each kept from coming back."""
+
+    def test_a_delegation_for_a_decision_runs_out_with_it(self):
+        project = decision_project(3, Process(max_rounds=2))
+        project.execute(cmd.DelegateAnswer(actor=actor("p1"), to="p2"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="object", reason="Non"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW)
+        project.execute(judged("p2"), NOW)
+        project.execute(judged("p1"), NOW)  # its delegate's objection, given for it
+        assert project.state.phase == "co_design"  # round 2: the delegation ran out
+        until = NOW + timedelta(days=30)
+        project.execute(cmd.DelegateAnswer(actor=actor("p2"), to="p3", until=until), NOW)
+        project.execute(cmd.DelegateAnswer(actor=actor("p1"), to="p3", until=until), NOW)
+
+    def test_judgements_are_refused_under_the_rules_a_project_was_launched_with(self):
+        old = decision_project(2, rules_version=2)
+        old.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="A"), NOW)
+        with pytest.raises(Rejected) as refused:
+            old.execute(judged("p1", "concern"), NOW)
+        assert refused.value.code == "judgements_not_in_these_rules"
+
+    def test_an_erased_objectors_concern_reads_redacted(self):
+        project = decision_project(2)
+        project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="object", reason="Secret"), NOW)
+        project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), NOW)
+        project.execute(judged("p1", "concern"), NOW)
+        project.execute(cmd.EraseParticipant(actor=actor("coord"), participant_id="p1",
+                                             redact_texts=True), NOW)  # fmt: skip
+        state = project.state
+        assert state.decisions[0].concerns == {"p1": "[retiré]"}
+        assert state.concerns_to_check[0].objection == "[retiré]"

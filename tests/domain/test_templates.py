@@ -1209,6 +1209,12 @@ def test_a_college_emptied_gives_its_weight_to_the_others_in_proportion():
     assert fold(project.events).model_dump() == project.state.model_dump()
 
 
+def test_a_template_written_before_colleges_keeps_its_digest():
+    # co-construction v1's digest as every 1.x project recorded it: new fields left unset
+    # stay out of the canonical JSON.
+    assert templates.digest(builtin("co-construction", 1)).startswith("6c936ce3c834")
+
+
 def test_weightings_that_cannot_be_are_refused():
     def codes(document: dict) -> set[str]:
         try:
@@ -1257,3 +1263,12 @@ def test_a_delegated_answer_counts_in_the_delegators_approval_where_the_delegate
     (budget,) = project.state.decisions
     assert budget.outcome == "adopted" and budget.tally.consents == 1
     assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+def test_an_approver_in_no_college_is_refused_at_launch():
+    document = colleges_template()
+    colleges = document["steps"][0]["approvals"][0]["colleges"]
+    colleges[2]["members"] = {"organisation_kinds": ["university"]}  # p4, p5 in none
+    with pytest.raises(Rejected) as refused:
+        spec_for(launch_fields(), "x", "org", template=launched(parse(document, NOW)), now=NOW)
+    assert refused.value.code in ("approver_college", "college_empty")
