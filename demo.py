@@ -283,6 +283,14 @@ def run(stop_at: str, language: str, template: str | None = None) -> None:
                        address=settings.api_url))  # fmt: skip
         demo = Demo(api, credential, t)
         demo.launch(settings, template)
+        if template is not None:
+            # Version 2 of a built-in template opens on the partnership charter: the
+            # facilitator writes it from the model, and every partner consents.
+            model = demo.call("GET", "/charter", "facil")["model"]
+            demo.call("POST", "/charter", "facil", {"sections": model})
+            for pid in PARTNERS:
+                demo.call("PUT", "/answer", pid, {"kind": "consent"})
+            print(_("The partnership charter is adopted by the consent of every partner"))
 
         def reached(phase: str) -> bool:
             print("→ " + _("now: %(phase)s", phase=_(words.PHASES[phase])))
