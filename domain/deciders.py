@@ -379,6 +379,12 @@ def edit_project(
                 field=f"durations.{step_id}",
             )
         kind = state.template.step(step_id).kind
+        if kind == Phase.wait and state.template.step(step_id).until is not None:
+            raise Rejected(
+                "step_has_a_date",
+                f"the pause {step_id!r} lasts until a date, not for a duration",
+                field=f"durations.{step_id}",
+            )
         if length <= timedelta(0) and kind != Phase.action:
             raise Rejected("phase_too_short", "a step lasts some time (only an implementation "
                            "may last 0, to skip it)", field=f"durations.{step_id}")  # fmt: skip

@@ -482,7 +482,15 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                     ]
                 state.concerns_to_check = state.concerns_to_check[: point.concerns]
                 state.phase, state.step, state.round = point.phase, point.step, point.round
-                state.answers = dict(point.answers)
+                # Answers of partners removed since the close stay gone.
+                state.answers = {
+                    k: a
+                    for k, a in point.answers.items()
+                    if all(
+                        (who := state.participants.get(pid)) is not None and who.active
+                        for pid in (a.participant_id, a.by or a.participant_id)
+                    )
+                }
                 state.judgements = dict(point.judgements)
                 state.plan = point.plan
                 state.objections_to_answer = dict(point.objections_to_answer)

@@ -411,6 +411,7 @@ REFUSALS = {
         "Only a step you closed by hand before its deadline can be reopened, as long as nobody has acted in the step that followed."
     ),
     "reopen_window_passed": N_("This step was closed too long ago to be reopened."),
+    "step_has_a_date": N_("This pause lasts until a date, not for a duration."),
     "step_already_opened": N_(
         "This step has opened already: extend its deadline instead of changing its duration."
     ),

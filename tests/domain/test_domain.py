@@ -690,3 +690,15 @@ class TestFromTheReview:
         state = project.state
         assert state.decisions[0].concerns == {"p1": "[retiré]"}
         assert state.concerns_to_check[0].objection == "[retiré]"
+
+
+def test_a_partner_removed_between_a_close_and_its_reopening_stays_removed():
+    project = decision_project(3)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), NOW)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="abstain"), NOW)
+    project.execute(cmd.ClosePhase(actor=actor("fac"), reason="fini"), NOW)
+    project.execute(cmd.RemoveParticipant(actor=actor("coord"), participant_id="p2",
+                                          reason="parti"), NOW)  # fmt: skip
+    project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Clos trop tôt"), NOW)
+    assert [a.participant_id for a in project.state.answers.values()] == ["p1"]
+    assert fold(project.events).model_dump() == project.state.model_dump()
