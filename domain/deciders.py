@@ -419,7 +419,7 @@ def delegations_held(state: ProjectState, delegate: str, now: datetime) -> list[
         d
         for d in state.delegations.values()
         if d.delegate == delegate
-        and d.active(state.step, state.round, now)
+        and in_force(state, d, now)
         and (who := state.participants.get(d.delegator)) is not None
         and who.active
     ]
@@ -519,9 +519,8 @@ def delegate_answer(
             (a for a in state.answers.values() if a.participant_id == to.id and a.by is None),
             None,
         )
-        active = delegation.model_copy(update={"given_at": now})
-        if answered is not None and active.active(state.step, state.round, now):
-            given += answers_for(state, step, [active], to.id, answered.kind, answered.reason)
+        if answered is not None and in_force(state, delegation, now):
+            given += answers_for(state, step, [delegation], to.id, answered.kind, answered.reason)
     return given
 
 

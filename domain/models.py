@@ -677,18 +677,6 @@ class Delegation(Record):
     ended: str | None = None
     ended_at: datetime | None = None
 
-    def active(self, step: str, round_: int, now: datetime) -> bool:
-        """In force for this decision at this moment."""
-        if self.ended is not None:
-            return False
-        if self.step is not None:
-            return (self.step, self.round) == (step, round_)
-        return (
-            self.until is not None
-            and (self.given_at is None or self.given_at <= now)
-            and (now < self.until)
-        )
-
 
 class Answer(Record):
     participant_id: str

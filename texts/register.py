@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.models import Approvers
-from domain.report import ApprovalFact, Objection, ReportFacts
+from domain.report import ApprovalFact, ReportFacts
 from texts import words
 from texts.i18n import Texts
-from texts.report import approval_name
-from texts.steps import Judged, judgement_in_words
+from texts.report import approval_name, judgement_said
 
 N_ = words.N_
 
@@ -131,14 +130,6 @@ def rows(facts: ReportFacts, t: Texts) -> list[Row]:
             for o in r.objections
         ]
     return out
-
-
-def judgement_said(o: Objection, t: Texts) -> str:
-    if o.judgement is None:
-        return ""
-    return words.capitalised(
-        judgement_in_words(t, Judged("", o.reason, o.judgement, o.judged_because))
-    )
 
 
 def _replace(row: Row, **changes: object) -> Row:

@@ -272,13 +272,21 @@ def decided_in_words(r: Round, t: Texts) -> str:
     return t.gettext("Decided %(rule)s on %(when)s.", rule=rule, when=t.when(r.decided_at))
 
 
+def judgement_said(o: Objection, t: Texts) -> str:
+    """An objection's judgement as the record says it ("" when it was not judged)."""
+    if o.judgement is None:
+        return ""
+    return words.capitalised(
+        judgement_in_words(t, Judged("", o.reason, o.judgement, o.judged_because))
+    )
+
+
 def objection_lines(o: Objection, r: Round, t: Texts) -> list[str]:
     _ = t.gettext
     said = _("Objection of %(who)s:", who=md(o.organisation))
     lines = [f"- {said} {md_item(o.reason)}"]
     if o.judgement is not None:
-        judged = judgement_in_words(t, Judged("", o.reason, o.judgement, o.judged_because))
-        lines.append(f"  - {md_item(words.capitalised(judged), '    ')}")
+        lines.append(f"  - {md_item(judgement_said(o, t), '    ')}")
     if o.answer:
         answered = _("The answer of the plan of %(round)s:", round=words.round_name(t, r.round + 1))
         lines.append(f"  - {answered} {md_item(o.answer, '    ')}")

@@ -76,17 +76,19 @@ def _plan(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     }
 
 
-def _deadline(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
-    # A datetime-local input has no time zone: it is the reader's own.
-    typed = _text(values, "deadline")
+def _local_moment(values: dict[str, Any], name: str, visit: Visit) -> Any:
+    """A datetime-local input's moment: it has no time zone, it is the reader's own (what
+    cannot be read is passed on as typed, for the command to refuse it by name)."""
+    typed = _text(values, name)
     try:
-        deadline: Any = datetime.fromisoformat(typed)
+        moment = datetime.fromisoformat(typed)
     except ValueError:
-        deadline = typed
-    else:
-        if deadline.tzinfo is None:
-            deadline = deadline.replace(tzinfo=visit.t.zone)
-    return {"deadline": deadline, "reason": _text(values, "reason")}
+        return typed
+    return moment.replace(tzinfo=visit.t.zone) if moment.tzinfo is None else moment
+
+
+def _deadline(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
+    return {"deadline": _local_moment(values, "deadline", visit), "reason": _text(values, "reason")}
 
 
 def _assessment(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
@@ -130,16 +132,7 @@ def _charter(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
 def _delegation(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
     """A delegation from its form: the partner, and for a period its end (the reader's own
     time, as a datetime-local input gives it)."""
-    typed = _text(values, "until").strip()
-    until: Any = None
-    if values.get("scope") == "period":
-        try:
-            until = datetime.fromisoformat(typed)
-        except ValueError:
-            until = typed or ""
-        else:
-            if until.tzinfo is None:
-                until = until.replace(tzinfo=visit.t.zone)
+    until = _local_moment(values, "until", visit) if values.get("scope") == "period" else None
     return {"to": _text(values, "to"), "until": until}
 
 

@@ -52,7 +52,12 @@ def approvals_of(state: ProjectState, participant: Participant) -> list[Approval
 
 
 def tally(state: ProjectState, approval: Approval) -> Tally:
-    voting = approvers(state, approval)
+    counted = tally_of(state, approval, approvers(state, approval))
+    return counted.model_copy(update={"concerns": len(judged(state, approval, Judgement.concern))})
+
+
+def tally_of(state: ProjectState, approval: Approval, voting: list[Participant]) -> Tally:
+    """These approvers' answers to this approval, counted (all of them, or a college's)."""
     given = [state.answers.get(answer_key(approval.id, p.id)) for p in voting]
     kinds = [a.kind for a in given if a is not None]
     return Tally(
@@ -61,7 +66,6 @@ def tally(state: ProjectState, approval: Approval) -> Tally:
         objections=kinds.count(AnswerKind.object),
         abstentions=kinds.count(AnswerKind.abstain),
         silent=len(voting) - len(kinds),
-        concerns=len(judged(state, approval, Judgement.concern)),
     )
 
 
@@ -114,15 +118,7 @@ def college_results(state: ProjectState, approval: Approval) -> list[CollegeResu
     out = []
     for college in approval.colleges:
         members = [p for p in voting if approval.college_of(p) == college.id]
-        given = [state.answers.get(answer_key(approval.id, p.id)) for p in members]
-        kinds = [a.kind for a in given if a is not None]
-        counted = Tally(
-            voters=len(members),
-            consents=kinds.count(AnswerKind.consent),
-            objections=kinds.count(AnswerKind.object),
-            abstentions=kinds.count(AnswerKind.abstain),
-            silent=len(members) - len(kinds),
-        )
+        counted = tally_of(state, approval, members)
         weight = weights.get(college.id, Fraction(0))
         # Abstentions count as answers, as in a plain majority.
         share = Fraction(counted.consents, counted.answers) if counted.answers else Fraction(0)
