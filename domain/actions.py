@@ -20,6 +20,7 @@ from domain import events as ev
 from domain.errors import Rejected
 from domain.models import Participant, Phase, Role
 from domain.state import ProjectState
+from domain.steps import review
 from domain.steps.decision import approvals_of, approving_roles
 
 Decider = Callable[[ProjectState, Any, Participant, datetime], list[ev.EventData]]
@@ -141,6 +142,15 @@ ACTIONS: tuple[Action, ...] = (
         "answers",
         vote=True,
         also_in=frozenset({Phase.charter}),
+    ),
+    Action(
+        cmd.AnswerReview,
+        "answer_review",
+        frozenset({Role.partner, Role.facilitator}),
+        "answer the review of a decision",
+        deciders.answer_review,
+        Phase.review,
+        "answers to a review",
     ),
     Action(
         cmd.DelegateAnswer,
@@ -441,6 +451,15 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
         return state.plan is not None and (bool(approvals_of(state, who)) or holds)
     if action.update == "reopen_step":
         return state.reopenable is not None
+    if action.update in ("close_phase", "extend_deadline") and state.review_waiting:
+        return False  # the review's date is moved with the outcome (review_on)
+    if action.update == "answer_review":
+        step = state.current_step()
+        return (
+            not state.review_waiting
+            and step is not None
+            and who.id in {p.id for p in review.reviewers(state, step)}
+        )
     if action.update == "delegate_answer":
         return not any(
             deciders.in_force(state, d, None) and who.id in (d.delegator, d.delegate)

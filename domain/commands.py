@@ -54,6 +54,7 @@ from domain.models import (
     NotificationPreference,
     OrganisationKind,
     Phase,
+    ReviewChoice,
     Role,
     voting_roles,
 )
@@ -303,6 +304,8 @@ class PlanFields(Model):
     indicators: list[IndicatorDraft] = Field(default_factory=list, max_length=20)
     # From round 2 on: the objector's participant id -> how the plan answers its objection.
     objection_answers: dict[Identifier, LongText] = Field(default_factory=dict)
+    # When the decision, adopted, is looked at again (a template with a review step).
+    review_on: Moment | None = None
 
 
 class SubmitPlan(Command, PlanFields):
@@ -408,7 +411,31 @@ class JudgeObjection(Command, JudgementFields):
     participant_id: Identifier
 
 
-class StateOutcome(Command, TextFields):
+class OutcomeFields(TextFields):
+    # Sets or moves the adopted decision's review date (a template with a review step).
+    review_on: Moment | None = None
+
+
+class StateOutcome(Command, OutcomeFields):
+    pass
+
+
+class ReviewFields(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"choice": "keep"},
+                {"choice": "amend", "reason": "Le créneau du samedi ne convient plus"},
+            ]
+        }
+    )
+
+    choice: ReviewChoice
+    # Required to amend or end: the next co-design (or the record) says why.
+    reason: Note | None = None
+
+
+class AnswerReview(Command, ReviewFields):
     pass
 
 

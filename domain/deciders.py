@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from domain import commands as cmd
 from domain import events as ev
-from domain import rules, steps
+from domain import rules, steps, templates
 from domain.errors import Rejected
 from domain.fields import MAX_PHASE
 from domain.models import (
@@ -29,6 +29,7 @@ from domain.models import (
     ObjectionJudgement,
     Participant,
     Phase,
+    ReviewChoice,
     Plan,
     Proposal,
     Role,
@@ -37,7 +38,7 @@ from domain.models import (
 )
 from domain.state import ProjectState, answer_key, rule_for
 from domain.steps import charter as charter_step
-from domain.steps import walk
+from domain.steps import review, walk
 from domain.steps.co_design import close_after_plan
 from domain.steps.decision import approvals_of
 from domain.templates import approvals_of_step, approvers_in_words
@@ -203,6 +204,7 @@ def submit_plan(
             f"(objections to answer: {', '.join(to_answer) or 'none'})",
             field="objection_answers",
         )
+    review_on_refusal(state, c.review_on, now)
     seq = next_seq(state)
     written = [
         Indicator(id=f"plan-{seq}.i{n}", name=d.name, target=d.target)
@@ -215,6 +217,7 @@ def submit_plan(
         # Copied and frozen: later amendments to a proposal do not change what was decided.
         indicators=[i for pr in chosen for i in pr.indicators] + written,
         objection_answers=c.objection_answers,
+        review_on=c.review_on,
     )
     if in_decision:
         step = state.current_step()
@@ -337,6 +340,12 @@ def reopen_step(
         raise Rejected(
             "charter_not_reopened",
             "a charter step is not reopened: its adoption stands; amend the charter instead",
+        )
+    if point.phase == Phase.review:
+        raise Rejected(
+            "review_not_reopened",
+            "a review is not reopened: its result stands; set the next review date with the "
+            "outcome instead",
         )
     window = state.spec.reopen_within if state.spec is not None else timedelta(days=7)
     if now - point.closed_at > window:
@@ -632,12 +641,85 @@ def state_outcome(
     refused = outcome_refusal(state)
     if refused is not None:
         raise refused
-    return [ev.OutcomeStated(text=c.text)]
+    if c.review_on is not None:
+        if state.phase == Phase.review and not state.review_waiting:
+            raise Rejected(
+                "review_open",
+                "the review is open: the partners answer it now (keep, amend or end)",
+                field="review_on",
+            )
+        if state.adopted_plan is None:
+            raise Rejected(
+                "nothing_to_review",
+                "no decision is adopted yet: its review date comes with its outcome once "
+                "adopted, or with the plan",
+                field="review_on",
+            )
+        review_on_refusal(state, c.review_on, now)
+    return [ev.OutcomeStated(text=c.text, review_on=c.review_on)]
+
+
+def review_on_refusal(state: ProjectState, review_on: datetime | None, now: datetime) -> None:
+    """A review date is later than now, and kept only where the template reviews decisions."""
+    if review_on is None:
+        return
+    if not (state.phase == Phase.review or templates.reviews_after(state.template, state.step)):
+        raise Rejected(
+            "no_review_step",
+            "this project's process has no review step after this one: a review date would "
+            "never be used (choose a template with a review step)",
+            field="review_on",
+        )
+    if review_on <= now:
+        raise Rejected(
+            "date_past",
+            f"{review_on.isoformat()} is already past: a review date is later",
+            field="review_on",
+        )
+    if review_on - now > MAX_PHASE:
+        raise Rejected(
+            "date_too_far", "a review date is at most 5 years ahead", field="review_on"
+        )
+
+
+def answer_review(
+    state: ProjectState, c: cmd.AnswerReview, actor: Participant, now: datetime
+) -> list[ev.EventData]:
+    """A reviewer answers keep, amend or end (a later answer replaces its earlier one)."""
+    step = state.current_step()
+    assert step is not None
+    if state.review_waiting and state.deadline is not None:
+        raise Rejected(
+            "review_not_open",
+            f"the review opens on {state.deadline.isoformat()}; everyone is told a week before",
+        )
+    if actor.id not in {p.id for p in review.reviewers(state, step)}:
+        raise Rejected(
+            "not_an_approver",
+            f"this review is answered by {approvers_in_words(templates.review_approval(step).approvers)}",
+        )
+    reason = c.reason or None
+    if c.choice != ReviewChoice.keep and reason is None:
+        raise Rejected(
+            "reason_required",
+            "say why the decision should change or end: the partners read it, and the next "
+            "co-design starts from it",
+            field="reason",
+        )
+    given = state.review_answers.get(actor.id)
+    if given is not None and (given.choice, given.reason) == (c.choice, reason):
+        return []  # the same answer again: nothing new to record
+    return [ev.ReviewAnswered(participant_id=actor.id, choice=c.choice, reason=reason)]
 
 
 def extend_deadline(
     state: ProjectState, c: cmd.ExtendDeadline, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
+    if state.review_waiting:
+        raise Rejected(
+            "review_not_open",
+            "the review has not opened yet: move its date with the outcome (review_on)",
+        )
     if not state.phase_open or state.deadline is None:
         raise Rejected(
             "wrong_phase",
@@ -667,6 +749,12 @@ def close_phase_now(
 ) -> list[ev.EventData]:
     if not state.phase_open:
         raise Rejected("wrong_phase", f"no phase is open; the project is in {phase_words(state)}")
+    if state.review_waiting:
+        raise Rejected(
+            "review_not_open",
+            "the review has not opened yet: bring its date forward with the outcome "
+            "(review_on) to open it sooner",
+        )
     if state.phase == Phase.co_design:
         raise Rejected(
             "plan_required",

@@ -27,6 +27,7 @@ from domain.models import (
     Plan,
     ProjectSpec,
     Proposal,
+    ReviewChoice,
     Tally,
 )
 
@@ -243,6 +244,51 @@ class ObjectionJudged(EventData):
 class OutcomeStated(EventData):
     type: Literal["outcome_stated"] = "outcome_stated"
     text: str
+    # The adopted decision's review date, set or moved with the outcome.
+    review_on: datetime | None = None
+
+
+class ReviewScheduled(EventData):
+    """The project reached its review step before the review date: it waits for it, as in a
+    pause (a project with a review to come is not closed)."""
+
+    type: Literal["review_scheduled"] = "review_scheduled"
+    round: int
+    step: str | None = None
+    opens_at: datetime
+
+
+class ReviewNoticeSent(EventData):
+    """Every participant told, a week before, that the decision's review opens."""
+
+    type: Literal["review_notice_sent"] = "review_notice_sent"
+    opens_at: datetime
+    recipients: list[str] = Field(default_factory=list)
+
+
+class ReviewAnswered(EventData):
+    type: Literal["review_answered"] = "review_answered"
+    participant_id: str
+    choice: ReviewChoice
+    reason: str | None = None
+
+
+class DecisionReviewed(EventData):
+    """The review's result by its rule: keep (the project goes on), amend (back to co-design,
+    the adopted plan as the first draft) or end; each choice counted."""
+
+    type: Literal["decision_reviewed"] = "decision_reviewed"
+    round: int
+    step: str | None = None
+    rule: DecisionRule
+    quorum: float
+    outcome: ReviewChoice
+    voters: int
+    counts: dict[str, int] = Field(default_factory=dict)
+    # Too few answered: the decision stays as it is.
+    quorum_met: bool = True
+    # Where "amend" goes: the co-design step, in a new round.
+    amend_to: str | None = None
 
 
 class DeadlineExtended(EventData):
@@ -504,6 +550,10 @@ AnyEventData = Annotated[
     | DelegationEnded
     | CollegeEmptied
     | OutcomeStated
+    | ReviewScheduled
+    | ReviewNoticeSent
+    | ReviewAnswered
+    | DecisionReviewed
     | DeadlineExtended
     | ReminderSent
     | DeadlineEscalated

@@ -63,6 +63,8 @@ class Phase(StrEnum):
     wait = "wait"
     # The partnership charter, adopted by every partner's consent (before the project).
     charter = "charter"
+    # The adopted decision looked at again on its review date: keep, amend or end it.
+    review = "review"
     closed = "closed"
     cancelled = "cancelled"
 
@@ -94,6 +96,14 @@ class Judgement(StrEnum):
 
     valid = "valid"  # the proposal must change: it blocks
     concern = "concern"  # recorded and shown, does not block; checked at the evaluation
+
+
+class ReviewChoice(StrEnum):
+    """A partner's answer to a decision's review, and the review's result."""
+
+    keep = "keep"  # the decision stays as it is
+    amend = "amend"  # back to co-design, the adopted plan as the first draft
+    end = "end"  # the decision ends (the project closes)
 
 
 class ContributionKind(StrEnum):
@@ -309,6 +319,11 @@ class Step(Record):
     completion: Completion = Completion.all
     # A decision step's way back; none: the project ends not adopted.
     if_not_adopted: LoopBack | None = None
+    # A review step: how long after the adoption it opens, unless the plan or the outcome set
+    # the decision's review date (review_on); and the co-design an "amend" goes back to (none:
+    # the last co-design before the decision it reviews).
+    after: timedelta | None = None
+    amend_to: str | None = None
 
     def approval_by_id(self, approval_id: str) -> Approval:
         return next(a for a in self.approvals if a.id == approval_id)
@@ -636,6 +651,17 @@ class Plan(Record):
     indicators: list[Indicator]
     # From round 2 on: objector's participant id -> the plan's answer to that objection.
     objection_answers: dict[str, str] = Field(default_factory=dict)
+    # When the decision, adopted, is looked at again (where the template has a review step).
+    review_on: datetime | None = None
+
+
+class ReviewAnswer(Record):
+    """A partner's answer to a decision's review: keep, amend or end, with its reason."""
+
+    participant_id: str
+    choice: ReviewChoice
+    reason: str | None = None
+    at: datetime | None = None
 
 
 class ObjectionJudgement(Record):

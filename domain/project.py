@@ -32,7 +32,7 @@ from domain.models import (
 )
 from domain.state import ProjectState, apply
 from domain.steps import charter as charter_step
-from domain.steps import walk
+from domain.steps import review, walk
 from domain.steps.decision import approving_roles, colleges_emptied
 from domain.steps.walk import first_step
 
@@ -318,6 +318,11 @@ class Project:
             return Alarm(state.amendment.until, "amendment")  # the step's own wait with it
         if not state.phase_open or state.deadline is None:
             return Alarm(state.amendment.until, "amendment") if amending else None
+        if state.review_waiting:
+            notice = review.notice_due(state)
+            alarms = [Alarm(state.deadline, "review")]
+            alarms += [Alarm(notice, "review_notice")] if notice is not None else []
+            return min(alarms, key=lambda a: a.at)
         alarms = [Alarm(state.deadline - offset, "reminder") for offset in state.reminders_pending]
         if not state.escalated:
             alarms.append(Alarm(state.deadline, "deadline"))
@@ -339,6 +344,8 @@ class Project:
             return recorded
         if not state.phase_open or state.deadline is None:
             return recorded
+        if state.review_waiting:
+            return recorded + self._review_due(now)
         for offset in list(state.reminders_pending):
             # Past the deadline (a worker was down), a reminder would only confuse: the
             # escalation or the close below drops it.
@@ -372,6 +379,22 @@ class Project:
                 return recorded
             recorded += self.record(steps.close(state, now, "deadline"), ev.SYSTEM, now)
             recorded += self.settle(now)
+        return recorded
+
+    def _review_due(self, now: datetime) -> list[ev.Event]:
+        """A review waiting for its date: every participant told a week before, then the
+        step opens for its answers."""
+        state = self.state
+        recorded: list[ev.Event] = []
+        notice = review.notice_due(state)
+        if notice is not None and notice <= now and state.deadline is not None:
+            everyone = [p.id for p in state.active()]
+            told = ev.ReviewNoticeSent(opens_at=state.deadline, recipients=everyone)
+            recorded += self.record([told], ev.SYSTEM, now)
+        step = state.current_step()
+        if step is not None and state.deadline is not None and state.deadline <= now:
+            opened = walk.step_opened(step, state.round, now)
+            recorded += self.record([opened], ev.SYSTEM, now) + self.settle(now)
         return recorded
 
     def finish(self, report: ev.ReportPublished, now: datetime) -> list[ev.Event]:

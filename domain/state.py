@@ -38,6 +38,7 @@ from domain.models import (
     ProjectSpec,
     Proposal,
     ReopenPoint,
+    ReviewAnswer,
     RuleInForce,
     Statement,
     Step,
@@ -85,6 +86,21 @@ class ProjectState(BaseModel):
     college_weights: dict[str, dict[str, str]] = Field(default_factory=dict)
     decisions: list[ev.DecisionReached] = Field(default_factory=list)
     adopted_plan: Plan | None = None
+    # The adopted decision's review date (set with its plan or its outcome), if any.
+    review_on: datetime | None = None
+    # The project reached its review step and waits for the review date (its deadline).
+    review_waiting: bool = False
+    # Every participant was told the review is coming.
+    review_noticed: bool = False
+    # The open review's answers, by participant.
+    review_answers: dict[str, ReviewAnswer] = Field(default_factory=dict)
+    reviews: list[ev.DecisionReviewed] = Field(default_factory=list)
+    # A review sent the decision back to co-design: the adopted plan stays in force until a
+    # new one is adopted; the rounds of this new cycle count from `cycle_from`; the plan in
+    # force is the first draft.
+    amending: bool = False
+    cycle_from: int = 1
+    draft_plan: Plan | None = None
     outcome: Outcome | None = None
     # Notifications some reader did not get (each notification_failed event): ops look.
     notifications_failed: int = 0
@@ -224,6 +240,8 @@ def redact_state(state: ProjectState, pid: str) -> None:
         n.model_copy(update={"text": gone}) if n.participant_id == pid else n
         for n in state.progress
     ]
+    if pid in state.review_answers and state.review_answers[pid].reason:
+        state.review_answers[pid] = state.review_answers[pid].model_copy(update={"reason": gone})
     state.assessments = {
         k: a.model_copy(update={"comment": gone}) if a.participant_id == pid and a.comment else a
         for k, a in state.assessments.items()
@@ -306,6 +324,8 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"reason": gone})
         case ev.ProposalWithdrawn(participant_id=pid, reason=reason) if pid in erased and reason:
             data = data.model_copy(update={"reason": gone})
+        case ev.ReviewAnswered(participant_id=pid, reason=reason) if pid in erased and reason:
+            data = data.model_copy(update={"reason": gone})
         case ev.ProgressNoted(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})
         case ev.TermProposed(participant_id=pid) | ev.DefinitionProposed(participant_id=pid) if (
@@ -362,7 +382,7 @@ ACTED = frozenset({
     "contribution_added", "proposal_submitted", "proposal_amended", "proposal_endorsed",
     "proposal_withdrawn", "plan_submitted", "answer_given", "progress_noted",
     "assessment_given", "outcome_stated", "objection_judged", "cooperation_answered",
-    "charter_published", "charter_noted",
+    "charter_published", "charter_noted", "review_answered",
 })  # fmt: skip
 
 
@@ -403,6 +423,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             # gave for others as their delegate.
             for key in [k for k, a in state.answers.items() if pid in (a.participant_id, a.by)]:
                 del state.answers[key]
+            state.review_answers.pop(pid, None)
         case ev.ParticipantErased(participant_id=pid, texts_redacted=redact):
             if pid not in state.erased:
                 state.erased.append(pid)
@@ -423,6 +444,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.phase_open = True
             state.deadline = deadline
             state.escalated = False
+            state.review_waiting = False
             offsets = state.template.step(state.step).reminders
             state.reminders_pending = _pending_reminders(offsets, deadline, event.at)
             if phase in (Phase.co_design, Phase.decision, Phase.charter):
@@ -433,6 +455,11 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.charter_awaiting = True
             if phase == Phase.decision:
                 state.rules_in_force = rules_in_force(state, state.template.step(state.step))
+            if phase == Phase.review:
+                review = templates.review_approval(state.template.step(state.step))
+                state.rules_in_force = {}
+                state.rules_in_force = {review.id: rule_for(state, review)}
+                state.review_answers = {}
             # A plan is put to the decisions of its round: co-design, or a new round, starts
             # without one.
             if phase == Phase.co_design or (state.plan is not None and state.plan.round != round_):
@@ -525,6 +552,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
         case ev.PlanSubmitted(plan=plan, deadline=deadline):
             state.plan = plan
             state.plans.append(plan)
+            state.draft_plan = None
             if deadline is not None:
                 _moved(state, deadline, event.at)
         case ev.AnswerGiven(participant_id=pid, kind=kind, reason=reason, approval=approval):
@@ -552,6 +580,8 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.decided_at[round_] = event.at
             if outcome == Outcome.adopted:
                 state.adopted_plan = state.plan
+                state.review_on = state.plan.review_on if state.plan is not None else None
+                state.amending = False
                 state.objections_to_answer = {}
                 for r in data.approvals:
                     for pid, reason in r.objections.items():
@@ -565,13 +595,21 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 if not templates.decided_again(state.template, state.step):
                     state.outcome = Outcome.adopted
             else:
-                state.adopted_plan = None
-                state.outcome = None
+                if not state.amending:  # amending, the plan adopted before stays in force
+                    state.adopted_plan = None
+                    state.outcome = None
                 # Concerns are recorded, not answered: the next plan answers the others.
                 state.objections_to_answer = {
                     pid: reason for pid, reason in objections.items() if pid not in data.concerns
                 }
-        case ev.OutcomeStated(text=text):
+        case ev.OutcomeStated(text=text, review_on=review_on):
+            if review_on is not None:
+                state.review_on = review_on
+                if state.review_waiting:  # the review waits for its new date
+                    state.deadline = review_on
+                    state.review_noticed = False
+                    if state.periods and state.periods[-1].closed_at is None:
+                        state.periods[-1].deadline = review_on
             state.outcome_statements.append(text)
             # It speaks of the latest decision (a round not adopted, or the adopted plan).
             round_ = state.decisions[-1].round if state.decisions else state.round
@@ -582,6 +620,29 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.concluded = state.concluded or concludes
         case ev.ConclusionRequested():
             state.conclusion_requested = True
+        case ev.ReviewScheduled(round=round_, step=named, opens_at=opens_at):
+            state.phase = Phase.review
+            state.step = step_id(Phase.review, named)
+            state.round = round_
+            state.phase_open = True
+            state.deadline = opens_at
+            state.escalated = False
+            state.reminders_pending = []
+            state.review_waiting = True
+            state.review_noticed = False
+            state.review_answers = {}
+        case ev.ReviewNoticeSent():
+            state.review_noticed = True
+        case ev.ReviewAnswered(participant_id=pid, choice=choice, reason=why):
+            state.review_answers[pid] = ReviewAnswer(
+                participant_id=pid, choice=choice, reason=why, at=event.at
+            )
+        case ev.DecisionReviewed(outcome=outcome, round=round_):
+            state.reviews.append(data)
+            if outcome == "amend":
+                state.amending = True
+                state.cycle_from = round_ + 1
+                state.draft_plan = state.adopted_plan
         case ev.DeadlineExtended(deadline=deadline):
             _moved(state, deadline, event.at)
         case ev.ReminderSent(offset=offset):

@@ -67,6 +67,7 @@ STEP_KINDS: tuple[Phase, ...] = (
     Phase.action,
     Phase.evaluation,
     Phase.wait,
+    Phase.review,
 )
 # Who may approve: people who take part in the project's choices (observers read, the
 # coordinator runs the project).
@@ -94,11 +95,15 @@ PARTNERS_APPROVAL = "partners"
 # Fields added after templates were first published, left out of the canonical JSON while
 # unset: a template written before them keeps its digest.
 _LATER_APPROVAL_FIELDS = {"colleges": [], "preset": None}
+_LATER_STEP_FIELDS = {"after": None, "amend_to": None}
 
 
 def canonical_json(template: Template) -> str:
     document = template.model_dump(mode="json")
     for step in document.get("steps", []):
+        for name, unset in _LATER_STEP_FIELDS.items():
+            if name in step and step[name] == unset:
+                del step[name]
         for approval in step.get("approvals", []):
             for name, unset in _LATER_APPROVAL_FIELDS.items():
                 if name in approval and approval[name] == unset:
@@ -201,10 +206,48 @@ CHARTER_APPROVAL = Approval(
 DECIDING = (Phase.decision, Phase.charter)
 
 
+# A review step with no approval of its own: every partner answers, by the adopted charter's
+# rule (consent and half of the partners, without one).
+REVIEW_APPROVAL = Approval(
+    id="review",
+    name=Words(fr="Les partenaires", en="The partners"),
+    approvers=Approvers(roles=[Role.partner]),
+)
+
+
 def approvals_of_step(step: Step) -> list[Approval]:
     if step.kind == Phase.charter and not step.approvals:
         return [CHARTER_APPROVAL]
     return list(step.approvals)
+
+
+def review_approval(step: Step) -> Approval:
+    """Who answers a review step, and by which rule."""
+    return step.approvals[0] if step.approvals else REVIEW_APPROVAL
+
+
+def reviewed_decision(template: Template, review_id: str) -> Step | None:
+    """The decision step a review step looks at again: the last one before it."""
+    before = template.steps[: template.index(review_id)]
+    return next((s for s in reversed(before) if s.kind == Phase.decision), None)
+
+
+def amended_in(template: Template, review: Step) -> Step | None:
+    """Where a review's "amend" sends the project: the step it names, else the last co-design
+    before the decision it reviews, else that decision (its text written anew)."""
+    if review.amend_to is not None:
+        return next((s for s in template.steps if s.id == review.amend_to), None)
+    decision = reviewed_decision(template, review.id)
+    if decision is None:
+        return None
+    before = template.steps[: template.index(decision.id)]
+    return next((s for s in reversed(before) if s.kind == Phase.co_design), decision)
+
+
+def reviews_after(template: Template, step_id: str) -> bool:
+    """Whether a review step follows this step in the template (a plan's review date is then
+    kept)."""
+    return any(s.kind == Phase.review for s in template.steps[template.index(step_id) + 1 :])
 
 
 def next_step(template: Template, step_id: str) -> Step | None:
@@ -730,6 +773,8 @@ def problems(template: Template, now: datetime | None = None) -> list[Problem]:
                             "if_not_adopted.max_rounds",
                         )
                     )
+        elif step.kind == Phase.review:
+            found += _review_problems(template, step, n, seen_approvals)
         elif step.kind not in DECIDING:
             if step.approvals:
                 found.append(
@@ -749,6 +794,18 @@ def problems(template: Template, now: datetime | None = None) -> list[Problem]:
                         "if_not_adopted",
                     )
                 )
+        if step.kind != Phase.review:
+            for name in ("after", "amend_to"):
+                if getattr(step, name) is not None:
+                    found.append(
+                        Problem(
+                            "only_for_review",
+                            f"only a review step has {name}",
+                            step.id,
+                            name,
+                            {"name": name},
+                        )
+                    )
         before = template.steps[:n]
         if step.kind == Phase.evaluation and not any(s.kind == Phase.decision for s in before):
             found.append(
@@ -769,6 +826,86 @@ def problems(template: Template, now: datetime | None = None) -> list[Problem]:
                     "after it",
                     step.id,
                     "kind",
+                )
+            )
+    return found
+
+
+def _review_problems(
+    template: Template, step: Step, n: int, seen_approvals: set[str]
+) -> list[Problem]:
+    """A review step looks at an adopted decision again: one comes before it; it opens a
+    period after the adoption (unless the decision sets its date); "amend" goes back to a
+    co-design (or a decision) before it; one approval at most, one voice per partner."""
+    found: list[Problem] = []
+    if not any(s.kind == Phase.decision for s in template.steps[:n]):
+        found.append(
+            Problem(
+                "review_without_decision",
+                "a review looks at an adopted decision again: put a decision step before it",
+                step.id,
+                "kind",
+            )
+        )
+    if step.after is None:
+        found.append(
+            Problem(
+                "review_needs_after",
+                "say how long after the adoption the review opens (after, e.g. P180D); the "
+                "plan or the outcome may set another date",
+                step.id,
+                "after",
+            )
+        )
+    elif not timedelta(0) < step.after <= MAX_PHASE:
+        found.append(
+            Problem(
+                "after_out_of_bounds",
+                "a review opens more than 0 and at most 5 years (P1825D) after the adoption",
+                step.id,
+                "after",
+            )
+        )
+    if step.amend_to is not None:
+        target = next((s for s in template.steps[:n] if s.id == step.amend_to), None)
+        if target is None or target.kind not in (Phase.co_design, Phase.decision):
+            found.append(
+                Problem(
+                    "amend_to_not_before",
+                    f"amend_to names {step.amend_to!r}: name a co-design or decision step "
+                    "before the review",
+                    step.id,
+                    "amend_to",
+                    {"target": step.amend_to},
+                )
+            )
+    if step.if_not_adopted is not None:
+        found.append(
+            Problem(
+                "loop_only_for_decision",
+                "only a decision step goes back when not adopted",
+                step.id,
+                "if_not_adopted",
+            )
+        )
+    if step.approvals:
+        found += _approval_problems(step, seen_approvals)
+        if len(step.approvals) > 1:
+            found.append(
+                Problem(
+                    "one_review_approval",
+                    "a review has one approval at most (who answers it, by which rule)",
+                    step.id,
+                    "approvals",
+                )
+            )
+        if any(a.colleges for a in step.approvals):
+            found.append(
+                Problem(
+                    "review_one_voice",
+                    "a review counts one voice per partner: remove the colleges",
+                    step.id,
+                    "approvals.0.colleges",
                 )
             )
     return found

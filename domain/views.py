@@ -37,6 +37,7 @@ from domain.models import (
     Phase,
     PhasePeriod,
     Plan,
+    ReviewAnswer,
     ProgressNote,
     Proposal,
     Role,
@@ -175,6 +176,14 @@ class ProjectView(BaseModel):
     duration_overrides: dict[str, timedelta] = Field(default_factory=dict)
     # Answers delegated, in force or ended.
     delegations: list[Delegation] = Field(default_factory=list)
+    # The adopted decision's review: its date, whether the project waits for it (then
+    # `deadline` is the review's opening), the open review's answers, every review's result,
+    # and the plan in force as the first draft of an amendment.
+    review_on: datetime | None = None
+    review_waiting: bool = False
+    review_answers: list[ReviewAnswer] = Field(default_factory=list)
+    reviews: list[ev.DecisionReviewed] = Field(default_factory=list)
+    draft_plan: Plan | None = None
     results: list[IndicatorResult]
     report: ReportSummary | None
     cancel_reason: str | None
@@ -504,6 +513,11 @@ def view(state: ProjectState) -> ProjectView:
         judgements=state.judgements,
         plans=state.plans,
         delegations=list(state.delegations.values()),
+        review_on=state.review_on,
+        review_waiting=state.review_waiting,
+        review_answers=list(state.review_answers.values()),
+        reviews=state.reviews,
+        draft_plan=state.draft_plan,
         duration_overrides=state.duration_overrides,
         concerns_to_check=state.concerns_to_check,
         amendment_pending=[
@@ -558,6 +572,8 @@ def current_details(state: ProjectState) -> str:
     step = state.current_step()
     named = f" ({step.id})" if step is not None and step.id != step.kind.value else ""
     head = f"{state.phase.value}{named}, round {state.round}"
+    if state.review_waiting and state.deadline is not None:
+        return f"{head}: waiting for the review date, {state.deadline:%Y-%m-%d %H:%M} UTC"
     if state.phase == Phase.co_design:
         return f"{head}: waiting for the facilitator's plan"
     if state.phase == Phase.decision and state.plan is None:

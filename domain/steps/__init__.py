@@ -11,7 +11,16 @@ from datetime import datetime
 from domain import events as ev
 from domain.models import Participant, Phase, Step
 from domain.state import ProjectState
-from domain.steps import action, charter, co_design, decision, diagnosis, evaluation, wait
+from domain.steps import (
+    action,
+    charter,
+    co_design,
+    decision,
+    diagnosis,
+    evaluation,
+    review,
+    wait,
+)
 from domain.steps.base import Runner
 from domain.steps.walk import closed_event
 
@@ -25,6 +34,7 @@ RUNNERS: dict[Phase, Runner] = {
         action.RUNNER,
         evaluation.RUNNER,
         wait.RUNNER,
+        review.RUNNER,
     )
 }
 

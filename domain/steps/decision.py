@@ -27,7 +27,7 @@ from domain.models import (
     Step,
     Tally,
 )
-from domain.state import ProjectState, answer_key, rule_for
+from domain.state import ProjectState, answer_key, rule_for, step_id
 from domain.steps.base import Runner, facilitators
 from domain.steps.walk import enter_next, named, open_step, reopened
 
@@ -278,9 +278,16 @@ class Decision(Runner):
         if decision.outcome == Outcome.adopted:
             return [closed, decision, *enter_next(state, step, now)]
         loop = step.if_not_adopted
-        if loop is not None and state.round < loop.max_rounds:
+        # Rounds count from the cycle's first: a review's amendment starts a new cycle.
+        if loop is not None and state.round - state.cycle_from + 1 < loop.max_rounds:
             back = reopened(state, state.template.step(loop.to))
             return [closed, decision, open_step(state, back, state.round + 1, now)]
+        review = state.reviews[-1] if state.amending and state.reviews else None
+        if review is not None:
+            # The amendment was not adopted: the decision in force stays, and the project goes
+            # on as after a review that kept it.
+            kept = state.template.step(step_id(Phase.review, review.step))
+            return [closed, decision, *enter_next(state, kept, now)]
         return [closed, decision, ev.ProjectClosed(outcome=Outcome.not_adopted)]
 
 

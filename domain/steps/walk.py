@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain import events as ev
 from domain import templates
-from domain.models import Phase, Step
+from domain.models import Outcome, Phase, Step
 from domain.state import ProjectState
 
 
@@ -16,7 +16,31 @@ def named(step: Step) -> str | None:
     return None if step.id == step.kind.value else step.id
 
 
-def open_step(state: ProjectState, step: Step, round_: int, now: datetime) -> ev.PhaseOpened:
+def open_step(
+    state: ProjectState, step: Step, round_: int, now: datetime
+) -> ev.PhaseOpened | ev.ReviewScheduled:
+    """A step opened now; a review before its date waits for it."""
+    if step.kind == Phase.review:
+        when = review_date(state, step, now)
+        if when > now:
+            return ev.ReviewScheduled(round=round_, step=named(step), opens_at=when)
+    return step_opened(step, round_, now)
+
+
+def review_date(state: ProjectState, step: Step, now: datetime) -> datetime:
+    """A review's date: the decision's own (set with the plan or the outcome), else the
+    step's period after the adoption."""
+    if state.phase == Phase.decision and state.plan is not None:
+        # Entered as the decision closes adopted (its event not folded yet): from now.
+        return state.plan.review_on or now + (step.after or timedelta(0))
+    if state.review_on is not None:
+        return state.review_on
+    adopted = [d for d in state.decisions if d.outcome == Outcome.adopted and not d.voided]
+    since = state.decided_at.get(adopted[-1].round, now) if adopted else now
+    return since + (step.after or timedelta(0))
+
+
+def step_opened(step: Step, round_: int, now: datetime) -> ev.PhaseOpened:
     if step.kind == Phase.wait and step.until is not None:
         deadline = step.until
     else:
@@ -30,7 +54,7 @@ def skipped(state: ProjectState, step: Step) -> bool:
     return step.kind == Phase.charter and state.charter.agreed is not None
 
 
-def first_step(state: ProjectState, now: datetime) -> ev.PhaseOpened:
+def first_step(state: ProjectState, now: datetime) -> ev.PhaseOpened | ev.ReviewScheduled:
     first = state.template.steps[0]
     if skipped(state, first):
         following = _following(state, first)

@@ -25,6 +25,7 @@ from domain.models import (
     Participant,
     Phase,
     Process,
+    ReviewChoice,
     Role,
 )
 from domain.project import Project, spec_for
@@ -398,6 +399,7 @@ KINDS_DRAWN = [
     Phase.action,
     Phase.evaluation,
     Phase.wait,
+    Phase.review,
 ]
 APPROVERS = [
     {"roles": ["partner"]},
@@ -421,7 +423,7 @@ def accepted_templates(draw) -> Template:
         kinds.append(Phase.decision)
     first_decision = kinds.index(Phase.decision)
     kinds = [
-        Phase.diagnosis if k == Phase.evaluation and n < first_decision else k
+        Phase.diagnosis if k in (Phase.evaluation, Phase.review) and n < first_decision else k
         for n, k in enumerate(kinds)
     ]
     document_steps = []
@@ -431,6 +433,17 @@ def accepted_templates(draw) -> Template:
         zero = kind == Phase.action and draw(st.booleans())
         step["duration"] = "PT0S" if zero else f"P{draw(st.integers(1, 30))}D"
         step["close_when_complete"] = draw(st.booleans())
+        if kind == Phase.review:
+            step["after"] = f"P{draw(st.integers(1, 60))}D"
+            if draw(st.booleans()):
+                step["approvals"] = [
+                    {
+                        "id": f"a{next(approval_ids)}",
+                        "approvers": draw(st.sampled_from(APPROVERS)),
+                        "rule": draw(st.sampled_from(["consent", "consensus", "majority"])),
+                        "quorum": draw(st.sampled_from([0, 0.5, 1])),
+                    }
+                ]
         if kind == Phase.charter and draw(st.booleans()):
             step["if_not_adopted"] = {"to": f"s{n}", "max_rounds": draw(st.integers(1, 3))}
         if kind == Phase.decision:
@@ -508,6 +521,12 @@ def command_for(update: str, project: Project, who: Participant, draw) -> cmd.Co
             )
         case "state_outcome":
             return cmd.StateOutcome(actor=me, text="Notre conclusion")
+        case "answer_review":
+            # One amendment at most: partners who amend forever never end their project.
+            choices = [c for c in ReviewChoice if c != ReviewChoice.amend or not state.reviews]
+            choice = draw(st.sampled_from(choices))
+            reason = None if choice == ReviewChoice.keep else "Parce que"
+            return cmd.AnswerReview(actor=me, choice=choice, reason=reason)
         case "note_progress":
             return cmd.NoteProgress(actor=me, text="Ça avance")
         case "assess":
@@ -554,6 +573,7 @@ TAKEN = {
     "submit_plan",
     "answer",
     "state_outcome",
+    "answer_review",
     "note_progress",
     "assess",
     "close_phase",
@@ -628,6 +648,7 @@ def test_any_accepted_template_runs_to_an_end_under_any_order_of_actions(templat
     assert fold(project.events).model_dump() == project.state.model_dump()
     assert project.state.outcome in (Outcome.adopted, Outcome.not_adopted)
     event(f"ended {project.state.outcome.value} after {len(project.state.periods)} steps opened")
+    event(f"reviewed {len(project.state.reviews)} times")
 
 
 def test_the_readmes_template_example_is_valid():

@@ -1,0 +1,240 @@
+"""Decisions reviewed (issue 27): a review step after the decision opens on the decision's
+review date (or a period after its adoption), every participant told a week before; the
+partners answer keep, amend or end by the step's rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.errors import Rejected
+from domain.models import Outcome, Phase, ReviewChoice
+from domain.project import Project
+from domain.state import fold
+from domain.templates import parse
+from process_templates.builtin import launched
+from tests.domain.test_templates import minimal, problems_of
+from tests.helpers import actor, make_spec
+from workflows import search_attributes as sa
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def reviewed_template(rule: str = "majority", quorum: float = 0.5, **review: object) -> dict:
+    return {
+        "id": "revue",
+        "name": {"fr": "Avec revue"},
+        "steps": [
+            {"id": "co_design", "name": {"fr": "Co-conception"}, "kind": "co_design",
+             "duration": "P10D"},
+            {"id": "decision", "name": {"fr": "Décision"}, "kind": "decision", "duration": "P7D",
+             "approvals": [{"id": "partners", "approvers": {"roles": ["partner"]},
+                            "rule": "majority", "quorum": 0.5}],
+             "if_not_adopted": {"to": "co_design", "max_rounds": 2}},
+            {"id": "revue", "name": {"fr": "Revue de la décision"}, "kind": "review",
+             "duration": "P14D", "after": "P30D",
+             "approvals": [{"id": "revue", "approvers": {"roles": ["partner"]},
+                            "rule": rule, "quorum": quorum}],
+             **review},
+        ],
+    }  # fmt: skip
+
+
+def project_with_review(**kw: object) -> Project:
+    template = parse(reviewed_template(**kw))
+    return Project.launch(make_spec(3, template=launched(template)), NOW)
+
+
+def plan(project: Project, at: datetime, review_on: datetime | None = None) -> None:
+    project.execute(
+        cmd.SubmitPlan(actor=actor("fac"), summary="Le jardin, le samedi", review_on=review_on,
+                       objection_answers={k: "Réponse" for k in project.state.objections_to_answer}),
+        at,
+    )  # fmt: skip
+
+
+def adopt(project: Project, at: datetime, review_on: datetime | None = None) -> None:
+    plan(project, at, review_on)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), at)
+
+
+def answer(project: Project, pid: str, choice: str, at: datetime) -> None:
+    reason = None if choice == "keep" else f"{pid} : le samedi ne convient plus"
+    project.execute(cmd.AnswerReview(actor=actor(pid), choice=choice, reason=reason), at)
+
+
+def until_open(project: Project) -> datetime:
+    """Time passes alarm after alarm until the review opens; the moment it opened."""
+    while project.state.review_waiting:
+        alarm = project.next_alarm()
+        assert alarm is not None
+        project.on_time(alarm.at)
+    return project.state.periods[-1].opened_at
+
+
+def test_the_review_waits_for_its_period_after_adoption_and_tells_everyone_a_week_before():
+    project = project_with_review()
+    adopt(project, NOW)
+    state = project.state
+    assert state.phase == Phase.review and state.review_waiting
+    assert state.deadline == NOW + 30 * DAY  # the step's `after`, from the adoption
+    assert state.outcome == Outcome.adopted and not project.awaiting_report  # not closed yet
+    # The earliest date the project waits for, for ops.
+    assert sa.values(state)[sa.DEADLINE] == NOW + 30 * DAY
+    with pytest.raises(Rejected) as refused:
+        answer(project, "p1", "keep", NOW + DAY)
+    assert refused.value.code == "review_not_open"
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.ClosePhase(actor=actor("fac")), NOW + DAY)
+    assert refused.value.code == "review_not_open"
+
+    notice = project.next_alarm()
+    assert notice is not None and (notice.kind, notice.at) == ("review_notice", NOW + 23 * DAY)
+    told = project.on_time(notice.at)
+    assert [e.type for e in told] == ["review_notice_sent"]
+    assert set(told[0].data.recipients) == {"coord", "fac", "obs", "p1", "p2", "p3"}
+    opened = project.on_time(NOW + 30 * DAY)
+    assert [e.type for e in opened] == ["phase_opened"]
+    assert not project.state.review_waiting
+    assert project.state.deadline == NOW + 44 * DAY  # its own duration to answer
+    assert project.next_alarm().kind == "deadline"
+
+
+def test_amend_returns_to_co_design_with_the_adopted_plan_as_first_draft_and_keep_ends():
+    project = project_with_review()
+    adopt(project, NOW)
+    at = until_open(project)
+    answer(project, "p1", "amend", at)
+    answer(project, "p2", "amend", at)
+    answer(project, "p3", "keep", at)  # everyone answered: the review closes
+    state = project.state
+    reviewed = state.reviews[-1]
+    assert (reviewed.outcome, reviewed.counts) == (ReviewChoice.amend, {"keep": 1, "amend": 2,
+                                                                         "end": 0})  # fmt: skip
+    assert (state.phase, state.round) == (Phase.co_design, 2)
+    assert state.draft_plan is not None and state.draft_plan.summary == "Le jardin, le samedi"
+    # The plan adopted before stays in force while it is amended.
+    assert state.outcome == Outcome.adopted and state.adopted_plan is not None
+    later = at + DAY
+    adopt(project, later, review_on=later + 10 * DAY)  # the amended plan sets its own date
+    assert project.state.review_waiting and project.state.deadline == later + 10 * DAY
+    at = until_open(project)
+    for pid in ("p1", "p2", "p3"):
+        answer(project, pid, "keep", at)
+    assert project.state.reviews[-1].outcome == ReviewChoice.keep
+    assert project.awaiting_report  # the template's end: the report, then closed
+    project.finish(ev.ReportPublished(location="x", digest="d"), at)
+    assert project.state.outcome == Outcome.adopted
+    assert fold(project.events).model_dump() == project.state.model_dump()
+
+
+@pytest.mark.parametrize(
+    ("rule", "quorum", "answers", "expected", "quorum_met"),
+    [
+        ("majority", 0.5, {"p1": "end", "p2": "end", "p3": "keep"}, ReviewChoice.end, True),
+        ("majority", 0.5, {"p1": "end", "p2": "amend", "p3": "keep"}, ReviewChoice.amend, True),
+        ("consent", 0.5, {"p1": "keep", "p2": "keep", "p3": "amend"}, ReviewChoice.amend, True),
+        ("consent", 0.5, {"p1": "keep", "p2": "keep"}, ReviewChoice.keep, True),
+        ("consensus", 0.5, {"p1": "end", "p2": "end", "p3": "end"}, ReviewChoice.end, True),
+        ("majority", 1.0, {"p1": "end", "p2": "end"}, ReviewChoice.keep, False),
+    ],
+)
+def test_keep_and_end_carry_by_the_steps_rule_and_neither_carrying_amends(
+    rule, quorum, answers, expected, quorum_met
+):
+    project = project_with_review(rule=rule, quorum=quorum)
+    adopt(project, NOW)
+    at = until_open(project)
+    for pid, choice in answers.items():
+        answer(project, pid, choice, at)
+    if project.state.phase == Phase.review:  # someone silent: the deadline closes it
+        project.on_time(project.state.deadline)
+    result = project.state.reviews[-1]
+    assert (result.outcome, result.quorum_met) == (expected, quorum_met)
+    if expected == ReviewChoice.end:
+        assert project.awaiting_report
+
+
+def test_the_outcome_moves_the_review_date_and_everyone_is_told_again():
+    project = project_with_review()
+    adopt(project, NOW)
+    project.on_time(NOW + 23 * DAY)  # the first notice
+    assert project.state.review_noticed
+    project.execute(
+        cmd.StateOutcome(actor=actor("fac"), text="Revoir au printemps",
+                         review_on=NOW + 60 * DAY),
+        NOW + 24 * DAY,
+    )  # fmt: skip
+    state = project.state
+    assert state.deadline == NOW + 60 * DAY and not state.review_noticed
+    assert project.next_alarm().at == NOW + 53 * DAY  # a week before the new date
+
+
+def test_an_amendment_not_adopted_leaves_the_decision_in_force_and_the_project_goes_on():
+    project = project_with_review()
+    adopt(project, NOW)
+    at = until_open(project)
+    for pid in ("p1", "p2", "p3"):
+        answer(project, pid, "amend", at)
+    for round_ in (2, 3):  # two rounds, as the decision allows, counted from the amendment
+        assert project.state.round == round_
+        plan(project, at)
+        for pid in ("p1", "p2", "p3"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="abstain"), at)
+    state = project.state
+    assert [d.outcome for d in state.decisions] == [Outcome.adopted, Outcome.not_adopted,
+                                                    Outcome.not_adopted]  # fmt: skip
+    assert project.awaiting_report and state.outcome == Outcome.adopted
+    assert state.adopted_plan is not None and state.adopted_plan.round == 1
+
+
+def test_review_dates_and_answers_are_checked():
+    project = project_with_review()
+    with pytest.raises(Rejected) as refused:
+        plan(project, NOW, review_on=NOW - DAY)
+    assert (refused.value.code, refused.value.field) == ("date_past", "review_on")
+    adopt(project, NOW)
+    at = until_open(project)
+    with pytest.raises(Rejected) as refused:
+        project.execute(cmd.AnswerReview(actor=actor("p1"), choice="end"), at)
+    assert refused.value.code == "reason_required"
+    with pytest.raises(Rejected) as refused:
+        project.execute(
+            cmd.StateOutcome(actor=actor("fac"), text="x", review_on=at + DAY), at
+        )
+    assert refused.value.code == "review_open"
+    # A process without a review step keeps no review date.
+    plain = Project.launch(make_spec(3), NOW)
+    for pid in ("p1", "p2", "p3"):
+        plain.execute(cmd.AddContribution(actor=actor(pid), kind="need", text="x"), NOW)
+    with pytest.raises(Rejected) as refused:
+        plan(plain, NOW, review_on=NOW + DAY)
+    assert refused.value.code == "no_review_step"
+
+
+def test_a_review_step_is_checked_in_the_template():
+    decision = {"kind": "decision", "duration": "P7D",
+                "approvals": [{"id": "a", "approvers": {"roles": ["partner"]}}]}  # fmt: skip
+    found = problems_of(
+        minimal(
+            early={"kind": "review", "duration": "P7D", "after": "P30D"},
+            d=decision,
+            late={"kind": "review", "duration": "P7D", "amend_to": "nowhere",
+                  "approvals": [{"id": "r", "approvers": {"roles": ["partner"]},
+                                 "rule": "majority", "colleges": [
+                                     {"id": "x", "members": {"roles": ["partner"]},
+                                      "weight": 100}]}]},
+            act={"kind": "action", "duration": "P7D", "after": "P1D"},
+        )
+    )  # fmt: skip
+    codes = {(p.code, p.step, p.field) for p in found}
+    assert ("review_without_decision", "early", "kind") in codes
+    assert ("review_needs_after", "late", "after") in codes
+    assert ("amend_to_not_before", "late", "amend_to") in codes
+    assert ("review_one_voice", "late", "approvals.0.colleges") in codes
+    assert ("only_for_review", "act", "after") in codes
