@@ -672,13 +672,13 @@ def review_on_refusal(state: ProjectState, review_on: datetime | None, now: date
         )
     if review_on <= now:
         raise Rejected(
-            "date_past",
+            "review_date_past",
             f"{review_on.isoformat()} is already past: a review date is later",
             field="review_on",
         )
     if review_on - now > MAX_PHASE:
         raise Rejected(
-            "date_too_far", "a review date is at most 5 years ahead", field="review_on"
+            "review_date_too_far", "a review date is at most 5 years ahead", field="review_on"
         )
 
 

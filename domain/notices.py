@@ -254,8 +254,18 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             # The objector hears how its objection was weighed, and why.
             facts = {"judgement": judged.judgement.value, "reason": judged.reason}
             return Notice(kind, [pid], facts)
-        case ev.OutcomeStated(text=text):
-            return Notice(kind, everyone, {"text": text})
+        case ev.OutcomeStated(text=text, review_on=review_on):
+            facts = {"text": text}
+            if review_on is not None:
+                facts["review_on"] = review_on.isoformat()
+            return Notice(kind, everyone, facts)
+        case ev.ReviewNoticeSent(opens_at=opens_at, recipients=told):
+            # Every participant, not only the facilitator, a week before.
+            return Notice(kind, [pid for pid in told if pid in state.participants],
+                          {"opens_at": opens_at.isoformat()})  # fmt: skip
+        case ev.DecisionReviewed(outcome=outcome, counts=counts, quorum_met=met):
+            facts = {"outcome": outcome.value, "quorum_met": "yes" if met else "no"}
+            return Notice(kind, everyone, facts | {k: str(n) for k, n in counts.items()})
         case ev.ReportPublished():
             # Published as the project closes: this one message says both.
             outcome = state.outcome.value if state.outcome else ""

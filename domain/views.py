@@ -84,6 +84,9 @@ class StepView(BaseModel):
     approvals: list[ApprovalView] = Field(default_factory=list)
     completion: Completion = Completion.all
     if_not_adopted: LoopBack | None = None
+    # A review step: how long after the adoption it opens, and where "amend" goes.
+    after: timedelta | None = None
+    amend_to: str | None = None
 
 
 class ParticipantPublic(BaseModel):
@@ -441,6 +444,8 @@ def step_views(state: ProjectState) -> list[StepView]:
                 current=is_current,
                 completion=step.completion,
                 if_not_adopted=step.if_not_adopted,
+                after=step.after,
+                amend_to=step.amend_to,
                 approvals=[
                     ApprovalView(
                         id=a.id,
@@ -451,9 +456,15 @@ def step_views(state: ProjectState) -> list[StepView]:
                         rule=(fixed := rule_for(state, a)).rule,
                         quorum=fixed.quorum,
                         rule_source=fixed.source,
-                        tally=tally_of(state, a) if is_current and state.phase_open else None,
+                        tally=tally_of(state, a)
+                        if is_current and state.phase_open and step.kind != Phase.review
+                        else None,
                     )
-                    for a in templates.approvals_of_step(step)
+                    for a in (
+                        [templates.review_approval(step)]
+                        if step.kind == Phase.review
+                        else templates.approvals_of_step(step)
+                    )
                 ],
             )
         )

@@ -121,7 +121,12 @@ def approval_name(t: Texts, approval: Approval) -> str:
 
 def approvals(t: Texts, step: Step) -> list[ApprovalWords]:
     found = []
-    for a in templates.approvals_of_step(step):
+    given = (
+        [templates.review_approval(step)]
+        if step.kind == Phase.review
+        else templates.approvals_of_step(step)
+    )
+    for a in given:
         who = who_approves(t, a)
         if a.rule is None or a.quorum is None:
             # Decided by the partnership charter's governance, once adopted.
@@ -172,7 +177,17 @@ def completion(t: Texts, step: Step) -> str | None:
 
 
 def loop(t: Texts, template: Template, step: Step) -> str:
-    """Where a decision not adopted sends the project."""
+    """Where a decision not adopted sends the project (a review: when it opens, and where
+    an amendment goes)."""
+    if step.kind == Phase.review:
+        target = templates.amended_in(template, step)
+        name = step_title(t, target) if target is not None else ""
+        after = length(t, step.after) if step.after is not None else ""
+        return t.gettext(
+            "Opens %(after)s after the adoption, unless the decision sets its date; to amend: back to “%(step)s”",
+            after=after,
+            step=name,
+        )
     back = step.if_not_adopted
     if step.kind.value == "charter":
         versions = back.max_rounds if back is not None else CHARTER_VERSIONS

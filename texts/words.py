@@ -28,9 +28,34 @@ PHASES = {
     "evaluation": N_("evaluation"),
     "wait": N_("pause"),
     "charter": N_("partnership charter"),
+    "review": N_("decision review"),
     "closed": N_("closed"),
     "cancelled": N_("cancelled"),
 }
+# A partner's answer to a review, and the review's result.
+REVIEW_CHOICES = {
+    "keep": N_("Keep the decision as it is"),
+    "amend": N_("Amend the decision"),
+    "end": N_("End the decision"),
+}
+
+
+def review_result(t: Texts, reviewed: ev.DecisionReviewed) -> str:
+    """A review's result, with its count, in a sentence."""
+    _ = t.gettext
+    counted = _("keep: %(keep)s, amend: %(amend)s, end: %(end)s",
+                **{c: reviewed.counts.get(c, 0) for c in ("keep", "amend", "end")})  # fmt: skip
+    if not reviewed.quorum_met:
+        return _("Review: too few answers, the decision stays as it is (%(counted)s).",
+                 counted=counted)  # fmt: skip
+    said = {
+        "keep": _("Review: the partners kept the decision (%(counted)s).", counted=counted),
+        "amend": _("Review: the partners amended the decision (%(counted)s).", counted=counted),
+        "end": _("Review: the partners ended the decision (%(counted)s).", counted=counted),
+    }
+    return said[reviewed.outcome]
+
+
 ROLES = {
     "coordinator": N_("coordinator"),
     "facilitator": N_("facilitator"),
@@ -277,6 +302,9 @@ MESSAGES = {
     "step_reopened": N_("the reopening of a step"),
     "delegation_ended": N_("the end of a delegation"),
     "outcome_stated": N_("the outcome"),
+    "review_scheduled": N_("the date of the review"),
+    "review_notice_sent": N_("the review to come"),
+    "decision_reviewed": N_("the result of the review"),
     "report_published": N_("the report"),
     "project_closed": N_("the closing"),
     "project_cancelled": N_("the cancellation"),
@@ -404,6 +432,21 @@ REFUSALS = {
     "charter_not_reopened": N_(
         "A charter step is not reopened: its adoption stands. Amend the charter instead."
     ),
+    "review_not_reopened": N_(
+        "A review is not reopened: its result stands. Set the next review date with the outcome instead."
+    ),
+    "review_not_open": N_(
+        "The review has not opened yet: everyone is told a week before. To open it sooner, bring its date forward with the outcome."
+    ),
+    "review_open": N_("The review is open: the partners answer it now (keep, amend or end)."),
+    "nothing_to_review": N_(
+        "No decision is adopted yet: its review date comes with the plan, or with the outcome once adopted."
+    ),
+    "no_review_step": N_(
+        "This project's process has no review step after this one: a review date would never be used."
+    ),
+    "review_date_past": N_("This review date is already past: choose a later one."),
+    "review_date_too_far": N_("A review date is at most 5 years ahead."),
     "judgements_not_in_these_rules": N_(
         "This project was launched before objections were judged: under its rules every objection blocks."
     ),
@@ -605,8 +648,31 @@ def sentence(
         case ev.ObjectionJudged(participant_id=pid):
             return _("The facilitator judged the objection of %(who)s valid: it blocks",
                      who=who(pid))  # fmt: skip
+        case ev.OutcomeStated(review_on=review_on) if review_on is not None:
+            return _("The facilitator stated the outcome; the decision will be reviewed on %(date)s",
+                     date=t.moment(review_on))  # fmt: skip
         case ev.OutcomeStated():
             return _("The facilitator stated the outcome")
+        case ev.ReviewScheduled(opens_at=opens_at):
+            return _("The decision will be reviewed on %(date)s: the project waits for it",
+                     date=t.moment(opens_at))  # fmt: skip
+        case ev.ReviewNoticeSent(opens_at=opens_at):
+            return _("Everyone was told that the review opens on %(date)s",
+                     date=t.moment(opens_at))  # fmt: skip
+        case ev.ReviewAnswered(participant_id=pid, choice=choice):
+            return {
+                "keep": _("%(who)s would keep the decision", who=who(pid)),
+                "amend": _("%(who)s would amend the decision", who=who(pid)),
+                "end": _("%(who)s would end the decision", who=who(pid)),
+            }[choice]
+        case ev.DecisionReviewed(outcome=outcome, quorum_met=False):
+            return _("Review: too few answers, the decision stays as it is")
+        case ev.DecisionReviewed(outcome=outcome):
+            return {
+                "keep": _("Review: the partners keep the decision"),
+                "amend": _("Review: the partners amend the decision, back to co-design"),
+                "end": _("Review: the partners end the decision"),
+            }[outcome]
         case ev.ConclusionRequested():
             return _(
                 "Every partner assessed the results: the facilitator is asked for the conclusion"
@@ -757,7 +823,7 @@ CHARTER_SECTION_TITLES = {
 TEMPLATE_PROBLEMS = {
     "not_a_template": N_("This is not a template: a template has an identifier, a name and steps."),
     "unknown_kind": N_(
-        "Unknown kind “%(kind)s”: a step is a shared diagnosis, a co-design, a decision, an implementation, an evaluation, a partnership charter or a pause."
+        "Unknown kind “%(kind)s”: a step is a shared diagnosis, a co-design, a decision, an implementation, an evaluation, a partnership charter, a pause or a decision review."
     ),
     "invalid_field": N_("This value is not in the expected form."),
     "unknown_field": N_("Unknown field “%(name)s”: check its spelling, or remove it."),
@@ -798,6 +864,21 @@ TEMPLATE_PROBLEMS = {
     "duplicate_step": N_("Two steps have the identifier “%(id)s”: give each its own."),
     "date_past": N_("This date is already past: a pause lasts until a later date."),
     "until_only_for_wait": N_("Only a pause lasts until a date."),
+    "review_without_decision": N_(
+        "A review looks at an adopted decision again: put a decision step before it."
+    ),
+    "review_needs_after": N_(
+        "Say how many days after the adoption the review opens (the plan or the outcome may set another date)."
+    ),
+    "after_out_of_bounds": N_(
+        "A review opens more than 0 days and at most 5 years after the adoption."
+    ),
+    "amend_to_not_before": N_(
+        "To amend, the project goes back to “%(target)s”: name a co-design or decision step before the review."
+    ),
+    "one_review_approval": N_("A review has one approval at most: who answers it, by which rule."),
+    "review_one_voice": N_("A review counts one voice per partner: remove the colleges."),
+    "only_for_review": N_("Only a review step has this field (%(name)s)."),
     "loop_to_missing_step": N_(
         "When not adopted, the project goes back to “%(target)s”, which is no step of this template."
     ),
@@ -888,6 +969,7 @@ EARLY_STEP_CLOSINGS = {
     "evaluation": N_(
         "Closes as soon as every partner has assessed and the facilitator has concluded"
     ),
+    "review": N_("Closes as soon as everyone who reviews has answered"),
 }
 # A launch refused for its template, by the JSON API's code.
 LAUNCH_TEMPLATE_REFUSALS = {

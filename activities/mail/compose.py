@@ -144,6 +144,7 @@ ASKS = {
     # The facilitator's, in a decision with no co-design before it.
     "text": N_("the text put to decision is expected from you before %(day)s"),
     "charter": N_("your answer to the charter is expected before %(day)s"),
+    "review": N_("your answer to the review is expected before %(day)s"),
     # The facilitator's, while the charter step waits for its next version.
     "charter_version": N_("the charter's next version is expected from you before %(day)s"),
 }
@@ -170,6 +171,9 @@ ASKS_IN_FULL = {
     "charter_version": N_(
         "Write the partnership charter on its page, section by section, from the model it offers (or the previous version, answering each objection): the partners answer it once you publish it."
     ),
+    "review": N_(
+        "The decision adopted comes up for review: say on your page whether to keep it as it is, amend it (the project goes back to co-design, the plan in force as the first draft) or end it, with your reason to amend or end."
+    ),
 }
 OTHERS_DO = {
     # What a phase is about, for those it does not wait for.
@@ -178,6 +182,7 @@ OTHERS_DO = {
         "Propose actions or endorse the proposals of others on your page; the facilitator then submits a plan to decision."
     ),
     "decision": N_("The partners answer the plan: consent, objection or abstention."),
+    "review": N_("The partners say whether to keep, amend or end the decision adopted."),
     "action": N_("The partners carry out the adopted plan and note its progress on their pages."),
     "evaluation": N_("The partners assess the results against the plan's indicators."),
     "charter": N_(
@@ -784,13 +789,47 @@ def letter_for(
                 else None,
             )
         case "outcome_stated":
+            said = [_("The facilitator stated the outcome of the project:")]
+            if facts.get("review_on"):
+                review_on = _when(facts["review_on"])
+                said.append(_("The decision will be reviewed on %(moment)s: everyone is told a week before.",
+                              moment=t.moment(review_on)))  # fmt: skip
             return Letter(
                 _("%(tag)s The outcome of the project", tag=tag),
-                [_("The facilitator stated the outcome of the project:")],
+                said,
                 why,
                 quote=clean(facts.get("text", "")),
                 button=page,
             )
+        case "review_notice_sent":
+            opens = _when(facts.get("opens_at", ""))
+            return Letter(
+                _("%(tag)s The decision comes up for review on %(day)s", tag=tag, day=t.day(opens)),
+                [
+                    _("The decision adopted will be reviewed from %(moment)s.",
+                      moment=t.moment(opens)),
+                    _("The partners will then say whether to keep it as it is, amend it or end it. You will be told when the review opens; meanwhile your page shows the plan in force."),
+                ],
+                why,
+                button=page,
+            )  # fmt: skip
+        case "decision_reviewed":
+            result = facts.get("outcome", "keep")
+            said = {
+                "keep": _("The partners keep the decision as it is."),
+                "amend": _("The partners amend the decision: the project goes back to co-design, the plan in force as the first draft. It stays in force until a new plan is adopted."),
+                "end": _("The partners end the decision: the project closes, and its report is published."),
+            }[result]  # fmt: skip
+            if facts.get("quorum_met") == "no":
+                said = _("Too few partners answered the review: the decision stays as it is.")
+            return Letter(
+                _("%(tag)s The result of the review", tag=tag),
+                [said, _("Keep: %(keep)s; amend: %(amend)s; end: %(end)s.",
+                         keep=facts.get("keep", "0"), amend=facts.get("amend", "0"),
+                         end=facts.get("end", "0"))],
+                why,
+                button=page,
+            )  # fmt: skip
         case "report_published":
             return Letter(
                 _("%(tag)s The project is closed: its report is published", tag=tag),

@@ -436,7 +436,7 @@ def _offer(t: Texts, template: Template, builtin: bool) -> Offer:
                 length=process_words.step_length(t, step),
                 approvals=[(f"{block}-a{m}", a.line) for m, a in enumerate(lines)],
                 loop=process_words.loop(t, template, step)
-                if step.kind in (Phase.decision, Phase.charter)
+                if step.kind in (Phase.decision, Phase.charter, Phase.review)
                 else None,
             )
         )

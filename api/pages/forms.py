@@ -73,6 +73,7 @@ def _plan(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
         "objection_answers": answers,
         # A decision's text may carry indicators of its own (none comes from proposals).
         "indicators": _indicators(values),
+        "review_on": _optional_moment(values, "review_on", visit),
     }
 
 
@@ -85,6 +86,10 @@ def _local_moment(values: dict[str, Any], name: str, visit: Visit) -> Any:
     except ValueError:
         return typed
     return moment.replace(tzinfo=visit.t.zone) if moment.tzinfo is None else moment
+
+
+def _optional_moment(values: dict[str, Any], name: str, visit: Visit) -> Any:
+    return _local_moment(values, name, visit) if _text(values, name).strip() else None
 
 
 def _deadline(values: dict[str, Any], visit: Visit) -> dict[str, Any]:
@@ -238,7 +243,16 @@ FORMS: dict[str, FormSpec] = {
             "approval": _optional(v, "approval"),
         },
     ),
-    "state_outcome": FormSpec("issue", lambda v, _: {"text": _text(v, "text")}),
+    "state_outcome": FormSpec(
+        "issue",
+        lambda v, visit: {
+            "text": _text(v, "text"),
+            "review_on": _optional_moment(v, "review_on", visit),
+        },
+    ),
+    "answer_review": FormSpec(
+        "revue", lambda v, _: {"choice": _text(v, "choice"), "reason": _optional(v, "reason")}
+    ),
     "extend_deadline": FormSpec("echeance", _deadline),
     "close_phase": FormSpec("echeance", lambda v, _: {"reason": _text(v, "reason")}),
     "reopen_step": FormSpec("echeance", lambda v, _: {"reason": _text(v, "reason")}),
@@ -347,7 +361,13 @@ REFUSAL_FIELDS: dict[str, dict[str, str]] = {
         "answer": "reason",
         "extend_deadline": "reason",
         "answer_amendment": "reason",
+        "answer_review": "reason",
     },
+    "review_date_past": {"submit_plan": "review_on", "state_outcome": "review_on"},
+    "review_date_too_far": {"submit_plan": "review_on", "state_outcome": "review_on"},
+    "no_review_step": {"submit_plan": "review_on", "state_outcome": "review_on"},
+    "nothing_to_review": {"state_outcome": "review_on"},
+    "review_open": {"state_outcome": "review_on"},
     "phase_too_short": {"amend_charter": "answer_days"},
     "deadline_not_later": {"extend_deadline": "deadline", "delegate_answer": "until"},
     "unknown_delegate": {"delegate_answer": "to"},

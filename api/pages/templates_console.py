@@ -263,7 +263,7 @@ def step_words(t: Texts, template: Template) -> list[StepWords]:
             approvals=process_words.approvals(t, s),
             completion=process_words.completion(t, s),
             loop=process_words.loop(t, template, s)
-            if s.kind in (Phase.decision, Phase.charter)
+            if s.kind in (Phase.decision, Phase.charter, Phase.review)
             else None,
         )
         for n, s in enumerate(template.steps)
@@ -445,6 +445,8 @@ def edit_form_of(t: Texts, template: Template) -> EditForm:
                 "completion": s.completion.value,
                 "loop_to": loop.to if loop else "",
                 "max_rounds": str(loop.max_rounds) if loop else "3",
+                "after": process_words.days_typed(t, s.after),
+                "amend_to": s.amend_to or "",
                 "approvals": [
                     {
                         "id": a.id,
@@ -473,7 +475,7 @@ def edit_form_of(t: Texts, template: Template) -> EditForm:
 
 STEP_FIELDS = (
     "id", "name_fr", "name_en", "kind", "days", "until", "reminders", "early", "completion",
-    "loop_to", "max_rounds",
+    "loop_to", "max_rounds", "after", "amend_to",
 )  # fmt: skip
 APPROVAL_FIELDS = (
     "id", "name_fr", "name_en", "partner", "facilitator", "participants", "rule", "quorum",
@@ -525,6 +527,8 @@ def new_step(edit: EditForm) -> dict[str, Any]:
         "completion": "all",
         "loop_to": "",
         "max_rounds": "3",
+        "after": "",
+        "amend_to": "",
         "approvals": [],
     }
 
@@ -635,7 +639,16 @@ def document_of(
                 reminders.append(_iso(length))
         if reminders:
             step["reminders"] = reminders
-        if kind == Phase.decision.value:
+        if kind == Phase.review.value:
+            if row["after"].strip():
+                after = _days(row["after"])
+                if after is None:
+                    unreadable[f"s{n}-after"] = number
+                else:
+                    step["after"] = _iso(after)
+            if row["amend_to"]:
+                step["amend_to"] = row["amend_to"]
+        if kind in (Phase.decision.value, Phase.review.value):
             approvals = []
             for m, a in enumerate(row["approvals"]):
                 roles = [r.value for r in (Role.partner, Role.facilitator) if a[r.value] == "yes"]
@@ -658,6 +671,7 @@ def document_of(
                     approval["quorum"] = quorum / 100
                 approvals.append(approval)
             step["approvals"] = approvals
+        if kind == Phase.decision.value:
             if len(approvals) > 1:
                 step["completion"] = row["completion"] or "all"
             if row["loop_to"]:

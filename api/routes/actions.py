@@ -71,10 +71,13 @@ async def submit_plan(
 
 
 @router.post(
-    "/outcome", status_code=201, summary="State the outcome in words after a decision (facilitator)"
+    "/outcome",
+    status_code=201,
+    summary="State the outcome in words after a decision (facilitator); review_on sets or "
+    "moves the adopted decision's review date, where the process has a review step",
 )
 async def state_outcome(
-    body: cmd.TextFields, acting: Annotated[Acting, acting_as(cmd.StateOutcome)]
+    body: cmd.OutcomeFields, acting: Annotated[Acting, acting_as(cmd.StateOutcome)]
 ) -> ActionResult:
     return await acting.perform(**body.model_dump())
 
@@ -200,6 +203,19 @@ async def judge_objection(
     acting: Annotated[Acting, acting_as(cmd.JudgeObjection)],
 ) -> ActionResult:
     return await acting.perform(participant_id=participant_id, **body.model_dump())
+
+
+@router.put(
+    "/review/answer",
+    summary="Answer the review of an adopted decision (its approvers, the partners unless the "
+    "template says otherwise): keep, amend (back to co-design, the plan in force as the first "
+    "draft) or end, with a reason to amend or end; a later answer replaces yours until the "
+    "review closes. Before the review date: 409 review_not_open",
+)
+async def answer_review(
+    body: cmd.ReviewFields, acting: Annotated[Acting, acting_as(cmd.AnswerReview)]
+) -> ActionResult:
+    return await acting.perform(**body.model_dump())
 
 
 @router.post(

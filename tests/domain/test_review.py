@@ -197,7 +197,7 @@ def test_review_dates_and_answers_are_checked():
     project = project_with_review()
     with pytest.raises(Rejected) as refused:
         plan(project, NOW, review_on=NOW - DAY)
-    assert (refused.value.code, refused.value.field) == ("date_past", "review_on")
+    assert (refused.value.code, refused.value.field) == ("review_date_past", "review_on")
     adopt(project, NOW)
     at = until_open(project)
     with pytest.raises(Rejected) as refused:
