@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -277,6 +277,61 @@ async def objections_weighed(client: Client, task_queue: str) -> Driver:
     return d
 
 
+REVIEWED = {
+    "id": "jardins-revus",
+    "name": {"fr": "Jardins, revus chaque année"},
+    "steps": [
+        {"id": "co-conception", "name": {"fr": "Co-conception"}, "kind": "co_design",
+         "duration": "P10D"},
+        {"id": "decision", "name": {"fr": "Décision"}, "kind": "decision", "duration": "P7D",
+         "approvals": [{"id": "partenaires", "approvers": {"roles": ["partner"]},
+                        "rule": "majority", "quorum": 0.5}],
+         "if_not_adopted": {"to": "co-conception", "max_rounds": 2}},
+        {"id": "revue", "name": {"fr": "Revue annuelle"}, "kind": "review", "duration": "P14D",
+         "after": "P365D"},
+    ],
+}  # fmt: skip
+
+
+async def until_review_opens(d: Driver) -> None:
+    for _ in range(100):  # the review opens by its timer
+        view = await d.view()
+        if view.phase == "review" and not view.review_waiting:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the review never opened")
+
+
+async def decision_reviewed(client: Client, task_queue: str) -> Driver:
+    """1.2's review step: a decision reviewed a few seconds after its adoption (its plan's
+    review_on), every participant told; amended (back to co-design, round 2); the amended
+    plan adopted, its review brought forward by the outcome, then kept: the project closes."""
+    spec = make_spec(3, id="history-decision-reviewed", template=launched(parse(REVIEWED)))
+    d = await Driver.start(client, spec, task_queue)
+    proposal = await d.propose("p1")
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    await d.act(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal],
+                               summary="Des bacs arrosés le samedi", review_on=soon))  # fmt: skip
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await until_review_opens(d)
+    await d.act(cmd.AnswerReview(actor=actor("p1"), choice="amend", reason="Le samedi ne va plus"))
+    await d.act(cmd.AnswerReview(actor=actor("p2"), choice="amend", reason="Aussi le mercredi"))
+    await d.act(cmd.AnswerReview(actor=actor("p3"), choice="keep"))
+    await d.act(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=[proposal],
+                               summary="Des bacs arrosés le mercredi et le samedi"))  # fmt: skip
+    for pid in PARTNERS:
+        await d.answer(pid)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    await d.act(cmd.StateOutcome(actor=actor("fac"), text="Deux jours d'arrosage",
+                                 review_on=soon))  # fmt: skip
+    await until_review_opens(d)
+    for pid in PARTNERS:
+        await d.act(cmd.AnswerReview(actor=actor(pid), choice="keep"))
+    await d.handle.result()
+    return d
+
+
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
     spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
     d = await Driver.start(client, spec, task_queue)
@@ -462,6 +517,8 @@ async def main() -> None:
                 (charter_agreed_then_amended, "charter_agreed_then_amended"),
                 # 1.2: rules 3, objections weighed under consent.
                 (objections_weighed, "objections_weighed"),
+                # 1.2: a decision reviewed, amended, adopted again and kept.
+                (decision_reviewed, "decision_reviewed"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)

@@ -36,6 +36,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "alliance_with_a_charter",
         "charter_agreed_then_amended",
         "objections_weighed",
+        "decision_reviewed",
     }
 
 
