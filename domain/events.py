@@ -27,6 +27,7 @@ from domain.models import (
     Plan,
     ProjectSpec,
     Proposal,
+    ReviewAnswer,
     ReviewChoice,
     Tally,
 )
@@ -289,6 +290,8 @@ class DecisionReviewed(EventData):
     quorum_met: bool = True
     # Where "amend" goes: the co-design step, in a new round.
     amend_to: str | None = None
+    # Each answer counted, with its reason (absent in a review recorded before).
+    answers: list[ReviewAnswer] = Field(default_factory=list)
 
 
 class DeadlineExtended(EventData):

@@ -34,6 +34,7 @@ from domain.models import (
     Outcome,
     Phase,
     PhasePeriod,
+    ReviewChoice,
     Role,
     Statement,
     Step,
@@ -85,6 +86,18 @@ class CollegePart(BaseModel):
     contributes: float
     # The approval's weighted share of consents (on its last college's line, for the total).
     total: float | None = None
+
+
+class ReviewFact(BaseModel):
+    """A review of the adopted decision: when it closed, its result and each answer."""
+
+    round: int
+    at: datetime | None
+    outcome: ReviewChoice
+    quorum_met: bool
+    counts: dict[str, int]
+    # (organisation, choice, reason)
+    answers: list[tuple[str, ReviewChoice, str]] = []
 
 
 class Round(BaseModel):
@@ -277,6 +290,10 @@ class ReportFacts(BaseModel):
     glossary: list[GlossaryEntry] = []
     # The partnership charter (None in a project without one).
     charter: CharterFact | None = None
+    # The reviews of the adopted decision (none in a project without a review step).
+    reviews: list[ReviewFact] = []
+    # The review the project waits for (not closed yet), if any.
+    review_due: datetime | None = None
 
 
 def report_facts(state: ProjectState) -> ReportFacts:
@@ -349,6 +366,10 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 r.statements = [s for s in r.statements if s not in conclusion]
     evaluated = any(p.phase == Phase.evaluation and p.closed_at for p in state.periods)
     indicators = {i.id: i.name for i in (adopted.indicators if adopted else [])}
+    # When each review closed (its period's close, by round).
+    closed_at = {
+        p.round: p.closed_at for p in state.periods if p.phase == Phase.review and p.closed_at
+    }
     return ReportFacts(
         project_id=spec.id,
         title=spec.title,
@@ -416,6 +437,19 @@ def report_facts(state: ProjectState) -> ReportFacts:
         charter=charter_fact(
             state.charter, {pid: p.organisation_name for pid, p in state.participants.items()}
         ),
+        reviews=[
+            ReviewFact(
+                round=r.round,
+                at=closed_at.get(r.round),
+                outcome=r.outcome,
+                quorum_met=r.quorum_met,
+                counts=r.counts,
+                answers=[(organisation(a.participant_id), a.choice, a.reason or "")
+                         for a in r.answers],
+            )  # fmt: skip
+            for r in state.reviews
+        ],
+        review_due=state.deadline if state.review_waiting else None,
     )
 
 
@@ -464,7 +498,9 @@ def facts_digest(facts: ReportFacts) -> str:
             mode="json",
             # A project without a charter digests as before charters were recorded.
             exclude={"phase", "cooperation", "cooperation_answered"}
-            | ({"charter"} if facts.charter is None else set()),
+            | ({"charter"} if facts.charter is None else set())
+            | ({"reviews"} if not facts.reviews else set())
+            | ({"review_due"} if facts.review_due is None else set()),
         ),
         sort_keys=True,
         ensure_ascii=False,

@@ -82,6 +82,7 @@ def report_markdown(facts: ReportFacts, t: Texts) -> str:
         lines += [_("Adopted in %(round)s.", round=words.round_name(t, facts.adopted_round))]
         lines += ["", md(facts.adopted_summary)]
     lines += conclusion(facts, t)
+    lines += reviews(facts, t)
     lines += results(facts, t)
     lines += cooperation(facts, t)
     lines += glossary(facts, t)
@@ -98,9 +99,13 @@ def outcome_in_words(facts: ReportFacts, t: Texts) -> str:
     if facts.outcome is None:
         return t.gettext("not decided yet")
     if facts.adopted_round is not None:
-        return t.gettext(
+        adopted = t.gettext(
             "decision adopted in %(round)s", round=words.round_name(t, facts.adopted_round)
         )
+        if facts.review_due is not None:  # not closed yet: it waits for its review
+            return t.gettext("%(adopted)s; to be reviewed on %(when)s", adopted=adopted,
+                             when=t.moment(facts.review_due))  # fmt: skip
+        return adopted
     return t.gettext(words.PROJECT_OUTCOMES[facts.outcome.value])
 
 
@@ -307,6 +312,31 @@ def conclusion(facts: ReportFacts, t: Texts) -> list[str]:
         return [*lines, _("The facilitator wrote no conclusion before the end of the evaluation.")]
     for s in facts.conclusion:
         lines += [_("Written on %(when)s:", when=t.when(s.at)), "", md_quote(s.text), ""]
+    return lines
+
+
+def reviews(facts: ReportFacts, t: Texts) -> list[str]:
+    """Each review of the adopted decision: its result, its count and each answer."""
+    _ = t.gettext
+    if not facts.reviews:
+        return []
+    lines = heading(2, _("The reviews of the decision"))
+    for r in facts.reviews:
+        counted = _("keep: %(keep)s, amend: %(amend)s, end: %(end)s",
+                    **{c: t.number(r.counts.get(c, 0)) for c in ("keep", "amend", "end")})  # fmt: skip
+        if not r.quorum_met:
+            said = _("too few answers, the decision stays as it is")
+        else:
+            said = _(words.REVIEW_RESULTS[r.outcome.value])
+        when = t.date(r.at) if r.at else words.round_name(t, r.round)
+        lines += heading(3, _("Review of %(when)s", when=when))
+        lines += [_("Result: %(said)s (%(counted)s).", said=said, counted=counted), ""]
+        if r.answers:
+            lines += table_head(_("Organisation"), _("Answer"), _("Reason"))
+            for organisation, choice, reason in r.answers:
+                lines.append(row(md_cell(organisation), _(words.REVIEW_CHOICES[choice.value]),
+                                 md_cell(reason) or "–"))  # fmt: skip
+            lines.append("")
     return lines
 
 

@@ -40,6 +40,14 @@ REVIEW_CHOICES = {
 }
 
 
+# A review's result, said of the decision.
+REVIEW_RESULTS = {
+    "keep": N_("the decision is kept as it is"),
+    "amend": N_("the decision is amended: back to co-design"),
+    "end": N_("the decision is ended"),
+}
+
+
 def review_result(t: Texts, reviewed: ev.DecisionReviewed) -> str:
     """A review's result, with its count, in a sentence."""
     _ = t.gettext

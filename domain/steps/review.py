@@ -68,7 +68,9 @@ def reviewed(state: ProjectState, step: Step) -> ev.DecisionReviewed:
         counts={c.value: n for c, n in counts(state, step).items()},
         quorum_met=quorum_met,
         amend_to=target.id if target is not None and outcome == ReviewChoice.amend else None,
-    )
+        answers=[a for pid, a in state.review_answers.items()
+                 if pid in {p.id for p in reviewers(state, step)}],
+    )  # fmt: skip
 
 
 def notice_due(state: ProjectState) -> datetime | None:
