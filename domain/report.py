@@ -444,8 +444,9 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 outcome=r.outcome,
                 quorum_met=r.quorum_met,
                 counts=r.counts,
-                answers=[(organisation(a.participant_id), a.choice, a.reason or "")
-                         for a in r.answers],
+                answers=[
+                    (organisation(a.participant_id), a.choice, a.reason or "") for a in r.answers
+                ],
             )  # fmt: skip
             for r in state.reviews
         ],

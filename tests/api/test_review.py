@@ -38,9 +38,7 @@ async def test_a_review_date_passed_while_the_worker_was_down_opens_the_review_a
     async with build_worker(harness.client, harness.settings):
         created = await http.post("/templates", json=REVIEWED, headers=COORD)
         assert created.status_code == 201, created.text
-        project = await ApiProject.launch(
-            http, project_body(3, template={"id": "jardins-revus"})
-        )
+        project = await ApiProject.launch(http, project_body(3, template={"id": "jardins-revus"}))
         proposal = (
             await project.ok("POST", "/proposals", "p1",
                              {"title": "Jardin rue Garon", "description": "Des bacs partagés"})
@@ -66,9 +64,7 @@ async def test_a_review_date_passed_while_the_worker_was_down_opens_the_review_a
         assert view["report"] is None  # a project with a review to come is not closed
         early = await project.call("PUT", "/review/answer", "p1", {"choice": "keep"})
         assert early.status_code == 409 and early.json()["code"] == "review_not_open"
-        described = await harness.client.get_workflow_handle(
-            f"project-{project.id}"
-        ).describe()
+        described = await harness.client.get_workflow_handle(f"project-{project.id}").describe()
         assert described.typed_search_attributes.get(sa.DEADLINE) == review_on.replace(second=0)
 
     # The worker is down when the review date comes.

@@ -204,9 +204,7 @@ def test_review_dates_and_answers_are_checked():
         project.execute(cmd.AnswerReview(actor=actor("p1"), choice="end"), at)
     assert refused.value.code == "reason_required"
     with pytest.raises(Rejected) as refused:
-        project.execute(
-            cmd.StateOutcome(actor=actor("fac"), text="x", review_on=at + DAY), at
-        )
+        project.execute(cmd.StateOutcome(actor=actor("fac"), text="x", review_on=at + DAY), at)
     assert refused.value.code == "review_open"
     # A process without a review step keeps no review date.
     plain = Project.launch(make_spec(3), NOW)

@@ -4,6 +4,8 @@ for a partner who answers two at once, and the facilitator writing a decision's 
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -252,3 +254,57 @@ async def test_a_partner_delegates_its_answer_on_its_page(site, browser):
     await p1.check_accessibility("a revocation refused")
     await p1.leave()
     await p2.leave()
+
+
+async def test_a_decision_comes_up_for_review_and_is_amended_from_the_pages(site, browser):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.workflows.record_histories import REVIEWED
+
+    template_id = f"revue-{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=site, timeout=10) as http:
+        created = await http.post("/templates", json=REVIEWED | {"id": template_id}, headers=COORD)
+        assert created.status_code == 201, created.text
+    launched = await launch_from(site, {"id": template_id})
+    keys = tokens(launched)
+    base = f"/projects/{launched['project_id']}"
+    await as_participant(site, keys["p1"], "POST", f"{base}/proposals",
+                         {"title": "Jardin", "description": "Des bacs partagés"})  # fmt: skip
+    proposal = (await api(site, "GET", base))["proposals"][0]["id"]
+    review_on = datetime.now(UTC) + timedelta(seconds=4)
+    await as_participant(site, keys["fac"], "POST", f"{base}/plan",
+                         {"proposal_ids": [proposal], "summary": "Des bacs arrosés le samedi",
+                          "review_on": review_on.isoformat()})  # fmt: skip
+    for pid in ("p1", "p2", "p3"):
+        await as_participant(site, keys[pid], "PUT", f"{base}/answer", {"kind": "consent"})
+    p1 = await Person.arrive(browser, site, "partner 1, waiting for the review", keys["p1"])
+    text = await p1.text()
+    assert "La revue de la décision" in text and "le projet l’attend" in text
+    assert await p1.page.get_by_role("button", name="Envoyer ma réponse").count() == 0
+    await p1.check_accessibility("a review to come")
+    for _ in range(100):
+        if not (await api(site, "GET", base))["review_waiting"]:
+            break
+        await asyncio.sleep(0.1)
+    await p1.reload()
+    await p1.page.get_by_label("Amender la décision").check()
+    await p1.click("Envoyer ma réponse")  # no reason: refused beside its box
+    assert "Indiquez un motif" in await p1.text()
+    await p1.check_accessibility("a review answer refused")
+    await p1.page.get_by_label("Pourquoi (nécessaire pour amender ou mettre fin)").fill(
+        "Arroser aussi le mercredi"
+    )
+    await p1.click("Envoyer ma réponse")
+    assert "Amender la décision – Arroser aussi le mercredi" in await p1.text()
+    await as_participant(site, keys["p2"], "PUT", f"{base}/review/answer",
+                         {"choice": "amend", "reason": "Le samedi ne va plus"})  # fmt: skip
+    await as_participant(site, keys["p3"], "PUT", f"{base}/review/answer", {"choice": "keep"})
+    fac = await Person.arrive(browser, site, "the facilitator, amending", keys["fac"])
+    text = await fac.text()
+    assert "Revue\u00a0: les partenaires ont amendé la décision" in text
+    assert "le plan en vigueur est votre premier brouillon" in text
+    summary = fac.page.get_by_label("Résumé du plan")
+    assert await summary.input_value() == "Des bacs arrosés le samedi"
+    await fac.check_accessibility("the plan's first draft after a review")
+    await p1.leave()
+    await fac.leave()
