@@ -412,7 +412,7 @@ STEP_ACTIONS = frozenset({"state_outcome", "extend_deadline", "close_phase", "re
 def suspension_refusal(action: Action, state: ProjectState) -> Rejected | None:
     """While the partners answer an amendment of the charter, the step under way waits: its
     own actions are refused (the rest of the project goes on)."""
-    if state.amendment is None or state.phase == Phase.wait:
+    if state.amendment is None or state.keeps_its_date:
         return None  # a pause has its date: it is not suspended
     if action.phase is None and action.update not in STEP_ACTIONS:
         return None

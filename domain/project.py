@@ -314,7 +314,7 @@ class Project:
             Phase.closed,
             Phase.cancelled,
         )
-        if amending and state.phase != Phase.wait:
+        if amending and not state.keeps_its_date:
             return Alarm(state.amendment.until, "amendment")  # the step's own wait with it
         if not state.phase_open or state.deadline is None:
             return Alarm(state.amendment.until, "amendment") if amending else None
@@ -322,6 +322,8 @@ class Project:
             notice = review.notice_due(state)
             alarms = [Alarm(state.deadline, "review")]
             alarms += [Alarm(notice, "review_notice")] if notice is not None else []
+            if amending:  # the review's date holds while the partners answer
+                alarms.append(Alarm(state.amendment.until, "amendment"))
             return min(alarms, key=lambda a: a.at)
         alarms = [Alarm(state.deadline - offset, "reminder") for offset in state.reminders_pending]
         if not state.escalated:
@@ -338,7 +340,7 @@ class Project:
             if state.amendment.until <= now:
                 closed = charter_step.amendment_closed(state, now, "deadline")
                 recorded += self.record([closed], ev.SYSTEM, now) + self.settle(now)
-            elif state.phase != Phase.wait:
+            elif not state.keeps_its_date:
                 return recorded  # the step is suspended: its own alarms wait
         if state.spec is None or state.is_over:
             return recorded

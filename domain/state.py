@@ -179,6 +179,12 @@ class ProjectState(BaseModel):
         return self.template.step(self.step)
 
     @property
+    def keeps_its_date(self) -> bool:
+        """A pause, or a review waiting for its date: a date, not a step at work (an amendment
+        of the charter does not suspend it nor move it)."""
+        return self.phase == Phase.wait or self.review_waiting
+
+    @property
     def is_over(self) -> bool:
         return self.phase in (Phase.closed, Phase.cancelled)
 
@@ -523,6 +529,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.objections_to_answer = dict(point.objections_to_answer)
                 state.adopted_plan, state.outcome = point.adopted_plan, point.outcome
                 state.rules_in_force = dict(point.rules_in_force)
+                # A review the close led to is not waited for any more.
+                state.review_waiting = state.review_noticed = False
+                state.review_on = point.adopted_plan.review_on if point.adopted_plan else None
                 state.phase_open = True
                 state.periods.append(
                     PhasePeriod(phase=point.phase, round=point.round,
@@ -639,6 +648,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             )
         case ev.DecisionReviewed(outcome=outcome, round=round_):
             state.reviews.append(data)
+            state.review_on = None  # used: a later review counts from its own date
             if outcome == "amend":
                 state.amending = True
                 state.cycle_from = round_ + 1

@@ -110,7 +110,7 @@ def amendment_closed(state: ProjectState, now: datetime, cause: str) -> ev.Chart
         cause != "cancelled"
         and state.deadline is not None
         and state.phase_open
-        and state.phase != Phase.wait
+        and not state.keeps_its_date
         and not state.escalated
         and state.deadline > found.opened_at
     ):

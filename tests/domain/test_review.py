@@ -236,3 +236,43 @@ def test_a_review_step_is_checked_in_the_template():
     assert ("amend_to_not_before", "late", "amend_to") in codes
     assert ("review_one_voice", "late", "approvals.0.colleges") in codes
     assert ("only_for_review", "act", "after") in codes
+
+
+def test_an_amendment_of_the_charter_neither_suspends_nor_moves_a_review_date():
+    template = reviewed_template()
+    template["steps"].insert(0, {"id": "charte", "name": {"fr": "Charte"}, "kind": "charter",
+                                 "duration": "P10D"})  # fmt: skip
+    project = Project.launch(make_spec(3, template=launched(parse(template))), NOW)
+    from tests.domain.test_templates import charter_body
+
+    project.execute(cmd.PublishCharter(actor=actor("fac"), **charter_body()), NOW)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+    adopt(project, NOW)
+    assert project.state.review_waiting
+    amended = charter_body(changes=["Une réunion par mois"])
+    project.execute(cmd.AmendCharter(actor=actor("fac"), **amended), NOW + DAY)
+    assert project.state.amendment is not None
+    # The review's notice and date come as planned; the amendment's own day too.
+    alarms = []
+    while project.state.review_waiting:
+        alarm = project.next_alarm()
+        alarms.append(alarm.kind)
+        project.on_time(alarm.at)
+    assert project.state.periods[-1].opened_at == NOW + 30 * DAY
+    assert "amendment" in alarms and "review_notice" in alarms
+
+
+def test_a_decision_closed_by_mistake_and_reopened_no_longer_waits_for_its_review():
+    project = project_with_review()
+    plan(project, NOW)
+    for pid in ("p1", "p2"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+    project.execute(cmd.ClosePhase(actor=actor("fac"), reason="Par erreur"), NOW)
+    assert project.state.review_waiting
+    project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Fermée trop tôt"), NOW + DAY)
+    state = project.state
+    assert (state.phase, state.phase_open, state.review_waiting) == (Phase.decision, True, False)
+    assert project.next_alarm().kind in ("deadline", "reminder")
+    project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW + DAY)
+    assert project.state.review_waiting  # adopted again: the review waits once more
