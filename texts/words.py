@@ -783,6 +783,11 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
         n.status == "proposed" and me.id not in n.answers for n in view.newcomers
     ):
         return _("An organisation proposed to join waits for your answer, below.")
+    if view.review_waiting and view.deadline is not None:
+        return _(
+            "Nothing is expected of you until the review of the decision, on %(when)s: everyone is told a week before.",
+            when=t.moment(view.deadline),
+        )
     if me.id not in view.pending or view.deadline is None:
         return _("Nothing is expected of you right now.")
     by = t.moment(view.deadline)
@@ -808,6 +813,10 @@ def expected_of(t: Texts, view: ProjectView, me: Participant) -> str:
         "co_design": _("The consolidated plan is expected from you by %(by)s.", by=by),
         "decision": _("Your answer is expected by %(by)s.", by=by),
         "evaluation": _("Your assessment of the results is expected by %(by)s.", by=by),
+        "review": _(
+            "Your answer to the review of the decision (keep, amend or end) is expected by %(by)s.",
+            by=by,
+        ),
     }.get(view.phase, _("Nothing is expected of you right now."))
 
 

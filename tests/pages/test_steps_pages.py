@@ -282,6 +282,7 @@ async def test_a_decision_comes_up_for_review_and_is_amended_from_the_pages(site
     assert "La revue de la décision" in text and "le projet l’attend" in text
     assert await p1.page.get_by_role("button", name="Envoyer ma réponse").count() == 0
     await p1.check_accessibility("a review to come")
+    await p1.screenshot("partner-review-waiting")
     for _ in range(100):
         if not (await api(site, "GET", base))["review_waiting"]:
             break
@@ -291,6 +292,7 @@ async def test_a_decision_comes_up_for_review_and_is_amended_from_the_pages(site
     await p1.click("Envoyer ma réponse")  # no reason: refused beside its box
     assert "Indiquez un motif" in await p1.text()
     await p1.check_accessibility("a review answer refused")
+    await p1.screenshot("partner-review-refused")
     await p1.page.get_by_label("Pourquoi (nécessaire pour amender ou mettre fin)").fill(
         "Arroser aussi le mercredi"
     )
