@@ -51,6 +51,7 @@ from domain.models import (
     Joining,
     Judgement,
     Language,
+    MailOrigin,
     NotificationPreference,
     OrganisationKind,
     Phase,
@@ -325,7 +326,8 @@ class AnswerFields(Model):
 
 
 class GiveAnswer(Command, AnswerFields):
-    pass
+    # Set by the inbound mail service only (no route's body carries it).
+    mail: MailOrigin | None = None
 
 
 class DelegationFields(Model):

@@ -319,7 +319,7 @@ def give_answer(
             # Named when the step has several approvals; one alone needs no name.
             named = approval.id if several else None
             own = [ev.AnswerGiven(participant_id=actor.id, kind=c.kind, reason=reason,
-                                  approval=named)]  # fmt: skip
+                                  approval=named, mail=c.mail)]  # fmt: skip
     answered = approval.id if approval is not None else None
     return own + answers_for(state, step, held, actor.id, c.kind, reason, answered)
 

@@ -20,6 +20,7 @@ from domain.models import (
     Contribution,
     DecisionRule,
     Delegation,
+    MailOrigin,
     ObjectionJudgement,
     Outcome,
     Participant,
@@ -152,6 +153,8 @@ class AnswerGiven(EventData):
     approval: str | None = None
     # The delegate who answered for this participant (absent: the participant itself).
     by: str | None = None
+    # Given by replying to its e-mail, signed or not (absent: the page or the API).
+    mail: MailOrigin | None = None
 
 
 class StepReopened(EventData):

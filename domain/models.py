@@ -704,6 +704,13 @@ class Delegation(Record):
     ended_at: datetime | None = None
 
 
+class MailOrigin(Record):
+    """An answer that came as a reply to its e-mail: whether the sender's domain signed it
+    (DKIM aligned with From:, or the relay's Authentication-Results said so)."""
+
+    signed: bool
+
+
 class Answer(Record):
     participant_id: str
     kind: AnswerKind
@@ -714,6 +721,8 @@ class Answer(Record):
     at: datetime | None = None
     # The delegate who gave it for this participant (None: the participant itself).
     by: str | None = None
+    # Given by replying to its e-mail (None: on the page or through the API).
+    mail: MailOrigin | None = None
 
 
 class Assessment(Record):

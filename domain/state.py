@@ -568,7 +568,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             approval = approval or _only_approval(state)
             state.answers[answer_key(approval, pid)] = Answer(
                 participant_id=pid, kind=kind, reason=reason, approval=approval, at=event.at,
-                by=data.by,
+                by=data.by, mail=data.mail,
             )  # fmt: skip
             # A new answer is judged afresh, if it is still an objection.
             state.judgements.pop(answer_key(approval, pid), None)

@@ -624,6 +624,13 @@ def sentence(
         case ev.AnswerGiven(participant_id=pid, by=by) if by:
             return _("%(who)s answered for %(for)s, who had delegated its answer", who=who(by),
                      **{"for": who(pid)})  # fmt: skip
+        case ev.AnswerGiven(participant_id=pid, kind=kind, mail=mail) if mail is not None:
+            said = {
+                "consent": _("%(who)s consented, replying to the e-mail", who=who(pid)),
+                "object": _("%(who)s objected, replying to the e-mail", who=who(pid)),
+                "abstain": _("%(who)s abstained, replying to the e-mail", who=who(pid)),
+            }[kind]
+            return said if mail.signed else _("%(said)s (a reply its domain did not sign)", said=said)
         case ev.AnswerGiven(participant_id=pid, kind=kind):
             return {
                 "consent": _("%(who)s consented", who=who(pid)),
