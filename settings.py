@@ -123,6 +123,29 @@ class Settings(BaseSettings):
     mail_from: str = "Alliance <alliance@localhost>"
     # The local run starts its mail catcher when the SMTP host is this machine's loopback.
     mail_catcher: bool = True
+
+    # -- answering by replying to the e-mail (inbound/) --
+    # The domain of the reply addresses (reponse+<token>@<domain>), whose MX (or a relay) leads
+    # to the inbound service. None: mails carry no reply address. The local run uses
+    # "localhost", its mail page sending replies to its own inbound service.
+    reply_domain: str | None = None
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 2525
+    # STARTTLS is offered with a certificate and its key (PEM files); required when
+    # inbound_require_tls (a public MX should).
+    inbound_tls_cert: Path | None = None
+    inbound_tls_key: Path | None = None
+    inbound_require_tls: bool = False
+    # A reply is a few lines: larger mail is refused (552), as are more than this many
+    # messages a minute from one address of the sending side (451, to try later).
+    inbound_max_bytes: int = 256 * 1024
+    inbound_per_minute: int = 30
+    # A reply its domain did not sign (no DKIM aligned with From:), from a domain with no
+    # DMARC policy, is taken (the token is the proof) and recorded as unsigned; False refuses it.
+    inbound_accept_unsigned: bool = True
+    # Behind a relay that checks DKIM and DMARC itself: its Authentication-Results header
+    # (RFC 8601) is trusted from this authserv-id only. None: the service checks itself.
+    inbound_authserv_id: str | None = None
     # Webhooks: https to public addresses only; plain http to loopback when this says so (tests,
     # a receiver on this machine).
     webhooks_allow_loopback_http: bool = False

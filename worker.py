@@ -49,7 +49,7 @@ from activities.webhooks import WebhookAdapter
 from archive.archivist import Archivist
 from archive.store import ArchiveStore, archive_store
 from directory.cooperation import figures_provider
-from directory.store import LazyDirectory
+from directory.store import LazyDirectory, ReplyAsked
 from settings import Settings
 from telemetry import configure_logging
 from workflows import search_attributes as sa
@@ -161,10 +161,17 @@ class AllianceWorker(Worker):
             await self.directory.close()
 
 
-def default_notifier(settings: Settings) -> NotificationAdapter:
+def default_notifier(
+    settings: Settings, directory: LazyDirectory | None = None
+) -> NotificationAdapter:
     if settings.notifications == "outbox":
         return OutboxAdapter(settings.outbox_dir)
-    return mail_adapter(settings)
+
+    async def keep_reply_address(asked: ReplyAsked) -> None:
+        assert directory is not None
+        await (await directory.get()).add_reply_address(asked)
+
+    return mail_adapter(settings, keep_reply_address if directory is not None else None)
 
 
 def build_worker(
@@ -189,7 +196,7 @@ def build_worker(
         disable=disable_webhook,
     )
     notifications = NotificationActivities(
-        [notifier or default_notifier(settings), webhooks], address_book(directory)
+        [notifier or default_notifier(settings, directory), webhooks], address_book(directory)
     )
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir, cooperation=figures_provider(directory))

@@ -22,7 +22,7 @@ from sqlalchemy import delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from directory.tables import Contact, ProjectRecord
+from directory.tables import Contact, ProjectRecord, ReplyAddress
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PERSONAL = ("person_name", "email", "phone", "webhook_url", "webhook_secret")
@@ -39,6 +39,19 @@ class ContactDetails(BaseModel):
     webhook_secret: str | None = None
     webhook_disabled: bool = False
     erased: bool = False
+
+
+class ReplyAsked(BaseModel):
+    """What one e-mail asked of one participant, named by its reply address."""
+
+    id: str
+    project_id: str
+    participant_id: str
+    phase: str
+    step: str
+    round: int
+    token_version: int
+    expires_at: datetime
 
 
 class EmailTaken(Exception):
@@ -324,6 +337,29 @@ class Directory:
             if row is not None and row.webhook_disabled_at is None:
                 row.webhook_disabled_at = datetime.now(UTC)
 
+    async def add_reply_address(self, row: ReplyAsked) -> None:
+        """What an e-mail asked, under its reply address's id (inbound/tokens.py)."""
+        async with self._writes.begin() as session:
+            session.add(
+                ReplyAddress(
+                    id=row.id, project_id=row.project_id, participant_id=row.participant_id,
+                    phase=row.phase, step=row.step, round=row.round,
+                    token_version=row.token_version, expires_at=row.expires_at,
+                    created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+
+    async def reply_address(self, row_id: str) -> ReplyAsked | None:
+        async with self._reads() as session:
+            row = await session.get(ReplyAddress, row_id)
+            if row is None:
+                return None
+            return ReplyAsked(
+                id=row.id, project_id=row.project_id, participant_id=row.participant_id,
+                phase=row.phase, step=row.step, round=row.round,
+                token_version=row.token_version, expires_at=_aware(row.expires_at),
+            )  # fmt: skip
+
     # -- reads -------------------------------------------------------------------------------
 
     async def contacts(self, project_id: str) -> dict[str, ContactDetails]:
@@ -395,6 +431,8 @@ class Directory:
                 .where(ProjectRecord.project_id == project_id)
                 .values(contacts_erased_at=now)
             )
+            # Its reply addresses answer nothing any more.
+            await session.execute(delete(ReplyAddress).where(ReplyAddress.project_id == project_id))
             return result.rowcount
 
     async def project(self, project_id: str) -> dict[str, Any] | None:

@@ -92,3 +92,22 @@ class CooperationAnswerRow(Base):
     again: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReplyAddress(Base):
+    """A reply address's row (inbound/tokens.py): what one e-mail asked of one participant, so
+    that a reply to it is taken as that participant's answer. No personal data: ids only."""
+
+    __tablename__ = "reply_addresses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64))
+    # What the mail asked: the step's kind and id, and its round.
+    phase: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer)
+    # The participant's token version then: a link sent again revokes its replies too.
+    token_version: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -630,7 +630,9 @@ def sentence(
                 "object": _("%(who)s objected, replying to the e-mail", who=who(pid)),
                 "abstain": _("%(who)s abstained, replying to the e-mail", who=who(pid)),
             }[kind]
-            return said if mail.signed else _("%(said)s (a reply its domain did not sign)", said=said)
+            return (
+                said if mail.signed else _("%(said)s (a reply its domain did not sign)", said=said)
+            )
         case ev.AnswerGiven(participant_id=pid, kind=kind):
             return {
                 "consent": _("%(who)s consented", who=who(pid)),

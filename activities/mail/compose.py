@@ -95,6 +95,8 @@ class Letter:
     calendar: str | None = None  # REQUEST or CANCEL
     calendar_title: str = ""
     deadline: datetime | None = None
+    # The address a reply goes to when the mail asks one answer (inbound/): "reponse+…@…".
+    reply_to: str | None = None
 
 
 def message_id(key: str, sender: Sender) -> str:
@@ -1101,11 +1103,19 @@ def compose(
     link: str | None,
     sender: Sender,
     unsubscribe: str | None = None,
+    reply_to: str | None = None,
 ) -> Message:
     """The whole message to one recipient, ready to send."""
     t = texts(recipient.language.value, recipient.time_zone)
     letter = letter_for(notification, recipient, link, t)
     letter.unsubscribe = unsubscribe
+    if reply_to is not None:
+        letter.reply_to = reply_to
+        letter.paragraphs.append(
+            t.gettext(
+                "You may also answer by replying to this e-mail: write OUI (or YES) to consent, NON (or NO) followed by your reason to object, or ABSTENTION, on the first line. Your reply is recorded as your answer, from the address this message was sent to."
+            )
+        )
     ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
     key = f"{notification.key}/{recipient.participant_id}"
     return message_of(letter, t, email, person_name, key, sender, ics)
@@ -1171,6 +1181,8 @@ def message_of(
     message["Content-Language"] = t.language
     # Not a person writing: out-of-office replies stay silent (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
+    if letter.reply_to:
+        message["Reply-To"] = letter.reply_to
     if letter.unsubscribe:
         # One click in the mail client: a POST to this address (RFC 8058).
         message["List-Unsubscribe"] = f"<{letter.unsubscribe}>"

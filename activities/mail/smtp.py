@@ -4,7 +4,7 @@ language with their personal link, each SMTP answer sorted into "retry" or "give
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 
 from activities.mail.compose import Sender, compose, wire_bytes
+from activities.mail.replies import ReplyAddresses
 from activities.notifications import Notification, PermanentDeliveryError, Recipient
+from directory.store import ReplyAsked
+from inbound.tokens import ReplyTokens
 from texts.links import TokenSigner, UnsubscribeSigner
 
 if TYPE_CHECKING:
@@ -114,11 +117,14 @@ class MailAdapter:
         sender: Sender,
         signer: TokenSigner,
         unsubscribe: UnsubscribeSigner | None = None,
+        replies: ReplyAddresses | None = None,
     ) -> None:
         self.server = server
         self.sender = sender
         self.signer = signer
         self.unsubscribe = unsubscribe
+        # Reply addresses on the mails that ask one answer (none: replies go nowhere).
+        self.replies = replies
         # A participant's tokens are the same in every message until their version changes:
         # signed once, not twice per message (they were a tenth of composing one).
         self._tokens: dict[tuple[str, ...], str] = {}
@@ -141,7 +147,9 @@ class MailAdapter:
         )
         return f"{self.sender.public_url.rstrip('/')}/p/{token}"
 
-    def message_for(self, notification: Notification, recipient: Recipient) -> Message | None:
+    def message_for(
+        self, notification: Notification, recipient: Recipient, reply_to: str | None = None
+    ) -> Message | None:
         address = recipient.address
         if address is None or not address.email or not recipient.by_email:
             return None
@@ -156,11 +164,14 @@ class MailAdapter:
             unsubscribe = f"{self.sender.public_url.rstrip('/')}/desabonnement/{token}"
         return compose(
             notification, recipient, address.email, address.person_name, link, self.sender,
-            unsubscribe,
+            unsubscribe, reply_to,
         )  # fmt: skip
 
     async def deliver(self, notification: Notification, recipient: Recipient) -> None:
-        message = self.message_for(notification, recipient)
+        reply_to = None
+        if self.replies is not None and recipient.address is not None and recipient.by_email:
+            reply_to = await self.replies.address_for(notification, recipient)
+        message = self.message_for(notification, recipient, reply_to)
         if message is None:
             return
         assert recipient.address is not None and recipient.address.email
@@ -216,7 +227,9 @@ class MailAdapter:
             raise
 
 
-def mail_adapter(settings: Settings) -> MailAdapter:
+def mail_adapter(
+    settings: Settings, directory: Callable[[ReplyAsked], Awaitable[None]] | None = None
+) -> MailAdapter:
     """E-mail through the SMTP server of the settings, with each reader's personal link (the
     worker's notifications, and the API's links sent on request)."""
     if settings.token_secret is None:
@@ -233,9 +246,13 @@ def mail_adapter(settings: Settings) -> MailAdapter:
         timeout=settings.smtp_timeout_seconds,
     )
     secret = settings.token_secret.get_secret_value()
+    replies = None
+    if directory is not None and settings.reply_domain:
+        replies = ReplyAddresses(ReplyTokens(secret), settings.reply_domain, directory)
     return MailAdapter(
         server,
         Sender(settings.mail_from, settings.api_url),
         TokenSigner(secret),
         UnsubscribeSigner(secret),
+        replies,
     )
