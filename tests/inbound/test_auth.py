@@ -1,0 +1,95 @@
+"""DMARC as a reply needs it: an aligned DKIM signature that verifies (dkimpy, real RSA keys,
+DNS from a table) passes; a domain whose policy rejects refuses anything else; an unsigned reply
+from a domain without a policy is taken as unsigned unless the settings refuse it; a relay's
+Authentication-Results counts only from its authserv-id."""
+
+from __future__ import annotations
+
+import base64
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import dkim
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from inbound.auth import Authenticator, aligned
+
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PRIVATE = KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+)
+PUBLIC = base64.b64encode(
+    KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+).decode()
+DNS = {
+    "mail._domainkey.asso-quartier.fr": [f"v=DKIM1; k=rsa; p={PUBLIC}"],
+    "_dmarc.asso-quartier.fr": ["v=DMARC1; p=reject; rua=mailto:dmarc@asso-quartier.fr"],
+    "_dmarc.mairie.fr": ["v=DMARC1; p=none"],
+}
+
+
+def txt(name: str) -> list[str]:
+    return DNS.get(name.lower(), [])
+
+
+def raw_reply(sender: str, signed_by: str | None = None, **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "reponse+abc@alliance.test"
+    message["Subject"] = "Re: Décision"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("NON, trop cher")
+    raw = message.as_bytes(policy=policy.SMTP)
+    if signed_by is not None:
+        signature = dkim.sign(raw, b"mail", signed_by.encode(), PRIVATE,
+                              include_headers=[b"from", b"to", b"subject"])  # fmt: skip
+        raw = signature + raw
+    return raw
+
+
+def verdict(raw: bytes, from_domain: str, **kw):
+    message = message_from_bytes(raw, policy=policy.default)
+    return Authenticator(txt, **kw).check_now(raw, message, from_domain)
+
+
+def test_a_signature_aligned_with_from_passes_and_a_failing_one_is_refused_by_the_policy():
+    signed = raw_reply("tresoriere@asso-quartier.fr", "asso-quartier.fr")
+    assert verdict(signed, "asso-quartier.fr").signed
+    tampered = signed.replace(b"NON, trop cher", b"OUI")
+    assert verdict(tampered, "asso-quartier.fr").refused == "dmarc"
+    unsigned = raw_reply("tresoriere@asso-quartier.fr")
+    assert verdict(unsigned, "asso-quartier.fr").refused == "dmarc"
+    # Signed by another domain than From:'s: not aligned.
+    assert verdict(raw_reply("x@asso-quartier.fr", "autre.org"), "asso-quartier.fr").refused
+
+
+def test_a_domain_without_a_rejecting_policy_is_taken_unsigned_unless_refused():
+    unsigned = raw_reply("maire@mairie.fr")
+    assert verdict(unsigned, "mairie.fr") == verdict(unsigned, "mairie.fr")
+    assert (
+        not verdict(unsigned, "mairie.fr").signed and verdict(unsigned, "mairie.fr").refused is None
+    )
+    assert verdict(unsigned, "mairie.fr", accept_unsigned=False).refused == "unsigned"
+    assert verdict(raw_reply("x@sans-politique.org"), "sans-politique.org").refused is None
+
+
+def test_a_relays_results_count_from_its_authserv_id_only():
+    forged = raw_reply("x@asso-quartier.fr",
+                       Authentication_Results="mx.ailleurs.net; dmarc=pass header.from=asso-quartier.fr")  # fmt: skip
+    assert verdict(forged, "asso-quartier.fr", authserv_id="mx.alliance.test").signed is False
+    relayed = raw_reply("x@asso-quartier.fr",
+                        Authentication_Results="mx.alliance.test; dkim=pass header.d=asso-quartier.fr; dmarc=pass")  # fmt: skip
+    assert verdict(relayed, "asso-quartier.fr", authserv_id="mx.alliance.test").signed
+    failed = raw_reply("x@asso-quartier.fr",
+                       Authentication_Results="mx.alliance.test; dmarc=fail header.from=asso-quartier.fr")  # fmt: skip
+    assert verdict(failed, "asso-quartier.fr", authserv_id="mx.alliance.test").refused == "dmarc"
+
+
+def test_alignment_is_by_organisational_domain():
+    assert aligned("mail.asso-quartier.fr", "asso-quartier.fr")
+    assert not aligned("asso-quartier.fr.evil.net", "asso-quartier.fr")
+    assert aligned("lyon.gouv.co.uk", "x.gouv.co.uk")
