@@ -1,0 +1,383 @@
+"""The inbound SMTP service (aiosmtpd): a reply to a decision's e-mail recorded as the
+participant's answer, through the same workflow update as the pages and the API.
+
+It takes mail only for the project's reply addresses and refuses the rest when the recipient
+is named (RCPT): never a relay. Everything is decided in the SMTP session, never by a later mail
+to an address that may be forged: 550 for a bad, expired or revoked token, a sender that is not
+the token's owner, a failing DMARC check; 451 (try again later) when Temporal or the worker
+cannot take the answer now, so the sending server retries, and the update's id (the
+participant and the Message-ID) records it once. Only to a sender it authenticated does it
+write back: the answer recorded, or what it understood and how to answer. Machines' mail
+(auto-replies, bounces) is accepted and dropped: never an answer, never answered."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Any
+
+import structlog
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+import temporal_client
+from activities.mail.compose import Letter, Sender, message_of
+from activities.mail.smtp import MailAdapter
+from directory.store import ContactDetails, LazyDirectory, ReplyAsked
+from domain import commands as cmd
+from domain.models import MailOrigin, Participant, Phase
+from domain.views import ProjectView
+from inbound import letters
+from inbound.auth import Authenticator
+from inbound.reading import Reading, automatic, read
+from inbound.tokens import ReplyTokens
+from settings import Settings
+from texts.i18n import Texts, texts
+from workflows.project import ProjectWorkflow
+
+log = structlog.get_logger("alliance.inbound")
+
+# How long the service waits for Temporal before saying "try again later" (451).
+RPC_TIMEOUT = timedelta(seconds=10)
+
+
+@dataclass
+class Asked:
+    """What the recipient's reply address asked, and of whom (kept on the envelope)."""
+
+    row: ReplyAsked
+    contact: ContactDetails
+    participant: Participant
+
+
+class TryLater(Exception):
+    """Temporal or the worker cannot answer now: 451, the sending server retries."""
+
+
+class RateLimit:
+    """At most `per_minute` messages a minute from one address of the sending side."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allows(self, peer: str) -> bool:
+        now = time.monotonic()
+        seen = self._seen[peer]
+        while seen and now - seen[0] > 60:
+            seen.popleft()
+        if len(seen) >= self.per_minute:
+            return False
+        seen.append(now)
+        if len(self._seen) > 10_000:  # forget idle peers
+            for idle in [p for p, s in self._seen.items() if not s]:
+                del self._seen[idle]
+        return True
+
+
+def _address(value: str) -> str:
+    return value.strip().strip("<>").strip().lower()
+
+
+def message_key(participant_id: str, message: EmailMessage, raw: bytes) -> str:
+    """The update's id: the participant and the Message-ID (a hash of the body and date
+    without one), so a mail delivered twice records one answer."""
+    ident = str(message.get("Message-ID", "")).strip()
+    if not ident:
+        ident = hashlib.sha256(str(message.get("Date", "")).encode() + b"\0" + raw).hexdigest()
+    digest = hashlib.sha256(f"{participant_id}\0{ident}".encode()).hexdigest()[:40]
+    return f"mail-{digest}"
+
+
+class InboundHandler:
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client,
+        directory: LazyDirectory,
+        authenticator: Authenticator,
+        mailer: MailAdapter,
+    ) -> None:
+        assert settings.reply_domain, "the inbound service needs ALLIANCE_REPLY_DOMAIN"
+        self.settings = settings
+        self.domain = settings.reply_domain.lower()
+        self.client = client
+        self.directory = directory
+        self.authenticator = authenticator
+        self.mailer = mailer
+        assert settings.token_secret is not None, "ALLIANCE_TOKEN_SECRET signs reply addresses"
+        self.tokens = ReplyTokens(settings.token_secret.get_secret_value())
+        self.rate = RateLimit(settings.inbound_per_minute)
+        self.sender = Sender(settings.mail_from, settings.api_url)
+
+    # -- the SMTP session ------------------------------------------------------------------
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook names
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        if not self.rate.allows(peer):
+            return "451 4.7.1 Too many messages from your server: try again in a minute"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        if envelope.rcpt_tos:
+            return "452 4.5.3 One reply address at a time"
+        if _address(address) == self.sender.email.lower():
+            return (
+                "550 5.1.1 This address receives no mail: reply to the decision's e-mail "
+                "itself, whose reply address records your answer"
+            )
+        local, _, domain = _address(address).rpartition("@")
+        if domain != self.domain:
+            return "550 5.7.1 Relaying denied: this server takes replies to Alliance only"
+        row_id = self.tokens.from_address(address, self.domain)
+        if row_id is None:
+            return "550 5.1.1 No such reply address"
+        if not _address(envelope.mail_from or ""):
+            return "550 5.7.1 A reply comes from its sender's address, not a null sender"
+        try:
+            asked = await self._asked(row_id.hex(), _address(envelope.mail_from or ""))
+        except TryLater:
+            return "451 4.3.0 The project cannot be reached now: try again later"
+        if isinstance(asked, str):
+            return asked
+        envelope.asked = asked  # type: ignore[attr-defined]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        asked: Asked | None = getattr(envelope, "asked", None)
+        if asked is None:
+            return "554 5.5.1 No valid recipient"
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        project, pid = asked.row.project_id, asked.row.participant_id
+        if automatic(message, envelope.mail_from):
+            log.info("inbound_automatic_mail_dropped", project_id=project)
+            return "250 2.0.0 Automatic mail: taken, not an answer"
+        senders = [_address(a) for _, a in getaddresses(message.get_all("From") or [])]
+        owner = _address(asked.contact.email or "")
+        if len(senders) != 1 or senders[0] != owner:
+            return "550 5.7.1 The From: address is not the one this reply address was sent to"
+        verdict = await self.authenticator.check(raw, message, owner.rpartition("@")[2])
+        if verdict.refused == "dmarc":
+            return "550 5.7.1 The sender's domain policy (DMARC) rejects this message"
+        if verdict.refused is not None:
+            return "550 5.7.1 Unsigned mail is not taken: answer on your page"
+        reading = read(message)
+        t = texts(asked.participant.language.value, asked.participant.time_zone)
+        if not reading.understood:
+            await self._write(asked, letters.not_understood(t, *self._heads(asked), reading,
+                                                            self._link(asked)), message)  # fmt: skip
+            log.info("inbound_reply_not_understood", project_id=project, problem=reading.problem)
+            return "250 2.0.0 Read, not understood: the sender is told how to answer"
+        try:
+            view = await self._view(project)
+            refused = self._stale(asked, view)
+            if refused is None:
+                result = await self._record(asked, reading, message, raw, verdict.signed)
+                refused = result
+        except TryLater:
+            return "451 4.3.0 The project cannot take your answer now: try again later"
+        if refused is not None:
+            await self._write(asked, letters.not_taken(t, *self._heads(asked), refused,
+                                                       self._link(asked)), message)  # fmt: skip
+            log.info("inbound_reply_not_taken", project_id=project, code=refused)
+            return "250 2.0.0 Read; the project did not take it: the sender is told why"
+        assert reading.kind is not None
+        await self._write(
+            asked,
+            letters.recorded(t, *self._heads(asked), reading.kind.value, reading.reason,
+                             view.deadline, self._link(asked)),
+            message,
+        )  # fmt: skip
+        log.info("inbound_answer_recorded", project_id=project, signed=verdict.signed)
+        return "250 2.0.0 Your answer is recorded"
+
+    # -- what the session asks of the directory and the project ------------------------------
+
+    async def _asked(self, row_id: str, sender: str) -> Asked | str:
+        directory = await self.directory.get()
+        row = await directory.reply_address(row_id)
+        if row is None:
+            return "550 5.1.1 No such reply address"
+        if row.expires_at <= datetime.now(UTC):
+            return "550 5.1.1 This reply address has expired: answer on your page"
+        contact = await directory.contact(row.project_id, row.participant_id)
+        # Never says whose address it is: only that the sender is not it.
+        if contact is None or not contact.email or _address(contact.email) != sender:
+            return "550 5.7.1 This reply address belongs to another sender"
+        participant = await self._participant(row.project_id, row.participant_id)
+        if participant is None or not participant.active:
+            return "550 5.7.1 This reply address no longer answers for anyone"
+        if participant.token_version != row.token_version:
+            return "550 5.7.1 This reply address was revoked: answer from a newer message"
+        return Asked(row, contact, participant)
+
+    def _handle(self, project_id: str) -> Any:
+        return self.client.get_workflow_handle(temporal_client.workflow_id(project_id))
+
+    async def _participant(self, project_id: str, participant_id: str) -> Participant | None:
+        try:
+            people = await self._handle(project_id).query(
+                ProjectWorkflow.participants, rpc_timeout=RPC_TIMEOUT
+            )
+        except RPCError as e:
+            raise TryLater from e
+        except Exception as e:  # noqa: BLE001 - a query the worker could not answer
+            raise TryLater from e
+        return next((p for p in people if p.id == participant_id), None)
+
+    async def _view(self, project_id: str) -> ProjectView:
+        try:
+            return await self._handle(project_id).query(
+                ProjectWorkflow.view, rpc_timeout=RPC_TIMEOUT
+            )
+        except Exception as e:  # noqa: BLE001 - Temporal or the worker away
+            raise TryLater from e
+
+    def _stale(self, asked: Asked, view: ProjectView) -> str | None:
+        """The step the mail asked about is no longer the open one."""
+        row = asked.row
+        open_step = view.step or view.phase.value
+        if view.phase in (Phase.closed, Phase.cancelled):
+            return "project_over"
+        if not view.phase_open or open_step != row.step or (row.round and view.round != row.round):
+            return "wrong_phase"
+        return None
+
+    async def _record(
+        self, asked: Asked, reading: Reading, message: EmailMessage, raw: bytes, signed: bool
+    ) -> str | None:
+        """The answer through the workflow's update; a refusal's code, or None once recorded."""
+        assert reading.kind is not None
+        participant = asked.participant
+        command = cmd.GiveAnswer(
+            actor=cmd.Actor(participant_id=participant.id, token_version=participant.token_version),
+            kind=reading.kind,
+            reason=reading.reason or None,
+            mail=MailOrigin(signed=signed),
+        )
+        key = message_key(participant.id, message, raw)
+        try:
+            await temporal_client.execute_action(
+                self._handle(asked.row.project_id), command, key=key, rpc_timeout=RPC_TIMEOUT
+            )
+        except temporal_client.ActionRefused as refused:
+            return refused.code
+        except Exception as e:  # noqa: BLE001 - Temporal or the worker away: 451
+            log.warning(
+                "inbound_try_later", project_id=asked.row.project_id, error=type(e).__name__
+            )
+            raise TryLater from e
+        return None
+
+    # -- writing back, to an authenticated sender only ---------------------------------------
+
+    def _heads(self, asked: Asked) -> tuple[str, str]:
+        return self._titles.get(
+            asked.row.project_id, "Alliance"
+        ), asked.participant.organisation_name
+
+    @property
+    def _titles(self) -> dict[str, str]:
+        return getattr(self, "_title_cache", {})
+
+    def _link(self, asked: Asked) -> str | None:
+        p = asked.participant
+        token = self.mailer.signer.sign(asked.row.project_id, p.id, p.role, p.token_version)
+        return f"{self.sender.public_url.rstrip('/')}/p/{token}"
+
+    async def _write(self, asked: Asked, letter: Letter, replied: EmailMessage) -> None:
+        email = asked.contact.email
+        if not email:
+            return
+        t: Texts = texts(asked.participant.language.value, asked.participant.time_zone)
+        key = f"reply/{asked.row.id}/{replied.get('Message-ID', '')}/{letter.subject}"
+        message = message_of(letter, t, email, asked.contact.person_name, key, self.sender)
+        del message["Auto-Submitted"]
+        message["Auto-Submitted"] = "auto-replied"  # RFC 3834: never answered in turn
+        original = str(replied.get("Message-ID", "")).strip()
+        if original:
+            message["In-Reply-To"] = original
+            message["References"] = original
+        try:
+            await self.mailer.send(message, email)
+        except Exception as e:  # noqa: BLE001 - the answer stands; its confirmation is lost
+            log.warning("inbound_reply_not_sent", project_id=asked.row.project_id,
+                        error=type(e).__name__)  # fmt: skip
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.inbound_tls_cert is None or settings.inbound_tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.inbound_tls_cert, settings.inbound_tls_key)
+    return context
+
+
+async def serve(
+    settings: Settings,
+    client: Client,
+    directory: LazyDirectory,
+    *,
+    authenticator: Authenticator | None = None,
+    mailer: MailAdapter | None = None,
+    port: int | None = None,
+) -> Any:
+    """The service listening (an asyncio server on this loop, where the Temporal client
+    lives)."""
+    import asyncio
+
+    from activities.mail.smtp import mail_adapter
+
+    handler = InboundHandler(
+        settings,
+        client,
+        directory,
+        authenticator
+        or Authenticator(
+            accept_unsigned=settings.inbound_accept_unsigned,
+            authserv_id=settings.inbound_authserv_id,
+        ),
+        mailer or mail_adapter(settings),
+    )
+    context = tls_context(settings)
+
+    def protocol() -> SMTP:
+        return SMTP(
+            handler,
+            data_size_limit=settings.inbound_max_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.reply_domain,
+            ident="Alliance inbound",
+            tls_context=context,
+            require_starttls=settings.inbound_require_tls and context is not None,
+        )
+
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(protocol, settings.inbound_host, port or settings.inbound_port)
+
+
+Titles = Callable[[str], Awaitable[str]]
