@@ -450,7 +450,8 @@ def takes_now(action: Action, state: ProjectState, who: Participant) -> bool:
         )
         return state.plan is not None and (bool(approvals_of(state, who)) or holds)
     if action.update == "reopen_step":
-        return state.reopenable is not None
+        point = state.reopenable
+        return point is not None and point.phase not in (Phase.charter, Phase.review)
     if action.update in ("close_phase", "extend_deadline") and state.review_waiting:
         return False  # the review's date is moved with the outcome (review_on)
     if action.update == "answer_review":

@@ -374,7 +374,9 @@ def edit_project(
     """The coordinator changes the title, the description, or the durations of steps not
     opened yet; every change is an event with its reason."""
     assert state.spec is not None
-    opened = {p.step or p.phase.value for p in state.periods} | {state.step}
+    opened = {p.step or p.phase.value for p in state.periods}
+    if not state.review_waiting:  # a review waiting for its date has not opened
+        opened |= {state.step}
     ids = {s.id for s in state.template.steps}
     for step_id, length in c.durations.items():
         if step_id not in ids:
@@ -641,7 +643,20 @@ def state_outcome(
     refused = outcome_refusal(state)
     if refused is not None:
         raise refused
-    if c.review_on is not None:
+    review_on = c.review_on
+    if review_on is not None and state.review_on is not None:
+        same = review_on.replace(second=0, microsecond=0) == state.review_on.replace(
+            second=0, microsecond=0
+        )
+        if same:  # the form shows the date in force: a statement alone does not move it
+            review_on = None
+    if review_on is not None:
+        if state.amending:
+            raise Rejected(
+                "review_with_the_plan",
+                "the decision is being amended: the amended plan's review date comes with it",
+                field="review_on",
+            )
         if state.phase == Phase.review and not state.review_waiting:
             raise Rejected(
                 "review_open",
@@ -655,8 +670,8 @@ def state_outcome(
                 "adopted, or with the plan",
                 field="review_on",
             )
-        review_on_refusal(state, c.review_on, now)
-    return [ev.OutcomeStated(text=c.text, review_on=c.review_on)]
+        review_on_refusal(state, review_on, now)
+    return [ev.OutcomeStated(text=c.text, review_on=review_on)]
 
 
 def review_on_refusal(state: ProjectState, review_on: datetime | None, now: datetime) -> None:

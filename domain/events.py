@@ -277,6 +277,14 @@ class ReviewAnswered(EventData):
     reason: str | None = None
 
 
+class AmendmentDropped(EventData):
+    """The amendment a review asked for was not adopted in the rounds allowed: the decision in
+    force stays, and the project goes on as after a review that kept it."""
+
+    type: Literal["amendment_dropped"] = "amendment_dropped"
+    round: int
+
+
 class DecisionReviewed(EventData):
     """The review's result by its rule: keep (the project goes on), amend (back to co-design,
     the adopted plan as the first draft) or end; each choice counted."""
@@ -560,6 +568,7 @@ AnyEventData = Annotated[
     | ReviewNoticeSent
     | ReviewAnswered
     | DecisionReviewed
+    | AmendmentDropped
     | DeadlineExtended
     | ReminderSent
     | DeadlineEscalated

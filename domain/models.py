@@ -550,6 +550,12 @@ class ReopenPoint(Record):
     decisions: int = 0
     concerns: int = 0
     rules_in_force: dict[str, RuleInForce] = {}
+    # A review's amendment under way, and the review date, as they stood.
+    amending: bool = False
+    cycle_from: int = 1
+    draft_plan: Plan | None = None
+    plan_in_force: Plan | None = None
+    review_on: datetime | None = None
 
 
 class ProjectSpec(Record):

@@ -347,6 +347,8 @@ def what_follows(state: ProjectState, round_: int, outcome: Outcome) -> dict[str
         if follows:
             return {"next_phase": period.phase.value, "next_round": str(period.round),
                     "next_deadline": period.deadline.isoformat()}  # fmt: skip
+    if outcome != Outcome.adopted and round_ in state.amendments_dropped:
+        return {"next_phase": "kept"}  # the amendment failed: the decision in force stays
     if outcome != Outcome.adopted:
         return {"next_phase": "closed"}
     return {}
@@ -364,6 +366,8 @@ ESSENTIALS = frozenset(
         "reminder_sent",
         "conclusion_requested",
         "decision_reached",
+        "review_notice_sent",
+        "decision_reviewed",
         "charter_published",
         "charter_reviewed",
         "charter_adopted",

@@ -366,10 +366,8 @@ def report_facts(state: ProjectState) -> ReportFacts:
                 r.statements = [s for s in r.statements if s not in conclusion]
     evaluated = any(p.phase == Phase.evaluation and p.closed_at for p in state.periods)
     indicators = {i.id: i.name for i in (adopted.indicators if adopted else [])}
-    # When each review closed (its period's close, by round).
-    closed_at = {
-        p.round: p.closed_at for p in state.periods if p.phase == Phase.review and p.closed_at
-    }
+    # When each review closed: its period's close, in order (two may close in one round).
+    closed_at = [p.closed_at for p in state.periods if p.phase == Phase.review and p.closed_at]
     return ReportFacts(
         project_id=spec.id,
         title=spec.title,
@@ -440,7 +438,7 @@ def report_facts(state: ProjectState) -> ReportFacts:
         reviews=[
             ReviewFact(
                 round=r.round,
-                at=closed_at.get(r.round),
+                at=closed_at[n] if n < len(closed_at) else None,
                 outcome=r.outcome,
                 quorum_met=r.quorum_met,
                 counts=r.counts,
@@ -448,7 +446,7 @@ def report_facts(state: ProjectState) -> ReportFacts:
                     (organisation(a.participant_id), a.choice, a.reason or "") for a in r.answers
                 ],
             )  # fmt: skip
-            for r in state.reviews
+            for n, r in enumerate(state.reviews)
         ],
         review_due=state.deadline if state.review_waiting else None,
     )

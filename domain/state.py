@@ -101,6 +101,11 @@ class ProjectState(BaseModel):
     amending: bool = False
     cycle_from: int = 1
     draft_plan: Plan | None = None
+    # The plan in force while it is amended (a template may adopt the amended plan in two
+    # decisions: until the last, the one in force stands).
+    plan_in_force: Plan | None = None
+    # Rounds whose amendment was not adopted (the decision in force stayed).
+    amendments_dropped: list[int] = Field(default_factory=list)
     outcome: Outcome | None = None
     # Notifications some reader did not get (each notification_failed event): ops look.
     notifications_failed: int = 0
@@ -246,6 +251,7 @@ def redact_state(state: ProjectState, pid: str) -> None:
         n.model_copy(update={"text": gone}) if n.participant_id == pid else n
         for n in state.progress
     ]
+    state.reviews = [redacted_review(r, {pid}) for r in state.reviews]
     if pid in state.review_answers and state.review_answers[pid].reason:
         state.review_answers[pid] = state.review_answers[pid].model_copy(update={"reason": gone})
     state.assessments = {
@@ -308,6 +314,19 @@ def redacted_decision(data: ev.DecisionReached, erased: set[str]) -> ev.Decision
     )
 
 
+def redacted_review(data: ev.DecisionReviewed, erased: set[str]) -> ev.DecisionReviewed:
+    """A review's result as it reads once these participants' reasons were erased."""
+    if not any(a.participant_id in erased and a.reason for a in data.answers):
+        return data
+    answers = [
+        a.model_copy(update={"reason": ev.REDACTED})
+        if a.participant_id in erased and a.reason
+        else a
+        for a in data.answers
+    ]
+    return data.model_copy(update={"answers": answers})
+
+
 def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
     """An event as it reads once its author's texts were erased."""
     erased = set(redacted)
@@ -332,6 +351,11 @@ def redacted_event(event: ev.Event, redacted: Iterable[str]) -> ev.Event:
             data = data.model_copy(update={"reason": gone})
         case ev.ReviewAnswered(participant_id=pid, reason=reason) if pid in erased and reason:
             data = data.model_copy(update={"reason": gone})
+        case ev.DecisionReviewed():
+            reviewed = redacted_review(data, erased)
+            if reviewed is data:
+                return event
+            data = reviewed
         case ev.ProgressNoted(participant_id=pid) if pid in erased:
             data = data.model_copy(update={"text": gone})
         case ev.TermProposed(participant_id=pid) | ev.DefinitionProposed(participant_id=pid) if (
@@ -487,6 +511,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                     adopted_plan=state.adopted_plan, outcome=state.outcome,
                     decisions=len(state.decisions), concerns=len(state.concerns_to_check),
                     rules_in_force=dict(state.rules_in_force),
+                    amending=state.amending, cycle_from=state.cycle_from,
+                    draft_plan=state.draft_plan, plan_in_force=state.plan_in_force,
+                    review_on=state.review_on,
                 )  # fmt: skip
             state.phase_open = False
             state.deadline = None
@@ -529,9 +556,12 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 state.objections_to_answer = dict(point.objections_to_answer)
                 state.adopted_plan, state.outcome = point.adopted_plan, point.outcome
                 state.rules_in_force = dict(point.rules_in_force)
-                # A review the close led to is not waited for any more.
+                # A review the close led to is not waited for any more; an amendment under way
+                # and the review date are as they were.
                 state.review_waiting = state.review_noticed = False
-                state.review_on = point.adopted_plan.review_on if point.adopted_plan else None
+                state.review_on = point.review_on
+                state.amending, state.cycle_from = point.amending, point.cycle_from
+                state.draft_plan, state.plan_in_force = point.draft_plan, point.plan_in_force
                 state.phase_open = True
                 state.periods.append(
                     PhasePeriod(phase=point.phase, round=point.round,
@@ -590,7 +620,6 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             if outcome == Outcome.adopted:
                 state.adopted_plan = state.plan
                 state.review_on = state.plan.review_on if state.plan is not None else None
-                state.amending = False
                 state.objections_to_answer = {}
                 for r in data.approvals:
                     for pid, reason in r.objections.items():
@@ -603,8 +632,15 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
                 # Adopted for good once no decision on the same plan follows.
                 if not templates.decided_again(state.template, state.step):
                     state.outcome = Outcome.adopted
+                    if state.amending:  # the amended plan replaces the one in force
+                        state.amending = False
+                        state.plan_in_force = state.draft_plan = None
+                        state.assessments = {}  # its own results are to be assessed
             else:
-                if not state.amending:  # amending, the plan adopted before stays in force
+                if state.amending:  # the plan adopted before stays in force
+                    state.adopted_plan = state.plan_in_force
+                    state.outcome = Outcome.adopted
+                else:
                     state.adopted_plan = None
                     state.outcome = None
                 # Concerns are recorded, not answered: the next plan answers the others.
@@ -652,7 +688,11 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             if outcome == "amend":
                 state.amending = True
                 state.cycle_from = round_ + 1
-                state.draft_plan = state.adopted_plan
+                state.draft_plan = state.plan_in_force = state.adopted_plan
+        case ev.AmendmentDropped(round=round_):
+            state.amending = False
+            state.draft_plan = state.plan_in_force = None
+            state.amendments_dropped.append(round_)
         case ev.DeadlineExtended(deadline=deadline):
             _moved(state, deadline, event.at)
         case ev.ReminderSent(offset=offset):
@@ -775,6 +815,7 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.outcome = outcome
         case ev.ProjectCancelled(reason=reason):
             state.reopenable = None
+            state.review_waiting = False
             state.phase = Phase.cancelled
             state.phase_open = False
             state.deadline = None

@@ -78,7 +78,8 @@ def not_understood(
     problem = reading.problem or "unknown_word"
     said = _(NOT_UNDERSTOOD.get(problem, NOT_UNDERSTOOD["unknown_word"]))
     if problem == "reason_too_long":
-        said = f"{said} ({_('at most %(count)s characters', count=t.number(MAX_REASON))})"
+        limit = _("At most %(count)s characters.", count=t.number(MAX_REASON))
+        said = f"{said} {limit}"
     paragraphs += [said, _("Nothing was recorded."), _(HOW_TO_ANSWER)]
     return Letter(
         _("[%(title)s] Your reply was not understood", title=one_line(title)),

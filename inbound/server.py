@@ -171,7 +171,7 @@ class InboundHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        project, pid = asked.row.project_id, asked.row.participant_id
+        project = asked.row.project_id
         if automatic(message, envelope.mail_from):
             log.info("inbound_automatic_mail_dropped", project_id=project)
             return "250 2.0.0 Automatic mail: taken, not an answer"

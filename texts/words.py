@@ -447,6 +447,9 @@ REFUSALS = {
         "The review has not opened yet: everyone is told a week before. To open it sooner, bring its date forward with the outcome."
     ),
     "review_open": N_("The review is open: the partners answer it now (keep, amend or end)."),
+    "review_with_the_plan": N_(
+        "The decision is being amended: the amended plan's review date comes with it."
+    ),
     "nothing_to_review": N_(
         "No decision is adopted yet: its review date comes with the plan, or with the outcome once adopted."
     ),
@@ -682,6 +685,8 @@ def sentence(
                 "amend": _("%(who)s would amend the decision", who=who(pid)),
                 "end": _("%(who)s would end the decision", who=who(pid)),
             }[choice]
+        case ev.AmendmentDropped():
+            return _("The amendment was not adopted: the decision in force stays")
         case ev.DecisionReviewed(outcome=outcome, quorum_met=False):
             return _("Review: too few answers, the decision stays as it is")
         case ev.DecisionReviewed(outcome=outcome):

@@ -906,6 +906,12 @@ def _what_follows(t: Texts, facts: dict[str, str]) -> list[str]:
                 until=until,
             )
         ]
+    if following == "kept":
+        return [
+            _(
+                "It was the last round the process allowed for the amendment: the decision in force stays as it was, and the project goes on."
+            )
+        ]
     if following == "closed":
         return [
             _(

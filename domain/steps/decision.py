@@ -284,10 +284,14 @@ class Decision(Runner):
             return [closed, decision, open_step(state, back, state.round + 1, now)]
         review = state.reviews[-1] if state.amending and state.reviews else None
         if review is not None:
-            # The amendment was not adopted: the decision in force stays, and the project goes
-            # on as after a review that kept it.
             kept = state.template.step(step_id(Phase.review, review.step))
-            return [closed, decision, *enter_next(state, kept, now)]
+            target = templates.amended_in(state.template, kept)
+            index = state.template.index
+            if target is not None and index(target.id) <= index(step.id) < index(kept.id):
+                # The amendment was not adopted: the decision in force stays, and the project
+                # goes on as after a review that kept it.
+                dropped = ev.AmendmentDropped(round=state.round)
+                return [closed, decision, dropped, *enter_next(state, kept, now)]
         return [closed, decision, ev.ProjectClosed(outcome=Outcome.not_adopted)]
 
 

@@ -33,6 +33,9 @@ def review_date(state: ProjectState, step: Step, now: datetime) -> datetime:
     if state.phase == Phase.decision and state.plan is not None:
         # Entered as the decision closes adopted (its event not folded yet): from now.
         return state.plan.review_on or now + (step.after or timedelta(0))
+    if state.phase == Phase.review:
+        # After a review that kept the decision: the next one counts from it.
+        return now + (step.after or timedelta(0))
     if state.review_on is not None:
         return state.review_on
     adopted = [d for d in state.decisions if d.outcome == Outcome.adopted and not d.voided]

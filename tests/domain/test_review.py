@@ -10,6 +10,7 @@ import pytest
 
 from domain import commands as cmd
 from domain import events as ev
+from domain import steps
 from domain.errors import Rejected
 from domain.models import Outcome, Phase, ReviewChoice
 from domain.project import Project
@@ -276,3 +277,165 @@ def test_a_decision_closed_by_mistake_and_reopened_no_longer_waits_for_its_revie
     assert project.next_alarm().kind in ("deadline", "reminder")
     project.execute(cmd.GiveAnswer(actor=actor("p3"), kind="consent"), NOW + DAY)
     assert project.state.review_waiting  # adopted again: the review waits once more
+
+
+# -- from a review of the change: the cases the first tests left out ---------------------------
+
+
+def amended(project: Project) -> datetime:
+    """Adopted, reviewed and sent back to be amended: the moment it was."""
+    adopt(project, NOW)
+    at = until_open(project)
+    for pid in ("p1", "p2", "p3"):
+        answer(project, pid, "amend", at)
+    return at
+
+
+def test_erasure_hides_the_reasons_of_a_closed_review_everywhere():
+    from domain.report import report_facts
+    from domain.state import redacted_event
+
+    project = project_with_review()
+    at = amended(project)
+    project.execute(cmd.EraseParticipant(actor=actor("coord"), participant_id="p1",
+                                         redact_texts=True), at)  # fmt: skip
+    (reviewed,) = project.state.reviews
+    reasons = {a.participant_id: a.reason for a in reviewed.answers}
+    assert reasons["p1"] == ev.REDACTED and reasons["p2"] != ev.REDACTED
+    said = [r for o, _, r in report_facts(project.state).reviews[0].answers]
+    assert ev.REDACTED in said and not any("p1 :" in r for r in said)
+    logged = next(e for e in project.events if e.type == "decision_reviewed")
+    shown = redacted_event(logged, project.state.redacted)
+    assert "p1 :" not in shown.model_dump_json()
+
+
+def test_partners_who_chose_the_essentials_hear_of_the_review_and_its_result():
+    from domain.notices import ESSENTIALS
+
+    assert {"review_notice_sent", "decision_reviewed"} <= ESSENTIALS
+
+
+def test_an_amended_plan_adopted_is_assessed_afresh():
+    template = reviewed_template()
+    template["steps"].insert(2, {"id": "evaluation", "name": {"fr": "Évaluation"},
+                                 "kind": "evaluation", "duration": "P7D"})  # fmt: skip
+    project = Project.launch(make_spec(3, template=launched(parse(template))), NOW)
+    project.execute(cmd.SubmitProposal(actor=actor("p1"), title="Jardin", description="Bacs",
+                                       indicators=[cmd.IndicatorDraft(name="Familles")]), NOW)  # fmt: skip
+    chosen = list(project.state.proposals)
+
+    def adopt_the_proposal(at: datetime) -> None:
+        project.execute(cmd.SubmitPlan(actor=actor("fac"), proposal_ids=chosen, summary="Bacs"), at)
+        for pid in ("p1", "p2", "p3"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), at)
+
+    adopt_the_proposal(NOW)
+    (indicator,) = project.state.adopted_plan.indicators
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.Assess(actor=actor(pid), scores=[cmd.Score(indicator_id=indicator.id,
+                                                                         score=4)]), NOW)  # fmt: skip
+    project.execute(cmd.StateOutcome(actor=actor("fac"), text="Bilan"), NOW)
+    at = until_open(project)
+    for pid in ("p1", "p2", "p3"):
+        answer(project, pid, "amend", at)
+    adopt_the_proposal(at)  # the same proposal, its indicator's id the same
+    state = project.state
+    assert state.phase == Phase.evaluation and not state.conclusion_requested
+    assert sorted(p.id for p in steps.pending(state)) == ["p1", "p2", "p3"]
+
+
+def test_an_amendment_not_adopted_ends_the_amendment_and_says_the_decision_stays():
+    from domain.notices import what_follows
+
+    project = project_with_review()
+    at = amended(project)
+    for _round in (2, 3):
+        plan(project, at)
+        for pid in ("p1", "p2", "p3"):
+            project.execute(cmd.GiveAnswer(actor=actor(pid), kind="abstain"), at)
+    state = project.state
+    assert not state.amending and state.draft_plan is None and state.amendments_dropped == [3]
+    assert "amendment_dropped" in [e.type for e in project.events]
+    assert what_follows(state, 3, Outcome.not_adopted) == {"next_phase": "kept"}
+
+
+def test_two_decisions_on_the_amended_plan_keep_the_one_in_force_when_the_second_refuses():
+    template = reviewed_template()
+    template["steps"].insert(2, {"id": "decision-2", "name": {"fr": "Seconde décision"},
+                                 "kind": "decision", "duration": "P7D",
+                                 "approvals": [{"id": "second", "approvers": {"roles": ["partner"]},
+                                                "rule": "majority", "quorum": 0.5}]})  # fmt: skip
+    project = Project.launch(make_spec(3, template=launched(parse(template))), NOW)
+    adopt(project, NOW)
+    for pid in ("p1", "p2", "p3"):
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="consent"), NOW)
+    at = until_open(project)
+    for pid in ("p1", "p2", "p3"):
+        answer(project, pid, "amend", at)
+    adopt(project, at)  # the first decision adopts the amended plan...
+    for pid in ("p1", "p2", "p3"):  # ...the second refuses it
+        project.execute(cmd.GiveAnswer(actor=actor(pid), kind="abstain"), at)
+    state = project.state
+    assert state.outcome == Outcome.adopted and state.adopted_plan.round == 1
+    assert project.awaiting_report
+
+
+def test_a_reopened_step_keeps_the_amendment_and_the_review_date_it_had():
+    project = project_with_review()
+    at = amended(project)
+    plan(project, at)
+    project.execute(cmd.GiveAnswer(actor=actor("p1"), kind="consent"), at)
+    project.execute(cmd.GiveAnswer(actor=actor("p2"), kind="consent"), at)
+    project.execute(cmd.ClosePhase(actor=actor("fac"), reason="Par erreur"), at)
+    project.execute(cmd.ReopenStep(actor=actor("fac"), reason="Trop tôt"), at + DAY)
+    state = project.state
+    assert state.amending and state.plan_in_force is not None and state.cycle_from == 2
+
+
+def test_a_second_review_counts_from_the_first_and_is_told_a_week_before():
+    template = reviewed_template()
+    template["steps"].append({"id": "revue-2", "name": {"fr": "Seconde revue"}, "kind": "review",
+                              "duration": "P14D", "after": "P365D"})  # fmt: skip
+    project = Project.launch(make_spec(3, template=launched(parse(template))), NOW)
+    adopt(project, NOW)
+    at = until_open(project)
+    for pid in ("p1", "p2", "p3"):
+        answer(project, pid, "keep", at)
+    state = project.state
+    assert (state.step, state.review_waiting, state.deadline) == ("revue-2", True, at + 365 * DAY)
+
+
+def test_an_outcome_restating_the_date_in_force_tells_nobody_again():
+    project = project_with_review()
+    adopt(project, NOW, review_on=NOW + 30 * DAY)
+    project.on_time(NOW + 23 * DAY)
+    same = (NOW + 30 * DAY).replace(second=0)
+    project.execute(cmd.StateOutcome(actor=actor("fac"), text="Bilan", review_on=same),
+                    NOW + 24 * DAY)  # fmt: skip
+    assert project.state.review_noticed
+    assert project.events[-1].data.review_on is None
+
+
+def test_cancelled_while_waiting_the_project_waits_no_more_and_the_coordinator_may_change_the_review_length():
+    project = project_with_review()
+    adopt(project, NOW)
+    project.execute(
+        cmd.EditProject(actor=actor("coord"), durations={"revue": "P21D"}, reason="Plus long"),
+        NOW + DAY,
+    )
+    at = until_open(project)
+    assert project.state.deadline == at + 21 * DAY
+    project.execute(cmd.Cancel(actor=actor("coord"), reason="Fin"), at)
+    assert not project.state.review_waiting
+
+
+def test_a_review_closed_by_hand_offers_no_reopening():
+    from domain.actions import available
+
+    project = project_with_review()
+    adopt(project, NOW)
+    at = until_open(project)
+    answer(project, "p1", "keep", at)
+    project.execute(cmd.ClosePhase(actor=actor("fac"), reason="Assez"), at)
+    facilitator = project.state.participants["fac"]
+    assert "reopen_step" not in [a.update for a in available(project.state, facilitator)]

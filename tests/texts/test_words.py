@@ -67,7 +67,7 @@ def test_every_kind_of_message_has_its_words():
          "definition_proposed", "term_commented", "term_validated", "terms_merged",
          "charter_noted", "charter_signed", "newcomer_answered",
          "charter_amendment_answered", "college_emptied", "proposal_withdrawn",
-         "project_edited", "review_answered"}  # fmt: skip
+         "project_edited", "review_answered", "amendment_dropped"}  # fmt: skip
     # Kinds a notice gives an event of another type: a partner leaving is a removal.
     told |= {"participant_left"}
     assert ESSENTIALS <= told | {"project_launched"}
