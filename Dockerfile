@@ -18,6 +18,7 @@ COPY directory directory
 COPY archive archive
 COPY texts texts
 COPY codec codec
+COPY inbound inbound
 COPY process_templates process_templates
 COPY worker.py temporal_client.py settings.py startup.py run_local.py telemetry.py backup.py demo.py ./
 

@@ -117,6 +117,11 @@ def busy_ports(settings: Settings) -> list[str]:
             settings.smtp_host,
             settings.smtp_port,
         )
+    if reply_domain(settings):
+        wanted[f"the inbound mail service ({settings.inbound_host}:{settings.inbound_port})"] = (
+            settings.inbound_host,
+            settings.inbound_port,
+        )
     busy = []
     # Two services given one port: the second would fail to start, and the run would wait on
     # whichever answered there (seen with the mail catcher answering the API's health check).
@@ -141,6 +146,14 @@ def catches_mail(settings: Settings) -> bool:
         and settings.notifications == "email"
         and settings.smtp_host in ("127.0.0.1", "localhost", "::1")
     )
+
+
+def reply_domain(settings: Settings) -> str | None:
+    """The local run takes replies to its e-mails itself (its mail page sends them to its
+    inbound service) under "localhost", unless told another domain."""
+    if settings.reply_domain:
+        return settings.reply_domain
+    return "localhost" if catches_mail(settings) else None
 
 
 def worker_metrics_port(settings: Settings) -> int:
@@ -280,6 +293,9 @@ def child_environment(settings: Settings) -> dict[str, str]:
     )
     if not catches_mail(settings):
         env["ALLIANCE_MAIL_CATCHER"] = "false"
+    domain = reply_domain(settings)
+    if domain:
+        env["ALLIANCE_REPLY_DOMAIN"] = domain
     return env
 
 
@@ -347,6 +363,10 @@ async def main() -> None:
         env = child_environment(settings)
         supervisor.start(Child("the worker", [sys.executable, "-m", "worker"], env))
         api = supervisor.start(Child("the API", [sys.executable, "-m", "api"], env))
+        if reply_domain(settings):
+            supervisor.start(
+                Child("the inbound mail service", [sys.executable, "-m", "inbound"], env)
+            )
         await wait_for_api(settings, api)
         while not codec_server.started and not decoding.done():
             await asyncio.sleep(0.05)
@@ -375,6 +395,13 @@ def print_banner(settings: Settings) -> None:
         if catches_mail(settings)
         else f"  Mail:         sent through {settings.smtp_host}:{settings.smtp_port}\n"
     )
+    domain = reply_domain(settings)
+    replies_line = (
+        f"  Replies:      reponse+…@{domain} to SMTP {settings.inbound_host}:"
+        f"{settings.inbound_port}   (answer a decision by replying to its e-mail)\n"
+        if domain
+        else ""
+    )
     archive_line = (
         f"  Archive:      {settings.archive_folder}   (ended projects' records)\n"
         if settings.archive_store == "folder"
@@ -399,6 +426,7 @@ def print_banner(settings: Settings) -> None:
         f"{coordinator}\n"
         f"  Ops credential: {settings.ops_credentials[0]}\n"
         f"{mail_line}"
+        f"{replies_line}"
         f"{archive_line}"
         f"  Metrics:      {settings.api_url}/metrics (API), "
         f"http://{settings.metrics_host}:{worker_metrics_port(settings)}/metrics (worker)\n"

@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     # to the inbound service. None: mails carry no reply address. The local run uses
     # "localhost", its mail page sending replies to its own inbound service.
     reply_domain: str | None = None
+    # (Empty counts as unset: the compose file passes it through either way.)
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 2525
     # STARTTLS is offered with a certificate and its key (PEM files); required when
@@ -140,12 +141,19 @@ class Settings(BaseSettings):
     # messages a minute from one address of the sending side (451, to try later).
     inbound_max_bytes: int = 256 * 1024
     inbound_per_minute: int = 30
+    # How long a reply waits for Temporal before the service says "try again later" (451).
+    inbound_rpc_timeout_seconds: float = 10.0
     # A reply its domain did not sign (no DKIM aligned with From:), from a domain with no
     # DMARC policy, is taken (the token is the proof) and recorded as unsigned; False refuses it.
     inbound_accept_unsigned: bool = True
     # Behind a relay that checks DKIM and DMARC itself: its Authentication-Results header
     # (RFC 8601) is trusted from this authserv-id only. None: the service checks itself.
     inbound_authserv_id: str | None = None
+
+    @field_validator("reply_domain", "inbound_authserv_id")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value.strip().lower() or None if value else None
     # Webhooks: https to public addresses only; plain http to loopback when this says so (tests,
     # a receiver on this machine).
     webhooks_allow_loopback_http: bool = False

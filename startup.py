@@ -40,7 +40,7 @@ CONNECT_SECONDS = 10.0
 MIGRATE_SECONDS = 120.0
 WRITABLE = "point it at a folder this user can write"
 
-Process = Literal["api", "worker"]
+Process = Literal["api", "worker", "inbound"]
 
 
 class CannotStart(Exception):
@@ -169,6 +169,11 @@ def check_catalogues() -> None:
 def check_token_secret(settings: Settings, process: Process) -> None:
     if settings.token_secret is not None and settings.token_secret.get_secret_value():
         return
+    if process == "inbound":
+        raise CannotStart(
+            "ALLIANCE_TOKEN_SECRET is not set: the inbound service reads the reply addresses the "
+            "worker's e-mails carry, signed with the same secret"
+        )
     if process == "api":
         raise CannotStart(
             "ALLIANCE_TOKEN_SECRET is not set: it signs participants' personal tokens; set it to "

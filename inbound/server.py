@@ -16,7 +16,6 @@ import hashlib
 import ssl
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -45,9 +44,6 @@ from texts.i18n import Texts, texts
 from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("alliance.inbound")
-
-# How long the service waits for Temporal before saying "try again later" (451).
-RPC_TIMEOUT = timedelta(seconds=10)
 
 
 @dataclass
@@ -118,6 +114,7 @@ class InboundHandler:
         self.tokens = ReplyTokens(settings.token_secret.get_secret_value())
         self.rate = RateLimit(settings.inbound_per_minute)
         self.sender = Sender(settings.mail_from, settings.api_url)
+        self.rpc_timeout = timedelta(seconds=settings.inbound_rpc_timeout_seconds)
 
     # -- the SMTP session ------------------------------------------------------------------
 
@@ -186,31 +183,29 @@ class InboundHandler:
             return "550 5.7.1 Unsigned mail is not taken: answer on your page"
         reading = read(message)
         t = texts(asked.participant.language.value, asked.participant.time_zone)
-        if not reading.understood:
-            await self._write(asked, letters.not_understood(t, *self._heads(asked), reading,
-                                                            self._link(asked)), message)  # fmt: skip
-            log.info("inbound_reply_not_understood", project_id=project, problem=reading.problem)
-            return "250 2.0.0 Read, not understood: the sender is told how to answer"
         try:
             view = await self._view(project)
+            heads = (view.title, asked.participant.organisation_name)
+            if not reading.understood:
+                letter = letters.not_understood(t, *heads, reading, self._link(asked))
+                await self._write(asked, letter, message)
+                log.info("inbound_reply_not_understood", project_id=project,
+                         problem=reading.problem)  # fmt: skip
+                return "250 2.0.0 Read, not understood: the sender is told how to answer"
             refused = self._stale(asked, view)
             if refused is None:
-                result = await self._record(asked, reading, message, raw, verdict.signed)
-                refused = result
+                refused = await self._record(asked, reading, message, raw, verdict.signed)
         except TryLater:
             return "451 4.3.0 The project cannot take your answer now: try again later"
         if refused is not None:
-            await self._write(asked, letters.not_taken(t, *self._heads(asked), refused,
-                                                       self._link(asked)), message)  # fmt: skip
+            letter = letters.not_taken(t, *heads, refused, self._link(asked))
+            await self._write(asked, letter, message)
             log.info("inbound_reply_not_taken", project_id=project, code=refused)
             return "250 2.0.0 Read; the project did not take it: the sender is told why"
         assert reading.kind is not None
-        await self._write(
-            asked,
-            letters.recorded(t, *self._heads(asked), reading.kind.value, reading.reason,
-                             view.deadline, self._link(asked)),
-            message,
-        )  # fmt: skip
+        letter = letters.recorded(t, *heads, reading.kind.value, reading.reason, view.deadline,
+                                  self._link(asked))  # fmt: skip
+        await self._write(asked, letter, message)
         log.info("inbound_answer_recorded", project_id=project, signed=verdict.signed)
         return "250 2.0.0 Your answer is recorded"
 
@@ -240,7 +235,7 @@ class InboundHandler:
     async def _participant(self, project_id: str, participant_id: str) -> Participant | None:
         try:
             people = await self._handle(project_id).query(
-                ProjectWorkflow.participants, rpc_timeout=RPC_TIMEOUT
+                ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout
             )
         except RPCError as e:
             raise TryLater from e
@@ -251,7 +246,7 @@ class InboundHandler:
     async def _view(self, project_id: str) -> ProjectView:
         try:
             return await self._handle(project_id).query(
-                ProjectWorkflow.view, rpc_timeout=RPC_TIMEOUT
+                ProjectWorkflow.view, rpc_timeout=self.rpc_timeout
             )
         except Exception as e:  # noqa: BLE001 - Temporal or the worker away
             raise TryLater from e
@@ -281,7 +276,7 @@ class InboundHandler:
         key = message_key(participant.id, message, raw)
         try:
             await temporal_client.execute_action(
-                self._handle(asked.row.project_id), command, key=key, rpc_timeout=RPC_TIMEOUT
+                self._handle(asked.row.project_id), command, key=key, rpc_timeout=self.rpc_timeout
             )
         except temporal_client.ActionRefused as refused:
             return refused.code
@@ -293,15 +288,6 @@ class InboundHandler:
         return None
 
     # -- writing back, to an authenticated sender only ---------------------------------------
-
-    def _heads(self, asked: Asked) -> tuple[str, str]:
-        return self._titles.get(
-            asked.row.project_id, "Alliance"
-        ), asked.participant.organisation_name
-
-    @property
-    def _titles(self) -> dict[str, str]:
-        return getattr(self, "_title_cache", {})
 
     def _link(self, asked: Asked) -> str | None:
         p = asked.participant
@@ -378,6 +364,3 @@ async def serve(
 
     loop = asyncio.get_running_loop()
     return await loop.create_server(protocol, settings.inbound_host, port or settings.inbound_port)
-
-
-Titles = Callable[[str], Awaitable[str]]

@@ -5,13 +5,16 @@ catcher, and only to this machine (loopback): the messages carry personal links.
 from __future__ import annotations
 
 import re
+import secrets
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, make_msgid, parsedate_to_datetime
 from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlencode
 
+import aiosmtplib
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from activities.mail.catcher import message_files, read_message
 from texts.i18n import Texts, texts
@@ -99,14 +102,26 @@ async def mailbox(request: Request) -> Response:
     )
 
 
+def _reply_key(request: Request) -> str:
+    """The mail page's form key: a cross-site page cannot read it (same origin), so it cannot
+    post a reply in the reader's name."""
+    state = request.app.state
+    if getattr(state, "mail_reply_key", None) is None:
+        state.mail_reply_key = secrets.token_urlsafe(24)
+    return state.mail_reply_key
+
+
 @router.get("/courrier/{name}")
-async def mail_message(request: Request, name: str) -> Response:
+async def mail_message(
+    request: Request, name: str, said: str | None = None, code: int | None = None
+) -> Response:
     path = _file(request, name) if _local(request) else None
     if path is None:
         return not_found_page(request)
     t = texts(_language(request, None), None)
     message = read_message(path)
     text = message.get_body(("plain",))
+    settings = request.app.state.settings
     return _render(
         request,
         "mail_message.html",
@@ -115,6 +130,57 @@ async def mail_message(request: Request, name: str) -> Response:
         text=text.get_content() if text else "",
         has_html=message.get_body(("html",)) is not None,
         calendar_words=CALENDAR_WORDS,
+        # A mail that asks an answer: this page replies to it as its reader would.
+        reply_to=str(message.get("Reply-To") or "") if settings.reply_domain else "",
+        reply_key=_reply_key(request),
+        replied=(code, said) if code is not None else None,
+    )
+
+
+@router.post("/courrier/{name}/reponse")
+async def mail_reply(request: Request, name: str) -> Response:
+    """Reply to a kept message through the local inbound service, from its reader's address
+    (the envelope's recipient), quoting it as a mail client would; the page then says what
+    the service answered."""
+    path = _file(request, name) if _local(request) else None
+    form = await request.form()
+    if path is None or not secrets.compare_digest(
+        str(form.get("reply_key", "")), _reply_key(request)
+    ):
+        return not_found_page(request)
+    settings = request.app.state.settings
+    original = read_message(path)
+    to = str(original.get("Reply-To") or "")
+    sender = str(original.get("X-Alliance-Envelope-To") or "")
+    if not to or not sender or not settings.reply_domain:
+        return not_found_page(request)
+    quoted = original.get_body(("plain",))
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = to
+    reply["Subject"] = f"Re: {original.get('Subject', '')}"
+    reply["Message-ID"] = make_msgid(domain="localhost")
+    reply["Date"] = formatdate(localtime=True)
+    if original.get("Message-ID"):
+        reply["In-Reply-To"] = str(original["Message-ID"])
+    body = str(form.get("text", ""))[:10_000]
+    quote = "\n".join(f"> {line}" for line in (quoted.get_content() if quoted else "").splitlines())
+    reply.set_content(f"{body}\n\n{quote}\n")
+    try:
+        async with aiosmtplib.SMTP(
+            hostname=settings.inbound_host, port=settings.inbound_port, timeout=30
+        ) as smtp:
+            _, said = await smtp.sendmail(sender, [to], reply.as_bytes())
+            code = 250
+    except aiosmtplib.SMTPRecipientsRefused as e:
+        code, said = (e.recipients[0].code, e.recipients[0].message) if e.recipients else (550, "")
+    except aiosmtplib.SMTPResponseException as e:
+        code, said = e.code, e.message
+    except (OSError, aiosmtplib.SMTPException):
+        code, said = 421, "the inbound mail service does not answer"
+    return RedirectResponse(
+        f"/courrier/{name}?{urlencode({'code': code, 'said': said[:300]})}#reponse",
+        status_code=303,
     )
 
 

@@ -22,7 +22,7 @@ from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-ALLIANCE_SERVICES = ("worker", "api", "codec")
+ALLIANCE_SERVICES = ("worker", "api", "codec", "inbound")
 
 # Variables the compose file reads for itself or hands to the proxy and the databases, never
 # settings of Alliance: none may be given to the worker, the API or the codec server.
@@ -464,10 +464,13 @@ def test_the_api_runs_replicas_reached_only_through_the_proxy(services, caddyfil
     assert re.search(r"name api\b", upstream)
     assert re.search(rf"port {env['ALLIANCE_API_PORT']}\b", upstream)
     assert "header_up X-Request-ID {http.request.uuid}" in caddyfile
-    # Only the proxy is published beyond this machine.
+    # Only the proxy (and the inbound mail service, for its domain's MX) is published beyond
+    # this machine.
     for name, service in services.items():
         for port in published(service):
-            assert name == "proxy" or port.startswith("127.0.0.1:"), f"{name}: {port}"
+            assert name == "proxy" or port.startswith("127.0.0.1:") or (
+                name == "inbound" and port == "25:2525"
+            ), f"{name}: {port}"
     assert {p.split(":")[0] for p in published(services["proxy"])} == {"80", "443"}
 
 
