@@ -154,6 +154,7 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value.strip().lower() or None if value else None
+
     # Webhooks: https to public addresses only; plain http to loopback when this says so (tests,
     # a receiver on this machine).
     webhooks_allow_loopback_http: bool = False

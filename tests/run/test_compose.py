@@ -468,8 +468,10 @@ def test_the_api_runs_replicas_reached_only_through_the_proxy(services, caddyfil
     # this machine.
     for name, service in services.items():
         for port in published(service):
-            assert name == "proxy" or port.startswith("127.0.0.1:") or (
-                name == "inbound" and port == "25:2525"
+            assert (
+                name == "proxy"
+                or port.startswith("127.0.0.1:")
+                or (name == "inbound" and port == "25:2525")
             ), f"{name}: {port}"
     assert {p.split(":")[0] for p in published(services["proxy"])} == {"80", "443"}
 
