@@ -257,7 +257,11 @@ class InboundHandler:
         open_step = view.step or view.phase.value
         if view.phase in (Phase.closed, Phase.cancelled):
             return "project_over"
-        if not view.phase_open or open_step != row.step or (row.round and view.round != row.round):
+        # A step named as its kind is known by its kind (a charter's version names none).
+        same_step = (
+            view.phase.value == row.phase if row.step == row.phase else open_step == row.step
+        )
+        if not view.phase_open or not same_step or (row.round and view.round != row.round):
             return "wrong_phase"
         return None
 
