@@ -438,7 +438,8 @@ class ReviewFields(Model):
 
 
 class AnswerReview(Command, ReviewFields):
-    pass
+    # Set by the inbound mail service only (no route's body carries it).
+    mail: MailOrigin | None = None
 
 
 class ExtensionFields(Model):

@@ -724,7 +724,7 @@ def answer_review(
     given = state.review_answers.get(actor.id)
     if given is not None and (given.choice, given.reason) == (c.choice, reason):
         return []  # the same answer again: nothing new to record
-    return [ev.ReviewAnswered(participant_id=actor.id, choice=c.choice, reason=reason)]
+    return [ev.ReviewAnswered(participant_id=actor.id, choice=c.choice, reason=reason, mail=c.mail)]
 
 
 def extend_deadline(

@@ -275,6 +275,8 @@ class ReviewAnswered(EventData):
     participant_id: str
     choice: ReviewChoice
     reason: str | None = None
+    # Given by replying to its e-mail, signed or not (absent: the page or the API).
+    mail: MailOrigin | None = None
 
 
 class AmendmentDropped(EventData):

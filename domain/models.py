@@ -661,6 +661,13 @@ class Plan(Record):
     review_on: datetime | None = None
 
 
+class MailOrigin(Record):
+    """An answer that came as a reply to its e-mail: whether the sender's domain signed it
+    (DKIM aligned with From:, or the relay's Authentication-Results said so)."""
+
+    signed: bool
+
+
 class ReviewAnswer(Record):
     """A partner's answer to a decision's review: keep, amend or end, with its reason."""
 
@@ -668,6 +675,8 @@ class ReviewAnswer(Record):
     choice: ReviewChoice
     reason: str | None = None
     at: datetime | None = None
+    # Given by replying to its e-mail (None: on the page or through the API).
+    mail: MailOrigin | None = None
 
 
 class ObjectionJudgement(Record):
@@ -708,13 +717,6 @@ class Delegation(Record):
     # Ended: revoked by the delegator, or dropped when one of them left.
     ended: str | None = None
     ended_at: datetime | None = None
-
-
-class MailOrigin(Record):
-    """An answer that came as a reply to its e-mail: whether the sender's domain signed it
-    (DKIM aligned with From:, or the relay's Authentication-Results said so)."""
-
-    signed: bool
 
 
 class Answer(Record):

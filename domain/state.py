@@ -678,9 +678,9 @@ def apply(state: ProjectState, event: ev.Event) -> ProjectState:
             state.review_answers = {}
         case ev.ReviewNoticeSent():
             state.review_noticed = True
-        case ev.ReviewAnswered(participant_id=pid, choice=choice, reason=why):
+        case ev.ReviewAnswered(participant_id=pid, choice=choice, reason=why, mail=mail):
             state.review_answers[pid] = ReviewAnswer(
-                participant_id=pid, choice=choice, reason=why, at=event.at
+                participant_id=pid, choice=choice, reason=why, at=event.at, mail=mail
             )
         case ev.DecisionReviewed(outcome=outcome, round=round_):
             state.reviews.append(data)

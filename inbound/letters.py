@@ -16,15 +16,21 @@ RECORDED = {
     "consent": N_("Your answer is recorded: you consent."),
     "object": N_("Your answer is recorded: you object."),
     "abstain": N_("Your answer is recorded: you abstain."),
+    "keep": N_("Your answer to the review is recorded: keep the decision as it is."),
+    "amend": N_("Your answer to the review is recorded: amend the decision."),
+    "end": N_("Your answer to the review is recorded: end the decision."),
 }
 HOW_TO_ANSWER = N_(
     "To answer, reply to the decision's e-mail with, on the first line, OUI (or YES) to consent, NON (or NO) followed by your reason to object, or ABSTENTION."
+)
+HOW_TO_ANSWER_A_REVIEW = N_(
+    "To answer, reply to the review's e-mail with, on the first line, MAINTENIR (or KEEP) to keep the decision, AMENDER (or AMEND) or FIN (or END) followed by your reason."
 )
 NOT_UNDERSTOOD = {
     "empty": N_("Your reply holds no answer above the message it quotes."),
     "unknown_word": N_("Your reply does not start with one of the answers."),
     "reason_required": N_(
-        "An objection needs its reason, so that the next round can answer it: reply NON followed by your reason, on the same line or the next ones. Nothing is recorded until then."
+        "This answer needs its reason, so that the partners can take it up: write it after the word, on the same line or the next ones. Nothing is recorded until then."
     ),
     "reason_too_long": N_(
         "Your reason is longer than the page takes: shorten it, or write it on your page."
@@ -69,7 +75,12 @@ def recorded(
 
 
 def not_understood(
-    t: Texts, title: str, organisation: str, reading: Reading, link: str | None
+    t: Texts,
+    title: str,
+    organisation: str,
+    reading: Reading,
+    link: str | None,
+    review: bool = False,
 ) -> Letter:
     _ = t.gettext
     paragraphs = []
@@ -80,7 +91,8 @@ def not_understood(
     if problem == "reason_too_long":
         limit = _("At most %(count)s characters.", count=t.number(MAX_REASON))
         said = f"{said} {limit}"
-    paragraphs += [said, _("Nothing was recorded."), _(HOW_TO_ANSWER)]
+    how = HOW_TO_ANSWER_A_REVIEW if review else HOW_TO_ANSWER
+    paragraphs += [said, _("Nothing was recorded."), _(how)]
     return Letter(
         _("[%(title)s] Your reply was not understood", title=one_line(title)),
         paragraphs,

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
-from domain.models import AnswerKind
+from domain.models import AnswerKind, ReviewChoice
 
-# The words a reply may start with, without regard to case or accents.
+# The words a reply to a decision (or a charter) may start with, without regard to case or
+# accents.
 WORDS: dict[str, AnswerKind] = {
     "oui": AnswerKind.consent,
     "consens": AnswerKind.consent,
@@ -29,6 +30,16 @@ WORDS: dict[str, AnswerKind] = {
     "no": AnswerKind.object,
     "abstention": AnswerKind.abstain,
     "abstain": AnswerKind.abstain,
+}
+# The words a reply to a review may start with ("METTRE FIN" too).
+REVIEW_WORDS: dict[str, ReviewChoice] = {
+    "maintenir": ReviewChoice.keep,
+    "keep": ReviewChoice.keep,
+    "amender": ReviewChoice.amend,
+    "amend": ReviewChoice.amend,
+    "fin": ReviewChoice.end,
+    "mettre": ReviewChoice.end,
+    "end": ReviewChoice.end,
 }
 # A reason is a partner's note (domain.fields.Note).
 MAX_REASON = 2000
@@ -66,7 +77,7 @@ class Reading:
     """What the reply says: its answer and reason, or why it is not understood ("empty",
     "unknown_word", "reason_required", "reason_too_long") with the line that was read."""
 
-    kind: AnswerKind | None
+    kind: AnswerKind | ReviewChoice | None
     reason: str
     line: str = ""
     problem: str | None = None
@@ -104,11 +115,11 @@ def reply_text(message: Message) -> str:
     return _html_text(html) if html is not None else ""
 
 
-def read(message: Message) -> Reading:
-    return read_text(reply_text(message))
+def read(message: Message, review: bool = False) -> Reading:
+    return read_text(reply_text(message), review)
 
 
-def read_text(text: str) -> Reading:
+def read_text(text: str, review: bool = False) -> Reading:
     lines = _own_lines(text)
     first = next((n for n, line in enumerate(lines) if line.strip()), None)
     if first is None:
@@ -116,14 +127,19 @@ def read_text(text: str) -> Reading:
     line = lines[first].strip()
     match = re.match(r"^\W*([^\W\d_]+)(.*)$", line, re.UNICODE)
     word = _folded(match.group(1)) if match else ""
-    kind = WORDS.get(word)
+    kind: AnswerKind | ReviewChoice | None = (REVIEW_WORDS if review else WORDS).get(word)
+    rest = match.group(2) if match else ""
+    if review and word == "mettre":  # "METTRE FIN", not "mettre" alone
+        after = re.match(r"^\s+([^\W\d_]+)(.*)$", rest, re.UNICODE)
+        kind = ReviewChoice.end if after and _folded(after.group(1)) == "fin" else None
+        rest = after.group(2) if kind is not None and after else rest
     if kind is None:
         return Reading(None, "", line=line[:200], problem="unknown_word")
-    rest = match.group(2) if match else ""
     rest = re.sub(r"^[\s,.;:!?–—-]+", "", rest)
     reason = "\n".join([rest, *lines[first + 1 :]]).strip()
     reason = re.sub(r"\n{3,}", "\n\n", reason)
-    if kind == AnswerKind.object and not reason:
+    needs_reason = kind in (AnswerKind.object, ReviewChoice.amend, ReviewChoice.end)
+    if needs_reason and not reason:
         return Reading(kind, "", line=line[:200], problem="reason_required")
     if len(reason) > MAX_REASON:
         return Reading(kind, "", line=line[:200], problem="reason_too_long")

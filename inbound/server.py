@@ -33,7 +33,7 @@ from activities.mail.compose import Letter, Sender, message_of
 from activities.mail.smtp import MailAdapter
 from directory.store import ContactDetails, LazyDirectory, ReplyAsked
 from domain import commands as cmd
-from domain.models import MailOrigin, Participant, Phase
+from domain.models import MailOrigin, Participant, Phase, ReviewChoice
 from domain.views import ProjectView
 from inbound import letters
 from inbound.auth import Authenticator
@@ -181,13 +181,14 @@ class InboundHandler:
             return "550 5.7.1 The sender's domain policy (DMARC) rejects this message"
         if verdict.refused is not None:
             return "550 5.7.1 Unsigned mail is not taken: answer on your page"
-        reading = read(message)
+        review = asked.row.phase == Phase.review.value
+        reading = read(message, review)
         t = texts(asked.participant.language.value, asked.participant.time_zone)
         try:
             view = await self._view(project)
             heads = (view.title, asked.participant.organisation_name)
             if not reading.understood:
-                letter = letters.not_understood(t, *heads, reading, self._link(asked))
+                letter = letters.not_understood(t, *heads, reading, self._link(asked), review)
                 await self._write(asked, letter, message)
                 log.info("inbound_reply_not_understood", project_id=project,
                          problem=reading.problem)  # fmt: skip
@@ -271,12 +272,22 @@ class InboundHandler:
         """The answer through the workflow's update; a refusal's code, or None once recorded."""
         assert reading.kind is not None
         participant = asked.participant
-        command = cmd.GiveAnswer(
-            actor=cmd.Actor(participant_id=participant.id, token_version=participant.token_version),
-            kind=reading.kind,
-            reason=reading.reason or None,
-            mail=MailOrigin(signed=signed),
-        )
+        actor = cmd.Actor(participant_id=participant.id, token_version=participant.token_version)
+        command: cmd.Command
+        if isinstance(reading.kind, ReviewChoice):
+            command = cmd.AnswerReview(
+                actor=actor,
+                choice=reading.kind,
+                reason=reading.reason or None,
+                mail=MailOrigin(signed=signed),
+            )
+        else:
+            command = cmd.GiveAnswer(
+                actor=actor,
+                kind=reading.kind,
+                reason=reading.reason or None,
+                mail=MailOrigin(signed=signed),
+            )
         key = message_key(participant.id, message, raw)
         try:
             await temporal_client.execute_action(

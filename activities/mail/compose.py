@@ -1117,11 +1117,15 @@ def compose(
     letter.unsubscribe = unsubscribe
     if reply_to is not None:
         letter.reply_to = reply_to
-        letter.paragraphs.append(
-            t.gettext(
+        if notification.facts.get("phase") == "review":
+            hint = t.gettext(
+                "You may also answer by replying to this e-mail: write MAINTENIR (or KEEP) to keep the decision, AMENDER (or AMEND) or FIN (or END) followed by your reason, on the first line. Your reply is recorded as your answer, from the address this message was sent to."
+            )
+        else:
+            hint = t.gettext(
                 "You may also answer by replying to this e-mail: write OUI (or YES) to consent, NON (or NO) followed by your reason to object, or ABSTENTION, on the first line. Your reply is recorded as your answer, from the address this message was sent to."
             )
-        )
+        letter.paragraphs.append(hint)
     ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
     key = f"{notification.key}/{recipient.participant_id}"
     return message_of(letter, t, email, person_name, key, sender, ics)

@@ -12,8 +12,9 @@ from activities.notifications import Notification, Recipient
 from directory.store import ReplyAsked
 from inbound.tokens import ReplyTokens, new_id
 
-# The phases whose question a reply answers (OUI / NON / ABSTENTION).
-ANSWERED_BY_REPLY = ("decision", "charter")
+# The phases whose question a reply answers (OUI / NON / ABSTENTION; a review: MAINTENIR /
+# AMENDER / FIN).
+ANSWERED_BY_REPLY = ("decision", "charter", "review")
 # A backstop only: the workflow checks that the step is still open.
 GRACE = timedelta(days=30)
 WITHOUT_DEADLINE = timedelta(days=60)

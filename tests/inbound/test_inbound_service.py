@@ -27,7 +27,7 @@ from directory.tables import ReplyAddress
 from inbound.auth import Authenticator
 from inbound.server import serve
 from inbound.tokens import ReplyTokens
-from tests.api_helpers import ApiProject, project_body
+from tests.api_helpers import COORD, ApiProject, project_body
 from tests.conftest import MAIL_SITE, Harness, api_settings, make_harness_settings
 from tests.helpers import free_port
 from worker import build_worker
@@ -250,7 +250,7 @@ async def test_a_reply_not_understood_records_nothing_and_its_sender_is_told_how
         lambda ms: any("pas été comprise" in str(m["Subject"]) for m in ms)
     )
     letter = next(m for m in told if "pas été comprise" in str(m["Subject"]))
-    assert "a besoin de sa raison" in letter.get_body(("plain",)).get_content()
+    assert "besoin de sa raison" in letter.get_body(("plain",)).get_content()
     assert await answers_of(project) == []
     await inbound.send("p2@example.org", address,
                        reply(address, "p2@example.org", "Abstention"))  # fmt: skip
@@ -314,3 +314,45 @@ async def test_the_local_mail_page_replies_to_a_message_and_says_what_the_servic
     assert "250" in shown.text and "Your answer is recorded" in shown.text
     (given,) = await answers_of(project)
     assert (given["participant_id"], given["kind"]) == ("p2", "object")
+
+
+async def test_a_reply_to_a_review_records_its_choice(inbound):
+    from tests.api.test_review import REVIEWED
+
+    async with build_worker(inbound.harness.client, inbound.harness.settings):
+        created = await inbound.http.post("/templates", json=REVIEWED, headers=COORD)
+        assert created.status_code == 201, created.text
+        project = await ApiProject.launch(
+            inbound.http, body_with_emails() | {"template": {"id": "jardins-revus"}}
+        )
+        proposal = (
+            await project.ok("POST", "/proposals", "p1", {"title": "Bacs", "description": "d"})
+        )["item_id"]
+        soon = datetime.now(UTC) + timedelta(seconds=3)
+        await project.ok("POST", "/plan", "fac", {"proposal_ids": [proposal],
+                                                  "summary": "Des bacs",
+                                                  "review_on": soon.isoformat()})  # fmt: skip
+        for pid in PARTNERS:
+            await project.ok("PUT", "/answer", pid, {"kind": "consent"})
+
+        def review_mails(messages: list[EmailMessage]) -> list[EmailMessage]:
+            return [
+                m
+                for m in messages
+                if m["Reply-To"] and "revue" in m.get_body(("plain",)).get_content().lower()
+            ]
+
+        mails = await inbound.wait_for(lambda ms: len(review_mails(ms)) >= 3)
+        mail = next(m for m in review_mails(mails) if "p2@" in str(m["X-Alliance-Envelope-To"]))
+        assert "MAINTENIR" in mail.get_body(("plain",)).get_content()
+        address = str(mail["Reply-To"])
+        await inbound.send("p2@example.org", address,
+                           reply(address, "p2@example.org", "AMENDER, arroser aussi le mercredi"))  # fmt: skip
+        view = await project.view()
+        (given,) = view["review_answers"]
+        assert (given["participant_id"], given["choice"], given["reason"]) == (
+            "p2",
+            "amend",
+            "arroser aussi le mercredi",
+        )
+        assert given["mail"] == {"signed": False}

@@ -118,3 +118,17 @@ def test_any_mail_is_read_without_a_crash_and_nothing_is_understood_that_was_not
         b"Content-Type: text/html; charset=utf-8\r\n\r\n" + raw, policy=policy.default
     )
     read(html)
+
+
+def test_a_reply_to_a_review_reads_its_own_words():
+    from domain.models import ReviewChoice
+
+    assert read_text("Maintenir", review=True).kind == ReviewChoice.keep
+    amend = read_text("AMENDER : arroser aussi le mercredi", review=True)
+    assert (amend.kind, amend.reason) == (ReviewChoice.amend, "arroser aussi le mercredi")
+    end = read_text("Mettre fin, le jardin ferme", review=True)
+    assert (end.kind, end.reason) == (ReviewChoice.end, "le jardin ferme")
+    assert read_text("FIN", review=True).problem == "reason_required"
+    assert read_text("Mettre le paquet", review=True).problem == "unknown_word"
+    assert read_text("OUI", review=True).problem == "unknown_word"  # a review is not consented to
+    assert read_text("Maintenir").problem == "unknown_word"  # nor a decision kept
