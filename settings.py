@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     # Behind a relay that checks DKIM and DMARC itself: its Authentication-Results header
     # (RFC 8601) is trusted from this authserv-id only. None: the service checks itself.
     inbound_authserv_id: str | None = None
+    # The relay's addresses (JSON list of IPs or networks): its Authentication-Results count
+    # only on connections from there (the service may be reached without it).
+    inbound_relays: list[str] = Field(default_factory=list)
 
     @field_validator("reply_domain", "inbound_authserv_id")
     @classmethod

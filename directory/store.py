@@ -52,6 +52,8 @@ class ReplyAsked(BaseModel):
     round: int
     token_version: int
     expires_at: datetime
+    # The charter's version asked about (0: not a charter's).
+    version: int = 0
 
 
 class EmailTaken(Exception):
@@ -343,7 +345,7 @@ class Directory:
             session.add(
                 ReplyAddress(
                     id=row.id, project_id=row.project_id, participant_id=row.participant_id,
-                    phase=row.phase, step=row.step, round=row.round,
+                    phase=row.phase, step=row.step, round=row.round, version=row.version,
                     token_version=row.token_version, expires_at=row.expires_at,
                     created_at=datetime.now(UTC),
                 )
@@ -356,7 +358,7 @@ class Directory:
                 return None
             return ReplyAsked(
                 id=row.id, project_id=row.project_id, participant_id=row.participant_id,
-                phase=row.phase, step=row.step, round=row.round,
+                phase=row.phase, step=row.step, round=row.round, version=row.version,
                 token_version=row.token_version, expires_at=_aware(row.expires_at),
             )  # fmt: skip
 

@@ -107,6 +107,8 @@ class ReplyAddress(Base):
     phase: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(64))
     round: Mapped[int] = mapped_column(Integer)
+    # The charter's version it asked about (0: not a charter's).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The participant's token version then: a link sent again revokes its replies too.
     token_version: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

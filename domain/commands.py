@@ -325,9 +325,20 @@ class AnswerFields(Model):
     approval: Identifier | None = None
 
 
+class MailAsked(Model):
+    """What the e-mail a reply answers asked about: its step, round and (a charter's) version.
+    The decider refuses the reply when the project has moved on (a late reply to round 1
+    never answers round 2)."""
+
+    step: Identifier
+    round: int = 0
+    version: int = 0
+
+
 class GiveAnswer(Command, AnswerFields):
-    # Set by the inbound mail service only (no route's body carries it).
+    # Set by the inbound mail service only (no route's body carries them).
     mail: MailOrigin | None = None
+    asked: MailAsked | None = None
 
 
 class DelegationFields(Model):
@@ -438,8 +449,9 @@ class ReviewFields(Model):
 
 
 class AnswerReview(Command, ReviewFields):
-    # Set by the inbound mail service only (no route's body carries it).
+    # Set by the inbound mail service only (no route's body carries them).
     mail: MailOrigin | None = None
+    asked: MailAsked | None = None
 
 
 class ExtensionFields(Model):

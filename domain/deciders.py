@@ -278,9 +278,29 @@ def names_of(people: list[Participant]) -> str:
     return ", ".join(p.organisation_name for p in people) or "nobody left"
 
 
+def mail_asked_refusal(state: ProjectState, asked: cmd.MailAsked | None) -> None:
+    """A reply by e-mail answers the step, round and version its mail asked about, or none."""
+    if asked is None:
+        return
+    moved_on = state.step != asked.step or (asked.round and state.round != asked.round)
+    if asked.version and (
+        state.charter_awaiting
+        or not state.charter.versions
+        or state.charter.versions[-1].number != asked.version
+    ):
+        moved_on = True
+    if moved_on:
+        raise Rejected(
+            "reply_too_late",
+            "the e-mail this reply answers asked about a step, round or version that is over; "
+            "answer what the project asks now, on your page",
+        )
+
+
 def give_answer(
     state: ProjectState, c: cmd.GiveAnswer, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
+    mail_asked_refusal(state, c.asked)
     held = delegations_held(state, actor.id, now) if state.phase == Phase.decision else []
     try:
         approval: Approval | None = approval_answered(state, c, actor)
@@ -701,6 +721,7 @@ def answer_review(
     state: ProjectState, c: cmd.AnswerReview, actor: Participant, now: datetime
 ) -> list[ev.EventData]:
     """A reviewer answers keep, amend or end (a later answer replaces its earlier one)."""
+    mail_asked_refusal(state, c.asked)
     step = state.current_step()
     assert step is not None
     if state.review_waiting and state.deadline is not None:

@@ -99,6 +99,8 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
             when = when or state.deadline
             deadline = when.isoformat() if when else ""
             facts = {"phase": phase.value, "deadline": deadline, **step_facts(state, phase, named)}
+            if state.phase == phase:  # the round it reminds of: a reply to it names that round
+                facts["round"] = str(state.round)
             return Notice(kind, list(recipients), facts)
         case ev.ConclusionRequested():
             deadline = state.deadline.isoformat() if state.deadline else ""
@@ -179,6 +181,8 @@ def notice_for(state: ProjectState, event: ev.Event) -> Notice | None:
                 else "",
                 "deadline": deadline.isoformat() if deadline else "",
             }
+            if step is not None:  # a reply to it names the step (a charter step may be named)
+                facts |= {"step": step.id} if walk.named(step) else {}
             return Notice(kind, everyone, facts)
         case ev.CharterReviewed(version=number, objections=objections):
             step = _step_at(state, event)

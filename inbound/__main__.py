@@ -27,6 +27,13 @@ async def run() -> None:
             "ALLIANCE_REPLY_DOMAIN is not set: the inbound service takes replies for that "
             "domain only (its MX, or a relay, leads here)"
         )
+    if settings.inbound_require_tls and (
+        settings.inbound_tls_cert is None or settings.inbound_tls_key is None
+    ):
+        startup.refuse(
+            "ALLIANCE_INBOUND_REQUIRE_TLS is set but there is no certificate: set "
+            "ALLIANCE_INBOUND_TLS_CERT and ALLIANCE_INBOUND_TLS_KEY (PEM files)"
+        )
     await startup.ensure_startable(settings, "inbound")
     configure_logging(settings)
     client = await temporal_client.connect(settings)

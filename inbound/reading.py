@@ -133,6 +133,8 @@ def read_text(text: str, review: bool = False) -> Reading:
         after = re.match(r"^\s+([^\W\d_]+)(.*)$", rest, re.UNICODE)
         kind = ReviewChoice.end if after and _folded(after.group(1)) == "fin" else None
         rest = after.group(2) if kind is not None and after else rest
+    if kind == AnswerKind.object and re.match(r"^\W*(objection|objecte)\b", _folded(rest)):
+        kind = None  # "No objection" is not an objection, nor guessed a consent
     if kind is None:
         return Reading(None, "", line=line[:200], problem="unknown_word")
     rest = re.sub(r"^[\s,.;:!?–—-]+", "", rest)

@@ -12,10 +12,13 @@ write back: the answer recorded, or what it understood and how to answer. Machin
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import ipaddress
+import re
 import ssl
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -26,7 +29,7 @@ from typing import Any
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 import temporal_client
 from activities.mail.compose import Letter, Sender, message_of
@@ -36,7 +39,7 @@ from domain import commands as cmd
 from domain.models import MailOrigin, Participant, Phase, ReviewChoice
 from domain.views import ProjectView
 from inbound import letters
-from inbound.auth import Authenticator
+from inbound.auth import Authenticator, DnsUnavailable
 from inbound.reading import Reading, automatic, read
 from inbound.tokens import ReplyTokens
 from settings import Settings
@@ -60,38 +63,79 @@ class TryLater(Exception):
 
 
 class RateLimit:
-    """At most `per_minute` messages a minute from one address of the sending side."""
+    """At most `per_minute` messages a minute from one address of the sending side (an IPv6
+    sender by its /64: one host has many addresses). Bounded: peers idle for a minute are
+    forgotten."""
+
+    MAX_PEERS = 10_000
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._seen: dict[str, deque[float]] = {}
+
+    @staticmethod
+    def key(peer: str) -> str:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return peer
+        if address.version == 6:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
 
     def allows(self, peer: str) -> bool:
         now = time.monotonic()
-        seen = self._seen[peer]
+        key = self.key(peer)
+        seen = self._seen.get(key)
+        if seen is None:
+            if len(self._seen) >= self.MAX_PEERS:
+                self._forget_idle(now)
+            seen = self._seen[key] = deque()
         while seen and now - seen[0] > 60:
             seen.popleft()
         if len(seen) >= self.per_minute:
             return False
         seen.append(now)
-        if len(self._seen) > 10_000:  # forget idle peers
-            for idle in [p for p, s in self._seen.items() if not s]:
-                del self._seen[idle]
         return True
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, s in self._seen.items() if not s or now - s[-1] > 60]:
+            del self._seen[key]
+        while len(self._seen) >= self.MAX_PEERS:  # all busy: the oldest goes
+            del self._seen[next(iter(self._seen))]
 
 
 def _address(value: str) -> str:
     return value.strip().strip("<>").strip().lower()
 
 
-def message_key(participant_id: str, message: EmailMessage, raw: bytes) -> str:
-    """The update's id: the participant and the Message-ID (a hash of the body and date
-    without one), so a mail delivered twice records one answer."""
-    ident = str(message.get("Message-ID", "")).strip()
+def _raw_header(raw: bytes, name: str) -> bytes:
+    """A header's bytes as they came (unfolded), for keys: never parsed, never decoded."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = re.search(rb"(?im)^" + name.encode() + rb":[ \t]*(.*(?:\r?\n[ \t].*)*)", head)
+    return found.group(1).strip() if found else b""
+
+
+def message_key(participant_id: str, raw: bytes, signed: bool) -> str:
+    """The update's id: the participant and the Message-ID as it came (a hash of the date and
+    body without one), so a mail delivered twice records one answer."""
+    ident = _raw_header(raw, "Message-ID")
     if not ident:
-        ident = hashlib.sha256(str(message.get("Date", "")).encode() + b"\0" + raw).hexdigest()
-    digest = hashlib.sha256(f"{participant_id}\0{ident}".encode()).hexdigest()[:40]
+        ident = hashlib.sha256(_raw_header(raw, "Date") + b"\0" + raw).digest()
+    digest = hashlib.sha256(
+        participant_id.encode() + b"\0" + ident + b"\0" + (b"signed" if signed else b"")
+    ).hexdigest()[:40]
     return f"mail-{digest}"
+
+
+def sole_sender(message: EmailMessage) -> str | None:
+    """The one address of From:, or None (none, several, or unreadable)."""
+    try:
+        headers = [str(h) for h in message.get_all("From") or []]
+        found = [_address(a) for _, a in getaddresses(headers) if a]
+    except Exception:  # noqa: BLE001 - a malformed header names nobody
+        return None
+    return found[0] if len(found) == 1 and "@" in found[0] else None
 
 
 class InboundHandler:
@@ -115,6 +159,11 @@ class InboundHandler:
         self.rate = RateLimit(settings.inbound_per_minute)
         self.sender = Sender(settings.mail_from, settings.api_url)
         self.rpc_timeout = timedelta(seconds=settings.inbound_rpc_timeout_seconds)
+        # Where a relay's Authentication-Results may come from.
+        self.relays = [ipaddress.ip_network(r, strict=False) for r in settings.inbound_relays]
+        # Letters written back, by message and letter: a redelivery writes none again.
+        self._written: dict[str, None] = {}
+        self._writing: set[asyncio.Task[None]] = set()
 
     # -- the SMTP session ------------------------------------------------------------------
 
@@ -147,7 +196,7 @@ class InboundHandler:
         if not _address(envelope.mail_from or ""):
             return "550 5.7.1 A reply comes from its sender's address, not a null sender"
         try:
-            asked = await self._asked(row_id.hex(), _address(envelope.mail_from or ""))
+            asked = await self._asked(row_id.hex())
         except TryLater:
             return "451 4.3.0 The project cannot be reached now: try again later"
         if isinstance(asked, str):
@@ -172,11 +221,17 @@ class InboundHandler:
         if automatic(message, envelope.mail_from):
             log.info("inbound_automatic_mail_dropped", project_id=project)
             return "250 2.0.0 Automatic mail: taken, not an answer"
-        senders = [_address(a) for _, a in getaddresses(message.get_all("From") or [])]
         owner = _address(asked.contact.email or "")
-        if len(senders) != 1 or senders[0] != owner:
-            return "550 5.7.1 The From: address is not the one this reply address was sent to"
-        verdict = await self.authenticator.check(raw, message, owner.rpartition("@")[2])
+        # Never says whose address it is: only that the sender is not it.
+        if sole_sender(message) != owner:
+            return "550 5.7.1 This reply address belongs to another sender"
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        try:
+            verdict = await self.authenticator.check(
+                raw, owner.rpartition("@")[2], from_relay=self._from_relay(peer)
+            )
+        except DnsUnavailable:
+            return "451 4.4.3 The sender's domain could not be checked now: try again later"
         if verdict.refused == "dmarc":
             return "550 5.7.1 The sender's domain policy (DMARC) rejects this message"
         if verdict.refused is not None:
@@ -184,45 +239,64 @@ class InboundHandler:
         review = asked.row.phase == Phase.review.value
         reading = read(message, review)
         t = texts(asked.participant.language.value, asked.participant.time_zone)
+        key = message_key(asked.participant.id, raw, verdict.signed)
         try:
             view = await self._view(project)
             heads = (view.title, asked.participant.organisation_name)
             if not reading.understood:
                 letter = letters.not_understood(t, *heads, reading, self._link(asked), review)
-                await self._write(asked, letter, message)
+                self._write_later(asked, letter, raw, key)
                 log.info("inbound_reply_not_understood", project_id=project,
                          problem=reading.problem)  # fmt: skip
                 return "250 2.0.0 Read, not understood: the sender is told how to answer"
             refused = self._stale(asked, view)
             if refused is None:
-                refused = await self._record(asked, reading, message, raw, verdict.signed)
+                refused = await self._record(asked, reading, key, verdict.signed)
         except TryLater:
             return "451 4.3.0 The project cannot take your answer now: try again later"
         if refused is not None:
             letter = letters.not_taken(t, *heads, refused, self._link(asked))
-            await self._write(asked, letter, message)
+            self._write_later(asked, letter, raw, key)
             log.info("inbound_reply_not_taken", project_id=project, code=refused)
             return "250 2.0.0 Read; the project did not take it: the sender is told why"
         assert reading.kind is not None
         letter = letters.recorded(t, *heads, reading.kind.value, reading.reason, view.deadline,
                                   self._link(asked))  # fmt: skip
-        await self._write(asked, letter, message)
+        self._write_later(asked, letter, raw, key)
         log.info("inbound_answer_recorded", project_id=project, signed=verdict.signed)
         return "250 2.0.0 Your answer is recorded"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """Whatever went wrong with one message: the sending server tries again later, and
+        nothing of the error is said to it."""
+        log.warning("inbound_error", error=type(error).__name__)
+        return "451 4.3.0 The message could not be handled now: try again later"
+
+    def _from_relay(self, peer: str) -> bool:
+        if not self.relays:
+            return False
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.relays)
+
     # -- what the session asks of the directory and the project ------------------------------
 
-    async def _asked(self, row_id: str, sender: str) -> Asked | str:
-        directory = await self.directory.get()
-        row = await directory.reply_address(row_id)
+    async def _asked(self, row_id: str) -> Asked | str:
+        try:
+            directory = await self.directory.get()
+            row = await directory.reply_address(row_id)
+            contact = await directory.contact(row.project_id, row.participant_id) if row else None
+        except Exception as e:  # noqa: BLE001 - the database away a moment: try again later
+            log.warning("inbound_directory_unavailable", error=type(e).__name__)
+            raise TryLater from e
         if row is None:
             return "550 5.1.1 No such reply address"
         if row.expires_at <= datetime.now(UTC):
             return "550 5.1.1 This reply address has expired: answer on your page"
-        contact = await directory.contact(row.project_id, row.participant_id)
-        # Never says whose address it is: only that the sender is not it.
-        if contact is None or not contact.email or _address(contact.email) != sender:
-            return "550 5.7.1 This reply address belongs to another sender"
+        if contact is None or not contact.email:
+            return "550 5.7.1 This reply address no longer answers for anyone"
         participant = await self._participant(row.project_id, row.participant_id)
         if participant is None or not participant.active:
             return "550 5.7.1 This reply address no longer answers for anyone"
@@ -239,6 +313,8 @@ class InboundHandler:
                 ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout
             )
         except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                return None  # the project is gone (its retention ended): nobody to answer for
             raise TryLater from e
         except Exception as e:  # noqa: BLE001 - a query the worker could not answer
             raise TryLater from e
@@ -263,16 +339,23 @@ class InboundHandler:
             view.phase.value == row.phase if row.step == row.phase else open_step == row.step
         )
         if not view.phase_open or not same_step or (row.round and view.round != row.round):
-            return "wrong_phase"
+            return "reply_too_late"
+        if row.version and (
+            view.charter_awaiting
+            or not view.charter.versions
+            or view.charter.versions[-1].number != row.version
+        ):
+            return "reply_too_late"
         return None
 
-    async def _record(
-        self, asked: Asked, reading: Reading, message: EmailMessage, raw: bytes, signed: bool
-    ) -> str | None:
+    async def _record(self, asked: Asked, reading: Reading, key: str, signed: bool) -> str | None:
         """The answer through the workflow's update; a refusal's code, or None once recorded."""
         assert reading.kind is not None
         participant = asked.participant
         actor = cmd.Actor(participant_id=participant.id, token_version=participant.token_version)
+        # What the mail asked: the decider refuses the reply if the project moved on since.
+        row = asked.row
+        mail_asked = cmd.MailAsked(step=row.step, round=row.round, version=row.version)
         command: cmd.Command
         if isinstance(reading.kind, ReviewChoice):
             command = cmd.AnswerReview(
@@ -280,6 +363,7 @@ class InboundHandler:
                 choice=reading.kind,
                 reason=reading.reason or None,
                 mail=MailOrigin(signed=signed),
+                asked=mail_asked,
             )
         else:
             command = cmd.GiveAnswer(
@@ -287,8 +371,8 @@ class InboundHandler:
                 kind=reading.kind,
                 reason=reading.reason or None,
                 mail=MailOrigin(signed=signed),
+                asked=mail_asked,
             )
-        key = message_key(participant.id, message, raw)
         try:
             await temporal_client.execute_action(
                 self._handle(asked.row.project_id), command, key=key, rpc_timeout=self.rpc_timeout
@@ -309,17 +393,29 @@ class InboundHandler:
         token = self.mailer.signer.sign(asked.row.project_id, p.id, p.role, p.token_version)
         return f"{self.sender.public_url.rstrip('/')}/p/{token}"
 
-    async def _write(self, asked: Asked, letter: Letter, replied: EmailMessage) -> None:
+    def _write_later(self, asked: Asked, letter: Letter, raw: bytes, key: str) -> None:
+        """The letter goes after the SMTP answer (a slow mail server never delays the 250),
+        once per message and letter however often the message is delivered."""
+        sent_key = f"{key}/{letter.subject}"
+        if sent_key in self._written:
+            return
+        self._written[sent_key] = None
+        while len(self._written) > 10_000:
+            self._written.pop(next(iter(self._written)))
+        task = asyncio.get_running_loop().create_task(self._write(asked, letter, raw, sent_key))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write(self, asked: Asked, letter: Letter, raw: bytes, key: str) -> None:
         email = asked.contact.email
         if not email:
             return
         t: Texts = texts(asked.participant.language.value, asked.participant.time_zone)
-        key = f"reply/{asked.row.id}/{replied.get('Message-ID', '')}/{letter.subject}"
         message = message_of(letter, t, email, asked.contact.person_name, key, self.sender)
         del message["Auto-Submitted"]
         message["Auto-Submitted"] = "auto-replied"  # RFC 3834: never answered in turn
-        original = str(replied.get("Message-ID", "")).strip()
-        if original:
+        original = _raw_header(raw, "Message-ID").decode("ascii", "replace")
+        if re.fullmatch(r"<[^<>\s]{1,250}>", original):
             message["In-Reply-To"] = original
             message["References"] = original
         try:
@@ -375,6 +471,8 @@ async def serve(
             ident="Alliance inbound",
             tls_context=context,
             require_starttls=settings.inbound_require_tls and context is not None,
+            # A reply has one recipient: a session naming many is probing.
+            command_call_limit={"RCPT": 5, "MAIL": 10, "*": 40},
         )
 
     loop = asyncio.get_running_loop()

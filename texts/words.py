@@ -447,6 +447,9 @@ REFUSALS = {
         "The review has not opened yet: everyone is told a week before. To open it sooner, bring its date forward with the outcome."
     ),
     "review_open": N_("The review is open: the partners answer it now (keep, amend or end)."),
+    "reply_too_late": N_(
+        "The e-mail you replied to asked about a step, a round or a version that is over: answer what the project asks now, on your page."
+    ),
     "review_with_the_plan": N_(
         "The decision is being amended: the amended plan's review date comes with it."
     ),

@@ -15,8 +15,9 @@ from inbound.tokens import ReplyTokens, new_id
 # The phases whose question a reply answers (OUI / NON / ABSTENTION; a review: MAINTENIR /
 # AMENDER / FIN).
 ANSWERED_BY_REPLY = ("decision", "charter", "review")
-# A backstop only: the workflow checks that the step is still open.
-GRACE = timedelta(days=30)
+# A backstop only: the workflow checks that the step is still open (a deadline extended past
+# it leaves the page, and the reminder's own address, to answer with).
+GRACE = timedelta(days=90)
 WITHOUT_DEADLINE = timedelta(days=60)
 
 
@@ -66,6 +67,7 @@ class ReplyAddresses:
                 phase=phase,
                 step=facts.get("step") or phase,
                 round=int(facts.get("round") or 0),
+                version=int(facts.get("version") or 0) if phase == "charter" else 0,
                 token_version=recipient.token_version,
                 expires_at=expires,
             )

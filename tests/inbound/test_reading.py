@@ -132,3 +132,9 @@ def test_a_reply_to_a_review_reads_its_own_words():
     assert read_text("Mettre le paquet", review=True).problem == "unknown_word"
     assert read_text("OUI", review=True).problem == "unknown_word"  # a review is not consented to
     assert read_text("Maintenir").problem == "unknown_word"  # nor a decision kept
+
+
+def test_no_objection_is_not_read_as_an_objection():
+    assert read_text("No objection, go ahead").problem == "unknown_word"
+    assert read_text("Non, objection levée").problem == "unknown_word"
+    assert read_text("NON, trop cher").kind == AnswerKind.object

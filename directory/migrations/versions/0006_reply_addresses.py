@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("phase", sa.String(32), nullable=False),
         sa.Column("step", sa.String(64), nullable=False),
         sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
