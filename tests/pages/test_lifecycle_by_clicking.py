@@ -120,7 +120,8 @@ async def test_a_project_from_invitation_to_report_by_clicking(site, browser):
     await fac.page.set_viewport_size({"width": 375, "height": 800})
     await fac.screenshot("facilitator-judgement-375")
     await fac.page.set_viewport_size({"width": 1280, "height": 900})
-    await judging.get_by_role("button", name="Enregistrer le jugement").click()
+    async with fac.page.expect_navigation():  # its page reloads with the result: wait for it
+        await judging.get_by_role("button", name="Enregistrer le jugement").click()
     await scan("co-design, round 2")
     assert "Décision du 1er tour : non adoptée" in await p1.text()
     assert "Objection\u00a0: Partenaire 2" in await obs.text()
