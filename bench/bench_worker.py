@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import telemetry  # noqa: E402
 import temporal_client  # noqa: E402
-from bench.bare import BareLifecycle, bare_noop  # noqa: E402
+from bench.bare import BareLifecycle, BareMailer, BareMailLifecycle, bare_noop  # noqa: E402
 from settings import Settings  # noqa: E402
 from worker import build_worker  # noqa: E402
 
@@ -48,7 +48,14 @@ async def main() -> None:
         await workers.enter_async_context(build_worker(client, settings))
         await workers.enter_async_context(
             build_worker(
-                plain, plain_settings, extra_workflows=[BareLifecycle], extra_activities=[bare_noop]
+                plain,
+                plain_settings,
+                extra_workflows=[BareLifecycle, BareMailLifecycle],
+                # bare+mail sends to the same mail catcher as Alliance.
+                extra_activities=[
+                    bare_noop,
+                    BareMailer(settings.smtp_host, settings.smtp_port).send,
+                ],
             )
         )
         print("worker ready", flush=True)

@@ -38,7 +38,7 @@ import aiohttp  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 import temporal_client  # noqa: E402
-from bench.bare import BareLifecycle  # noqa: E402
+from bench.bare import BareLifecycle, BareMailLifecycle  # noqa: E402
 from bench.bench_worker import PLAIN  # noqa: E402
 from codec import new_key  # noqa: E402
 from run_local import dev_server_command, wait_for_server  # noqa: E402
@@ -190,6 +190,8 @@ class Bench:
         # One finished lifecycle of each, to count its history.
         self.last_alliance = ""
         self.last_bare = ""
+        # bare+mail sends as many messages per lifecycle as Alliance's catcher received.
+        self.messages_per_lifecycle = 0
 
     async def call(self, method: str, path: str, token: str, body: Any = None) -> dict:
         response = await self.http.request(
@@ -274,6 +276,25 @@ class Bench:
         await act("conclusion")
         await handle.result()
         self.last_bare = handle.id
+        return 1 + actions
+
+    async def bare_mail_lifecycle(self, partners: int) -> int:
+        """Bare, plus the mail: one activity per action sending its share of the messages."""
+        actions = 4 * partners + 2
+        handle = await self.bare_client.start_workflow(
+            BareMailLifecycle.run,
+            args=[actions, self.messages_per_lifecycle],
+            id=f"bare-mail-{uuid.uuid4().hex}",
+            task_queue=self.bare_queue,
+        )
+        act = lambda kind: handle.execute_update(BareMailLifecycle.act, kind)  # noqa: E731
+        await asyncio.gather(*(act("contribution") for _ in range(partners)))
+        await asyncio.gather(*(act("proposal") for _ in range(partners)))
+        await act("plan")
+        await asyncio.gather(*(act("answer") for _ in range(partners)))
+        await asyncio.gather(*(act("assessment") for _ in range(partners)))
+        await act("conclusion")
+        await handle.result()
         return 1 + actions
 
     # -- measurements ------------------------------------------------------------------------
@@ -614,9 +635,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             # The same Alliance without the payload codec: what encryption costs.
             plain = Bench(plain_http, plain_client, settings.task_queue + PLAIN)
             results: dict[str, Any] = {}
-            # Warm both paths (imports, caches, connections) before measuring anything.
+            # Warm both paths (imports, caches, connections) before measuring anything; the
+            # warm-up's mail gives bare+mail its first count of messages per lifecycle.
+            received = data / "mail" / "received.log"
+            before_mail = _received(received)
             await bench.throughput(bench.alliance_lifecycle, 3, args.partners)
+            await asyncio.sleep(1)  # the last messages of the last lifecycle
+            bench.messages_per_lifecycle = round((_received(received) - before_mail) / 3)
             await bench.throughput(bench.bare_lifecycle, 3, args.partners)
+            if catcher is not None:
+                await bench.throughput(bench.bare_mail_lifecycle, 3, args.partners)
             await plain.throughput(plain.alliance_lifecycle, 3, args.partners)
 
             if args.profile_seconds:
@@ -624,7 +652,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 return {}
             alliance_runs: list[dict[str, float]] = []
             bare_runs: list[dict[str, float]] = []
+            bare_mail_runs: list[dict[str, float]] = []
             plain_runs: list[dict[str, float]] = []
+            alliance_messages = 0
             pids = {
                 "server": server.pid,
                 "worker": worker.pid,
@@ -637,28 +667,47 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             cpu: dict[str, Counter[str]] = {
                 "alliance": Counter(),
                 "bare": Counter(),
+                "bare_mail": Counter(),
                 "alliance_plain": Counter(),
             }
+            sides = [
+                ("alliance", alliance_runs, bench.alliance_lifecycle),
+                ("bare", bare_runs, bench.bare_lifecycle),
+                ("alliance_plain", plain_runs, plain.alliance_lifecycle),
+            ]
+            if catcher is not None:
+                sides.insert(2, ("bare_mail", bare_mail_runs, bench.bare_mail_lifecycle))
             for _ in range(args.repeat):  # interleaved, so drift hits all alike
-                for name, runs, lifecycle in (
-                    ("alliance", alliance_runs, bench.alliance_lifecycle),
-                    ("bare", bare_runs, bench.bare_lifecycle),
-                    ("alliance_plain", plain_runs, plain.alliance_lifecycle),
-                ):
+                for name, runs, lifecycle in sides:
                     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
+                    mail_before = _received(received)
                     runs.append(await bench.throughput(lifecycle, args.projects, args.partners))
                     for k, pid in pids.items():
                         spent = (cpu_seconds(pid) - before[k]) * 1000
                         cpu[name][k] += spent / (args.projects * args.repeat)
+                    if name == "alliance":
+                        await asyncio.sleep(1)  # the last lifecycle's last messages
+                        sent = _received(received) - mail_before
+                        alliance_messages += sent
+                        # bare+mail, next, sends what Alliance just did.
+                        bench.messages_per_lifecycle = round(sent / args.projects)
             ratios = [
                 a["lifecycles_per_s"] / b["lifecycles_per_s"]
                 for a, b in zip(alliance_runs, bare_runs, strict=True)
+            ]
+            mail_ratios = [
+                a["lifecycles_per_s"] / b["lifecycles_per_s"]
+                for a, b in zip(alliance_runs, bare_mail_runs, strict=False)
             ]
             results["throughput"] = {
                 "alliance_lifecycles_per_s": summary(
                     [r["lifecycles_per_s"] for r in alliance_runs]
                 ),
                 "bare_lifecycles_per_s": summary([r["lifecycles_per_s"] for r in bare_runs]),
+                "bare_mail_lifecycles_per_s": summary(
+                    [r["lifecycles_per_s"] for r in bare_mail_runs] or [0.0]
+                ),
+                "ratio_mail": summary(mail_ratios or [0.0]),
                 "alliance_actions_per_s": summary([r["actions_per_s"] for r in alliance_runs]),
                 "bare_actions_per_s": summary([r["actions_per_s"] for r in bare_runs]),
                 "ratio": summary(ratios),
@@ -764,6 +813,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             results["mail"] = {
                 "notifications": args.notifications,
                 "messages_received": _received(data / "mail" / "received.log"),
+                # Alliance's own, counted in its measured runs (bare+mail sends as many).
+                "messages_per_lifecycle": round(
+                    alliance_messages / max(1, args.projects * args.repeat), 1
+                ),
             }
             results["machine"] = {
                 "cores": os.cpu_count(),
@@ -808,6 +861,13 @@ def print_table(r: dict[str, Any]) -> None:
             fmt(t["alliance_lifecycles_per_s"]),
             fmt(t["bare_lifecycles_per_s"]),
             f"ratio {fmt(t['ratio'])} (target ≥ 1.0)",
+        ),
+        (
+            "lifecycles/s against bare+mail",
+            fmt(t["alliance_lifecycles_per_s"]),
+            f"{fmt(t['bare_mail_lifecycles_per_s'])} (bare+mail)",
+            f"ratio {fmt(t['ratio_mail'])} (target ≥ 1.0); "
+            f"{r['mail'].get('messages_per_lifecycle', 0)} messages per lifecycle each",
         ),
         ("actions/s", fmt(t["alliance_actions_per_s"], 1), fmt(t["bare_actions_per_s"], 1), ""),
         (
@@ -869,6 +929,14 @@ def print_table(r: dict[str, Any]) -> None:
             " ".join(f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"]["alliance"].items()),
             " ".join(f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"]["bare"].items()),
             "by process",
+        ),
+        (
+            "CPU ms per lifecycle, bare+mail",
+            "",
+            " ".join(
+                f"{k}={v:.0f}" for k, v in t["cpu_ms_per_lifecycle"].get("bare_mail", {}).items()
+            ),
+            "every process, the mail catcher included",
         ),
         (
             "encrypted vs plain payloads",

@@ -36,6 +36,10 @@ def test_the_benchmark_runs_and_reports_every_figure():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["throughput"]["ratio"]["median"] > 0
+    # bare+mail: the baseline that sends as many messages as Alliance, in the same run.
+    assert figures["throughput"]["ratio_mail"]["median"] > 0
+    assert figures["mail"]["messages_per_lifecycle"] > 0
+    assert figures["throughput"]["cpu_ms_per_lifecycle"]["bare_mail"]["mail"] > 0
     assert figures["codec"]["throughput_ratio"]["median"] > 0
     assert figures["codec"]["answer_p50_ratio"]["median"] > 0
     assert figures["burst"] == {**figures["burst"], "recorded": 5, "errors": 0}
