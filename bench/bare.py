@@ -51,8 +51,8 @@ class BareLifecycle:
 
 # -- bare+mail: the same, with as much mail as Alliance sent --------------------------------
 
-# A message about the size of one of Alliance's (text, HTML and a calendar entry).
-MAIL_BODY = ("Bonjour,\n\nUne nouvelle du projet, et le lien vers votre page.\n" * 120)[:9000]
+# Plain text to fill a message up to the mean size of Alliance's in the same run.
+MAIL_TEXT = "Bonjour,\n\nUne nouvelle du projet, et le lien vers votre page.\n" * 2000
 
 
 class BareMailer:
@@ -66,7 +66,7 @@ class BareMailer:
         self._lock = None
 
     @activity.defn(name="bare_mail")
-    async def send(self, count: int) -> int:
+    async def send(self, count: int, size: int) -> int:
         import asyncio
 
         import aiosmtplib
@@ -78,10 +78,11 @@ class BareMailer:
                 if self._smtp is None or not self._smtp.is_connected:
                     self._smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port)
                     await self._smtp.connect()
-                message = (
+                head = (
                     f"From: bare@localhost\r\nTo: reader{n}@example.org\r\n"
-                    f"Subject: Une nouvelle du projet\r\n\r\n{MAIL_BODY}"
-                ).encode()
+                    "Subject: Une nouvelle du projet\r\n\r\n"
+                )
+                message = (head + MAIL_TEXT[: max(0, size - len(head))]).encode()
                 await self._smtp.sendmail("bare@localhost", [f"reader{n}@example.org"], message)
         return count
 
@@ -93,9 +94,10 @@ class BareMailLifecycle:
     lifecycle in the same run."""
 
     @workflow.init
-    def __init__(self, expected_actions: int, messages: int) -> None:
+    def __init__(self, expected_actions: int, messages: int, size: int) -> None:
         self.expected = expected_actions
         self.messages = messages
+        self.size = size
         self.actions = 0
         self.dispatched = 0
 
@@ -103,7 +105,7 @@ class BareMailLifecycle:
         return (k * self.messages) // self.expected - ((k - 1) * self.messages) // self.expected
 
     @workflow.run
-    async def run(self, expected_actions: int, messages: int) -> int:
+    async def run(self, expected_actions: int, messages: int, size: int) -> int:
         while self.dispatched < self.expected:
             await workflow.wait_condition(lambda: self.dispatched < self.actions)
             while self.dispatched < self.actions:
@@ -111,7 +113,9 @@ class BareMailLifecycle:
                 count = self._share(self.dispatched)
                 if count:
                     await workflow.execute_activity(
-                        "bare_mail", count, start_to_close_timeout=timedelta(seconds=60)
+                        "bare_mail",
+                        args=[count, self.size],
+                        start_to_close_timeout=timedelta(seconds=60),
                     )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.actions

@@ -190,8 +190,10 @@ class Bench:
         # One finished lifecycle of each, to count its history.
         self.last_alliance = ""
         self.last_bare = ""
-        # bare+mail sends as many messages per lifecycle as Alliance's catcher received.
+        # bare+mail sends as many messages per lifecycle as Alliance's catcher received, of
+        # their mean size.
         self.messages_per_lifecycle = 0
+        self.message_bytes = 10_000
 
     async def call(self, method: str, path: str, token: str, body: Any = None) -> dict:
         response = await self.http.request(
@@ -283,7 +285,7 @@ class Bench:
         actions = 4 * partners + 2
         handle = await self.bare_client.start_workflow(
             BareMailLifecycle.run,
-            args=[actions, self.messages_per_lifecycle],
+            args=[actions, self.messages_per_lifecycle, self.message_bytes],
             id=f"bare-mail-{uuid.uuid4().hex}",
             task_queue=self.bare_queue,
         )
@@ -642,6 +644,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await bench.throughput(bench.alliance_lifecycle, 3, args.partners)
             await asyncio.sleep(1)  # the last messages of the last lifecycle
             bench.messages_per_lifecycle = round((_received(received) - before_mail) / 3)
+            bench.message_bytes = _mean_size(received, before_mail)
             await bench.throughput(bench.bare_lifecycle, 3, args.partners)
             if catcher is not None:
                 await bench.throughput(bench.bare_mail_lifecycle, 3, args.partners)
@@ -691,6 +694,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         alliance_messages += sent
                         # bare+mail, next, sends what Alliance just did.
                         bench.messages_per_lifecycle = round(sent / args.projects)
+                        bench.message_bytes = _mean_size(received, mail_before)
             ratios = [
                 a["lifecycles_per_s"] / b["lifecycles_per_s"]
                 for a, b in zip(alliance_runs, bare_runs, strict=True)
@@ -817,6 +821,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "messages_per_lifecycle": round(
                     alliance_messages / max(1, args.projects * args.repeat), 1
                 ),
+                "mean_message_bytes": bench.message_bytes,
             }
             results["machine"] = {
                 "cores": os.cpu_count(),
@@ -840,6 +845,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def _received(log: Path) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def _mean_size(log: Path, after: int) -> int:
+    """The mean size of the messages received since the first `after` (the catcher's log says
+    each one's recipients and bytes)."""
+    lines = log.read_text().splitlines()[after:] if log.exists() else []
+    sizes = [int(line.split()[1]) for line in lines if len(line.split()) == 2]
+    return round(sum(sizes) / len(sizes)) if sizes else 10_000
 
 
 def fmt(s: dict[str, float], digits: int = 2) -> str:
