@@ -13,9 +13,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from temporalio import activity
@@ -130,6 +130,8 @@ class PermanentDeliveryError(Exception):
 class OutboxAdapter:
     """Appends each message to a JSON-lines outbox (one file per project) and skips a message
     whose key it already holds, so retries are harmless. Ops and tests read the file."""
+
+    name = "outbox"
 
     def __init__(self, outbox_dir: Path) -> None:
         self.outbox_dir = outbox_dir
@@ -268,6 +270,28 @@ class NotificationActivities:
         # participant id -> address, for one project: the contact directory's.
         self.addresses = addresses
         self.retry_for = retry_for
+        self._meters: tuple[Any, Any, Any] | None = None
+
+    def _metrics(self) -> tuple[Any, Any, Any]:
+        """Messages sent and failed, and how long after their event they went (on the
+        worker's metrics endpoint, through the SDK's meter)."""
+        if self._meters is None:
+            meter = activity.metric_meter()
+            self._meters = (
+                meter.create_counter(
+                    "alliance_messages_sent", "Messages delivered, by channel and path"
+                ),
+                meter.create_counter(
+                    "alliance_message_failures",
+                    "Deliveries that failed, by channel and kind (temporary: retried)",
+                ),
+                meter.create_histogram_float(
+                    "alliance_message_delay",
+                    "From the event to the delivery of its message, by path",
+                    unit="seconds",
+                ),
+            )
+        return self._meters
 
     async def _deliver(
         self,
@@ -284,6 +308,8 @@ class NotificationActivities:
         monotonic moment) nobody more is begun, and a message under way is given up."""
         result = Delivery()
         transient: list[tuple[str, str]] = []
+        sent_count, failures, delay = self._metrics()
+        path = "at_once" if until is not None else "retried"
         for recipient in recipients:
             pid = recipient.participant_id
             if until is not None and time.monotonic() >= until:
@@ -293,6 +319,7 @@ class NotificationActivities:
             failed = False
             retry_may: str | None = None
             for n, channel in enumerate(self.channels):
+                name = getattr(channel, "name", None) or type(channel).__name__.lower()
                 key = message_key(notification, recipient)
                 if n:
                     key += f"/{getattr(channel, 'name', n)}"
@@ -308,15 +335,21 @@ class NotificationActivities:
                 except PermanentDeliveryError as e:
                     result.failed[pid] = without_address(str(e), recipient)
                     failed = True
+                    failures.add(1, {"channel": name, "kind": "permanent"})
                 except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
                     why = without_address(str(e) or type(e).__name__, recipient)
                     failed = True
+                    failures.add(1, {"channel": name, "kind": "temporary"})
                     if give_up:
                         result.failed[pid] = f"gave up after {self.retry_for}: {why}"
                     elif retry_may is None:
                         retry_may = why
                 else:
                     sent.add(key)
+                    sent_count.add(1, {"channel": name, "path": path})
+                    if notification.at is not None:
+                        waited = (datetime.now(UTC) - notification.at).total_seconds()
+                        delay.record(max(0.0, waited), {"path": path})
                 sent.beat()
             if retry_may is not None:
                 transient.append((pid, retry_may))

@@ -111,6 +111,8 @@ class MailAdapter:
     """The notification adapter that sends e-mail. Recipients without an e-mail address in the
     contact directory get nothing (their page shows the news)."""
 
+    name = "email"
+
     def __init__(
         self,
         server: SmtpServer,

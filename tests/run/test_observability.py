@@ -166,6 +166,13 @@ async def test_metrics_logs_and_a_trace_from_a_whole_project(dev_env, tmp_path, 
                 for s in worker["alliance_partner_actions_recorded_total"]
             }
             assert recorded["answer"] == 3 and recorded["add_contribution"] == len(PARTNERS)
+            # Messages: sent at once, by channel, and how long after their event.
+            sent = {
+                (s.labels["channel"], s.labels["path"]): s.value
+                for s in worker["alliance_messages_sent_total"]
+            }
+            assert sent[(settings.notifications, "at_once")] > 0, sent
+            assert "alliance_message_delay_seconds_bucket" in worker
 
             # The API's: requests by route template (never a token), actions by outcome, and
             # the running projects by phase from Temporal's visibility.
