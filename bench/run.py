@@ -177,6 +177,18 @@ class Http:
         await self.session.close()
 
 
+async def bare_actions(handle: Any, update: Any, partners: int) -> None:
+    """A baseline lifecycle's actions, in Alliance's order and concurrency, then its end."""
+    act = lambda kind: handle.execute_update(update, kind)  # noqa: E731
+    await asyncio.gather(*(act("contribution") for _ in range(partners)))
+    await asyncio.gather(*(act("proposal") for _ in range(partners)))
+    await act("plan")
+    await asyncio.gather(*(act("answer") for _ in range(partners)))
+    await asyncio.gather(*(act("assessment") for _ in range(partners)))
+    await act("conclusion")
+    await handle.result()
+
+
 class Bench:
     def __init__(
         self, http: Http, client: Client, task_queue: str, bare_client: Client | None = None
@@ -269,14 +281,7 @@ class Bench:
         handle = await self.bare_client.start_workflow(
             BareLifecycle.run, actions, id=f"bare-{uuid.uuid4().hex}", task_queue=self.bare_queue
         )
-        act = lambda kind: handle.execute_update(BareLifecycle.act, kind)  # noqa: E731
-        await asyncio.gather(*(act("contribution") for _ in range(partners)))
-        await asyncio.gather(*(act("proposal") for _ in range(partners)))
-        await act("plan")
-        await asyncio.gather(*(act("answer") for _ in range(partners)))
-        await asyncio.gather(*(act("assessment") for _ in range(partners)))
-        await act("conclusion")
-        await handle.result()
+        await bare_actions(handle, BareLifecycle.act, partners)
         self.last_bare = handle.id
         return 1 + actions
 
@@ -289,14 +294,7 @@ class Bench:
             id=f"bare-mail-{uuid.uuid4().hex}",
             task_queue=self.bare_queue,
         )
-        act = lambda kind: handle.execute_update(BareMailLifecycle.act, kind)  # noqa: E731
-        await asyncio.gather(*(act("contribution") for _ in range(partners)))
-        await asyncio.gather(*(act("proposal") for _ in range(partners)))
-        await act("plan")
-        await asyncio.gather(*(act("answer") for _ in range(partners)))
-        await asyncio.gather(*(act("assessment") for _ in range(partners)))
-        await act("conclusion")
-        await handle.result()
+        await bare_actions(handle, BareMailLifecycle.act, partners)
         return 1 + actions
 
     # -- measurements ------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def dmarc_policy(txt: TxtLookup, from_domain: str) -> str | None:
     return None
 
 
-def _raw_headers(raw: bytes, name: str) -> list[str]:
+def raw_headers(raw: bytes, name: str) -> list[str]:
     """A header's values as they came, not decoded (compat32 leaves encoded words alone)."""
     message = message_from_bytes(raw, policy=compat32)
     return [str(v) for v in message.get_all(name) or []]
@@ -105,7 +105,7 @@ def _signing_domains(raw: bytes, txt: TxtLookup) -> list[str]:
         return records[0].encode() if records else None
 
     found = []
-    for index in range(min(len(_raw_headers(raw, "DKIM-Signature")), 5)):
+    for index in range(min(len(raw_headers(raw, "DKIM-Signature")), 5)):
         checker = dkim.DKIM(raw)
         try:
             if checker.verify(idx=index, dnsfunc=dnsfunc) and checker.domain:
@@ -119,7 +119,7 @@ def _signing_domains(raw: bytes, txt: TxtLookup) -> list[str]:
 
 def _relay_says(raw: bytes, authserv_id: str, from_domain: str) -> Verdict | None:
     """The topmost Authentication-Results, when the trusted relay wrote it."""
-    headers = _raw_headers(raw, "Authentication-Results")
+    headers = raw_headers(raw, "Authentication-Results")
     if not headers:
         return None
     text = " ".join(headers[0].split())

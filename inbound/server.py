@@ -39,7 +39,7 @@ from domain import commands as cmd
 from domain.models import MailOrigin, Participant, Phase, ReviewChoice
 from domain.views import ProjectView
 from inbound import letters
-from inbound.auth import Authenticator, DnsUnavailable
+from inbound.auth import Authenticator, DnsUnavailable, raw_headers
 from inbound.reading import Reading, automatic, read
 from inbound.tokens import ReplyTokens
 from settings import Settings
@@ -110,10 +110,9 @@ def _address(value: str) -> str:
 
 
 def _raw_header(raw: bytes, name: str) -> bytes:
-    """A header's bytes as they came (unfolded), for keys: never parsed, never decoded."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    found = re.search(rb"(?im)^" + name.encode() + rb":[ \t]*(.*(?:\r?\n[ \t].*)*)", head)
-    return found.group(1).strip() if found else b""
+    """A header's first value as it came, for keys: never decoded."""
+    found = raw_headers(raw, name)
+    return found[0].strip().encode("utf-8", "surrogateescape") if found else b""
 
 
 def message_key(participant_id: str, raw: bytes, signed: bool) -> str:
@@ -312,11 +311,9 @@ class InboundHandler:
             people = await self._handle(project_id).query(
                 ProjectWorkflow.participants, rpc_timeout=self.rpc_timeout
             )
-        except RPCError as e:
-            if e.status == RPCStatusCode.NOT_FOUND:
+        except Exception as e:  # noqa: BLE001 - Temporal or the worker away: try again later
+            if isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND:
                 return None  # the project is gone (its retention ended): nobody to answer for
-            raise TryLater from e
-        except Exception as e:  # noqa: BLE001 - a query the worker could not answer
             raise TryLater from e
         return next((p for p in people if p.id == participant_id), None)
 

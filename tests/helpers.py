@@ -205,6 +205,24 @@ def short_process(**kw: Any) -> Process:
     return Process(**base)
 
 
+# A template whose decision is reviewed a year after its adoption (issue 27): the saved history,
+# the workflow, API, pages and inbound tests run it.
+REVIEWED = {
+    "id": "jardins-revus",
+    "name": {"fr": "Jardins, revus chaque année"},
+    "steps": [
+        {"id": "co-conception", "name": {"fr": "Co-conception"}, "kind": "co_design",
+         "duration": "P10D"},
+        {"id": "decision", "name": {"fr": "Décision"}, "kind": "decision", "duration": "P7D",
+         "approvals": [{"id": "partenaires", "approvers": {"roles": ["partner"]},
+                        "rule": "majority", "quorum": 0.5}],
+         "if_not_adopted": {"to": "co-conception", "max_rounds": 2}},
+        {"id": "revue", "name": {"fr": "Revue annuelle"}, "kind": "review", "duration": "P14D",
+         "after": "P365D"},
+    ],
+}  # fmt: skip
+
+
 class Driver:
     """Acts on one project through its workflow handle."""
 

@@ -10,25 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from tests.api.test_worker_down import stoppable, wait_until  # noqa: F401 (a fixture)
 from tests.api_helpers import COORD, ApiProject, project_body
+from tests.helpers import REVIEWED
 from worker import build_worker
 from workflows import search_attributes as sa
 
 PARTNERS = ["p1", "p2", "p3"]
-
-REVIEWED = {
-    "id": "jardins-revus",
-    "name": {"fr": "Jardins, revus chaque année"},
-    "steps": [
-        {"id": "co-conception", "name": {"fr": "Co-conception"}, "kind": "co_design",
-         "duration": "P10D"},
-        {"id": "decision", "name": {"fr": "Décision"}, "kind": "decision", "duration": "P7D",
-         "approvals": [{"id": "partenaires", "approvers": {"roles": ["partner"]},
-                        "rule": "majority", "quorum": 0.5}],
-         "if_not_adopted": {"to": "co-conception", "max_rounds": 2}},
-        {"id": "revue", "name": {"fr": "Revue annuelle"}, "kind": "review", "duration": "P14D",
-         "after": "P365D"},
-    ],
-}  # fmt: skip
 
 
 async def test_a_review_date_passed_while_the_worker_was_down_opens_the_review_and_amend_returns_to_co_design(  # noqa: E501

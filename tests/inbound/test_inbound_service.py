@@ -320,7 +320,7 @@ async def test_the_local_mail_page_replies_to_a_message_and_says_what_the_servic
 
 
 async def test_a_reply_to_a_review_records_its_choice(inbound):
-    from tests.api.test_review import REVIEWED
+    from tests.helpers import REVIEWED
 
     async with build_worker(inbound.harness.client, inbound.harness.settings):
         created = await inbound.http.post("/templates", json=REVIEWED, headers=COORD)

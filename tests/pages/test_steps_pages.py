@@ -32,15 +32,20 @@ async def as_participant(site: str, token: str, method: str, path: str, body: An
         assert response.status_code in (200, 201), response.text
 
 
-async def test_a_partner_who_does_not_approve_sees_who_decides_and_no_form(site, browser):
-    launched = await launch_from(site, {"id": "appel-a-projets", "version": 1})
-    project_id, keys = launched["project_id"], tokens(launched)
-    base = f"/projects/{project_id}"
+async def to_the_decision(site: str, keys: dict[str, str], base: str) -> None:
+    """Every partner contributes, then the facilitator's plan opens the decision."""
     for pid in ("p1", "p2", "p3"):
         await as_participant(
             site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
         )
     await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
+
+
+async def test_a_partner_who_does_not_approve_sees_who_decides_and_no_form(site, browser):
+    launched = await launch_from(site, {"id": "appel-a-projets", "version": 1})
+    project_id, keys = launched["project_id"], tokens(launched)
+    base = f"/projects/{project_id}"
+    await to_the_decision(site, keys, base)
     p2 = await Person.arrive(browser, site, "partner 2 (not a local authority)", keys["p2"])
     text = await p2.text()
     assert "Les étapes du projet" in text and "Approbation du budget (en cours)" in text
@@ -142,11 +147,7 @@ async def test_partners_answer_the_cooperation_questionnaire_on_their_page(site,
     launched = await launch(site, partners=3)
     keys = tokens(launched)
     base = f"/projects/{launched['project_id']}"
-    for pid in ("p1", "p2", "p3"):
-        await as_participant(
-            site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
-        )
-    await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
+    await to_the_decision(site, keys, base)
     # An objection the facilitator judges a concern: adopted, and a point for the evaluation.
     objection = {"kind": "object", "reason": "L'arrosage en été"}
     await as_participant(site, keys["p1"], "PUT", f"{base}/answer", objection)
@@ -228,11 +229,7 @@ async def test_a_partner_delegates_its_answer_on_its_page(site, browser):
     launched = await launch(site, partners=3)
     keys = tokens(launched)
     base = f"/projects/{launched['project_id']}"
-    for pid in ("p1", "p2", "p3"):
-        await as_participant(
-            site, keys[pid], "POST", f"{base}/contributions", {"kind": "need", "text": "Un besoin"}
-        )
-    await as_participant(site, keys["fac"], "POST", f"{base}/plan", {"summary": "Le plan"})
+    await to_the_decision(site, keys, base)
     p1 = await Person.arrive(browser, site, "partner 1", keys["p1"])
     await p1.page.get_by_text("Demander à un autre partenaire de répondre à votre place").click()
     await p1.page.get_by_label("Le partenaire qui répond à votre place").select_option("p2")
@@ -259,7 +256,7 @@ async def test_a_partner_delegates_its_answer_on_its_page(site, browser):
 async def test_a_decision_comes_up_for_review_and_is_amended_from_the_pages(site, browser):
     from datetime import UTC, datetime, timedelta
 
-    from tests.workflows.record_histories import REVIEWED
+    from tests.helpers import REVIEWED
 
     template_id = f"revue-{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(base_url=site, timeout=10) as http:

@@ -24,7 +24,15 @@ from domain.models import AgreedCharter, Governance, Process
 from domain.templates import parse
 from process_templates.builtin import builtin, launched
 from settings import Settings
-from tests.helpers import CONVERTER, TEST_CODEC_KEYS, Driver, actor, make_spec, short_process
+from tests.helpers import (
+    CONVERTER,
+    REVIEWED,
+    TEST_CODEC_KEYS,
+    Driver,
+    actor,
+    make_spec,
+    short_process,
+)
 from texts.charter import model as charter_model
 from worker import build_worker
 from workflows import search_attributes as sa
@@ -275,22 +283,6 @@ async def objections_weighed(client: Client, task_queue: str) -> Driver:
     await d.conclude()
     await d.handle.result()
     return d
-
-
-REVIEWED = {
-    "id": "jardins-revus",
-    "name": {"fr": "Jardins, revus chaque année"},
-    "steps": [
-        {"id": "co-conception", "name": {"fr": "Co-conception"}, "kind": "co_design",
-         "duration": "P10D"},
-        {"id": "decision", "name": {"fr": "Décision"}, "kind": "decision", "duration": "P7D",
-         "approvals": [{"id": "partenaires", "approvers": {"roles": ["partner"]},
-                        "rule": "majority", "quorum": 0.5}],
-         "if_not_adopted": {"to": "co-conception", "max_rounds": 2}},
-        {"id": "revue", "name": {"fr": "Revue annuelle"}, "kind": "review", "duration": "P14D",
-         "after": "P365D"},
-    ],
-}  # fmt: skip
 
 
 async def until_review_opens(d: Driver) -> None:

@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from domain import commands as cmd
 from domain.templates import parse
 from process_templates.builtin import launched
-from tests.helpers import Driver, actor, make_spec
-from tests.workflows.record_histories import REVIEWED
+from tests.helpers import REVIEWED, Driver, actor, make_spec
 from tests.workflows.test_actions import wait_for_new_run
 
 PARTNERS = ["p1", "p2", "p3"]
