@@ -229,6 +229,26 @@ class Progress:
             activity.heartbeat(self.sent)
 
 
+class _Outcome:
+    """How one notification went for one reader, over every channel."""
+
+    __slots__ = ("failed", "not_begun", "permanent", "retry")
+
+    def __init__(self) -> None:
+        self.failed = False
+        self.not_begun = False
+        self.permanent: str | None = None  # no retry will help
+        self.retry: str | None = None  # the first reason a retry may still deliver
+
+    def failed_for(self, why: str) -> None:
+        self.failed, self.permanent = True, why
+
+    def retry_for(self, why: str) -> None:
+        self.failed = True
+        if self.retry is None:
+            self.retry = why
+
+
 class TransientDeliveryError(Exception):
     """Some recipients could not be reached this time; the retry resends only to them."""
 
@@ -293,78 +313,6 @@ class NotificationActivities:
             )
         return self._meters
 
-    async def _deliver(
-        self,
-        notification: Notification,
-        recipients: list[Recipient],
-        book: dict[str, Address],
-        sent: Progress,
-        *,
-        give_up: bool,
-        until: float | None = None,
-    ) -> tuple[Delivery, list[tuple[str, str]]]:
-        """One notification to its recipients; returns what happened and, once per
-        participant, the reason of a delivery a retry may still make. Past `until` (a
-        monotonic moment) nobody more is begun, and a message under way is given up."""
-        result = Delivery()
-        transient: list[tuple[str, str]] = []
-        sent_count, failures, delay = self._metrics()
-        path = "at_once" if until is not None else "retried"
-        for recipient in recipients:
-            pid = recipient.participant_id
-            if until is not None and time.monotonic() >= until:
-                transient.append((pid, "not begun"))
-                continue
-            recipient = recipient.model_copy(update={"address": book.get(pid)})
-            failed = False
-            retry_may: str | None = None
-            for n, channel in enumerate(self.channels):
-                name = getattr(channel, "name", None) or type(channel).__name__.lower()
-                key = message_key(notification, recipient)
-                if n:
-                    key += f"/{getattr(channel, 'name', n)}"
-                if key in sent:  # sent by an earlier attempt, or told at once before
-                    continue
-                try:
-                    if until is None:
-                        await channel.deliver(notification, recipient)
-                    else:
-                        left = max(0.0, until - time.monotonic())
-                        async with asyncio.timeout(left + DELIVERY_GRACE_SECONDS):
-                            await channel.deliver(notification, recipient)
-                except PermanentDeliveryError as e:
-                    result.failed[pid] = without_address(str(e), recipient)
-                    failed = True
-                    failures.add(1, {"channel": name, "kind": "permanent"})
-                except Exception as e:  # noqa: BLE001 - any other error may pass on a retry
-                    why = without_address(str(e) or type(e).__name__, recipient)
-                    failed = True
-                    failures.add(1, {"channel": name, "kind": "temporary"})
-                    if give_up:
-                        result.failed[pid] = f"gave up after {self.retry_for}: {why}"
-                    elif retry_may is None:
-                        retry_may = why
-                else:
-                    sent.add(key)
-                    sent_count.add(1, {"channel": name, "path": path})
-                    if notification.at is not None:
-                        waited = (datetime.now(UTC) - notification.at).total_seconds()
-                        delay.record(max(0.0, waited), {"path": path})
-                sent.beat()
-            if retry_may is not None:
-                transient.append((pid, retry_may))
-            if not failed:
-                result.delivered.append(pid)
-        activity.logger.info(
-            "notified",
-            extra={
-                "kind": notification.kind,
-                "key": notification.key,
-                "sent": len(result.delivered),
-            },
-        )
-        return result, transient
-
     async def _each(
         self,
         batch: NotificationBatch,
@@ -373,27 +321,108 @@ class NotificationActivities:
         give_up: bool,
         until: float | None = None,
     ) -> tuple[list[Delivery], list[list[tuple[str, str]]]]:
-        """Every notification, every recipient in turn: one failing holds back no other. For
-        each notification, what happened and the (participant, reason) a retry may deliver;
-        past `until` (a monotonic moment), nobody more is begun."""
-        deliveries: list[Delivery] = []
-        transient: list[list[tuple[str, str]]] = []
+        """Every channel, every reader in turn: one failing holds back no other. A channel
+        that groups (e-mail, since 1.3) tells each reader the batch's notifications in as few
+        messages as it may; the others deliver one per notification. For each notification,
+        what happened and the (participant, reason) a retry may deliver; past `until` (a
+        monotonic moment), nobody more is begun, and a message under way is given up."""
+        notifications = batch.notifications
         # One look-up per project and batch (a batch is one project's), at delivery time.
         books: dict[str, dict[str, Address]] = {}
+        for notification in notifications:
+            if notification.project_id not in books:
+                books[notification.project_id] = await self.addresses(notification.project_id)
+        # Each reader's notifications, in the batch's order, and how each one went for them.
+        readers: dict[str, list[tuple[Notification, Recipient]]] = {}
+        outcomes: list[dict[str, _Outcome]] = []
+        for notification in notifications:
+            book = books[notification.project_id]
+            outcomes.append({})
+            for recipient in batch.recipients_of(notification):
+                pid = recipient.participant_id
+                recipient = recipient.model_copy(update={"address": book.get(pid)})
+                readers.setdefault(pid, []).append((notification, recipient))
+                outcomes[-1][pid] = _Outcome()
+        place = {id(n): i for i, n in enumerate(notifications)}
+        sent_count, failures, delay = self._metrics()
+        path = "at_once" if until is not None else "retried"
         async with AsyncExitStack() as stack:
             for channel in self.channels:
                 batch_context = getattr(channel, "batch", None)
                 await stack.enter_async_context(batch_context() if batch_context else nullcontext())
-            for notification in batch.notifications:
-                if notification.project_id not in books:
-                    books[notification.project_id] = await self.addresses(notification.project_id)
-                delivery, failed_now = await self._deliver(
-                    notification, batch.recipients_of(notification),
-                    books[notification.project_id], sent,
-                    give_up=give_up, until=until,
-                )  # fmt: skip
-                deliveries.append(delivery)
-                transient.append(failed_now)
+            for c, channel in enumerate(self.channels):
+                name = getattr(channel, "name", None) or type(channel).__name__.lower()
+                grouping = getattr(channel, "groups", None)
+                for pid, items in readers.items():
+                    groups = grouping(items) if grouping else [[n] for n in range(len(items))]
+                    for group in groups:
+                        members = group if isinstance(group, list) else group.members
+                        told = [items[n] for n in members]
+                        keys = [message_key(n, r) + (f"/{getattr(channel, 'name', c)}" if c else "")
+                                for n, r in told]  # fmt: skip
+                        if all(key in sent for key in keys):
+                            continue  # sent by an earlier attempt, or told at once before
+                        if until is not None and time.monotonic() >= until:
+                            for n, _ in told:
+                                outcomes[place[id(n)]][pid].not_begun = True
+                            continue
+                        recipient = told[0][1]
+                        try:
+                            delivering = (
+                                channel.deliver_group(group, items)  # type: ignore[attr-defined]
+                                if grouping
+                                else channel.deliver(*told[0])
+                            )
+                            if until is None:
+                                await delivering
+                            else:
+                                left = max(0.0, until - time.monotonic())
+                                async with asyncio.timeout(left + DELIVERY_GRACE_SECONDS):
+                                    await delivering
+                        except PermanentDeliveryError as e:
+                            failures.add(1, {"channel": name, "kind": "permanent"})
+                            for n, _ in told:
+                                outcomes[place[id(n)]][pid].failed_for(
+                                    without_address(str(e), recipient)
+                                )
+                        except Exception as e:  # noqa: BLE001 - any other may pass on a retry
+                            why = without_address(str(e) or type(e).__name__, recipient)
+                            failures.add(1, {"channel": name, "kind": "temporary"})
+                            for n, _ in told:
+                                outcome = outcomes[place[id(n)]][pid]
+                                if give_up:
+                                    outcome.failed_for(f"gave up after {self.retry_for}: {why}")
+                                else:
+                                    outcome.retry_for(why)
+                        else:
+                            for key in keys:
+                                sent.add(key)
+                            sent_count.add(1, {"channel": name, "path": path})
+                            at = told[0][0].at
+                            if at is not None:
+                                waited = (datetime.now(UTC) - at).total_seconds()
+                                delay.record(max(0.0, waited), {"path": path})
+                        sent.beat()
+        deliveries: list[Delivery] = []
+        transient: list[list[tuple[str, str]]] = []
+        for notification, outcome_of in zip(notifications, outcomes, strict=True):
+            result, again = Delivery(), []
+            for pid, outcome in outcome_of.items():
+                if outcome.permanent is not None:
+                    result.failed[pid] = outcome.permanent
+                if outcome.retry is not None:
+                    again.append((pid, outcome.retry))
+                elif outcome.not_begun:
+                    again.append((pid, "not begun"))
+                if not (outcome.failed or outcome.not_begun):
+                    result.delivered.append(pid)
+            activity.logger.info(
+                "notified",
+                extra={"kind": notification.kind, "key": notification.key,
+                       "sent": len(result.delivered)},
+            )  # fmt: skip
+            deliveries.append(result)
+            transient.append(again)
         return deliveries, transient
 
     @activity.defn(name="notify_all")

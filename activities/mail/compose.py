@@ -97,6 +97,10 @@ class Letter:
     deadline: datetime | None = None
     # The address a reply goes to when the mail asks one answer (inbound/): "reponse+…@…".
     reply_to: str | None = None
+    # Further news told in the same message (since 1.3): each as its own section, under its
+    # heading (its subject without the project's tag).
+    also: list[Letter] = field(default_factory=list)
+    heading: str = ""
 
 
 def message_id(key: str, sender: Sender) -> str:
@@ -1114,8 +1118,49 @@ def compose(
     """The whole message to one recipient, ready to send."""
     t = texts(recipient.language.value, recipient.time_zone)
     letter = letter_for(notification, recipient, link, t)
-    letter.unsubscribe = unsubscribe
-    if reply_to is not None:
+    return compose_group(
+        [(notification, letter)], recipient, email, person_name, link, sender, t,
+        unsubscribe=unsubscribe, reply_to=reply_to, asking=0 if reply_to else None,
+    )  # fmt: skip
+
+
+# Kinds told first when a message tells several things: the invitation (whoever opens the
+# message meets the project), then what is asked of the reader; a phase closed early says least.
+INVITATIONS = ("project_launched", "participant_invited")
+
+
+def main_part(parts: list[tuple[Notification, Letter]], asking: int | None) -> int:
+    """Which of a message's parts gives it its subject and comes first."""
+    for n, (notification, _letter) in enumerate(parts):
+        if notification.kind in INVITATIONS:
+            return n
+    if asking is not None:
+        return asking
+    for n, (notification, letter) in enumerate(parts):
+        if letter.answers or notification.kind != "phase_closed":
+            return n
+    return 0
+
+
+def compose_group(
+    parts: list[tuple[Notification, Letter]],
+    recipient: Recipient,
+    email: str,
+    person_name: str,
+    link: str | None,
+    sender: Sender,
+    t: Texts,
+    *,
+    unsubscribe: str | None = None,
+    reply_to: str | None = None,
+    asking: int | None = None,
+) -> Message:
+    """One message telling one reader one or several notifications of a batch (since 1.3):
+    the main part's subject and text, the others after it, each under its heading; at most
+    one calendar entry and one question a reply answers (the caller groups them so). Its
+    Message-ID derives from the first part, so a retry of the same batch has the same one."""
+    if reply_to is not None and asking is not None:
+        notification, letter = parts[asking]
         letter.reply_to = reply_to
         if notification.facts.get("phase") == "review":
             hint = t.gettext(
@@ -1126,8 +1171,23 @@ def compose(
                 "You may also answer by replying to this e-mail: write OUI (or YES) to consent, NON (or NO) followed by your reason to object, or ABSTENTION, on the first line. Your reply is recorded as your answer, from the address this message was sent to."
             )
         letter.paragraphs.append(hint)
-    ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
-    key = f"{notification.key}/{recipient.participant_id}"
+    ics, method = None, None
+    for notification, letter in parts:
+        if letter.calendar is not None:
+            assert ics is None, "one calendar entry per message"
+            ics = calendar_for(notification, recipient, letter, email, person_name, link, sender)
+            method = letter.calendar
+    main = main_part(parts, asking)
+    letter = parts[main][1]
+    tag = f"[{one_line(parts[main][0].project_title)}] "
+    for n, (_notification, other) in enumerate(parts):
+        if n != main:
+            other.heading = other.subject.removeprefix(tag)
+            letter.also.append(other)
+    letter.unsubscribe = unsubscribe
+    letter.reply_to = reply_to
+    letter.calendar = method
+    key = f"{parts[0][0].key}/{recipient.participant_id}"
     return message_of(letter, t, email, person_name, key, sender, ics)
 
 

@@ -13,11 +13,19 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
-from activities.mail.compose import Sender, compose, wire_bytes
-from activities.mail.replies import ReplyAddresses
+from activities.mail.compose import (
+    Letter,
+    Sender,
+    compose,
+    compose_group,
+    letter_for,
+    wire_bytes,
+)
+from activities.mail.replies import ReplyAddresses, asks
 from activities.notifications import Notification, PermanentDeliveryError, Recipient
 from directory.store import ReplyAsked
 from inbound.tokens import ReplyTokens
+from texts.i18n import texts
 from texts.links import TokenSigner, UnsubscribeSigner
 
 if TYPE_CHECKING:
@@ -40,6 +48,29 @@ def reply_code(code: int, message: str) -> str:
 
 # Kinds whose reader no longer holds a working link.
 WITHOUT_LINK = ("participant_removed",)
+# Kinds that always go as a message of their own: a digest (sent at its reader's hour), a
+# personal link (the reader asked for it, or the old one stopped working), a farewell.
+ALONE = ("digest", "link_resent", "link_requested", "participant_removed")
+
+
+@dataclass
+class Group:
+    """Notifications of one batch for one reader that go as one message: indices into the
+    reader's list, with what each says (none: nothing goes by e-mail)."""
+
+    members: list[int]
+    letters: list[Letter] | None = None
+    # The member whose question a reply answers, if any.
+    asking: int | None = None
+    calendar: bool = False
+
+    def takes(self, kind: str, letter: Letter, asks_reply: bool) -> bool:
+        return (
+            self.letters is not None
+            and kind not in ALONE
+            and not (letter.calendar is not None and self.calendar)
+            and not (asks_reply and self.asking is not None)
+        )
 
 
 @dataclass(frozen=True)
@@ -156,18 +187,76 @@ class MailAdapter:
         if address is None or not address.email or not recipient.by_email:
             return None
         link = self.link_for(notification, recipient)
-        unsubscribe = None
-        if self.unsubscribe is not None and notification.kind not in WITHOUT_LINK:
-            unsubscribe_signer = self.unsubscribe
-            token = self._signed(
-                ("u", notification.project_id, recipient.participant_id),
-                lambda: unsubscribe_signer.sign(notification.project_id, recipient.participant_id),
-            )
-            unsubscribe = f"{self.sender.public_url.rstrip('/')}/desabonnement/{token}"
+        unsubscribe = self._unsubscribe(notification, recipient)
         return compose(
             notification, recipient, address.email, address.person_name, link, self.sender,
             unsubscribe, reply_to,
         )  # fmt: skip
+
+    def groups(self, items: list[tuple[Notification, Recipient]]) -> list[Group]:
+        """One reader's notifications of a batch (in order) as messages: consecutive ones go
+        together, so "plan submitted", "co-design closed" and "decision open" make two
+        messages, not three. A message holds at most one calendar entry (iTIP has one METHOD
+        per object: a CANCEL and the next REQUEST go apart) and at most one question a reply
+        answers (its Reply-To names it); a digest, a personal link and a farewell go alone."""
+        groups: list[Group] = []
+        for n, (notification, recipient) in enumerate(items):
+            address = recipient.address
+            if address is None or not address.email or not recipient.by_email:
+                groups.append(Group([n]))  # nothing by e-mail: its webhook only
+                continue
+            t = texts(recipient.language.value, recipient.time_zone)
+            letter = letter_for(notification, recipient, self.link_for(notification, recipient), t)
+            asks_reply = asks(notification, recipient)
+            last = groups[-1] if groups else None
+            if (
+                last is None
+                or items[last.members[0]][0].kind in ALONE
+                or not last.takes(notification.kind, letter, asks_reply)
+            ):
+                last = Group([], [])
+                groups.append(last)
+            assert last.letters is not None
+            if asks_reply:
+                last.asking = len(last.members)
+            last.calendar = last.calendar or letter.calendar is not None
+            last.members.append(n)
+            last.letters.append(letter)
+        return groups
+
+    async def deliver_group(
+        self, group: Group, items: list[tuple[Notification, Recipient]]
+    ) -> None:
+        """One message for the group's notifications (composed by `groups`)."""
+        if group.letters is None:
+            return
+        parts = [
+            (items[n][0], letter) for n, letter in zip(group.members, group.letters, strict=True)
+        ]
+        first, recipient = items[group.members[0]]
+        address = recipient.address
+        assert address is not None and address.email
+        reply_to = None
+        if self.replies is not None and group.asking is not None:
+            reply_to = await self.replies.address_for(*items[group.members[group.asking]])
+        message = compose_group(
+            parts, recipient, address.email, address.person_name,
+            self.link_for(first, recipient), self.sender,
+            texts(recipient.language.value, recipient.time_zone),
+            unsubscribe=self._unsubscribe(first, recipient),
+            reply_to=reply_to, asking=group.asking,
+        )  # fmt: skip
+        await self.send(message, address.email)
+
+    def _unsubscribe(self, notification: Notification, recipient: Recipient) -> str | None:
+        if self.unsubscribe is None or notification.kind in WITHOUT_LINK:
+            return None
+        signer = self.unsubscribe
+        token = self._signed(
+            ("u", notification.project_id, recipient.participant_id),
+            lambda: signer.sign(notification.project_id, recipient.participant_id),
+        )
+        return f"{self.sender.public_url.rstrip('/')}/desabonnement/{token}"
 
     async def deliver(self, notification: Notification, recipient: Recipient) -> None:
         reply_to = None
