@@ -32,11 +32,12 @@ def to(message: EmailMessage) -> str:
     return str(message["X-Alliance-Envelope-To"]).split("@")[0]
 
 
-def of_kind(messages: list[EmailMessage], subject_part: str) -> dict[str, EmailMessage]:
-    # French subjects keep their no-break spaces (« Décision : »); written here as spaces.
-    def spaced(subject: str) -> str:
-        return subject.replace("\u202f", " ").replace("\u00a0", " ")
+def spaced(text: str) -> str:
+    """French keeps its no-break spaces (« Décision : »); written here as spaces."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
 
+
+def of_kind(messages: list[EmailMessage], subject_part: str) -> dict[str, EmailMessage]:
     return {to(m): m for m in messages if subject_part in spaced(str(m["Subject"]))}
 
 
@@ -66,8 +67,11 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     project = await ApiProject.launch(http, everyone_with_an_address())
     everyone = {"coord", "fac", "obs", *PARTNERS}
 
-    # Launch: an invitation with the personal link, and the diagnosis in the calendar.
-    messages = await mailing.wait_for(lambda ms: len(ms) >= 2 * len(everyone))
+    # Launch: one message each (since 1.3), the invitation with the personal link, then the
+    # diagnosis open, in the calendar.
+    messages = await mailing.wait_for(lambda ms: len(ms) >= len(everyone))
+    await asyncio.sleep(0.3)
+    assert sorted(to(m) for m in mailing.messages()) == sorted(everyone)
     invited = of_kind(messages, "Invitation à participer")
     assert set(invited) == everyone - {"fac"}
     assert set(of_kind(messages, "You are invited")) == {"fac"}
@@ -83,11 +87,17 @@ async def test_a_whole_project_by_mail(mailing: Mailing):
     fac_page = await open_link(http, links_in(of_kind(messages, "You are invited")["fac"])[0])
     assert "Camille Martin" in fac_page.text and 'lang="en"' in fac_page.text
 
-    opened = of_kind(messages, "Diagnostic partagé :")
-    assert set(opened) == everyone - {"fac"}
-    assert "vos contributions sont attendues au plus tard le" in opened["p1"]["Subject"]
-    assert "ouverte jusqu’au" in opened["obs"]["Subject"]  # observers are not asked
-    method, diagnosis = calendar_of(opened["p1"])
+    # The diagnosis, in the invitation under its own heading.
+    assert "Diagnostic partagé : vos contributions sont attendues au plus tard le" in spaced(
+        text_of(p1)
+    )
+    heading = re.search(r"<h2[^>]*>([^<]*)</h2>", p1.get_body(("html",)).get_content())
+    assert heading and "vos contributions sont attendues" in heading.group(1)
+    assert "ouverte jusqu’au" in text_of(invited["obs"])  # observers are not asked
+    assert "The shared diagnosis phase is open until" in text_of(
+        of_kind(messages, "You are invited")["fac"]
+    )
+    method, diagnosis = calendar_of(p1)
     assert method == "REQUEST"
     assert str(diagnosis["ATTENDEE"]) == "mailto:p1@example.org"
     assert str(diagnosis["ORGANIZER"]) == "mailto:alliance@localhost"
@@ -208,7 +218,7 @@ async def test_a_cancelled_project_withdraws_its_calendar_entry(mailing: Mailing
         "550 5.1.1 no such user" if a.startswith("obs@") else None
     )
     project = await ApiProject.launch(mailing.http, everyone_with_an_address())
-    messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Diagnostic partagé :")) == 4)
+    messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "Invitation à participer")) == 4)
     link = links_in(of_kind(messages, "You are invited")["fac"])[0]
     for _ in range(50):  # the failure is recorded once the batch is done
         page = await open_link(mailing.http, link)
@@ -223,7 +233,7 @@ async def test_a_cancelled_project_withdraws_its_calendar_entry(mailing: Mailing
         page.text,
     )
     assert "no such user" not in page.text
-    _, diagnosis = calendar_of(of_kind(messages, "Diagnostic partagé :")["p3"])
+    _, diagnosis = calendar_of(of_kind(messages, "Invitation à participer")["p3"])  # its entry
     await project.ok("POST", "/cancel", "coordinator-credential", {"reason": "Financement retiré"})
     messages = await mailing.wait_for(lambda ms: len(of_kind(ms, "annulé")) == 4)
     cancelled = of_kind(messages, "annulé")["p3"]

@@ -1,0 +1,139 @@
+"""Fewer messages for the same information (issue 29): one batch's notifications for one reader
+go as few messages as they may, never two calendar entries nor two questions a reply answers in
+one message, digests and personal links alone; what each notification says is all there."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+from icalendar import Calendar
+
+from activities.mail.compose import Sender, wire_bytes
+from activities.mail.smtp import MailAdapter, SmtpServer
+from activities.notifications import Address, Notification, Recipient
+from domain.models import Language, Role
+from texts.links import TokenSigner, UnsubscribeSigner
+
+SENDER = Sender("Alliance <alliance@example.org>", "https://alliance.example.org")
+DEADLINE = "2026-12-12T17:00:00+00:00"
+
+
+class Sent(MailAdapter):
+    """The adapter as the worker builds it, keeping what it would send."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            SmtpServer("127.0.0.1", 1), SENDER, TokenSigner("s"), UnsubscribeSigner("s")
+        )
+        self.sent: list = []
+
+    async def send(self, message, to: str) -> None:
+        self.sent.append(message_from_bytes(wire_bytes(message), policy=policy.default))
+
+
+def reader(pid: str = "p1", language: str = "fr", by_email: bool = True) -> Recipient:
+    return Recipient(
+        participant_id=pid,
+        organisation_name="Jardins",
+        role=Role.partner,
+        language=Language(language),
+        time_zone="Europe/Paris",
+        token_version=1,
+        by_email=by_email,
+        address=Address(email=f"{pid}@example.org", person_name="Zoé"),
+    )
+
+
+def notice(seq: int, kind: str, **facts: str) -> Notification:
+    return Notification(
+        key=f"project-x/{seq}/{kind}",
+        project_id="x",
+        project_title="Jardins partagés",
+        kind=kind,
+        event_seq=seq,
+        at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+        facts=facts,
+    )
+
+
+LAUNCHED = notice(1, "project_launched", territory="Lyon 8e")
+DIAGNOSIS = notice(2, "phase_opened", phase="diagnosis", round="1", deadline=DEADLINE,
+                   expected="p1")  # fmt: skip
+PLAN = notice(9, "plan_submitted", round="1", summary="Des bacs rue Garon")
+CO_DESIGN_CLOSED = notice(10, "phase_closed", phase="co_design", round="1", cause="plan_submitted",
+                          closed="2026-12-01T09:00:00+00:00")  # fmt: skip
+DECISION = notice(11, "phase_opened", phase="decision", round="1", deadline=DEADLINE,
+                  expected="p1", summary="Des bacs rue Garon")  # fmt: skip
+
+
+def calendars(message) -> list[Calendar]:
+    return [
+        Calendar.from_ical(p.get_content())
+        for p in message.walk()
+        if p.get_content_type() == "text/calendar"
+    ]
+
+
+def text(message) -> str:
+    return message.get_body(("plain",)).get_content().replace("\u202f", " ").replace("\u00a0", " ")
+
+
+async def sent_for(adapter: Sent, notifications: list[Notification], who: Recipient) -> list:
+    items = [(n, who) for n in notifications]
+    for group in adapter.groups(items):
+        await adapter.deliver_group(group, items)
+    return adapter.sent
+
+
+async def test_the_invitation_and_the_diagnosis_go_as_one_message():
+    adapter = Sent()
+    [message] = await sent_for(adapter, [LAUNCHED, DIAGNOSIS], reader())
+    assert str(message["Subject"]) == "[Jardins partagés] Invitation à participer au projet"
+    body = text(message)
+    # The invitation first, then the diagnosis under its own heading, with what it asks.
+    assert body.index("Territoire : Lyon 8e") < body.index("Diagnostic partagé : vos contributions")
+    assert "La phase « diagnostic partagé » est ouverte jusqu’au" in body
+    html = message.get_body(("html",)).get_content()
+    assert "<h2" in html and "vos contributions sont attendues" in html
+    # The diagnosis's calendar entry, the message's only one.
+    [calendar] = calendars(message)
+    assert str(calendar["METHOD"]) == "REQUEST"
+    assert str(calendar.walk("VEVENT")[0]["UID"]).startswith("x.diagnosis.1@")
+    # The Message-ID of the first notification's message: a retry of the batch sends the same.
+    again = await sent_for(Sent(), [LAUNCHED, DIAGNOSIS], reader())
+    assert again[0]["Message-ID"] == message["Message-ID"]
+
+
+async def test_a_cancel_and_the_next_request_never_share_a_message():
+    adapter = Sent()
+    plan_and_closing, decision = await sent_for(
+        adapter, [PLAN, CO_DESIGN_CLOSED, DECISION], reader()
+    )
+    # The plan with the co-design's withdrawn entry; the decision with its own, and its answers.
+    assert "Le plan est soumis" in str(plan_and_closing["Subject"])
+    assert "Co-conception : phase terminée avant l’échéance" in text(plan_and_closing)
+    assert [str(c["METHOD"]) for c in calendars(plan_and_closing)] == ["CANCEL"]
+    assert "Décision" in str(decision["Subject"])
+    assert [str(c["METHOD"]) for c in calendars(decision)] == ["REQUEST"]
+    assert "?answer=object" in text(decision)
+    assert plan_and_closing["Message-ID"] != decision["Message-ID"]
+
+
+async def test_two_questions_a_reply_answers_go_apart_and_alone_kinds_alone():
+    adapter = Sent()
+    reminder = notice(12, "reminder_sent", phase="decision", deadline=DEADLINE, round="1")
+    link = notice(13, "link_resent")
+    digest = notice(14, "digest")
+    groups = adapter.groups([(n, reader()) for n in (DECISION, reminder, link, digest)])
+    assert [g.members for g in groups] == [[0], [1], [2], [3]]
+    # Nothing by e-mail for a reader told through their webhook only: no message at all.
+    quiet = adapter.groups([(LAUNCHED, reader(by_email=False)), (DIAGNOSIS, reader())])
+    assert [g.members for g in quiet] == [[0], [1]] and quiet[0].letters is None
+
+
+async def test_each_reader_in_their_own_language():
+    adapter = Sent()
+    [message] = await sent_for(adapter, [LAUNCHED, DIAGNOSIS], reader("fac", "en"))
+    assert "You are invited" in str(message["Subject"])
+    assert "The shared diagnosis phase is open until" in text(message)
