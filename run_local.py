@@ -387,11 +387,19 @@ async def main() -> None:
         raise SystemExit(reason)
 
 
+def window_words(seconds: float) -> str:
+    """When a project's mail goes, for the banner (ALLIANCE_MAIL_WINDOW_SECONDS)."""
+    if seconds <= 0:
+        return "at once"
+    return f"{seconds:g} s after its first piece, grouped"
+
+
 def print_banner(settings: Settings) -> None:
     coordinator = next(iter(settings.coordinator_credentials))
     mail_line = (
         f"  Mail:         {settings.api_url}/courrier   (every message Alliance sends, "
-        f"kept in {settings.mail_dir})\n"
+        f"kept in {settings.mail_dir}; a project's news goes "
+        f"{window_words(settings.mail_window_seconds)})\n"
         if catches_mail(settings)
         else f"  Mail:         sent through {settings.smtp_host}:{settings.smtp_port}\n"
     )

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 1000
     # Continue-as-new once a run's history reaches this many events (or when the server says so).
     continue_as_new_after_events: int = 10_000
+    # How long a project launched now holds its news before telling it (since 1.3): what
+    # happens together reaches each reader as one message (a phase opened and closed within
+    # it, not at all). 0: each piece at once. A project keeps the window it was launched with.
+    mail_window_seconds: float = Field(default=120, ge=0, le=3600)
     # A Temporal cluster elsewhere (Temporal Cloud, a cluster of your own): TLS, with a client
     # certificate (mTLS) or an API key. Paths to PEM files.
     temporal_tls: bool = False

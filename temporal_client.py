@@ -193,6 +193,7 @@ async def start_project(
     memo: dict[str, Any] | None = None,
     rpc_timeout: timedelta | None = None,
     launched_at: datetime | None = None,
+    mail_window_seconds: float | None = None,
 ) -> WorkflowHandle:
     """Start a project's workflow, with its title as the summary ops see in the UI."""
     from workflows.project import ProjectInput, ProjectWorkflow
@@ -203,6 +204,8 @@ async def start_project(
         arg.continue_as_new_after_events = continue_as_new_after_events
     if segment_after_events is not None:
         arg.segment_after_events = segment_after_events
+    if mail_window_seconds is not None:
+        arg.mail_window_seconds = mail_window_seconds
     return await client.start_workflow(
         ProjectWorkflow.run,
         arg,

@@ -486,6 +486,7 @@ class ProjectGateway:
                     task_queue=self.settings.task_queue,
                     continue_as_new_after_events=self.settings.continue_as_new_after_events,
                     segment_after_events=self.settings.segment_after_events,
+                    mail_window_seconds=self.settings.mail_window_seconds,
                     memo={"request_fingerprint": request_fingerprint},
                     rpc_timeout=self.rpc_timeout,
                     launched_at=launched_at,

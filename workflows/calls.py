@@ -22,7 +22,10 @@ STEP_ATTRIBUTE = "1.2-step-attribute"
 # Projects launched since objections are judged run under rules 3 (a consent decision waits
 # for the facilitator's judgement of each objection before it closes).
 RULES_3 = "1.2-rules-3"
-PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2, STEP_ATTRIBUTE, RULES_3)
+# Since 1.3 a project launched with a mail window holds its news for that long and tells each
+# reader all of it in as few messages as it may (workflows/messages.py).
+MAIL_WINDOW = "1.3-mail-window"
+PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2, STEP_ATTRIBUTE, RULES_3, MAIL_WINDOW)
 
 # A report or an archive that cannot be written is retried until ops fix the cause (a store
 # down, a full disk); the project waits, and nothing is lost.

@@ -24,7 +24,7 @@ from domain import events as ev
 from domain.models import NotificationPreference
 from domain.notices import next_digest, notice_for, routing
 from domain.project import Project
-from workflows.calls import AT_ONCE
+from workflows.calls import AT_ONCE, MAIL_WINDOW
 from workflows.segments import position_after
 
 # Retried until the activity itself gives up on what is still failing (after 24 hours, in
@@ -49,6 +49,7 @@ class Messenger:
         digest_due: dict[str, datetime],
         recorded: Callable[[list[ev.Event]], None],
         wake: Callable[[], None],
+        window: timedelta = timedelta(0),
     ) -> None:
         self.project = project
         self.notified_through = notified_through
@@ -58,6 +59,12 @@ class Messenger:
         self.in_flight = 0
         self._recorded = recorded
         self._wake = wake
+        # Since 1.3 (a project launched with a mail window): news held until the window that
+        # its first piece opened ends, then told in one batch; the steps closed meanwhile.
+        self.window = window
+        self.held: list[Notification] = []
+        self.held_until: datetime | None = None
+        self._closed_meanwhile: set[tuple[str, str, str]] = set()
 
     def dispatch(self) -> bool:
         """Tell whoever each event recorded since the last dispatch concerns. True when an
@@ -69,6 +76,11 @@ class Messenger:
         for event in events[position_after(events, self.notified_through) :]:
             if isinstance(event.data, ev.ParticipantUpdated):
                 self._replan_digest(event.data.participant_id)
+            if isinstance(event.data, ev.PhaseClosed):
+                closed = event.data
+                self._closed_meanwhile.add(
+                    (closed.phase.value, str(closed.round), closed.step or "")
+                )
             erased = event.data
             if isinstance(erased, ev.ParticipantErased) and erased.texts_redacted:
                 erased_texts = True
@@ -95,8 +107,30 @@ class Messenger:
                 facts=notice.facts,
             )
             batch.append(notification)
-        self._send(batch)
+        if batch and self.window > timedelta(0) and workflow.patched(MAIL_WINDOW):
+            self.held += batch
+            if self.held_until is None:
+                self.held_until = workflow.now() + self.window
+                self._wake()  # a new moment for the timer
+        else:
+            self._send(batch)
+        if not self.held:
+            self._closed_meanwhile.clear()
         return erased_texts
+
+    def send_held(self) -> None:
+        """The news held in the window, in one batch (the activity makes each reader's few
+        messages of it). A step opened and closed within the window is not told: its opening
+        asked nothing anyone can still give, and its calendar entry would only be withdrawn;
+        what it decided, its own news says."""
+        if not self.held:
+            return
+        opened = {key[1:] for key in map(_step_key, self.held) if key and key[0] == "phase_opened"}
+        passed = opened & self._closed_meanwhile
+        told = [n for n in self.held if (key := _step_key(n)) is None or key[1:] not in passed]
+        self.held, self.held_until = [], None
+        self._closed_meanwhile.clear()
+        self._send(told)
 
     def _send(self, batch: list[Notification]) -> None:
         if batch:
@@ -111,7 +145,11 @@ class Messenger:
     # -- digests ------------------------------------------------------------------------------
 
     def next_digest_at(self) -> datetime | None:
-        return min(self.digest_due.values()) if self.digest_due else None
+        """The next moment something held goes: a digest, or the news of a mail window."""
+        moments = list(self.digest_due.values())
+        if self.held_until is not None:
+            moments.append(self.held_until)
+        return min(moments) if moments else None
 
     def _keep_for_digest(self, participant_id: str, item: DigestItem) -> None:
         self.digests.setdefault(participant_id, []).append(item)
@@ -138,8 +176,11 @@ class Messenger:
         self._wake()
 
     def send_due_digests(self, everything: bool = False) -> None:
-        """One e-mail per reader whose digest hour came, with all the news kept for it."""
+        """One e-mail per reader whose digest hour came, with all the news kept for it; the
+        news of a mail window whose end came."""
         now = workflow.now()
+        if self.held_until is not None and (self.held_until <= now or everything):
+            self.send_held()
         state = self.project.state
         batch: list[Notification] = []
         for pid, due in sorted(self.digest_due.items()):
@@ -261,6 +302,15 @@ class Messenger:
         return [
             (n, d.failed) for n, d in zip(batch.notifications, deliveries, strict=True) if d.failed
         ]
+
+
+def _step_key(notification: Notification) -> tuple[str, str, str, str] | None:
+    """A step's opening or early closing, as (kind, phase, round, step)."""
+    if notification.kind not in ("phase_opened", "phase_closed"):
+        return None
+    facts = notification.facts
+    return (notification.kind, facts.get("phase", ""), facts.get("round", ""),
+            facts.get("step", ""))  # fmt: skip
 
 
 def kinds(batch: NotificationBatch) -> str:

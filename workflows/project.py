@@ -96,6 +96,9 @@ class ProjectInput(BaseModel):
     # When the coordinator launched it: deadlines count from there, and the starter's view
     # and search attributes are then exactly the workflow's.
     launched_at: datetime | None = None
+    # Since 1.3: how long the project holds its news before telling it, so that each reader
+    # gets one message for what happened together (0: each piece at once, as before 1.3).
+    mail_window_seconds: float = 0
 
 
 class BatchedAction(BaseModel):
@@ -199,6 +202,7 @@ class ProjectWorkflow:
             digest_due=digest_due,
             recorded=self._recorded,
             wake=self._woken,
+            window=timedelta(seconds=input.mail_window_seconds),
         )
         self._segments = Segments(self.project, input.spec.id, archived_through)
         self._ops_view = OpsView()
@@ -323,7 +327,8 @@ class ProjectWorkflow:
         self._digest_timer, self._digest_timer_at = None, at
         if at is not None:
             delay = (at - workflow.now()).total_seconds()
-            self._digest_timer = asyncio.create_task(workflow.sleep(delay, summary="digest"))
+            summary = "news window" if at == self._messenger.held_until else "digest"
+            self._digest_timer = asyncio.create_task(workflow.sleep(delay, summary=summary))
 
     def _set_timer(self, alarm: Alarm | None) -> None:
         """One durable timer for the next alarm, kept while its moment stays the same (a
@@ -396,6 +401,7 @@ class ProjectWorkflow:
             # Updates accepted meanwhile still reach ops' search attributes.
             self._ops_view.sync(self.project.state)
         self._dispatch()
+        self._messenger.send_held()  # the next run holds nothing over
         if self._messenger.in_flight:
             return  # news arrived while waiting: send it first, continue on the next turn
         # Only the events recorded since the segment (usually none): the rest is in the store.
@@ -414,6 +420,7 @@ class ProjectWorkflow:
                 carried=carried,
                 continue_as_new_after_events=self._input.continue_as_new_after_events,
                 segment_after_events=self._input.segment_after_events,
+                mail_window_seconds=self._input.mail_window_seconds,
             )
         )
 

@@ -324,6 +324,23 @@ async def decision_reviewed(client: Client, task_queue: str) -> Driver:
     return d
 
 
+async def told_together(client: Client, task_queue: str) -> Driver:
+    """1.3: a project launched with a mail window holds its news, then tells it in one batch
+    (a patch marker, a timer); the diagnosis opened and closed within the window is not told;
+    the cancellation sends what it held at once."""
+    d = await Driver.start(
+        client, make_spec(3, id="history-mail-window"), task_queue, mail_window_seconds=2
+    )
+    await d.contribute_all(PARTNERS)
+    await asyncio.sleep(3)  # the window ends: its news goes
+    await d.plan([await d.propose("p1")])
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Financement retiré"))
+    await d.handle.result()
+    return d
+
+
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
     spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
     d = await Driver.start(client, spec, task_queue)
@@ -511,6 +528,8 @@ async def main() -> None:
                 (objections_weighed, "objections_weighed"),
                 # 1.2: a decision reviewed, amended, adopted again and kept.
                 (decision_reviewed, "decision_reviewed"),
+                # 1.3: news held for a mail window and told together.
+                (told_together, "mail_window"),
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)
