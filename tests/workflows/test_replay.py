@@ -37,6 +37,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "charter_agreed_then_amended",
         "objections_weighed",
         "decision_reviewed",
+        "mail_window",
     }
 
 
