@@ -570,6 +570,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # the outbox's JSON lines (the adapter before e-mail), to compare.
         "ALLIANCE_NOTIFICATIONS": args.notifications,
         "ALLIANCE_SMTP_PORT": str(smtp_port),
+        # How long a project holds its news before telling it, grouped (the setting's default
+        # unless --mail-window says otherwise).
+        "ALLIANCE_MAIL_WINDOW_SECONDS": str(args.mail_window),
         # What ops have in production: JSON log lines to a file, the worker's metrics endpoint
         # (the API's /metrics is always there), traces when --tracing says so.
         "ALLIANCE_LOG_FORMAT": "json",
@@ -820,6 +823,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     alliance_messages / max(1, args.projects * args.repeat), 1
                 ),
                 "mean_message_bytes": bench.message_bytes,
+                "window_seconds": args.mail_window,
             }
             results["machine"] = {
                 "cores": os.cpu_count(),
@@ -990,6 +994,13 @@ if __name__ == "__main__":
         choices=["email", "outbox"],
         default="email",
         help="e-mail through SMTP to a local server (default), or the outbox's JSON lines",
+    )
+    parser.add_argument(
+        "--mail-window",
+        type=float,
+        default=Settings.model_fields["mail_window_seconds"].default,
+        help="seconds a project holds its news before telling it grouped (the setting's "
+        "default, 120; 0: each dispatch at once, grouped per reader within it)",
     )
     parser.add_argument(
         "--hundred-thousand",
