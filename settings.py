@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 10.0
+    # SMTP connections a worker keeps open between batches (checked with NOOP before reuse).
+    smtp_pool_size: int = Field(default=4, ge=0, le=64)
     # Who the messages come from; also the ORGANIZER of the calendar entries.
     mail_from: str = "Alliance <alliance@localhost>"
     # The local run starts its mail catcher when the SMTP host is this machine's loopback.

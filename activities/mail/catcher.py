@@ -83,20 +83,30 @@ class MailCatcher:
         self.port = port
         self.handler = KeepMessages(folder, refuse, keep)
         self._server: asyncio.Server | None = None
+        # The sessions open now: a stopped catcher ends them too, as a server that goes down
+        # does (senders keep connections open between batches).
+        self._sessions: set[SMTP] = set()
+
+    def _session(self) -> SMTP:
+        session = SMTP(self.handler, hostname="alliance-mail-catcher", enable_SMTPUTF8=True)
+        if len(self._sessions) >= 64:  # forget those that ended
+            self._sessions = {s for s in self._sessions if s.transport is not None}
+        self._sessions.add(session)
+        return session
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: SMTP(self.handler, hostname="alliance-mail-catcher", enable_SMTPUTF8=True),
-            self.host,
-            self.port,
-        )
+        self._server = await loop.create_server(self._session, self.host, self.port)
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            sessions, self._sessions = self._sessions, set()
+            for session in sessions:
+                if session.transport is not None:
+                    session.transport.close()
             await self._server.wait_closed()
             self._server = None
 

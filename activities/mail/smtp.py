@@ -4,6 +4,7 @@ language with their personal link, each SMTP answer sorted into "retry" or "give
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -84,22 +85,36 @@ class SmtpServer:
     timeout: float = 10.0
 
 
-class _Connection:
-    """One batch's SMTP connection. Each activity runs in its own task, so concurrent batches
-    (one project's dispatches overlap) never share, or close, each other's connection."""
+class SmtpPool:
+    """A few SMTP connections kept open between batches (since 1.3): a batch takes one, or
+    opens one, and gives it back when it ends well. A connection kept is checked with NOOP
+    before it is used again (a server closes idle ones: 5 minutes is common), and one idle for
+    longer than `idle_seconds` is closed, not tried. Neither aiosmtplib nor aiosmtpd pipelines:
+    each message is its own round trips, so concurrency comes from several connections."""
 
-    def __init__(self, server: SmtpServer) -> None:
+    def __init__(self, server: SmtpServer, size: int = 4, idle_seconds: float = 60.0) -> None:
         self.server = server
-        self.smtp: aiosmtplib.SMTP | None = None
-        # Set when this batch could not connect: the rest of it fails at once, not one timeout
-        # per recipient (the retry tries again).
-        self.unreachable: Exception | None = None
+        self.size = size
+        self.idle_seconds = idle_seconds
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        # Connections opened, and those kept ones found closed by the server (for tests, ops).
+        self.opened = 0
+        self.stale = 0
 
-    async def connected(self) -> aiosmtplib.SMTP:
-        if self.unreachable is not None:
-            raise self.unreachable
-        if self.smtp is not None and self.smtp.is_connected:
-            return self.smtp
+    async def take(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            smtp, since = self._idle.pop()
+            if time.monotonic() - since <= self.idle_seconds and smtp.is_connected:
+                try:
+                    await smtp.noop()
+                    return smtp
+                except Exception:  # noqa: BLE001 - closed by the server meanwhile: open anew
+                    pass
+            self.stale += 1
+            await _quit(smtp)
+        return await self._open()
+
+    async def _open(self) -> aiosmtplib.SMTP:
         server = self.server
         smtp = aiosmtplib.SMTP(
             hostname=server.host,
@@ -110,13 +125,53 @@ class _Connection:
             start_tls=True if server.security == "starttls" else False,
             timeout=server.timeout,
         )
+        await smtp.connect()
+        self.opened += 1
+        return smtp
+
+    async def give_back(self, smtp: aiosmtplib.SMTP) -> None:
+        if smtp.is_connected and len(self._idle) < self.size:
+            self._idle.append((smtp, time.monotonic()))
+        else:
+            await _quit(smtp)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for smtp, _ in idle:
+            await _quit(smtp)
+
+
+async def _quit(smtp: aiosmtplib.SMTP) -> None:
+    if smtp.is_connected:
         try:
-            await smtp.connect()
+            await smtp.quit()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            smtp.close()
+
+
+class _Connection:
+    """One batch's SMTP connection, from the pool. Each activity runs in its own task, so
+    concurrent batches (one project's dispatches overlap) never share, or close, each other's
+    connection."""
+
+    def __init__(self, pool: SmtpPool) -> None:
+        self.pool = pool
+        self.smtp: aiosmtplib.SMTP | None = None
+        # Set when this batch could not connect: the rest of it fails at once, not one timeout
+        # per recipient (the retry tries again).
+        self.unreachable: Exception | None = None
+
+    async def connected(self) -> aiosmtplib.SMTP:
+        if self.unreachable is not None:
+            raise self.unreachable
+        if self.smtp is not None and self.smtp.is_connected:
+            return self.smtp
+        try:
+            self.smtp = await self.pool.take()
         except Exception as e:
             self.unreachable = e
             raise
-        self.smtp = smtp
-        return smtp
+        return self.smtp
 
     async def reset(self) -> None:
         # After a refusal the session may be mid-transaction: start the next one clean.
@@ -127,12 +182,21 @@ class _Connection:
                 await self.close()
 
     async def close(self) -> None:
+        """Closed for good (after an error): never given back."""
         smtp, self.smtp = self.smtp, None
-        if smtp is not None and smtp.is_connected:
-            try:
-                await smtp.quit()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                smtp.close()
+        if smtp is not None:
+            await _quit(smtp)
+
+    def drop(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    async def release(self) -> None:
+        """The batch ended: its connection, if still sound, goes back to the pool."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            await self.pool.give_back(smtp)
 
 
 _connection: ContextVar[_Connection | None] = ContextVar("alliance_smtp_connection", default=None)
@@ -151,8 +215,10 @@ class MailAdapter:
         signer: TokenSigner,
         unsubscribe: UnsubscribeSigner | None = None,
         replies: ReplyAddresses | None = None,
+        pool_size: int = 4,
     ) -> None:
         self.server = server
+        self.pool = SmtpPool(server, pool_size)
         self.sender = sender
         self.signer = signer
         self.unsubscribe = unsubscribe
@@ -270,14 +336,18 @@ class MailAdapter:
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
-        """One connection for a batch's messages (this task's), closed after it."""
-        connection = _Connection(self.server)
+        """One connection for a batch's messages (this task's), from the pool and given back
+        after it (closed if the batch ended in an error)."""
+        connection = _Connection(self.pool)
         token = _connection.set(connection)
         try:
             yield
-        finally:
+        except BaseException:
             _connection.reset(token)
             await connection.close()
+            raise
+        _connection.reset(token)
+        await connection.release()
 
     async def send(self, message: Message, to: str) -> None:
         connection = _connection.get()
@@ -316,6 +386,11 @@ class MailAdapter:
             # Disconnected, timed out, the sender refused (settings ops can fix): retried.
             await connection.close()
             raise
+        except BaseException:
+            # Cancelled mid-transaction (the at-once budget spent): this connection is in an
+            # unknown state, so it is dropped at once, never used or given back again.
+            connection.drop()
+            raise
 
 
 def mail_adapter(
@@ -346,4 +421,5 @@ def mail_adapter(
         TokenSigner(secret),
         UnsubscribeSigner(secret),
         replies,
+        settings.smtp_pool_size,
     )
