@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from datetime import datetime, timedelta
-from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -25,12 +24,12 @@ with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
     from domain import events as ev
     from domain.actions import ACTIONS, action_for
-    from domain.models import Outcome, Participant, Phase, ProjectSpec
+    from domain.models import Participant
     from domain.notices import notice_for
     from domain.project import Alarm, Project, Rejected
     from domain.report import ReportFacts
     from domain.report import report_facts as facts_of
-    from domain.state import ProjectState, redacted_event
+    from domain.state import redacted_event
     from domain.views import ActionResult, PageData, ProjectView, action_result, page_data, view
     from texts.report import reader_of, report_markdown
     from workflows.calls import (
@@ -43,13 +42,34 @@ with workflow.unsafe.imports_passed_through():
         STEP_ATTRIBUTE,
         at_once_or_retried,
     )
+    from workflows.inputs import (
+        ACTIONS_BY_UPDATE,
+        BATCH_UPDATE,
+        RECENT_UPDATES_KEPT,
+        ActionBatch,
+        BatchedAction,
+        CarriedState,
+        EventsQuery,
+        ProjectInput,
+        ProjectSummary,
+        RecentUpdate,
+    )
     from workflows.messages import NOTIFY_RETRY, Messenger
     from workflows.observed import Observed
     from workflows.ops_view import OpsView
     from workflows.segments import Segments, position_after
 
 __all__ = [
+    "ACTIONS_BY_UPDATE",
     "AT_ONCE",
+    "BATCH_UPDATE",
+    "ActionBatch",
+    "BatchedAction",
+    "CarriedState",
+    "EventsQuery",
+    "ProjectInput",
+    "ProjectSummary",
+    "RecentUpdate",
     "NOTIFY_RETRY",
     "ONE_CLOSING_ACTIVITY",
     "PATCHES",
@@ -58,81 +78,6 @@ __all__ = [
     "STEP_ATTRIBUTE",
     "ProjectWorkflow",
 ]
-
-# Keys of recent updates kept for idempotency across continue-as-new (Temporal's own
-# de-duplication stops at the run boundary). Each costs ~300 bytes of the carried payload;
-# a client retries within minutes, so the last 500 actions are plenty.
-RECENT_UPDATES_KEPT = 500
-
-
-class RecentUpdate(BaseModel):
-    key: str
-    fingerprint: str
-    result: ActionResult
-
-
-class CarriedState(BaseModel):
-    """What a project carries across continue-as-new: its state, a pointer to its past (the
-    archive's segments hold every event up to `archived_through`), the events recorded since,
-    and what was done with them. Bounded by the live state, not by the project's age."""
-
-    # Carried before segments (the whole log, folded again by the new run) when `state` is None.
-    events: list[ev.Event]
-    state: ProjectState | None = None
-    archived_through: int = 0
-    recent_updates: list[RecentUpdate] = Field(default_factory=list)
-    notified_through: int = 0
-    # News waiting for each digest reader, and when their digest goes.
-    digests: dict[str, list[DigestItem]] = Field(default_factory=dict)
-    digest_due: dict[str, datetime] = Field(default_factory=dict)
-
-
-class ProjectInput(BaseModel):
-    spec: ProjectSpec
-    carried: CarriedState | None = None
-    continue_as_new_after_events: int = 10_000
-    # ... or once this many domain events were recorded since the last segment.
-    segment_after_events: int = 1000
-    # When the coordinator launched it: deadlines count from there, and the starter's view
-    # and search attributes are then exactly the workflow's.
-    launched_at: datetime | None = None
-    # Since 1.3: how long the project holds its news before telling it, so that each reader
-    # gets one message for what happened together (0: each piece at once, as before 1.3).
-    mail_window_seconds: float = 0
-
-
-class BatchedAction(BaseModel):
-    """One partner action inside a batch: its own key (the update id it would have had alone:
-    a retry and the action's URL find it by that key) and its update's name and command."""
-
-    key: str
-    update: str
-    command: dict[str, Any]
-
-
-class ActionBatch(BaseModel):
-    """Several actions for one project sent as one update (the API's group commit): recorded
-    in order, all or none."""
-
-    actions: list[BatchedAction]
-
-
-class EventsQuery(BaseModel):
-    after: int = 0
-    limit: int = 500
-
-
-class ProjectSummary(BaseModel):
-    project_id: str
-    phase: Phase
-    outcome: Outcome | None
-    last_seq: int
-
-
-# The update that carries several actions at once (group commit), and how its actions' commands
-# are read: as recorded, like each action's own update.
-BATCH_UPDATE = "act_batch"
-ACTIONS_BY_UPDATE = {action.update: cmd.as_recorded(action.command) for action in ACTIONS}
 
 
 def _with_action_updates(cls: type) -> type:
