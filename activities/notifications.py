@@ -353,15 +353,21 @@ class NotificationActivities:
             for c, channel in enumerate(self.channels):
                 name = getattr(channel, "name", None) or type(channel).__name__.lower()
                 grouping = getattr(channel, "groups", None)
-                for pid, items in readers.items():
-                    groups = grouping(items) if grouping else [[n] for n in range(len(items))]
+                suffix = f"/{getattr(channel, 'name', c)}" if c else ""
+                for pid, every in readers.items():
+                    # What this channel already told this reader (an earlier attempt, or told
+                    # at once before) is never told again, nor regrouped with the rest.
+                    items = [(n, r) for n, r in every if message_key(n, r) + suffix not in sent]
+                    groups: list[Any] = [[n] for n in range(len(items))]
+                    if grouping and items:
+                        try:
+                            groups = grouping(items)
+                        except Exception:  # noqa: BLE001 - each alone, each failing on its own
+                            pass
                     for group in groups:
                         members = group if isinstance(group, list) else group.members
                         told = [items[n] for n in members]
-                        keys = [message_key(n, r) + (f"/{getattr(channel, 'name', c)}" if c else "")
-                                for n, r in told]  # fmt: skip
-                        if all(key in sent for key in keys):
-                            continue  # sent by an earlier attempt, or told at once before
+                        keys = [message_key(n, r) + suffix for n, r in told]
                         if until is not None and time.monotonic() >= until:
                             for n, _ in told:
                                 outcomes[place[id(n)]][pid].not_begun = True
@@ -369,9 +375,9 @@ class NotificationActivities:
                         recipient = told[0][1]
                         try:
                             delivering = (
-                                channel.deliver_group(group, items)  # type: ignore[attr-defined]
-                                if grouping
-                                else channel.deliver(*told[0])
+                                channel.deliver(*told[0])
+                                if isinstance(group, list)
+                                else channel.deliver_group(group, items)
                             )
                             if until is None:
                                 await delivering

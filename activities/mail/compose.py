@@ -1158,7 +1158,7 @@ def compose_group(
     """One message telling one reader one or several notifications of a batch (since 1.3):
     the main part's subject and text, the others after it, each under its heading; at most
     one calendar entry and one question a reply answers (the caller groups them so). Its
-    Message-ID derives from the first part, so a retry of the same batch has the same one."""
+    Message-ID derives from every part, so a retry of the same news has the same one."""
     if reply_to is not None and asking is not None:
         notification, letter = parts[asking]
         letter.reply_to = reply_to
@@ -1187,7 +1187,9 @@ def compose_group(
     letter.unsubscribe = unsubscribe
     letter.reply_to = reply_to
     letter.calendar = method
-    key = f"{parts[0][0].key}/{recipient.participant_id}"
+    # One news, the key 1.x gave it; several, all of theirs: a message that tells other news
+    # never has the Message-ID of another (a receiver would drop it as a repeat).
+    key = "+".join(n.key for n, _ in parts) + f"/{recipient.participant_id}"
     return message_of(letter, t, email, person_name, key, sender, ics)
 
 

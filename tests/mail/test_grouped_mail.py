@@ -137,3 +137,55 @@ async def test_each_reader_in_their_own_language():
     [message] = await sent_for(adapter, [LAUNCHED, DIAGNOSIS], reader("fac", "en"))
     assert "You are invited" in str(message["Subject"])
     assert "The shared diagnosis phase is open until" in text(message)
+
+
+async def test_a_retry_never_tells_again_what_went_nor_reuses_its_message_id():
+    """The plan and the co-design's closing went as one message, the decision's did not, and the
+    reader's webhook refused the plan: the retry sends the decision alone, under an ID of its
+    own (a receiver drops a repeated Message-ID, so a reused one would lose the decision)."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.notifications import NotificationActivities, NotificationBatch
+
+    class DecisionPutOff(Sent):
+        put_off = True
+
+        async def send(self, message, to: str) -> None:
+            if self.put_off and "Décision" in str(message["Subject"]):
+                raise ConnectionError("451 4.3.0 try later")
+            await super().send(message, to)
+
+    class Hook:
+        name = "webhook"
+        refused = {PLAN.key}
+
+        async def deliver(self, notification: Notification, recipient: Recipient) -> None:
+            if notification.key in self.refused:
+                raise ConnectionError("503")
+
+    async def book(project_id: str) -> dict[str, Address]:
+        return {"p1": Address(email="p1@example.org", person_name="Zoé", webhook_url="https://h")}
+
+    mail, hook = DecisionPutOff(), Hook()
+    activities = NotificationActivities([mail, hook], book)
+    told = [n.model_copy(update={"to": ["p1"]}) for n in (PLAN, CO_DESIGN_CLOSED, DECISION)]
+    person = reader().model_copy(update={"address": None})
+    batch = NotificationBatch(notifications=told, people=[person])
+    deliveries = await ActivityEnvironment().run(activities.notify_now, batch)
+    # As the workflow hands the rest to the activity that retries (workflows/messages.py).
+    rest = [
+        (n.model_copy(update={"to": d.pending, "webhook_only": [], "recipients": []}), d.sent)
+        for n, d in zip(told, deliveries, strict=True)
+        if d.pending
+    ]
+    retried = NotificationBatch(
+        notifications=[n for n, _ in rest],
+        people=[person],
+        already_sent=[key for _, sent in rest for key in sent],
+    )
+    mail.put_off, hook.refused = False, set()
+    await ActivityEnvironment().run(activities.notify_all, retried)
+    subjects = [str(m["Subject"]) for m in mail.sent]
+    assert len(subjects) == 2 and "Le plan est soumis" in subjects[0]
+    assert "Décision" in subjects[1] and "Le plan est soumis" not in text(mail.sent[1])
+    assert len({m["Message-ID"] for m in mail.sent}) == 2
