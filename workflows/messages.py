@@ -30,6 +30,9 @@ from workflows.segments import position_after
 # Retried until the activity itself gives up on what is still failing (after 24 hours, in
 # activities/notifications.py), every 10 minutes at most: a mail server down for a while
 # delays mail and loses none.
+# Sent at once even within a mail window: a new personal link (the old one stopped working).
+AT_ONCE_KINDS = ("link_resent",)
+
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -76,11 +79,22 @@ class Messenger:
         for event in events[position_after(events, self.notified_through) :]:
             if isinstance(event.data, ev.ParticipantUpdated):
                 self._replan_digest(event.data.participant_id)
-            if isinstance(event.data, ev.PhaseClosed):
-                closed = event.data
-                self._closed_meanwhile.add(
-                    (closed.phase.value, str(closed.round), closed.step or "")
-                )
+            data = event.data
+            if isinstance(data, ev.PhaseClosed):
+                self._closed_meanwhile.add((data.phase.value, str(data.round), data.step or ""))
+            elif isinstance(data, ev.StepReopened):  # open again: its opening is news again
+                self._closed_meanwhile.discard((data.phase.value, str(data.round), data.step or ""))
+            elif isinstance(data, ev.ProjectCancelled) and data.open_phase is not None:
+                round_ = str(data.open_round or state.round)
+                self._closed_meanwhile.add((data.open_phase.value, round_, data.open_step or ""))
+            elif isinstance(data, ev.ParticipantRemoved | ev.ParticipantErased) and self._holding(
+                batch
+            ):
+                # What was held goes now, as it would have without the window: to the one
+                # leaving too, and never after an erasure that would have to redact it.
+                self.held += batch
+                batch = []
+                self.send_held()
             erased = event.data
             if isinstance(erased, ev.ParticipantErased) and erased.texts_redacted:
                 erased_texts = True
@@ -107,16 +121,26 @@ class Messenger:
                 facts=notice.facts,
             )
             batch.append(notification)
-        if batch and self.window > timedelta(0) and workflow.patched(MAIL_WINDOW):
+        # A new personal link goes at once: the old one stopped working already.
+        at_once = [n for n in batch if n.kind in AT_ONCE_KINDS]
+        batch = [n for n in batch if n.kind not in AT_ONCE_KINDS]
+        if self._holding(batch):
             self.held += batch
             if self.held_until is None:
                 self.held_until = workflow.now() + self.window
                 self._wake()  # a new moment for the timer
         else:
-            self._send(batch)
+            at_once = batch + at_once
+        self._send(at_once)
         if not self.held:
             self._closed_meanwhile.clear()
         return erased_texts
+
+    def _holding(self, batch: list[Notification]) -> bool:
+        """Whether news is held for a window (a project launched with one, since 1.3)."""
+        return bool(batch or self.held) and (
+            self.window > timedelta(0) and workflow.patched(MAIL_WINDOW)
+        )
 
     def send_held(self) -> None:
         """The news held in the window, in one batch (the activity makes each reader's few
@@ -125,9 +149,7 @@ class Messenger:
         what it decided, its own news says."""
         if not self.held:
             return
-        opened = {key[1:] for key in map(_step_key, self.held) if key and key[0] == "phase_opened"}
-        passed = opened & self._closed_meanwhile
-        told = [n for n in self.held if (key := _step_key(n)) is None or key[1:] not in passed]
+        told = told_of(self.held, self._closed_meanwhile)
         self.held, self.held_until = [], None
         self._closed_meanwhile.clear()
         self._send(told)
@@ -302,6 +324,30 @@ class Messenger:
         return [
             (n, d.failed) for n, d in zip(batch.notifications, deliveries, strict=True) if d.failed
         ]
+
+
+def told_of(held: list[Notification], closed: set[tuple[str, str, str]]) -> list[Notification]:
+    """A window's news as it goes: a step opened and closed within it (`closed`: the steps
+    closed meanwhile, as (phase, round, step)) is told by webhook only, not by e-mail, unless
+    other news put it in the calendar meanwhile (its text to answer, an extension): then its
+    opening and its closing's CANCEL go too."""
+    opened = {key[1:] for key in map(_step_key, held) if key and key[0] == "phase_opened"}
+    passed = opened & closed
+    passed -= {
+        _step_of(n)
+        for n in held
+        if n.kind not in ("phase_opened", "phase_closed") and n.facts.get("deadline")
+    }
+    return [
+        n.model_copy(update={"webhook_only": list(n.to)}) if _step_of(n) in passed else n
+        for n in held
+    ]
+
+
+def _step_of(notification: Notification) -> tuple[str, str, str]:
+    """The step a notification is about, as (phase, round, step), when its facts say it."""
+    facts = notification.facts
+    return (facts.get("phase", ""), facts.get("round", ""), facts.get("step", ""))
 
 
 def _step_key(notification: Notification) -> tuple[str, str, str, str] | None:

@@ -266,6 +266,7 @@ class MailAdapter:
         per object: a CANCEL and the next REQUEST go apart) and at most one question a reply
         answers (its Reply-To names it); a digest, a personal link and a farewell go alone."""
         groups: list[Group] = []
+        last: Group | None = None  # the message being filled
         for n, (notification, recipient) in enumerate(items):
             address = recipient.address
             if address is None or not address.email or not recipient.by_email:
@@ -274,7 +275,6 @@ class MailAdapter:
             t = texts(recipient.language.value, recipient.time_zone)
             letter = letter_for(notification, recipient, self.link_for(notification, recipient), t)
             asks_reply = asks(notification, recipient)
-            last = groups[-1] if groups else None
             if (
                 last is None
                 or items[last.members[0]][0].kind in ALONE
