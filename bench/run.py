@@ -436,7 +436,31 @@ async def waiting_curve(
     launched = 0
     while launched < projects:
         size = min(step, projects - launched)
+        # A partner answers on the watched project while the step's launches go: every 100 ms,
+        # one at a time (the answer p99 during the wave).
+        during: list[float] = []
+        done = asyncio.Event()
+
+        async def answering(
+            step_no: int = launched, done: asyncio.Event = done, during: list[float] = during
+        ) -> None:
+            n = 0
+            while not done.is_set():
+                began = time.perf_counter()
+                await bench.call(
+                    "POST",
+                    f"/projects/{first}/contributions",
+                    tokens["p1"],
+                    {"kind": "need", "text": f"pendant {step_no}-{n}"},
+                )
+                during.append((time.perf_counter() - began) * 1000)
+                n += 1
+                await asyncio.sleep(0.1)
+
+        answers = asyncio.create_task(answering())
         rate = await bench.waiting(size, concurrency)
+        done.set()
+        await answers
         launched += size
         samples = []
         for n in range(20):
@@ -453,6 +477,10 @@ async def waiting_curve(
             "waiting": launched,
             "launches_per_s": round(rate, 1),
             "answer_p50_ms": round(statistics.median(samples), 1),
+            # During the step's launch wave (nearest rank).
+            "answer_during_wave_p50_ms": round(percentiles(during)["p50"], 1),
+            "answer_during_wave_p99_ms": round(percentiles(during)["p99"], 1),
+            "answers_during_wave": len(during),
             "sqlite_mb": round(sqlite, 1),
             **{f"{name}_rss_mb": round(rss_mb(pid), 1) for name, pid in pids.items()},
         }
