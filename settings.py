@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # happens together reaches each reader as one message (a phase opened and closed within
     # it, not at all). 0: each piece at once. A project keeps the window it was launched with.
     mail_window_seconds: float = Field(default=120, ge=0, le=3600)
+    # A mail worker's task queue (since 1.3; `python -m worker --mail` serves it, and a plain
+    # worker too): a project launched now sends all its mail from there, so composing mail never
+    # delays its partners' actions. Unset: sent from the project's own worker, at once first.
+    mail_task_queue: str | None = None
     # A Temporal cluster elsewhere (Temporal Cloud, a cluster of your own): TLS, with a client
     # certificate (mTLS) or an API key. Paths to PEM files.
     temporal_tls: bool = False

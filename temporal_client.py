@@ -194,6 +194,7 @@ async def start_project(
     rpc_timeout: timedelta | None = None,
     launched_at: datetime | None = None,
     mail_window_seconds: float | None = None,
+    mail_task_queue: str | None = None,
 ) -> WorkflowHandle:
     """Start a project's workflow, with its title as the summary ops see in the UI."""
     from workflows.project import ProjectInput, ProjectWorkflow
@@ -206,6 +207,7 @@ async def start_project(
         arg.segment_after_events = segment_after_events
     if mail_window_seconds is not None:
         arg.mail_window_seconds = mail_window_seconds
+    arg.mail_task_queue = mail_task_queue
     return await client.start_workflow(
         ProjectWorkflow.run,
         arg,

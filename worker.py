@@ -12,7 +12,7 @@ import py_compile
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -235,6 +235,49 @@ def build_worker(
     )
 
 
+def build_mail_worker(
+    client: Client, settings: Settings, *, notifier: NotificationAdapter | None = None
+) -> Worker:
+    """The mail worker (since 1.3): the notification activities alone, on the mail task queue
+    (ALLIANCE_MAIL_TASK_QUEUE), for the projects launched with one."""
+    assert settings.mail_task_queue, "no mail task queue in the settings"
+    directory = LazyDirectory(settings.directory_address)
+
+    async def disable_webhook(project_id: str, participant_id: str) -> None:
+        await (await directory.get()).disable_webhook(project_id, participant_id)
+
+    webhooks = WebhookAdapter(
+        settings.webhooks_allow_loopback_http,
+        settings.webhook_timeout_seconds,
+        disable=disable_webhook,
+    )
+    notifications = NotificationActivities(
+        [notifier or default_notifier(settings, directory), webhooks], address_book(directory)
+    )
+    return AllianceWorker(
+        directory,
+        webhooks,
+        archive_store(settings),
+        client,
+        task_queue=settings.mail_task_queue,
+        activities=[notifications.notify_all, notifications.notify_now],
+    )
+
+
+def roles(arguments: Sequence[str], settings: Settings) -> tuple[bool, bool]:
+    """What this process serves: `--projects` the projects only, `--mail` the mail only; by
+    default the projects, and the mail too when there is a mail task queue (the smallest
+    setup: one process for both)."""
+    if "--mail" in arguments:
+        if not settings.mail_task_queue:
+            raise SystemExit(
+                "--mail: ALLIANCE_MAIL_TASK_QUEUE is not set, so no project sends mail to a "
+                "mail worker. Set it for the worker and the API alike, e.g. alliance-mail."
+            )
+        return False, True
+    return True, bool(settings.mail_task_queue) and "--projects" not in arguments
+
+
 async def main() -> None:
     # What the worker needs, checked before it connects (startup.py): or one line and exit
     # code 2.
@@ -262,22 +305,30 @@ async def main() -> None:
             f"{', '.join(missing)}: a project would fail at its first change. Register them "
             f"first: {commands}"
         )
-    await ensure_retention_schedule(client, settings)
-    worker = build_worker(client, settings)
+    projects, mail = roles(sys.argv[1:], settings)
+    workers: list[Worker] = []
+    if projects:
+        await ensure_retention_schedule(client, settings)
+        workers.append(build_worker(client, settings))
+    if mail:
+        workers.append(build_mail_worker(client, settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info(
         "worker started",
-        task_queue=settings.task_queue,
+        task_queue=settings.task_queue if projects else None,
+        mail_task_queue=settings.mail_task_queue if mail else None,
         address=settings.temporal_address,
         metrics=f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics"
         if settings.worker_metrics_port
         else None,
         tracing=settings.otlp_endpoint is not None,
     )
-    async with worker:
+    async with AsyncExitStack() as serving:
+        for worker in workers:
+            await serving.enter_async_context(worker)
         await stop.wait()
         log.info("worker stopping: finishing the tasks in hand")
     if tracing is not None:

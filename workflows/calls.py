@@ -25,7 +25,12 @@ RULES_3 = "1.2-rules-3"
 # Since 1.3 a project launched with a mail window holds its news for that long and tells each
 # reader all of it in as few messages as it may (workflows/messages.py).
 MAIL_WINDOW = "1.3-mail-window"
-PATCHES = (ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2, STEP_ATTRIBUTE, RULES_3, MAIL_WINDOW)
+# Since 1.3 a project launched with a mail task queue sends all its mail from there (a mail
+# worker), never from its own workflow task.
+MAIL_QUEUE = "1.3-mail-queue"
+PATCHES = (
+    ONE_CLOSING_ACTIVITY, AT_ONCE, RULES_2, STEP_ATTRIBUTE, RULES_3, MAIL_WINDOW, MAIL_QUEUE,
+)  # fmt: skip
 
 # A report or an archive that cannot be written is retried until ops fix the cause (a store
 # down, a full disk); the project waits, and nothing is lost.

@@ -61,6 +61,9 @@ class ProjectInput(BaseModel):
     # Since 1.3: how long the project holds its news before telling it, so that each reader
     # gets one message for what happened together (0: each piece at once, as before 1.3).
     mail_window_seconds: float = 0
+    # Since 1.3: the task queue a mail worker serves; the project's mail goes there, as a
+    # regular activity (none: sent from the project's own worker, at once first).
+    mail_task_queue: str | None = None
 
 
 class BatchedAction(BaseModel):

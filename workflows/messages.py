@@ -24,7 +24,7 @@ from domain import events as ev
 from domain.models import NotificationPreference
 from domain.notices import next_digest, notice_for, routing
 from domain.project import Project
-from workflows.calls import AT_ONCE, MAIL_WINDOW
+from workflows.calls import AT_ONCE, MAIL_QUEUE, MAIL_WINDOW
 from workflows.segments import position_after
 
 # Retried until the activity itself gives up on what is still failing (after 24 hours, in
@@ -53,6 +53,7 @@ class Messenger:
         recorded: Callable[[list[ev.Event]], None],
         wake: Callable[[], None],
         window: timedelta = timedelta(0),
+        mail_queue: str | None = None,
     ) -> None:
         self.project = project
         self.notified_through = notified_through
@@ -65,6 +66,7 @@ class Messenger:
         # Since 1.3 (a project launched with a mail window): news held until the window that
         # its first piece opened ends, then told in one batch; the steps closed meanwhile.
         self.window = window
+        self.mail_queue = mail_queue
         self.held: list[Notification] = []
         self.held_until: datetime | None = None
         self._closed_meanwhile: set[tuple[str, str, str]] = set()
@@ -242,7 +244,11 @@ class Messenger:
 
     async def _notify_all(self, batch: NotificationBatch) -> None:
         try:
-            if workflow.patched(AT_ONCE):
+            if self.mail_queue and workflow.patched(MAIL_QUEUE):
+                # A mail worker composes and sends: the project's worker keeps its time for
+                # the partners' actions.
+                failures = await self._notified_by_activity(batch, self.mail_queue)
+            elif workflow.patched(AT_ONCE):
                 failures = await self._notified_at_once(batch)
             else:
                 failures = await self._notified_by_activity(batch)
@@ -304,11 +310,14 @@ class Messenger:
             failures += await self._notified_by_activity(retried)
         return failures
 
-    async def _notified_by_activity(self, batch: NotificationBatch) -> Failures:
+    async def _notified_by_activity(
+        self, batch: NotificationBatch, task_queue: str | None = None
+    ) -> Failures:
         try:
             deliveries: list[Delivery] = await workflow.execute_activity_method(
                 NotificationActivities.notify_all,
                 batch,
+                task_queue=task_queue,
                 # Time for every message of the batch; the heartbeat tells a stuck delivery
                 # from a long batch.
                 start_to_close_timeout=timedelta(

@@ -148,6 +148,7 @@ class ProjectWorkflow:
             recorded=self._recorded,
             wake=self._woken,
             window=timedelta(seconds=input.mail_window_seconds),
+            mail_queue=input.mail_task_queue,
         )
         self._segments = Segments(self.project, input.spec.id, archived_through)
         self._ops_view = OpsView()
@@ -366,6 +367,7 @@ class ProjectWorkflow:
                 continue_as_new_after_events=self._input.continue_as_new_after_events,
                 segment_after_events=self._input.segment_after_events,
                 mail_window_seconds=self._input.mail_window_seconds,
+                mail_task_queue=self._input.mail_task_queue,
             )
         )
 
