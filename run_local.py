@@ -361,7 +361,18 @@ async def main() -> None:
             await catcher.start()
         decoding = asyncio.create_task(codec_server.serve())
         env = child_environment(settings)
-        supervisor.start(Child("the worker", [sys.executable, "-m", "worker"], env))
+        if settings.mail_task_queue:
+            # A mail worker of its own (ALLIANCE_MAIL_TASK_QUEUE): the worker runs the projects.
+            worker = [sys.executable, "-m", "worker", "--projects"]
+            supervisor.start(Child("the worker", worker, env))
+            mail = [sys.executable, "-m", "worker", "--mail"]
+            # Its metrics on the next port (each process on a host needs its own).
+            port = str(settings.worker_metrics_port + 1) if settings.worker_metrics_port else ""
+            supervisor.start(
+                Child("the mail worker", mail, {**env, "ALLIANCE_WORKER_METRICS_PORT": port})
+            )
+        else:
+            supervisor.start(Child("the worker", [sys.executable, "-m", "worker"], env))
         api = supervisor.start(Child("the API", [sys.executable, "-m", "api"], env))
         if reply_domain(settings):
             supervisor.start(

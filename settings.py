@@ -195,6 +195,7 @@ class Settings(BaseSettings):
         "smtp_username", "smtp_password", "s3_endpoint_url", "s3_access_key_id",
         "s3_secret_access_key", "temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca",
         "temporal_tls_server_name", "temporal_api_key", "worker_metrics_port", "otlp_endpoint",
+        "mail_task_queue",
         mode="before",
     )  # fmt: skip
     @classmethod

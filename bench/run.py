@@ -601,6 +601,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # How long a project holds its news before telling it, grouped (the setting's default
         # unless --mail-window says otherwise).
         "ALLIANCE_MAIL_WINDOW_SECONDS": str(args.mail_window),
+        # --mail-worker: the projects' mail from a mail worker process of its own.
+        **({"ALLIANCE_MAIL_TASK_QUEUE": "bench-mail"} if args.mail_worker else {}),
         # What ops have in production: JSON log lines to a file, the worker's metrics endpoint
         # (the API's /metrics is always there), traces when --tracing says so.
         "ALLIANCE_LOG_FORMAT": "json",
@@ -636,6 +638,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             log=data / "worker.log",
         )
         processes.append(worker)
+        mail_worker = None
+        if args.mail_worker:
+            mail_worker = start(
+                [sys.executable, "-m", "worker", "--mail"],
+                {**env, "ALLIANCE_WORKER_METRICS_PORT": str(free_port())},
+                ready="worker started",
+                log=data / "mail-worker.log",
+            )
+            processes.append(mail_worker)
         api = start(
             [sys.executable, "-m", "api"],
             {**env, "ALLIANCE_API_PORT": str(api_port)},
@@ -696,6 +707,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if catcher is not None:
                 # The local mail server receiving every message competes for the same 2 cores.
                 pids["mail"] = catcher.pid
+            if mail_worker is not None:
+                pids["mail_worker"] = mail_worker.pid
             cpu: dict[str, Counter[str]] = {
                 "alliance": Counter(),
                 "bare": Counter(),
@@ -824,6 +837,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
             if args.hundred_thousand:
                 pids = {"worker": worker.pid, "dev_server": server.pid, "api": api.pid}
+                if mail_worker is not None:
+                    pids["mail_worker"] = mail_worker.pid
                 curve = await waiting_curve(bench, args.waiting, args.concurrency, pids, data)
                 results["waiting_curve"] = curve
                 rate = statistics.harmonic_mean([p["launches_per_s"] for p in curve])
@@ -1029,6 +1044,11 @@ if __name__ == "__main__":
         default=Settings.model_fields["mail_window_seconds"].default,
         help="seconds a project holds its news before telling it grouped (the setting's "
         "default, 120; 0: each dispatch at once, grouped per reader within it)",
+    )
+    parser.add_argument(
+        "--mail-worker",
+        action="store_true",
+        help="the projects' mail from a mail worker process (ALLIANCE_MAIL_TASK_QUEUE)",
     )
     parser.add_argument(
         "--hundred-thousand",

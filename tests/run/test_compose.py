@@ -22,7 +22,7 @@ from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-ALLIANCE_SERVICES = ("worker", "api", "codec", "inbound")
+ALLIANCE_SERVICES = ("worker", "mail-worker", "api", "codec", "inbound")
 
 # Variables the compose file reads for itself or hands to the proxy and the databases, never
 # settings of Alliance: none may be given to the worker, the API or the codec server.
