@@ -10,6 +10,7 @@ import signal
 import uuid
 
 import httpx
+import pytest
 
 from activities.mail.catcher import MailCatcher
 from api.app import create_app
@@ -49,8 +50,14 @@ async def whole_project(project: ApiProject, progress: list[int]) -> None:
         await act("PUT", "/answer", pid, {"kind": "consent"})
 
 
-async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(dev_env, tmp_path):
+@pytest.mark.parametrize("mail_worker", [False, True], ids=["project-worker", "mail-worker"])
+async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
+    dev_env, tmp_path, mail_worker
+):
+    """The worker that sends: the project's own, or (ALLIANCE_MAIL_TASK_QUEUE) a mail worker
+    beside a worker serving the projects alone."""
     address = dev_env.client.service_client.config.target_host
+    mail_queue = f"mail-{uuid.uuid4().hex[:8]}" if mail_worker else None
     async with MailCatcher(tmp_path / "mail", port=free_port()) as catcher:
         settings = make_harness_settings(
             tmp_path,
@@ -58,6 +65,7 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(dev
             smtp_port=catcher.port,
             api_url="http://localhost",
             rpc_timeout_seconds=2.0,
+            mail_task_queue=mail_queue,
         )
         harness = Harness(
             dev_env.client, api_settings(Harness(dev_env.client, settings, None)), None
@@ -70,11 +78,19 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(dev
             ALLIANCE_SMTP_PORT=str(catcher.port),
             ALLIANCE_TOKEN_SECRET="test-secret",
             ALLIANCE_API_URL="http://localhost",
+            **({"ALLIANCE_MAIL_TASK_QUEUE": mail_queue} if mail_queue else {}),
         )
+        # The sending one: the worker, or the mail worker beside the projects' worker.
+        sender = ("--mail",) if mail_worker else ()
         app = create_app(harness.settings, client=dev_env.client)
         with processes() as started:
-            started.append(Process_("worker", env))
-            await started[0].wait_for('"worker started"')
+            if mail_worker:
+                projects_only = Process_("worker", env, "--projects")
+                started.append(projects_only)
+                await projects_only.wait_for('"worker started"')
+            sending = Process_("worker", env, *sender)
+            started.append(sending)
+            await sending.wait_for('"worker started"')
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://localhost"
             ) as http:
@@ -92,12 +108,20 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(dev
                 walks = [asyncio.create_task(whole_project(p, progress)) for p in projects]
                 while progress[0] < 6 * 4:  # about half of the actions: mail on its way
                     await asyncio.sleep(0.02)
-                started[0].process.send_signal(signal.SIGKILL)
-                started[0].process.wait()
-                started.append(Process_("worker", env))
-                await started[1].wait_for('"worker started"')
+                sending.process.send_signal(signal.SIGKILL)
+                sending.process.wait()
+                again = Process_("worker", env, *sender)
+                started.append(again)
+                await again.wait_for('"worker started"')
                 await asyncio.wait_for(asyncio.gather(*walks), 180)
-                await asyncio.sleep(3)  # the last messages, and any retried
+                # The last messages, and any retried: a batch the killed worker had begun goes
+                # again once its heartbeat is missed (60 s), so wait until all came or 120 s.
+                for _ in range(1200):
+                    counts = [len(_ids(catcher.messages(), p.id)) for p in projects]
+                    if min(counts) >= per_project:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(1)
             await app.state.gateway.close()
 
         messages = catcher.messages()
@@ -106,6 +130,10 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(dev
             # Nothing lost: each project's distinct messages are the reference's count; a
             # repeat carries the same Message-ID (its receiver drops it).
             assert len(set(mine)) == per_project, (project.id, len(set(mine)), per_project)
+
+
+def _ids(messages: list, project_id: str) -> set[str]:
+    return {m["Message-ID"] for m in messages if project_id in _links(m)}
 
 
 def _links(message) -> str:

@@ -36,9 +36,9 @@ PARTNERS = ["p1", "p2", "p3"]
 class Process_(Spawned):
     """An Alliance process (`python -m worker` or `python -m api`) started by the test."""
 
-    def __init__(self, module: str, env: dict[str, str]) -> None:
+    def __init__(self, module: str, env: dict[str, str], *arguments: str) -> None:
         super().__init__(
-            [sys.executable, "-m", module],
+            [sys.executable, "-m", module, *arguments],
             {**os.environ, **env, "ALLIANCE_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"},
             ROOT,
         )
