@@ -655,7 +655,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         processes.append(api)
         plain_api = start(
             [sys.executable, "bench/plain_api.py", str(plain_port)],
-            {**env, "ALLIANCE_TASK_QUEUE": settings.task_queue + PLAIN},
+            # Its projects send from their own (plain) worker: the mail worker encrypts.
+            {
+                **{k: v for k, v in env.items() if k != "ALLIANCE_MAIL_TASK_QUEUE"},
+                "ALLIANCE_TASK_QUEUE": settings.task_queue + PLAIN,
+            },
             log=data / "plain-api.log",
         )
         processes.append(plain_api)
