@@ -112,6 +112,12 @@ def busy_ports(settings: Settings) -> list[str]:
             worker_metrics_port(settings),
         ),
     }
+    if settings.mail_worker:
+        port = worker_metrics_port(settings) + 1
+        wanted[f"the mail worker's metrics ({settings.metrics_host}:{port})"] = (
+            settings.metrics_host,
+            port,
+        )
     if catches_mail(settings):
         wanted[f"the mail catcher ({settings.smtp_host}:{settings.smtp_port})"] = (
             settings.smtp_host,
@@ -361,13 +367,13 @@ async def main() -> None:
             await catcher.start()
         decoding = asyncio.create_task(codec_server.serve())
         env = child_environment(settings)
-        if settings.mail_task_queue:
-            # A mail worker of its own (ALLIANCE_MAIL_TASK_QUEUE): the worker runs the projects.
+        if settings.mail_worker:
+            # A mail worker of its own (ALLIANCE_MAIL_WORKER): the worker runs the projects.
             worker = [sys.executable, "-m", "worker", "--projects"]
             supervisor.start(Child("the worker", worker, env))
             mail = [sys.executable, "-m", "worker", "--mail"]
             # Its metrics on the next port (each process on a host needs its own).
-            port = str(settings.worker_metrics_port + 1) if settings.worker_metrics_port else ""
+            port = str(worker_metrics_port(settings) + 1)
             supervisor.start(
                 Child("the mail worker", mail, {**env, "ALLIANCE_WORKER_METRICS_PORT": port})
             )

@@ -32,10 +32,12 @@ class Settings(BaseSettings):
     # happens together reaches each reader as one message (a phase opened and closed within
     # it, not at all). 0: each piece at once. A project keeps the window it was launched with.
     mail_window_seconds: float = Field(default=120, ge=0, le=3600)
-    # A mail worker's task queue (since 1.3; `python -m worker --mail` serves it, and a plain
-    # worker too): a project launched now sends all its mail from there, so composing mail never
-    # delays its partners' actions. Unset: sent from the project's own worker, at once first.
-    mail_task_queue: str | None = None
+    # A mail worker of its own runs (since 1.3, `python -m worker --mail`): a project launched
+    # now sends all its mail from the mail task queue (`<task queue>-mail`), so composing mail
+    # never delays its partners' actions, and the plain workers serve the projects alone.
+    # False: each project's mail from its own worker, at once first; the plain workers still
+    # serve the mail task queue, for projects launched while it was true.
+    mail_worker: bool = False
     # A Temporal cluster elsewhere (Temporal Cloud, a cluster of your own): TLS, with a client
     # certificate (mTLS) or an API key. Paths to PEM files.
     temporal_tls: bool = False
@@ -163,6 +165,11 @@ class Settings(BaseSettings):
     # only on connections from there (the service may be reached without it).
     inbound_relays: list[str] = Field(default_factory=list)
 
+    @property
+    def mail_task_queue(self) -> str:
+        """The mail task queue: the project task queue's name, then "-mail"."""
+        return f"{self.task_queue}-mail"
+
     @field_validator("reply_domain", "inbound_authserv_id")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
@@ -195,7 +202,6 @@ class Settings(BaseSettings):
         "smtp_username", "smtp_password", "s3_endpoint_url", "s3_access_key_id",
         "s3_secret_access_key", "temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca",
         "temporal_tls_server_name", "temporal_api_key", "worker_metrics_port", "otlp_endpoint",
-        "mail_task_queue",
         mode="before",
     )  # fmt: skip
     @classmethod

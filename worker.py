@@ -157,6 +157,7 @@ class AllianceWorker(Worker):
         self.directory = directory
         self.webhooks = webhooks
         self.archive = archive
+        self.smtp_pool: Any = None
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
@@ -165,6 +166,8 @@ class AllianceWorker(Worker):
             await self.webhooks.close()
             await self.archive.close()
             await self.directory.close()
+            if self.smtp_pool is not None:  # the connections kept between batches
+                await self.smtp_pool.close()
 
 
 def default_notifier(
@@ -210,28 +213,31 @@ def build_worker(
     archive = ArchiveActivities(Archivist(store, cooperation=figures_provider(directory)))
     closing = ClosingActivities(retention, archive)
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
-    return AllianceWorker(
-        directory,
-        webhooks,
-        store,
-        client,
-        task_queue=task_queue or settings.task_queue,
-        workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
-        activities=[
-            notifications.notify_all,
-            notifications.notify_now,
-            reports.publish_report,
-            retention.record_closing,
-            retention.erase_expired_contacts,
-            archive.write_segment,
-            archive.archive_project,
-            archive.redact_segments,
-            closing.close_project,
-            *extra_activities,
-        ],
-        workflow_runner=SANDBOX,
-        max_cached_workflows=settings.max_cached_workflows,
-        workflow_failure_exception_types=list(workflow_failure_exception_types),
+    return with_pool_of(
+        notifications,
+        AllianceWorker(
+            directory,
+            webhooks,
+            store,
+            client,
+            task_queue=task_queue or settings.task_queue,
+            workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
+            activities=[
+                notifications.notify_all,
+                notifications.notify_now,
+                reports.publish_report,
+                retention.record_closing,
+                retention.erase_expired_contacts,
+                archive.write_segment,
+                archive.archive_project,
+                archive.redact_segments,
+                closing.close_project,
+                *extra_activities,
+            ],
+            workflow_runner=SANDBOX,
+            max_cached_workflows=settings.max_cached_workflows,
+            workflow_failure_exception_types=list(workflow_failure_exception_types),
+        ),
     )
 
 
@@ -239,8 +245,7 @@ def build_mail_worker(
     client: Client, settings: Settings, *, notifier: NotificationAdapter | None = None
 ) -> Worker:
     """The mail worker (since 1.3): the notification activities alone, on the mail task queue
-    (ALLIANCE_MAIL_TASK_QUEUE), for the projects launched with one."""
-    assert settings.mail_task_queue, "no mail task queue in the settings"
+    (`<task queue>-mail`), for the projects launched with ALLIANCE_MAIL_WORKER."""
     directory = LazyDirectory(settings.directory_address)
 
     async def disable_webhook(project_id: str, participant_id: str) -> None:
@@ -254,28 +259,37 @@ def build_mail_worker(
     notifications = NotificationActivities(
         [notifier or default_notifier(settings, directory), webhooks], address_book(directory)
     )
-    return AllianceWorker(
-        directory,
-        webhooks,
-        archive_store(settings),
-        client,
-        task_queue=settings.mail_task_queue,
-        activities=[notifications.notify_all, notifications.notify_now],
+    return with_pool_of(
+        notifications,
+        AllianceWorker(
+            directory,
+            webhooks,
+            archive_store(settings),
+            client,
+            task_queue=settings.mail_task_queue,
+            activities=[notifications.notify_all, notifications.notify_now],
+            # On SIGTERM, the messages under way go out first (compose waits 60 s).
+            graceful_shutdown_timeout=timedelta(seconds=50),
+        ),
     )
 
 
+def with_pool_of(notifications: NotificationActivities, worker: AllianceWorker) -> AllianceWorker:
+    """The worker closes its e-mail channel's kept SMTP connections when it stops."""
+    worker.smtp_pool = next(
+        (getattr(c, "pool", None) for c in notifications.channels if hasattr(c, "pool")), None
+    )
+    return worker
+
+
 def roles(arguments: Sequence[str], settings: Settings) -> tuple[bool, bool]:
-    """What this process serves: `--projects` the projects only, `--mail` the mail only; by
-    default the projects, and the mail too when there is a mail task queue (the smallest
-    setup: one process for both)."""
+    """What this process serves (projects, mail): `--mail` the mail only, `--projects` the
+    projects only; by default the projects, and the mail task queue too unless a mail worker
+    of its own runs (ALLIANCE_MAIL_WORKER): the smallest setup is one process, and projects
+    launched with a mail worker are still served once it is turned off."""
     if "--mail" in arguments:
-        if not settings.mail_task_queue:
-            raise SystemExit(
-                "--mail: ALLIANCE_MAIL_TASK_QUEUE is not set, so no project sends mail to a "
-                "mail worker. Set it for the worker and the API alike, e.g. alliance-mail."
-            )
         return False, True
-    return True, bool(settings.mail_task_queue) and "--projects" not in arguments
+    return True, not settings.mail_worker and "--projects" not in arguments
 
 
 async def main() -> None:

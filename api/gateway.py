@@ -487,7 +487,9 @@ class ProjectGateway:
                     continue_as_new_after_events=self.settings.continue_as_new_after_events,
                     segment_after_events=self.settings.segment_after_events,
                     mail_window_seconds=self.settings.mail_window_seconds,
-                    mail_task_queue=self.settings.mail_task_queue,
+                    mail_task_queue=self.settings.mail_task_queue
+                    if self.settings.mail_worker
+                    else None,
                     memo={"request_fingerprint": request_fingerprint},
                     rpc_timeout=self.rpc_timeout,
                     launched_at=launched_at,

@@ -602,7 +602,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # unless --mail-window says otherwise).
         "ALLIANCE_MAIL_WINDOW_SECONDS": str(args.mail_window),
         # --mail-worker: the projects' mail from a mail worker process of its own.
-        **({"ALLIANCE_MAIL_TASK_QUEUE": "bench-mail"} if args.mail_worker else {}),
+        **({"ALLIANCE_MAIL_WORKER": "true"} if args.mail_worker else {}),
         # What ops have in production: JSON log lines to a file, the worker's metrics endpoint
         # (the API's /metrics is always there), traces when --tracing says so.
         "ALLIANCE_LOG_FORMAT": "json",
@@ -657,7 +657,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             [sys.executable, "bench/plain_api.py", str(plain_port)],
             # Its projects send from their own (plain) worker: the mail worker encrypts.
             {
-                **{k: v for k, v in env.items() if k != "ALLIANCE_MAIL_TASK_QUEUE"},
+                **{k: v for k, v in env.items() if k != "ALLIANCE_MAIL_WORKER"},
                 "ALLIANCE_TASK_QUEUE": settings.task_queue + PLAIN,
             },
             log=data / "plain-api.log",
@@ -1052,7 +1052,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--mail-worker",
         action="store_true",
-        help="the projects' mail from a mail worker process (ALLIANCE_MAIL_TASK_QUEUE)",
+        help="the projects' mail from a mail worker process (ALLIANCE_MAIL_WORKER)",
     )
     parser.add_argument(
         "--hundred-thousand",

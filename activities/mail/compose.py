@@ -1275,15 +1275,19 @@ class _Wire(policy.Compat32):
     a message. Anything else (non-ASCII, a control character) takes compat32's own way."""
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        if (
-            type(value) is str
-            and value.isascii()
-            and value.isprintable()  # no line break of any kind, no control character
-            and value == value.strip()
-            and "  " not in value
+        if type(value) is str and all(
+            line.isascii()
+            and line.isprintable()  # no other line break of any kind, no control character
+            and line == line.strip()
+            and "  " not in line
+            for line in value.split(FOLD)  # encoded words, folded already (encoded_words)
         ):
             return f"{name}: {value}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
+
+
+# A header folded onto its next line (RFC 5322): the line break, then one space.
+FOLD = "\r\n "
 
 
 # The wire format: CRLF, headers folded by their own encoding only.
@@ -1296,15 +1300,17 @@ def wire_bytes(message: Message) -> bytes:
 
 def _address(name: str, email: str) -> str:
     if name and not name.isascii():
-        return f"{encoded_words(name)} <{email}>"
+        return f"{encoded_words(name)}{FOLD}<{email}>"
     return formataddr((name, email)) if name else email
 
 
-# A header's text in RFC 2047 encoded words: UTF-8 in base64, at most 45 bytes a word (75
-# characters with its markers), never a character cut in two. The standard library's Header
-# weighs quoted-printable against base64 one character at a time: a fifth of composing a
-# message (cProfile, bench/mail_drain.py).
-_WORD_BYTES = 45
+# A header's text in RFC 2047 encoded words: UTF-8 in base64, at most 39 bytes a word (64
+# characters with its markers, so even the first line, "Subject: " and all, stays within the
+# 76 RFC 2047 allows), never a character cut in two, and cut at a space where one is near (a
+# reader that keeps the space between two words then shows it where the text had one). The
+# standard library's Header weighed quoted-printable against base64 one character at a time: a
+# fifth of composing a message (cProfile, bench/mail_drain.py).
+_WORD_BYTES = 39
 
 
 def encoded_words(text: str) -> str:
@@ -1315,8 +1321,14 @@ def encoded_words(text: str) -> str:
     for char in text:
         encoded = char.encode()
         if len(word) + len(encoded) > _WORD_BYTES:
-            words.append(word)
-            word = b""
+            cut = word.rfind(b" ")
+            if cut > _WORD_BYTES // 2:  # the space begins the next word
+                words.append(word[:cut])
+                word = word[cut:]
+            else:
+                words.append(word)
+                word = b""
         word += encoded
     words.append(word)
-    return " ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+    # One word a line: a line holding encoded words stays within 76 characters (RFC 2047).
+    return FOLD.join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)

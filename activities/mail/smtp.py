@@ -85,6 +85,10 @@ class SmtpServer:
     timeout: float = 10.0
 
 
+# How long a kept connection has to answer NOOP before it is taken for dead.
+NOOP_SECONDS = 2.0
+
+
 class SmtpPool:
     """A few SMTP connections kept open between batches (since 1.3): a batch takes one, or
     opens one, and gives it back when it ends well. A connection kept is checked with NOOP
@@ -106,12 +110,19 @@ class SmtpPool:
             smtp, since = self._idle.pop()
             if time.monotonic() - since <= self.idle_seconds and smtp.is_connected:
                 try:
-                    await smtp.noop()
+                    await smtp.noop(timeout=NOOP_SECONDS)
                     return smtp
                 except Exception:  # noqa: BLE001 - closed by the server meanwhile: open anew
                     pass
+                except BaseException:  # cancelled while checking it: never left open
+                    smtp.close()
+                    raise
             self.stale += 1
-            await _quit(smtp)
+            # One found dead: the others, older, are likely dead too (a relay restarted).
+            for older, _ in self._idle:
+                older.close()
+            self._idle.clear()
+            smtp.close()
         return await self._open()
 
     async def _open(self) -> aiosmtplib.SMTP:
@@ -180,6 +191,9 @@ class _Connection:
                 await self.smtp.rset()
             except Exception:  # noqa: BLE001 - a broken session is simply reopened
                 await self.close()
+            except BaseException:  # cancelled mid-RSET: never given back in that state
+                self.drop()
+                raise
 
     async def close(self) -> None:
         """Closed for good (after an error): never given back."""

@@ -189,3 +189,23 @@ async def test_a_retry_never_tells_again_what_went_nor_reuses_its_message_id():
     assert len(subjects) == 2 and "Le plan est soumis" in subjects[0]
     assert "Décision" in subjects[1] and "Le plan est soumis" not in text(mail.sent[1])
     assert len({m["Message-ID"] for m in mail.sent}) == 2
+
+
+def test_headers_in_encoded_words_fit_their_lines_and_read_back_whole():
+    from email.mime.text import MIMEText
+
+    from activities.mail.compose import _address, encoded_words
+
+    subject = "[Jardins partagés du 8e] " + "Décision sur le budget participatif " * 6
+    name = "Жанна Иванова-Петрова " * 10
+    m = MIMEText("x")
+    m["Subject"] = encoded_words(subject)
+    m["To"] = _address(name.strip(), "p1@example.org")
+    raw = wire_bytes(m)
+    head = raw.split(b"\r\n\r\n")[0]
+    # RFC 2047: a line holding encoded words is 76 characters at most (RFC 5322's limit is 998).
+    assert max(len(line) for line in head.split(b"\r\n")) <= 76
+    read = message_from_bytes(raw, policy=policy.default)
+    assert str(read["Subject"]) == subject
+    assert read["To"].addresses[0].addr_spec == "p1@example.org"
+    assert read["To"].addresses[0].display_name.startswith("Жанна")

@@ -54,10 +54,9 @@ async def whole_project(project: ApiProject, progress: list[int]) -> None:
 async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
     dev_env, tmp_path, mail_worker
 ):
-    """The worker that sends: the project's own, or (ALLIANCE_MAIL_TASK_QUEUE) a mail worker
+    """The worker that sends: the project's own, or (ALLIANCE_MAIL_WORKER) a mail worker
     beside a worker serving the projects alone."""
     address = dev_env.client.service_client.config.target_host
-    mail_queue = f"mail-{uuid.uuid4().hex[:8]}" if mail_worker else None
     async with MailCatcher(tmp_path / "mail", port=free_port()) as catcher:
         settings = make_harness_settings(
             tmp_path,
@@ -65,7 +64,7 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
             smtp_port=catcher.port,
             api_url="http://localhost",
             rpc_timeout_seconds=2.0,
-            mail_task_queue=mail_queue,
+            mail_worker=mail_worker,
         )
         harness = Harness(
             dev_env.client, api_settings(Harness(dev_env.client, settings, None)), None
@@ -78,14 +77,14 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
             ALLIANCE_SMTP_PORT=str(catcher.port),
             ALLIANCE_TOKEN_SECRET="test-secret",
             ALLIANCE_API_URL="http://localhost",
-            **({"ALLIANCE_MAIL_TASK_QUEUE": mail_queue} if mail_queue else {}),
+            ALLIANCE_MAIL_WORKER="true" if mail_worker else "false",
         )
         # The sending one: the worker, or the mail worker beside the projects' worker.
         sender = ("--mail",) if mail_worker else ()
         app = create_app(harness.settings, client=dev_env.client)
         with processes() as started:
             if mail_worker:
-                projects_only = Process_("worker", env, "--projects")
+                projects_only = Process_("worker", env)  # the projects alone: a mail worker runs
                 started.append(projects_only)
                 await projects_only.wait_for('"worker started"')
             sending = Process_("worker", env, *sender)
