@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
+from activities.notifications import OutboxAdapter
 from domain import commands as cmd
 from domain.models import AgreedCharter, Governance, Process
 from domain.templates import parse
@@ -34,7 +35,7 @@ from tests.helpers import (
     short_process,
 )
 from texts.charter import model as charter_model
-from worker import build_worker
+from worker import build_mail_worker, build_worker
 from workflows import search_attributes as sa
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -341,6 +342,24 @@ async def told_together(client: Client, task_queue: str) -> Driver:
     return d
 
 
+async def mail_from_a_mail_worker(client: Client, task_queue: str) -> Driver:
+    """1.3: a project launched with a mail worker (a patch marker): each batch of its mail a
+    regular activity on the mail task queue, none sent from its workflow task."""
+    d = await Driver.start(
+        client,
+        make_spec(3, id="history-mail-queue"),
+        task_queue,
+        mail_task_queue=f"{task_queue}-mail",
+    )
+    await d.contribute_all(PARTNERS)
+    await d.plan([await d.propose("p1")])
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Financement retiré"))
+    await d.handle.result()
+    return d
+
+
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
     spec = make_spec(2, Process(max_rounds=2), id="history-not-adopted")
     d = await Driver.start(client, spec, task_queue)
@@ -533,6 +552,16 @@ async def main() -> None:
             ):
                 if missing(name):
                     await save(await record(env.client, settings.task_queue), name)
+            if missing("mail_queue"):
+                # 1.3: the mail from a mail worker, on the mail task queue.
+                mail_settings = settings.model_copy(update={"mail_worker": True})
+                async with build_mail_worker(
+                    env.client, mail_settings, notifier=OutboxAdapter(settings.outbox_dir)
+                ):
+                    await save(
+                        await mail_from_a_mail_worker(env.client, settings.task_queue),
+                        "mail_queue",
+                    )
             if missing("notification_failed_cancelled"):
                 await save(
                     await notification_failed(env.client, settings),

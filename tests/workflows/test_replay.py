@@ -38,6 +38,7 @@ def test_there_are_saved_histories_of_each_behaviour():
         "objections_weighed",
         "decision_reviewed",
         "mail_window",
+        "mail_queue",
     }
 
 
