@@ -183,17 +183,11 @@ def default_notifier(
     return mail_adapter(settings, keep_reply_address if directory is not None else None)
 
 
-def build_worker(
-    client: Client,
-    settings: Settings,
-    *,
-    notifier: NotificationAdapter | None = None,
-    task_queue: str | None = None,
-    workflow_failure_exception_types: Sequence[type[BaseException]] = (),
-    extra_workflows: Sequence[type] = (),
-    extra_activities: Sequence[Callable] = (),
-) -> Worker:
-    """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
+def telling(
+    settings: Settings, notifier: NotificationAdapter | None
+) -> tuple[LazyDirectory, WebhookAdapter, NotificationActivities]:
+    """The contact directory, the webhooks and the notification activities over them (the
+    e-mail channel first), as a project worker and a mail worker both build them."""
     directory = LazyDirectory(settings.directory_address)
 
     async def disable_webhook(project_id: str, participant_id: str) -> None:
@@ -207,6 +201,21 @@ def build_worker(
     notifications = NotificationActivities(
         [notifier or default_notifier(settings, directory), webhooks], address_book(directory)
     )
+    return directory, webhooks, notifications
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    notifier: NotificationAdapter | None = None,
+    task_queue: str | None = None,
+    workflow_failure_exception_types: Sequence[type[BaseException]] = (),
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable] = (),
+) -> Worker:
+    """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
+    directory, webhooks, notifications = telling(settings, notifier)
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir, cooperation=figures_provider(directory))
     store = archive_store(settings)
@@ -246,19 +255,7 @@ def build_mail_worker(
 ) -> Worker:
     """The mail worker (since 1.3): the notification activities alone, on the mail task queue
     (`<task queue>-mail`), for the projects launched with ALLIANCE_MAIL_WORKER."""
-    directory = LazyDirectory(settings.directory_address)
-
-    async def disable_webhook(project_id: str, participant_id: str) -> None:
-        await (await directory.get()).disable_webhook(project_id, participant_id)
-
-    webhooks = WebhookAdapter(
-        settings.webhooks_allow_loopback_http,
-        settings.webhook_timeout_seconds,
-        disable=disable_webhook,
-    )
-    notifications = NotificationActivities(
-        [notifier or default_notifier(settings, directory), webhooks], address_book(directory)
-    )
+    directory, webhooks, notifications = telling(settings, notifier)
     return with_pool_of(
         notifications,
         AllianceWorker(
