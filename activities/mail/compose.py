@@ -1170,7 +1170,11 @@ def compose_group(
             hint = t.gettext(
                 "You may also answer by replying to this e-mail: write OUI (or YES) to consent, NON (or NO) followed by your reason to object, or ABSTENTION, on the first line. Your reply is recorded as your answer, from the address this message was sent to."
             )
-        letter.paragraphs.append(hint)
+        if letter.quote and letter.paragraphs:
+            # Before the line that introduces the quoted text, not between the two.
+            letter.paragraphs.insert(len(letter.paragraphs) - 1, hint)
+        else:
+            letter.paragraphs.append(hint)
     ics, method = None, None
     for notification, letter in parts:
         if letter.calendar is not None:

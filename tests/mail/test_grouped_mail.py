@@ -209,3 +209,21 @@ def test_headers_in_encoded_words_fit_their_lines_and_read_back_whole():
     assert str(read["Subject"]) == subject
     assert read["To"].addresses[0].addr_spec == "p1@example.org"
     assert read["To"].addresses[0].display_name.startswith("Жанна")
+
+
+def test_the_reply_hint_never_comes_between_a_quote_and_its_introduction():
+    from activities.mail.compose import compose_group, letter_for
+    from texts.i18n import texts
+
+    who = reader()
+    t = texts("fr", "Europe/Paris")
+    letter = letter_for(DECISION, who, "https://alliance.example.org/p/T", t)
+    built = compose_group(
+        [(DECISION, letter)], who, "p1@example.org", "Zoé", "https://alliance.example.org/p/T",
+        SENDER, t, reply_to="reponse+abc@example.org", asking=0,
+    )  # fmt: skip
+    body = text(message_from_bytes(wire_bytes(built), policy=policy.default))
+    hint = body.index("Vous pouvez aussi répondre à ce courriel")
+    introduction = body.index("Le plan soumis à décision, en résumé :")
+    assert hint < introduction < body.index("Des bacs rue Garon")
+    assert body[introduction:].split("\n\n")[1].strip() == "Des bacs rue Garon"
