@@ -141,33 +141,32 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
 
 
 class AllianceWorker(Worker):
-    """Temporal's worker, which closes the contact directory and the archive store its
-    activities opened once it has stopped (a connection left to the garbage collector could
-    be closed on a workflow's event loop, which cannot)."""
+    """Temporal's worker, which closes what its activities opened once it has stopped: the
+    notification channels' connections (webhooks, SMTP kept between batches), the archive
+    store, the contact directory (a connection left to the garbage collector could be closed
+    on a workflow's event loop, which cannot)."""
 
     def __init__(
         self,
         directory: LazyDirectory,
-        webhooks: WebhookAdapter,
-        archive: ArchiveStore,
+        notifications: NotificationActivities,
+        archive: ArchiveStore | None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.directory = directory
-        self.webhooks = webhooks
+        self.notifications = notifications
         self.archive = archive
-        self.smtp_pool: Any = None
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
             await super().__aexit__(*exc)
         finally:
-            await self.webhooks.close()
-            await self.archive.close()
+            await self.notifications.close()
+            if self.archive is not None:
+                await self.archive.close()
             await self.directory.close()
-            if self.smtp_pool is not None:  # the connections kept between batches
-                await self.smtp_pool.close()
 
 
 def default_notifier(
@@ -185,9 +184,9 @@ def default_notifier(
 
 def telling(
     settings: Settings, notifier: NotificationAdapter | None
-) -> tuple[LazyDirectory, WebhookAdapter, NotificationActivities]:
-    """The contact directory, the webhooks and the notification activities over them (the
-    e-mail channel first), as a project worker and a mail worker both build them."""
+) -> tuple[LazyDirectory, NotificationActivities]:
+    """The contact directory and the notification activities over it (the e-mail channel,
+    then the webhooks), as a project worker and a mail worker both build them."""
     directory = LazyDirectory(settings.directory_address)
 
     async def disable_webhook(project_id: str, participant_id: str) -> None:
@@ -201,7 +200,7 @@ def telling(
     notifications = NotificationActivities(
         [notifier or default_notifier(settings, directory), webhooks], address_book(directory)
     )
-    return directory, webhooks, notifications
+    return directory, notifications
 
 
 def build_worker(
@@ -215,38 +214,35 @@ def build_worker(
     extra_activities: Sequence[Callable] = (),
 ) -> Worker:
     """The worker; the benchmark adds its bare baseline with `extra_*`, under the same options."""
-    directory, webhooks, notifications = telling(settings, notifier)
+    directory, notifications = telling(settings, notifier)
     retention = RetentionActivities(directory)
     reports = ReportActivities(settings.reports_dir, cooperation=figures_provider(directory))
     store = archive_store(settings)
     archive = ArchiveActivities(Archivist(store, cooperation=figures_provider(directory)))
     closing = ClosingActivities(retention, archive)
     precompile([ProjectWorkflow, RetentionWorkflow, *extra_workflows])
-    return with_pool_of(
+    return AllianceWorker(
+        directory,
         notifications,
-        AllianceWorker(
-            directory,
-            webhooks,
-            store,
-            client,
-            task_queue=task_queue or settings.task_queue,
-            workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
-            activities=[
-                notifications.notify_all,
-                notifications.notify_now,
-                reports.publish_report,
-                retention.record_closing,
-                retention.erase_expired_contacts,
-                archive.write_segment,
-                archive.archive_project,
-                archive.redact_segments,
-                closing.close_project,
-                *extra_activities,
-            ],
-            workflow_runner=SANDBOX,
-            max_cached_workflows=settings.max_cached_workflows,
-            workflow_failure_exception_types=list(workflow_failure_exception_types),
-        ),
+        store,
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[ProjectWorkflow, RetentionWorkflow, *extra_workflows],
+        activities=[
+            notifications.notify_all,
+            notifications.notify_now,
+            reports.publish_report,
+            retention.record_closing,
+            retention.erase_expired_contacts,
+            archive.write_segment,
+            archive.archive_project,
+            archive.redact_segments,
+            closing.close_project,
+            *extra_activities,
+        ],
+        workflow_runner=SANDBOX,
+        max_cached_workflows=settings.max_cached_workflows,
+        workflow_failure_exception_types=list(workflow_failure_exception_types),
     )
 
 
@@ -255,28 +251,17 @@ def build_mail_worker(
 ) -> Worker:
     """The mail worker (since 1.3): the notification activities alone, on the mail task queue
     (`<task queue>-mail`), for the projects launched with ALLIANCE_MAIL_WORKER."""
-    directory, webhooks, notifications = telling(settings, notifier)
-    return with_pool_of(
+    directory, notifications = telling(settings, notifier)
+    return AllianceWorker(
+        directory,
         notifications,
-        AllianceWorker(
-            directory,
-            webhooks,
-            archive_store(settings),
-            client,
-            task_queue=settings.mail_task_queue,
-            activities=[notifications.notify_all, notifications.notify_now],
-            # On SIGTERM, the messages under way go out first (compose waits 60 s).
-            graceful_shutdown_timeout=timedelta(seconds=50),
-        ),
+        None,
+        client,
+        task_queue=settings.mail_task_queue,
+        activities=[notifications.notify_all, notifications.notify_now],
+        # On SIGTERM, the messages under way go out first (compose waits 60 s).
+        graceful_shutdown_timeout=timedelta(seconds=50),
     )
-
-
-def with_pool_of(notifications: NotificationActivities, worker: AllianceWorker) -> AllianceWorker:
-    """The worker closes its e-mail channel's kept SMTP connections when it stops."""
-    worker.smtp_pool = next(
-        (getattr(c, "pool", None) for c in notifications.channels if hasattr(c, "pool")), None
-    )
-    return worker
 
 
 def roles(arguments: Sequence[str], settings: Settings) -> tuple[bool, bool]:

@@ -292,6 +292,13 @@ class NotificationActivities:
         self.retry_for = retry_for
         self._meters: tuple[Any, Any, Any] | None = None
 
+    async def close(self) -> None:
+        """Each channel's connections (SMTP kept between batches, the webhooks' client)."""
+        for channel in self.channels:
+            closing = getattr(channel, "close", None)
+            if closing is not None:
+                await closing()
+
     def _metrics(self) -> tuple[Any, Any, Any]:
         """Messages sent and failed, and how long after their event they went (on the
         worker's metrics endpoint, through the SDK's meter)."""
@@ -334,16 +341,15 @@ class NotificationActivities:
                 books[notification.project_id] = await self.addresses(notification.project_id)
         # Each reader's notifications, in the batch's order, and how each one went for them.
         readers: dict[str, list[tuple[Notification, Recipient]]] = {}
-        outcomes: list[dict[str, _Outcome]] = []
+        outcomes: dict[str, dict[str, _Outcome]] = {}  # notification key -> reader -> outcome
         for notification in notifications:
             book = books[notification.project_id]
-            outcomes.append({})
+            outcomes[notification.key] = {}
             for recipient in batch.recipients_of(notification):
                 pid = recipient.participant_id
                 recipient = recipient.model_copy(update={"address": book.get(pid)})
                 readers.setdefault(pid, []).append((notification, recipient))
-                outcomes[-1][pid] = _Outcome()
-        place = {id(n): i for i, n in enumerate(notifications)}
+                outcomes[notification.key][pid] = _Outcome()
         sent_count, failures, delay = self._metrics()
         path = "at_once" if until is not None else "retried"
         async with AsyncExitStack() as stack:
@@ -370,7 +376,7 @@ class NotificationActivities:
                         keys = [message_key(n, r) + suffix for n, r in told]
                         if until is not None and time.monotonic() >= until:
                             for n, _ in told:
-                                outcomes[place[id(n)]][pid].not_begun = True
+                                outcomes[n.key][pid].not_begun = True
                             continue
                         recipient = told[0][1]
                         try:
@@ -388,14 +394,12 @@ class NotificationActivities:
                         except PermanentDeliveryError as e:
                             failures.add(1, {"channel": name, "kind": "permanent"})
                             for n, _ in told:
-                                outcomes[place[id(n)]][pid].failed_for(
-                                    without_address(str(e), recipient)
-                                )
+                                outcomes[n.key][pid].failed_for(without_address(str(e), recipient))
                         except Exception as e:  # noqa: BLE001 - any other may pass on a retry
                             why = without_address(str(e) or type(e).__name__, recipient)
                             failures.add(1, {"channel": name, "kind": "temporary"})
                             for n, _ in told:
-                                outcome = outcomes[place[id(n)]][pid]
+                                outcome = outcomes[n.key][pid]
                                 if give_up:
                                     outcome.failed_for(f"gave up after {self.retry_for}: {why}")
                                 else:
@@ -411,9 +415,9 @@ class NotificationActivities:
                         sent.beat()
         deliveries: list[Delivery] = []
         transient: list[list[tuple[str, str]]] = []
-        for notification, outcome_of in zip(notifications, outcomes, strict=True):
+        for notification in notifications:
             result, again = Delivery(), []
-            for pid, outcome in outcome_of.items():
+            for pid, outcome in outcomes[notification.key].items():
                 if outcome.permanent is not None:
                     result.failed[pid] = outcome.permanent
                 if outcome.retry is not None:

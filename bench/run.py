@@ -431,6 +431,15 @@ async def waiting_curve(
     each process's resident memory, the dev server's SQLite files, and the answer p50 of a
     partner on the first waiting project (20 contributions, one at a time): where it bends."""
     first, tokens = await bench.launch(project_body(3, title="Watched"))
+
+    async def contribution_ms(text: str) -> float:
+        """A partner's contribution on the watched project, timed."""
+        began = time.perf_counter()
+        await bench.call(
+            "POST", f"/projects/{first}/contributions", tokens["p1"], {"kind": "need", "text": text}
+        )
+        return (time.perf_counter() - began) * 1000
+
     points = []
     step = max(1, projects // 10)
     launched = 0
@@ -446,14 +455,7 @@ async def waiting_curve(
         ) -> None:
             n = 0
             while not done.is_set():
-                began = time.perf_counter()
-                await bench.call(
-                    "POST",
-                    f"/projects/{first}/contributions",
-                    tokens["p1"],
-                    {"kind": "need", "text": f"pendant {step_no}-{n}"},
-                )
-                during.append((time.perf_counter() - began) * 1000)
+                during.append(await contribution_ms(f"pendant {step_no}-{n}"))
                 n += 1
                 await asyncio.sleep(0.1)
 
@@ -462,16 +464,7 @@ async def waiting_curve(
         done.set()
         await answers
         launched += size
-        samples = []
-        for n in range(20):
-            began = time.perf_counter()
-            await bench.call(
-                "POST",
-                f"/projects/{first}/contributions",
-                tokens["p1"],
-                {"kind": "need", "text": f"besoin {launched}-{n}"},
-            )
-            samples.append((time.perf_counter() - began) * 1000)
+        samples = [await contribution_ms(f"besoin {launched}-{n}") for n in range(20)]
         sqlite = sum(f.stat().st_size for f in data.glob("temporal.db*") if f.is_file()) / 2**20
         point = {
             "waiting": launched,

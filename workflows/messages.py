@@ -27,12 +27,12 @@ from domain.project import Project
 from workflows.calls import AT_ONCE, MAIL_QUEUE, MAIL_WINDOW
 from workflows.segments import position_after
 
-# Retried until the activity itself gives up on what is still failing (after 24 hours, in
-# activities/notifications.py), every 10 minutes at most: a mail server down for a while
-# delays mail and loses none.
 # Sent at once even within a mail window: a new personal link (the old one stopped working).
 AT_ONCE_KINDS = ("link_resent",)
 
+# Retried until the activity itself gives up on what is still failing (after 24 hours, in
+# activities/notifications.py), every 10 minutes at most: a mail server down for a while
+# delays mail and loses none.
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -79,9 +79,9 @@ class Messenger:
         erased_texts = False
         events = self.project.events
         for event in events[position_after(events, self.notified_through) :]:
-            if isinstance(event.data, ev.ParticipantUpdated):
-                self._replan_digest(event.data.participant_id)
             data = event.data
+            if isinstance(data, ev.ParticipantUpdated):
+                self._replan_digest(data.participant_id)
             if isinstance(data, ev.PhaseClosed):
                 self._closed_meanwhile.add((data.phase.value, str(data.round), data.step or ""))
             elif isinstance(data, ev.StepReopened):  # open again: its opening is news again
@@ -97,8 +97,7 @@ class Messenger:
                 self.held += batch
                 batch = []
                 self.send_held()
-            erased = event.data
-            if isinstance(erased, ev.ParticipantErased) and erased.texts_redacted:
+            if isinstance(data, ev.ParticipantErased) and data.texts_redacted:
                 erased_texts = True
             notice = notice_for(state, event)
             self.notified_through = event.seq
@@ -345,7 +344,7 @@ def told_of(held: list[Notification], closed: set[tuple[str, str, str]]) -> list
     closed meanwhile, as (phase, round, step)) is told by webhook only, not by e-mail, unless
     other news put it in the calendar meanwhile (its text to answer, an extension): then its
     opening and its closing's CANCEL go too."""
-    opened = {key[1:] for key in map(_step_key, held) if key and key[0] == "phase_opened"}
+    opened = {_step_of(n) for n in held if n.kind == "phase_opened"}
     passed = opened & closed
     passed -= {
         _step_of(n)
@@ -362,15 +361,6 @@ def _step_of(notification: Notification) -> tuple[str, str, str]:
     """The step a notification is about, as (phase, round, step), when its facts say it."""
     facts = notification.facts
     return (facts.get("phase", ""), facts.get("round", ""), facts.get("step", ""))
-
-
-def _step_key(notification: Notification) -> tuple[str, str, str, str] | None:
-    """A step's opening or early closing, as (kind, phase, round, step)."""
-    if notification.kind not in ("phase_opened", "phase_closed"):
-        return None
-    facts = notification.facts
-    return (notification.kind, facts.get("phase", ""), facts.get("round", ""),
-            facts.get("step", ""))  # fmt: skip
 
 
 def kinds(batch: NotificationBatch) -> str:

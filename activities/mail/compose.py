@@ -1136,8 +1136,8 @@ def main_part(parts: list[tuple[Notification, Letter]], asking: int | None) -> i
             return n
     if asking is not None:
         return asking
-    for n, (notification, letter) in enumerate(parts):
-        if letter.answers or notification.kind != "phase_closed":
+    for n, (notification, _letter) in enumerate(parts):
+        if notification.kind != "phase_closed":
             return n
     return 0
 

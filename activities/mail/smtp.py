@@ -64,10 +64,12 @@ class Group:
     # The member whose question a reply answers, if any.
     asking: int | None = None
     calendar: bool = False
+    alone: bool = False  # a kind that goes alone
 
     def takes(self, kind: str, letter: Letter, asks_reply: bool) -> bool:
         return (
             self.letters is not None
+            and not self.alone
             and kind not in ALONE
             and not (letter.calendar is not None and self.calendar)
             and not (asks_reply and self.asking is not None)
@@ -289,12 +291,8 @@ class MailAdapter:
             t = texts(recipient.language.value, recipient.time_zone)
             letter = letter_for(notification, recipient, self.link_for(notification, recipient), t)
             asks_reply = asks(notification, recipient)
-            if (
-                last is None
-                or items[last.members[0]][0].kind in ALONE
-                or not last.takes(notification.kind, letter, asks_reply)
-            ):
-                last = Group([], [])
+            if last is None or not last.takes(notification.kind, letter, asks_reply):
+                last = Group([], [], alone=notification.kind in ALONE)
                 groups.append(last)
             assert last.letters is not None
             if asks_reply:
@@ -347,6 +345,10 @@ class MailAdapter:
             return
         assert recipient.address is not None and recipient.address.email
         await self.send(message, recipient.address.email)
+
+    async def close(self) -> None:
+        """The connections kept between batches (when the worker stops)."""
+        await self.pool.close()
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
