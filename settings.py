@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # happens together reaches each reader as one message (a phase opened and closed within
     # it, not at all). 0: each piece at once. A project keeps the window it was launched with.
     mail_window_seconds: float = Field(default=120, ge=0, le=3600)
+    # The longest wait between two tries of a message or a webhook delivery that failed (since
+    # 1.3; the wait doubles from one second up to this). Shorter: mail comes sooner after an
+    # outage, for more tries against a server still down. A project keeps what it was
+    # launched with; messages still failing after 24 hours are given up either way.
+    notify_retry_max_seconds: float = Field(default=600, ge=1, le=3600)
     # A mail worker of its own runs (since 1.3, `python -m worker --mail`): a project launched
     # now sends all its mail from the mail task queue (`<task queue>-mail`), so composing mail
     # never delays its partners' actions, and the plain workers serve the projects alone.

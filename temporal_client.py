@@ -195,6 +195,7 @@ async def start_project(
     launched_at: datetime | None = None,
     mail_window_seconds: float | None = None,
     mail_task_queue: str | None = None,
+    notify_retry_max_seconds: float | None = None,
 ) -> WorkflowHandle:
     """Start a project's workflow, with its title as the summary ops see in the UI."""
     from workflows.project import ProjectInput, ProjectWorkflow
@@ -208,6 +209,7 @@ async def start_project(
     if mail_window_seconds is not None:
         arg.mail_window_seconds = mail_window_seconds
     arg.mail_task_queue = mail_task_queue
+    arg.notify_retry_max_seconds = notify_retry_max_seconds
     return await client.start_workflow(
         ProjectWorkflow.run,
         arg,

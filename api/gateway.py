@@ -490,6 +490,7 @@ class ProjectGateway:
                     mail_task_queue=self.settings.mail_task_queue
                     if self.settings.mail_worker
                     else None,
+                    notify_retry_max_seconds=self.settings.notify_retry_max_seconds,
                     memo={"request_fingerprint": request_fingerprint},
                     rpc_timeout=self.rpc_timeout,
                     launched_at=launched_at,

@@ -64,6 +64,9 @@ class ProjectInput(BaseModel):
     # Since 1.3: the task queue a mail worker serves; the project's mail goes there, as a
     # regular activity (none: sent from the project's own worker, at once first).
     mail_task_queue: str | None = None
+    # Since 1.3: the longest wait between two tries of a failed delivery (none: ten minutes,
+    # as before).
+    notify_retry_max_seconds: float | None = None
 
 
 class BatchedAction(BaseModel):

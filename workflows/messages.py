@@ -54,6 +54,7 @@ class Messenger:
         wake: Callable[[], None],
         window: timedelta = timedelta(0),
         mail_queue: str | None = None,
+        retry_max: float | None = None,
     ) -> None:
         self.project = project
         self.notified_through = notified_through
@@ -67,6 +68,15 @@ class Messenger:
         # its first piece opened ends, then told in one batch; the steps closed meanwhile.
         self.window = window
         self.mail_queue = mail_queue
+        self.retry = (
+            NOTIFY_RETRY
+            if retry_max is None
+            else RetryPolicy(
+                initial_interval=NOTIFY_RETRY.initial_interval,
+                backoff_coefficient=NOTIFY_RETRY.backoff_coefficient,
+                maximum_interval=timedelta(seconds=retry_max),
+            )
+        )
         self.held: list[Notification] = []
         self.held_until: datetime | None = None
         self._closed_meanwhile: set[tuple[str, str, str]] = set()
@@ -326,7 +336,7 @@ class Messenger:
                 # The activity gives up on what still fails after 24 hours; past this, the
                 # batch is recorded as failed (a bug, a directory down) and the project goes on.
                 schedule_to_close_timeout=timedelta(hours=25),
-                retry_policy=NOTIFY_RETRY,
+                retry_policy=self.retry,
                 summary=f"notify {kinds(batch)}",
             )
         except ActivityError as e:

@@ -149,6 +149,7 @@ class ProjectWorkflow:
             wake=self._woken,
             window=timedelta(seconds=input.mail_window_seconds),
             mail_queue=input.mail_task_queue,
+            retry_max=input.notify_retry_max_seconds,
         )
         self._segments = Segments(self.project, input.spec.id, archived_through)
         self._ops_view = OpsView()
@@ -368,6 +369,7 @@ class ProjectWorkflow:
                 segment_after_events=self._input.segment_after_events,
                 mail_window_seconds=self._input.mail_window_seconds,
                 mail_task_queue=self._input.mail_task_queue,
+                notify_retry_max_seconds=self._input.notify_retry_max_seconds,
             )
         )
 

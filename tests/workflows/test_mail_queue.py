@@ -31,7 +31,11 @@ async def test_a_project_s_mail_goes_through_the_mail_worker(dev_env, tmp_path):
     projects = build_worker(dev_env.client, settings, notifier=OutboxAdapter(tmp_path / "unused"))
     async with projects:
         d = await Driver.start(
-            dev_env.client, spec, settings.task_queue, mail_task_queue=settings.mail_task_queue
+            dev_env.client,
+            spec,
+            settings.task_queue,
+            mail_task_queue=settings.mail_task_queue,
+            notify_retry_max_seconds=7,
         )
         # No mail worker yet: the project goes on, its mail waits.
         await d.contribute_all(PARTNERS)
@@ -52,6 +56,9 @@ async def test_a_project_s_mail_goes_through_the_mail_worker(dev_env, tmp_path):
         a.task_queue.name == settings.mail_task_queue and a.activity_type.name == "notify_all"
         for a in scheduled
     )
+    # ALLIANCE_NOTIFY_RETRY_MAX_SECONDS, as launched: a delivery that failed is tried again
+    # at most 7 s later (ten minutes by default).
+    assert {a.retry_policy.maximum_interval.seconds for a in scheduled} == {7}
     assert not [
         e
         for e in history.events
