@@ -44,7 +44,13 @@ class SmtpCatcher:
         self.spawned: Spawned | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "activities.mail.catcher", str(self.folder), str(self.port)]
+        command = [
+            sys.executable,
+            "-m",
+            "activities.mail.catcher",
+            str(self.folder),
+            str(self.port),
+        ]
         self.spawned = Spawned(command, {**os.environ, "PYTHONUNBUFFERED": "1"}, ROOT)
         wait_until(lambda: "mail catcher on" in self.spawned.output(), 30, self.spawned.output)
 
@@ -237,9 +243,7 @@ async def assert_recorded_once(project: ApiProject) -> None:
     """Each partner action of `a_decision` is one event, and the project moved on."""
     events = await events_of(project)
     types = Counter(e["type"] for e in events)
-    texts = Counter(
-        e["contribution"]["text"] for e in events if e["type"] == "contribution_added"
-    )
+    texts = Counter(e["contribution"]["text"] for e in events if e["type"] == "contribution_added")
     for pid in PARTNERS:
         assert texts[f"besoin de {pid} pour {project.id}"] == 1, (project.id, texts)
     answers = Counter(e.get("participant_id") for e in events if e["type"] == "answer_given")
@@ -252,7 +256,9 @@ def message_ids(messages: list, project_id: str) -> set[str]:
     return {m["Message-ID"] for m in messages if project_id in _links(m)}
 
 
-async def wait_for_mail(catcher: SmtpCatcher, projects: list[ApiProject], each: int, seconds: float):
+async def wait_for_mail(
+    catcher: SmtpCatcher, projects: list[ApiProject], each: int, seconds: float
+):
     """Until each project's distinct Message-IDs reach `each` (or the time is up)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

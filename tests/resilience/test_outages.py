@@ -101,7 +101,9 @@ async def test_mail_and_webhooks_down_then_back_lose_nothing(alliance: Alliance,
             await asyncio.gather(*(a_decision(p, tally) for p in projects))
             await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
             for project in projects:  # nothing arrived meanwhile
-                assert len(message_ids(alliance.catcher.messages(), project.id)) == before[project.id]
+                assert (
+                    len(message_ids(alliance.catcher.messages(), project.id)) == before[project.id]
+                )
             assert all(not tool.ids(p.id) or len(tool.ids(p.id)) < hooks for p in projects)
 
             # Back on the same ports.

@@ -43,7 +43,9 @@ async def test_a_thousand_answers_in_ten_seconds_lose_none(alliance: Alliance):
             texts = Counter(
                 e["contribution"]["text"] for e in events if e["type"] == "contribution_added"
             )
-            wanted = {f"apport {n} pour {project.id}" for n in range(index, PROJECTS * EACH, PROJECTS)}
+            wanted = {
+                f"apport {n} pour {project.id}" for n in range(index, PROJECTS * EACH, PROJECTS)
+            }
             assert set(texts) == wanted and set(texts.values()) == {1}, project.id
     print(
         f"overload: {PROJECTS * EACH} contributions offered in {OFFERED_WITHIN:.0f} s, all "
