@@ -1,6 +1,7 @@
-"""Back up and restore what Alliance keeps outside Temporal, for a run on one machine (the run
-command's data directory): the contact directory (SQLite), the archive folder and the local
-keys. Production (PostgreSQL, S3, keys in .env) uses the commands in the README's Backups.
+"""Back up and restore a run on one machine (the run command's data directory) whole: the
+Temporal dev server's SQLite file (the running projects), the contact directory (SQLite), the
+archive folder, the local reports and the keys. Production (PostgreSQL, S3, keys in .env)
+uses the commands in the README's Backups.
 
     python -m backup create /backups/alliance-2026-11-26     # while Alliance runs
     python -m backup restore /backups/alliance-2026-11-26    # Alliance stopped
@@ -23,6 +24,9 @@ from settings import Settings
 
 MANIFEST = "backup.json"
 DIRECTORY = "directory.sqlite3"
+# The dev server's database (run_local.py: --db-filename): every project still running.
+TEMPORAL = "temporal.db"
+REPORTS = "reports"
 ARCHIVE = "archive"
 KEYS = "local-secrets.json"
 
@@ -60,26 +64,36 @@ def _local_only(settings: Settings) -> None:
         )
 
 
+def _online_copy(database: Path, copy_path: Path) -> None:
+    """SQLite's online backup: a consistent copy of a database another process is writing
+    (the dev server, the API), taken in one step under a read lock; a writer meanwhile
+    waits (busy) rather than failing, for the second or so it takes."""
+    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    copy = sqlite3.connect(copy_path)
+    try:
+        with copy:
+            source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+
+
 def create(settings: Settings, destination: Path) -> dict[str, str]:
-    """A consistent copy while Alliance runs: SQLite's online backup for the directory, then
+    """A consistent copy while Alliance runs: SQLite's online backup for Temporal's file
+    (first: a project's archive is written before Temporal may forget it) and the directory, then
     the archive folder (whose versions never change once written: a copy taken during a write
     holds the previous manifest, still whole), then the keys. Returns each file's SHA-256."""
     _local_only(settings)
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty: back up into a new folder")
     destination.mkdir(parents=True, exist_ok=True)
-    directory = settings.data_dir / DIRECTORY
-    if directory.exists():
-        source = sqlite3.connect(directory)
-        copy = sqlite3.connect(destination / DIRECTORY)
-        try:
-            with copy:
-                source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+    for database in (TEMPORAL, DIRECTORY):
+        if (settings.data_dir / database).exists():
+            _online_copy(settings.data_dir / database, destination / database)
     if settings.archive_folder.exists():
         shutil.copytree(settings.archive_folder, destination / ARCHIVE)
+    if settings.reports_dir.exists():
+        shutil.copytree(settings.reports_dir, destination / REPORTS)
     keys = settings.data_dir / KEYS
     if keys.exists():
         shutil.copy2(keys, destination / KEYS)
@@ -105,7 +119,13 @@ def restore(settings: Settings, source: Path, *, replace: bool = False) -> dict[
         damaged = sorted(set(found.items()) ^ set(manifest["files"].items()))
         raise BackupError(f"the backup does not match its manifest: {damaged[:3]}")
     data = settings.data_dir
-    targets = [data / DIRECTORY, settings.archive_folder, data / KEYS]
+    targets = [
+        data / TEMPORAL,
+        data / DIRECTORY,
+        settings.archive_folder,
+        settings.reports_dir,
+        data / KEYS,
+    ]
     present = [str(t) for t in targets if t.exists()]
     if present and not replace:
         raise BackupError(
@@ -113,13 +133,15 @@ def restore(settings: Settings, source: Path, *, replace: bool = False) -> dict[
             "add --replace (Alliance stopped) to overwrite it"
         )
     data.mkdir(parents=True, exist_ok=True)
-    if (source / DIRECTORY).exists():
-        for leftover in (data / f"{DIRECTORY}-wal", data / f"{DIRECTORY}-shm"):
-            leftover.unlink(missing_ok=True)
-        shutil.copy2(source / DIRECTORY, data / DIRECTORY)
-    if (source / ARCHIVE).exists():
-        shutil.rmtree(settings.archive_folder, ignore_errors=True)
-        shutil.copytree(source / ARCHIVE, settings.archive_folder)
+    for database in (TEMPORAL, DIRECTORY):
+        if (source / database).exists():
+            for leftover in ("-wal", "-shm", "-journal"):
+                (data / f"{database}{leftover}").unlink(missing_ok=True)
+            shutil.copy2(source / database, data / database)
+    for folder, target in ((ARCHIVE, settings.archive_folder), (REPORTS, settings.reports_dir)):
+        if (source / folder).exists():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source / folder, target)
     if (source / KEYS).exists():
         shutil.copy2(source / KEYS, data / KEYS)
         (data / KEYS).chmod(0o600)
@@ -129,9 +151,9 @@ def restore(settings: Settings, source: Path, *, replace: bool = False) -> dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backup", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("create", help="copy the directory, the archive and the keys").add_argument(
-        "folder", type=Path
-    )
+    sub.add_parser(
+        "create", help="copy Temporal's file, the directory, the archive, the reports, the keys"
+    ).add_argument("folder", type=Path)
     restoring = sub.add_parser("restore", help="put a backup back into the data directory")
     restoring.add_argument("folder", type=Path)
     restoring.add_argument("--replace", action="store_true", help="overwrite what is there")

@@ -75,6 +75,7 @@ class Alliance:
 
     def __init__(self, root: Path, *, data_dir: Path | None = None, **more: str) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir or root / "data"
         self.api_port, self.inbound_port = free_port(), free_port()
         self.catcher = SmtpCatcher(root / "mail", free_port())
@@ -111,7 +112,11 @@ class Alliance:
     def start(self) -> Alliance:
         self.catcher.start()
         self.run = Spawned([sys.executable, "run_local.py"], self.env, ROOT)
-        wait_until(lambda: "Stop with Ctrl-C" in self.output(), 120, self.output)
+        def started() -> bool:
+            assert self.run.process.poll() is None, f"the run command ended:\n{self.output()}"
+            return "Stop with Ctrl-C" in self.output()
+
+        wait_until(started, 120, self.output)
         return self
 
     def stop(self) -> None:

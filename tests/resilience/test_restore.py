@@ -1,0 +1,116 @@
+"""The README's backup taken while projects run (`python -m backup create`, the dev server's
+SQLite file included), then restored into a fresh data directory and Alliance started on it:
+every project that existed at the snapshot is there and goes on, its people's addresses
+still reach them, the archive of a closed project comes back byte for byte, and the personal
+links sent before still open the pages."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.api_helpers import COORD
+from tests.resilience.stack import (
+    PARTNERS,
+    ROOT,
+    Alliance,
+    Tally,
+    act,
+    assert_recorded_once,
+    launch,
+    message_ids,
+    wait_for_mail,
+)
+
+
+def backup(command: str, folder: Path, data_dir: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "backup", command, str(folder)],
+        cwd=ROOT,
+        env={**os.environ, "ALLIANCE_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+async def rest_of_the_decision(project, tally: Tally) -> None:
+    proposal = await act(
+        project, "POST", "/proposals", "p1", {"title": "Jardin", "description": "Des bacs"}, tally
+    )
+    plan = {"proposal_ids": [proposal["item_id"]], "summary": "Plan"}
+    await act(project, "POST", "/plan", "fac", plan, tally)
+    for pid in PARTNERS:
+        await act(project, "PUT", "/answer", pid, {"kind": "consent"}, tally)
+
+
+async def test_a_backup_taken_while_projects_run_restores_whole(tmp_path: Path):
+    first = Alliance(tmp_path / "first").start()
+    tally = Tally()
+    try:
+        async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
+            kept = [await launch(http, tally, f"Sauvegardé {n}") for n in range(3)]
+            for project in kept:
+                for pid in PARTNERS:
+                    body = {"kind": "need", "text": f"besoin de {pid} pour {project.id}"}
+                    await act(project, "POST", "/contributions", pid, body, tally)
+            closed = await launch(http, tally, "Annulé")
+            await act(closed, "POST", "/cancel", "coordinator-credential", {"reason": "Fin"}, tally)
+            for _ in range(200):  # its archive written
+                if any(closed.id in name for name in hashes(first.data_dir / "archive")):
+                    break
+                await asyncio.sleep(0.1)
+            archive = hashes(first.data_dir / "archive")
+            assert any(closed.id in name for name in archive), archive
+            record = await http.get(f"/projects/{closed.id}/archive", headers=COORD)
+            assert record.status_code == 200, record.text
+
+            # The snapshot, while other projects are launched and acted on.
+            busy = [asyncio.create_task(launch(http, Tally(), f"Pendant {n}")) for n in range(4)]
+            made = await asyncio.to_thread(backup, "create", tmp_path / "backup", first.data_dir)
+            await asyncio.gather(*busy)
+            assert "holds the keys" in made
+    finally:
+        first.stop()
+
+    # The machine is lost; a new data directory from the backup, Alliance started on it.
+    restored = tmp_path / "restored" / "data"
+    backup("restore", tmp_path / "backup", restored)
+    assert hashes(restored / "archive") == archive
+    second = Alliance(tmp_path / "restored", data_dir=restored).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url, timeout=30) as http:
+            for project in kept:
+                project.http = http
+                view = await project.call("GET", "", "coordinator-credential")
+                assert view.status_code == 200 and view.json()["phase"] == "co_design", view.text
+                # The link sent before the backup opens the same person's page.
+                page = await http.get(f"/p/{project.tokens['p1']}", follow_redirects=True)
+                assert page.status_code == 200 and "Sauvegardé" in page.text
+            await asyncio.gather(*(rest_of_the_decision(p, tally) for p in kept))
+            for project in kept:
+                await assert_recorded_once(project)
+            # The addresses came back with the directory: the decision's news reached them.
+            messages = await wait_for_mail(second.catcher, kept, 6, 30)
+            for project in kept:
+                assert len(message_ids(messages, project.id)) >= 6, project.id
+            closed.http = http
+            again = await http.get(f"/projects/{closed.id}/archive", headers=COORD)
+            assert again.status_code == 200 and again.content == record.content
+    finally:
+        second.stop()
