@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -63,6 +64,15 @@ class SmtpCatcher:
         return read_messages(self.folder)
 
 
+# What the run command starts (run_local.py), by the name its log gives each.
+CHILDREN = ("the Temporal dev server", "the worker", "the API", "the inbound mail service")
+
+
+def gone(pid: int) -> bool:
+    """No such process: not running, and not a zombie waiting to be reaped."""
+    return not Path(f"/proc/{pid}").exists()
+
+
 def wait_until(ready, seconds: float, why=lambda: "") -> None:
     deadline = time.monotonic() + seconds
     while not ready():
@@ -112,6 +122,7 @@ class Alliance:
     def start(self) -> Alliance:
         self.catcher.start()
         self.run = Spawned([sys.executable, "run_local.py"], self.env, ROOT)
+
         def started() -> bool:
             assert self.run.process.poll() is None, f"the run command ended:\n{self.output()}"
             return "Stop with Ctrl-C" in self.output()
@@ -120,28 +131,40 @@ class Alliance:
         return self
 
     def stop(self) -> None:
-        if self.run and self.run.process.poll() is None:
-            self.run.process.send_signal(signal.SIGINT)
-            try:
-                self.run.process.wait(timeout=60)
-            except Exception:
-                self.run.process.kill()
+        """Ctrl-C, as a person stops it: the run ends cleanly, no child left behind."""
         self.catcher.kill()
+        if self.run is None or self.run.process.poll() is not None:
+            return
+        self.run.process.send_signal(signal.SIGINT)
+        try:
+            self.run.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.run.process.kill()
+            raise
+        assert self.run.process.returncode == 0, self.output()
+        children = [pid for name in CHILDREN for pid in self.pids(name)]
+        wait_until(lambda: all(gone(pid) for pid in children), 10, self.output)
 
     def output(self) -> str:
         return self.run.output() if self.run else ""
 
-    def pids(self, name: str) -> list[int]:
+    def events(self) -> list[dict[str, Any]]:
+        """The run command's log lines (JSON)."""
         found = []
         for line in list(self.run.lines if self.run else []):
-            if line.startswith("{") and '"started"' in line:
+            if line.startswith("{"):
                 try:
-                    event = json.loads(line)
+                    found.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
-                if event.get("event") == "started" and event.get("process") == name:
-                    found.append(event["pid"])
         return found
+
+    def pids(self, name: str) -> list[int]:
+        return [
+            e["pid"]
+            for e in self.events()
+            if e.get("event") == "started" and e.get("process") == name
+        ]
 
     def kill(self, name: str) -> None:
         """SIGKILL to the process's pid; the run command starts it again (as it would for
@@ -150,6 +173,12 @@ class Alliance:
         assert before, f"no {name} in\n{self.output()}"
         os.kill(before[-1], signal.SIGKILL)
         wait_until(lambda: len(self.pids(name)) > len(before), 30, self.output)
+        wait_until(lambda: gone(before[-1]), 10, self.output)  # reaped, never left defunct
+        assert {"process": name, "why": "killed by SIGKILL"} in [
+            {"process": e.get("process"), "why": e.get("why")}
+            for e in self.events()
+            if e.get("event") == "restarting"
+        ], self.output()
 
 
 @dataclass

@@ -50,12 +50,13 @@ async def whole_project(project: ApiProject, progress: list[int]) -> None:
         await act("PUT", "/answer", pid, {"kind": "consent"})
 
 
-@pytest.mark.parametrize("mail_worker", [False, True], ids=["project-worker", "mail-worker"])
+@pytest.mark.parametrize("mail_worker", [True], ids=["mail-worker"])
 async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
     dev_env, tmp_path, mail_worker
 ):
-    """The worker that sends: the project's own, or (ALLIANCE_MAIL_WORKER) a mail worker
-    beside a worker serving the projects alone."""
+    """A mail worker (ALLIANCE_MAIL_WORKER) beside a worker serving the projects alone. The
+    project's own worker, sending its mail itself, is killed the same way in
+    tests/resilience/test_processes_killed.py."""
     address = dev_env.client.service_client.config.target_host
     async with MailCatcher(tmp_path / "mail", port=free_port()) as catcher:
         settings = make_harness_settings(

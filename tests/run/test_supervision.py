@@ -1,6 +1,7 @@
 """The run command supervises the Temporal dev server, the worker and the API as processes of
-their own: one that dies is started again (and reaped, never left defunct); one that keeps
-dying stops the run, which says why."""
+their own: one that keeps dying stops the run, which says why. One killed once is started
+again, reaped and never left defunct, with nothing recorded lost: tests/resilience (each kill
+there goes through the run command's supervision)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
-from tests.api_helpers import project_body
 from tests.helpers import Spawned, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,71 +68,6 @@ class RunCommand:
 def gone(pid: int) -> bool:
     """No such process: not running, and not a zombie waiting to be reaped."""
     return not Path(f"/proc/{pid}").exists()
-
-
-def launch(run: RunCommand) -> httpx.Response:
-    credential = (
-        run.output().split("Coordinator credential (organisation mda-lyon8): ")[1].split()[0]
-    )
-    return httpx.post(
-        f"http://127.0.0.1:{run.api}/projects",
-        json=project_body(2),
-        headers={"Authorization": f"Bearer {credential}"},
-        timeout=30,
-    )
-
-
-def test_a_killed_worker_or_dev_server_is_started_again_and_nothing_recorded_is_lost(tmp_path):
-    run = RunCommand(tmp_path)
-    try:
-        run.wait_for(lambda: "Stop with Ctrl-C" in run.output())
-        first = launch(run)
-        assert first.status_code == 201, first.text
-        project = first.json()["project_id"]
-
-        [worker] = run.pids("the worker")
-        os.kill(worker, signal.SIGKILL)
-        run.wait_for(lambda: len(run.pids("the worker")) == 2)
-        assert any(
-            e.get("event") == "restarting" and e["why"] == "killed by SIGKILL" for e in run.events()
-        )
-        run.wait_for(lambda: gone(worker), 10)  # reaped, not defunct
-
-        [server] = run.pids("the Temporal dev server")
-        os.kill(server, signal.SIGKILL)
-        run.wait_for(lambda: len(run.pids("the Temporal dev server")) == 2)
-        run.wait_for(lambda: gone(server), 10)
-
-        # Temporal is back on its SQLite file: the project launched before is still there, and
-        # the new worker takes new work.
-        for _ in range(100):
-            second = launch(run)
-            if second.status_code == 201:
-                break
-            time.sleep(0.5)
-        assert second.status_code == 201, second.text
-        credential = run.output().split("(organisation mda-lyon8): ")[1].split()[0]
-        # Its first worker is gone: Temporal may answer 503 (retry) until it stops waiting
-        # for that worker's sticky queue, as a person reloading the page would.
-        for _ in range(30):
-            view = httpx.get(
-                f"http://127.0.0.1:{run.api}/projects/{project}",
-                headers={"Authorization": f"Bearer {credential}"},
-                timeout=30,
-            )
-            if view.status_code != 503:
-                break
-            time.sleep(1)
-        assert view.status_code == 200 and view.json()["phase"] == "diagnosis", view.text
-        children = (
-            run.pids("the worker")[-1:]
-            + run.pids("the API")
-            + run.pids("the Temporal dev server")[-1:]
-        )
-    finally:
-        run.stop()
-    assert run.process.returncode == 0, run.output()
-    assert all(gone(pid) for pid in children)
 
 
 def test_a_child_that_keeps_dying_stops_the_run_with_the_reason(tmp_path):
