@@ -24,6 +24,7 @@ import startup
 import telemetry
 from api.errors import ApiError, ErrorBody, install_error_handlers
 from api.gateway import RETRY_AFTER, ProjectGateway
+from api.headers import SecurityHeaders
 from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_personal_data
 from api.pages import console, mail_links, templates_console, unsubscribe
 from api.pages import mail as mail_pages
@@ -245,6 +246,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             server_request_hook=without_personal_data,
         )
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
+    # Outermost: every response carries them, errors and the body limit's 413 included.
+    app.add_middleware(SecurityHeaders)
     return app
 
 
