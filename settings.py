@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # happens together reaches each reader as one message (a phase opened and closed within
     # it, not at all). 0: each piece at once. A project keeps the window it was launched with.
     mail_window_seconds: float = Field(default=120, ge=0, le=3600)
+    # How many times one personal link may be used in a minute (its page opened, or the API
+    # called with it); past it, 429 with Retry-After. Per API process.
+    link_per_minute: int = Field(default=120, ge=1)
     # The longest wait between two tries of a message or a webhook delivery that failed (since
     # 1.3; the wait doubles from one second up to this). Shorter: mail comes sooner after an
     # outage, for more tries against a server still down. A project keeps what it was

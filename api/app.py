@@ -25,6 +25,7 @@ import telemetry
 from api.errors import ApiError, ErrorBody, install_error_handlers
 from api.gateway import RETRY_AFTER, ProjectGateway
 from api.headers import SecurityHeaders
+from api.limits import LinkLimiter
 from api.observability import ApiMetrics, RequestTelemetry, metrics_response, without_personal_data
 from api.pages import console, mail_links, templates_console, unsubscribe
 from api.pages import mail as mail_pages
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         settings.coordinator_credentials,
         settings.ops_credentials,
     )
+    app.state.link_limiter = LinkLimiter(settings.link_per_minute)
     install_error_handlers(app)
     for lost in (OSError, OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(lost, storage_unavailable)

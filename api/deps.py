@@ -48,6 +48,8 @@ async def _caller(
 ) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
     caller = authenticator.caller(f"Bearer {credentials.credentials}" if credentials else None)
+    if isinstance(caller, ParticipantToken):
+        request.app.state.link_limiter.use(caller)
     note_actor(actor_label(caller))
     return caller
 

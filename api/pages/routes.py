@@ -144,6 +144,10 @@ async def _personal_link(request: Request, token: str, answer: str | None) -> Re
     if claims is None:
         # Not a link Alliance made (cut short when copied, or mistyped): not "replaced".
         return _render(request, "link_invalid.html", t, status=404)
+    try:
+        request.app.state.link_limiter.use(claims)
+    except ApiError as too_often:
+        return _unavailable(request, too_often)
     data = await _page(request, claims.project_id, claims.participant_id)
     if data is None or not data.me.active or data.me.token_version != claims.version:
         if data is not None:
