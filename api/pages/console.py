@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
@@ -72,6 +72,9 @@ LINKS_COOKIE = "alliance_links"
 # Sign-in attempts: at most this many failures per address and per organisation in a window.
 MAX_FAILURES = 5
 WINDOW_SECONDS = 60.0
+# A console session ends after a working day: a shared computer left signed in is not
+# signed in for ever (the coordinator signs in again, and lands back on the page asked for).
+CONSOLE_SESSION_SECONDS = 12 * 3600
 
 PRESETS: dict[str, dict[str, Any]] = {
     "consent": {"rule": "consent", "quorum": 50, "max_rounds": 2, "days": 21},
@@ -173,9 +176,24 @@ def _session(request: Request) -> ConsoleSession | None:
     if raw is None:
         return None
     try:
-        return ConsoleSession.model_validate(_signer(request, "alliance-console").loads(raw))
-    except (BadSignature, ValidationError):
+        return ConsoleSession.model_validate(
+            _console_signer(request).loads(raw, max_age=CONSOLE_SESSION_SECONDS)
+        )
+    except (BadSignature, ValidationError):  # SignatureExpired is one: signed in too long ago
         return None
+
+
+def _whole_number(text: str | None, otherwise: int) -> int:
+    """A count typed in a form, or `otherwise` for anything that is not one."""
+    try:
+        return int(text or otherwise)
+    except ValueError:
+        return otherwise
+
+
+def _console_signer(request: Request) -> URLSafeTimedSerializer:
+    secret = request.app.state.settings.token_secret.get_secret_value()
+    return URLSafeTimedSerializer(secret, salt="alliance-console-timed")
 
 
 def _to_sign_in(request: Request | None = None) -> RedirectResponse:
@@ -297,8 +315,9 @@ def signed_in(request: Request, organisation: str, next_page: str = "/console") 
     response = RedirectResponse(next_page, status_code=303, headers=PAGE_HEADERS)
     response.set_cookie(
         CONSOLE_COOKIE,
-        _signer(request, "alliance-console").dumps(session.model_dump()),
+        _console_signer(request).dumps(session.model_dump()),
         path="/",
+        max_age=CONSOLE_SESSION_SECONDS,
         httponly=True,
         samesite="lax",
         secure=_secure(request),
@@ -584,7 +603,7 @@ async def launch(request: Request) -> Response:
         for k, v in form.items()
         if k not in ("csrf_token",) and not isinstance(v, UploadFile)
     }
-    rows = max(1, min(100, int(values.get("rows", "3") or 3)))
+    rows = max(1, min(100, _whole_number(values.get("rows"), 3)))
     launch = LaunchForm(values, rows, values.get("launch_key") or uuid.uuid4().hex)
     file_refused = await _keep_charter_file(request, session.organisation_id, form, launch, t)
     offers = await _offers(request, session, launch)

@@ -93,7 +93,11 @@ def _language(request: Request, preferred: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    """Secure cookies, except over plain http on this machine's loopback (the local run)."""
+    """Secure cookies, except over plain http on this machine's loopback (the local run).
+    Always when Alliance is published over https (ALLIANCE_API_URL): in production a request
+    that claims to come to localhost over http cannot unset it."""
+    if request.app.state.settings.api_url.startswith("https://"):
+        return True
     local = request.url.hostname in ("localhost", "127.0.0.1", "::1")
     return not (request.url.scheme == "http" and local)
 
