@@ -2,7 +2,8 @@
 errors, the API's documentation. Pages set their own policy (api/pages/routes.py), the local
 mail viewer its sandbox (api/pages/mail.py); what has none gets the strictest that works for
 it. No policy here allows 'unsafe-inline': an HTML response with inline scripts or styles of
-its own (the documentation's) gets their hashes, nothing more."""
+its own gets nothing more than the page policy: only the API's documentation (its own
+inline script, written by FastAPI) gets that script's hash."""
 
 from __future__ import annotations
 
@@ -21,8 +22,14 @@ NOT_A_PAGE = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 _INLINE = re.compile(rb"<(script|style)(?:\s[^>]*)?>(.*?)</\1>", re.S | re.I)
 
 
-def page_policy(html: bytes) -> bytes:
-    """For an HTML page with no policy of its own: its own inline blocks, by hash."""
+# The pages FastAPI writes for the documentation, with an inline script of its own: the only
+# responses whose inline blocks are allowed, by hash (never a page's of ours: an injected
+# script would be hashed and allowed with them).
+DOCUMENTATION = {"/docs", "/docs/oauth2-redirect"}
+
+
+def page_policy(html: bytes = b"") -> bytes:
+    """For an HTML response with no policy of its own; `html`'s inline blocks by hash."""
     hashes: dict[bytes, list[bytes]] = {b"script": [], b"style": []}
     for tag, content in _INLINE.findall(html):
         if content.strip():
@@ -67,9 +74,13 @@ class SecurityHeaders:
                     message["headers"] = headers + [(b"content-security-policy", NOT_A_PAGE)]
                     await send(message)
                     return
-                held = message  # an HTML page without a policy: its hashes need its body
+                if scope.get("path") not in DOCUMENTATION:
+                    message["headers"] = headers + [(b"content-security-policy", page_policy())]
+                    await send(message)
+                    return
+                held = message  # the documentation: its script's hash needs its body
                 return
-            if held is None:
+            if held is None or message["type"] != "http.response.body":
                 await send(message)
                 return
             body.append(message.get("body", b""))

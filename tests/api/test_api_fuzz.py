@@ -1,5 +1,5 @@
 """Schemathesis against the real API (uvicorn on loopback, a real worker): whatever a client
-sends, the answer is never a server error. Time-boxed (about a minute, a few thousand requests)."""
+sends, the answer is never a server error. Time-boxed (50 s in all; tests/hostile sends the hostile text)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from tests.helpers import free_port
     ("caller", "selection", "seconds"),
     [
         # A partner's token on every operation of a real project.
-        ("p1", [], 45),
+        ("p1", [], 30),
         # A coordinator credential: launches of generated projects, lists, every action.
-        ("coordinator", [], 30),
+        ("coordinator", [], 20),
     ],
 )
 async def test_no_request_gets_a_server_error(dev, tmp_path: Path, caller, selection, seconds):
@@ -70,7 +70,7 @@ async def test_no_request_gets_a_server_error(dev, tmp_path: Path, caller, selec
             "--request-timeout",
             "20",
             "--max-time",
-            "45",
+            str(seconds),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )

@@ -36,7 +36,6 @@ async def test_every_response_carries_the_protective_headers(http):
         await http.get("/connexion"),
         await http.get("/p/not-a-link"),
         await http.get("/docs"),
-        await http.get("/redoc"),
         await http.get("/docs/oauth2-redirect"),
     ]
     assert {r.status_code for r in answers} >= {200, 401, 404, 413}
@@ -65,6 +64,19 @@ async def test_an_unexpected_error_carries_them_too(http):
     response = await http.get("/test-boom")
     assert response.status_code == 500
     _checked(response)
+
+
+async def test_an_inline_script_elsewhere_is_never_allowed(http):
+    from fastapi.responses import HTMLResponse
+
+    app = http._transport.app  # type: ignore[attr-defined]
+
+    @app.get("/test-inline")
+    async def inline() -> HTMLResponse:
+        return HTMLResponse("<p>x</p><script>alert('injected')</script>")
+
+    policy = _checked(await http.get("/test-inline"))
+    assert "sha256" not in policy and "script-src 'self';" in policy
 
 
 async def test_the_documentation_runs_under_its_policy(site, browser):
