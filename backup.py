@@ -66,9 +66,10 @@ def _local_only(settings: Settings) -> None:
 
 def _online_copy(database: Path, copy_path: Path) -> None:
     """SQLite's online backup: a consistent copy of a database another process is writing
-    (the dev server, the API), taken in one step under a read lock; a writer meanwhile
-    waits (busy) rather than failing, for the second or so it takes."""
-    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    (the dev server, the API), taken in one step. Both keep a write-ahead log (the run
+    command sets it for the dev server), so the copy reads a snapshot while they go on
+    writing."""
+    source = sqlite3.connect(database, timeout=30)
     copy = sqlite3.connect(copy_path)
     try:
         with copy:

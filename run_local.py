@@ -53,6 +53,12 @@ def dev_server_command(settings: Settings) -> list[str]:
         port,
         "--db-filename",
         str(settings.data_dir / "temporal.db"),
+        # Write-ahead log: a backup reading the file (python -m backup) never blocks the
+        # server's writes, and a write that meets a lock waits instead of failing.
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "busy_timeout=10000",
         "--ui-port",
         str(settings.ui_port),
         "--namespace",

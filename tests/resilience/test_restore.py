@@ -80,11 +80,32 @@ async def test_a_backup_taken_while_projects_run_restores_whole(tmp_path: Path):
             record = await http.get(f"/projects/{closed.id}/archive", headers=COORD)
             assert record.status_code == 200, record.text
 
-            # The snapshot, while other projects are launched and acted on.
-            busy = [asyncio.create_task(launch(http, Tally(), f"Pendant {n}")) for n in range(4)]
+            # The snapshot, while other projects are launched and acted on throughout.
+            launched_before: list = []
+            backing_up = asyncio.Event()
+            copied = asyncio.Event()
+
+            async def busy() -> int:
+                actions = 0
+                while not copied.is_set():
+                    project = await launch(http, Tally(), "Pendant la sauvegarde")
+                    if not backing_up.is_set():
+                        launched_before.append(project)
+                    body = {"kind": "need", "text": "en cours"}
+                    await act(project, "POST", "/contributions", "p1", body, tally)
+                    actions += 2
+                return actions
+
+            acting = asyncio.create_task(busy())
+            while len(launched_before) < 2:
+                await asyncio.sleep(0.05)
+            backing_up.set()
             made = await asyncio.to_thread(backup, "create", tmp_path / "backup", first.data_dir)
-            await asyncio.gather(*busy)
+            copied.set()
+            during = await acting
             assert "holds the keys" in made
+            # The server's writes went on while the file was copied: none met a lock.
+            assert "locked" not in first.output() and "SQLITE_BUSY" not in first.output()
     finally:
         first.stop()
 
@@ -95,6 +116,11 @@ async def test_a_backup_taken_while_projects_run_restores_whole(tmp_path: Path):
     second = Alliance(tmp_path / "restored", data_dir=restored).start()
     try:
         async with httpx.AsyncClient(base_url=second.url, timeout=30) as http:
+            # Every project launched before the snapshot began is there.
+            for project in launched_before:
+                project.http = http
+                found = await project.call("GET", "", "coordinator-credential")
+                assert found.status_code == 200, found.text
             for project in kept:
                 project.http = http
                 view = await project.call("GET", "", "coordinator-credential")
@@ -114,3 +140,4 @@ async def test_a_backup_taken_while_projects_run_restores_whole(tmp_path: Path):
             assert again.status_code == 200 and again.content == record.content
     finally:
         second.stop()
+    print(f"backup taken during {during} launches and contributions; restored whole")
