@@ -39,9 +39,13 @@ async def test_a_console_session_ends_after_a_working_day(http):
             signer.get_timestamp = lambda: int(time.time()) - 13 * 3600
             return signer
 
-    old = Yesterday("test-secret", salt="alliance-console-timed").dumps(
-        {"organisation_id": "mda-lyon8", "csrf": "x"}
-    )
+    session = {"organisation_id": "mda-lyon8", "csrf": "x"}
+    # The same cookie signed now is taken (so what follows is the age, not the signature).
+    fresh = URLSafeTimedSerializer("test-secret", salt="alliance-console-timed").dumps(session)
+    http.cookies.clear()
+    http.cookies.set("alliance_console", fresh, domain="alliance.test")
+    assert (await http.get("/console")).status_code == 200
+    old = Yesterday("test-secret", salt="alliance-console-timed").dumps(session)
     http.cookies.clear()
     http.cookies.set("alliance_console", old, domain="alliance.test")
     expired = await http.get("/console")

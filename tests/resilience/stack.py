@@ -188,6 +188,8 @@ class Tally:
     acknowledged: Counter = field(default_factory=Counter)
     backpressure: int = 0
     retried: int = 0
+    # Connections refused or cut (the API down, or its answer lost on the way).
+    dropped: int = 0
 
     @property
     def actions(self) -> int:
@@ -206,6 +208,7 @@ async def act(
             response = await project.call(method, path, who, body, key=key)
         except httpx.TransportError:  # the API is down, or the answer was lost on the way
             tally.retried += 1
+            tally.dropped += 1
             await asyncio.sleep(0.5)
             continue
         if response.status_code in (200, 201):
@@ -286,6 +289,21 @@ async def assert_recorded_once(project: ApiProject) -> None:
     assert types["decision_reached"] == 1, types
 
 
+async def settled_count(catcher: SmtpCatcher, project: ApiProject, at_least: int) -> int:
+    """How many distinct messages a project sent, once at least `at_least` came and none
+    came for two seconds (on two busy cores the last ones may be slow)."""
+    deadline = time.monotonic() + 60
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(message_ids(catcher.messages(), project.id))
+        if now != count:
+            count, since = now, time.monotonic()
+        elif count >= at_least and time.monotonic() - since >= 2:
+            return count
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{project.id}: {count} messages, still not settled after 60 s")
+
+
 def message_ids(messages: list, project_id: str) -> set[str]:
     return {m["Message-ID"] for m in messages if project_id in _links(m)}
 
@@ -293,12 +311,14 @@ def message_ids(messages: list, project_id: str) -> set[str]:
 async def wait_for_mail(
     catcher: SmtpCatcher, projects: list[ApiProject], each: int, seconds: float
 ):
-    """Until each project's distinct Message-IDs reach `each` (or the time is up)."""
+    """Until each project's distinct Message-IDs reach `each`; fails past `seconds`."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         messages = catcher.messages()
-        if all(len(message_ids(messages, p.id)) >= each for p in projects):
+        counts = {p.id: len(message_ids(messages, p.id)) for p in projects}
+        if all(n >= each for n in counts.values()):
             break
+        assert time.monotonic() < deadline, f"not {each} messages each after {seconds} s: {counts}"
         await asyncio.sleep(0.5)
     await asyncio.sleep(1)  # a message sent twice would come now
     return catcher.messages()

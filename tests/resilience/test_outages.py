@@ -60,6 +60,19 @@ class Tool:
         )
 
 
+async def settled(count, at_least: int) -> int:
+    """A count once it reached `at_least` and stayed the same for two seconds."""
+    seen, since = -1, time.monotonic()
+    for _ in range(300):
+        now = count()
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif seen >= at_least and time.monotonic() - since >= 2:
+            return seen
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{seen}, still not settled")
+
+
 async def hooked(project, tool: Tool, catcher) -> str:
     """p1's tool set once the launch's news went out (the six invitations), so that it gets
     exactly the events of the decision that follows."""
@@ -85,13 +98,7 @@ async def test_mail_and_webhooks_down_then_back_lose_nothing(alliance: Alliance,
             for project in projects:
                 secrets[project.id] = await hooked(project, tool, alliance.catcher)
             await wait_for_mail(alliance.catcher, [reference], per_project, 30)
-            for _ in range(100):
-                if len(tool.ids(reference.id)) >= 6:
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1)
-            hooks = len(tool.ids(reference.id))
-            assert hooks >= 6, tool.ids(reference.id)
+            hooks = await settled(lambda: len(tool.ids(reference.id)), at_least=6)
             before = {p.id: len(message_ids(alliance.catcher.messages(), p.id)) for p in projects}
 
             # Down: the mail server's process killed, the tool's port closed.

@@ -25,9 +25,11 @@ async def test_a_thousand_answers_in_ten_seconds_lose_none(alliance: Alliance):
             *(launch(http, Tally(), f"Charge {n}") for n in range(PROJECTS))
         )
         started = time.monotonic()
+        offered: list[float] = []  # when each contribution was first sent
 
         async def contribute(n: int) -> None:
             await asyncio.sleep(n * OFFERED_WITHIN / (PROJECTS * EACH))
+            offered.append(time.monotonic() - started)
             project = projects[n % PROJECTS]
             who = ("p1", "p2")[n // PROJECTS % 2]  # never all three: the diagnosis stays open
             body = {"kind": "need", "text": f"apport {n} pour {project.id}"}
@@ -38,6 +40,9 @@ async def test_a_thousand_answers_in_ten_seconds_lose_none(alliance: Alliance):
         )
         took = time.monotonic() - started
         assert tally.actions == PROJECTS * EACH
+        # Offered on schedule, not paced by the answers: the test's own client shares the two
+        # cores with the server, the worker and the API, so it may lag a few seconds.
+        assert len(offered) == PROJECTS * EACH and max(offered) < 1.5 * OFFERED_WITHIN, max(offered)
         for index, project in enumerate(projects):
             events = await events_of(project)
             texts = Counter(
@@ -48,7 +53,7 @@ async def test_a_thousand_answers_in_ten_seconds_lose_none(alliance: Alliance):
             }
             assert set(texts) == wanted and set(texts.values()) == {1}, project.id
     print(
-        f"overload: {PROJECTS * EACH} contributions offered in {OFFERED_WITHIN:.0f} s, all "
+        f"overload: {PROJECTS * EACH} contributions offered in {max(offered):.1f} s, all "
         f"recorded once in {took:.1f} s; {tally.backpressure} answers of backpressure "
         f"(429/503 with Retry-After), {tally.retried} sent again"
     )

@@ -6,7 +6,6 @@ twice only ever under the same Message-ID."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 
 import httpx
 import pytest
@@ -46,5 +45,9 @@ async def test_a_killed_process_loses_and_doubles_no_answer_and_no_message(
         messages = await wait_for_mail(alliance.catcher, projects, per_project, 120)
     for project in projects:
         assert len(message_ids(messages, project.id)) == per_project, project.id
-    print(f"{victim} killed: {tally.actions} actions recorded once, {tally.retried} sent again")
-    assert Counter(m["Message-ID"] for m in messages)  # read back whole
+    if victim == "the API":  # it was killed with requests under way: they were sent again
+        assert tally.dropped > 0, tally
+    print(
+        f"{victim} killed: {tally.actions} actions recorded once; {tally.retried} sent again, "
+        f"{tally.dropped} of them after a connection refused or cut"
+    )
