@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,14 +251,29 @@ async def launch(http: httpx.AsyncClient, tally: Tally, title: str = "Jardins") 
 
 async def a_decision(project: ApiProject, tally: Tally) -> None:
     """From the diagnosis to the plan adopted: eight actions, each with a text of its own."""
+    await the_diagnosis(project, tally)
+    await rest_of_the_decision(project, tally)
+
+
+async def the_diagnosis(project: ApiProject, tally: Tally) -> None:
+    """Each partner's contribution, with a text of its own: the diagnosis closes."""
     for pid in PARTNERS:
         body = {"kind": "need", "text": f"besoin de {pid} pour {project.id}"}
         await act(project, "POST", "/contributions", pid, body, tally)
+
+
+async def the_plan(project: ApiProject, tally: Tally) -> None:
+    """A proposal, and the facilitator's plan of it: the decision opens."""
     proposal = await act(
         project, "POST", "/proposals", "p1", {"title": "Jardin", "description": "Des bacs"}, tally
     )
     plan = {"proposal_ids": [proposal["item_id"]], "summary": "Plan"}
     await act(project, "POST", "/plan", "fac", plan, tally)
+
+
+async def rest_of_the_decision(project: ApiProject, tally: Tally) -> None:
+    """From the co-design to the plan adopted by every partner."""
+    await the_plan(project, tally)
     for pid in PARTNERS:
         await act(project, "PUT", "/answer", pid, {"kind": "consent"}, tally)
 
@@ -289,19 +305,24 @@ async def assert_recorded_once(project: ApiProject) -> None:
     assert types["decision_reached"] == 1, types
 
 
-async def settled_count(catcher: SmtpCatcher, project: ApiProject, at_least: int) -> int:
-    """How many distinct messages a project sent, once at least `at_least` came and none
-    came for two seconds (on two busy cores the last ones may be slow)."""
-    deadline = time.monotonic() + 60
-    count, since = -1, time.monotonic()
+async def settled(count: Callable[[], int], at_least: int, seconds: float = 60) -> int:
+    """A count once it reached `at_least` and stayed the same for two seconds (on two busy
+    cores the last messages may be slow)."""
+    deadline = time.monotonic() + seconds
+    seen, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        now = len(message_ids(catcher.messages(), project.id))
-        if now != count:
-            count, since = now, time.monotonic()
-        elif count >= at_least and time.monotonic() - since >= 2:
-            return count
+        now = count()
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif seen >= at_least and time.monotonic() - since >= 2:
+            return seen
         await asyncio.sleep(0.2)
-    raise AssertionError(f"{project.id}: {count} messages, still not settled after 60 s")
+    raise AssertionError(f"{seen}, not settled at {at_least} or more after {seconds} s")
+
+
+async def settled_count(catcher: SmtpCatcher, project: ApiProject, at_least: int) -> int:
+    """How many distinct messages a project sent, once they stopped coming."""
+    return await settled(lambda: len(message_ids(catcher.messages(), project.id)), at_least)
 
 
 def message_ids(messages: list, project_id: str) -> set[str]:

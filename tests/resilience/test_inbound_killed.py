@@ -16,7 +16,7 @@ from email.utils import make_msgid
 import aiosmtplib
 import httpx
 
-from tests.resilience.stack import PARTNERS, Alliance, Tally, act, events_of, launch
+from tests.resilience.stack import Alliance, Tally, act, events_of, launch, the_diagnosis, the_plan
 from tests.run.test_mail_worker_killed import _links
 
 
@@ -75,14 +75,8 @@ async def test_the_inbound_service_killed_mid_delivery_records_one_answer(allian
     tally = Tally()
     async with httpx.AsyncClient(base_url=alliance.url, timeout=30) as http:
         project = await launch(http, tally, "Réponses par courriel")
-        for pid in PARTNERS:
-            body = {"kind": "need", "text": f"besoin de {pid}"}
-            await act(project, "POST", "/contributions", pid, body, tally)
-        proposal = await act(
-            project, "POST", "/proposals", "p1", {"title": "Bacs", "description": "x"}, tally
-        )
-        plan = {"proposal_ids": [proposal["item_id"]], "summary": "Plan"}
-        await act(project, "POST", "/plan", "fac", plan, tally)
+        await the_diagnosis(project, tally)
+        await the_plan(project, tally)
         address = None
         for _ in range(300):
             asking = [

@@ -27,6 +27,7 @@ from tests.resilience.stack import (
     events_of,
     launch,
     message_ids,
+    settled,
     wait_for_mail,
 )
 
@@ -58,19 +59,6 @@ class Tool:
             for h, body in self.receiver.accepted()
             if json.loads(body)["data"]["project_id"] == project_id
         )
-
-
-async def settled(count, at_least: int) -> int:
-    """A count once it reached `at_least` and stayed the same for two seconds."""
-    seen, since = -1, time.monotonic()
-    for _ in range(300):
-        now = count()
-        if now != seen:
-            seen, since = now, time.monotonic()
-        elif seen >= at_least and time.monotonic() - since >= 2:
-            return seen
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{seen}, still not settled")
 
 
 async def hooked(project, tool: Tool, catcher) -> str:

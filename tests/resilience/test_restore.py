@@ -17,7 +17,6 @@ import httpx
 
 from tests.api_helpers import COORD
 from tests.resilience.stack import (
-    PARTNERS,
     ROOT,
     Alliance,
     Tally,
@@ -25,6 +24,8 @@ from tests.resilience.stack import (
     assert_recorded_once,
     launch,
     message_ids,
+    rest_of_the_decision,
+    the_diagnosis,
     wait_for_mail,
 )
 
@@ -49,16 +50,6 @@ def hashes(folder: Path) -> dict[str, str]:
     }
 
 
-async def rest_of_the_decision(project, tally: Tally) -> None:
-    proposal = await act(
-        project, "POST", "/proposals", "p1", {"title": "Jardin", "description": "Des bacs"}, tally
-    )
-    plan = {"proposal_ids": [proposal["item_id"]], "summary": "Plan"}
-    await act(project, "POST", "/plan", "fac", plan, tally)
-    for pid in PARTNERS:
-        await act(project, "PUT", "/answer", pid, {"kind": "consent"}, tally)
-
-
 async def test_a_backup_taken_while_projects_run_restores_whole(tmp_path: Path):
     first = Alliance(tmp_path / "first").start()
     tally = Tally()
@@ -66,9 +57,7 @@ async def test_a_backup_taken_while_projects_run_restores_whole(tmp_path: Path):
         async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
             kept = [await launch(http, tally, f"Sauvegardé {n}") for n in range(3)]
             for project in kept:
-                for pid in PARTNERS:
-                    body = {"kind": "need", "text": f"besoin de {pid} pour {project.id}"}
-                    await act(project, "POST", "/contributions", pid, body, tally)
+                await the_diagnosis(project, tally)
             closed = await launch(http, tally, "Annulé")
             await act(closed, "POST", "/cancel", "coordinator-credential", {"reason": "Fin"}, tally)
             for _ in range(200):  # its archive written
