@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.pages.forms import FORMS
-from tests.api_helpers import COORD, project_body
+from tests.api_helpers import COORD, ApiProject, project_body
 from tests.conftest import COORDINATOR_CREDENTIAL
 from tests.hostile.conftest import EVERYTHING, HUGE, PRINTABLE, RAW_MARKUP, TRIED, hostile_text
 
@@ -163,12 +163,13 @@ def examples(
     any_text()
 
 
-def try_form(base: str, launched: dict[str, Any], update: str) -> list[str]:
-    """Every case for one form, from both sides; the pages read back after."""
+def try_form(base: str, launched: dict[str, Any], update: str, who: str = "p1") -> list[str]:
+    """Every case for one form, from both sides (`who`'s page and the console); the pages
+    read back after."""
     names = fields_of(update)
     tokens = {p["id"]: p["token"] for p in launched["participants"]}
     sides = [
-        Side(base, launched["project_id"], tokens["p1"]),
+        Side(base, launched["project_id"], tokens[who]),
         Side(base, launched["project_id"], None),
     ]
     for side in sides:
@@ -176,11 +177,11 @@ def try_form(base: str, launched: dict[str, Any], update: str) -> list[str]:
         shown = forms_on(side.browser.get(side.page).text).get(update)
         if shown is not None and shown[1]:
             # The form as the page shows it, each text field hostile in turn, then all.
-            base, texts = shown
+            untouched, texts = shown
             for name in texts:
-                checked(side.post(update, {**base, name: PRINTABLE}), what)
-                checked(side.post(update, {**base, name: EVERYTHING}), what)
-            examples(side, update, texts, what, base)
+                checked(side.post(update, {**untouched, name: PRINTABLE}), what)
+                checked(side.post(update, {**untouched, name: EVERYTHING}), what)
+            examples(side, update, texts, what, untouched)
         checked(side.post(update, dict.fromkeys(names, EVERYTHING)), what)
         checked(side.post(update, {names[0]: HUGE}), what)
         checked(side.post(update, {}, raw=b"text=%FF%FEabc%C3%28&reason=%ED%A0%80"), what)
@@ -215,3 +216,44 @@ async def test_every_form_takes_hostile_text_as_data(site):
     # project's diagnosis: a contribution, a glossary term, a participant's details).
     taken = {w.removeprefix("form ").split(":")[0] for w in TRIED if w.endswith(": taken")}
     assert {"add_contribution (page)", "propose_term (page)", "update_my_contact (page)"} <= taken
+
+
+# The forms of the later steps, tried where they are open: by whom, in which step.
+LATER = {
+    "co_design": [
+        ("submit_proposal", "p1"),
+        ("amend_proposal", "p2"),
+        ("withdraw_proposal", "p1"),
+        ("submit_plan", "fac"),
+    ],
+    "decision": [("answer", "p1"), ("judge_objection", "fac")],
+}
+
+
+async def test_the_forms_of_later_steps_take_hostile_text_as_data(site):
+    """The same, in a co-design and in a decision open: proposals, plans, objections and
+    their judgement, stored and shown back as text."""
+    async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+        for step, forms in LATER.items():
+            for update, who in forms:
+                launched = (
+                    await http.post("/projects", json=project_body(3), headers=COORD)
+                ).json()
+                project = ApiProject(http, launched)
+                for pid in ("p1", "p2", "p3"):
+                    body = {"kind": "need", "text": PRINTABLE}
+                    await project.ok("POST", "/contributions", pid, body)
+                proposal = await project.ok(
+                    "POST", "/proposals", "p1", {"title": "Bacs", "description": PRINTABLE}
+                )
+                if step == "decision":
+                    plan = {"proposal_ids": [proposal["item_id"]], "summary": PRINTABLE}
+                    await project.ok("POST", "/plan", "fac", plan)
+                    if update == "judge_objection":  # an objection to judge
+                        objection = {"kind": "object", "reason": PRINTABLE}
+                        await project.ok("PUT", "/answer", "p2", objection)
+                assert (await project.view())["phase"] == step
+                await asyncio.to_thread(try_form, site, launched, update, who)
+    taken = {w.removeprefix("form ").split(":")[0] for w in TRIED if w.endswith(": taken")}
+    # Each was open and took hostile text at least once, from the page of who may use it.
+    assert {f"{update} (page)" for forms in LATER.values() for update, _ in forms} <= taken, taken
