@@ -186,9 +186,4 @@ def install_error_handlers(app: FastAPI) -> None:
             message="an unexpected error occurred; it was "
             "logged, and retrying will not help until it is fixed",
         )
-        # Starlette answers this one outside every middleware: the headers said here.
-        from api.headers import ALWAYS, NOT_A_PAGE
-
-        headers = {k.decode(): v.decode() for k, v in ALWAYS.items()}
-        headers["content-security-policy"] = NOT_A_PAGE.decode()
-        return JSONResponse(body.model_dump(exclude_none=True), status_code=500, headers=headers)
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=500)

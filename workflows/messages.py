@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -71,11 +72,7 @@ class Messenger:
         self.retry = (
             NOTIFY_RETRY
             if retry_max is None
-            else RetryPolicy(
-                initial_interval=NOTIFY_RETRY.initial_interval,
-                backoff_coefficient=NOTIFY_RETRY.backoff_coefficient,
-                maximum_interval=timedelta(seconds=retry_max),
-            )
+            else replace(NOTIFY_RETRY, maximum_interval=timedelta(seconds=retry_max))
         )
         self.held: list[Notification] = []
         self.held_until: datetime | None = None

@@ -31,8 +31,6 @@ MESSAGE_HEADERS = {
     "Content-Security-Policy": "sandbox allow-popups allow-top-navigation-by-user-activation; "
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
 }
 
 

@@ -68,14 +68,9 @@ templates = Environment(
     auto_reload=False,
 )
 
-# Pages carry a personal session: never cached, never sent on as a Referer.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self'; "
-    "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-}
+# Pages carry a personal session: never cached (never sent on as a Referer, nor run what
+# they did not load from us: api/headers.py, for every response).
+PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def _sessions(request: Request) -> URLSafeSerializer:
