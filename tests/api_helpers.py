@@ -58,6 +58,14 @@ def project_body(partners: int = 3, **kw: Any) -> dict[str, Any]:
     }
 
 
+def addressed_body(partners: int = 3, **kw: Any) -> dict[str, Any]:
+    """A launch where everyone has an e-mail address (`id@example.org`)."""
+    body = project_body(partners, **kw)
+    for p in body["participants"]:
+        p["email"] = f"{p['id']}@example.org"
+    return body
+
+
 class ApiProject:
     def __init__(self, http: httpx.AsyncClient, launched: dict[str, Any]) -> None:
         self.http = http

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -336,6 +337,18 @@ async def recorded_events(d: Driver, settings: Any) -> list[Any]:
         await store.close()
 
 
+def logged_events(lines: list[str]) -> list[dict[str, Any]]:
+    """A process's JSON log lines (the others left out)."""
+    found = []
+    for line in list(lines):
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return found
+
+
 class Spawned:
     """A process the test starts, its output (stdout and stderr) kept line by line as it
     comes, so a full pipe never blocks it."""
@@ -354,3 +367,30 @@ class Spawned:
 
     def output(self) -> str:
         return "".join(self.lines)
+
+
+def projects_named_in(message: Any) -> str:
+    """The projects a message is about, by its personal links' tokens (each names its
+    project)."""
+    body = message.get_body(("plain",))
+    text = body.get_content() if body else ""
+    found = []
+    for token in re.findall(r"/p/([A-Za-z0-9_.-]+)", text):
+        head = token.split(".")[0]
+        try:
+            found.append(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode())
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return " ".join(found)
+
+
+def message_ids(messages: list[Any], project_id: str) -> set[str]:
+    """The distinct Message-IDs of a project's messages (a repeat shares its ID)."""
+    return {m["Message-ID"] for m in messages if project_id in projects_named_in(m)}
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)

@@ -6,7 +6,6 @@ and the page again; never a server error, and nothing typed ever comes back as m
 from __future__ import annotations
 
 import asyncio
-import re
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from api.pages.forms import FORMS
 from tests.api_helpers import COORD, ApiProject, project_body
 from tests.conftest import COORDINATOR_CREDENTIAL
+from tests.helpers import csrf_of
 from tests.hostile.conftest import EVERYTHING, HUGE, PRINTABLE, RAW_MARKUP, TRIED, hostile_text
 
 # Fields every form may carry besides those its spec reads.
@@ -61,12 +61,6 @@ def checked(response: httpx.Response, what: str) -> None:
         for markup in RAW_MARKUP:
             assert markup not in response.text, (what, markup)
         assert "unsafe-inline" not in response.headers["content-security-policy"]
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
 
 
 class _Forms(HTMLParser):

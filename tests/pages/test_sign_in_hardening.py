@@ -4,17 +4,17 @@ corrected, never a 500."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from itsdangerous import URLSafeTimedSerializer
 
 from tests.conftest import COORDINATOR_CREDENTIAL
+from tests.helpers import csrf_of
 
 
 async def signed_in(http) -> None:
     page = await http.get("/connexion")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    csrf = csrf_of(page.text)
     done = await http.post(
         "/connexion",
         data={
@@ -65,7 +65,7 @@ async def test_a_made_up_launch_form_is_never_a_500(http):
     http.base_url = "https://alliance.test"
     await signed_in(http)
     form = await http.get("/console/lancer")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    csrf = csrf_of(form.text)
     for rows in ("abc", "²", "-4", "9" * 40, ""):
         answer = await http.post("/console/lancer", data={"csrf_token": csrf, "rows": rows})
         assert answer.status_code < 500, (rows, answer.status_code)

@@ -25,10 +25,9 @@ from typing import Any
 import httpx
 
 from activities.mail.catcher import read_messages
-from tests.api_helpers import COORD, ApiProject, project_body
+from tests.api_helpers import COORD, ApiProject, addressed_body
 from tests.conftest import COORDINATOR_CREDENTIAL
-from tests.helpers import Spawned, free_port
-from tests.run.test_mail_worker_killed import _links
+from tests.helpers import Spawned, free_port, logged_events, message_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTNERS = ["p1", "p2", "p3"]
@@ -151,14 +150,7 @@ class Alliance:
 
     def events(self) -> list[dict[str, Any]]:
         """The run command's log lines (JSON)."""
-        found = []
-        for line in list(self.run.lines if self.run else []):
-            if line.startswith("{"):
-                try:
-                    found.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-        return found
+        return logged_events(self.run.lines if self.run else [])
 
     def pids(self, name: str) -> list[int]:
         return [
@@ -225,19 +217,14 @@ async def act(
     raise AssertionError(f"{method} {path} as {who}: not recorded within 240 s")
 
 
-def with_addresses(title: str = "Jardins partagés") -> dict[str, Any]:
-    body = project_body(3, title=title)
-    for p in body["participants"]:
-        p["email"] = f"{p['id']}@example.org"
-    return body
-
-
 async def launch(http: httpx.AsyncClient, tally: Tally, title: str = "Jardins") -> ApiProject:
     key = uuid.uuid4().hex
     for _ in range(240):
         try:
             response = await http.post(
-                "/projects", json=with_addresses(title), headers={**COORD, "Idempotency-Key": key}
+                "/projects",
+                json=addressed_body(title=title),
+                headers={**COORD, "Idempotency-Key": key},
             )
         except httpx.TransportError:
             await asyncio.sleep(0.5)
@@ -323,10 +310,6 @@ async def settled(count: Callable[[], int], at_least: int, seconds: float = 60) 
 async def settled_count(catcher: SmtpCatcher, project: ApiProject, at_least: int) -> int:
     """How many distinct messages a project sent, once they stopped coming."""
     return await settled(lambda: len(message_ids(catcher.messages(), project.id)), at_least)
-
-
-def message_ids(messages: list, project_id: str) -> set[str]:
-    return {m["Message-ID"] for m in messages if project_id in _links(m)}
 
 
 async def wait_for_mail(

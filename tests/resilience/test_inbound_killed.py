@@ -16,8 +16,8 @@ from email.utils import make_msgid
 import aiosmtplib
 import httpx
 
+from tests.helpers import projects_named_in
 from tests.resilience.stack import Alliance, Tally, act, events_of, launch, the_diagnosis, the_plan
-from tests.run.test_mail_worker_killed import _links
 
 
 def reply_to(address: str, text: str) -> bytes:
@@ -84,7 +84,7 @@ async def test_the_inbound_service_killed_mid_delivery_records_one_answer(allian
                 for m in alliance.catcher.messages()
                 if m["Reply-To"] is not None
                 and str(m["X-Alliance-Envelope-To"]) == "p1@example.org"
-                and project.id in _links(m)
+                and project.id in projects_named_in(m)
             ]
             if asking:
                 address = str(asking[-1]["Reply-To"])

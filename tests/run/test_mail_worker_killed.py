@@ -14,19 +14,12 @@ import pytest
 
 from activities.mail.catcher import MailCatcher
 from api.app import create_app
-from tests.api_helpers import ApiProject, project_body
+from tests.api_helpers import ApiProject, addressed_body
 from tests.conftest import Harness, api_settings, make_harness_settings
-from tests.helpers import free_port
+from tests.helpers import free_port, message_ids
 from tests.run.test_scale import Process_, alliance_env, processes
 
 PARTNERS = ["p1", "p2", "p3"]
-
-
-def with_addresses() -> dict:
-    body = project_body(3)
-    for p in body["participants"]:
-        p["email"] = f"{p['id']}@example.org"
-    return body
 
 
 async def whole_project(project: ApiProject, progress: list[int]) -> None:
@@ -95,15 +88,13 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
                 transport=httpx.ASGITransport(app=app), base_url="http://localhost"
             ) as http:
                 # A reference project, left alone: how many distinct messages one sends.
-                reference = await ApiProject.launch(http, with_addresses())
+                reference = await ApiProject.launch(http, addressed_body())
                 await whole_project(reference, [0])
                 await asyncio.sleep(2)
-                per_project = len(
-                    {m["Message-ID"] for m in catcher.messages() if reference.id in _links(m)}
-                )
+                per_project = len(message_ids(catcher.messages(), reference.id))
                 assert per_project > 0
 
-                projects = [await ApiProject.launch(http, with_addresses()) for _ in range(6)]
+                projects = [await ApiProject.launch(http, addressed_body()) for _ in range(6)]
                 progress = [0]
                 walks = [asyncio.create_task(whole_project(p, progress)) for p in projects]
                 while progress[0] < 6 * 4:  # about half of the actions: mail on its way
@@ -117,7 +108,7 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
                 # The last messages, and any retried: a batch the killed worker had begun goes
                 # again once its heartbeat is missed (60 s), so wait until all came or 120 s.
                 for _ in range(1200):
-                    counts = [len(_ids(catcher.messages(), p.id)) for p in projects]
+                    counts = [len(message_ids(catcher.messages(), p.id)) for p in projects]
                     if min(counts) >= per_project:
                         break
                     await asyncio.sleep(0.1)
@@ -126,28 +117,7 @@ async def test_the_mail_sending_worker_killed_and_restarted_loses_no_message(
 
         messages = catcher.messages()
         for project in projects:
-            mine = [m["Message-ID"] for m in messages if project.id in _links(m)]
+            mine = message_ids(messages, project.id)
             # Nothing lost: each project's distinct messages are the reference's count; a
             # repeat carries the same Message-ID (its receiver drops it).
             assert len(set(mine)) == per_project, (project.id, len(set(mine)), per_project)
-
-
-def _ids(messages: list, project_id: str) -> set[str]:
-    return {m["Message-ID"] for m in messages if project_id in _links(m)}
-
-
-def _links(message) -> str:
-    """The project a message is about, by its personal link's token (it names the project)."""
-    import base64
-    import re
-
-    body = message.get_body(("plain",))
-    text = body.get_content() if body else ""
-    found = []
-    for token in re.findall(r"/p/([A-Za-z0-9_.-]+)", text):
-        head = token.split(".")[0]
-        try:
-            found.append(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode())
-        except (ValueError, UnicodeDecodeError):
-            continue
-    return " ".join(found)

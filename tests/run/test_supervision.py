@@ -5,14 +5,13 @@ there goes through the run command's supervision)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-from tests.helpers import Spawned, free_port
+from tests.helpers import Spawned, free_port, logged_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,14 +44,7 @@ class RunCommand:
             time.sleep(0.1)
 
     def events(self) -> list[dict]:
-        found = []
-        for line in list(self.lines):
-            if line.startswith("{"):
-                try:
-                    found.append(json.loads(line))
-                except json.JSONDecodeError:
-                    pass
-        return found
+        return logged_events(self.lines)
 
     def pids(self, name: str) -> list[int]:
         return [

@@ -325,6 +325,16 @@ async def decision_reviewed(client: Client, task_queue: str) -> Driver:
     return d
 
 
+async def decided_then_cancelled(d: Driver) -> Driver:
+    """A plan adopted by every partner, then the project cancelled: its mail through the end."""
+    await d.plan([await d.propose("p1")])
+    for pid in PARTNERS:
+        await d.answer(pid)
+    await d.act(cmd.Cancel(actor=actor("coord"), reason="Financement retiré"))
+    await d.handle.result()
+    return d
+
+
 async def told_together(client: Client, task_queue: str) -> Driver:
     """1.3: a project launched with a mail window holds its news, then tells it in one batch
     (a patch marker, a timer); the diagnosis opened and closed within the window is not told;
@@ -334,12 +344,7 @@ async def told_together(client: Client, task_queue: str) -> Driver:
     )
     await d.contribute_all(PARTNERS)
     await asyncio.sleep(3)  # the window ends: its news goes
-    await d.plan([await d.propose("p1")])
-    for pid in PARTNERS:
-        await d.answer(pid)
-    await d.act(cmd.Cancel(actor=actor("coord"), reason="Financement retiré"))
-    await d.handle.result()
-    return d
+    return await decided_then_cancelled(d)
 
 
 async def mail_from_a_mail_worker(client: Client, task_queue: str) -> Driver:
@@ -352,12 +357,7 @@ async def mail_from_a_mail_worker(client: Client, task_queue: str) -> Driver:
         mail_task_queue=f"{task_queue}-mail",
     )
     await d.contribute_all(PARTNERS)
-    await d.plan([await d.propose("p1")])
-    for pid in PARTNERS:
-        await d.answer(pid)
-    await d.act(cmd.Cancel(actor=actor("coord"), reason="Financement retiré"))
-    await d.handle.result()
-    return d
+    return await decided_then_cancelled(d)
 
 
 async def not_adopted_after_max_rounds(client: Client, task_queue: str) -> Driver:
