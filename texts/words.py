@@ -342,9 +342,6 @@ def delivery_error(t: Texts, error: str) -> str:
 
 # A refusal's message, by its stable code, in the reader's language.
 REFUSALS = {
-    "link_rate_limited": N_(
-        "This link was opened too many times in a minute. Wait a minute, then open it again."
-    ),
     "wrong_phase": N_("This cannot be done in the project's current phase."),
     "not_allowed": N_("Your role in this project does not allow this action."),
     "not_a_participant": N_("You no longer take part in this project."),

@@ -146,7 +146,9 @@ async def _personal_link(request: Request, token: str, answer: str | None) -> Re
     try:
         request.app.state.link_limiter.use(claims)
     except ApiError as too_often:
-        return _unavailable(request, too_often)
+        response = _render(request, "link_too_often.html", t, status=429)
+        response.headers["Retry-After"] = (too_often.headers or {})["Retry-After"]
+        return response
     data = await _page(request, claims.project_id, claims.participant_id)
     if data is None or not data.me.active or data.me.token_version != claims.version:
         if data is not None:
