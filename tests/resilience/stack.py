@@ -127,7 +127,13 @@ class Alliance:
             assert self.run.process.poll() is None, f"the run command ended:\n{self.output()}"
             return "Stop with Ctrl-C" in self.output()
 
-        wait_until(started, 120, self.output)
+        try:
+            wait_until(started, 120, self.output)
+        except BaseException:  # nothing left running behind a run that did not start
+            if self.run.process.poll() is None:
+                self.run.process.kill()
+            self.catcher.kill()
+            raise
         return self
 
     def stop(self) -> None:
